@@ -1,0 +1,61 @@
+import { Router, type Request } from 'express';
+import { requireRole } from '../auth/authorize.js';
+import { actorOf, principalOf } from '../auth/principal.js';
+import { AppError } from '../errors.js';
+import { pathParam, SHA256_RE } from '../http/params.js';
+import type { AppContext } from '../context.js';
+import { toTimestamp } from '../trust/time.js';
+
+function checkUploadHeaders(req: Request, maxBytes: number): void {
+  const type = req.headers['content-type'];
+  if (type !== undefined && !req.is('application/octet-stream')) {
+    throw new AppError('unsupported_media_type', 'upload artifacts as Content-Type: application/octet-stream');
+  }
+  const length = req.headers['content-length'];
+  if (length !== undefined && Number(length) > maxBytes) {
+    throw new AppError('payload_too_large', `artifacts are limited to ${maxBytes} bytes`);
+  }
+}
+
+/** Upload (release-manager) is authenticated; download is public because artifacts are content-addressed and only installed against a signed manifest. */
+export function artifactUploadRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.put('/v1/artifacts', requireRole('release-manager'), async (req, res) => {
+    checkUploadHeaders(req, ctx.config.maxArtifactBytes);
+    const actor = actorOf(principalOf(res));
+    const at = toTimestamp(ctx.now());
+    const stored = await ctx.artifacts.put(req, ctx.config.maxArtifactBytes, actor, at);
+    if (stored.created) {
+      ctx.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size } }, at);
+    }
+    res.status(201).json({ sha256: stored.sha256, size: stored.size });
+  });
+  return router;
+}
+
+export function artifactDownloadRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.get('/v1/artifacts/:sha256', (req, res, next) => {
+    const sha = pathParam(req, 'sha256', SHA256_RE, 'artifact sha256');
+    const stored = ctx.artifacts.get(sha);
+    if (!stored) throw new AppError('not_found', 'no such artifact');
+    // Strong ETag = the content hash; `send` honours it for If-None-Match and If-Range.
+    res.setHeader('ETag', `"${sha}"`);
+    res.sendFile(ctx.artifacts.pathOf(sha), {
+      etag: false,
+      lastModified: false,
+      acceptRanges: true,
+      cacheControl: true,
+      immutable: true,
+      maxAge: 365 * 24 * 3600 * 1000,
+      headers: { 'Content-Type': 'application/octet-stream' },
+    }, (err?: Error & { status?: number; statusCode?: number }) => {
+      if (!err) return;
+      const status = err.status ?? err.statusCode;
+      if (status === 416) {
+        next(new AppError('invalid_range', 'the requested range is not satisfiable', { headers: { 'Content-Range': `bytes */${stored.size}` } }));
+      } else if (!res.headersSent) next(err);
+    });
+  });
+  return router;
+}

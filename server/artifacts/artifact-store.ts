@@ -1,0 +1,84 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, renameSync, rmSync, openSync, fsyncSync, closeSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import type { Db } from '../db/open.js';
+import { AppError } from '../errors.js';
+
+export interface StoredArtifact {
+  sha256: string;
+  size: number;
+}
+
+export type ArtifactStore = ReturnType<typeof createArtifactStore>;
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Content-addressed artifact store: bytes stream to a temporary file while
+ * being hashed and counted; only a complete upload is fsynced and renamed
+ * into place under its SHA-256, so a partial upload leaves nothing behind.
+ */
+export function createArtifactStore(db: Db, dir: string) {
+  const tmpDir = join(dir, 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
+  // Leftovers of uploads cut short by a crash.
+  rmSync(tmpDir, { recursive: true, force: true });
+  mkdirSync(tmpDir, { recursive: true });
+
+  const getStmt = db.prepare<[string], StoredArtifact>('SELECT sha256, size FROM artifacts WHERE sha256 = ?');
+  const insertStmt = db.prepare('INSERT OR IGNORE INTO artifacts (sha256, size, uploaded_at, uploaded_by) VALUES (?, ?, ?, ?)');
+
+  const pathOf = (sha256: string): string => join(dir, sha256.slice(0, 2), sha256);
+
+  return {
+    pathOf,
+    get(sha256: string): StoredArtifact | undefined {
+      return getStmt.get(sha256);
+    },
+    async put(body: Readable, maxBytes: number, uploadedBy: string, at: string): Promise<StoredArtifact & { created: boolean }> {
+      const tmp = join(tmpDir, randomBytes(12).toString('hex'));
+      const hash = createHash('sha256');
+      let size = 0;
+      const meter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          size += chunk.length;
+          if (size > maxBytes) {
+            done(new AppError('payload_too_large', `artifacts are limited to ${maxBytes} bytes`));
+            return;
+          }
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+        fsyncPath(tmp);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        if (e instanceof AppError) throw e;
+        throw new AppError('bad_request', 'the upload was interrupted before all bytes arrived', { cause: e });
+      }
+      const sha256 = hash.digest('hex');
+      const final = pathOf(sha256);
+      const existed = existsSync(final);
+      if (existed) rmSync(tmp, { force: true });
+      else {
+        mkdirSync(join(dir, sha256.slice(0, 2)), { recursive: true });
+        renameSync(tmp, final);
+        fsyncPath(join(dir, sha256.slice(0, 2)));
+      }
+      const created = insertStmt.run(sha256, size, at, uploadedBy).changes === 1;
+      return { sha256, size, created };
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { Db } from '../db/open.js';
+import { auditEntryHash, GENESIS_HASH, type AuditEntry } from './audit-chain.js';
+
+export interface AuditInput {
+  actor: string;
+  action: string;
+  subject: string;
+  details?: Record<string, unknown>;
+}
+
+interface AuditRow {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const toEntry = (r: AuditRow): AuditEntry => ({
+  seq: r.seq,
+  at: r.at,
+  actor: r.actor,
+  action: r.action,
+  subject: r.subject,
+  details: JSON.parse(r.details) as Record<string, unknown>,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+export type AuditStore = ReturnType<typeof createAuditStore>;
+
+/** Append-only, hash-chained audit log. `append` must run inside the caller's transaction. */
+export function createAuditStore(db: Db) {
+  const lastStmt = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+  const insertStmt = db.prepare(
+    'INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const pageStmt = db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?');
+
+  return {
+    append(input: AuditInput, at: string): AuditEntry {
+      const last = lastStmt.get();
+      const base = {
+        seq: (last?.seq ?? 0) + 1,
+        at,
+        actor: input.actor,
+        action: input.action,
+        subject: input.subject,
+        details: input.details ?? {},
+        prevHash: last?.hash ?? GENESIS_HASH,
+      };
+      const entry: AuditEntry = { ...base, hash: auditEntryHash(base) };
+      insertStmt.run(entry.seq, entry.at, entry.actor, entry.action, entry.subject, JSON.stringify(entry.details), entry.prevHash, entry.hash);
+      return entry;
+    },
+    /** Entries after `afterSeq`, oldest first. */
+    page(afterSeq: number, limit: number): AuditEntry[] {
+      return pageStmt.all(afterSeq, limit).map(toEntry);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type Database from 'better-sqlite3';
+import { foundation } from './001-foundation.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database): void;
+}
+
+/** Append only: a shipped migration is never edited, a new one gets the next number. */
+export const migrations: readonly Migration[] = [foundation];
+
+export class SchemaTooNewError extends Error {}
+
+/**
+ * Applies every migration above the database's `user_version`, each in its
+ * own transaction together with the version bump, so a crash leaves the
+ * database at a whole version. Refuses a database written by newer code.
+ */
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = list.length ? (list[list.length - 1] as Migration).version : 0;
+  if (current > latest) {
+    throw new SchemaTooNewError(`database schema v${current} is newer than this server (v${latest}); refusing to open it`);
+  }
+  for (const m of list) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+  return latest;
+}

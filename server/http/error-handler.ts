@@ -1,0 +1,55 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { AppError, isAppError } from '../errors.js';
+
+interface HttpishError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+}
+
+/** body-parser and friends throw errors with a `type`; map the ones a client can cause. */
+function fromFrameworkError(err: HttpishError & Error): AppError | undefined {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new AppError('payload_too_large', 'the request body is larger than this endpoint accepts');
+    case 'entity.parse.failed':
+      return new AppError('invalid_json', 'the request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('unsupported_media_type', 'unsupported body encoding or charset');
+    case 'request.aborted':
+      return new AppError('bad_request', 'the request was aborted');
+    case 'request.size.invalid':
+      return new AppError('bad_request', 'the request body size does not match Content-Length');
+  }
+  const status = err.status ?? err.statusCode;
+  if (status && status >= 400 && status < 500 && err.expose) return new AppError('bad_request', err.message);
+  return undefined;
+}
+
+/**
+ * The one place errors become HTTP (protocol §7 error body). Unknown errors
+ * are logged with their stack and answered 500 with no detail: never a stack
+ * trace to a client.
+ */
+export function errorHandler(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    let appErr = isAppError(err) ? err : fromFrameworkError(err as HttpishError & Error);
+    if (!appErr) {
+      logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
+      appErr = new AppError('internal', 'internal error');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const [k, v] of Object.entries(appErr.headers ?? {})) res.setHeader(k, v);
+    res.status(appErr.status).json(appErr.toBody());
+  };
+}
+
+export function notFound(req: Request): never {
+  throw new AppError('not_found', `no route for ${req.method} ${req.path}`);
+}

@@ -1,0 +1,17 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { AppError } from '../errors.js';
+
+/**
+ * JSON bodies only as application/json (415 otherwise), size-limited (413),
+ * strict (objects and arrays only). Parse failures become 400 invalid_json
+ * in the error handler.
+ */
+export function jsonBody(limitBytes: number) {
+  const parse = express.json({ limit: limitBytes, strict: true, type: () => true });
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!req.is('application/json')) {
+      throw new AppError('unsupported_media_type', 'send the body as Content-Type: application/json');
+    }
+    parse(req, res, next);
+  };
+}

@@ -1,0 +1,93 @@
+import { NonIntegerNumberError, signedBytes } from '../crypto/canonical.js';
+import { describeThreshold, verifyThreshold } from '../crypto/envelope.js';
+import { AppError, type ErrorCode, type ErrorDetail } from '../errors.js';
+import type { AuditStore } from '../audit/audit-store.js';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { Db } from '../db/open.js';
+import type { TrustState } from '../trust/trust-state.js';
+import { checkSettings } from '../trust/settings-policy.js';
+import { isExpired, toTimestamp } from '../trust/time.js';
+import { manifestSha256, type ReleaseEnvelope } from './release-manifest.js';
+import type { ReleaseStore, StoredRelease } from './release-store.js';
+
+export interface PublishDeps {
+  db: Db;
+  releases: ReleaseStore;
+  artifacts: ArtifactStore;
+  audit: AuditStore;
+  trust: TrustState;
+  now: () => Date;
+}
+
+export type PublishOutcome = { created: boolean; release: StoredRelease };
+
+/**
+ * Every reason a release must not be published, all at once (protocol §7:
+ * "422 with every reason"): signatures, policy P1–P3, expiry, artifact.
+ */
+export function refusalsOf(envelope: ReleaseEnvelope, deps: Pick<PublishDeps, 'trust' | 'artifacts' | 'now'>): ErrorDetail[] {
+  const { root, policy } = deps.trust.current();
+  const reasons: ErrorDetail[] = [];
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = signedBytes(envelope.signed);
+  } catch (e) {
+    if (!(e instanceof NonIntegerNumberError)) throw e;
+    reasons.push({ code: 'signature_invalid', path: `/signed${e.path}`, message: e.message });
+  }
+  if (bytes) {
+    const result = verifyThreshold(envelope, root.keys, root.roles.release, bytes);
+    if (!result.met) {
+      const anyValid = result.valid.length > 0 || result.ignored.some((i) => i.reason === 'duplicate_keyid');
+      reasons.push({
+        code: anyValid ? 'threshold_not_met' : 'signature_invalid',
+        path: '/signatures',
+        message: describeThreshold(`release (root v${root.version})`, result),
+      });
+    }
+  }
+  for (const v of checkSettings(policy.signed, envelope.signed.settings)) {
+    reasons.push({ code: 'policy_violation', path: v.key, message: `${v.rule}: ${v.message}` });
+  }
+  const { expires, artifact } = envelope.signed;
+  if (expires !== undefined && isExpired(expires, deps.now())) {
+    reasons.push({ code: 'release_expired', path: '/signed/expires', message: `the release expired at ${expires}` });
+  }
+  if (artifact && artifact.url === undefined) {
+    const stored = deps.artifacts.get(artifact.sha256);
+    if (!stored) reasons.push({ code: 'release_refused', path: '/signed/artifact', message: `artifact ${artifact.sha256} has not been uploaded (PUT /v1/artifacts first)` });
+    else if (stored.size !== artifact.size) reasons.push({ code: 'release_refused', path: '/signed/artifact/size', message: `artifact is ${stored.size} bytes, the manifest says ${artifact.size}` });
+  }
+  return reasons;
+}
+
+export function publishRelease(envelope: ReleaseEnvelope, actor: string, deps: PublishDeps): PublishOutcome {
+  const sha = manifestSha256(envelope.signed);
+  const existing = deps.releases.get(envelope.signed.id);
+  if (existing) {
+    if (existing.manifestSha256 === sha) return { created: false, release: existing };
+    throw new AppError('conflict', `release ${envelope.signed.id} already exists with other content`, {
+      details: [{ path: '/signed/id', message: `published manifestSha256 is ${existing.manifestSha256}` }],
+    });
+  }
+  const reasons = refusalsOf(envelope, deps);
+  if (reasons.length) {
+    const codes = new Set(reasons.map((r) => r.code));
+    const code: ErrorCode = codes.size === 1 ? ([...codes][0] as ErrorCode) : 'release_refused';
+    throw new AppError(code, `release ${envelope.signed.id} refused: ${reasons.map((r) => r.message).join('; ')}`, { details: reasons });
+  }
+  const at = toTimestamp(deps.now());
+  const release: StoredRelease = {
+    id: envelope.signed.id,
+    manifestSha256: sha,
+    envelopeJson: JSON.stringify({ signed: envelope.signed, signatures: envelope.signatures }),
+    issuedAt: envelope.signed.issuedAt,
+    publishedAt: at,
+    publishedBy: actor,
+  };
+  deps.db.transaction(() => {
+    deps.releases.insert(release);
+    deps.audit.append({ actor, action: 'release.publish', subject: release.id, details: { manifestSha256: sha, signatures: envelope.signatures.map((s) => s.keyid) } }, at);
+  })();
+  return { created: true, release };
+}

@@ -1,0 +1,45 @@
+import { Router } from 'express';
+import { READERS, requireRole } from '../auth/authorize.js';
+import { actorOf, principalOf } from '../auth/principal.js';
+import { AppError } from '../errors.js';
+import { parsePage } from '../http/paging.js';
+import { pathParam, SLUG_RE } from '../http/params.js';
+import type { AppContext } from '../context.js';
+import { parseRelease } from './release-manifest.js';
+import { publishRelease } from './publish-service.js';
+import { envelopeOf, type StoredRelease } from './release-store.js';
+
+const view = (r: StoredRelease) => ({
+  id: r.id,
+  manifestSha256: r.manifestSha256,
+  issuedAt: r.issuedAt,
+  publishedAt: r.publishedAt,
+  publishedBy: r.publishedBy,
+  release: envelopeOf(r),
+});
+
+export function releaseRoutes(ctx: AppContext): Router {
+  const router = Router();
+
+  router.post('/v1/releases', requireRole('release-manager'), ctx.jsonBody, (req, res) => {
+    const envelope = parseRelease(req.body);
+    const outcome = publishRelease(envelope, actorOf(principalOf(res)), ctx);
+    res.status(outcome.created ? 201 : 200).json(view(outcome.release));
+  });
+
+  router.get('/v1/releases', requireRole(...READERS), (req, res) => {
+    const page = parsePage(req.query);
+    const rows = ctx.releases.page(page.cursor ?? '', page.limit);
+    const last = rows.length === page.limit ? rows[rows.length - 1] : undefined;
+    res.json({ releases: rows.map(view), nextCursor: last?.id ?? null });
+  });
+
+  router.get('/v1/releases/:id', requireRole(...READERS), (req, res) => {
+    const id = pathParam(req, 'id', SLUG_RE, 'release id');
+    const found = ctx.releases.get(id);
+    if (!found) throw new AppError('not_found', `no release ${id}`);
+    res.json(view(found));
+  });
+
+  return router;
+}

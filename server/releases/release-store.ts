@@ -1,0 +1,55 @@
+import type { Db } from '../db/open.js';
+import type { ReleaseEnvelope } from './release-manifest.js';
+
+export interface StoredRelease {
+  id: string;
+  manifestSha256: string;
+  /** The envelope exactly as published, serialised once. */
+  envelopeJson: string;
+  issuedAt: string;
+  publishedAt: string;
+  publishedBy: string;
+}
+
+interface ReleaseRow {
+  id: string;
+  manifest_sha256: string;
+  envelope: string;
+  issued_at: string;
+  published_at: string;
+  published_by: string;
+}
+
+const toStored = (r: ReleaseRow): StoredRelease => ({
+  id: r.id,
+  manifestSha256: r.manifest_sha256,
+  envelopeJson: r.envelope,
+  issuedAt: r.issued_at,
+  publishedAt: r.published_at,
+  publishedBy: r.published_by,
+});
+
+export const envelopeOf = (r: StoredRelease): ReleaseEnvelope => JSON.parse(r.envelopeJson) as ReleaseEnvelope;
+
+export type ReleaseStore = ReturnType<typeof createReleaseStore>;
+
+export function createReleaseStore(db: Db) {
+  const insertStmt = db.prepare(
+    'INSERT INTO releases (id, manifest_sha256, envelope, issued_at, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const getStmt = db.prepare<[string], ReleaseRow>('SELECT * FROM releases WHERE id = ?');
+  const pageStmt = db.prepare<[string, number], ReleaseRow>('SELECT * FROM releases WHERE id > ? ORDER BY id LIMIT ?');
+
+  return {
+    insert(r: StoredRelease): void {
+      insertStmt.run(r.id, r.manifestSha256, r.envelopeJson, r.issuedAt, r.publishedAt, r.publishedBy);
+    },
+    get(id: string): StoredRelease | undefined {
+      const row = getStmt.get(id);
+      return row && toStored(row);
+    },
+    page(afterId: string, limit: number): StoredRelease[] {
+      return pageStmt.all(afterId, limit).map(toStored);
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { createContext, type AppContext } from './context.js';
+import { openDatabase } from './db/open.js';
+import { ensureDevTrust } from './trust/dev-trust.js';
+import { loadTrustFolder } from './trust/trust-folder.js';
+import { createTrustState } from './trust/trust-state.js';
+import { toTimestamp } from './trust/time.js';
+import type { OperatorRole } from './auth/principal.js';
+
+export interface Running {
+  ctx: AppContext;
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+const DEV_ROLES: OperatorRole[] = ['admin', 'release-manager', 'qa', 'viewer', 'enroller'];
+
+/**
+ * Dev setup only: one token per role, created once and kept in
+ * data/dev-tokens.json (0600), since a token is shown only when created.
+ */
+function ensureDevTokens(ctx: AppContext): { path: string; tokens: Record<string, string> } {
+  const path = join(ctx.config.dataDir, 'dev-tokens.json');
+  if (existsSync(path)) return { path, tokens: JSON.parse(readFileSync(path, 'utf8')) as Record<string, string> };
+  const at = toTimestamp(ctx.now());
+  const tokens: Record<string, string> = {};
+  for (const role of DEV_ROLES) tokens[role] = ctx.operatorTokens.create(role, `dev-${role}`, at).token;
+  writeFileSync(path, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  return { path, tokens };
+}
+
+/** The composition root: config → data folder → trust → database → app → listen. */
+export async function startServer(config: Readonly<Config>, out: (line: string) => void = console.log): Promise<Running> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const dev = config.trustDir === undefined ? ensureDevTrust(config.dataDir) : undefined;
+  const trustDir = config.trustDir ?? (dev as { trustDir: string }).trustDir;
+  const trust = createTrustState(loadTrustFolder(trustDir));
+  const db = openDatabase(join(config.dataDir, 'ota.db'));
+  const ctx = createContext({ config, db, trust, logger: pino({ level: config.logLevel }) });
+  const app = createApp(ctx);
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  out(`OTA server listening on ${url} (data: ${config.dataDir}, trust: ${trustDir})`);
+  if (dev) {
+    const tokens = ensureDevTokens(ctx);
+    out(`dev trust folder${dev.created ? ' created' : ''}: ${dev.trustDir}; offline dev keys: ${dev.keysDir}`);
+    out(`dev operator tokens (one per role): ${tokens.path}`);
+    out(`try: curl ${url}/healthz   and   curl ${url}/v1/trust/root`);
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= new Promise<void>((resolve) => {
+      server.close(() => {
+        db.close();
+        resolve();
+      });
+      server.closeAllConnections();
+    }));
+  return { ctx, server, url, close };
+}
