@@ -1,0 +1,107 @@
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach } from 'vitest';
+import examplePolicy from '../../manifests/policy.json' with { type: 'json' };
+import { createApp } from '../../server/app.js';
+import { loadConfig, type Config } from '../../server/config.js';
+import { createContext, type AppContext } from '../../server/context.js';
+import { signEnvelope, type Envelope } from '../../server/crypto/envelope.js';
+import { writePrivateKeyFile } from '../../server/crypto/key-files.js';
+import { generatePrivateKey, type PrivateKey } from '../../server/crypto/keys.js';
+import { ed25519Signer } from '../../server/crypto/signer.js';
+import { openDatabase } from '../../server/db/open.js';
+import { OPERATOR_ROLES, type OperatorRole } from '../../server/auth/principal.js';
+import { buildRoot } from '../../server/trust/build.js';
+import { writeJson } from '../../server/trust/dev-trust.js';
+import type { RootSigned } from '../../server/trust/root.js';
+import type { PolicySigned } from '../../server/trust/settings-policy.js';
+import { loadTrustFolder, trustPaths } from '../../server/trust/trust-folder.js';
+import { createTrustState } from '../../server/trust/trust-state.js';
+import type { ReleaseSigned } from '../../server/releases/release-manifest.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temporary folder removed after the test. */
+export function tempDir(prefix = 'ota-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+export interface TrustFixture {
+  dir: string;
+  rootKeys: PrivateKey[];
+  releaseKeys: PrivateKey[];
+  onlineKey: PrivateKey;
+  root: RootSigned;
+}
+
+export const FUTURE = '2099-01-01T00:00:00Z';
+
+/** Writes a complete trust folder (protocol §1) signed by generated keys. */
+export function makeTrust(opts: { rootKeys?: number; rootThreshold?: number; releaseKeys?: number; releaseThreshold?: number; policy?: PolicySigned } = {}): TrustFixture {
+  const dir = tempDir('ota-trust-');
+  const rootKeys = Array.from({ length: opts.rootKeys ?? 1 }, () => generatePrivateKey());
+  const releaseKeys = Array.from({ length: opts.releaseKeys ?? 1 }, () => generatePrivateKey());
+  const onlineKey = generatePrivateKey();
+  const root = buildRoot({
+    version: 1,
+    expires: FUTURE,
+    roles: {
+      root: { keys: rootKeys, threshold: opts.rootThreshold ?? 1 },
+      release: { keys: releaseKeys, threshold: opts.releaseThreshold ?? 1 },
+      online: { keys: [onlineKey], threshold: 1 },
+    },
+  });
+  const signers = rootKeys.map(ed25519Signer);
+  const paths = trustPaths(dir);
+  mkdirSync(dir, { recursive: true });
+  writeJson(paths.root, signEnvelope({ signed: root }, signers));
+  writeJson(paths.policy, signEnvelope({ signed: opts.policy ?? (examplePolicy as PolicySigned) }, signers));
+  writePrivateKeyFile(paths.onlineKey, onlineKey);
+  return { dir, rootKeys, releaseKeys, onlineKey, root };
+}
+
+export function releaseBody(over: Partial<ReleaseSigned> = {}): ReleaseSigned {
+  return {
+    type: 'release',
+    id: 'redmi-1s-cloud-optin-2014-08',
+    models: ['redmi-1s'],
+    appliesTo: '>=1.4.0 <1.4.3',
+    settings: [{ key: 'cloud.messaging.enabled', value: false, mode: 'default' }],
+    mandatory: false,
+    downgrade: false,
+    issuedAt: '2026-11-24T10:00:00Z',
+    ...over,
+  };
+}
+
+export const signWith = <T>(signed: T, keys: PrivateKey[]): Envelope<T> => signEnvelope({ signed }, keys.map(ed25519Signer));
+
+export interface AppFixture {
+  ctx: AppContext;
+  app: ReturnType<typeof createApp>;
+  trust: TrustFixture;
+  tokens: Record<OperatorRole, string>;
+  clock: { now: Date };
+}
+
+/** A full app on a real SQLite file in a temp data folder, one operator token per role. */
+export function makeApp(opts: { trust?: TrustFixture; config?: Partial<Config>; now?: Date } = {}): AppFixture {
+  const trust = opts.trust ?? makeTrust();
+  const dataDir = tempDir('ota-data-');
+  const config = loadConfig({}, { dataDir, trustDir: trust.dir, logLevel: 'silent', demo: false, ...opts.config });
+  const db = openDatabase(join(dataDir, 'ota.db'));
+  const clock = { now: opts.now ?? new Date('2026-11-24T12:00:00Z') };
+  const ctx = createContext({ config, db, trust: createTrustState(loadTrustFolder(trust.dir, clock.now)), logger: pino({ level: 'silent' }), now: () => clock.now });
+  const tokens = {} as Record<OperatorRole, string>;
+  for (const role of OPERATOR_ROLES) tokens[role] = ctx.operatorTokens.create(role, `test-${role}`, '2026-11-24T00:00:00Z').token;
+  return { ctx, app: createApp(ctx), trust, tokens, clock };
+}
+
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
