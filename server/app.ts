@@ -1,10 +1,15 @@
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { artifactDownloadRoutes, artifactUploadRoutes } from './artifacts/artifact-routes.js';
+import { auditRoutes } from './audit/audit-routes.js';
 import { authenticate } from './auth/authorize.js';
+import { cohortRoutes } from './cohorts/cohort-routes.js';
+import { deviceTokenResolver } from './devices/device-auth.js';
+import { deviceRoutes, enrollmentRoutes } from './devices/device-routes.js';
+import { rolloutRoutes } from './rollouts/rollout-routes.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/error-handler.js';
-import { limitRate } from './http/rate-limit.js';
+import { limitFailedAuth, limitPrincipal } from './http/rate-limit.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
@@ -42,11 +47,18 @@ export function createApp(ctx: AppContext): Express {
   app.use(trustRoutes(ctx));
   app.use(artifactDownloadRoutes(ctx));
 
-  app.use(authenticate([ctx.operatorTokens.authenticate]));
-  app.use(limitRate(ctx.config.rateLimitPerMinute));
+  app.use(limitFailedAuth(ctx.config.authFailuresPerMinute));
+  app.use(deviceRoutes(ctx));
+
+  app.use(authenticate([ctx.operatorTokens.authenticate, deviceTokenResolver(ctx.devices)]));
+  app.use(limitPrincipal(ctx.config.rateLimitPerMinute));
   app.use(metricsRoutes(ctx));
   app.use(releaseRoutes(ctx));
   app.use(artifactUploadRoutes(ctx));
+  app.use(enrollmentRoutes(ctx));
+  app.use(cohortRoutes(ctx));
+  app.use(rolloutRoutes(ctx));
+  app.use(auditRoutes(ctx));
 
   app.use(notFound);
   app.use(errorHandler(ctx.logger));

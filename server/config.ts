@@ -17,8 +17,12 @@ export interface Config {
   pollJitterSeconds: number;
   /** How often the health rules (timeouts, auto-halt, auto-advance, re-signing) run. */
   healthIntervalSeconds: number;
-  /** Per-client token bucket for operator and enrollment routes. */
+  /** Requests per minute per operator token (enrollment included). */
   rateLimitPerMinute: number;
+  /** Refused (401/403) requests per minute per client address before 429. */
+  authFailuresPerMinute: number;
+  /** How often eligible-device counts are recomputed for status. */
+  censusIntervalSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Publish the example release and a running rollout on a fresh dev data folder. */
   demo: boolean;
@@ -73,7 +77,9 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     pollIntervalSeconds: int('OTA_POLL_INTERVAL_SECONDS', 900, 1, 7 * 24 * 3600),
     pollJitterSeconds: int('OTA_POLL_JITTER_SECONDS', 300, 0, 24 * 3600),
     healthIntervalSeconds: int('OTA_HEALTH_INTERVAL_SECONDS', 10, 1, 3600),
-    rateLimitPerMinute: int('OTA_RATE_LIMIT_PER_MINUTE', 600, 1, 10_000_000),
+    rateLimitPerMinute: int('OTA_RATE_LIMIT_PER_MINUTE', 12_000, 1, 100_000_000),
+    authFailuresPerMinute: int('OTA_AUTH_FAILURES_PER_MINUTE', 300, 1, 100_000_000),
+    censusIntervalSeconds: int('OTA_CENSUS_INTERVAL_SECONDS', 300, 1, 24 * 3600),
     logLevel: level as Config['logLevel'],
     demo: bool('OTA_DEMO', trustRaw === undefined),
   };

@@ -6,9 +6,22 @@ import type { Db } from './db/open.js';
 import { createAuditStore, type AuditStore } from './audit/audit-store.js';
 import { createArtifactStore, type ArtifactStore } from './artifacts/artifact-store.js';
 import { createOperatorTokenStore, type OperatorTokenStore } from './auth/operator-token-store.js';
+import { createCohortStore, type CohortStore } from './cohorts/cohort-store.js';
+import { createActivityBuffer, type ActivityBuffer } from './devices/activity-buffer.js';
+import { createDeviceStore, type DeviceStore } from './devices/device-store.js';
+import { createPollService, type PollService } from './devices/poll-service.js';
 import { jsonBody } from './http/json-body.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createReleaseStore, type ReleaseStore } from './releases/release-store.js';
+import { createIngestService, type IngestService } from './reports/ingest-service.js';
+import { createReportStore, type ReportStore } from './reports/report-store.js';
+import { createCensus, type Census } from './rollouts/census.js';
+import { createHealthService, type HealthService } from './rollouts/health-service.js';
+import { createLiveRollouts, type LiveRollouts } from './rollouts/live-rollouts.js';
+import { createCounterStore, type CounterStore } from './rollouts/rollout-counters.js';
+import { createRolloutDeviceStore, type RolloutDeviceStore } from './rollouts/rollout-device-store.js';
+import { createRolloutService, type RolloutService } from './rollouts/rollout-service.js';
+import { createRolloutStore, type RolloutStore } from './rollouts/rollout-store.js';
 import type { TrustState } from './trust/trust-state.js';
 
 /** Everything a route or service may use, built once from config by the composition root (or a test). */
@@ -23,6 +36,19 @@ export interface AppContext {
   artifacts: ArtifactStore;
   operatorTokens: OperatorTokenStore;
   releases: ReleaseStore;
+  cohorts: CohortStore;
+  devices: DeviceStore;
+  rollouts: RolloutStore;
+  rolloutDevices: RolloutDeviceStore;
+  counters: CounterStore;
+  reports: ReportStore;
+  activity: ActivityBuffer;
+  live: LiveRollouts;
+  rolloutService: RolloutService;
+  health: HealthService;
+  census: Census;
+  poll: PollService;
+  ingest: IngestService;
   jsonBody: RequestHandler;
 }
 
@@ -35,18 +61,55 @@ export interface ContextInput {
 }
 
 export function createContext(input: ContextInput): AppContext {
-  const { config, db } = input;
+  const { config, db, trust } = input;
+  const logger = input.logger ?? pino({ level: config.logLevel });
+  const now = input.now ?? (() => new Date());
+  const audit = createAuditStore(db);
+  const releases = createReleaseStore(db);
+  const cohorts = createCohortStore(db);
+  const devices = createDeviceStore(db);
+  const rollouts = createRolloutStore(db);
+  const rolloutDevices = createRolloutDeviceStore(db);
+  const counters = createCounterStore(db);
+  const reports = createReportStore(db);
+  const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
+  const live = createLiveRollouts(rollouts, releases);
+  const rolloutService = createRolloutService({ db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds });
+  const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });
+  const ingest = createIngestService({
+    db, devices, reports, rollouts, releases, rolloutDevices, counters, activity, now,
+    onCommitted: (ids) => {
+      try {
+        health.checkHalts(ids);
+      } catch (err) {
+        logger.error({ err }, 'auto-halt check failed');
+      }
+    },
+  });
   return {
     config,
     db,
-    trust: input.trust,
-    logger: input.logger ?? pino({ level: config.logLevel }),
-    now: input.now ?? (() => new Date()),
+    trust,
+    logger,
+    now,
     metrics: createMetrics(),
-    audit: createAuditStore(db),
+    audit,
     artifacts: createArtifactStore(db, join(config.dataDir, 'artifacts')),
     operatorTokens: createOperatorTokenStore(db),
-    releases: createReleaseStore(db),
+    releases,
+    cohorts,
+    devices,
+    rollouts,
+    rolloutDevices,
+    counters,
+    reports,
+    activity,
+    live,
+    rolloutService,
+    health,
+    census: createCensus(db, live, cohorts, now),
+    poll: createPollService({ live, cohorts, rolloutDevices, activity, pollIntervalSeconds: config.pollIntervalSeconds, pollJitterSeconds: config.pollJitterSeconds }),
+    ingest,
     jsonBody: jsonBody(config.maxJsonBytes),
   };
 }

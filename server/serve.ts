@@ -35,6 +35,26 @@ function ensureDevTokens(ctx: AppContext): { path: string; tokens: Record<string
   return { path, tokens };
 }
 
+/**
+ * The periodic work of a running server: write-behind of poll activity
+ * (1 s), health rules and statement re-signing, and the eligibility census.
+ * A failing pass is logged and retried next time, never fatal.
+ */
+function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
+  const every = (ms: number, name: string, fn: () => unknown): NodeJS.Timeout =>
+    setInterval(() => {
+      Promise.resolve()
+        .then(fn)
+        .catch((err: unknown) => ctx.logger.error({ err }, `${name} failed`));
+    }, ms).unref();
+  void ctx.census.run().catch((err: unknown) => ctx.logger.error({ err }, 'census failed'));
+  return [
+    every(1000, 'activity flush', () => ctx.activity.flush()),
+    every(ctx.config.healthIntervalSeconds * 1000, 'health pass', () => ctx.health.tick()),
+    every(ctx.config.censusIntervalSeconds * 1000, 'census', () => ctx.census.run()),
+  ];
+}
+
 /** The composition root: config → data folder → trust → database → app → listen. */
 export async function startServer(config: Readonly<Config>, out: (line: string) => void = console.log): Promise<Running> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -61,10 +81,13 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
     out(`try: curl ${url}/healthz   and   curl ${url}/v1/trust/root`);
   }
 
+  const timers = startBackgroundWork(ctx);
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
+      for (const t of timers) clearInterval(t);
       server.close(() => {
+        ctx.activity.flush();
         db.close();
         resolve();
       });

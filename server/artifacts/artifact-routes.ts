@@ -51,6 +51,8 @@ export function artifactDownloadRoutes(ctx: AppContext): Router {
       headers: { 'Content-Type': 'application/octet-stream' },
     }, (err?: Error & { status?: number; statusCode?: number }) => {
       if (!err) return;
+      // The error body is JSON and must not inherit the file's type, ETag or year-long immutable caching.
+      if (!res.headersSent) for (const h of ['Content-Type', 'Cache-Control', 'ETag']) res.removeHeader(h);
       const status = err.status ?? err.statusCode;
       if (status === 416) {
         next(new AppError('invalid_range', 'the requested range is not satisfiable', { headers: { 'Content-Range': `bytes */${stored.size}` } }));

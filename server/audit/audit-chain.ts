@@ -16,8 +16,9 @@ export interface AuditEntry {
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** hash = SHA-256(prevHash ":" JCS(entry without hashes)): QA can recompute it from the entry alone. */
-export function auditEntryHash(e: Omit<AuditEntry, 'hash'>): string {
-  const { prevHash, ...body } = e;
+export function auditEntryHash(e: Omit<AuditEntry, 'hash'> & { hash?: string }): string {
+  // The entry's own `hash` (present when verifying a stored entry) is never part of what it hashes.
+  const { prevHash, hash: _hash, ...body } = e;
   return sha256Hex(`${prevHash}:${canonicalJson(body)}`);
 }
 

@@ -25,7 +25,11 @@ function fromFrameworkError(err: HttpishError & Error): AppError | undefined {
       return new AppError('bad_request', 'the request body size does not match Content-Length');
   }
   const status = err.status ?? err.statusCode;
-  if (status && status >= 400 && status < 500 && err.expose) return new AppError('bad_request', err.message);
+  if (status && status >= 400 && status < 500) {
+    // A client-caused framework error (e.g. the router's 400 for a path parameter that does not
+    // percent-decode, which is not marked `expose`): 400, never a 500; its text only when exposable.
+    return new AppError('bad_request', err.expose ? err.message : 'the request is not valid');
+  }
   return undefined;
 }
 

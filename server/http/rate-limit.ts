@@ -3,26 +3,40 @@ import type { Request, Response } from 'express';
 import { AppError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 
+const refuse = (windowMs: number) => (): never => {
+  throw new AppError('rate_limited', 'too many requests; slow down', { headers: { 'Retry-After': String(Math.ceil(windowMs / 1000)) } });
+};
+
 /**
- * Per-credential (or per-address before authentication) token bucket.
- * Answers the spec's 429 body with Retry-After.
+ * Token guessing: per client address, only refused requests (4xx) count,
+ * so a busy but honest client is never slowed by it.
  */
-export function limitRate(perMinute: number) {
+export function limitFailedAuth(perMinute: number) {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    skipSuccessfulRequests: true,
+    requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: (req: Request) => `ip:${req.ip ?? 'unknown'}`,
+    validate: { keyGeneratorIpFallback: false },
+    handler: refuse(60_000),
+  });
+}
+
+/** Per credential, after authentication: operators and enrollment. */
+export function limitPrincipal(perMinute: number) {
   return rateLimit({
     windowMs: 60_000,
     limit: perMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    keyGenerator: (req: Request, res: Response) => {
+    keyGenerator: (_req: Request, res: Response) => {
       const p = res.locals.principal as Principal | undefined;
-      if (p) return p.kind === 'device' ? `d:${p.deviceId}` : `o:${p.tokenId}`;
-      return `ip:${req.ip ?? 'unknown'}`;
+      return p?.kind === 'operator' ? `o:${p.tokenId}` : `d:${p?.deviceId ?? 'unknown'}`;
     },
     validate: { keyGeneratorIpFallback: false },
-    handler: (_req, _res, _next, options) => {
-      throw new AppError('rate_limited', 'too many requests; slow down', {
-        headers: { 'Retry-After': String(Math.ceil(options.windowMs / 1000)) },
-      });
-    },
+    handler: refuse(60_000),
   });
 }

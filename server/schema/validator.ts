@@ -28,8 +28,13 @@ function toDetails(errors: ErrorObject[] | null | undefined): ErrorDetail[] {
  * Compiles a schema once; the returned function either returns the value,
  * now typed, or throws `validation_failed` naming every problem.
  */
-export function compileValidator<T>(schema: AnySchema, what: string): Validator<T> {
-  const validate = ajv.compile(schema);
+export function compileValidator<T>(schema: AnySchema, what: string, refs: AnySchema[] = []): Validator<T> {
+  for (const ref of refs) {
+    const id = (ref as { $id?: string }).$id;
+    if (id && !ajv.getSchema(id)) ajv.addSchema(ref);
+  }
+  const id = (schema as { $id?: string }).$id;
+  const validate = (id && ajv.getSchema(id)) || ajv.compile(schema);
   return (value: unknown): T => {
     if (validate(value)) return value as T;
     throw new AppError('validation_failed', `${what} is not valid`, { details: toDetails(validate.errors).slice(0, 50) });

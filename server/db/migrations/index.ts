@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { foundation } from './001-foundation.js';
+import { fleet } from './002-fleet.js';
 
 export interface Migration {
   version: number;
@@ -8,7 +9,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation];
+export const migrations: readonly Migration[] = [foundation, fleet];
 
 export class SchemaTooNewError extends Error {}
 

@@ -1,0 +1,93 @@
+import type { Db } from '../db/open.js';
+import { ALL_COHORT, compileRule, type Cohort, type CompiledRule } from './cohort.js';
+
+export interface CohortView extends Cohort {
+  memberCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface CohortRow {
+  name: string;
+  description: string | null;
+  rule: string | null;
+  created_at: string;
+  updated_at: string;
+  members: number;
+}
+
+export interface CachedCohort {
+  name: string;
+  rule: CompiledRule | undefined;
+  hasMembers: boolean;
+}
+
+const toView = (r: CohortRow): CohortView => ({
+  name: r.name,
+  ...(r.description !== null ? { description: r.description } : {}),
+  ...(r.rule !== null ? { rule: JSON.parse(r.rule) as Cohort['rule'] } : {}),
+  memberCount: r.members,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const ALL_VIEW: CohortView = {
+  name: ALL_COHORT,
+  description: 'Every enrolled device (implicit)',
+  memberCount: 0,
+  createdAt: '1970-01-01T00:00:00Z',
+  updatedAt: '1970-01-01T00:00:00Z',
+};
+
+export type CohortStore = ReturnType<typeof createCohortStore>;
+
+/** Cohorts with their rules compiled and cached in memory: the poll path never parses a rule. */
+export function createCohortStore(db: Db) {
+  const select = `SELECT c.*, (SELECT COUNT(*) FROM cohort_members m WHERE m.cohort = c.name) AS members FROM cohorts c`;
+  const getStmt = db.prepare<[string], CohortRow>(`${select} WHERE c.name = ?`);
+  const allStmt = db.prepare<[], CohortRow>(`${select} ORDER BY c.name`);
+  const insertStmt = db.prepare('INSERT INTO cohorts (name, description, rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?)');
+  const touchStmt = db.prepare('UPDATE cohorts SET updated_at = ? WHERE name = ?');
+  const clearMembers = db.prepare('DELETE FROM cohort_members WHERE cohort = ?');
+  const addMember = db.prepare('INSERT OR IGNORE INTO cohort_members (device_id, cohort) VALUES (?, ?)');
+  const cohortsOfDevice = db.prepare<[string], { cohort: string }>('SELECT cohort FROM cohort_members WHERE device_id = ?').pluck();
+  const membersPage = db.prepare<[string, string, number], string>(
+    'SELECT device_id FROM cohort_members WHERE cohort = ? AND device_id > ? ORDER BY device_id LIMIT ?',
+  ).pluck();
+
+  let cache: Map<string, CachedCohort> | undefined;
+  const load = (): Map<string, CachedCohort> => {
+    cache ??= new Map(
+      allStmt.all().map((r) => [
+        r.name,
+        { name: r.name, rule: r.rule === null ? undefined : compileRule(JSON.parse(r.rule) as NonNullable<Cohort['rule']>), hasMembers: r.members > 0 },
+      ]),
+    );
+    return cache;
+  };
+
+  return {
+    exists: (name: string): boolean => name === ALL_COHORT || load().has(name),
+    cached: (name: string): CachedCohort | undefined => load().get(name),
+    get(name: string): CohortView | undefined {
+      if (name === ALL_COHORT) return ALL_VIEW;
+      const row = getStmt.get(name);
+      return row && toView(row);
+    },
+    list: (): CohortView[] => [ALL_VIEW, ...allStmt.all().map(toView)],
+    insert(c: Cohort & { members?: string[] }, at: string): void {
+      insertStmt.run(c.name, c.description ?? null, c.rule ? JSON.stringify(c.rule) : null, at, at);
+      for (const m of c.members ?? []) addMember.run(m, c.name);
+      cache = undefined;
+    },
+    replaceMembers(name: string, members: readonly string[], at: string): void {
+      clearMembers.run(name);
+      for (const m of members) addMember.run(m, name);
+      touchStmt.run(at, name);
+      cache = undefined;
+    },
+    /** Explicit memberships of one device (one indexed read). */
+    cohortsOf: (deviceId: string): string[] => cohortsOfDevice.all(deviceId) as unknown as string[],
+    members: (name: string, after: string, limit: number): string[] => membersPage.all(name, after, limit) as unknown as string[],
+  };
+}

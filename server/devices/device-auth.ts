@@ -1,0 +1,46 @@
+import type { NextFunction, Request, Response } from 'express';
+import { bearerToken } from '../auth/tokens.js';
+import type { OperatorTokenStore } from '../auth/operator-token-store.js';
+import type { Principal } from '../auth/principal.js';
+import { AppError } from '../errors.js';
+import { DEVICE_ID_RE, pathParam } from '../http/params.js';
+import { DEVICE_TOKEN_PREFIX, deviceTokenHash, sameDigest } from './device-token.js';
+import type { Device, DeviceStore } from './device-store.js';
+
+/** Resolves any device token to its device (for routes not scoped to one device id). */
+export function deviceTokenResolver(devices: DeviceStore) {
+  return (token: string): Principal | undefined => {
+    if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return undefined;
+    const id = devices.idByTokenHash(deviceTokenHash(token));
+    return id === undefined ? undefined : { kind: 'device', deviceId: id };
+  };
+}
+
+export const deviceOf = (res: Response): Device => res.locals.device as Device;
+
+/**
+ * Routes under /v1/devices/{deviceId}: the fast path reads the device by
+ * its id and compares token digests in constant time. 401 without a valid
+ * credential; 403 for an operator token or another device's token.
+ */
+export function authenticateDevice(devices: DeviceStore, operators: OperatorTokenStore) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) throw new AppError('unauthorized', 'a device token is required');
+    const id = pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id');
+    if (!token.startsWith(DEVICE_TOKEN_PREFIX)) {
+      if (operators.authenticate(token)) throw new AppError('forbidden', 'this route takes a device token, not an operator token');
+      throw new AppError('unauthorized', 'the token is not valid');
+    }
+    const digest = deviceTokenHash(token);
+    const device = devices.get(id);
+    if (device && sameDigest(device.tokenHash, digest)) {
+      res.locals.principal = { kind: 'device', deviceId: id } satisfies Principal;
+      res.locals.device = device;
+      next();
+      return;
+    }
+    if (devices.idByTokenHash(digest) !== undefined) throw new AppError('forbidden', "a device may only act on its own resources");
+    throw new AppError('unauthorized', 'the token is not valid');
+  };
+}

@@ -1,0 +1,73 @@
+import { Router } from 'express';
+import semver from 'semver';
+import enrollmentSchema from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
+import reportSchema from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
+import { principalOf } from '../auth/principal.js';
+import type { AppContext } from '../context.js';
+import { AppError } from '../errors.js';
+import type { Report } from '../reports/report-rules.js';
+import { compileValidator } from '../schema/validator.js';
+import { authenticateDevice, deviceOf } from './device-auth.js';
+import { enroll, type Enrollment } from './enrollment-service.js';
+
+const parseEnrollment = compileValidator<Enrollment>(enrollmentSchema, 'enrollment');
+const parseReports = compileValidator<Report | Report[]>(reportSchema, 'report');
+
+function checkVersion(version: string, where: string): string {
+  const v = semver.valid(version);
+  if (v === null) throw new AppError('validation_failed', `${where} is not a semantic version`, { details: [{ path: where, message: `"${version.slice(0, 64)}" is not a semantic version` }] });
+  return v;
+}
+
+/** GET update and POST reports: device token of that very device (fast path, before operator auth). */
+export function deviceRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const auth = authenticateDevice(ctx.devices, ctx.operatorTokens);
+
+  router.get('/v1/devices/:deviceId/update', auth, (req, res) => {
+    const device = deviceOf(res);
+    const raw = req.query.version;
+    if (raw !== undefined && typeof raw !== 'string') throw new AppError('bad_request', 'version must be given once');
+    const installed = raw === undefined ? device.version : checkVersion(raw, 'version');
+    const now = ctx.now().getTime();
+    ctx.activity.seen(device.id, installed, now);
+    const answer = ctx.poll.poll(device, installed, now);
+    res.setHeader('ETag', answer.etag);
+    res.setHeader('Cache-Control', 'private, no-cache');
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifNoneMatch !== undefined && (ifNoneMatch === answer.etag || ifNoneMatch.split(',').some((t) => t.trim() === answer.etag))) {
+      res.status(304).end();
+      return;
+    }
+    res.type('application/json').send(answer.body);
+  });
+
+  router.post('/v1/devices/:deviceId/reports', auth, ctx.jsonBody, async (req, res) => {
+    const parsed = parseReports(req.body);
+    const reports = Array.isArray(parsed) ? parsed : [parsed];
+    reports.forEach((r, i) => {
+      if (r.version !== undefined) checkVersion(r.version, `/${i}/version`);
+    });
+    const result = await ctx.ingest.submit(deviceOf(res).id, reports);
+    res.json(result);
+  });
+
+  return router;
+}
+
+/** POST /v1/devices: an enroller (or admin) token, or the device's own token to re-enroll. */
+export function enrollmentRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const enrollers = (_req: unknown, res: Parameters<typeof principalOf>[0], next: () => void): void => {
+    const p = principalOf(res);
+    if (p.kind === 'operator' && p.role !== 'enroller' && p.role !== 'admin') throw new AppError('forbidden', 'enrollment needs an enroller token');
+    next();
+  };
+  router.post('/v1/devices', enrollers, ctx.jsonBody, (req, res) => {
+    const body = parseEnrollment(req.body);
+    checkVersion(body.version, '/version');
+    const { deviceToken, reenrolled } = enroll(body, principalOf(res), ctx);
+    res.status(201).json({ deviceToken, deviceId: body.deviceId, reenrolled });
+  });
+  return router;
+}

@@ -1,0 +1,64 @@
+import type { Db } from '../db/open.js';
+import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
+
+export interface Device extends DeviceFacts {
+  tokenHash: Buffer;
+  enrolledAt: number;
+  lastSeen: number;
+  lastSeq: number;
+}
+
+interface DeviceRow {
+  id: string;
+  token_hash: Buffer;
+  model: string;
+  version: string;
+  attributes: string;
+  enrolled_at: number;
+  last_seen: number;
+  last_seq: number;
+}
+
+const toDevice = (r: DeviceRow): Device => ({
+  id: r.id,
+  tokenHash: r.token_hash,
+  model: r.model,
+  version: r.version,
+  attributes: JSON.parse(r.attributes) as Record<string, AttributeValue>,
+  enrolledAt: r.enrolled_at,
+  lastSeen: r.last_seen,
+  lastSeq: r.last_seq,
+});
+
+export type DeviceStore = ReturnType<typeof createDeviceStore>;
+
+export function createDeviceStore(db: Db) {
+  const getStmt = db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?');
+  const idByTokenStmt = db.prepare<[Buffer], string>('SELECT id FROM devices WHERE token_hash = ?').pluck();
+  const insertStmt = db.prepare(
+    'INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const reenrollStmt = db.prepare('UPDATE devices SET token_hash = ?, model = ?, version = ?, attributes = ?, last_seen = ? WHERE id = ?');
+  const seenStmt = db.prepare('UPDATE devices SET last_seen = max(last_seen, ?), version = ? WHERE id = ?');
+  const lastSeqStmt = db.prepare('UPDATE devices SET last_seq = ? WHERE id = ?');
+  const countStmt = db.prepare<[], number>('SELECT COUNT(*) FROM devices').pluck();
+  const lastSeenStmt = db.prepare<[string], number>('SELECT last_seen FROM devices WHERE id = ?').pluck();
+
+  return {
+    get(id: string): Device | undefined {
+      const row = getStmt.get(id);
+      return row && toDevice(row);
+    },
+    idByTokenHash: (hash: Buffer): string | undefined => idByTokenStmt.get(hash) as string | undefined,
+    insert(d: DeviceFacts, tokenHash: Buffer, at: number): void {
+      insertStmt.run(d.id, tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, at);
+    },
+    reenroll(d: DeviceFacts, tokenHash: Buffer, at: number): void {
+      reenrollStmt.run(tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, d.id);
+    },
+    seen: (id: string, version: string, at: number): void => void seenStmt.run(at, version, id),
+    setLastSeq: (id: string, seq: number): void => void lastSeqStmt.run(seq, id),
+    count: (): number => countStmt.get() as number,
+    lastSeen: (id: string): number | undefined => lastSeenStmt.get(id) as number | undefined,
+  };
+}

@@ -1,0 +1,44 @@
+import type { Principal } from '../auth/principal.js';
+import { newToken } from '../auth/tokens.js';
+import type { AuditStore } from '../audit/audit-store.js';
+import type { AttributeValue } from '../cohorts/cohort.js';
+import type { Db } from '../db/open.js';
+import { AppError } from '../errors.js';
+import { toTimestamp } from '../trust/time.js';
+import { deviceTokenHash } from './device-token.js';
+import type { DeviceStore } from './device-store.js';
+
+export interface Enrollment {
+  deviceId: string;
+  model: string;
+  version: string;
+  attributes?: Record<string, AttributeValue>;
+}
+
+/**
+ * protocol §7: enrollment with an enrollment credential; an existing
+ * deviceId re-enrolls only with its current device token (409 otherwise).
+ * A re-enrollment replaces the token: the old one stops working at once.
+ */
+export function enroll(e: Enrollment, by: Principal, deps: { db: Db; devices: DeviceStore; audit: AuditStore; now: () => Date }): { deviceToken: string; reenrolled: boolean } {
+  const isEnroller = by.kind === 'operator' && (by.role === 'enroller' || by.role === 'admin');
+  if (by.kind === 'operator' && !isEnroller) throw new AppError('forbidden', 'enrollment needs an enroller token');
+  if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('forbidden', 'a device token can only re-enroll its own device');
+  const token = newToken('dev');
+  const now = deps.now();
+  const facts = { id: e.deviceId, model: e.model, version: e.version, attributes: e.attributes ?? {} };
+  const reenrolled = deps.db.transaction(() => {
+    const existing = deps.devices.get(e.deviceId);
+    if (existing && by.kind !== 'device') {
+      throw new AppError('conflict', `device ${e.deviceId} is already enrolled; re-enroll with its current device token`);
+    }
+    if (existing) deps.devices.reenroll(facts, deviceTokenHash(token), now.getTime());
+    else deps.devices.insert(facts, deviceTokenHash(token), now.getTime());
+    // Enrollment is not audited per device (fleet-scale noise); re-enrollment replaces a credential, so it is.
+    if (existing) {
+      deps.audit.append({ actor: `device:${e.deviceId}`, action: 'device.reenroll', subject: e.deviceId, details: { model: e.model, version: e.version } }, toTimestamp(now));
+    }
+    return existing !== undefined;
+  })();
+  return { deviceToken: token, reenrolled };
+}

@@ -1,0 +1,77 @@
+import { membershipOf } from '../cohorts/membership.js';
+import type { CohortStore } from '../cohorts/cohort-store.js';
+import { sha256Hex } from '../crypto/hash.js';
+import { bucketOf } from '../rollouts/bucket.js';
+import { eligibleStage } from '../rollouts/eligibility.js';
+import type { LiveRollouts } from '../rollouts/live-rollouts.js';
+import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
+import type { ActivityBuffer } from './activity-buffer.js';
+import type { Device } from './device-store.js';
+
+export interface PollDeps {
+  live: LiveRollouts;
+  cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>;
+  rolloutDevices: Pick<RolloutDeviceStore, 'wasOffered'>;
+  activity: ActivityBuffer;
+  pollIntervalSeconds: number;
+  pollJitterSeconds: number;
+}
+
+export interface PollAnswer {
+  body: string;
+  etag: string;
+}
+
+const MAX_CACHED_BODIES = 10_000;
+
+export type PollService = ReturnType<typeof createPollService>;
+
+/**
+ * GET /v1/devices/{id}/update. The body is assembled from envelopes the
+ * live view serialised once; identical answers (same offers, same poll
+ * interval) share one cached body and ETag, so a poll hashes one short
+ * SHA-256 for the bucket per rollout and nothing else.
+ */
+export function createPollService(deps: PollDeps) {
+  const bodies = new Map<string, PollAnswer>();
+  let generation = -1;
+
+  // Deterministic per device: spreads the fleet over the window, yet the
+  // answer (and so its ETag) stays stable between a device's polls.
+  const pollAfterOf = (deviceId: string): number =>
+    deps.pollIntervalSeconds + (deps.pollJitterSeconds > 0 ? bucketOf('poll-jitter', deviceId) % (deps.pollJitterSeconds + 1) : 0);
+
+  return {
+    poll(device: Device, installedVersion: string, now: number): PollAnswer {
+      if (generation !== deps.live.generation() || bodies.size > MAX_CACHED_BODIES) {
+        bodies.clear();
+        generation = deps.live.generation();
+      }
+      const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
+      const inCohort = membershipOf(deps.cohorts, facts);
+      const offers: { stage: number; json: string; key: string }[] = [];
+      for (const l of deps.live.current()) {
+        const stage = eligibleStage(l, facts, bucketOf(l.salt, device.id), inCohort);
+        if (stage < 0) continue;
+        const statement = l.statements[stage];
+        if (!statement) continue;
+        if (l.state === 'paused') {
+          // protocol §5: paused serves no new offers, only those already made.
+          if (!deps.activity.pendingOffer(l.id, device.id) && !deps.rolloutDevices.wasOffered(l.id, device.id)) continue;
+        } else {
+          deps.activity.offered(l.id, device.id, stage, now);
+        }
+        offers.push({ stage, json: `{"release":${l.releaseJson},"rollout":${statement.json}}`, key: `${l.id}:${stage}:${statement.version}` });
+      }
+      const pollAfter = pollAfterOf(device.id);
+      const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
+      let answer = bodies.get(key);
+      if (!answer) {
+        const body = `{"updates":[${offers.map((o) => o.json).join(',')}],"pollAfterSeconds":${pollAfter}}`;
+        answer = { body, etag: `"${sha256Hex(body).slice(0, 32)}"` };
+        bodies.set(key, answer);
+      }
+      return answer;
+    },
+  };
+}

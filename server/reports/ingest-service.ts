@@ -1,0 +1,183 @@
+import { canonicalJson } from '../crypto/canonical.js';
+import type { Db } from '../db/open.js';
+import type { ActivityBuffer } from '../devices/activity-buffer.js';
+import type { DeviceStore } from '../devices/device-store.js';
+import { AppError, isAppError } from '../errors.js';
+import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import { counterKey, type CounterStore } from '../rollouts/rollout-counters.js';
+import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
+import type { RolloutStore } from '../rollouts/rollout-store.js';
+import { refuseTransition, type DeviceState, type Report } from './report-rules.js';
+import type { ReportStore } from './report-store.js';
+
+export interface IngestDeps {
+  db: Db;
+  devices: DeviceStore;
+  reports: ReportStore;
+  rollouts: RolloutStore;
+  releases: ReleaseStore;
+  rolloutDevices: RolloutDeviceStore;
+  counters: CounterStore;
+  activity: ActivityBuffer;
+  now: () => Date;
+  /** Called after each commit with the rollouts whose counters moved (auto-halt runs there). */
+  onCommitted?: (rolloutIds: ReadonlySet<string>) => void;
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  lastSeq: number;
+}
+
+interface Pending {
+  deviceId: string;
+  reports: Report[];
+  resolve: (r: IngestResult) => void;
+  reject: (e: unknown) => void;
+  result?: IngestResult;
+  error?: unknown;
+}
+
+type SettingsMap = NonNullable<Report['settings']>;
+
+export type IngestService = ReturnType<typeof createIngestService>;
+
+/**
+ * Report ingestion with group commit: every request that arrives in the
+ * same turn of the event loop is written in ONE transaction (one fsync with
+ * synchronous=FULL), each request inside its own savepoint so a bad batch
+ * is refused whole without touching its neighbours. Promises settle only
+ * after the commit: a 2xx means the reports are on disk.
+ */
+export function createIngestService(deps: IngestDeps) {
+  const { db, reports, rollouts, rolloutDevices, counters } = deps;
+  let queue: Pending[] = [];
+  let scheduled = false;
+  const settingKeysOf = new Map<string, ReadonlySet<string>>();
+
+  const releaseSettingKeys = (releaseId: string): ReadonlySet<string> => {
+    let keys = settingKeysOf.get(releaseId);
+    if (!keys) {
+      const stored = deps.releases.get(releaseId);
+      keys = new Set(stored ? envelopeOf(stored).signed.settings.map((s) => s.key) : []);
+      settingKeysOf.set(releaseId, keys);
+    }
+    return keys;
+  };
+
+  const countSettings = (rolloutId: string, releaseId: string, before: SettingsMap, after: SettingsMap): void => {
+    const tracked = releaseSettingKeys(releaseId);
+    for (const [key, now] of Object.entries(after)) {
+      if (!tracked.has(key)) continue;
+      const was = Object.hasOwn(before, key) ? before[key] : undefined;
+      if (was && was.value === now.value && was.source === now.source) continue;
+      if (was) counters.add(rolloutId, counterKey.setting(key, was.value, was.source), -1);
+      counters.add(rolloutId, counterKey.setting(key, now.value, now.source), 1);
+    }
+  };
+
+  /** One report; throws an AppError that refuses the whole batch. Returns false for a duplicate. */
+  const applyOne = (deviceId: string, r: Report, lastSeq: number, now: number, touched: Set<string>): boolean => {
+    const body = canonicalJson(r);
+    const stored = reports.bodyOf(deviceId, r.seq);
+    if (stored !== undefined) {
+      if (stored === body) return false;
+      throw new AppError('seq_conflict', `seq ${r.seq} was already reported with a different body`);
+    }
+    if (r.seq <= lastSeq) throw new AppError('seq_conflict', `seq ${r.seq} is out of order: the last seq stored is ${lastSeq}`);
+    const rollout = rollouts.get(r.rolloutId);
+    if (!rollout) throw new AppError('unprocessable', `no rollout ${r.rolloutId}`);
+    if (rollout.releaseId !== r.releaseId) throw new AppError('unprocessable', `rollout ${r.rolloutId} ships ${rollout.releaseId}, not ${r.releaseId}`);
+    if (rollout.state === 'draft') throw new AppError('unprocessable', `rollout ${r.rolloutId} has not started`);
+    let rd = rolloutDevices.get(r.rolloutId, deviceId);
+    if (!rd) {
+      // The offer record may have been lost with the last second of a crash; the report proves the offer.
+      rolloutDevices.offer(r.rolloutId, deviceId, rollout.currentStage, now);
+      counters.add(r.rolloutId, counterKey.offered, 1);
+      counters.add(r.rolloutId, counterKey.offeredAt(rollout.currentStage), 1);
+      rd = { rolloutId: r.rolloutId, deviceId, stage: rollout.currentStage, offeredAt: now, state: null, stateAt: null, settings: null };
+    }
+    const from = rd.state as DeviceState | null;
+    const why = refuseTransition(from, r.state);
+    if (why) throw new AppError('invalid_transition', `seq ${r.seq}: ${why}`);
+    reports.insert({ deviceId, seq: r.seq, rolloutId: r.rolloutId, releaseId: r.releaseId, state: r.state, at: r.at, body, receivedAt: now });
+    if (from !== r.state) {
+      if (from !== null) counters.add(r.rolloutId, counterKey.state(from), -1);
+      counters.add(r.rolloutId, counterKey.state(r.state), 1);
+    }
+    if (from === null) counters.add(r.rolloutId, counterKey.reportedAt(rd.stage), 1);
+    let settings = rd.settings;
+    if (r.settings) {
+      const before = rd.settings ? (JSON.parse(rd.settings) as SettingsMap) : {};
+      countSettings(r.rolloutId, r.releaseId, before, r.settings);
+      settings = JSON.stringify({ ...before, ...r.settings });
+    }
+    rolloutDevices.setState({ rolloutId: r.rolloutId, deviceId, state: r.state, stateAt: now, settings });
+    touched.add(r.rolloutId);
+    return true;
+  };
+
+  const applyBatch = (p: Pending, now: number, touched: Set<string>): IngestResult => {
+    const device = deps.devices.get(p.deviceId);
+    if (!device) throw new AppError('not_found', `no device ${p.deviceId}`);
+    let lastSeq = device.lastSeq;
+    let accepted = 0;
+    let duplicates = 0;
+    p.reports.forEach((r, i) => {
+      try {
+        if (applyOne(p.deviceId, r, lastSeq, now, touched)) {
+          accepted++;
+          lastSeq = Math.max(lastSeq, r.seq);
+        } else duplicates++;
+      } catch (e) {
+        if (!isAppError(e)) throw e;
+        throw new AppError(e.code, `report ${i} refused, so is its batch: ${e.message}`, { details: [{ path: `/${i}`, code: e.code, message: e.message }] });
+      }
+    });
+    if (lastSeq !== device.lastSeq) deps.devices.setLastSeq(p.deviceId, lastSeq);
+    return { accepted, duplicates, lastSeq };
+  };
+
+  const flush = (): void => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    const touched = new Set<string>();
+    const now = deps.now().getTime();
+    try {
+      db.transaction(() => {
+        deps.activity.flushInTransaction();
+        for (const p of batch) {
+          try {
+            p.result = db.transaction(() => applyBatch(p, now, touched))();
+          } catch (e) {
+            if (!isAppError(e)) throw e;
+            p.error = e;
+          }
+        }
+      })();
+    } catch (e) {
+      const err = new AppError('unavailable', 'the reports could not be stored; send them again', { cause: e });
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (const p of batch) {
+      if (p.result) p.resolve(p.result);
+      else p.reject(p.error);
+    }
+    if (touched.size) deps.onCommitted?.(touched);
+  };
+
+  return {
+    submit(deviceId: string, batch: Report[]): Promise<IngestResult> {
+      return new Promise<IngestResult>((resolve, reject) => {
+        queue.push({ deviceId, reports: batch, resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { SettingSource, SettingValue } from '../trust/settings-policy.js';
+
+/** protocol §7 report states. */
+export const REPORT_STATES = ['received', 'downloading', 'downloaded', 'installing', 'applied', 'failed', 'rolled_back', 'rejected', 'declined'] as const;
+export type ReportState = (typeof REPORT_STATES)[number];
+
+/** A device's latest state in a rollout: a reported one, or derived `timed_out` (protocol §5). */
+export type DeviceState = ReportState | 'timed_out';
+
+export interface Report {
+  seq: number;
+  releaseId: string;
+  rolloutId: string;
+  state: ReportState;
+  at: string;
+  error?: { code: string; message: string };
+  version?: string;
+  settings?: Record<string, { value: SettingValue; source: SettingSource }>;
+}
+
+const PROGRESS: Readonly<Record<string, number>> = { received: 1, downloading: 2, downloaded: 3, installing: 4 };
+
+export const isNonTerminal = (s: string | null): boolean => s !== null && s in PROGRESS;
+
+/** protocol §5: states counted as terminal for auto-halt, and the failures among them. */
+export const TERMINAL_STATES: readonly DeviceState[] = ['applied', 'failed', 'rolled_back', 'rejected', 'timed_out'];
+export const FAILURE_STATES: readonly DeviceState[] = ['failed', 'rolled_back', 'rejected', 'timed_out'];
+
+/**
+ * Forward-only: progress never goes back; any terminal state may follow
+ * progress; `applied → rolled_back` is the one move out of a terminal
+ * state; late news replaces a derived `timed_out`; repeating the current
+ * state is harmless. Returns why a move is refused, or undefined.
+ */
+export function refuseTransition(from: DeviceState | null, to: ReportState): string | undefined {
+  if (from === null || from === 'timed_out' || from === to) return undefined;
+  if (isNonTerminal(from)) {
+    if (isNonTerminal(to) && (PROGRESS[to] as number) < (PROGRESS[from] as number)) return `cannot go back from ${from} to ${to}`;
+    return undefined;
+  }
+  if (from === 'applied' && to === 'rolled_back') return undefined;
+  return `${from} is final; ${to} cannot follow it`;
+}
+
+export interface FailureFigures {
+  terminal: number;
+  failures: number;
+  byState: Record<string, number>;
+}
+
+export function failureFigures(stateCount: (state: DeviceState) => number): FailureFigures {
+  const byState: Record<string, number> = {};
+  for (const s of TERMINAL_STATES) byState[s] = stateCount(s);
+  const terminal = TERMINAL_STATES.reduce((n, s) => n + (byState[s] as number), 0);
+  const failures = FAILURE_STATES.reduce((n, s) => n + (byState[s] as number), 0);
+  return { terminal, failures, byState };
+}
+
+/** protocol §5 auto-halt: enough terminal reports and failures / terminal > max/10000 (integer maths). */
+export const shouldHalt = (f: FailureFigures, policy: { maxFailureBasisPoints: number; minTerminalReports: number }): boolean =>
+  f.terminal >= policy.minTerminalReports && f.failures * 10000 > policy.maxFailureBasisPoints * f.terminal;

@@ -1,0 +1,62 @@
+import semver from 'semver';
+import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import type { EligibilityInput } from './eligibility.js';
+import type { RolloutState } from './rollout-state.js';
+import type { RolloutStore } from './rollout-store.js';
+import { reachedStages } from './statements.js';
+
+/** Everything the poll path needs about one serving rollout, prepared once per change. */
+export interface LiveRollout extends EligibilityInput {
+  id: string;
+  state: RolloutState;
+  salt: string;
+  releaseId: string;
+  issuedAt: string;
+  /** The published release envelope, serialised once. */
+  releaseJson: string;
+  /** Signed statement per reached stage, serialised once, with its version. */
+  statements: { json: string; version: number; expires: number }[];
+}
+
+export type LiveRollouts = ReturnType<typeof createLiveRollouts>;
+
+/**
+ * The in-memory view of serving rollouts. Rebuilt after every committed
+ * change (start, advance, re-sign...), so a poll signs and serialises nothing.
+ */
+export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStore) {
+  let live: LiveRollout[] = [];
+  let generation = 0;
+  const refresh = (): void => {
+    const next: LiveRollout[] = [];
+    for (const r of rollouts.live()) {
+      const stored = releases.get(r.releaseId);
+      if (!stored) continue;
+      const signed = envelopeOf(stored).signed;
+      const statements = rollouts.statements(r.id).slice(0, reachedStages(r));
+      next.push({
+        id: r.id,
+        state: r.state,
+        salt: r.salt,
+        releaseId: r.releaseId,
+        issuedAt: signed.issuedAt,
+        models: new Set(signed.models),
+        appliesTo: new semver.Range(signed.appliesTo),
+        stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
+        releaseJson: stored.envelopeJson,
+        statements: statements.map((s) => ({ json: s.envelopeJson, version: s.version, expires: s.expires })),
+      });
+    }
+    // protocol §5: offers ordered by the release's issuedAt.
+    next.sort((a, b) => (a.issuedAt < b.issuedAt ? -1 : a.issuedAt > b.issuedAt ? 1 : a.id < b.id ? -1 : 1));
+    live = next;
+    generation++;
+  };
+  refresh();
+  return {
+    current: (): readonly LiveRollout[] => live,
+    /** Changes whenever the live set changes; caches key on it. */
+    generation: (): number => generation,
+    refresh,
+  };
+}

@@ -1,0 +1,106 @@
+import { Router } from 'express';
+import createSchema from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
+import { READERS, requireRole } from '../auth/authorize.js';
+import { actorOf, principalOf } from '../auth/principal.js';
+import type { AppContext } from '../context.js';
+import { AppError } from '../errors.js';
+import { parsePage } from '../http/paging.js';
+import { pathParam, SLUG_RE } from '../http/params.js';
+import { REPORT_STATES } from '../reports/report-rules.js';
+import { compileValidator } from '../schema/validator.js';
+import { toTimestamp } from '../trust/time.js';
+import type { Rollout } from './rollout.js';
+import type { RolloutDraft } from './rollout-service.js';
+import type { RolloutAction } from './rollout-state.js';
+import { rolloutStatus } from './status-service.js';
+
+const parseDraft = compileValidator<RolloutDraft>(createSchema, 'rollout');
+const DEVICE_STATES = new Set<string>([...REPORT_STATES, 'timed_out', 'silent']);
+
+const view = (r: Rollout, statements: string[] = []) => ({
+  id: r.id,
+  releaseId: r.releaseId,
+  salt: r.salt,
+  stages: r.stages,
+  failurePolicy: r.failurePolicy,
+  state: r.state,
+  currentStage: r.currentStage,
+  stageStartedAt: r.stageStartedAt === null ? null : toTimestamp(new Date(r.stageStartedAt)),
+  statementVersion: r.statementVersion,
+  createdAt: r.createdAt,
+  createdBy: r.createdBy,
+  updatedAt: r.updatedAt,
+  statements: statements.map((s) => JSON.parse(s) as unknown),
+});
+
+/** Who may take each action: QA may stop the line (pause, halt), not start it. */
+const ACTION_ROLES: Record<RolloutAction, Parameters<typeof requireRole>> = {
+  start: ['release-manager'],
+  resume: ['release-manager'],
+  advance: ['release-manager'],
+  cancel: ['release-manager'],
+  pause: ['release-manager', 'qa'],
+  halt: ['release-manager', 'qa'],
+};
+
+export function rolloutRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const rolloutId = (req: Parameters<typeof pathParam>[0]) => pathParam(req, 'id', SLUG_RE, 'rollout id');
+  const found = (id: string): Rollout => {
+    const r = ctx.rollouts.get(id);
+    if (!r) throw new AppError('not_found', `no rollout ${id}`);
+    return r;
+  };
+
+  router.post('/v1/rollouts', requireRole('release-manager'), ctx.jsonBody, (req, res) => {
+    const rollout = ctx.rolloutService.create(parseDraft(req.body), actorOf(principalOf(res)));
+    res.status(201).json(view(rollout));
+  });
+
+  for (const [action, roles] of Object.entries(ACTION_ROLES) as [RolloutAction, Parameters<typeof requireRole>][]) {
+    router.post(`/v1/rollouts/:id/${action}`, requireRole(...roles), (req, res) => {
+      const r = ctx.rolloutService.act(rolloutId(req), action, actorOf(principalOf(res)));
+      res.json(view(r, ctx.rollouts.statements(r.id).map((s) => s.envelopeJson)));
+    });
+  }
+
+  router.get('/v1/rollouts', requireRole(...READERS), (req, res) => {
+    const page = parsePage(req.query);
+    const rows = ctx.rollouts.page(page.cursor ?? '', page.limit);
+    res.json({ rollouts: rows.map((r) => view(r)), nextCursor: rows.length === page.limit ? (rows[rows.length - 1] as Rollout).id : null });
+  });
+
+  router.get('/v1/rollouts/:id', requireRole(...READERS), (req, res) => {
+    const r = found(rolloutId(req));
+    res.json(view(r, ctx.rollouts.statements(r.id).map((s) => s.envelopeJson)));
+  });
+
+  router.get('/v1/rollouts/:id/status', requireRole(...READERS), (req, res) => {
+    res.json(rolloutStatus(rolloutId(req), { ...ctx, policy: () => ctx.trust.current().policy.signed }));
+  });
+
+  router.get('/v1/rollouts/:id/devices', requireRole(...READERS), (req, res) => {
+    const r = found(rolloutId(req));
+    const page = parsePage(req.query);
+    const state = req.query.state;
+    if (state !== undefined && (typeof state !== 'string' || !DEVICE_STATES.has(state))) {
+      throw new AppError('bad_request', `state must be one of ${[...DEVICE_STATES].join(', ')}`);
+    }
+    const rows = ctx.rolloutDevices.page(r.id, state, page.cursor ?? '', page.limit);
+    const devices = rows.map((d) => {
+      const lastSeen = ctx.devices.lastSeen(d.deviceId);
+      return {
+        deviceId: d.deviceId,
+        stage: d.stage,
+        state: d.state ?? 'silent',
+        offeredAt: toTimestamp(new Date(d.offeredAt)),
+        stateAt: d.stateAt === null ? null : toTimestamp(new Date(d.stateAt)),
+        lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)),
+        settings: d.settings === null ? null : (JSON.parse(d.settings) as unknown),
+      };
+    });
+    res.json({ devices, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.deviceId ?? null) : null });
+  });
+
+  return router;
+}

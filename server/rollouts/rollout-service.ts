@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import type { AuditStore } from '../audit/audit-store.js';
+import type { CohortStore } from '../cohorts/cohort-store.js';
+import { ed25519Signer } from '../crypto/signer.js';
+import type { Db } from '../db/open.js';
+import { AppError, type ErrorDetail } from '../errors.js';
+import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import type { TrustState } from '../trust/trust-state.js';
+import { isExpired, toTimestamp } from '../trust/time.js';
+import type { LiveRollouts } from './live-rollouts.js';
+import type { FailurePolicy, Rollout, Stage } from './rollout.js';
+import { transition, type RolloutAction } from './rollout-state.js';
+import type { RolloutStore } from './rollout-store.js';
+import { signStatements } from './statements.js';
+
+export interface RolloutDeps {
+  db: Db;
+  rollouts: RolloutStore;
+  releases: ReleaseStore;
+  cohorts: CohortStore;
+  audit: AuditStore;
+  live: LiveRollouts;
+  trust: TrustState;
+  now: () => Date;
+  statementTtlSeconds: number;
+}
+
+export interface RolloutDraft {
+  id?: string;
+  releaseId: string;
+  stages: (Pick<Stage, 'cohort' | 'basisPoints'> & Partial<Stage>)[];
+  failurePolicy: FailurePolicy;
+}
+
+export type RolloutService = ReturnType<typeof createRolloutService>;
+
+export function createRolloutService(deps: RolloutDeps) {
+  const { db, rollouts, releases, audit, live } = deps;
+
+  const manifestShaOf = (r: Rollout): string => {
+    const release = releases.get(r.releaseId);
+    if (!release) throw new AppError('not_found', `release ${r.releaseId} is gone`);
+    return release.manifestSha256;
+  };
+
+  /** Bumps the statement version and re-signs every reached stage (protocol §6). */
+  const resign = (r: Rollout, now: Date): void => {
+    r.statementVersion += 1;
+    const signer = ed25519Signer(deps.trust.current().onlineKey);
+    for (const s of signStatements(r, manifestShaOf(r), signer, now, deps.statementTtlSeconds)) rollouts.saveStatement(r.id, s);
+  };
+
+  return {
+    create(draft: RolloutDraft, actor: string): Rollout {
+      const problems: ErrorDetail[] = [];
+      const release = releases.get(draft.releaseId);
+      if (!release) problems.push({ path: '/releaseId', message: `no release ${draft.releaseId}` });
+      draft.stages.forEach((s, i) => {
+        if (!deps.cohorts.exists(s.cohort)) problems.push({ path: `/stages/${i}/cohort`, message: `no cohort ${s.cohort}` });
+      });
+      const expires = release && envelopeOf(release).signed.expires;
+      if (expires && isExpired(expires, deps.now())) problems.push({ path: '/releaseId', message: `release expired at ${expires}` });
+      if (problems.length) throw new AppError('unprocessable', 'the rollout cannot be created', { details: problems });
+      const id = draft.id ?? `${draft.releaseId.slice(0, 55)}-${randomBytes(4).toString('hex')}`;
+      if (rollouts.get(id)) throw new AppError('conflict', `rollout ${id} already exists`);
+      const at = toTimestamp(deps.now());
+      const rollout: Rollout = {
+        id,
+        releaseId: draft.releaseId,
+        salt: randomBytes(16).toString('hex'),
+        stages: draft.stages.map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints, minDwellSeconds: s.minDwellSeconds ?? 0, autoAdvance: s.autoAdvance ?? false })),
+        failurePolicy: draft.failurePolicy,
+        state: 'draft',
+        currentStage: 0,
+        stageStartedAt: null,
+        statementVersion: 0,
+        createdAt: at,
+        createdBy: actor,
+        updatedAt: at,
+      };
+      db.transaction(() => {
+        rollouts.insert(rollout);
+        audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy } }, at);
+      })();
+      return rollout;
+    },
+
+    /**
+     * Applies one state-machine action, re-signing statements when the
+     * served set changes, and records it (with `figures` for automatic
+     * actions) in the audit log, all in one transaction.
+     */
+    act(id: string, action: RolloutAction, actor: string, figures: Record<string, unknown> = {}): Rollout {
+      const now = deps.now();
+      const rollout = db.transaction(() => {
+        const r = rollouts.get(id);
+        if (!r) throw new AppError('not_found', `no rollout ${id}`);
+        const t = transition({ state: r.state, currentStage: r.currentStage }, action, r.stages.length);
+        if (!t.ok) throw new AppError('invalid_transition', t.reason);
+        const from = { state: r.state, stage: r.currentStage };
+        const stageChanged = t.to.currentStage !== r.currentStage || (r.state === 'draft' && t.to.state === 'running');
+        r.state = t.to.state;
+        r.currentStage = t.to.currentStage;
+        if (stageChanged) r.stageStartedAt = now.getTime();
+        r.updatedAt = toTimestamp(now);
+        if (r.state === 'running' || r.state === 'paused' || r.state === 'completed') resign(r, now);
+        rollouts.update(r);
+        audit.append({ actor, action: `rollout.${action}`, subject: id, details: { from, to: { state: r.state, stage: r.currentStage }, ...figures } }, r.updatedAt);
+        return r;
+      })();
+      live.refresh();
+      return rollout;
+    },
+
+    /** Re-signs serving rollouts whose statements pass half their lifetime (protocol §6: before they run out). */
+    resignExpiring(): number {
+      const now = deps.now();
+      const threshold = now.getTime() + (deps.statementTtlSeconds * 1000) / 2;
+      const due = live.current().filter((l) => l.statements.some((s) => s.expires <= threshold));
+      if (due.length === 0) return 0;
+      db.transaction(() => {
+        for (const l of due) {
+          const r = rollouts.get(l.id);
+          if (!r) continue;
+          resign(r, now);
+          r.updatedAt = toTimestamp(now);
+          rollouts.update(r);
+        }
+      })();
+      live.refresh();
+      return due.length;
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { Db } from '../db/open.js';
+import type { Rollout } from './rollout.js';
+
+interface RolloutRow {
+  id: string;
+  release_id: string;
+  salt: string;
+  stages: string;
+  failure_policy: string;
+  state: Rollout['state'];
+  current_stage: number;
+  stage_started_at: number | null;
+  statement_version: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+}
+
+const toRollout = (r: RolloutRow): Rollout => ({
+  id: r.id,
+  releaseId: r.release_id,
+  salt: r.salt,
+  stages: JSON.parse(r.stages) as Rollout['stages'],
+  failurePolicy: JSON.parse(r.failure_policy) as Rollout['failurePolicy'],
+  state: r.state,
+  currentStage: r.current_stage,
+  stageStartedAt: r.stage_started_at,
+  statementVersion: r.statement_version,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  updatedAt: r.updated_at,
+});
+
+export interface StoredStatement {
+  stage: number;
+  version: number;
+  expires: number;
+  envelopeJson: string;
+}
+
+export type RolloutStore = ReturnType<typeof createRolloutStore>;
+
+export function createRolloutStore(db: Db) {
+  const insertStmt = db.prepare(`INSERT INTO rollouts (id, release_id, salt, stages, failure_policy, state, current_stage,
+    stage_started_at, statement_version, created_at, created_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const getStmt = db.prepare<[string], RolloutRow>('SELECT * FROM rollouts WHERE id = ?');
+  const pageStmt = db.prepare<[string, number], RolloutRow>('SELECT * FROM rollouts WHERE id > ? ORDER BY id LIMIT ?');
+  const liveStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state IN ('running', 'paused', 'completed') ORDER BY id");
+  const activeStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state IN ('running', 'paused') ORDER BY id");
+  const updateStmt = db.prepare(
+    'UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ? WHERE id = ?',
+  );
+  const upsertStatement = db.prepare(`INSERT INTO rollout_statements (rollout_id, stage, version, expires, envelope) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (rollout_id, stage) DO UPDATE SET version = excluded.version, expires = excluded.expires, envelope = excluded.envelope`);
+  const statementsStmt = db.prepare<[string], { stage: number; version: number; expires: number; envelope: string }>(
+    'SELECT stage, version, expires, envelope FROM rollout_statements WHERE rollout_id = ? ORDER BY stage',
+  );
+
+  return {
+    insert(r: Rollout): void {
+      insertStmt.run(r.id, r.releaseId, r.salt, JSON.stringify(r.stages), JSON.stringify(r.failurePolicy), r.state, r.currentStage,
+        r.stageStartedAt, r.statementVersion, r.createdAt, r.createdBy, r.updatedAt);
+    },
+    get(id: string): Rollout | undefined {
+      const row = getStmt.get(id);
+      return row && toRollout(row);
+    },
+    page: (afterId: string, limit: number): Rollout[] => pageStmt.all(afterId, limit).map(toRollout),
+    /** Rollouts that serve offers (running, paused, completed). */
+    live: (): Rollout[] => liveStmt.all().map(toRollout),
+    /** Rollouts the health rules watch (running, paused). */
+    active: (): Rollout[] => activeStmt.all().map(toRollout),
+    update(r: Rollout): void {
+      updateStmt.run(r.state, r.currentStage, r.stageStartedAt, r.statementVersion, r.updatedAt, r.id);
+    },
+    saveStatement(rolloutId: string, s: StoredStatement): void {
+      upsertStatement.run(rolloutId, s.stage, s.version, s.expires, s.envelopeJson);
+    },
+    statements: (rolloutId: string): StoredStatement[] =>
+      statementsStmt.all(rolloutId).map((s) => ({ stage: s.stage, version: s.version, expires: s.expires, envelopeJson: s.envelope })),
+  };
+}

@@ -1,0 +1,92 @@
+import type { DeviceStore } from '../devices/device-store.js';
+import { AppError } from '../errors.js';
+import { REPORT_STATES } from '../reports/report-rules.js';
+import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import type { PolicySigned } from '../trust/settings-policy.js';
+import { toTimestamp } from '../trust/time.js';
+import type { Census } from './census.js';
+import { figuresOf } from './health-service.js';
+import { counterKey, type CounterStore } from './rollout-counters.js';
+import type { RolloutDeviceStore } from './rollout-device-store.js';
+import type { RolloutStore } from './rollout-store.js';
+import { reachedStages } from './statements.js';
+
+export interface StatusDeps {
+  rollouts: RolloutStore;
+  releases: ReleaseStore;
+  counters: CounterStore;
+  rolloutDevices: RolloutDeviceStore;
+  devices: DeviceStore;
+  census: Census;
+  policy: () => PolicySigned;
+}
+
+const SETTING_PREFIX = 'setting:';
+const SILENT_SAMPLE = 20;
+
+/**
+ * GET /v1/rollouts/{id}/status: built from the incrementally maintained
+ * counters (a handful of rows per rollout), never from a scan of reports.
+ */
+export function rolloutStatus(id: string, deps: StatusDeps) {
+  const r = deps.rollouts.get(id);
+  if (!r) throw new AppError('not_found', `no rollout ${id}`);
+  const c = deps.counters.all(id);
+  const get = (k: string): number => c.get(k) ?? 0;
+  const release = deps.releases.get(r.releaseId);
+  const settingKeys = release ? envelopeOf(release).signed.settings.map((s) => s.key) : [];
+  const policy = deps.policy();
+
+  const counts: Record<string, number> = {};
+  for (const s of [...REPORT_STATES, 'timed_out']) counts[s] = get(counterKey.state(s));
+  const f = figuresOf(deps.counters, id);
+
+  const settings: Record<string, { value: unknown; source: string; devices: number }[]> = Object.fromEntries(settingKeys.map((k) => [k, []]));
+  let consentOnByDefault = 0;
+  for (const [k, n] of c) {
+    if (!k.startsWith(SETTING_PREFIX) || n === 0) continue;
+    const [key, valueJson, source] = k.slice(SETTING_PREFIX.length).split('\u0000') as [string, string, string];
+    const value = JSON.parse(valueJson) as unknown;
+    settings[key]?.push({ value, source, devices: n });
+    const spec = Object.hasOwn(policy.settings, key) ? policy.settings[key] : undefined;
+    if (spec?.consent && value !== spec.safeValue && source !== 'user') consentOnByDefault += n;
+  }
+
+  const census = deps.census.of(id);
+  const reached = reachedStages(r);
+  const stages = r.stages.map((s, j) => {
+    const offered = get(counterKey.offeredAt(j));
+    const reported = get(counterKey.reportedAt(j));
+    return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? (census.perStage[j] ?? 0) : null, offered, reported, silent: offered - reported };
+  });
+  const silentDevices = deps.rolloutDevices.page(id, 'silent', '', SILENT_SAMPLE).map((d) => {
+    const lastSeen = deps.devices.lastSeen(d.deviceId);
+    return { deviceId: d.deviceId, stage: d.stage, offeredAt: toTimestamp(new Date(d.offeredAt)), lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)) };
+  });
+
+  return {
+    id: r.id,
+    releaseId: r.releaseId,
+    state: r.state,
+    stage: r.currentStage,
+    statementVersion: r.statementVersion,
+    eligible: census ? census.eligible : null,
+    eligibleComputedAt: census ? toTimestamp(new Date(census.computedAt)) : null,
+    offered: get(counterKey.offered),
+    reported: stages.reduce((n, s) => n + s.reported, 0),
+    counts,
+    failure: {
+      terminal: f.terminal,
+      failures: f.failures,
+      rateBasisPoints: f.terminal ? Math.floor((f.failures * 10000) / f.terminal) : 0,
+      maxFailureBasisPoints: r.failurePolicy.maxFailureBasisPoints,
+      minTerminalReports: r.failurePolicy.minTerminalReports,
+    },
+    settings,
+    compliance: { consentOnByDefault },
+    stages,
+    silentDevices,
+  };
+}
+
+export type RolloutStatus = ReturnType<typeof rolloutStatus>;
