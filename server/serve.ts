@@ -11,6 +11,7 @@ import { loadTrustFolder } from './trust/trust-folder.js';
 import { createTrustState } from './trust/trust-state.js';
 import { toTimestamp } from './trust/time.js';
 import type { OperatorRole } from './auth/principal.js';
+import { demoCommands, prepareDemo } from './demo/demo-setup.js';
 
 export interface Running {
   ctx: AppContext;
@@ -78,7 +79,14 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
     const tokens = ensureDevTokens(ctx);
     out(`dev trust folder${dev.created ? ' created' : ''}: ${dev.trustDir}; offline dev keys: ${dev.keysDir}`);
     out(`dev operator tokens (one per role): ${tokens.path}`);
-    out(`try: curl ${url}/healthz   and   curl ${url}/v1/trust/root`);
+    if (config.demo) {
+      const demo = await prepareDemo(ctx, dev.keysDir);
+      if (demo) out(`demo: example opt-in release published; rollout ${demo.rolloutId} running (qa → all 10% → all 100%)`);
+      const [enrollCmd, pollCmd] = demoCommands(url, tokens.path);
+      out(`enroll the demo device:\n  ${enrollCmd}`);
+      out(`poll for its update:\n  ${pollCmd}`);
+    }
+    out(`health: curl ${url}/healthz   trust root: curl ${url}/v1/trust/root`);
   }
 
   const timers = startBackgroundWork(ctx);

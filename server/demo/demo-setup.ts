@@ -1,0 +1,65 @@
+import { Readable } from 'node:stream';
+import { join } from 'node:path';
+import optInRelease from '../../manifests/examples/redmi-1s-cloud-optin.release.json' with { type: 'json' };
+import type { AppContext } from '../context.js';
+import { signEnvelope } from '../crypto/envelope.js';
+import { readKeyFile } from '../crypto/key-files.js';
+import { ed25519Signer } from '../crypto/signer.js';
+import { publishRelease } from '../releases/publish-service.js';
+import type { ReleaseSigned } from '../releases/release-manifest.js';
+import { toTimestamp } from '../trust/time.js';
+
+export const DEMO_DEVICE = { deviceId: 'demo-qa-1', model: 'redmi-1s', version: '1.4.1' };
+
+/** A small deterministic stand-in for a system image. */
+export function demoImage(): Buffer {
+  return Buffer.from('redmi-1s system image 1.4.3 (demo build)\n'.repeat(1600));
+}
+
+/**
+ * On a fresh dev data folder: the example opt-in release (its artifact a
+ * demo image) published with the dev release key, a `qa` cohort holding the
+ * demo device, and a staged rollout qa:100% → all:10% → all:100% running.
+ */
+export async function prepareDemo(ctx: AppContext, devKeysDir: string): Promise<{ rolloutId: string } | undefined> {
+  const body = optInRelease as ReleaseSigned;
+  if (ctx.releases.get(body.id)) return undefined;
+  const actor = 'system:demo';
+  const at = toTimestamp(ctx.now());
+  const image = demoImage();
+  const artifact = await ctx.artifacts.put(Readable.from([image]), ctx.config.maxArtifactBytes, actor, at);
+  const signed: ReleaseSigned = { ...body, artifact: { sha256: artifact.sha256, size: artifact.size }, issuedAt: at };
+  const releaseKey = readKeyFile(join(devKeysDir, 'release.key.json')).private;
+  if (!releaseKey) throw new Error('dev release key is missing its private part');
+  publishRelease(signEnvelope({ signed }, [ed25519Signer(releaseKey)]), actor, ctx);
+
+  ctx.db.transaction(() => {
+    ctx.cohorts.insert({ name: 'qa', description: 'QA bench phones', members: [DEMO_DEVICE.deviceId] }, at);
+    ctx.audit.append({ actor, action: 'cohort.create', subject: 'qa', details: { members: 1 } }, at);
+  })();
+  const rollout = ctx.rolloutService.create(
+    {
+      id: 'cloud-optin-demo',
+      releaseId: signed.id,
+      stages: [
+        { cohort: 'qa', basisPoints: 10000, minDwellSeconds: 3600, autoAdvance: false },
+        { cohort: 'all', basisPoints: 1000, minDwellSeconds: 86400, autoAdvance: false },
+        { cohort: 'all', basisPoints: 10000 },
+      ],
+      failurePolicy: { maxFailureBasisPoints: 500, minTerminalReports: 20, reportTimeoutSeconds: 3600 },
+    },
+    actor,
+  );
+  ctx.rolloutService.act(rollout.id, 'start', actor);
+  return { rolloutId: rollout.id };
+}
+
+/** The two curl commands printed at start-up; tokens are read from the dev files, never printed. */
+export function demoCommands(url: string, tokensPath: string): string[] {
+  const enroller = `$(node -p "require('${tokensPath}').enroller")`;
+  const body = JSON.stringify(DEMO_DEVICE);
+  return [
+    `DEVICE_TOKEN=$(curl -s -X POST ${url}/v1/devices -H "Authorization: Bearer ${enroller}" -H 'Content-Type: application/json' -d '${body}' | node -p "JSON.parse(require('fs').readFileSync(0, 'utf8')).deviceToken")`,
+    `curl -s "${url}/v1/devices/${DEMO_DEVICE.deviceId}/update?version=${DEMO_DEVICE.version}" -H "Authorization: Bearer $DEVICE_TOKEN"`,
+  ];
+}
