@@ -11,9 +11,9 @@ import { toTimestamp } from '../trust/time.js';
 
 export const DEMO_DEVICE = { deviceId: 'demo-qa-1', model: 'redmi-1s', version: '1.4.1' };
 
-/** A small deterministic stand-in for a system image. */
+/** The deterministic 1 MiB stand-in image the example manifest pins (manifests/examples/README.md). */
 export function demoImage(): Buffer {
-  return Buffer.from('redmi-1s system image 1.4.3 (demo build)\n'.repeat(1600));
+  return Buffer.alloc(1024 * 1024, 'redmi-1s 1.4.3\n');
 }
 
 /**
@@ -28,7 +28,8 @@ export async function prepareDemo(ctx: AppContext, devKeysDir: string): Promise<
   const at = toTimestamp(ctx.now());
   const image = demoImage();
   const artifact = await ctx.artifacts.put(Readable.from([image]), ctx.config.maxArtifactBytes, actor, at);
-  const signed: ReleaseSigned = { ...body, artifact: { sha256: artifact.sha256, size: artifact.size }, issuedAt: at };
+  if (artifact.sha256 !== body.artifact?.sha256) throw new Error('the demo image no longer matches manifests/examples/redmi-1s-cloud-optin.release.json');
+  const signed: ReleaseSigned = { ...body, issuedAt: at };
   const releaseKey = readKeyFile(join(devKeysDir, 'release.key.json')).private;
   if (!releaseKey) throw new Error('dev release key is missing its private part');
   publishRelease(signEnvelope({ signed }, [ed25519Signer(releaseKey)]), actor, ctx);
