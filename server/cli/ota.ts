@@ -1,0 +1,66 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { registerHttp } from './http-commands.js';
+import { CliError, describeError, println, processIo, type CliIo } from './io.js';
+import { registerKeygen } from './keygen-command.js';
+import { registerServe } from './serve-command.js';
+import { registerSign } from './sign-command.js';
+import { registerToken } from './token-command.js';
+import { registerTrustInit } from './trust-init-command.js';
+import { registerTrustRotate } from './trust-rotate-command.js';
+import { registerVerify } from './verify-command.js';
+
+/** The `ota` command tree; `exit` records a command's exit code. */
+export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
+  const program = new Command('ota')
+    .description("OTA update server and the release manager's offline tools (protocol: shared/spec/protocol.md)")
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(run with --help for usage)');
+  registerKeygen(program, io);
+  const trust = program.command('trust').description('trust folders: root documents and the settings policy');
+  registerTrustInit(trust, io);
+  registerTrustRotate(trust, io);
+  registerSign(program, io);
+  registerVerify(program, io, exit);
+  registerToken(program, io);
+  registerHttp(program, io, exit);
+  registerServe(program, io, exit);
+  return program;
+}
+
+/**
+ * Runs one `ota` invocation and resolves to its exit code. Every failure is
+ * one `ota: ...` line on stderr, never a stack trace; commander prints its
+ * own usage errors.
+ */
+export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (!(e instanceof CliError) && io.env.OTA_DEBUG === '1' && e instanceof Error) println(io.err, e.stack ?? '');
+    println(io.err, `ota: ${describeError(e)}`);
+    return 1;
+  }
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  process.exitCode = await run(argv);
+}
+
+const invokedDirectly = (): boolean => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+};
+
+if (invokedDirectly()) await main();

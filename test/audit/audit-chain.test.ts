@@ -1,0 +1,73 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { auditEntryHash, GENESIS_HASH, verifyAuditChain, type AuditEntry } from '../../server/audit/audit-chain.js';
+import { createAuditStore } from '../../server/audit/audit-store.js';
+import { canonicalJson } from '../../server/crypto/canonical.js';
+import { sha256Hex } from '../../server/crypto/hash.js';
+import { migrate } from '../../server/db/migrations/index.js';
+
+function storeWith(n: number) {
+  const db = new Database(':memory:');
+  migrate(db);
+  const audit = createAuditStore(db);
+  for (let i = 1; i <= n; i++) {
+    audit.append({ actor: 'operator:t(admin)', action: 'release.publish', subject: `rel-${i}`, details: { n: i, nested: { ok: true } } }, `2026-11-24T10:00:0${i}Z`);
+  }
+  return { db, audit };
+}
+
+describe('audit hash chain', () => {
+  it('links every entry to the previous one and verifies', () => {
+    const { audit } = storeWith(5);
+    const entries = audit.page(0, 100);
+    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(entries[0]?.prevHash).toBe(GENESIS_HASH);
+    for (let i = 1; i < entries.length; i++) expect(entries[i]?.prevHash).toBe(entries[i - 1]?.hash);
+    expect(verifyAuditChain(entries)).toEqual({ ok: true, checked: 5 });
+  });
+
+  it('a page from the middle verifies from the previous entry’s hash', () => {
+    const { audit } = storeWith(5);
+    const [, second] = audit.page(0, 2);
+    expect(verifyAuditChain(audit.page(2, 100), (second as AuditEntry).hash).ok).toBe(true);
+    expect(verifyAuditChain(audit.page(2, 100)).ok).toBe(false);
+  });
+
+  it('the hash can be recomputed by hand: SHA-256(prevHash ":" JCS(entry without hashes))', () => {
+    const { audit } = storeWith(1);
+    const [e] = audit.page(0, 1) as [AuditEntry];
+    const body = { seq: e.seq, at: e.at, actor: e.actor, action: e.action, subject: e.subject, details: e.details };
+    expect(e.hash).toBe(sha256Hex(`${e.prevHash}:${canonicalJson(body)}`));
+    expect(auditEntryHash(e)).toBe(e.hash);
+  });
+
+  it.each([
+    ['details', "UPDATE audit_log SET details = '{\"n\":99,\"nested\":{\"ok\":true}}' WHERE seq = 3"],
+    ['actor', "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3"],
+    ['at', "UPDATE audit_log SET at = '2020-01-01T00:00:00Z' WHERE seq = 3"],
+    ['prev_hash', `UPDATE audit_log SET prev_hash = '${'1'.repeat(64)}' WHERE seq = 3`],
+    ['hash', `UPDATE audit_log SET hash = '${'2'.repeat(64)}' WHERE seq = 3`],
+  ])('tampering with %s of row 3 in SQLite breaks the chain at seq 3', (_what, sql) => {
+    const { db, audit } = storeWith(5);
+    db.prepare(sql).run();
+    const check = verifyAuditChain(audit.page(0, 100));
+    expect(check.ok).toBe(false);
+    expect(check.brokenAt).toBe(3);
+    expect(check.checked).toBe(2);
+  });
+
+  it('deleting a row breaks the chain at the next entry', () => {
+    const { db, audit } = storeWith(5);
+    db.prepare('DELETE FROM audit_log WHERE seq = 2').run();
+    expect(verifyAuditChain(audit.page(0, 100))).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringContaining('prevHash') });
+  });
+
+  it('rewriting a row and re-hashing it still breaks the link from the next entry', () => {
+    const { db, audit } = storeWith(5);
+    const [, , third] = audit.page(0, 3) as AuditEntry[];
+    const forged = { ...(third as AuditEntry), details: { forged: true } };
+    const hash = auditEntryHash(forged);
+    db.prepare('UPDATE audit_log SET details = ?, hash = ? WHERE seq = 3').run(JSON.stringify(forged.details), hash);
+    expect(verifyAuditChain(audit.page(0, 100))).toMatchObject({ ok: false, brokenAt: 4 });
+  });
+});

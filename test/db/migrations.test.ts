@@ -1,0 +1,82 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { migrate, migrations, SchemaTooNewError, type Migration } from '../../server/db/migrations/index.js';
+import { openDatabase } from '../../server/db/open.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+const latest = (migrations[migrations.length - 1] as Migration).version;
+const userVersion = (db: Database.Database) => db.pragma('user_version', { simple: true }) as number;
+const tables = (db: Database.Database) =>
+  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+
+describe('migrations', () => {
+  it('are numbered 1, 2, 3... in order', () => {
+    expect(migrations.map((m) => m.version)).toEqual(migrations.map((_m, i) => i + 1));
+  });
+
+  it('migrate() on a fresh database applies all of them and sets user_version', () => {
+    const db = new Database(':memory:');
+    expect(userVersion(db)).toBe(0);
+    expect(migrate(db)).toBe(latest);
+    expect(userVersion(db)).toBe(latest);
+    expect(tables(db)).toEqual(expect.arrayContaining(['artifacts', 'audit_log', 'operator_tokens', 'releases']));
+  });
+
+  it('is idempotent: a second run changes nothing', () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    const before = tables(db);
+    expect(() => migrate(db)).not.toThrow();
+    expect(tables(db)).toEqual(before);
+    expect(userVersion(db)).toBe(latest);
+  });
+
+  it('refuses a database written by newer code (SchemaTooNewError), leaving it untouched', () => {
+    const db = new Database(':memory:');
+    db.pragma(`user_version = ${latest + 1}`);
+    expect(() => migrate(db)).toThrow(SchemaTooNewError);
+    expect(tables(db)).toEqual([]);
+    expect(userVersion(db)).toBe(latest + 1);
+  });
+
+  it('openDatabase refuses a newer file too', () => {
+    const file = join(tempDir(), 'ota.db');
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${latest + 5}`);
+    raw.close();
+    expect(() => openDatabase(file)).toThrow(/newer than this server/);
+  });
+
+  it('a failing migration rolls back whole: no half-applied schema, user_version unchanged', () => {
+    const db = new Database(':memory:');
+    const broken: Migration = {
+      version: latest + 1,
+      name: 'broken',
+      up(d) {
+        d.exec('CREATE TABLE half_done (x INTEGER)');
+        throw new Error('boom');
+      },
+    };
+    expect(() => migrate(db, [...migrations, broken])).toThrow('boom');
+    expect(userVersion(db)).toBe(latest);
+    expect(tables(db)).not.toContain('half_done');
+  });
+
+  it('openDatabase sets WAL, synchronous FULL and foreign keys', () => {
+    const db = openDatabase(join(tempDir(), 'ota.db'));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(userVersion(db)).toBe(latest);
+    db.close();
+  });
+});
+
+describe('001-foundation', () => {
+  it('refuses an operator token with an unknown role', () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    expect(() => db.prepare("INSERT INTO operator_tokens (token_hash, role, name, created_at) VALUES ('h', 'root', 'n', 't')").run()).toThrow(/CHECK/);
+  });
+});
