@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pino } from 'pino';
+import { loadConfig } from '../server/config.js';
+import { createContext, type AppContext } from '../server/context.js';
+import { signEnvelope } from '../server/crypto/envelope.js';
+import { readKeyFile } from '../server/crypto/key-files.js';
+import { ed25519Signer } from '../server/crypto/signer.js';
+import { openDatabase } from '../server/db/open.js';
+import { deviceTokenHash } from '../server/devices/device-token.js';
+import { publishRelease } from '../server/releases/publish-service.js';
+import type { ReleaseSigned } from '../server/releases/release-manifest.js';
+import { counterKey } from '../server/rollouts/rollout-counters.js';
+import { ensureDevTrust } from '../server/trust/dev-trust.js';
+import { loadTrustFolder } from '../server/trust/trust-folder.js';
+import { createTrustState } from '../server/trust/trust-state.js';
+import { toTimestamp } from '../server/trust/time.js';
+
+/** Deterministic ids and tokens, so the load generator needs no list of them. */
+export const deviceIdOf = (i: number): string => `bench-${String(i).padStart(8, '0')}`;
+export const deviceTokenOf = (i: number): string => `dev_${createHash('sha256').update(`bench:${i}`).digest('base64url')}`;
+/** Four devices in five are the model the rollouts target; the rest are offered nothing. */
+export const isTargetModel = (i: number): boolean => i % 5 !== 0;
+
+export interface SeedResult {
+  dataDir: string;
+  trustDir: string;
+  devices: number;
+  reports: number;
+  rolloutIds: string[];
+  /** Milliseconds spent seeding devices and reports. */
+  seedMs: number;
+  dbBytesDevices: number;
+  dbBytesReports: number;
+  tokens: { admin: string; enroller: string; qa: string };
+}
+
+const SEEDED_REPORT_STATES = ['received', 'downloading', 'downloaded', 'installing', 'applied'] as const;
+
+function release(id: string, over: Partial<ReleaseSigned>, at: string): ReleaseSigned {
+  return { type: 'release', id, models: ['redmi-1s'], appliesTo: '>=1.4.0 <1.4.3', settings: [], mandatory: false, downgrade: false, issuedAt: at, ...over };
+}
+
+function dbBytes(ctx: AppContext): number {
+  ctx.db.pragma('wal_checkpoint(TRUNCATE)');
+  const pages = ctx.db.pragma('page_count', { simple: true }) as number;
+  const size = ctx.db.pragma('page_size', { simple: true }) as number;
+  const free = ctx.db.pragma('freelist_count', { simple: true }) as number;
+  return (pages - free) * size;
+}
+
+/**
+ * A realistic fleet state on a fresh data folder: three running rollouts
+ * (one of them at 100 %, one at 50 %, one offering nothing), a QA cohort,
+ * N devices and a report history of `reportsPerDevice` for `reportedShare`
+ * of them. Releases, cohorts and rollouts go through the real services;
+ * devices and reports are bulk-loaded with the same SQL shapes.
+ */
+export async function seed(dataDir: string, devices: number, opts: { reportsPerDevice?: number } = {}): Promise<SeedResult> {
+  const dev = ensureDevTrust(dataDir);
+  const config = loadConfig({}, { dataDir, trustDir: dev.trustDir, logLevel: 'silent', demo: false });
+  const db = openDatabase(join(dataDir, 'ota.db'));
+  const ctx = createContext({ config, db, trust: createTrustState(loadTrustFolder(dev.trustDir)), logger: pino({ level: 'silent' }) });
+  const at = toTimestamp(new Date());
+  const actor = 'system:bench';
+  const releaseKey = readKeyFile(join(dev.keysDir, 'release.key.json')).private;
+  if (!releaseKey) throw new Error('no dev release key');
+  const signer = ed25519Signer(releaseKey);
+
+  const image = Buffer.alloc(256 * 1024, 'bench image\n');
+  const art = await ctx.artifacts.put(Readable.from([image]), config.maxArtifactBytes, actor, at);
+  const releases = [
+    release('bench-system-1.4.3', { version: '1.4.3', artifact: { sha256: art.sha256, size: art.size }, settings: [{ key: 'cloud.messaging.enabled', value: false, mode: 'default' }] }, at),
+    release('bench-settings-optin', { appliesTo: '>=1.0.0', settings: [{ key: 'cloud.backup.enabled', value: false, mode: 'reset' }] }, at),
+    release('bench-redmi-2-3.0.0', { models: ['redmi-2'], appliesTo: '>=2.5.0', version: '3.0.0', artifact: { sha256: art.sha256, size: art.size } }, at),
+  ];
+  for (const r of releases) publishRelease(signEnvelope({ signed: r }, [signer]), actor, ctx);
+
+  const started = Date.now();
+  const insertDevice = db.prepare('INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const now = Date.now();
+  for (let from = 0; from < devices; from += 50_000) {
+    db.transaction(() => {
+      for (let i = from; i < Math.min(devices, from + 50_000); i++) {
+        const target = isTargetModel(i);
+        insertDevice.run(deviceIdOf(i), deviceTokenHash(deviceTokenOf(i)), target ? 'redmi-1s' : 'redmi-2', target ? '1.4.1' : '2.0.0', `{"region":"${i % 2 ? 'eu' : 'us'}"}`, now, now);
+      }
+    })();
+  }
+  const dbBytesDevicesOnly = dbBytes(ctx);
+
+  ctx.db.transaction(() => ctx.cohorts.insert({ name: 'qa', members: Array.from({ length: Math.min(100, devices) }, (_, i) => deviceIdOf(i)) }, at))();
+  const policy = { maxFailureBasisPoints: 5000, minTerminalReports: 1_000_000_000, reportTimeoutSeconds: 30 * 24 * 3600 };
+  const plans = [
+    { id: 'bench-system', releaseId: releases[0]!.id, stages: [{ cohort: 'qa', basisPoints: 10000 }, { cohort: 'all', basisPoints: 1000 }, { cohort: 'all', basisPoints: 10000 }], advances: 2 },
+    { id: 'bench-settings', releaseId: releases[1]!.id, stages: [{ cohort: 'all', basisPoints: 5000 }], advances: 0 },
+    { id: 'bench-redmi-2', releaseId: releases[2]!.id, stages: [{ cohort: 'all', basisPoints: 10000 }], advances: 0 },
+  ];
+  for (const p of plans) {
+    ctx.rolloutService.create({ id: p.id, releaseId: p.releaseId, stages: p.stages, failurePolicy: policy }, actor);
+    ctx.rolloutService.act(p.id, 'start', actor);
+    for (let a = 0; a < p.advances; a++) ctx.rolloutService.act(p.id, 'advance', actor);
+  }
+
+  // Report history: every targeted device went received → applied in the system rollout.
+  const perDevice = opts.reportsPerDevice ?? SEEDED_REPORT_STATES.length;
+  const insertReport = db.prepare('INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const insertRd = db.prepare('INSERT INTO rollout_devices (rollout_id, device_id, stage, offered_at, state, state_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const setSeq = db.prepare('UPDATE devices SET last_seq = ? WHERE id = ?');
+  let reports = 0;
+  let reportedDevices = 0;
+  const settingsJson = '{"cloud.messaging.enabled":{"source":"default","value":false}}';
+  const before = dbBytes(ctx);
+  for (let from = 0; from < devices; from += 20_000) {
+    db.transaction(() => {
+      for (let i = from; i < Math.min(devices, from + 20_000); i++) {
+        if (!isTargetModel(i)) continue;
+        const id = deviceIdOf(i);
+        for (let seq = 1; seq <= perDevice; seq++) {
+          const state = SEEDED_REPORT_STATES[Math.min(seq - 1, SEEDED_REPORT_STATES.length - 1)] as string;
+          const body = `{"at":"${at}","releaseId":"bench-system-1.4.3","rolloutId":"bench-system","seq":${seq},"state":"${state}"}`;
+          insertReport.run(id, seq, 'bench-system', 'bench-system-1.4.3', state, at, body, now);
+          reports++;
+        }
+        insertRd.run('bench-system', id, 2, now, 'applied', now, settingsJson);
+        setSeq.run(perDevice, id);
+        reportedDevices++;
+      }
+    })();
+  }
+  db.transaction(() => {
+    ctx.counters.add('bench-system', counterKey.state('applied'), reportedDevices);
+    ctx.counters.add('bench-system', counterKey.offered, reportedDevices);
+    ctx.counters.add('bench-system', counterKey.offeredAt(2), reportedDevices);
+    ctx.counters.add('bench-system', counterKey.reportedAt(2), reportedDevices);
+    ctx.counters.add('bench-system', counterKey.setting('cloud.messaging.enabled', false, 'default'), reportedDevices);
+  })();
+  const after = dbBytes(ctx);
+  const seedMs = Date.now() - started;
+
+  const tokens = {
+    admin: ctx.operatorTokens.create('admin', 'bench-admin', at).token,
+    enroller: ctx.operatorTokens.create('enroller', 'bench-enroller', at).token,
+    qa: ctx.operatorTokens.create('qa', 'bench-qa', at).token,
+  };
+  db.close();
+  return {
+    dataDir,
+    trustDir: dev.trustDir,
+    devices,
+    reports,
+    rolloutIds: plans.map((p) => p.id),
+    seedMs,
+    dbBytesDevices: dbBytesDevicesOnly,
+    dbBytesReports: after - before,
+    tokens,
+  };
+}
