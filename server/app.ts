@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import { artifactDownloadRoutes, artifactUploadRoutes } from './artifacts/artifact-routes.js';
 import { auditRoutes } from './audit/audit-routes.js';
 import { authenticate } from './auth/authorize.js';
@@ -9,7 +8,8 @@ import { deviceRoutes, enrollmentRoutes } from './devices/device-routes.js';
 import { rolloutRoutes } from './rollouts/rollout-routes.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/error-handler.js';
-import { limitFailedAuth, limitPrincipal } from './http/rate-limit.js';
+import { limitPrincipal } from './http/rate-limit.js';
+import { observeRequests } from './http/request-observer.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
@@ -21,33 +21,13 @@ export function createApp(ctx: AppContext): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use(
-    pinoHttp({
-      logger: ctx.logger,
-      // Tokens must never reach a log line.
-      serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-    }),
-  );
-  app.use((req, res, next) => {
-    const end = ctx.metrics.httpDuration.startTimer();
-    res.on('finish', () => {
-      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      end({ route });
-      ctx.metrics.httpRequests.inc({ route, status: `${Math.floor(res.statusCode / 100)}xx` });
-    });
-    next();
-  });
+  app.use(observeRequests({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute }));
 
   // Public: health for load balancers, trust documents, content-addressed artifacts.
   app.use(healthRoutes(ctx));
   app.use(trustRoutes(ctx));
   app.use(artifactDownloadRoutes(ctx));
 
-  app.use(limitFailedAuth(ctx.config.authFailuresPerMinute));
   app.use(deviceRoutes(ctx));
 
   app.use(authenticate([ctx.operatorTokens.authenticate, deviceTokenResolver(ctx.devices)]));

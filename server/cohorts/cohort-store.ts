@@ -20,7 +20,12 @@ export interface CachedCohort {
   name: string;
   rule: CompiledRule | undefined;
   hasMembers: boolean;
+  /** The member list itself when it is small enough to keep in memory (QA benches, pilots). */
+  members: ReadonlySet<string> | undefined;
 }
+
+/** Larger member lists stay in SQLite and are read per device. */
+const MEMBERS_IN_MEMORY = 50_000;
 
 const toView = (r: CohortRow): CohortView => ({
   name: r.name,
@@ -55,12 +60,19 @@ export function createCohortStore(db: Db) {
     'SELECT device_id FROM cohort_members WHERE cohort = ? AND device_id > ? ORDER BY device_id LIMIT ?',
   ).pluck();
 
+  const allMembers = db.prepare<[string], string>('SELECT device_id FROM cohort_members WHERE cohort = ?').pluck();
+
   let cache: Map<string, CachedCohort> | undefined;
   const load = (): Map<string, CachedCohort> => {
     cache ??= new Map(
       allStmt.all().map((r) => [
         r.name,
-        { name: r.name, rule: r.rule === null ? undefined : compileRule(JSON.parse(r.rule) as NonNullable<Cohort['rule']>), hasMembers: r.members > 0 },
+        {
+          name: r.name,
+          rule: r.rule === null ? undefined : compileRule(JSON.parse(r.rule) as NonNullable<Cohort['rule']>),
+          hasMembers: r.members > 0,
+          members: r.members > 0 && r.members <= MEMBERS_IN_MEMORY ? new Set(allMembers.all(r.name) as unknown as string[]) : undefined,
+        },
       ]),
     );
     return cache;

@@ -13,6 +13,7 @@ export function membershipOf(cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>,
     if (!c) return false;
     if (c.rule && matchesRule(c.rule, device)) return true;
     if (!c.hasMembers) return false;
+    if (c.members) return c.members.has(device.id);
     explicit ??= new Set(cohorts.cohortsOf(device.id));
     return explicit.has(name);
   };

@@ -33,7 +33,9 @@ const toDevice = (r: DeviceRow): Device => ({
 export type DeviceStore = ReturnType<typeof createDeviceStore>;
 
 export function createDeviceStore(db: Db) {
-  const getStmt = db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?');
+  const getStmt = db.prepare<[string], DeviceRow>(
+    'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices WHERE id = ?',
+  );
   const idByTokenStmt = db.prepare<[Buffer], string>('SELECT id FROM devices WHERE token_hash = ?').pluck();
   const insertStmt = db.prepare(
     'INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)',

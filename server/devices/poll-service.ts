@@ -1,6 +1,7 @@
 import { membershipOf } from '../cohorts/membership.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
 import { sha256Hex } from '../crypto/hash.js';
+import { nativeSha256 } from '../crypto/native-hash.js';
 import { bucketOf } from '../rollouts/bucket.js';
 import { eligibleStage } from '../rollouts/eligibility.js';
 import type { LiveRollouts } from '../rollouts/live-rollouts.js';
@@ -39,7 +40,7 @@ export function createPollService(deps: PollDeps) {
   // Deterministic per device: spreads the fleet over the window, yet the
   // answer (and so its ETag) stays stable between a device's polls.
   const pollAfterOf = (deviceId: string): number =>
-    deps.pollIntervalSeconds + (deps.pollJitterSeconds > 0 ? bucketOf('poll-jitter', deviceId) % (deps.pollJitterSeconds + 1) : 0);
+    deps.pollIntervalSeconds + (deps.pollJitterSeconds > 0 ? bucketOf('poll-jitter', deviceId, nativeSha256) % (deps.pollJitterSeconds + 1) : 0);
 
   return {
     poll(device: Device, installedVersion: string, now: number): PollAnswer {
@@ -51,7 +52,7 @@ export function createPollService(deps: PollDeps) {
       const inCohort = membershipOf(deps.cohorts, facts);
       const offers: { stage: number; json: string; key: string }[] = [];
       for (const l of deps.live.current()) {
-        const stage = eligibleStage(l, facts, bucketOf(l.salt, device.id), inCohort);
+        const stage = eligibleStage(l, facts, bucketOf(l.salt, device.id, nativeSha256), inCohort);
         if (stage < 0) continue;
         const statement = l.statements[stage];
         if (!statement) continue;

@@ -7,24 +7,6 @@ const refuse = (windowMs: number) => (): never => {
   throw new AppError('rate_limited', 'too many requests; slow down', { headers: { 'Retry-After': String(Math.ceil(windowMs / 1000)) } });
 };
 
-/**
- * Token guessing: per client address, only refused requests (4xx) count,
- * so a busy but honest client is never slowed by it.
- */
-export function limitFailedAuth(perMinute: number) {
-  return rateLimit({
-    windowMs: 60_000,
-    limit: perMinute,
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    keyGenerator: (req: Request) => `ip:${req.ip ?? 'unknown'}`,
-    validate: { keyGeneratorIpFallback: false },
-    handler: refuse(60_000),
-  });
-}
-
 /** Per credential, after authentication: operators and enrollment. */
 export function limitPrincipal(perMinute: number) {
   return rateLimit({

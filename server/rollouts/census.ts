@@ -3,6 +3,7 @@ import type { CohortStore } from '../cohorts/cohort-store.js';
 import type { Db } from '../db/open.js';
 import type { AttributeValue } from '../cohorts/cohort.js';
 import { bucketOf } from './bucket.js';
+import { nativeSha256 } from '../crypto/native-hash.js';
 import { eligibleStage } from './eligibility.js';
 import type { LiveRollouts } from './live-rollouts.js';
 
@@ -61,7 +62,7 @@ export function createCensus(db: Db, live: LiveRollouts, cohorts: CohortStore, n
           return !!c && ((c.rule !== undefined && matchesRule(c.rule, device)) || (c.hasMembers && memberSet(name).has(device.id)));
         };
         for (const r of rollouts) {
-          const j = eligibleStage(r, device, bucketOf(r.salt, device.id), inCohort);
+          const j = eligibleStage(r, device, bucketOf(r.salt, device.id, nativeSha256), inCohort);
           if (j < 0) continue;
           const f = next.get(r.id) as CensusFigures;
           f.eligible++;
