@@ -11,7 +11,6 @@ export const errorStatus = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
-  method_not_allowed: 405,
   conflict: 409,
   seq_conflict: 409,
   invalid_transition: 409,

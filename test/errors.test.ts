@@ -3,16 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { AppError, errorStatus, type ErrorCode } from '../server/errors.js';
 
 /**
- * Every error code in server/errors.ts is documented in docs/error-codes.md
- * (linked from README.md) with the same HTTP status, and the docs name no code
+ * Every error code in server/errors.ts is documented in README.md's "Error
+ * codes" section with the same HTTP status, and the docs name no code
  * the server does not have. Rows look like: | `code` | 400 | meaning |
  */
-const DOC = new URL('../docs/error-codes.md', import.meta.url);
+const DOC = new URL('../README.md', import.meta.url);
 const ROW_RE = /^\| `([a-z_]+)` \| (\d{3}) \| (.*\S) \|\s*$/;
 
 function documented(): Map<string, { status: number; meaning: string }> {
   const rows = new Map<string, { status: number; meaning: string }>();
-  for (const line of readFileSync(DOC, 'utf8').split('\n')) {
+  const readme = readFileSync(DOC, 'utf8');
+  const start = readme.indexOf('\n## Error codes');
+  if (start < 0) throw new Error('README.md has no "## Error codes" section');
+  const end = readme.indexOf('\n## ', start + 1);
+  for (const line of readme.slice(start, end < 0 ? undefined : end).split('\n')) {
     if (!line.startsWith('| `')) continue;
     const m = ROW_RE.exec(line);
     if (!m) throw new Error(`malformed error-code row: ${line}`);
@@ -23,7 +27,7 @@ function documented(): Map<string, { status: number; meaning: string }> {
   return rows;
 }
 
-describe('error codes: server/errors.ts ⇔ docs/error-codes.md', () => {
+describe('error codes: server/errors.ts ⇔ README.md', () => {
   const docs = documented();
   const codes = Object.keys(errorStatus) as ErrorCode[];
 
