@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import { artifactDownloadRoutes, artifactUploadRoutes } from './artifacts/artifact-routes.js';
 import { auditRoutes } from './audit/audit-routes.js';
@@ -9,19 +10,33 @@ import { rolloutRoutes } from './rollouts/rollout-routes.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { limitPrincipal } from './http/rate-limit.js';
-import { observeRequests } from './http/request-observer.js';
+import { createRequestObserver, observeRequests, type RequestObserver } from './http/request-observer.js';
+import { pollFastPath } from './devices/poll-fast-path.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
 
-/** Builds the HTTP app from a context; never listens (main.ts and tests do). */
-export function createApp(ctx: AppContext): Express {
+/**
+ * Builds the HTTP request listener from a context; never listens (serve.ts
+ * and tests do). The poll route is answered ahead of Express; everything
+ * else goes through the Express app.
+ */
+export function createApp(ctx: AppContext): RequestListener {
+  const observer = createRequestObserver({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute });
+  const poll = pollFastPath(ctx, observer);
+  const app = createExpressApp(ctx, observer);
+  return (req, res) => {
+    if (!poll(req, res)) app(req, res);
+  };
+}
+
+function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use(observeRequests({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute }));
+  app.use(observeRequests(observer));
 
   // Public: health for load balancers, trust documents, content-addressed artifacts.
   app.use(healthRoutes(ctx));

@@ -23,24 +23,27 @@ export const deviceOf = (res: Response): Device => res.locals.device as Device;
  * its id and compares token digests in constant time. 401 without a valid
  * credential; 403 for an operator token or another device's token.
  */
+export function deviceForToken(devices: DeviceStore, operators: OperatorTokenStore, deviceId: string, authorization: string | undefined): Device {
+  const token = bearerToken(authorization);
+  if (token === undefined) throw new AppError('unauthorized', 'a device token is required');
+  if (!token.startsWith(DEVICE_TOKEN_PREFIX)) {
+    if (operators.authenticate(token)) throw new AppError('forbidden', 'this route takes a device token, not an operator token');
+    throw new AppError('unauthorized', 'the token is not valid');
+  }
+  const digest = deviceTokenHash(token);
+  const device = devices.get(deviceId);
+  if (device && sameDigest(device.tokenHash, digest)) return device;
+  if (devices.idByTokenHash(digest) !== undefined) throw new AppError('forbidden', 'a device may only act on its own resources');
+  throw new AppError('unauthorized', 'the token is not valid');
+}
+
 export function authenticateDevice(devices: DeviceStore, operators: OperatorTokenStore) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const token = bearerToken(req.headers.authorization);
-    if (token === undefined) throw new AppError('unauthorized', 'a device token is required');
+    if (bearerToken(req.headers.authorization) === undefined) throw new AppError('unauthorized', 'a device token is required');
     const id = pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id');
-    if (!token.startsWith(DEVICE_TOKEN_PREFIX)) {
-      if (operators.authenticate(token)) throw new AppError('forbidden', 'this route takes a device token, not an operator token');
-      throw new AppError('unauthorized', 'the token is not valid');
-    }
-    const digest = deviceTokenHash(token);
-    const device = devices.get(id);
-    if (device && sameDigest(device.tokenHash, digest)) {
-      res.locals.principal = { kind: 'device', deviceId: id } satisfies Principal;
-      res.locals.device = device;
-      next();
-      return;
-    }
-    if (devices.idByTokenHash(digest) !== undefined) throw new AppError('forbidden', "a device may only act on its own resources");
-    throw new AppError('unauthorized', 'the token is not valid');
+    const device = deviceForToken(devices, operators, id, req.headers.authorization);
+    res.locals.principal = { kind: 'device', deviceId: id } satisfies Principal;
+    res.locals.device = device;
+    next();
   };
 }

@@ -19,28 +19,10 @@ function checkVersion(version: string, where: string): string {
   return v;
 }
 
-/** GET update and POST reports: device token of that very device (fast path, before operator auth). */
+/** POST reports: device token of that very device, before operator auth. (GET update: poll-fast-path.ts.) */
 export function deviceRoutes(ctx: AppContext): Router {
   const router = Router();
   const auth = authenticateDevice(ctx.devices, ctx.operatorTokens);
-
-  router.get('/v1/devices/:deviceId/update', auth, (req, res) => {
-    const device = deviceOf(res);
-    const raw = req.query.version;
-    if (raw !== undefined && typeof raw !== 'string') throw new AppError('bad_request', 'version must be given once');
-    const installed = raw === undefined ? device.version : checkVersion(raw, 'version');
-    const now = ctx.now().getTime();
-    ctx.activity.seen(device.id, installed, now);
-    const answer = ctx.poll.poll(device, installed, now);
-    res.setHeader('ETag', answer.etag);
-    res.setHeader('Cache-Control', 'private, no-cache');
-    const ifNoneMatch = req.headers['if-none-match'];
-    if (ifNoneMatch !== undefined && (ifNoneMatch === answer.etag || ifNoneMatch.split(',').some((t) => t.trim() === answer.etag))) {
-      res.status(304).end();
-      return;
-    }
-    res.type('application/json').send(answer.body);
-  });
 
   router.post('/v1/devices/:deviceId/reports', auth, ctx.jsonBody, async (req, res) => {
     const parsed = parseReports(req.body);

@@ -19,7 +19,8 @@ export interface PollDeps {
 }
 
 export interface PollAnswer {
-  body: string;
+  /** The JSON body, encoded once. */
+  bytes: Buffer;
   etag: string;
 }
 
@@ -69,7 +70,7 @@ export function createPollService(deps: PollDeps) {
       let answer = bodies.get(key);
       if (!answer) {
         const body = `{"updates":[${offers.map((o) => o.json).join(',')}],"pollAfterSeconds":${pollAfter}}`;
-        answer = { body, etag: `"${sha256Hex(body).slice(0, 32)}"` };
+        answer = { bytes: Buffer.from(body), etag: `"${sha256Hex(body).slice(0, 32)}"` };
         bodies.set(key, answer);
       }
       return answer;

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
@@ -49,11 +50,21 @@ export function errorHandler(logger: Logger) {
       res.destroy();
       return;
     }
-    for (const [k, v] of Object.entries(appErr.headers ?? {})) res.setHeader(k, v);
-    res.status(appErr.status).json(appErr.toBody());
+    writeError(res, appErr);
   };
 }
 
 export function notFound(req: Request): never {
   throw new AppError('not_found', `no route for ${req.method} ${req.path}`);
+}
+
+/** Writes the protocol §7 error body; also used by paths that bypass Express. */
+export function writeError(res: ServerResponse, err: AppError): void {
+  const body = JSON.stringify(err.toBody());
+  res.writeHead(err.status, {
+    ...err.headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(body);
 }

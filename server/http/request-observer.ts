@@ -8,50 +8,76 @@ interface Window {
   failures: number;
 }
 
+export interface Finished {
+  method: string;
+  path: string;
+  route: string;
+  status: number;
+  ip: string;
+  started: bigint;
+}
+
+export type RequestObserver = ReturnType<typeof createRequestObserver>;
+
 /**
- * One 'finish' listener per request does all the bookkeeping of the hot
+ * The bookkeeping of every request, shared by Express and the poll fast
  * path: latency histogram and counters, the access log line (debug for
  * successes, so a fleet's polls are not logged one by one; info for client
  * errors; error for 5xx), and the count of refused credentials per client
  * address that blocks token guessing with 429. Only the method and path
  * are logged: tokens never reach a log line.
  */
-export function observeRequests(opts: { logger: Logger; metrics: Metrics; authFailuresPerMinute: number; now?: () => number }) {
+export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; authFailuresPerMinute: number; now?: () => number }) {
   const { logger, metrics } = opts;
   const now = opts.now ?? Date.now;
   const failures = new Map<string, Window>();
   const debug = logger.isLevelEnabled('debug');
+  const byRoute = new Map<string, { observe: (s: number) => void }>();
 
-  const sweep = setInterval(() => {
+  setInterval(() => {
     const cutoff = now() - 60_000;
     for (const [ip, w] of failures) if (w.start < cutoff) failures.delete(ip);
   }, 60_000).unref();
-  void sweep;
 
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    const w = failures.get(ip);
-    if (w && w.failures >= opts.authFailuresPerMinute && now() - w.start < 60_000) {
-      throw new AppError('rate_limited', 'too many refused credentials from this address; slow down', {
-        headers: { 'Retry-After': String(Math.ceil((w.start + 60_000 - now()) / 1000)) },
-      });
-    }
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      const status = res.statusCode;
-      metrics.httpDuration.observe({ route }, seconds);
-      metrics.httpRequests.inc({ route, status: `${Math.floor(status / 100)}xx` });
-      if (status === 401 || status === 403) {
+  return {
+    /** Throws 429 when this address has presented too many refused credentials this minute. */
+    admit(ip: string): void {
+      const w = failures.get(ip);
+      if (w && w.failures >= opts.authFailuresPerMinute && now() - w.start < 60_000) {
+        throw new AppError('rate_limited', 'too many refused credentials from this address; slow down', {
+          headers: { 'Retry-After': String(Math.ceil((w.start + 60_000 - now()) / 1000)) },
+        });
+      }
+    },
+    finish(f: Finished): void {
+      const seconds = Number(process.hrtime.bigint() - f.started) / 1e9;
+      let histogram = byRoute.get(f.route);
+      if (!histogram) byRoute.set(f.route, (histogram = metrics.httpDuration.labels(f.route)));
+      histogram.observe(seconds);
+      metrics.httpRequests.inc({ route: f.route, status: `${Math.floor(f.status / 100)}xx` });
+      if (f.status === 401 || f.status === 403) {
         const t = now();
-        const cur = failures.get(ip);
-        if (!cur || t - cur.start >= 60_000) failures.set(ip, { start: t, failures: 1 });
+        const cur = failures.get(f.ip);
+        if (!cur || t - cur.start >= 60_000) failures.set(f.ip, { start: t, failures: 1 });
         else cur.failures++;
       }
-      if (status >= 500) logger.error({ method: req.method, path: req.path, status, ms: seconds * 1000 }, 'request failed');
-      else if (status >= 400) logger.info({ method: req.method, path: req.path, status, ms: seconds * 1000 }, 'request refused');
-      else if (debug) logger.debug({ method: req.method, path: req.path, status, ms: seconds * 1000 }, 'request');
+      const line = { method: f.method, path: f.path, status: f.status, ms: seconds * 1000 };
+      if (f.status >= 500) logger.error(line, 'request failed');
+      else if (f.status >= 400) logger.info(line, 'request refused');
+      else if (debug) logger.debug(line, 'request');
+    },
+  };
+}
+
+/** The Express side: one 'finish' listener per request. */
+export function observeRequests(observer: RequestObserver) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    observer.admit(ip);
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      observer.finish({ method: req.method, path: req.path, route, status: res.statusCode, ip, started });
     });
     next();
   };

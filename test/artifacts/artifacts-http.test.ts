@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -23,7 +23,7 @@ afterEach(async () => {
 
 /** Streams `chunks` with Transfer-Encoding: chunked (no Content-Length), as a client that does not announce the size. */
 async function chunkedUpload(f: AppFixture, chunks: Buffer[]): Promise<{ status: number; body: string }> {
-  const server = f.app.listen(0, '127.0.0.1');
+  const server = createServer(f.app).listen(0, '127.0.0.1');
   servers.push(server);
   await new Promise((r) => server.once('listening', r));
   const { port } = server.address() as AddressInfo;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ afterEach(async () => {
 
 /** makeApp() listening on 127.0.0.1:0. */
 async function listen(fixture = makeApp()) {
-  const server = fixture.app.listen(0, '127.0.0.1');
+  const server = createServer(fixture.app).listen(0, '127.0.0.1');
   servers.push(server);
   await once(server, 'listening');
   return { ...fixture, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
