@@ -1,0 +1,61 @@
+import { verifyThreshold, type Envelope, type ThresholdResult } from '../crypto/envelope.js';
+import { sha256Hex } from '../crypto/hash.js';
+import { manifestSha256, type ReleaseSigned } from '../releases/release-manifest.js';
+import { checkNextRoot, type RoleName, type RootEnvelope, type RootSigned } from '../trust/root.js';
+
+/**
+ * An optional memo shared by many agents in one process (the fleet
+ * simulator): identical envelopes checked against identical keys give
+ * identical answers, so each is verified once. Keys are SHA-256 of the
+ * envelope's JSON plus the role's keyids and threshold (keyids are hashes
+ * of the keys, parseRoot checks that), so a hit can never stand for a
+ * different document or different keys. Bounded: oldest entries go first.
+ */
+export class VerifyCache {
+  private readonly entries = new Map<string, unknown>();
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly maxEntries = 10_000) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  memo<T>(key: string, compute: () => T): T {
+    if (this.entries.has(key)) {
+      this.hits++;
+      return this.entries.get(key) as T;
+    }
+    this.misses++;
+    const value = compute();
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, value);
+    return value;
+  }
+}
+
+const keyOf = (...parts: unknown[]): string => sha256Hex(JSON.stringify(parts));
+
+/** protocol §1 threshold check of `envelope` for a role of `root`, memoised when a cache is given. */
+export function verifyRole(cache: VerifyCache | undefined, root: RootSigned, role: RoleName, envelope: Envelope<unknown>): ThresholdResult {
+  const keys = root.roles[role];
+  const compute = () => verifyThreshold(envelope, root.keys, keys);
+  return cache ? cache.memo(keyOf('role', role, keys.keyids, keys.threshold, envelope), compute) : compute();
+}
+
+/** protocol §4 manifestSha256, memoised when a cache is given. */
+export function releaseDigest(cache: VerifyCache | undefined, signed: ReleaseSigned): string {
+  const compute = () => manifestSha256(signed);
+  return cache ? cache.memo(keyOf('manifest', signed), compute) : compute();
+}
+
+/** protocol §2 checkNextRoot, memoised when a cache is given. */
+export function nextRootReasons(cache: VerifyCache | undefined, trusted: RootSigned, next: RootEnvelope): string[] {
+  const compute = () => checkNextRoot(trusted, next);
+  return cache ? cache.memo(keyOf('root-step', trusted, next), compute) : compute();
+}
+
