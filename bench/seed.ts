@@ -53,8 +53,7 @@ function dbBytes(ctx: AppContext): number {
 /**
  * A realistic fleet state on a fresh data folder: three running rollouts
  * (one of them at 100 %, one at 50 %, one offering nothing), a QA cohort,
- * N devices and a report history of `reportsPerDevice` for `reportedShare`
- * of them. Releases, cohorts and rollouts go through the real services;
+ * N devices and a report history of `reportsPerDevice` (default 5) for each. Releases, cohorts and rollouts go through the real services;
  * devices and reports are bulk-loaded with the same SQL shapes.
  */
 export async function seed(dataDir: string, devices: number, opts: { reportsPerDevice?: number } = {}): Promise<SeedResult> {
@@ -103,38 +102,42 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     for (let a = 0; a < p.advances; a++) ctx.rolloutService.act(p.id, 'advance', actor);
   }
 
-  // Report history: every targeted device went received → applied in the system rollout.
+  // Report history: every device went received → applied, the targeted
+  // model in the system rollout (stage 2), the others in the redmi-2 one.
   const perDevice = opts.reportsPerDevice ?? SEEDED_REPORT_STATES.length;
   const insertReport = db.prepare('INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const insertRd = db.prepare('INSERT INTO rollout_devices (rollout_id, device_id, stage, offered_at, state, state_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const setSeq = db.prepare('UPDATE devices SET last_seq = ? WHERE id = ?');
   let reports = 0;
-  let reportedDevices = 0;
+  const reported = { target: 0, other: 0 };
   const settingsJson = '{"cloud.messaging.enabled":{"source":"default","value":false}}';
   const before = dbBytes(ctx);
   for (let from = 0; from < devices; from += 20_000) {
     db.transaction(() => {
       for (let i = from; i < Math.min(devices, from + 20_000); i++) {
-        if (!isTargetModel(i)) continue;
+        const target = isTargetModel(i);
+        const [rolloutId, releaseId, stage] = target ? ['bench-system', 'bench-system-1.4.3', 2] : ['bench-redmi-2', 'bench-redmi-2-3.0.0', 0];
         const id = deviceIdOf(i);
         for (let seq = 1; seq <= perDevice; seq++) {
           const state = SEEDED_REPORT_STATES[Math.min(seq - 1, SEEDED_REPORT_STATES.length - 1)] as string;
-          const body = `{"at":"${at}","releaseId":"bench-system-1.4.3","rolloutId":"bench-system","seq":${seq},"state":"${state}"}`;
-          insertReport.run(id, seq, 'bench-system', 'bench-system-1.4.3', state, at, body, now);
+          const body = `{"at":"${at}","releaseId":"${releaseId}","rolloutId":"${rolloutId}","seq":${seq},"state":"${state}"}`;
+          insertReport.run(id, seq, rolloutId, releaseId, state, at, body, now);
           reports++;
         }
-        insertRd.run('bench-system', id, 2, now, 'applied', now, settingsJson);
+        insertRd.run(rolloutId, id, stage, now, 'applied', now, target ? settingsJson : null);
         setSeq.run(perDevice, id);
-        reportedDevices++;
+        reported[target ? 'target' : 'other']++;
       }
     })();
   }
   db.transaction(() => {
-    ctx.counters.add('bench-system', counterKey.state('applied'), reportedDevices);
-    ctx.counters.add('bench-system', counterKey.offered, reportedDevices);
-    ctx.counters.add('bench-system', counterKey.offeredAt(2), reportedDevices);
-    ctx.counters.add('bench-system', counterKey.reportedAt(2), reportedDevices);
-    ctx.counters.add('bench-system', counterKey.setting('cloud.messaging.enabled', false, 'default'), reportedDevices);
+    for (const [rolloutId, n, stage] of [['bench-system', reported.target, 2], ['bench-redmi-2', reported.other, 0]] as const) {
+      ctx.counters.add(rolloutId, counterKey.state('applied'), n);
+      ctx.counters.add(rolloutId, counterKey.offered, n);
+      ctx.counters.add(rolloutId, counterKey.offeredAt(stage), n);
+      ctx.counters.add(rolloutId, counterKey.reportedAt(stage), n);
+    }
+    ctx.counters.add('bench-system', counterKey.setting('cloud.messaging.enabled', false, 'default'), reported.target);
   })();
   const after = dbBytes(ctx);
   const seedMs = Date.now() - started;

@@ -14,6 +14,8 @@ export function openDatabase(file: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // 64 MiB of page cache (default 2 MiB): device rows and their token index stay hot at fleet scale.
+  db.pragma('cache_size = -65536');
   migrate(db);
   return db;
 }

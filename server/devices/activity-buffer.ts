@@ -4,6 +4,8 @@ import { counterKey } from '../rollouts/rollout-counters.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
 import type { DeviceStore } from './device-store.js';
 
+const RECORDED_OFFERS = 200_000;
+
 interface Offer {
   rolloutId: string;
   deviceId: string;
@@ -20,6 +22,10 @@ interface Offer {
 export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevices: RolloutDeviceStore, counters: CounterStore) {
   let seen = new Map<string, { version: string; at: number }>();
   let offers = new Map<string, Offer>();
+  // Offers already written: a device polls the same offer many times, and
+  // each repeat would otherwise cost an INSERT OR IGNORE. Bounded; when full
+  // it starts over, which only costs those no-op inserts again.
+  let recorded = new Set<string>();
 
   const flushInTransaction = (): void => {
     const s = seen;
@@ -27,7 +33,9 @@ export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevice
     seen = new Map();
     offers = new Map();
     for (const [id, v] of s) devices.seen(id, v.version, v.at);
-    for (const offer of o.values()) {
+    if (recorded.size + o.size > RECORDED_OFFERS) recorded = new Set();
+    for (const [key, offer] of o) {
+      recorded.add(key);
       if (rolloutDevices.offer(offer.rolloutId, offer.deviceId, offer.stage, offer.at)) {
         counters.add(offer.rolloutId, counterKey.offered, 1);
         counters.add(offer.rolloutId, counterKey.offeredAt(offer.stage), 1);
@@ -41,7 +49,7 @@ export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevice
     },
     offered(rolloutId: string, deviceId: string, stage: number, at: number): void {
       const key = `${rolloutId}\u0000${deviceId}`;
-      if (!offers.has(key)) offers.set(key, { rolloutId, deviceId, stage, at });
+      if (!recorded.has(key) && !offers.has(key)) offers.set(key, { rolloutId, deviceId, stage, at });
     },
     /** True when this device's first offer for the rollout is still only in memory. */
     pendingOffer: (rolloutId: string, deviceId: string): boolean => offers.has(`${rolloutId}\u0000${deviceId}`),

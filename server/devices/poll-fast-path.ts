@@ -9,6 +9,7 @@ import { deviceForToken } from './device-auth.js';
 
 const POLL_RE = /^\/v1\/devices\/([^/?]+)\/update(?:\?(.*))?$/;
 const ROUTE = '/v1/devices/:deviceId/update';
+const SEEN_RESOLUTION_MS = 60_000;
 
 function parseTarget(match: RegExpExecArray): { deviceId: string; version: string | undefined } {
   let deviceId: string;
@@ -55,7 +56,8 @@ export function pollFastPath(ctx: AppContext, observer: RequestObserver) {
       const device = deviceForToken(ctx.devices, ctx.operatorTokens, target.deviceId, authorization);
       const installed = target.version ?? device.version;
       const now = ctx.now().getTime();
-      ctx.activity.seen(device.id, installed, now);
+      // lastSeen to the minute: a device polling often does not rewrite its row every time.
+      if (installed !== device.version || now - device.lastSeen >= SEEN_RESOLUTION_MS) ctx.activity.seen(device.id, installed, now);
       const answer = ctx.poll.poll(device, installed, now);
       if (matchesEtag(req.headers['if-none-match'], answer.etag)) {
         res.writeHead(304, { ETag: answer.etag, 'Cache-Control': 'private, no-cache' });

@@ -39,14 +39,14 @@ export function createRolloutDeviceStore(db: Db) {
   const offerStmt = db.prepare('INSERT OR IGNORE INTO rollout_devices (rollout_id, device_id, stage, offered_at) VALUES (?, ?, ?, ?)');
   const setStateStmt = db.prepare('UPDATE rollout_devices SET state = ?, state_at = ?, settings = ? WHERE rollout_id = ? AND device_id = ?');
   const staleStmt = db.prepare<[string, number, number], Row>(
-    `SELECT * FROM rollout_devices WHERE rollout_id = ? AND state IN ('received', 'downloading', 'downloaded', 'installing')
-     AND state_at < ? LIMIT ?`,
+    `SELECT * FROM rollout_devices INDEXED BY rollout_devices_in_progress
+     WHERE rollout_id = ? AND state IN ('received', 'downloading', 'downloaded', 'installing') AND state_at < ? LIMIT ?`,
   );
   const byStateStmt = db.prepare<[string, string, string, number], Row>(
-    'SELECT * FROM rollout_devices WHERE rollout_id = ? AND state = ? AND device_id > ? ORDER BY device_id LIMIT ?',
+    'SELECT * FROM rollout_devices INDEXED BY rollout_devices_by_state WHERE rollout_id = ? AND state = ? AND device_id > ? ORDER BY device_id LIMIT ?',
   );
   const silentStmt = db.prepare<[string, string, number], Row>(
-    'SELECT * FROM rollout_devices WHERE rollout_id = ? AND state IS NULL AND device_id > ? ORDER BY device_id LIMIT ?',
+    'SELECT * FROM rollout_devices INDEXED BY rollout_devices_by_state WHERE rollout_id = ? AND state IS NULL AND device_id > ? ORDER BY device_id LIMIT ?',
   );
   const allStmt = db.prepare<[string, string, number], Row>(
     'SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id > ? ORDER BY device_id LIMIT ?',

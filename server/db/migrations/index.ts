@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { foundation } from './001-foundation.js';
 import { fleet } from './002-fleet.js';
+import { statusIndexes } from './003-status-indexes.js';
 
 export interface Migration {
   version: number;
@@ -9,7 +10,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes];
 
 export class SchemaTooNewError extends Error {}
 
