@@ -82,11 +82,11 @@ export function serverScenarios(s: ScenarioInput): Record<string, LoadSpec> {
       }),
     },
     status: {
-      ...base, name: 'rollout status', connections: 8,
+      ...base, name: 'rollout status (1 connection)', connections: 1,
       request: () => ({ path: '/v1/rollouts/bench-system/status', headers: auth(s.seed.tokens.qa) }),
     },
     deviceList: {
-      ...base, name: 'rollout device list (100/page)', connections: 8,
+      ...base, name: 'rollout device list, 100/page (1 connection)', connections: 1,
       request: (k) => ({ path: `/v1/rollouts/bench-system/devices?limit=100&cursor=${deviceIdOf(targetDevice(k, n))}`, headers: auth(s.seed.tokens.qa) }),
     },
   };

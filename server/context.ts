@@ -7,6 +7,7 @@ import { createAuditStore, type AuditStore } from './audit/audit-store.js';
 import { createArtifactStore, type ArtifactStore } from './artifacts/artifact-store.js';
 import { createOperatorTokenStore, type OperatorTokenStore } from './auth/operator-token-store.js';
 import { createCohortStore, type CohortStore } from './cohorts/cohort-store.js';
+import { createGroupCommit, type GroupCommit } from './db/group-commit.js';
 import { createActivityBuffer, type ActivityBuffer } from './devices/activity-buffer.js';
 import { createDeviceStore, type DeviceStore } from './devices/device-store.js';
 import { createPollService, type PollService } from './devices/poll-service.js';
@@ -49,6 +50,7 @@ export interface AppContext {
   census: Census;
   poll: PollService;
   ingest: IngestService;
+  commits: GroupCommit;
   jsonBody: RequestHandler;
 }
 
@@ -76,8 +78,9 @@ export function createContext(input: ContextInput): AppContext {
   const live = createLiveRollouts(rollouts, releases);
   const rolloutService = createRolloutService({ db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds });
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });
+  const commits = createGroupCommit(db, { beforeEach: () => activity.flushInTransaction() });
   const ingest = createIngestService({
-    db, devices, reports, rollouts, releases, rolloutDevices, counters, activity, now,
+    devices, reports, rollouts, releases, rolloutDevices, counters, commits, now,
     onCommitted: (ids) => {
       try {
         health.checkHalts(ids);
@@ -110,6 +113,7 @@ export function createContext(input: ContextInput): AppContext {
     census: createCensus(db, live, cohorts, now),
     poll: createPollService({ live, cohorts, rolloutDevices, activity, pollIntervalSeconds: config.pollIntervalSeconds, pollJitterSeconds: config.pollJitterSeconds }),
     ingest,
+    commits,
     jsonBody: jsonBody(config.maxJsonBytes),
   };
 }

@@ -45,10 +45,10 @@ export function enrollmentRoutes(ctx: AppContext): Router {
     if (p.kind === 'operator' && p.role !== 'enroller' && p.role !== 'admin') throw new AppError('forbidden', 'enrollment needs an enroller token');
     next();
   };
-  router.post('/v1/devices', enrollers, ctx.jsonBody, (req, res) => {
+  router.post('/v1/devices', enrollers, ctx.jsonBody, async (req, res) => {
     const body = parseEnrollment(req.body);
     checkVersion(body.version, '/version');
-    const { deviceToken, reenrolled } = enroll(body, principalOf(res), ctx);
+    const { deviceToken, reenrolled } = await enroll(body, principalOf(res), ctx);
     res.status(201).json({ deviceToken, deviceId: body.deviceId, reenrolled });
   });
   return router;

@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import { newToken } from '../auth/tokens.js';
 import type { AuditStore } from '../audit/audit-store.js';
 import type { AttributeValue } from '../cohorts/cohort.js';
-import type { Db } from '../db/open.js';
+import type { GroupCommit } from '../db/group-commit.js';
 import { AppError } from '../errors.js';
 import { toTimestamp } from '../trust/time.js';
 import { deviceTokenHash } from './device-token.js';
@@ -20,14 +20,15 @@ export interface Enrollment {
  * deviceId re-enrolls only with its current device token (409 otherwise).
  * A re-enrollment replaces the token: the old one stops working at once.
  */
-export function enroll(e: Enrollment, by: Principal, deps: { db: Db; devices: DeviceStore; audit: AuditStore; now: () => Date }): { deviceToken: string; reenrolled: boolean } {
+export async function enroll(e: Enrollment, by: Principal, deps: { commits: GroupCommit; devices: DeviceStore; audit: AuditStore; now: () => Date }): Promise<{ deviceToken: string; reenrolled: boolean }> {
   const isEnroller = by.kind === 'operator' && (by.role === 'enroller' || by.role === 'admin');
   if (by.kind === 'operator' && !isEnroller) throw new AppError('forbidden', 'enrollment needs an enroller token');
   if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('forbidden', 'a device token can only re-enroll its own device');
   const token = newToken('dev');
   const now = deps.now();
   const facts = { id: e.deviceId, model: e.model, version: e.version, attributes: e.attributes ?? {} };
-  const reenrolled = deps.db.transaction(() => {
+  // Group-committed: the token is answered only once it is on disk, and a burst of enrollments shares one fsync.
+  const reenrolled = await deps.commits.run(() => {
     const existing = deps.devices.get(e.deviceId);
     if (existing && by.kind !== 'device') {
       throw new AppError('conflict', `device ${e.deviceId} is already enrolled; re-enroll with its current device token`);
@@ -39,6 +40,6 @@ export function enroll(e: Enrollment, by: Principal, deps: { db: Db; devices: De
       deps.audit.append({ actor: `device:${e.deviceId}`, action: 'device.reenroll', subject: e.deviceId, details: { model: e.model, version: e.version } }, toTimestamp(now));
     }
     return existing !== undefined;
-  })();
+  });
   return { deviceToken: token, reenrolled };
 }

@@ -1,6 +1,5 @@
 import { canonicalJson } from '../crypto/canonical.js';
-import type { Db } from '../db/open.js';
-import type { ActivityBuffer } from '../devices/activity-buffer.js';
+import type { GroupCommit } from '../db/group-commit.js';
 import type { DeviceStore } from '../devices/device-store.js';
 import { AppError, isAppError } from '../errors.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
@@ -11,14 +10,14 @@ import { refuseTransition, type DeviceState, type Report } from './report-rules.
 import type { ReportStore } from './report-store.js';
 
 export interface IngestDeps {
-  db: Db;
   devices: DeviceStore;
   reports: ReportStore;
   rollouts: RolloutStore;
   releases: ReleaseStore;
   rolloutDevices: RolloutDeviceStore;
   counters: CounterStore;
-  activity: ActivityBuffer;
+  /** Shared group commit; it flushes the poll write-behind first, so a report always finds its offer. */
+  commits: GroupCommit;
   now: () => Date;
   /** Called after each commit with the rollouts whose counters moved (auto-halt runs there). */
   onCommitted?: (rolloutIds: ReadonlySet<string>) => void;
@@ -30,30 +29,16 @@ export interface IngestResult {
   lastSeq: number;
 }
 
-interface Pending {
-  deviceId: string;
-  reports: Report[];
-  resolve: (r: IngestResult) => void;
-  reject: (e: unknown) => void;
-  result?: IngestResult;
-  error?: unknown;
-}
-
 type SettingsMap = NonNullable<Report['settings']>;
 
 export type IngestService = ReturnType<typeof createIngestService>;
 
 /**
- * Report ingestion with group commit: every request that arrives in the
- * same turn of the event loop is written in ONE transaction (one fsync with
- * synchronous=FULL), each request inside its own savepoint so a bad batch
- * is refused whole without touching its neighbours. Promises settle only
- * after the commit: a 2xx means the reports are on disk.
+ * Report ingestion, group-committed (db/group-commit.ts): a batch is applied
+ * whole or refused whole, and its promise settles only once it is on disk.
  */
 export function createIngestService(deps: IngestDeps) {
-  const { db, reports, rollouts, rolloutDevices, counters } = deps;
-  let queue: Pending[] = [];
-  let scheduled = false;
+  const { reports, rollouts, rolloutDevices, counters } = deps;
   const settingKeysOf = new Map<string, ReadonlySet<string>>();
 
   const releaseSettingKeys = (releaseId: string): ReadonlySet<string> => {
@@ -118,15 +103,15 @@ export function createIngestService(deps: IngestDeps) {
     return true;
   };
 
-  const applyBatch = (p: Pending, now: number, touched: Set<string>): IngestResult => {
-    const device = deps.devices.get(p.deviceId);
-    if (!device) throw new AppError('not_found', `no device ${p.deviceId}`);
+  const applyBatch = (deviceId: string, batch: Report[], now: number, touched: Set<string>): IngestResult => {
+    const device = deps.devices.get(deviceId);
+    if (!device) throw new AppError('not_found', `no device ${deviceId}`);
     let lastSeq = device.lastSeq;
     let accepted = 0;
     let duplicates = 0;
-    p.reports.forEach((r, i) => {
+    batch.forEach((r, i) => {
       try {
-        if (applyOne(p.deviceId, r, lastSeq, now, touched)) {
+        if (applyOne(deviceId, r, lastSeq, now, touched)) {
           accepted++;
           lastSeq = Math.max(lastSeq, r.seq);
         } else duplicates++;
@@ -135,48 +120,26 @@ export function createIngestService(deps: IngestDeps) {
         throw new AppError(e.code, `report ${i} refused, so is its batch: ${e.message}`, { details: [{ path: `/${i}`, code: e.code, message: e.message }] });
       }
     });
-    if (lastSeq !== device.lastSeq) deps.devices.setLastSeq(p.deviceId, lastSeq);
+    if (lastSeq !== device.lastSeq) deps.devices.setLastSeq(deviceId, lastSeq);
     return { accepted, duplicates, lastSeq };
   };
 
-  const flush = (): void => {
-    scheduled = false;
-    const batch = queue;
-    queue = [];
-    const touched = new Set<string>();
-    const now = deps.now().getTime();
-    try {
-      db.transaction(() => {
-        deps.activity.flushInTransaction();
-        for (const p of batch) {
-          try {
-            p.result = db.transaction(() => applyBatch(p, now, touched))();
-          } catch (e) {
-            if (!isAppError(e)) throw e;
-            p.error = e;
-          }
-        }
-      })();
-    } catch (e) {
-      const err = new AppError('unavailable', 'the reports could not be stored; send them again', { cause: e });
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    for (const p of batch) {
-      if (p.result) p.resolve(p.result);
-      else p.reject(p.error);
-    }
-    if (touched.size) deps.onCommitted?.(touched);
-  };
+  // Rollouts whose counters moved since the last commit: auto-halt looks at them after it.
+  let touched = new Set<string>();
+  deps.commits.onCommit(() => {
+    const ids = touched;
+    touched = new Set();
+    if (ids.size) deps.onCommitted?.(ids);
+  });
 
   return {
     submit(deviceId: string, batch: Report[]): Promise<IngestResult> {
-      return new Promise<IngestResult>((resolve, reject) => {
-        queue.push({ deviceId, reports: batch, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+      const now = deps.now().getTime();
+      const moved = new Set<string>();
+      return deps.commits.run(() => {
+        const result = applyBatch(deviceId, batch, now, moved);
+        for (const id of moved) touched.add(id);
+        return result;
       });
     },
   };
