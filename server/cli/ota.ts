@@ -1,9 +1,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerCohort } from './cohort-commands.js';
 import { registerHttp } from './http-commands.js';
 import { CliError, describeError, println, processIo, type CliIo } from './io.js';
 import { registerKeygen } from './keygen-command.js';
+import { registerRollout } from './rollout-commands.js';
 import { registerServe } from './serve-command.js';
 import { registerSign } from './sign-command.js';
 import { registerToken } from './token-command.js';
@@ -26,6 +28,8 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   registerVerify(program, io, exit);
   registerToken(program, io);
   registerHttp(program, io, exit);
+  registerCohort(program, io, exit);
+  registerRollout(program, io, exit);
   registerServe(program, io, exit);
   return program;
 }

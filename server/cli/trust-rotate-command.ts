@@ -6,10 +6,9 @@ import { buildRoot, signRotation, type RoleSpec } from '../trust/build.js';
 import { checkNextRoot, type RoleName, type RootSigned } from '../trust/root.js';
 import { parsePolicy } from '../trust/settings-policy.js';
 import { isExpired, toTimestamp } from '../trust/time.js';
-import { trustPaths } from '../trust/trust-folder.js';
+import { loadRootChain, trustPaths } from '../trust/trust-folder.js';
 import { jsonText, loadKey, loadPrivateKey, parseFile, replaceFile, type LoadedKey } from './cli-files.js';
 import { CliError, println, type CliIo } from './io.js';
-import { loadRootChain } from './trust-chain.js';
 import { checkedRoot, DAY_MS, expiresDaysOption, rootSigners, signPolicy, thresholdOption, warnSharedKeys } from './trust-signing.js';
 
 interface RotateOptions {

@@ -1,13 +1,13 @@
-import rolloutSchema from '../../manifests/schema/rollout-statement.schema.json' with { type: 'json' };
 import { canonicalJson, NonIntegerNumberError, signedBytes } from '../crypto/canonical.js';
 import { describeThreshold, type Envelope, type ThresholdResult } from '../crypto/envelope.js';
-import { AppError } from '../errors.js';
+import { AppError, type ErrorDetail } from '../errors.js';
+import { releaseRefusals } from '../releases/publish-service.js';
 import { manifestSha256, parseRelease } from '../releases/release-manifest.js';
-import { compileValidator } from '../schema/validator.js';
+import { parseRolloutStatement } from '../rollouts/rollout-statement.js';
 import { checkNextRoot, parseRoot, verifyForRole, type RoleName, type RootEnvelope } from '../trust/root.js';
-import { checkSettings, parsePolicy, type PolicyEnvelope } from '../trust/settings-policy.js';
+import { parsePolicy, type PolicyEnvelope } from '../trust/settings-policy.js';
 import { isExpired } from '../trust/time.js';
-import type { RootChain } from './trust-chain.js';
+import type { RootChain } from '../trust/trust-folder.js';
 
 export interface VerifyInput {
   chain: RootChain;
@@ -26,7 +26,8 @@ export interface Verdict {
   signedBy: string[];
 }
 
-const validateRollout = compileValidator<Envelope<{ type: 'rollout'; rolloutId: string; expires: string }>>(rolloutSchema, 'rollout statement');
+/** One line per refusal, as `ota publish` prints the server's details: `code path: message`. */
+const refusalLine = (d: ErrorDetail): string => `${[d.code, d.path].filter(Boolean).join(' ')}: ${d.message}`;
 
 function parsed<T>(parse: (v: unknown) => T, doc: unknown, verdict: Verdict): T | undefined {
   try {
@@ -61,21 +62,18 @@ function expiry(expires: string | undefined, what: string, input: VerifyInput, v
   if (expires !== undefined && isExpired(expires, input.now)) verdict.reasons.push(`${what} expired at ${expires}`);
 }
 
+/** The server's publish checks (releaseRefusals), minus the artifact upload only the server can see. */
 function verifyRelease(doc: unknown, input: VerifyInput, verdict: Verdict): void {
   const release = parsed(parseRelease, doc, verdict);
   if (!release) return;
   verdict.subject = `release ${release.signed.id}`;
+  const refusals = releaseRefusals(release, input.chain.root, input.policy?.signed ?? null, input.now);
+  verdict.reasons.push(...refusals.map(refusalLine));
+  if (refusals.length) return;
   threshold(input, 'release', release, verdict);
-  if (input.policy) {
-    const version = input.policy.signed.version;
-    const violations = checkSettings(input.policy.signed, release.signed.settings);
-    for (const v of violations) verdict.reasons.push(`${v.rule} ${v.key}: ${v.message}`);
-    if (!violations.length) verdict.notes.push(`settings allowed by settings policy v${version} (P1–P3)`);
-  } else {
-    verdict.notes.push('settings NOT checked: no settings policy (give --policy or a trust folder holding policy.json)');
-  }
-  expiry(release.signed.expires, 'the release', input, verdict);
-  if (!verdict.reasons.length) verdict.notes.push(`manifestSha256 ${manifestSha256(release.signed)}`);
+  if (input.policy) verdict.notes.push(`settings allowed by settings policy v${input.policy.signed.version} (P1–P3)`);
+  else verdict.notes.push('settings NOT checked: no settings policy (give --policy or a trust folder holding policy.json)');
+  verdict.notes.push(`manifestSha256 ${manifestSha256(release.signed)}`);
 }
 
 /** protocol §2: a root is either part of the trusted chain or its exact next version. */
@@ -111,7 +109,7 @@ function verifyPolicy(doc: unknown, input: VerifyInput, verdict: Verdict): void 
 }
 
 function verifyRollout(doc: unknown, input: VerifyInput, verdict: Verdict): void {
-  const statement = parsed(validateRollout, doc, verdict);
+  const statement = parsed(parseRolloutStatement, doc, verdict);
   if (!statement) return;
   verdict.subject = `rollout ${statement.signed.rolloutId}`;
   threshold(input, 'online', statement, verdict);

@@ -4,8 +4,9 @@ import { AppError, type ErrorCode, type ErrorDetail } from '../errors.js';
 import type { AuditStore } from '../audit/audit-store.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Db } from '../db/open.js';
+import type { RootSigned } from '../trust/root.js';
+import { checkSettings, type PolicySigned } from '../trust/settings-policy.js';
 import type { TrustState } from '../trust/trust-state.js';
-import { checkSettings } from '../trust/settings-policy.js';
 import { isExpired, toTimestamp } from '../trust/time.js';
 import { manifestSha256, type ReleaseEnvelope } from './release-manifest.js';
 import type { ReleaseStore, StoredRelease } from './release-store.js';
@@ -22,11 +23,14 @@ export interface PublishDeps {
 export type PublishOutcome = { created: boolean; release: StoredRelease };
 
 /**
- * Every reason a release must not be published, all at once (protocol §7:
- * "422 with every reason"): signatures, policy P1–P3, expiry, artifact.
+ * Every reason a signed release is refused by the trust documents alone, all
+ * at once (protocol §7: "422 with every reason"): integer-only signed body,
+ * the release role's signature threshold (§1, §2), settings policy P1–P3
+ * (§3) and expiry (§4). Pure: the server's publish and the offline
+ * `ota verify` share it. `policy` null = settings not checked (only `ota
+ * verify` without a policy; the server always has one).
  */
-export function refusalsOf(envelope: ReleaseEnvelope, deps: Pick<PublishDeps, 'trust' | 'artifacts' | 'now'>): ErrorDetail[] {
-  const { root, policy } = deps.trust.current();
+export function releaseRefusals(envelope: ReleaseEnvelope, root: RootSigned, policy: PolicySigned | null, now: Date): ErrorDetail[] {
   const reasons: ErrorDetail[] = [];
   let bytes: Uint8Array | undefined;
   try {
@@ -46,13 +50,21 @@ export function refusalsOf(envelope: ReleaseEnvelope, deps: Pick<PublishDeps, 't
       });
     }
   }
-  for (const v of checkSettings(policy.signed, envelope.signed.settings)) {
+  for (const v of policy ? checkSettings(policy, envelope.signed.settings) : []) {
     reasons.push({ code: 'policy_violation', path: v.key, message: `${v.rule}: ${v.message}` });
   }
-  const { expires, artifact } = envelope.signed;
-  if (expires !== undefined && isExpired(expires, deps.now())) {
+  const { expires } = envelope.signed;
+  if (expires !== undefined && isExpired(expires, now)) {
     reasons.push({ code: 'release_expired', path: '/signed/expires', message: `the release expired at ${expires}` });
   }
+  return reasons;
+}
+
+/** releaseRefusals by the server's current trust, plus what only the server knows: the artifact was uploaded. */
+export function refusalsOf(envelope: ReleaseEnvelope, deps: Pick<PublishDeps, 'trust' | 'artifacts' | 'now'>): ErrorDetail[] {
+  const { root, policy } = deps.trust.current();
+  const reasons = releaseRefusals(envelope, root, policy.signed, deps.now());
+  const { artifact } = envelope.signed;
   if (artifact && artifact.url === undefined) {
     const stored = deps.artifacts.get(artifact.sha256);
     if (!stored) reasons.push({ code: 'release_refused', path: '/signed/artifact', message: `artifact ${artifact.sha256} has not been uploaded (PUT /v1/artifacts first)` });

@@ -67,16 +67,17 @@ export class RootChainError extends Error {
 /**
  * Walks a chain of root documents from a pinned, already trusted root.
  * Intermediate roots may have expired (TUF 5.3.4 checks expiry on the final
- * root only, 5.3.10); the newest must not have.
+ * root only, 5.3.10); the newest must not have, unless `allowExpired`: only
+ * rotation asks for that, since a new root is how an expired one is fixed.
  */
-export function walkRootChain(pinned: RootSigned, chain: readonly RootEnvelope[], now: Date): RootSigned {
+export function walkRootChain(pinned: RootSigned, chain: readonly RootEnvelope[], now: Date, opts: { allowExpired?: boolean } = {}): RootSigned {
   let trusted = pinned;
   for (const next of chain) {
     const reasons = checkNextRoot(trusted, next);
     if (reasons.length) throw new RootChainError(`root v${next.signed.version} refused`, reasons);
     trusted = next.signed;
   }
-  if (isExpired(trusted.expires, now)) {
+  if (!opts.allowExpired && isExpired(trusted.expires, now)) {
     throw new RootChainError(`root v${trusted.version} expired at ${trusted.expires}`, ['newest root has expired (freeze attack or missing rotation)']);
   }
   return trusted;

@@ -1,21 +1,30 @@
-import { readdirSync, existsSync } from 'node:fs';
-import { JsonFileError, readJsonFile } from '../files/json-file.js';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeThreshold } from '../crypto/envelope.js';
 import { keyIdOf, parsePrivateKey, type PrivateKey } from '../crypto/keys.js';
-import { parseRoot, verifyForRole, walkRootChain, type RootEnvelope, type RootSigned } from './root.js';
+import { JsonFileError, readJsonFile } from '../files/json-file.js';
+import { parseRoot, RootChainError, verifyForRole, walkRootChain, type RootEnvelope, type RootSigned } from './root.js';
 import { parsePolicy, type PolicyEnvelope } from './settings-policy.js';
+
+/** A verified root chain: every version from the first one given, `root` = the newest, trusted now. */
+export interface RootChain {
+  /** Index 0 = the first root (version 1 for a trust folder), last = current. */
+  roots: RootEnvelope[];
+  root: RootSigned;
+}
 
 /**
  * protocol §1: a trust folder holds `root.json` (newest root), `root/N.json`
  * for every earlier version, `policy.json` and `online.key.json`.
  */
-export interface TrustFolder {
-  /** Every root version, index 0 = version 1, last = current. */
-  roots: RootEnvelope[];
-  root: RootSigned;
+export interface TrustFolder extends RootChain {
   policy: PolicyEnvelope;
   onlineKey: PrivateKey;
+}
+
+export interface RootChainOptions {
+  /** Accept an expired newest root: only for rotation, which is how an expired root is replaced. */
+  allowExpired?: boolean;
 }
 
 export class TrustFolderError extends Error {}
@@ -39,9 +48,32 @@ function parseOrExplain<T>(path: string, parse: (v: unknown) => T): T {
   }
 }
 
-/** Loads and fully verifies a trust folder: root chain from v1, policy by the root role, online key listed. */
-export function loadTrustFolder(dir: string, now = new Date()): TrustFolder {
+/**
+ * Trusts `roots` (consecutive versions) from the first: it must be signed by
+ * its own root keys, each later one follows by protocol §2 / TUF rules, and
+ * the newest must not have expired unless `allowExpired`.
+ */
+export function verifyRootChain(roots: readonly RootEnvelope[], now: Date, opts: RootChainOptions = {}): RootSigned {
+  const [first, ...rest] = roots;
+  if (!first) throw new TrustFolderError('no root document given');
+  const self = verifyForRole(first.signed, 'root', first);
+  if (!self.met) throw new TrustFolderError(`root v${first.signed.version} is not signed by its own root keys: ${describeThreshold('root', self)}`);
+  try {
+    return walkRootChain(first.signed, rest, now, { allowExpired: opts.allowExpired ?? false });
+  } catch (e) {
+    if (e instanceof RootChainError) throw new TrustFolderError(`${e.message}: ${e.reasons.join('; ')}`);
+    throw e;
+  }
+}
+
+/**
+ * The root chain of a trust folder (protocol §1: root.json + root/N.json),
+ * complete from v1 and walked by the TUF rules. Needs neither policy.json
+ * nor online.key.json, so offline tools work on a folder of public documents.
+ */
+export function loadRootChain(dir: string, now: Date, opts: RootChainOptions = {}): RootChain {
   const paths = trustPaths(dir);
+  if (!existsSync(paths.root)) throw new TrustFolderError(`${dir} is not a trust folder: ${paths.root} is missing`);
   const current = parseOrExplain(paths.root, parseRoot);
   const earlier: RootEnvelope[] = [];
   if (existsSync(paths.rootHistory)) {
@@ -51,17 +83,15 @@ export function loadTrustFolder(dir: string, now = new Date()): TrustFolder {
   earlier.sort((a, b) => a.signed.version - b.signed.version);
   const roots = [...earlier.filter((r) => r.signed.version < current.signed.version), current];
   roots.forEach((r, i) => {
-    if (r.signed.version !== i + 1) throw new TrustFolderError(`root history is incomplete: expected root/${i + 1}.json`);
+    if (r.signed.version !== i + 1) throw new TrustFolderError(`root history in ${dir} is incomplete: expected root/${i + 1}.json`);
   });
-  const first = roots[0] as RootEnvelope;
-  const self = verifyForRole(first.signed, 'root', first);
-  if (!self.met) throw new TrustFolderError(`root v1 is not signed by its own root keys: ${describeThreshold('root', self)}`);
-  let root: RootSigned;
-  try {
-    root = walkRootChain(first.signed, roots.slice(1), now);
-  } catch (e) {
-    throw new TrustFolderError(`${(e as Error).message}: ${((e as { reasons?: string[] }).reasons ?? []).join('; ')}`);
-  }
+  return { roots, root: verifyRootChain(roots, now, opts) };
+}
+
+/** Loads and fully verifies a trust folder: root chain from v1, policy by the root role, online key listed. */
+export function loadTrustFolder(dir: string, now = new Date()): TrustFolder {
+  const { roots, root } = loadRootChain(dir, now);
+  const paths = trustPaths(dir);
   const policy = parseOrExplain(paths.policy, parsePolicy);
   const byRoot = verifyForRole(root, 'root', policy);
   if (!byRoot.met) throw new TrustFolderError(`${paths.policy} is not signed by the root role: ${describeThreshold('root', byRoot)}`);

@@ -94,7 +94,8 @@ describe('ota sign + ota verify: release thresholds', () => {
     await ota(['sign', file, '--key', t.releaseKeys[0]!.priv]);
     const r = await ota(['verify', file, '--root', join(t.dir, 'root.json'), '--policy', join(t.dir, 'policy.json')]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^ {2}- P2 cloud\.messaging\.enabled: /m);
+    // the same `code path: message` line as `ota publish` prints for the server's 422
+    expect(r.err).toMatch(/^ {2}- policy_violation cloud\.messaging\.enabled: P2: /m);
     // a policy that the root role did not sign is itself refused
     const forged = join(t.base, 'forged-policy.json');
     writeJsonFile(forged, { ...(readJson(join(t.dir, 'policy.json')) as Env), signatures: [] });

@@ -90,6 +90,20 @@ describe('ota trust rotate', () => {
     expect(r.err).toMatch(/is not a root key of root v1 or v2; nothing written\n$/);
   });
 
+  it('rotates an expired root (the cure for it) while every other command still refuses it', async () => {
+    const t = await initTrust(tempDir());
+    const later = new Date('2028-01-01T00:00:00Z'); // trust init's root expires a year after NOW
+    const stale = await ota(['verify', join(t.dir, 'policy.json'), '--root', t.dir], { now: later });
+    expect(stale.code).toBe(1);
+    expect(stale.err).toMatch(/^ota: root v1 expired at 2027-11-24T12:00:00Z: newest root has expired/);
+    expect(() => loadTrustFolder(t.dir, later)).toThrow(/root v1 expired/);
+    const r = await ota(['trust', 'rotate', '--trust', t.dir, '--sign-key', t.rootKeys[0]!.priv], { now: later });
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toBe('ota: note: root v1 expired at 2027-11-24T12:00:00Z; rotating replaces it\n');
+    expect(loadTrustFolder(t.dir, later).root).toMatchObject({ version: 2, expires: '2028-12-31T00:00:00Z' });
+    expect((await ota(['verify', join(t.dir, 'policy.json'), '--root', t.dir], { now: later })).code).toBe(0);
+  });
+
   it('verify works on a folder without online.key.json; an incomplete history is refused', async () => {
     const t = await initTrust(tempDir());
     const b = await keygen('root', join(t.base, 'keys'));

@@ -1,0 +1,124 @@
+import type { Command } from 'commander';
+import { CliError, describeError, println, type CliIo } from './io.js';
+
+/** The options every command that talks to a server takes. */
+export interface ServerOptions {
+  server: string;
+  token?: string;
+}
+
+export interface ApiRequest {
+  method: 'GET' | 'POST' | 'PUT';
+  /** Path and query, e.g. `/v1/cohorts/qa`; path segments already encoded. */
+  path: string;
+  /** A JSON body, serialised here. */
+  json?: unknown;
+  /** Any other body, opened only once the request is sure to be sent (streams get `duplex: 'half'`). */
+  body?: () => ReadableStream<Uint8Array>;
+  headers?: Record<string, string>;
+}
+
+/** A 2xx answer. */
+export interface ApiReply {
+  status: number;
+  statusText: string;
+  /** Parsed JSON, or undefined when the body is empty or not JSON. */
+  body: unknown;
+  text: string;
+}
+
+interface ErrorBody {
+  error: { code: string; message: string; details?: { path?: string; code?: string; message: string }[] };
+}
+
+const isErrorBody = (v: unknown): v is ErrorBody =>
+  typeof (v as ErrorBody | null)?.error?.code === 'string' && typeof (v as ErrorBody).error.message === 'string';
+
+export function endpoint(server: string, path: string): string {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new CliError(`--server must be a URL such as http://127.0.0.1:8080, got "${server}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`--server must be an http(s) URL, got "${server}"`);
+  return `${url.href.replace(/\/+$/, '')}${path}`;
+}
+
+/** --token, else OTA_TOKEN; the token itself is never printed. */
+function bearer(opts: ServerOptions, io: CliIo): string {
+  const token = opts.token ?? io.env.OTA_TOKEN;
+  if (!token) throw new CliError('no operator token: pass --token or set OTA_TOKEN');
+  return `Bearer ${token}`;
+}
+
+/** Prints a protocol §7 error body: `ota: code: message`, then one line per detail. */
+function printErrorBody(body: ErrorBody, io: CliIo): void {
+  println(io.err, `ota: ${body.error.code}: ${body.error.message}`);
+  for (const d of body.error.details ?? []) {
+    println(io.err, `  - ${[d.code, d.path].filter(Boolean).join(' ')}${d.code || d.path ? ': ' : ''}${d.message}`);
+  }
+}
+
+/**
+ * Sends one authenticated request. Resolves to the reply on 2xx; on an error
+ * body prints it (printErrorBody) and resolves to undefined, so the command
+ * exits 1. Anything else (unreachable, a non-protocol error) throws CliError.
+ */
+export async function apiRequest(opts: ServerOptions, io: CliIo, req: ApiRequest): Promise<ApiReply | undefined> {
+  const url = endpoint(opts.server, req.path);
+  const headers: Record<string, string> = { Authorization: bearer(opts, io), Accept: 'application/json', ...req.headers };
+  const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers };
+  if (req.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(req.json);
+  } else if (req.body) {
+    init.body = req.body();
+    init.duplex = 'half';
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new CliError(`cannot reach ${url}: ${cause?.code ?? cause?.message ?? describeError(e)}`);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (res.ok) return { status: res.status, statusText: res.statusText, body, text };
+  if (!isErrorBody(body)) throw new CliError(`HTTP ${res.status} ${res.statusText} from ${url}`);
+  printErrorBody(body, io);
+  return undefined;
+}
+
+/** The reply as the server sent it: JSON pretty-printed on stdout (for scripts). */
+export function printJson(reply: ApiReply, io: CliIo): void {
+  println(io.out, reply.body === undefined ? reply.text : JSON.stringify(reply.body, null, 2));
+}
+
+/** Follows `nextCursor` pages of a list endpoint (`{ [key]: [...], nextCursor }`); undefined if a page failed. */
+export async function fetchAll<T>(opts: ServerOptions, io: CliIo, path: string, key: string, limit: number): Promise<T[] | undefined> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: String(limit), ...(cursor !== null ? { cursor } : {}) });
+    const reply = await apiRequest(opts, io, { method: 'GET', path: `${path}?${query}` });
+    if (!reply) return undefined;
+    const page = reply.body as Record<string, unknown> & { nextCursor?: string | null };
+    items.push(...((page[key] as T[] | undefined) ?? []));
+    cursor = page.nextCursor ?? null;
+  } while (cursor !== null);
+  return items;
+}
+
+/** `--server` and `--token` on a command. */
+export const serverOptions = (cmd: Command): Command =>
+  cmd.requiredOption('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080').option('--token <token>', 'operator token (default: $OTA_TOKEN)');
+
+/** A path segment: identifiers are checked by the server (400), never able to escape the path. */
+export const segment = (value: string): string => encodeURIComponent(value);

@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import type { RolloutDraft } from '../rollouts/rollout-service.js';
+import { ROLLOUT_ACTIONS, type RolloutAction } from '../rollouts/rollout-state.js';
+import type { RolloutStatus } from '../rollouts/status-service.js';
+import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
+import { CliError, intOption, println, type CliIo } from './io.js';
+import { parsePercent, parseStageSpec } from './rollout-spec.js';
+import { rolloutRows, rolloutSummary, statusLines, type RolloutView } from './rollout-status-view.js';
+
+interface JsonOption {
+  json?: boolean;
+}
+
+interface CreateOptions extends ServerOptions, JsonOption {
+  release: string;
+  id?: string;
+  stage: string[];
+  maxFailurePercent: string;
+  minTerminal: number;
+  reportTimeout: number;
+}
+
+/** The POST /v1/rollouts body from the flags; every stage spec checked before anything is sent. */
+export function draftOf(opts: Omit<CreateOptions, keyof ServerOptions | 'json'>): RolloutDraft {
+  if (!opts.stage.length) throw new CliError('give at least one --stage COHORT:PERCENT[:DWELL_SECONDS[:auto]]');
+  return {
+    ...(opts.id !== undefined ? { id: opts.id } : {}),
+    releaseId: opts.release,
+    stages: opts.stage.map(parseStageSpec),
+    failurePolicy: {
+      maxFailureBasisPoints: parsePercent(opts.maxFailurePercent, '--max-failure-percent'),
+      minTerminalReports: opts.minTerminal,
+      reportTimeoutSeconds: opts.reportTimeout,
+    },
+  };
+}
+
+function printRollout(body: unknown, opts: JsonOption, io: CliIo, prefix = ''): void {
+  if (opts.json) println(io.out, JSON.stringify(body, null, 2));
+  else println(io.out, `${prefix}${rolloutSummary(body as RolloutView)}`);
+}
+
+/** `ota rollout create`: POST /v1/rollouts → 201, a draft. */
+export async function createRollout(opts: CreateOptions, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: '/v1/rollouts', json: draftOf(opts) });
+  if (!reply) return 1;
+  printRollout(reply.body, opts, io, 'created ');
+  return 0;
+}
+
+/** `ota rollout start|pause|resume|advance|halt|cancel ID`: POST /v1/rollouts/{id}/{action}; a refused transition is the server's 409. */
+export async function actOnRollout(id: string, action: RolloutAction, opts: ServerOptions & JsonOption, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/rollouts/${segment(id)}/${action}` });
+  if (!reply) return 1;
+  printRollout(reply.body, opts, io);
+  return 0;
+}
+
+/** `ota rollout list`: every page of GET /v1/rollouts. */
+export async function listRollouts(opts: ServerOptions & JsonOption, io: CliIo): Promise<number> {
+  const rollouts = await fetchAll<RolloutView>(opts, io, '/v1/rollouts', 'rollouts', 1000);
+  if (!rollouts) return 1;
+  if (opts.json) println(io.out, JSON.stringify({ rollouts, nextCursor: null }, null, 2));
+  else if (!rollouts.length) println(io.out, 'no rollouts');
+  else for (const line of rolloutRows(rollouts)) println(io.out, line);
+  return 0;
+}
+
+/** `ota rollout status ID`: GET /v1/rollouts/{id}/status as tables, or `--json` the body as it came. */
+export async function rolloutStatus(id: string, opts: ServerOptions & JsonOption, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'GET', path: `/v1/rollouts/${segment(id)}/status` });
+  if (!reply) return 1;
+  if (opts.json) printJson(reply, io);
+  else for (const line of statusLines(reply.body as RolloutStatus)) println(io.out, line);
+  return 0;
+}
+
+const ACTION_HELP: Record<RolloutAction, string> = {
+  start: 'start a draft at its first stage',
+  pause: 'stop new offers (devices already offered keep theirs)',
+  resume: 'resume a paused rollout',
+  advance: 'move to the next stage (after the last: completed)',
+  halt: 'stop all offers (running or paused)',
+  cancel: 'cancel for good',
+};
+
+const jsonOption = (cmd: Command, what = 'print the server JSON as it is (for scripts)'): Command => cmd.option('--json', what);
+
+export function registerRollout(program: Command, io: CliIo, exit: (code: number) => void): void {
+  const rollout = program.command('rollout').description('staged rollouts of a published release (protocol §5)');
+  jsonOption(serverOptions(rollout.command('create').description('create a draft rollout (POST /v1/rollouts)')))
+    .requiredOption('--release <id>', 'published release id')
+    .option('--id <id>', 'rollout id (default: generated from the release id)')
+    .requiredOption('--stage <specs...>', 'stages in order, each COHORT:PERCENT[:DWELL_SECONDS[:auto]], e.g. --stage qa:100 all:0.5:86400:auto all:100')
+    .requiredOption('--max-failure-percent <p>', 'halt when failures exceed this share of terminal reports, e.g. 5 or 2.5')
+    .requiredOption('--min-terminal <n>', 'terminal reports needed before the failure rate can halt', intOption('--min-terminal', 1, 100_000_000))
+    .requiredOption('--report-timeout <seconds>', 'a device offered the release that reports nothing terminal for this long counts as timed_out', intOption('--report-timeout', 1, 31_536_000))
+    .action(async (opts: CreateOptions) => exit(await createRollout(opts, io)));
+  for (const action of ROLLOUT_ACTIONS) {
+    jsonOption(serverOptions(rollout.command(action).description(`${ACTION_HELP[action]} (POST /v1/rollouts/{id}/${action})`).argument('<id>', 'rollout id')))
+      .action(async (id: string, opts: ServerOptions & JsonOption) => exit(await actOnRollout(id, action, opts, io)));
+  }
+  jsonOption(serverOptions(rollout.command('list').description('list rollouts (GET /v1/rollouts)')))
+    .action(async (opts: ServerOptions & JsonOption) => exit(await listRollouts(opts, io)));
+  jsonOption(serverOptions(rollout.command('status').description('state, counts, failure rate, settings compliance, stages and silent devices (GET /v1/rollouts/{id}/status)').argument('<id>', 'rollout id')), 'print the raw status JSON (for scripts)')
+    .action(async (id: string, opts: ServerOptions & JsonOption) => exit(await rolloutStatus(id, opts, io)));
+}
