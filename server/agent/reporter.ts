@@ -1,21 +1,10 @@
-import type { SettingState } from '../trust/settings-policy.js';
+import type { Report, ReportState } from '../reports/report-rules.js';
 import type { AgentState } from './agent-state.js';
 import { TransportError, type Transport } from './ports.js';
 
-/** protocol §7 report states. */
-export type ReportState = 'received' | 'downloading' | 'downloaded' | 'installing' | 'applied' | 'failed' | 'rolled_back' | 'rejected' | 'declined';
-
-/** protocol §7: one report, as POST /v1/devices/{id}/reports takes it. */
-export interface AgentReport {
-  seq: number;
-  releaseId: string;
-  rolloutId: string;
-  state: ReportState;
-  at: string;
-  error?: { code: string; message: string };
-  version?: string;
-  settings?: Record<string, SettingState>;
-}
+/** protocol §7: one report, as POST /v1/devices/{id}/reports takes it (the server's own type). */
+export type AgentReport = Report;
+export type { ReportState };
 
 /** report.schema.json: at most 500 reports per request. */
 export const REPORT_BATCH = 500;
