@@ -3,11 +3,13 @@ import semver from 'semver';
 import enrollmentSchema from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
 import reportSchema from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
 import { principalOf } from '../auth/principal.js';
+import { bearerToken } from '../auth/tokens.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import type { Report } from '../reports/report-rules.js';
 import { compileValidator } from '../schema/validator.js';
 import { authenticateDevice, deviceOf } from './device-auth.js';
+import { deviceTokenHash } from './device-token.js';
 import { enroll, type Enrollment } from './enrollment-service.js';
 
 const parseEnrollment = compileValidator<Enrollment>(enrollmentSchema, 'enrollment');
@@ -48,7 +50,9 @@ export function enrollmentRoutes(ctx: AppContext): Router {
   router.post('/v1/devices', enrollers, ctx.jsonBody, async (req, res) => {
     const body = parseEnrollment(req.body);
     checkVersion(body.version, '/version');
-    const { deviceToken, reenrolled } = await enroll(body, principalOf(res), ctx);
+    const by = principalOf(res);
+    const presented = by.kind === 'device' ? bearerToken(req.headers.authorization) : undefined;
+    const { deviceToken, reenrolled } = await enroll(body, by, ctx, presented === undefined ? undefined : deviceTokenHash(presented));
     res.status(201).json({ deviceToken, deviceId: body.deviceId, reenrolled });
   });
   return router;

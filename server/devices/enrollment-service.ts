@@ -5,7 +5,7 @@ import type { AttributeValue } from '../cohorts/cohort.js';
 import type { GroupCommit } from '../db/group-commit.js';
 import { AppError } from '../errors.js';
 import { toTimestamp } from '../trust/time.js';
-import { deviceTokenHash } from './device-token.js';
+import { deviceTokenHash, sameDigest } from './device-token.js';
 import type { DeviceStore } from './device-store.js';
 
 export interface Enrollment {
@@ -20,7 +20,13 @@ export interface Enrollment {
  * deviceId re-enrolls only with its current device token (409 otherwise).
  * A re-enrollment replaces the token: the old one stops working at once.
  */
-export async function enroll(e: Enrollment, by: Principal, deps: { commits: GroupCommit; devices: DeviceStore; audit: AuditStore; now: () => Date }): Promise<{ deviceToken: string; reenrolled: boolean }> {
+export async function enroll(
+  e: Enrollment,
+  by: Principal,
+  deps: { commits: GroupCommit; devices: DeviceStore; audit: AuditStore; now: () => Date },
+  /** For a device principal: the digest of the token it presented, checked again inside the commit. */
+  presentedTokenHash?: Buffer,
+): Promise<{ deviceToken: string; reenrolled: boolean }> {
   const isEnroller = by.kind === 'operator' && (by.role === 'enroller' || by.role === 'admin');
   if (by.kind === 'operator' && !isEnroller) throw new AppError('forbidden', 'enrollment needs an enroller token');
   if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('forbidden', 'a device token can only re-enroll its own device');
@@ -32,6 +38,11 @@ export async function enroll(e: Enrollment, by: Principal, deps: { commits: Grou
     const existing = deps.devices.get(e.deviceId);
     if (existing && by.kind !== 'device') {
       throw new AppError('conflict', `device ${e.deviceId} is already enrolled; re-enroll with its current device token`);
+    }
+    // The token was checked when the request arrived; a re-enrollment committed since (a retry racing
+    // its original) replaced it, and a replaced token must not mint another one.
+    if (existing && by.kind === 'device' && !(presentedTokenHash && sameDigest(existing.tokenHash, presentedTokenHash))) {
+      throw new AppError('unauthorized', 'the device token is no longer current: it was replaced by another re-enrollment');
     }
     if (existing) deps.devices.reenroll(facts, deviceTokenHash(token), now.getTime());
     else deps.devices.insert(facts, deviceTokenHash(token), now.getTime());

@@ -30,8 +30,13 @@ function parseTarget(match: RegExpExecArray): { deviceId: string; version: strin
   return { deviceId, version };
 }
 
+/** If-None-Match uses the weak comparison (RFC 9110 §13.1.2): a W/ prefix a proxy added still matches. */
 const matchesEtag = (header: string | undefined, etag: string): boolean =>
-  header !== undefined && (header === etag || header.split(',').some((t) => t.trim() === etag || t.trim() === '*'));
+  header !== undefined &&
+  (header === etag || header.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === etag || tag === `W/${etag}` || tag === '*';
+  }));
 
 /**
  * GET /v1/devices/{id}/update served straight from node:http, ahead of

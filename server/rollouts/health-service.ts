@@ -84,8 +84,11 @@ export function createHealthService(deps: HealthDeps) {
     /** The periodic pass. */
     tick(): void {
       const now = deps.now().getTime();
-      for (const r of rollouts.active()) {
+      // protocol §5: timed_out is a derived state shown in status, so a completed, halted or
+      // cancelled rollout keeps deriving it; halt and advance concern running/paused ones only.
+      for (const r of rollouts.started()) {
         markTimeouts(r, now);
+        if (r.state !== 'running' && r.state !== 'paused') continue;
         if (!haltIfFailing(r)) advanceIfDwelt(r, now);
       }
       service.resignExpiring();

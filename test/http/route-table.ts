@@ -24,4 +24,22 @@ export const OPERATOR_ROUTES: OperatorRoute[] = [
   { method: 'get', path: '/v1/releases/some-release', allowed: READ },
   { method: 'put', path: '/v1/artifacts', allowed: PUBLISH },
   { method: 'get', path: '/metrics', allowed: READ },
+  // Cohorts (protocol §7): release managers write, readers read.
+  { method: 'post', path: '/v1/cohorts', allowed: PUBLISH },
+  { method: 'get', path: '/v1/cohorts', allowed: READ },
+  { method: 'get', path: '/v1/cohorts/some-cohort', allowed: READ },
+  { method: 'put', path: '/v1/cohorts/some-cohort/members', allowed: PUBLISH },
+  // Rollouts: release managers drive them; QA may also stop the line (pause, halt).
+  { method: 'post', path: '/v1/rollouts', allowed: PUBLISH },
+  { method: 'post', path: '/v1/rollouts/some-rollout/start', allowed: PUBLISH },
+  { method: 'post', path: '/v1/rollouts/some-rollout/resume', allowed: PUBLISH },
+  { method: 'post', path: '/v1/rollouts/some-rollout/advance', allowed: PUBLISH },
+  { method: 'post', path: '/v1/rollouts/some-rollout/cancel', allowed: PUBLISH },
+  { method: 'post', path: '/v1/rollouts/some-rollout/pause', allowed: [...PUBLISH, 'qa'] },
+  { method: 'post', path: '/v1/rollouts/some-rollout/halt', allowed: [...PUBLISH, 'qa'] },
+  { method: 'get', path: '/v1/rollouts', allowed: READ },
+  { method: 'get', path: '/v1/rollouts/some-rollout', allowed: READ },
+  { method: 'get', path: '/v1/rollouts/some-rollout/status', allowed: READ },
+  { method: 'get', path: '/v1/rollouts/some-rollout/devices', allowed: READ },
+  { method: 'get', path: '/v1/audit', allowed: READ },
 ];

@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createApp } from '../../server/app.js';
+import { OPERATOR_ROLES, type OperatorRole } from '../../server/auth/principal.js';
+import { loadConfig } from '../../server/config.js';
+import { createContext } from '../../server/context.js';
+import { openDatabase } from '../../server/db/open.js';
+import { loadTrustFolder } from '../../server/trust/trust-folder.js';
+import { createTrustState } from '../../server/trust/trust-state.js';
+import { makeTrust, tempDir, type AppFixture } from '../helpers/fixtures.js';
+import { act, createRollout, enroll, publish } from '../helpers/fleet.js';
+import { latestStatesAgree, recountCounters, storedCounters } from '../reports/recount.js';
+import { client, inBatches } from './http-client.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = join(repoRoot, 'dist/server/main.js');
+const RELEASE = 'redmi-1s-cloud-optin-2014-08';
+const ROLLOUT = 'crash-rollout';
+const DEVICES = 120;
+const SETTING = 'cloud.messaging.enabled';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** The real server as a child process; resolves once it prints "listening on http://127.0.0.1:PORT". */
+function startChild(dataDir: string, trustDir: string): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [MAIN], {
+    cwd: repoRoot,
+    env: { ...process.env, OTA_DATA_DIR: dataDir, OTA_TRUST_DIR: trustDir, PORT: '0', HOST: '127.0.0.1', OTA_LOG_LEVEL: 'silent', OTA_DEMO: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(proc);
+  return new Promise((done, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`the server did not start: ${out}`)), 20_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:[0-9]+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      proc.stdout?.off('data', onData);
+      done({ proc, url: m[1] as string });
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      fail(new Error(`the server exited (${code ?? signal}) before listening: ${out}`));
+    });
+  });
+}
+
+const exited = (proc: ChildProcess): Promise<void> =>
+  proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((done) => proc.once('exit', () => done()));
+
+/** Prepares the data folder in-process (tokens, release, fleet, running rollout), then closes it. */
+async function prepare(dataDir: string, trust: ReturnType<typeof makeTrust>): Promise<{ devices: Map<string, string>; tokens: Record<OperatorRole, string> }> {
+  const config = loadConfig({}, { dataDir, trustDir: trust.dir, logLevel: 'silent', demo: false });
+  const db = openDatabase(join(dataDir, 'ota.db'));
+  const ctx = createContext({ config, db, trust: createTrustState(loadTrustFolder(trust.dir)), logger: pino({ level: 'silent' }) });
+  const tokens = {} as Record<OperatorRole, string>;
+  for (const role of OPERATOR_ROLES) tokens[role] = ctx.operatorTokens.create(role, `crash-${role}`, '2026-11-24T00:00:00Z').token;
+  const f: AppFixture = { ctx, app: createApp(ctx), trust, tokens, clock: { now: new Date() } };
+  await publish(f);
+  const devices = new Map<string, string>();
+  for (let i = 0; i < DEVICES; i++) {
+    const id = `crash-${String(i).padStart(3, '0')}`;
+    devices.set(id, await enroll(f.app, tokens.enroller, id));
+  }
+  await createRollout(f, { id: ROLLOUT, releaseId: RELEASE, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 9000, minTerminalReports: 1000, reportTimeoutSeconds: 86400 } });
+  expect((await act(f, ROLLOUT, 'start')).status).toBe(200);
+  ctx.activity.flush();
+  db.close();
+  return { devices, tokens };
+}
+
+/** Each device's reports, fixed so a re-send is byte-for-byte the same report (a duplicate, not a conflict). */
+function planOf(id: string, i: number): object[][] {
+  const rep = (seq: number, state: string, extra: object = {}) => ({ seq, releaseId: RELEASE, rolloutId: ROLLOUT, state, at: `2026-11-24T12:00:0${seq}Z`, ...extra });
+  const last = i % 10 === 0
+    ? rep(5, 'failed', { error: { code: 'install_failed', message: `device ${id}` } })
+    : rep(5, 'applied', { version: '1.4.3', settings: { [SETTING]: { value: i % 4 === 0, source: i % 4 === 0 ? 'user' : 'default' } } });
+  const all = [rep(1, 'received'), rep(2, 'downloading'), rep(3, 'downloaded'), rep(4, 'installing'), last];
+  // A third of the fleet sends batches, the rest one report per request.
+  return i % 3 === 0 ? [all.slice(0, 2), all.slice(2)] : all.map((r) => [r]);
+}
+
+function check(dataDir: string, acked: ReadonlySet<string>) {
+  const db = new Database(join(dataDir, 'ota.db'));
+  try {
+    const stored = new Set((db.prepare('SELECT device_id, seq FROM reports').all() as { device_id: string; seq: number }[]).map((r) => `${r.device_id}:${r.seq}`));
+    const lost = [...acked].filter((k) => !stored.has(k));
+    return { stored, lost, counters: storedCounters(db, ROLLOUT), recount: recountCounters(db, ROLLOUT), disagree: latestStatesAgree(db, ROLLOUT) };
+  } finally {
+    db.close();
+  }
+}
+
+describe('crash test: SIGKILL mid-load loses no acknowledged report (issue 3 acceptance)', () => {
+  it('every 2xx report is on disk after SIGKILL, counters equal a recount, and the restarted server carries on', { timeout: 120_000 }, async () => {
+    const build = inject('distBuild');
+    expect(build.emitted && existsSync(MAIN), `dist/ was not built by tsc -p tsconfig.build.json:\n${build.output}`).toBe(true);
+    if (!build.ok) console.warn(`tsc reported errors (dist/ was emitted anyway):\n${build.output}`);
+
+    const trust = makeTrust();
+    const dataDir = tempDir('ota-crash-');
+    const { devices, tokens } = await prepare(dataDir, trust);
+    const ids = [...devices.keys()];
+    const total = ids.length * 5;
+
+    // Load: every device sends its reports in order, all devices at once; SIGKILL once a quarter is acknowledged.
+    const first = await startChild(dataDir, trust.dir);
+    const api = client(first.url);
+    const acked = new Set<string>();
+    let killedWith = -1;
+    let refused = 0;
+    await Promise.all(
+      ids.map(async (id, i) => {
+        for (const batch of planOf(id, i)) {
+          try {
+            const res = await api('POST', `/v1/devices/${id}/reports`, { token: devices.get(id), json: batch.length === 1 ? batch[0] : batch });
+            if (res.status < 200 || res.status > 299) {
+              refused++;
+              return;
+            }
+            for (const r of batch) acked.add(`${id}:${(r as { seq: number }).seq}`);
+          } catch {
+            return; // the server died under this request
+          }
+          if (killedWith < 0 && acked.size >= total / 4) {
+            // A few ms later, so the kill lands at an arbitrary point of the server's work, not right after a response.
+            killedWith = acked.size;
+            setTimeout(() => first.proc.kill('SIGKILL'), 5);
+          }
+        }
+      }),
+    );
+    await exited(first.proc);
+    expect(first.proc.signalCode).toBe('SIGKILL');
+    expect(refused).toBe(0);
+    // Killed mid-load: some acknowledged, some not.
+    expect(acked.size).toBeGreaterThan(0);
+    expect(acked.size).toBeLessThan(total);
+
+    const afterCrash = check(dataDir, acked);
+    expect(afterCrash.lost).toEqual([]);
+    expect(afterCrash.counters).toEqual(afterCrash.recount);
+    expect(afterCrash.disagree).toEqual([]);
+
+    // Restart on the same data folder; devices re-send everything (duplicates are no-ops) and finish.
+    const second = await startChild(dataDir, trust.dir);
+    const api2 = client(second.url);
+    await inBatches(ids.map((id, i) => [id, i] as const), 40, async ([id, i]) => {
+      for (const batch of planOf(id, i)) {
+        const res = await api2('POST', `/v1/devices/${id}/reports`, { token: devices.get(id), json: batch });
+        expect(res.status, `${id}: ${res.text}`).toBe(200);
+      }
+    });
+    const failed = ids.filter((_, i) => i % 10 === 0).length;
+    const status = await api2('GET', `/v1/rollouts/${ROLLOUT}/status`, { token: tokens.qa });
+    expect(status.status, status.text).toBe(200);
+    expect(status.body).toMatchObject({ state: 'running', offered: ids.length, reported: ids.length, counts: { applied: ids.length - failed, failed, received: 0, installing: 0 } });
+    second.proc.kill('SIGTERM');
+    await exited(second.proc);
+
+    const final = check(dataDir, acked);
+    expect(final.stored.size).toBe(total);
+    expect(final.counters).toEqual(final.recount);
+    expect(final.disagree).toEqual([]);
+    expect(final.counters).toMatchObject({ 'state:applied': ids.length - failed, 'state:failed': failed, offered: ids.length, 'reported:0': ids.length });
+    const db = new Database(join(dataDir, 'ota.db'));
+    try {
+      expect(db.prepare('SELECT DISTINCT last_seq FROM devices').pluck().all()).toEqual([5]);
+    } finally {
+      db.close();
+    }
+  });
+});

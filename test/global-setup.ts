@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The outcome of building dist/ before the run (tests that spawn dist/server/main.js check it). */
+    distBuild: { ok: boolean; emitted: boolean; output: string };
+  }
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Builds dist/ once per run (`tsc -p tsconfig.build.json`): the crash test
+ * runs the real server as a child process, and the CLI tests run bin/ota.js,
+ * both from dist/. A failed build does not stop the run: the tests that need
+ * dist/ fail with the compiler's output, the others are unaffected.
+ */
+export default async function setup(project: TestProject): Promise<void> {
+  const tsc = resolve(repoRoot, 'node_modules/typescript/bin/tsc');
+  const main = resolve(repoRoot, 'dist/server/main.js');
+  const started = Date.now();
+  const result = await new Promise<{ ok: boolean; output: string }>((done) => {
+    execFile(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      done({ ok: err === null, output: `${stdout}${stderr}`.trim() });
+    });
+  });
+  // tsc emits despite type errors (those are `npm run typecheck`'s to report): what matters here is a fresh dist/.
+  let emitted = false;
+  try {
+    emitted = statSync(main).mtimeMs >= started - 1000;
+  } catch {
+    emitted = false;
+  }
+  project.provide('distBuild', { ...result, emitted });
+}
