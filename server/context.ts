@@ -80,7 +80,7 @@ export function createContext(input: ContextInput): AppContext {
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });
   const commits = createGroupCommit(db, { beforeEach: () => activity.flushInTransaction() });
   const ingest = createIngestService({
-    devices, reports, rollouts, releases, rolloutDevices, counters, commits, now,
+    devices, reports, rollouts, releases, rolloutDevices, counters, commits, live, cohorts, now,
     onCommitted: (ids) => {
       try {
         health.checkHalts(ids);

@@ -62,6 +62,8 @@ export function notFound(req: Request): never {
 export function writeError(res: ServerResponse, err: AppError): void {
   const body = JSON.stringify(err.toBody());
   res.writeHead(err.status, {
+    // RFC 9110: every 401 names the scheme it wants.
+    ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}),
     ...err.headers,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),

@@ -1,6 +1,13 @@
 import { canonicalJson } from '../crypto/canonical.js';
 import type { GroupCommit } from '../db/group-commit.js';
-import type { DeviceStore } from '../devices/device-store.js';
+import semver from 'semver';
+import { membershipOf } from '../cohorts/membership.js';
+import type { CohortStore } from '../cohorts/cohort-store.js';
+import { nativeSha256 } from '../crypto/native-hash.js';
+import type { Device, DeviceStore } from '../devices/device-store.js';
+import { bucketOf } from '../rollouts/bucket.js';
+import { eligibleStage } from '../rollouts/eligibility.js';
+import type { LiveRollouts } from '../rollouts/live-rollouts.js';
 import { AppError, isAppError } from '../errors.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import { counterKey, type CounterStore } from '../rollouts/rollout-counters.js';
@@ -16,6 +23,8 @@ export interface IngestDeps {
   releases: ReleaseStore;
   rolloutDevices: RolloutDeviceStore;
   counters: CounterStore;
+  live: LiveRollouts;
+  cohorts: CohortStore;
   /** Shared group commit; it flushes the poll write-behind first, so a report always finds its offer. */
   commits: GroupCommit;
   now: () => Date;
@@ -30,6 +39,8 @@ export interface IngestResult {
 }
 
 type SettingsMap = NonNullable<Report['settings']>;
+
+const ANY_VERSION = new semver.Range('*', { includePrerelease: true });
 
 export type IngestService = ReturnType<typeof createIngestService>;
 
@@ -63,7 +74,14 @@ export function createIngestService(deps: IngestDeps) {
   };
 
   /** One report; throws an AppError that refuses the whole batch. Returns false for a duplicate. */
-  const applyOne = (deviceId: string, r: Report, lastSeq: number, now: number, touched: Set<string>): boolean => {
+  const provenStage = (rolloutId: string, device: Device): number => {
+    const live = deps.live.current().find((l) => l.id === rolloutId);
+    if (!live) return -1;
+    return eligibleStage({ ...live, appliesTo: ANY_VERSION }, device, bucketOf(live.salt, device.id, nativeSha256), membershipOf(deps.cohorts, device));
+  };
+
+  const applyOne = (device: Device, r: Report, lastSeq: number, now: number, touched: Set<string>): boolean => {
+    const deviceId = device.id;
     const body = canonicalJson(r);
     const stored = reports.bodyOf(deviceId, r.seq);
     if (stored !== undefined) {
@@ -77,11 +95,15 @@ export function createIngestService(deps: IngestDeps) {
     if (rollout.state === 'draft') throw new AppError('unprocessable', `rollout ${r.rolloutId} has not started`);
     let rd = rolloutDevices.get(r.rolloutId, deviceId);
     if (!rd) {
-      // The offer record may have been lost with the last second of a crash; the report proves the offer.
-      rolloutDevices.offer(r.rolloutId, deviceId, rollout.currentStage, now);
+      // The offer record may have been lost with the last moments of a crash: accept the report only
+      // if the rollout would offer this device its release, so no device can vote in a rollout that
+      // never reached it. The installed version is not checked: it may be the one just installed.
+      const stage = provenStage(r.rolloutId, device);
+      if (stage < 0) throw new AppError('unprocessable', `rollout ${r.rolloutId} never offered its release to this device`);
+      rolloutDevices.offer(r.rolloutId, deviceId, stage, now);
       counters.add(r.rolloutId, counterKey.offered, 1);
-      counters.add(r.rolloutId, counterKey.offeredAt(rollout.currentStage), 1);
-      rd = { rolloutId: r.rolloutId, deviceId, stage: rollout.currentStage, offeredAt: now, state: null, stateAt: null, settings: null };
+      counters.add(r.rolloutId, counterKey.offeredAt(stage), 1);
+      rd = { rolloutId: r.rolloutId, deviceId, stage, offeredAt: now, state: null, stateAt: null, settings: null };
     }
     const from = rd.state as DeviceState | null;
     const why = refuseTransition(from, r.state);
@@ -111,7 +133,7 @@ export function createIngestService(deps: IngestDeps) {
     let duplicates = 0;
     batch.forEach((r, i) => {
       try {
-        if (applyOne(deviceId, r, lastSeq, now, touched)) {
+        if (applyOne(device, r, lastSeq, now, touched)) {
           accepted++;
           lastSeq = Math.max(lastSeq, r.seq);
         } else duplicates++;

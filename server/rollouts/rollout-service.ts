@@ -101,7 +101,8 @@ export function createRolloutService(deps: RolloutDeps) {
         const stageChanged = t.to.currentStage !== r.currentStage || (r.state === 'draft' && t.to.state === 'running');
         r.state = t.to.state;
         r.currentStage = t.to.currentStage;
-        if (stageChanged) r.stageStartedAt = now.getTime();
+        // A stage dwells its minimum running: time spent paused does not count towards auto-advance.
+        if (stageChanged || action === 'resume') r.stageStartedAt = now.getTime();
         r.updatedAt = toTimestamp(now);
         if (r.state === 'running' || r.state === 'paused' || r.state === 'completed') resign(r, now);
         rollouts.update(r);

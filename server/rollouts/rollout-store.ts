@@ -46,7 +46,6 @@ export function createRolloutStore(db: Db) {
   const getStmt = db.prepare<[string], RolloutRow>('SELECT * FROM rollouts WHERE id = ?');
   const pageStmt = db.prepare<[string, number], RolloutRow>('SELECT * FROM rollouts WHERE id > ? ORDER BY id LIMIT ?');
   const liveStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state IN ('running', 'paused', 'completed') ORDER BY id");
-  const activeStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state IN ('running', 'paused') ORDER BY id");
   const startedStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state <> 'draft' ORDER BY id");
   const updateStmt = db.prepare(
     'UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ? WHERE id = ?',
@@ -69,8 +68,6 @@ export function createRolloutStore(db: Db) {
     page: (afterId: string, limit: number): Rollout[] => pageStmt.all(afterId, limit).map(toRollout),
     /** Rollouts that serve offers (running, paused, completed). */
     live: (): Rollout[] => liveStmt.all().map(toRollout),
-    /** Rollouts the health rules watch (running, paused). */
-    active: (): Rollout[] => activeStmt.all().map(toRollout),
     /** Rollouts that may have offered devices (every state but draft): timed_out is derived for all of them. */
     started: (): Rollout[] => startedStmt.all().map(toRollout),
     update(r: Rollout): void {
