@@ -2,9 +2,11 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerCohort } from './cohort-commands.js';
+import { registerFleet } from './fleet-command.js';
 import { registerHttp } from './http-commands.js';
 import { CliError, describeError, println, processIo, type CliIo } from './io.js';
 import { registerKeygen } from './keygen-command.js';
+import { registerQa } from './qa-command.js';
 import { registerRollout } from './rollout-commands.js';
 import { registerServe } from './serve-command.js';
 import { registerSign } from './sign-command.js';
@@ -30,6 +32,8 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   registerHttp(program, io, exit);
   registerCohort(program, io, exit);
   registerRollout(program, io, exit);
+  registerFleet(program, io, exit);
+  registerQa(program, io, exit);
   registerServe(program, io, exit);
   return program;
 }

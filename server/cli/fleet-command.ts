@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { simulateFleet, type FleetOptions, type FleetProgress } from '../fleet/fleet-simulator.js';
+import { progressLine, summaryLines } from '../fleet/fleet-summary.js';
+import { parseRoot } from '../trust/root.js';
+import type { SettingValue } from '../trust/settings-policy.js';
+import { parseFile } from './cli-files.js';
+import { CliError, intOption, println, type CliIo } from './io.js';
+
+interface SimulateFlags {
+  server: string;
+  enrollToken?: string;
+  root: string;
+  devices: number;
+  model: string;
+  version: string;
+  failRate: number;
+  offlineRate: number;
+  userOptinRate: number;
+  duration: number;
+  concurrency: number;
+  idPrefix?: string;
+  seed?: string;
+  interval: number;
+  drain: number;
+  factorySetting: Record<string, SettingValue>;
+  optIn: { key: string; value: SettingValue };
+  progress: 'auto' | 'tty' | 'lines' | 'none';
+  json?: boolean;
+}
+
+const ID_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,100}$/;
+
+const rate = (name: string) => (raw: string): number => {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new CliError(`${name} must be a probability from 0 to 1, got "${raw}"`);
+  return n;
+};
+
+const seconds = (name: string, max: number) => (raw: string): number => {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > max) throw new CliError(`${name} must be a number of seconds from 0 to ${max}, got "${raw}"`);
+  return n;
+};
+
+/** `key=value`: true/false → boolean, an integer → number, anything else → string. */
+function settingOf(name: string, raw: string): { key: string; value: SettingValue } {
+  const at = raw.indexOf('=');
+  if (at <= 0) throw new CliError(`${name} must be KEY=VALUE, got "${raw}"`);
+  const text = raw.slice(at + 1);
+  const value: SettingValue = text === 'true' ? true : text === 'false' ? false : /^-?[0-9]{1,15}$/.test(text) ? Number(text) : text;
+  return { key: raw.slice(0, at), value };
+}
+
+/** A root.json, or a trust folder (its root.json): the root every simulated device ships with. */
+function pinnedRootOf(path: string): unknown {
+  let file = path;
+  try {
+    if (statSync(path).isDirectory()) file = join(path, 'root.json');
+  } catch {
+    // parseFile names the missing file.
+  }
+  return parseFile(file, parseRoot);
+}
+
+/** Progress on stderr: one line rewritten in place on a TTY, a line every few seconds otherwise. */
+function progressWriter(mode: SimulateFlags['progress'], io: CliIo): { onProgress?: (p: FleetProgress) => void; intervalMs: number; end(): void } {
+  const tty = mode === 'tty' || (mode === 'auto' && process.stderr.isTTY === true && io.env.TERM !== 'dumb');
+  if (mode === 'none') return { intervalMs: 0, end: () => undefined };
+  if (!tty) return { onProgress: (p) => println(io.err, progressLine(p)), intervalMs: 5000, end: () => undefined };
+  let drawn = false;
+  return {
+    onProgress: (p) => {
+      drawn = true;
+      io.err(`\r${progressLine(p)}\u001b[K`);
+    },
+    intervalMs: 250,
+    end: () => {
+      if (drawn) io.err('\n');
+    },
+  };
+}
+
+export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<number> {
+  const enrollToken = flags.enrollToken ?? io.env.OTA_ENROLL_TOKEN;
+  if (!enrollToken) throw new CliError('no enrollment token: pass --enroll-token or set OTA_ENROLL_TOKEN');
+  try {
+    const url = new URL(flags.server);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new CliError(`--server must be an http(s) URL such as http://127.0.0.1:8080, got "${flags.server}"`);
+  }
+  const seed = flags.seed ?? randomBytes(4).toString('hex');
+  const idPrefix = flags.idPrefix ?? `sim-${seed}`;
+  if (!ID_PREFIX.test(idPrefix)) throw new CliError(`--id-prefix must match ${ID_PREFIX.source} (device ids are PREFIX-N), got "${idPrefix}"`);
+  const progress = progressWriter(flags.progress, io);
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  if (!io.stop) process.once('SIGINT', onSignal);
+  io.stop?.addEventListener('abort', onSignal, { once: true });
+
+  const options: FleetOptions = {
+    server: flags.server.replace(/\/+$/, ''),
+    enrollToken,
+    pinnedRoot: pinnedRootOf(flags.root),
+    devices: flags.devices,
+    model: flags.model,
+    version: flags.version,
+    failRate: flags.failRate,
+    offlineRate: flags.offlineRate,
+    userOptinRate: flags.userOptinRate,
+    durationSeconds: flags.duration,
+    concurrency: flags.concurrency,
+    idPrefix,
+    seed,
+    intervalSeconds: flags.interval,
+    drainSeconds: flags.drain,
+    factorySettings: flags.factorySetting,
+    optIn: flags.optIn,
+    signal: controller.signal,
+    ...(progress.onProgress ? { onProgress: progress.onProgress, progressIntervalMs: progress.intervalMs } : {}),
+  };
+  let result;
+  try {
+    result = await simulateFleet(options);
+  } finally {
+    progress.end();
+    process.removeListener('SIGINT', onSignal);
+  }
+  if (flags.json) println(io.out, JSON.stringify(result, null, 2));
+  else for (const line of summaryLines(result)) println(io.out, line);
+  if (result.enrolled === 0) {
+    println(io.err, `ota: no device could enroll (${Object.entries(result.enrollErrors).map(([k, n]) => `${k}: ${n}`).join(', ') || 'out of time'})`);
+    return 1;
+  }
+  return 0;
+}
+
+export function registerFleet(program: Command, io: CliIo, exit: (code: number) => void): void {
+  const fleet = program.command('fleet').description('simulated device fleets (reference agents over real HTTP)');
+  fleet
+    .command('simulate')
+    .description('enroll N in-process reference device agents, poll and install in rounds for --duration seconds, then print their tally')
+    .requiredOption('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080')
+    .option('--enroll-token <token>', 'enrollment credential for POST /v1/devices (default: $OTA_ENROLL_TOKEN)')
+    .requiredOption('--root <file>', 'root.json every device ships with (or a trust folder: its root.json)')
+    .requiredOption('--devices <n>', 'number of devices', intOption('--devices', 1, 1_000_000))
+    .option('--model <model>', 'device model', 'redmi-1s')
+    .option('--version <version>', 'installed (factory) system version', '1.4.1')
+    .option('--fail-rate <p>', 'probability that a device fails to install a release', rate('--fail-rate'), 0)
+    .option('--offline-rate <p>', 'probability that a device loses its network during a round', rate('--offline-rate'), 0)
+    .option('--user-optin-rate <p>', 'probability that the user opted in (--opt-in) before any update', rate('--user-optin-rate'), 0)
+    .option('--duration <s>', 'seconds the simulation runs (enrollment and polling), then it stops by itself', seconds('--duration', 7 * 24 * 3600), 60)
+    .option('--concurrency <n>', 'devices enrolling or checking at the same time', intOption('--concurrency', 1, 10_000), 32)
+    .option('--id-prefix <prefix>', 'device ids are PREFIX-0 … PREFIX-(N-1) (default: sim-SEED); must be new to the server')
+    .option('--seed <seed>', 'seed of every random choice (default: random, printed)')
+    .option('--interval <s>', 'seconds between the starts of two polling rounds (pollAfterSeconds is not waited for)', seconds('--interval', 3600), 1)
+    .option('--drain <s>', 'after the duration, seconds allowed to deliver queued reports with every device online', seconds('--drain', 3600), 30)
+    .option('--factory-setting <key=value>', 'a factory setting, source default (repeatable; default cloud.messaging.enabled=true)',
+      (raw: string, prev: Record<string, SettingValue> | undefined) => {
+        const s = settingOf('--factory-setting', raw);
+        return { ...(prev ?? {}), [s.key]: s.value };
+      })
+    .addOption(new Option('--opt-in <key=value>', 'the setting a user who opts in sets by hand')
+      .argParser((raw: string) => settingOf('--opt-in', raw))
+      .default({ key: 'cloud.messaging.enabled', value: true }, 'cloud.messaging.enabled=true'))
+    .option('--progress <mode>', 'auto (a live line on a TTY), tty, lines or none', 'auto')
+    .option('--json', 'print the tally as JSON instead of tables')
+    .action(async (flags: Omit<SimulateFlags, 'factorySetting'> & { factorySetting?: Record<string, SettingValue> }) => {
+      if (!['auto', 'tty', 'lines', 'none'].includes(flags.progress)) throw new CliError(`--progress must be auto, tty, lines or none, got "${flags.progress}"`);
+      exit(await fleetSimulate({ ...flags, factorySetting: flags.factorySetting ?? { 'cloud.messaging.enabled': true } }, io));
+    });
+}
