@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest } from 'node:http';
 import autocannon from 'autocannon';
 
 export interface LoadResult {
@@ -49,4 +50,43 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     errors: result.errors + result.timeouts,
     requests: result.requests.total,
   };
+}
+
+/**
+ * Latency as one client sees it: `count` requests one after another on a
+ * keep-alive connection, timed to the microsecond (autocannon's histogram
+ * has millisecond resolution, too coarse for sub-millisecond reads).
+ */
+export async function runSequential(spec: LoadSpec & { count: number }): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const url = new URL(spec.url);
+  const times: number[] = [];
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  const started = process.hrtime.bigint();
+  for (let k = 0; k < spec.count; k++) {
+    const r = spec.request(k);
+    const t0 = process.hrtime.bigint();
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ agent, host: url.hostname, port: url.port, path: r.path, method: spec.method ?? 'GET', headers: r.headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(r.body);
+      });
+      if (status >= 200 && status < 400) ok++;
+      else non2xx++;
+    } catch {
+      errors++;
+    }
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+  return { name: spec.name, rps: spec.count / seconds, p50: at(0.5), p99: at(0.99), ok, non2xx, errors, requests: spec.count };
 }

@@ -18,6 +18,7 @@ export interface BenchReport {
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const ms = (n: number) => fmt(n, n < 10 ? 2 : 1);
 const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '–');
 
 /** Markdown tables: every figure beside its same-run baseline. */
@@ -29,9 +30,9 @@ export function formatReport(r: BenchReport): string {
   };
   const rows = Object.entries(b).map(([key, x]) => {
     const base = baselineOf[key];
-    return `| ${x.name} | ${fmt(x.rps)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${ratio(x.rps, base?.rps)} | ${base ? ratio(x.p99, base.p99) : '–'} | ${fmt(x.ok)} | ${fmt(x.non2xx + x.errors)} |`;
+    return `| ${x.name} | ${fmt(x.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ratio(x.rps, base?.rps)} | ${base ? ratio(x.p99, base.p99) : '–'} | ${fmt(x.ok)} | ${fmt(x.non2xx + x.errors)} |`;
   });
-  const curve = r.curve.map((c) => `| ${fmt(c.devices)} | ${fmt(c.poll.rps)} | ${fmt(c.poll.p50, 1)} | ${fmt(c.poll.p99, 1)} | ${fmt(c.status.p50, 1)} | ${fmt(c.status.p99, 1)} |`);
+  const curve = r.curve.map((c) => `| ${fmt(c.devices)} | ${fmt(c.poll.rps)} | ${ms(c.poll.p50)} | ${ms(c.poll.p99)} | ${ms(c.status.p50)} | ${ms(c.status.p99)} |`);
   const first = r.curve[0];
   const last = r.curve[r.curve.length - 1];
   return [

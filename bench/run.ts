@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { startChild, type Child } from './child.js';
-import { runLoad, type LoadResult } from './load.js';
+import { runLoad, runSequential, type LoadResult } from './load.js';
 import { REPORTS_PER_REQUEST, serverScenarios, targetDevice } from './scenarios.js';
 import { deviceIdOf, deviceTokenOf, seed, type SeedResult } from './seed.js';
 import { formatReport, type BenchReport } from './report.js';
@@ -81,7 +81,8 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
     const scenarios = serverScenarios({ seed: s, url: server.url, connections, durationSeconds: duration, etags, runTag: String(Date.now()) });
     for (const name of scenarioNames) {
       log(`${size.toLocaleString()} devices: ${scenarios[name]!.name}`);
-      results[name] = await runLoad(scenarios[name]!);
+      const spec = scenarios[name]!;
+      results[name] = spec.sequential ? await runSequential({ ...spec, count: spec.sequential }) : await runLoad(spec);
     }
     const rss = server.rssBytes();
     // Durability: kill -9, then every acknowledged report must be in the file.

@@ -1,3 +1,4 @@
+import { bucketOf } from '../server/rollouts/bucket.js';
 import { deviceIdOf, deviceTokenOf, isTargetModel, type SeedResult } from './seed.js';
 import type { LoadSpec } from './load.js';
 
@@ -34,12 +35,15 @@ export interface ScenarioInput {
  * The server-side scenarios. Reports keep every device's seqs increasing:
  * a device recurs only after `pool` requests, far more than are in flight.
  */
-export function serverScenarios(s: ScenarioInput): Record<string, LoadSpec> {
+export function serverScenarios(s: ScenarioInput): Record<string, LoadSpec & { sequential?: number }> {
   const n = s.seed.devices;
   const base = { url: s.url, connections: s.connections, durationSeconds: s.durationSeconds };
   const half = Math.floor(n / 2);
-  const singlePool = Array.from({ length: half }, (_, k) => k).filter(isTargetModel);
-  const batchPool = Array.from({ length: n - half }, (_, k) => half + k).filter(isTargetModel);
+  // Reports go to the 50 % settings rollout: only devices it really offers to may report.
+  const settingsSalt = s.seed.salts['bench-settings'] as string;
+  const reporting = (i: number): boolean => isTargetModel(i) && bucketOf(settingsSalt, deviceIdOf(i)) < 5000;
+  const singlePool = Array.from({ length: half }, (_, k) => k).filter(reporting);
+  const batchPool = Array.from({ length: n - half }, (_, k) => half + k).filter(reporting);
   const etagDevices = [...s.etags.keys()];
   return {
     pollOffered: {
@@ -82,11 +86,11 @@ export function serverScenarios(s: ScenarioInput): Record<string, LoadSpec> {
       }),
     },
     status: {
-      ...base, name: 'rollout status (1 connection)', connections: 1,
+      ...base, name: 'rollout status (1 client, sequential)', connections: 1, sequential: 3000,
       request: () => ({ path: '/v1/rollouts/bench-system/status', headers: auth(s.seed.tokens.qa) }),
     },
     deviceList: {
-      ...base, name: 'rollout device list, 100/page (1 connection)', connections: 1,
+      ...base, name: 'rollout device list, 100/page (1 client, sequential)', connections: 1, sequential: 2000,
       request: (k) => ({ path: `/v1/rollouts/bench-system/devices?limit=100&cursor=${deviceIdOf(targetDevice(k, n))}`, headers: auth(s.seed.tokens.qa) }),
     },
   };

@@ -29,6 +29,8 @@ export interface SeedResult {
   devices: number;
   reports: number;
   rolloutIds: string[];
+  /** Each rollout's salt, so scenarios can pick devices the rollout really offers to. */
+  salts: Record<string, string>;
   /** Milliseconds spent seeding devices and reports. */
   seedMs: number;
   dbBytesDevices: number;
@@ -96,8 +98,9 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     { id: 'bench-settings', releaseId: releases[1]!.id, stages: [{ cohort: 'all', basisPoints: 5000 }], advances: 0 },
     { id: 'bench-redmi-2', releaseId: releases[2]!.id, stages: [{ cohort: 'all', basisPoints: 10000 }], advances: 0 },
   ];
+  const salts: Record<string, string> = {};
   for (const p of plans) {
-    ctx.rolloutService.create({ id: p.id, releaseId: p.releaseId, stages: p.stages, failurePolicy: policy }, actor);
+    salts[p.id] = ctx.rolloutService.create({ id: p.id, releaseId: p.releaseId, stages: p.stages, failurePolicy: policy }, actor).salt;
     ctx.rolloutService.act(p.id, 'start', actor);
     for (let a = 0; a < p.advances; a++) ctx.rolloutService.act(p.id, 'advance', actor);
   }
@@ -154,6 +157,7 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     devices,
     reports,
     rolloutIds: plans.map((p) => p.id),
+    salts,
     seedMs,
     dbBytesDevices: dbBytesDevicesOnly,
     dbBytesReports: after - before,

@@ -38,7 +38,7 @@ function ensureDevTokens(ctx: AppContext): { path: string; tokens: Record<string
 
 /**
  * The periodic work of a running server: write-behind of poll activity
- * (every 250 ms), health rules and statement re-signing, and the eligibility census.
+ * (every 100 ms), health rules and statement re-signing, and the eligibility census.
  * A failing pass is logged and retried next time, never fatal.
  */
 function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
@@ -51,7 +51,7 @@ function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
   void ctx.census.run().catch((err: unknown) => ctx.logger.error({ err }, 'census failed'));
   return [
     // Short, frequent flushes keep each write-behind transaction (and its pause) small.
-    every(250, 'activity flush', () => ctx.activity.flush()),
+    every(100, 'activity flush', () => ctx.activity.flush()),
     every(ctx.config.healthIntervalSeconds * 1000, 'health pass', () => ctx.health.tick()),
     every(ctx.config.censusIntervalSeconds * 1000, 'census', () => ctx.census.run()),
   ];

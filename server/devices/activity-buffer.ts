@@ -57,7 +57,15 @@ export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevice
     flushInTransaction,
     flush(): void {
       if (seen.size === 0 && offers.size === 0) return;
-      db.transaction(flushInTransaction)();
+      // Nothing here was acknowledged to anyone, so this commit skips the fsync
+      // (synchronous=NORMAL): the next durable commit (a report, an enrollment)
+      // fsyncs the WAL and these frames with it. Only a power cut can lose them.
+      db.pragma('synchronous = NORMAL');
+      try {
+        db.transaction(flushInTransaction)();
+      } finally {
+        db.pragma('synchronous = FULL');
+      }
     },
     get size(): number {
       return seen.size + offers.size;
