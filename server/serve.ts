@@ -97,7 +97,7 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
     (closing ??= new Promise<void>((resolve) => {
       for (const t of timers) clearInterval(t);
       server.close(() => {
-        ctx.activity.flush();
+        ctx.activity.flushAll();
         db.close();
         resolve();
       });

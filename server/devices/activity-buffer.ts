@@ -5,6 +5,7 @@ import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
 import type { DeviceStore } from './device-store.js';
 
 const RECORDED_OFFERS = 200_000;
+const FLUSH_SLICE = 200;
 
 interface Offer {
   rolloutId: string;
@@ -16,31 +17,59 @@ interface Offer {
 /**
  * Write-behind for what polls observe: last-seen times, installed versions
  * and first offers. A poll acknowledges nothing the device sent, so these
- * are batched into one transaction (one fsync) per flush instead of one per
- * poll; report ingestion flushes first, so a report always finds its offer.
+ * are batched instead of written per poll; report ingestion flushes what is
+ * pending first, in its own transaction, so a report always finds its offer.
  */
 export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevices: RolloutDeviceStore, counters: CounterStore) {
-  let seen = new Map<string, { version: string; at: number }>();
-  let offers = new Map<string, Offer>();
+  const seen = new Map<string, { version: string; at: number }>();
+  const offers = new Map<string, Offer>();
   // Offers already written: a device polls the same offer many times, and
   // each repeat would otherwise cost an INSERT OR IGNORE. Bounded; when full
   // it starts over, which only costs those no-op inserts again.
   let recorded = new Set<string>();
 
-  const flushInTransaction = (): void => {
-    const s = seen;
-    const o = offers;
-    seen = new Map();
-    offers = new Map();
-    for (const [id, v] of s) devices.seen(id, v.version, v.at);
-    if (recorded.size + o.size > RECORDED_OFFERS) recorded = new Set();
-    for (const [key, offer] of o) {
+  /** Writes (and forgets) up to `limit` pending entries, oldest first; returns how many remain. */
+  const writeSome = (limit: number): number => {
+    let budget = limit;
+    for (const [id, v] of seen) {
+      if (budget-- <= 0) break;
+      devices.seen(id, v.version, v.at);
+      seen.delete(id);
+    }
+    if (recorded.size + offers.size > RECORDED_OFFERS) recorded = new Set();
+    for (const [key, offer] of offers) {
+      if (budget-- <= 0) break;
+      offers.delete(key);
       recorded.add(key);
       if (rolloutDevices.offer(offer.rolloutId, offer.deviceId, offer.stage, offer.at)) {
         counters.add(offer.rolloutId, counterKey.offered, 1);
         counters.add(offer.rolloutId, counterKey.offeredAt(offer.stage), 1);
       }
     }
+    return seen.size + offers.size;
+  };
+
+  const flushInTransaction = (): void => void writeSome(Number.POSITIVE_INFINITY);
+
+  let flushing = false;
+  /**
+   * Background flush in slices of FLUSH_SLICE rows, one short transaction
+   * each with event-loop turns between them, so polls never wait behind a
+   * long write. Nothing here was acknowledged to anyone, so these commits
+   * skip their own fsync (synchronous=NORMAL): the next durable commit (a
+   * report, an enrollment) fsyncs the WAL, these frames with it. A process
+   * crash loses none of it; only a power cut can.
+   */
+  const flushSlice = (): void => {
+    db.pragma('synchronous = NORMAL');
+    let remaining: number;
+    try {
+      remaining = db.transaction(() => writeSome(FLUSH_SLICE))();
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+    if (remaining > 0) setImmediate(flushSlice);
+    else flushing = false;
   };
 
   return {
@@ -55,17 +84,15 @@ export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevice
     pendingOffer: (rolloutId: string, deviceId: string): boolean => offers.has(`${rolloutId}\u0000${deviceId}`),
     /** Call inside a transaction that is about to read offers. */
     flushInTransaction,
+    /** Starts a background flush (no-op while one runs); call `flushAll` to write everything now. */
     flush(): void {
-      if (seen.size === 0 && offers.size === 0) return;
-      // Nothing here was acknowledged to anyone, so this commit skips the fsync
-      // (synchronous=NORMAL): the next durable commit (a report, an enrollment)
-      // fsyncs the WAL and these frames with it. Only a power cut can lose them.
-      db.pragma('synchronous = NORMAL');
-      try {
-        db.transaction(flushInTransaction)();
-      } finally {
-        db.pragma('synchronous = FULL');
-      }
+      if (flushing || seen.size + offers.size === 0) return;
+      flushing = true;
+      flushSlice();
+    },
+    /** Everything, now, in one transaction (shutdown, tests). */
+    flushAll(): void {
+      if (seen.size + offers.size > 0) db.transaction(flushInTransaction)();
     },
     get size(): number {
       return seen.size + offers.size;

@@ -38,7 +38,7 @@ async function setup() {
 
 /** Nothing a refused request could have written: reports, last-seen, offers. */
 function untouched(s: Scenario) {
-  s.f.ctx.activity.flush();
+  s.f.ctx.activity.flushAll();
   expect(s.f.ctx.reports.count()).toBe(0);
   expect(s.f.ctx.devices.get('alice')?.lastSeen).toBe(s.f.ctx.devices.get('alice')?.enrolledAt);
   expect(s.f.ctx.rolloutDevices.wasOffered(s.rolloutId, 'alice')).toBe(false);

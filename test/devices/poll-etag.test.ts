@@ -120,10 +120,10 @@ describe('poll ETag and If-None-Match (protocol §7)', () => {
   it('a 304 poll still records lastSeen and the installed version', async () => {
     const s = await setup();
     const first = await pollWith(s, s.inside);
-    s.f.ctx.activity.flush();
+    s.f.ctx.activity.flushAll();
     advanceClock(s.f, 600);
     expect((await pollWith(s, s.inside, first.headers.etag as string)).status).toBe(304);
-    s.f.ctx.activity.flush();
+    s.f.ctx.activity.flushAll();
     expect(s.f.ctx.devices.lastSeen(s.inside)).toBe(s.f.clock.now.getTime());
     expect(s.f.ctx.devices.get(s.inside)?.version).toBe('1.4.1');
   });
@@ -136,7 +136,7 @@ describe('paused rollouts serve no new offers (protocol §5)', () => {
     const tokens = await enrollAll(s.f, [early, buffered, late] as string[]);
     const ask = (id: string) => poll(s.f.app, id, tokens.get(id) as string);
     expect((await ask(early as string)).body.updates).toHaveLength(1);
-    s.f.ctx.activity.flush();
+    s.f.ctx.activity.flushAll();
     // This offer is still only in the write-behind buffer when the pause lands.
     expect((await ask(buffered as string)).body.updates).toHaveLength(1);
     expect((await act(s.f, s.rolloutId, 'pause')).status).toBe(200);
@@ -144,7 +144,7 @@ describe('paused rollouts serve no new offers (protocol §5)', () => {
     expect((await ask(early as string)).body.updates).toHaveLength(1);
     expect((await ask(buffered as string)).body.updates).toHaveLength(1);
     expect((await ask(late as string)).body.updates).toEqual([]);
-    s.f.ctx.activity.flush();
+    s.f.ctx.activity.flushAll();
     expect(s.f.ctx.rolloutDevices.wasOffered(s.rolloutId, late as string)).toBe(false);
 
     expect((await act(s.f, s.rolloutId, 'resume')).status).toBe(200);

@@ -76,7 +76,7 @@ async function prepare(dataDir: string, trust: ReturnType<typeof makeTrust>): Pr
   }
   await createRollout(f, { id: ROLLOUT, releaseId: RELEASE, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 9000, minTerminalReports: 1000, reportTimeoutSeconds: 86400 } });
   expect((await act(f, ROLLOUT, 'start')).status).toBe(200);
-  ctx.activity.flush();
+  ctx.activity.flushAll();
   db.close();
   return { devices, tokens };
 }

@@ -162,7 +162,7 @@ describe('end to end on real HTTP and a real SQLite file (issue 3 acceptance)', 
     expect(eligible.length).toBeLessThan(devices.length);
 
     // Status before any report: census of eligible devices per stage, offers per stage.
-    ctx.activity.flush();
+    ctx.activity.flushAll();
     await ctx.census.run(false);
     let status = (await api('GET', '/v1/rollouts/e2e-rollout/status', { token: qa })).body;
     const perStage = [0, 1, 2].map((j) => eligible.filter((d) => earliestStage(d, 2) === j).length);
@@ -237,7 +237,7 @@ describe('end to end on real HTTP and a real SQLite file (issue 3 acceptance)', 
     expect(String((halts[0] as AuditEntry).details.reason)).toContain('2105');
 
     // Status counts are what was sent (latest state per device).
-    ctx.activity.flush();
+    ctx.activity.flushAll();
     status = (await api('GET', '/v1/rollouts/e2e-rollout/status', { token: qa })).body;
     const reportedIds = new Set([...applied, ...failed, ...rejected, ...stuck, ...declined]);
     expect(status.counts).toEqual({

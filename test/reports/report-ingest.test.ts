@@ -20,7 +20,7 @@ async function setup(config: Partial<Config> = {}) {
 /** Everything a refused report could have changed. */
 function snapshot(s: Scenario) {
   // Polls are written behind (any ingest flushes them first): settle them so only the report's effects show.
-  s.f.ctx.activity.flush();
+  s.f.ctx.activity.flushAll();
   const db = s.f.ctx.db;
   return {
     counters: storedCounters(db, s.rolloutId),
