@@ -56,6 +56,6 @@ function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
   app.use(auditRoutes(ctx));
 
   app.use(notFound);
-  app.use(errorHandler(ctx.logger));
+  app.use(errorHandler(ctx.logger, observer));
   return app;
 }

@@ -76,7 +76,12 @@ export function createContext(input: ContextInput): AppContext {
   const reports = createReportStore(db);
   const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
   const live = createLiveRollouts(rollouts, releases);
-  const rolloutService = createRolloutService({ db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds });
+  // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
+  let census: Census | undefined;
+  const rolloutService = createRolloutService({
+    db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds,
+    onChange: () => void census?.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
+  });
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });
   const commits = createGroupCommit(db, { beforeEach: () => activity.flushInTransaction() });
   const ingest = createIngestService({
@@ -110,7 +115,7 @@ export function createContext(input: ContextInput): AppContext {
     live,
     rolloutService,
     health,
-    census: createCensus(db, live, cohorts, now),
+    census: (census = createCensus(db, live, cohorts, now, (err) => logger.error({ err }, 'census failed'))),
     poll: createPollService({ live, cohorts, rolloutDevices, activity, pollIntervalSeconds: config.pollIntervalSeconds, pollJitterSeconds: config.pollJitterSeconds }),
     ingest,
     commits,

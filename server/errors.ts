@@ -32,6 +32,8 @@ export type ErrorCode = keyof typeof errorStatus;
 export interface ErrorDetail {
   /** Where the problem is: a JSON pointer, a setting key, a keyid, ... */
   path?: string;
+  /** For settings-policy refusals: the rule broken (protocol §3: P1, P2 or P3). */
+  rule?: string;
   /** A machine code for this one problem (e.g. a policy rule "P2"). */
   code?: string;
   message: string;

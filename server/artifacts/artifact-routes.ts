@@ -6,11 +6,8 @@ import { pathParam, SHA256_RE } from '../http/params.js';
 import type { AppContext } from '../context.js';
 import { toTimestamp } from '../trust/time.js';
 
+/** protocol §7 says "raw bytes": any Content-Type is taken as such (curl --data-binary sends a form type). */
 function checkUploadHeaders(req: Request, maxBytes: number): void {
-  const type = req.headers['content-type'];
-  if (type !== undefined && !req.is('application/octet-stream')) {
-    throw new AppError('unsupported_media_type', 'upload artifacts as Content-Type: application/octet-stream');
-  }
   const length = req.headers['content-length'];
   if (length !== undefined && Number(length) > maxBytes) {
     throw new AppError('payload_too_large', `artifacts are limited to ${maxBytes} bytes`);

@@ -16,7 +16,8 @@ export function sameHash(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-const BEARER_RE = /^Bearer ([A-Za-z0-9_-]{16,200})$/;
+// RFC 9110 §11.1: the scheme is case-insensitive.
+const BEARER_RE = /^Bearer +([A-Za-z0-9_-]{16,200})$/i;
 
 /** The token in an Authorization header, or undefined when it is absent or not a bearer token. */
 export function bearerToken(header: string | undefined): string | undefined {

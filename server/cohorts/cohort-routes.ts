@@ -51,7 +51,8 @@ export function cohortRoutes(ctx: AppContext): Router {
 
   router.put('/v1/cohorts/:name/members', requireRole('release-manager'), ctx.jsonBody, (req, res) => {
     const name = pathParam(req, 'name', SLUG_RE, 'cohort name');
-    const { members } = parseMembers(req.body);
+    // The object form documents itself; a bare array of ids is taken too.
+    const { members } = parseMembers(Array.isArray(req.body) ? { members: req.body } : req.body);
     if (name === ALL_COHORT) throw new AppError('conflict', 'the cohort "all" is implicit and has no member list');
     if (!cohorts.get(name)) throw new AppError('not_found', `no cohort ${name}`);
     const at = toTimestamp(ctx.now());

@@ -31,6 +31,9 @@ export function deviceRoutes(ctx: AppContext): Router {
     const reports = Array.isArray(parsed) ? parsed : [parsed];
     reports.forEach((r, i) => {
       if (r.version !== undefined) checkVersion(r.version, `/${i}/version`);
+      if (Number.isNaN(Date.parse(r.at))) {
+        throw new AppError('validation_failed', 'report is not valid', { details: [{ path: `/${i}/at`, message: `"${r.at}" is not a real instant` }] });
+      }
     });
     const result = await ctx.ingest.submit(deviceOf(res).id, reports);
     res.json(result);

@@ -38,7 +38,8 @@ export function createDeviceStore(db: Db) {
   );
   const idByTokenStmt = db.prepare<[Buffer], string>('SELECT id FROM devices WHERE token_hash = ?').pluck();
   const insertStmt = db.prepare(
-    'INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    // last_seq -1: a device's first report may carry seq 0 (protocol §7 only says "increasing").
+    'INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, -1)',
   );
   const reenrollStmt = db.prepare('UPDATE devices SET token_hash = ?, model = ?, version = ?, attributes = ?, last_seen = ? WHERE id = ?');
   const seenStmt = db.prepare('UPDATE devices SET last_seen = max(last_seen, ?), version = ? WHERE id = ?');

@@ -29,7 +29,8 @@ export async function enroll(
 ): Promise<{ deviceToken: string; reenrolled: boolean }> {
   const isEnroller = by.kind === 'operator' && (by.role === 'enroller' || by.role === 'admin');
   if (by.kind === 'operator' && !isEnroller) throw new AppError('forbidden', 'enrollment needs an enroller token');
-  if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('forbidden', 'a device token can only re-enroll its own device');
+  // protocol §7: an existing deviceId re-enrolls only with ITS current token, "409 otherwise".
+  if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('conflict', `device ${e.deviceId} can only be re-enrolled with its own current device token`);
   const token = newToken('dev');
   const now = deps.now();
   const facts = { id: e.deviceId, model: e.model, version: e.version, attributes: e.attributes ?? {} };
@@ -44,11 +45,13 @@ export async function enroll(
     if (existing && by.kind === 'device' && !(presentedTokenHash && sameDigest(existing.tokenHash, presentedTokenHash))) {
       throw new AppError('unauthorized', 'the device token is no longer current: it was replaced by another re-enrollment');
     }
-    if (existing) deps.devices.reenroll(facts, deviceTokenHash(token), now.getTime());
+    // A device re-enrolling rotates its token and reports its version; its model and attributes stay
+    // as the enroller set them, so no device can move itself into a rule-based cohort (e.g. QA).
+    if (existing) deps.devices.reenroll({ ...facts, model: existing.model, attributes: existing.attributes }, deviceTokenHash(token), now.getTime());
     else deps.devices.insert(facts, deviceTokenHash(token), now.getTime());
     // Enrollment is not audited per device (fleet-scale noise); re-enrollment replaces a credential, so it is.
     if (existing) {
-      deps.audit.append({ actor: `device:${e.deviceId}`, action: 'device.reenroll', subject: e.deviceId, details: { model: e.model, version: e.version } }, toTimestamp(now));
+      deps.audit.append({ actor: `device:${e.deviceId}`, action: 'device.reenroll', subject: e.deviceId, details: { version: e.version } }, toTimestamp(now));
     }
     return existing !== undefined;
   });

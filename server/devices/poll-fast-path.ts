@@ -52,9 +52,8 @@ export function pollFastPath(ctx: AppContext, observer: RequestObserver) {
     const match = POLL_RE.exec(req.url ?? '');
     if (!match) return false;
     const started = process.hrtime.bigint();
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = req.socket?.remoteAddress ?? 'unknown';
     try {
-      observer.admit(ip);
       const authorization = req.headers.authorization;
       if (authorization === undefined) throw new AppError('unauthorized', 'a device token is required', { headers: { 'WWW-Authenticate': 'Bearer' } });
       const target = parseTarget(match);
@@ -78,7 +77,7 @@ export function pollFastPath(ctx: AppContext, observer: RequestObserver) {
       }
     } catch (e) {
       if (!isAppError(e)) ctx.logger.error({ err: e }, 'poll failed');
-      writeError(res, isAppError(e) ? e : new AppError('internal', 'internal error'));
+      writeError(res, isAppError(e) ? observer.refused(ip, e) : new AppError('internal', 'internal error'));
     }
     observer.finish({ method: req.method, path: (req.url ?? '').split('?')[0] as string, route: ROUTE, status: res.statusCode, ip, started });
     return true;

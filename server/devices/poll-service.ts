@@ -53,6 +53,8 @@ export function createPollService(deps: PollDeps) {
       const inCohort = membershipOf(deps.cohorts, facts);
       const offers: { stage: number; json: string; key: string }[] = [];
       for (const l of deps.live.current()) {
+        // An expired release would only be refused by the device (and counted as a failure).
+        if (now >= l.releaseExpires) continue;
         const stage = eligibleStage(l, facts, bucketOf(l.salt, device.id, nativeSha256), inCohort);
         if (stage < 0) continue;
         const statement = l.statements[stage];

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
+import type { RequestObserver } from './request-observer.js';
 
 interface HttpishError {
   type?: string;
@@ -39,7 +40,7 @@ function fromFrameworkError(err: HttpishError & Error): AppError | undefined {
  * are logged with their stack and answered 500 with no detail: never a stack
  * trace to a client.
  */
-export function errorHandler(logger: Logger) {
+export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'refused'>) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     let appErr = isAppError(err) ? err : fromFrameworkError(err as HttpishError & Error);
     if (!appErr) {
@@ -50,7 +51,7 @@ export function errorHandler(logger: Logger) {
       res.destroy();
       return;
     }
-    writeError(res, appErr);
+    writeError(res, observer ? observer.refused(req.socket?.remoteAddress ?? 'unknown', appErr) : appErr);
   };
 }
 

@@ -7,7 +7,9 @@ export interface PageQuery {
 
 /** `?limit=&cursor=`: limit 1..max (default 100); the cursor is opaque and length-bounded. */
 export function parsePage(query: Record<string, unknown>, max = 1000): PageQuery {
-  const { limit: rawLimit, cursor } = query;
+  // protocol §7 writes `?limit=&cursor=`: an empty value means "not given".
+  const rawLimit = query.limit === '' ? undefined : query.limit;
+  const cursor = query.cursor === '' ? undefined : query.cursor;
   let limit = 100;
   if (rawLimit !== undefined) {
     const n = typeof rawLimit === 'string' && /^[0-9]{1,7}$/.test(rawLimit) ? Number(rawLimit) : NaN;

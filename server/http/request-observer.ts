@@ -24,7 +24,7 @@ export type RequestObserver = ReturnType<typeof createRequestObserver>;
  * path: latency histogram and counters, the access log line (debug for
  * successes, so a fleet's polls are not logged one by one; info for client
  * errors; error for 5xx), and the count of refused credentials per client
- * address that blocks token guessing with 429. Only the method and path
+ * address that turns further refusals into 429. Only the method and path
  * are logged: tokens never reach a log line.
  */
 export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; authFailuresPerMinute: number; now?: () => number }) {
@@ -40,14 +40,19 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
   }, 60_000).unref();
 
   return {
-    /** Throws 429 when this address has presented too many refused credentials this minute. */
-    admit(ip: string): void {
+    /**
+     * A refused credential from an address that has presented too many this
+     * minute becomes 429 instead. Valid credentials and public routes are
+     * never blocked: behind a NAT one guessing client must not lock out a
+     * fleet (and a 256-bit token is not guessed anyway; this limits noise).
+     */
+    refused(ip: string, err: AppError): AppError {
+      if (err.status !== 401 && err.status !== 403) return err;
       const w = failures.get(ip);
-      if (w && w.failures >= opts.authFailuresPerMinute && now() - w.start < 60_000) {
-        throw new AppError('rate_limited', 'too many refused credentials from this address; slow down', {
-          headers: { 'Retry-After': String(Math.ceil((w.start + 60_000 - now()) / 1000)) },
-        });
-      }
+      if (!w || w.failures < opts.authFailuresPerMinute || now() - w.start >= 60_000) return err;
+      return new AppError('rate_limited', 'too many refused credentials from this address; slow down', {
+        headers: { 'Retry-After': String(Math.max(1, Math.ceil((w.start + 60_000 - now()) / 1000))) },
+      });
     },
     finish(f: Finished): void {
       const seconds = Number(process.hrtime.bigint() - f.started) / 1e9;
@@ -72,8 +77,7 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
 /** The Express side: one 'finish' listener per request. */
 export function observeRequests(observer: RequestObserver) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    observer.admit(ip);
+    const ip = req.socket?.remoteAddress ?? 'unknown';
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';

@@ -51,7 +51,7 @@ export function releaseRefusals(envelope: ReleaseEnvelope, root: RootSigned, pol
     }
   }
   for (const v of policy ? checkSettings(policy, envelope.signed.settings) : []) {
-    reasons.push({ code: 'policy_violation', path: v.key, message: `${v.rule}: ${v.message}` });
+    reasons.push({ code: 'policy_violation', path: v.key, rule: v.rule, message: `${v.rule}: ${v.message}` });
   }
   const { expires } = envelope.signed;
   if (expires !== undefined && isExpired(expires, now)) {

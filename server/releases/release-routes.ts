@@ -28,7 +28,8 @@ export function releaseRoutes(ctx: AppContext): Router {
   });
 
   router.get('/v1/releases', requireRole(...READERS), (req, res) => {
-    const page = parsePage(req.query);
+    // Full envelopes are up to the JSON body limit each: pages stay small.
+    const page = parsePage(req.query, 100);
     const rows = ctx.releases.page(page.cursor ?? '', page.limit);
     const last = rows.length === page.limit ? rows[rows.length - 1] : undefined;
     res.json({ releases: rows.map(view), nextCursor: last?.id ?? null });

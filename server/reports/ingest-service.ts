@@ -13,7 +13,7 @@ import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import { counterKey, type CounterStore } from '../rollouts/rollout-counters.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
-import { refuseTransition, type DeviceState, type Report } from './report-rules.js';
+import { isNonTerminal, refuseTransition, type DeviceState, type Report } from './report-rules.js';
 import type { ReportStore } from './report-store.js';
 
 export interface IngestDeps {
@@ -120,7 +120,10 @@ export function createIngestService(deps: IngestDeps) {
       countSettings(r.rolloutId, r.releaseId, before, r.settings);
       settings = JSON.stringify({ ...before, ...r.settings });
     }
-    rolloutDevices.setState({ rolloutId: r.rolloutId, deviceId, state: r.state, stateAt: now, settings });
+    // protocol §5 timed_out: the clock runs from the first progress report of an attempt; more
+    // progress (or the same state again) does not restart it, so a chatty device still times out.
+    const stateAt = isNonTerminal(from) && isNonTerminal(r.state) && rd.stateAt !== null ? rd.stateAt : now;
+    rolloutDevices.setState({ rolloutId: r.rolloutId, deviceId, state: r.state, stateAt, settings });
     touched.add(r.rolloutId);
     return true;
   };

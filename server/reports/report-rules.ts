@@ -26,14 +26,20 @@ export const isNonTerminal = (s: string | null): boolean => s !== null && s in P
 export const TERMINAL_STATES: readonly DeviceState[] = ['applied', 'failed', 'rolled_back', 'rejected', 'timed_out'];
 export const FAILURE_STATES: readonly DeviceState[] = ['failed', 'rolled_back', 'rejected', 'timed_out'];
 
+/** Ends after which the server keeps offering the release (§5), so a device may try again. */
+const RETRYABLE: ReadonlySet<string> = new Set(['failed', 'rolled_back', 'rejected', 'declined', 'timed_out']);
+
 /**
- * Forward-only: progress never goes back; any terminal state may follow
- * progress; `applied → rolled_back` is the one move out of a terminal
- * state; late news replaces a derived `timed_out`; repeating the current
- * state is harmless. Returns why a move is refused, or undefined.
+ * Forward-only within one attempt: progress never goes back; any terminal
+ * state may follow progress; `applied → rolled_back` is the one move out of
+ * `applied`. After an unsuccessful end (failed, rolled_back, rejected,
+ * declined, or a derived timed_out) the device is still offered the release
+ * (protocol §5: every release it is eligible for), so any report starts a
+ * new attempt. Repeating the current state is harmless. Returns why a move
+ * is refused, or undefined.
  */
 export function refuseTransition(from: DeviceState | null, to: ReportState): string | undefined {
-  if (from === null || from === 'timed_out' || from === to) return undefined;
+  if (from === null || from === to || RETRYABLE.has(from)) return undefined;
   if (isNonTerminal(from)) {
     if (isNonTerminal(to) && (PROGRESS[to] as number) < (PROGRESS[from] as number)) return `cannot go back from ${from} to ${to}`;
     return undefined;

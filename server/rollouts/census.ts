@@ -26,12 +26,13 @@ const SLICE = 500;
  * event-loop turns (never blocking polls for long) and status shows the
  * latest figures with their age. Installed versions are the last polled.
  */
-export function createCensus(db: Db, live: LiveRollouts, cohorts: CohortStore, now: () => Date) {
+export function createCensus(db: Db, live: LiveRollouts, cohorts: CohortStore, now: () => Date, onError: (err: unknown) => void = () => {}) {
   const page = db.prepare<[string, number], { id: string; model: string; version: string; attributes: string }>(
     'SELECT id, model, version, attributes FROM devices WHERE id > ? ORDER BY id LIMIT ?',
   );
   let figures = new Map<string, CensusFigures>();
   let running: Promise<void> | undefined;
+  let again = false;
 
   const scan = async (yieldBetween: boolean): Promise<void> => {
     const rollouts = live.current();
@@ -83,8 +84,17 @@ export function createCensus(db: Db, live: LiveRollouts, cohorts: CohortStore, n
     of: (rolloutId: string): CensusFigures | undefined => figures.get(rolloutId),
     /** Runs one pass (at most one at a time); `yieldBetween` false for tests and small fleets. */
     run(yieldBetween = true): Promise<void> {
-      running ??= scan(yieldBetween).finally(() => {
+      if (running) {
+        // A rollout changed during a pass: its figures need one more.
+        again = true;
+        return running;
+      }
+      running = scan(yieldBetween).finally(() => {
         running = undefined;
+        if (again) {
+          again = false;
+          this.run(yieldBetween).catch(onError);
+        }
       });
       return running;
     },

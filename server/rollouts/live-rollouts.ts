@@ -14,6 +14,8 @@ export interface LiveRollout extends EligibilityInput {
   issuedAt: string;
   /** The published release envelope, serialised once. */
   releaseJson: string;
+  /** The release's `expires` as epoch ms (Infinity when it has none): not offered after it. */
+  releaseExpires: number;
   /** Signed statement per reached stage, serialised once, with its version. */
   statements: { json: string; version: number; expires: number }[];
 }
@@ -44,6 +46,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
         appliesTo: new semver.Range(signed.appliesTo),
         stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
         releaseJson: stored.envelopeJson,
+        releaseExpires: signed.expires === undefined ? Number.POSITIVE_INFINITY : Date.parse(signed.expires),
         statements: statements.map((s) => ({ json: s.envelopeJson, version: s.version, expires: s.expires })),
       });
     }

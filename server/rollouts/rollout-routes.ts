@@ -82,7 +82,7 @@ export function rolloutRoutes(ctx: AppContext): Router {
   router.get('/v1/rollouts/:id/devices', requireRole(...READERS), (req, res) => {
     const r = found(rolloutId(req));
     const page = parsePage(req.query);
-    const state = req.query.state;
+    const state = req.query.state === '' ? undefined : req.query.state;
     if (state !== undefined && (typeof state !== 'string' || !DEVICE_STATES.has(state))) {
       throw new AppError('bad_request', `state must be one of ${[...DEVICE_STATES].join(', ')}`);
     }

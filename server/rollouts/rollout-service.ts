@@ -23,6 +23,8 @@ export interface RolloutDeps {
   trust: TrustState;
   now: () => Date;
   statementTtlSeconds: number;
+  /** After a committed state change (e.g. to recount eligible devices). */
+  onChange?: (rolloutId: string) => void;
 }
 
 export interface RolloutDraft {
@@ -95,6 +97,9 @@ export function createRolloutService(deps: RolloutDeps) {
       const rollout = db.transaction(() => {
         const r = rollouts.get(id);
         if (!r) throw new AppError('not_found', `no rollout ${id}`);
+        // One serving rollout per release: a device reports against one rolloutId per release it is offered.
+        const rival = action === 'start' ? live.current().find((l) => l.releaseId === r.releaseId && l.id !== r.id) : undefined;
+        if (rival) throw new AppError('conflict', `release ${r.releaseId} is already served by rollout ${rival.id}; cancel it first`);
         const t = transition({ state: r.state, currentStage: r.currentStage }, action, r.stages.length);
         if (!t.ok) throw new AppError('invalid_transition', t.reason);
         const from = { state: r.state, stage: r.currentStage };
@@ -110,6 +115,7 @@ export function createRolloutService(deps: RolloutDeps) {
         return r;
       })();
       live.refresh();
+      deps.onChange?.(id);
       return rollout;
     },
 

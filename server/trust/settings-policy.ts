@@ -38,7 +38,8 @@ export interface PolicyViolation {
 
 const validatePolicyShape = compileValidator<PolicyEnvelope>(policySchema, 'settings policy');
 
-export function valueHasType(spec: SettingSpec, value: SettingValue): boolean {
+/** Also called on values straight from a signed body, which may be any JSON value. */
+export function valueHasType(spec: SettingSpec, value: unknown): boolean {
   switch (spec.type) {
     case 'boolean':
       return typeof value === 'boolean';

@@ -67,11 +67,11 @@ describe('PUT /v1/artifacts', () => {
     expect(res.body).toEqual({ sha256: sha(Buffer.alloc(0)), size: 0 });
   });
 
-  it('415 for another content type', async () => {
+  it('takes the body as raw bytes whatever its Content-Type (protocol §7: "raw bytes"; curl --data-binary sends a form type)', async () => {
     const f = makeApp();
-    const res = await request(f.app).put('/v1/artifacts').set(bearer(f.tokens['release-manager'])).set('Content-Type', 'text/plain').send('hello');
-    expect(res.status).toBe(415);
-    expect(res.body.error.code).toBe('unsupported_media_type');
+    const res = await request(f.app).put('/v1/artifacts').set(bearer(f.tokens['release-manager'])).set('Content-Type', 'application/x-www-form-urlencoded').send('a=1&b=2');
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ sha256: sha(Buffer.from('a=1&b=2')), size: 7 });
   });
 
   it('413 when Content-Length is over the limit; nothing left behind', async () => {

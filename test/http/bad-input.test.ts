@@ -59,9 +59,10 @@ describe('bad input never yields a 500 (protocol §7)', () => {
     { name: '__proto__ at the top', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/^\{/, '{"__proto__":{"polluted":true},'))), status: 400, code: 'validation_failed' },
     { name: '__proto__ as a setting key', send: (f) => postRaw(f, signedText(f, (s) => s.replace('"key":"cloud.messaging.enabled"', '"key":"__proto__"'))), status: 400, code: 'validation_failed' },
     { name: 'constructor as a setting key', send: (f) => postRaw(f, signedText(f, (s) => s.replace('"key":"cloud.messaging.enabled"', '"key":"constructor"'))), status: 400, code: 'validation_failed' },
-    { name: 'a non-hex signature', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/"sig":"[0-9a-f]{128}"/, `"sig":"${'zz'.repeat(64)}"`))), status: 400, code: 'validation_failed' },
-    { name: 'an upper-case hex signature', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/"sig":"([0-9a-f]{128})"/, (_m, h: string) => `"sig":"${h.toUpperCase()}"`))), status: 400, code: 'validation_failed' },
-    { name: 'a short signature', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/"sig":"[0-9a-f]{128}"/, '"sig":"abcd"'))), status: 400, code: 'validation_failed' },
+    // protocol §1: a malformed signature is ignored, never counted; with no other signature the threshold fails (422).
+    { name: 'a non-hex signature', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/"sig":"[0-9a-f]{128}"/, `"sig":"${'zz'.repeat(64)}"`))), status: 422, code: 'signature_invalid' },
+    { name: 'an upper-case hex signature', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/"sig":"([0-9a-f]{128})"/, (_m, h: string) => `"sig":"${h.toUpperCase()}"`))), status: 422, code: 'signature_invalid' },
+    { name: 'a short signature', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/"sig":"[0-9a-f]{128}"/, '"sig":"abcd"'))), status: 422, code: 'signature_invalid' },
     { name: 'a signature that is a number', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/"sig":"[0-9a-f]{128}"/, '"sig":12'))), status: 400, code: 'validation_failed' },
     { name: 'signatures that is not an array', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/"signatures":\[.*\]/, '"signatures":{"0":null}'))), status: 400, code: 'validation_failed' },
     { name: 'an invalid semver range', send: (f) => postRaw(f, signedText(f, (s) => s.replace('">=1.4.0 <1.4.3"', '">=1.4.0 <banana"'))), status: 400, code: 'validation_failed' },

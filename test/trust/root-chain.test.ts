@@ -4,7 +4,7 @@ import { generatePrivateKey, keyIdOf, publicPart, type PrivateKey } from '../../
 import { ed25519Signer } from '../../server/crypto/signer.js';
 import { AppError } from '../../server/errors.js';
 import { buildRoot, signRotation } from '../../server/trust/build.js';
-import { checkNextRoot, parseRoot, RootChainError, walkRootChain, type RootEnvelope, type RootSigned } from '../../server/trust/root.js';
+import { checkNextRoot, parseRoot, RootChainError, verifyForRole, walkRootChain, type RootEnvelope, type RootSigned } from '../../server/trust/root.js';
 import { FUTURE } from '../helpers/fixtures.js';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
@@ -137,11 +137,18 @@ describe('parseRoot', () => {
     expect(details(r).join('\n')).toMatch(/threshold exceeds/);
   });
 
+  it('parses a non-hex signature, which verification then ignores (protocol §1: never counted)', () => {
+    const r = good();
+    (r.signatures[0] as { sig: string }).sig = 'zz';
+    expect(() => parseRoot(r)).not.toThrow();
+    expect(verifyForRole(r.signed, 'root', r).met).toBe(false);
+  });
+
   it.each([
     ['a missing role', (r: RootEnvelope) => delete (r.signed.roles as Partial<RootSigned['roles']>).online],
     ['an unknown member', (r: RootEnvelope) => Object.assign(r.signed, { extra: 1 })],
     ['a threshold of 0', (r: RootEnvelope) => (r.signed.roles.root.threshold = 0)],
-    ['a non-hex signature', (r: RootEnvelope) => ((r.signatures[0] as { sig: string }).sig = 'zz')],
+    ['a signature that is not a string', (r: RootEnvelope) => ((r.signatures[0] as unknown as { sig: number }).sig = 12)],
   ])('refuses %s (schema)', (_name, mutate) => {
     const r = good();
     mutate(r);
