@@ -13,30 +13,54 @@ export interface AuditEntry {
   hash: string;
 }
 
+/** The `prevHash` of the first entry (seq 1): there is no previous entry. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** hash = SHA-256(prevHash ":" JCS(entry without hashes)): QA can recompute it from the entry alone. */
+/**
+ * An entry's own `hash`: hex SHA-256 of JCS (RFC 8785) of the entry as served
+ * without its `hash` field, i.e. of {seq, at, actor, action, subject, details,
+ * prevHash}. Any other field an entry carries is covered too: what is hashed
+ * is literally the served object minus `hash`.
+ */
 export function auditEntryHash(e: Omit<AuditEntry, 'hash'> & { hash?: string }): string {
-  // The entry's own `hash` (present when verifying a stored entry) is never part of what it hashes.
-  const { prevHash, hash: _hash, ...body } = e;
-  return sha256Hex(`${prevHash}:${canonicalJson(body)}`);
+  const { hash: _hash, ...body } = e;
+  return sha256Hex(canonicalJson(body));
+}
+
+/**
+ * The link to an entry (protocol §7: "each entry carries the SHA-256 of the
+ * previous entry"): hex SHA-256 of JCS of the entry exactly as served, `hash`
+ * included. The next entry's `prevHash` must equal it.
+ */
+export function auditLinkHash(e: AuditEntry): string {
+  return sha256Hex(canonicalJson(e));
 }
 
 export interface ChainCheck {
   ok: boolean;
+  /** Entries verified before the first broken one (all of them when ok). */
   checked: number;
-  /** The first entry whose hash or link is wrong. */
+  /** The seq of the first entry whose own hash or link to the previous entry is wrong. */
   brokenAt?: number;
   reason?: string;
 }
 
-/** Checks a run of consecutive entries; `prevHash` is the hash before the first (genesis for seq 1). */
-export function verifyAuditChain(entries: readonly AuditEntry[], prevHash = GENESIS_HASH): ChainCheck {
-  let prev = prevHash;
+/**
+ * Checks a run of consecutive entries, each for its own `hash` and for its
+ * `prevHash` = auditLinkHash(previous entry). `prevLink` is the link to the
+ * entry before the first one: GENESIS_HASH when the run starts at seq 1,
+ * else auditLinkHash of that entry.
+ *
+ * An entry altered in place breaks at itself (its own hash); one altered and
+ * re-hashed breaks at the next entry (its link); a deleted entry breaks at
+ * the one after it (its link).
+ */
+export function verifyAuditChain(entries: readonly AuditEntry[], prevLink = GENESIS_HASH): ChainCheck {
+  let link = prevLink;
   for (const [i, e] of entries.entries()) {
-    if (e.prevHash !== prev) return { ok: false, checked: i, brokenAt: e.seq, reason: 'prevHash does not match the previous entry' };
     if (auditEntryHash(e) !== e.hash) return { ok: false, checked: i, brokenAt: e.seq, reason: 'hash does not match the entry' };
-    prev = e.hash;
+    if (e.prevHash !== link) return { ok: false, checked: i, brokenAt: e.seq, reason: 'prevHash does not match the previous entry' };
+    link = auditLinkHash(e);
   }
   return { ok: true, checked: entries.length };
 }

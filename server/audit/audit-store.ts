@@ -1,5 +1,5 @@
 import type { Db } from '../db/open.js';
-import { auditEntryHash, GENESIS_HASH, type AuditEntry } from './audit-chain.js';
+import { auditEntryHash, auditLinkHash, GENESIS_HASH, type AuditEntry } from './audit-chain.js';
 
 export interface AuditInput {
   actor: string;
@@ -32,9 +32,12 @@ const toEntry = (r: AuditRow): AuditEntry => ({
 
 export type AuditStore = ReturnType<typeof createAuditStore>;
 
-/** Append-only, hash-chained audit log. `append` must run inside the caller's transaction. */
+/**
+ * Append-only, hash-chained audit log (see audit-chain.ts for the formulas).
+ * `append` must run inside the caller's transaction.
+ */
 export function createAuditStore(db: Db) {
-  const lastStmt = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+  const lastStmt = db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1');
   const insertStmt = db.prepare(
     'INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -42,15 +45,18 @@ export function createAuditStore(db: Db) {
 
   return {
     append(input: AuditInput, at: string): AuditEntry {
-      const last = lastStmt.get();
+      // prevHash links to the previous entry exactly as GET /v1/audit serves it (hash included).
+      const lastRow = lastStmt.get();
+      const last = lastRow ? toEntry(lastRow) : undefined;
       const base = {
         seq: (last?.seq ?? 0) + 1,
         at,
         actor: input.actor,
         action: input.action,
         subject: input.subject,
-        details: input.details ?? {},
-        prevHash: last?.hash ?? GENESIS_HASH,
+        // Hash what is stored and served: the details after their JSON round trip.
+        details: JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>,
+        prevHash: last ? auditLinkHash(last) : GENESIS_HASH,
       };
       const entry: AuditEntry = { ...base, hash: auditEntryHash(base) };
       insertStmt.run(entry.seq, entry.at, entry.actor, entry.action, entry.subject, JSON.stringify(entry.details), entry.prevHash, entry.hash);

@@ -1,4 +1,4 @@
-import { GENESIS_HASH, verifyAuditChain, type AuditEntry } from '../audit/audit-chain.js';
+import { auditLinkHash, GENESIS_HASH, verifyAuditChain, type AuditEntry } from '../audit/audit-chain.js';
 import { fail, pass, skip, verdictOf, type Check } from './qa-check.js';
 import type { RolloutView } from './server-views.js';
 
@@ -19,9 +19,10 @@ const movedTo = (e: AuditEntry): { state: string; stage: number } | undefined =>
 };
 
 /**
- * protocol §7: GET /v1/audit?cursor= paged to the end, every entry's hash
- * recomputed and linked to the previous one from the genesis hash
- * (verifyAuditChain). Also: the rollout's latest recorded transition
+ * protocol §7: GET /v1/audit?cursor= paged to the end, every entry's own
+ * hash recomputed (SHA-256 of JCS of the entry without `hash`) and its
+ * prevHash checked against SHA-256 of JCS of the previous entry as served,
+ * from the genesis hash (verifyAuditChain). Also: the rollout's latest recorded transition
  * matches its state, so a state changed without an audit entry shows.
  */
 export async function checkAudit(pages: AsyncIterable<unknown[]>, rollout: RolloutView): Promise<Check[]> {
@@ -55,9 +56,10 @@ export async function checkAudit(pages: AsyncIterable<unknown[]>, rollout: Rollo
       break;
     }
     checked += entries.length;
-    prev = entries.length ? (entries[entries.length - 1] as AuditEntry).hash : prev;
+    const lastOfPage = entries[entries.length - 1];
+    if (lastOfPage) prev = auditLinkHash(lastOfPage);
   }
-  chain ??= pass('audit-chain', `${checked} audit entries, each hash recomputed and linked from the genesis hash`);
+  chain ??= pass('audit-chain', `${checked} audit entries, each hash recomputed and linked to the previous entry from the genesis hash`);
 
   let trail: Check;
   if (chain.verdict === 'FAIL') trail = skip('audit-rollout', 'not checked: the audit chain is broken');

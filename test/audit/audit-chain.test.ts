@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { auditEntryHash, GENESIS_HASH, verifyAuditChain, type AuditEntry } from '../../server/audit/audit-chain.js';
+import { auditEntryHash, auditLinkHash, GENESIS_HASH, verifyAuditChain, type AuditEntry } from '../../server/audit/audit-chain.js';
 import { createAuditStore } from '../../server/audit/audit-store.js';
 import { canonicalJson } from '../../server/crypto/canonical.js';
 import { sha256Hex } from '../../server/crypto/hash.js';
@@ -22,23 +22,43 @@ describe('audit hash chain', () => {
     const entries = audit.page(0, 100);
     expect(entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(entries[0]?.prevHash).toBe(GENESIS_HASH);
-    for (let i = 1; i < entries.length; i++) expect(entries[i]?.prevHash).toBe(entries[i - 1]?.hash);
+    for (let i = 1; i < entries.length; i++) expect(entries[i]?.prevHash).toBe(auditLinkHash(entries[i - 1] as AuditEntry));
     expect(verifyAuditChain(entries)).toEqual({ ok: true, checked: 5 });
   });
 
-  it('a page from the middle verifies from the previous entry’s hash', () => {
+  it('append returns the entry exactly as it is stored and served', () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    const audit = createAuditStore(db);
+    const first = audit.append({ actor: 'a', action: 'release.publish', subject: 's' }, '2026-11-24T10:00:00Z');
+    // undefined values vanish in storage: the hash covers the details as served, not as passed.
+    const second = audit.append({ actor: 'a', action: 'release.publish', subject: 's', details: { gone: undefined, kept: 1 } }, '2026-11-24T10:00:01Z');
+    expect(audit.page(0, 10)).toEqual([first, second]);
+    expect(second.details).toEqual({ kept: 1 });
+    expect(second.prevHash).toBe(auditLinkHash(first));
+    expect(verifyAuditChain([first, second]).ok).toBe(true);
+  });
+
+  it('a page from the middle verifies from the link to the entry before it', () => {
     const { audit } = storeWith(5);
     const [, second] = audit.page(0, 2);
-    expect(verifyAuditChain(audit.page(2, 100), (second as AuditEntry).hash).ok).toBe(true);
+    expect(verifyAuditChain(audit.page(2, 100), auditLinkHash(second as AuditEntry)).ok).toBe(true);
+    // The previous entry's own hash is not its link.
+    expect(verifyAuditChain(audit.page(2, 100), (second as AuditEntry).hash)).toMatchObject({ ok: false, brokenAt: 3, checked: 0 });
     expect(verifyAuditChain(audit.page(2, 100)).ok).toBe(false);
   });
 
-  it('the hash can be recomputed by hand: SHA-256(prevHash ":" JCS(entry without hashes))', () => {
-    const { audit } = storeWith(1);
-    const [e] = audit.page(0, 1) as [AuditEntry];
-    const body = { seq: e.seq, at: e.at, actor: e.actor, action: e.action, subject: e.subject, details: e.details };
-    expect(e.hash).toBe(sha256Hex(`${e.prevHash}:${canonicalJson(body)}`));
+  it('the hashes can be recomputed by hand: hash = SHA-256(JCS(entry without hash)), prevHash = SHA-256(JCS(previous entry))', () => {
+    const { audit } = storeWith(2);
+    const [first, e] = audit.page(0, 2) as [AuditEntry, AuditEntry];
+    const body = { seq: e.seq, at: e.at, actor: e.actor, action: e.action, subject: e.subject, details: e.details, prevHash: e.prevHash };
+    expect(e.hash).toBe(sha256Hex(canonicalJson(body)));
     expect(auditEntryHash(e)).toBe(e.hash);
+    const served = { seq: first.seq, at: first.at, actor: first.actor, action: first.action, subject: first.subject, details: first.details,
+      prevHash: first.prevHash, hash: first.hash };
+    expect(e.prevHash).toBe(sha256Hex(canonicalJson(served)));
+    expect(auditLinkHash(first)).toBe(e.prevHash);
+    expect(first.prevHash).toBe(GENESIS_HASH);
   });
 
   it.each([
@@ -68,6 +88,6 @@ describe('audit hash chain', () => {
     const forged = { ...(third as AuditEntry), details: { forged: true } };
     const hash = auditEntryHash(forged);
     db.prepare('UPDATE audit_log SET details = ?, hash = ? WHERE seq = 3').run(JSON.stringify(forged.details), hash);
-    expect(verifyAuditChain(audit.page(0, 100))).toMatchObject({ ok: false, brokenAt: 4 });
+    expect(verifyAuditChain(audit.page(0, 100))).toEqual({ ok: false, checked: 3, brokenAt: 4, reason: 'prevHash does not match the previous entry' });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generatePrivateKey } from '../../server/crypto/keys.js';
-import { GENESIS_HASH, auditEntryHash, type AuditEntry } from '../../server/audit/audit-chain.js';
+import { GENESIS_HASH, auditEntryHash, auditLinkHash, type AuditEntry } from '../../server/audit/audit-chain.js';
 import { bucketOf } from '../../server/rollouts/bucket.js';
 import { checkAudit } from '../../server/qa/audit-checks.js';
 import { checkEligibility, checkStatusMatchesDevices, consentBreach, DeviceSurvey } from '../../server/qa/device-checks.js';
@@ -151,7 +151,7 @@ describe('audit chain (protocol §7)', () => {
         details: seq === 1 ? {} : { from: { state: 'draft', stage: 0 }, to: { state: 'running', stage: 0 } }, prevHash: prev };
       const e = { ...base, hash: auditEntryHash(base) };
       out.push(e);
-      prev = e.hash;
+      prev = auditLinkHash(e);
     }
     return out;
   }
@@ -167,6 +167,17 @@ describe('audit chain (protocol §7)', () => {
     expect(broken?.message).toBe('the audit hash chain is broken at seq 5: hash does not match the entry');
     const gap = entries.filter((e) => e.seq !== 4);
     expect((await checkAudit(pagesOf(gap, 3), rolloutWith([])))[0]?.verdict).toBe('FAIL');
+  });
+
+  it('carries the link across pages: a re-hashed forgery at the end of a page breaks at the first entry of the next', async () => {
+    const entries = chain(7);
+    const forged = entries.map((e) => {
+      if (e.seq !== 3) return e;
+      const body = { ...e, actor: 'someone-else' };
+      return { ...body, hash: auditEntryHash(body) };
+    });
+    const [broken] = await checkAudit(pagesOf(forged, 3), rolloutWith([]));
+    expect(broken?.message).toBe('the audit hash chain is broken at seq 4: prevHash does not match the previous entry');
   });
 
   it('fails when the rollout state disagrees with its latest audit entry', async () => {
