@@ -26,6 +26,8 @@ export interface AgentState {
   /** Newest trusted root (protocol §2) and the policy it signed (§3). */
   root: RootEnvelope;
   policy?: PolicyEnvelope;
+  /** ETag of `policy` as served, for conditional GETs. */
+  policyEtag?: string;
   settings: SettingsMap;
   /** Last report seq assigned (protocol §7: per device, increasing). */
   seq: number;

@@ -161,6 +161,8 @@ export class DeviceAgent {
         },
       });
       if (trust.policy) st.policy = trust.policy;
+      if (trust.policyEtag) st.policyEtag = trust.policyEtag;
+      else delete st.policyEtag;
       trustProblems = trust.problems;
       if (`${st.root.signed.version}/${st.policy?.signed.version}` !== before || trustProblems.length) delete st.etag;
       const rt = this.runtime(trustProblems);

@@ -9,6 +9,8 @@ import { nextRootReasons, verifyRole, type VerifyCache } from './verify-cache.js
 export interface TrustSnapshot {
   root: RootEnvelope;
   policy?: PolicyEnvelope;
+  /** ETag of the held policy as served: the next check is a conditional GET (304 when unchanged). */
+  policyEtag?: string;
 }
 
 export interface TrustRefresh extends TrustSnapshot {
@@ -67,9 +69,17 @@ export async function walkRoots(transport: Transport, trusted: RootEnvelope, now
  * threshold of the newest trusted root's root role and not older than the
  * policy the device already holds.
  */
-export async function fetchPolicy(transport: Transport, root: RootEnvelope, held: PolicyEnvelope | undefined, cache?: VerifyCache): Promise<{ policy?: PolicyEnvelope; problems: RejectReason[] }> {
+export async function fetchPolicy(
+  transport: Transport,
+  root: RootEnvelope,
+  held: PolicyEnvelope | undefined,
+  cache?: VerifyCache,
+  heldEtag?: string,
+): Promise<{ policy?: PolicyEnvelope; policyEtag?: string; problems: RejectReason[] }> {
   const path = '/v1/trust/policy';
-  const res = await transport.get(path);
+  const res = await transport.get(path, held && heldEtag ? { 'If-None-Match': heldEtag } : {});
+  // Unchanged since verified; it is still checked against a root that may have rotated since.
+  if (res.status === 304 && held) return checkPolicy(held, root, undefined, cache, heldEtag);
   if (res.status === 404) return { problems: [reason('policy_unavailable', 'the server has no settings policy')] };
   if (res.status !== 200) unexpected(path, res.status);
   let policy: PolicyEnvelope;
@@ -78,18 +88,22 @@ export async function fetchPolicy(transport: Transport, root: RootEnvelope, held
   } catch (e) {
     return { problems: [reason('policy_invalid', `settings policy is malformed: ${errorText(e)}`)] };
   }
+  return checkPolicy(policy, root, held, cache, res.header('etag') ?? undefined);
+}
+
+function checkPolicy(policy: PolicyEnvelope, root: RootEnvelope, held: PolicyEnvelope | undefined, cache: VerifyCache | undefined, etag: string | undefined): { policy?: PolicyEnvelope; policyEtag?: string; problems: RejectReason[] } {
   const byRoot = verifyRole(cache, root.signed, 'root', policy);
   if (!byRoot.met) return { problems: [reason('policy_invalid', `settings policy v${policy.signed.version} is not signed by root v${root.signed.version}: ${describeThreshold('root', byRoot)}`)] };
   if (held && policy.signed.version < held.signed.version) {
     return { problems: [reason('policy_invalid', `settings policy v${policy.signed.version} is older than v${held.signed.version} already trusted`)] };
   }
-  return { policy, problems: [] };
+  return { policy, ...(etag ? { policyEtag: etag } : {}), problems: [] };
 }
 
 /** One trust refresh: the root chain, then the policy under the newest root. */
 export async function refreshTrust(transport: Transport, current: TrustSnapshot, now: Date, opts: TrustOptions = {}): Promise<TrustRefresh> {
   const walked = await walkRoots(transport, current.root, now, opts);
   if (walked.problems.length) return { root: walked.root, policy: current.policy, problems: walked.problems };
-  const fetched = await fetchPolicy(transport, walked.root, current.policy, opts.cache);
-  return { root: walked.root, policy: fetched.policy ?? current.policy, problems: fetched.problems };
+  const fetched = await fetchPolicy(transport, walked.root, current.policy, opts.cache, current.policyEtag);
+  return { root: walked.root, policy: fetched.policy ?? current.policy, policyEtag: fetched.policyEtag, problems: fetched.problems };
 }

@@ -1,3 +1,4 @@
+import { sha256Hex } from '../crypto/hash.js';
 import type { RootEnvelope, RootSigned } from './root.js';
 import type { PolicyEnvelope } from './settings-policy.js';
 import type { PrivateKey } from '../crypto/keys.js';
@@ -11,6 +12,9 @@ export interface TrustSnapshot {
   /** Served bytes, serialised once (GET /v1/trust/...). */
   rootJson: readonly string[];
   policyJson: string;
+  /** Strong ETags of those bytes, so devices can check for news with a 304. */
+  rootEtags: readonly string[];
+  policyEtag: string;
 }
 
 /** The server's view of the trust folder; `replace` swaps it whole (e.g. after a rotation). */
@@ -19,14 +23,20 @@ export interface TrustState {
   replace(folder: TrustFolder): void;
 }
 
+const etagOf = (json: string): string => `"${sha256Hex(json).slice(0, 32)}"`;
+
 export function snapshotOf(folder: TrustFolder): TrustSnapshot {
+  const rootJson = folder.roots.map((r) => JSON.stringify(r));
+  const policyJson = JSON.stringify(folder.policy);
   return {
     root: folder.root,
     roots: folder.roots,
     policy: folder.policy,
     onlineKey: folder.onlineKey,
-    rootJson: folder.roots.map((r) => JSON.stringify(r)),
-    policyJson: JSON.stringify(folder.policy),
+    rootJson,
+    policyJson,
+    rootEtags: rootJson.map(etagOf),
+    policyEtag: etagOf(policyJson),
   };
 }
 
