@@ -1,24 +1,11 @@
-import type { FailurePolicy, Stage } from '../rollouts/rollout.js';
+import type { Rollout, Stage } from '../rollouts/rollout.js';
 import type { RolloutState } from '../rollouts/rollout-state.js';
 import type { RolloutStatus } from '../rollouts/status-service.js';
 import { formatPercent } from './rollout-spec.js';
 import { table } from './text-table.js';
 
-/** A rollout as GET/POST /v1/rollouts answer it (server/rollouts/rollout-routes.ts). */
-export interface RolloutView {
-  id: string;
-  releaseId: string;
-  salt: string;
-  stages: Stage[];
-  failurePolicy: FailurePolicy;
-  state: RolloutState;
-  currentStage: number;
-  stageStartedAt: string | null;
-  statementVersion: number;
-  createdAt: string;
-  createdBy: string;
-  updatedAt: string;
-}
+/** A rollout as GET/POST /v1/rollouts answer it (server/rollouts/rollout-routes.ts): timestamps as RFC 3339. */
+export type RolloutView = Omit<Rollout, 'stageStartedAt'> & { stageStartedAt: string | null };
 
 const stageText = (s: Pick<Stage, 'cohort' | 'basisPoints'>): string => `${s.cohort} ${formatPercent(s.basisPoints)}`;
 
