@@ -35,7 +35,7 @@ export function deviceRoutes(ctx: AppContext): Router {
         throw new AppError('validation_failed', 'report is not valid', { details: [{ path: `/${i}/at`, message: `"${r.at}" is not a real instant` }] });
       }
     });
-    const result = await ctx.ingest.submit(deviceOf(res).id, reports);
+    const result = await ctx.ingest.submit(deviceOf(res), reports);
     res.json(result);
   });
 

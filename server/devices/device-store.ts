@@ -44,6 +44,7 @@ export function createDeviceStore(db: Db) {
   const reenrollStmt = db.prepare('UPDATE devices SET token_hash = ?, model = ?, version = ?, attributes = ?, last_seen = ? WHERE id = ?');
   const seenStmt = db.prepare('UPDATE devices SET last_seen = max(last_seen, ?), version = ? WHERE id = ?');
   const lastSeqStmt = db.prepare('UPDATE devices SET last_seq = ? WHERE id = ?');
+  const lastSeqOfStmt = db.prepare<[string], number>('SELECT last_seq FROM devices WHERE id = ?').pluck();
   const countStmt = db.prepare<[], number>('SELECT COUNT(*) FROM devices').pluck();
   const lastSeenStmt = db.prepare<[string], number>('SELECT last_seen FROM devices WHERE id = ?').pluck();
 
@@ -61,6 +62,7 @@ export function createDeviceStore(db: Db) {
     },
     seen: (id: string, version: string, at: number): void => void seenStmt.run(at, version, id),
     setLastSeq: (id: string, seq: number): void => void lastSeqStmt.run(seq, id),
+    lastSeqOf: (id: string): number | undefined => lastSeqOfStmt.get(id) as number | undefined,
     count: (): number => countStmt.get() as number,
     lastSeen: (id: string): number | undefined => lastSeenStmt.get(id) as number | undefined,
   };

@@ -89,7 +89,7 @@ export function createIngestService(deps: IngestDeps) {
       throw new AppError('seq_conflict', `seq ${r.seq} was already reported with a different body`);
     }
     if (r.seq <= lastSeq) throw new AppError('seq_conflict', `seq ${r.seq} is out of order: the last seq stored is ${lastSeq}`);
-    const rollout = rollouts.get(r.rolloutId);
+    const rollout = rollouts.summary(r.rolloutId);
     if (!rollout) throw new AppError('unprocessable', `no rollout ${r.rolloutId}`);
     if (rollout.releaseId !== r.releaseId) throw new AppError('unprocessable', `rollout ${r.rolloutId} ships ${rollout.releaseId}, not ${r.releaseId}`);
     if (rollout.state === 'draft') throw new AppError('unprocessable', `rollout ${r.rolloutId} has not started`);
@@ -128,10 +128,12 @@ export function createIngestService(deps: IngestDeps) {
     return true;
   };
 
-  const applyBatch = (deviceId: string, batch: Report[], now: number, touched: Set<string>): IngestResult => {
-    const device = deps.devices.get(deviceId);
-    if (!device) throw new AppError('not_found', `no device ${deviceId}`);
-    let lastSeq = device.lastSeq;
+  const applyBatch = (device: Device, batch: Report[], now: number, touched: Set<string>): IngestResult => {
+    const deviceId = device.id;
+    // Read inside the transaction: an earlier request of this device in the same group moved it.
+    const storedSeq = deps.devices.lastSeqOf(deviceId);
+    if (storedSeq === undefined) throw new AppError('not_found', `no device ${deviceId}`);
+    let lastSeq = storedSeq;
     let accepted = 0;
     let duplicates = 0;
     batch.forEach((r, i) => {
@@ -145,7 +147,7 @@ export function createIngestService(deps: IngestDeps) {
         throw new AppError(e.code, `report ${i} refused, so is its batch: ${e.message}`, { details: [{ path: `/${i}`, code: e.code, message: e.message }] });
       }
     });
-    if (lastSeq !== device.lastSeq) deps.devices.setLastSeq(deviceId, lastSeq);
+    if (lastSeq !== storedSeq) deps.devices.setLastSeq(deviceId, lastSeq);
     return { accepted, duplicates, lastSeq };
   };
 
@@ -158,11 +160,12 @@ export function createIngestService(deps: IngestDeps) {
   });
 
   return {
-    submit(deviceId: string, batch: Report[]): Promise<IngestResult> {
+    /** `device` as authenticated (its model and attributes); its last seq is re-read in the transaction. */
+    submit(device: Device, batch: Report[]): Promise<IngestResult> {
       const now = deps.now().getTime();
       const moved = new Set<string>();
       return deps.commits.run(() => {
-        const result = applyBatch(deviceId, batch, now, moved);
+        const result = applyBatch(device, batch, now, moved);
         for (const id of moved) touched.add(id);
         return result;
       });

@@ -44,6 +44,9 @@ export function createRolloutStore(db: Db) {
   const insertStmt = db.prepare(`INSERT INTO rollouts (id, release_id, salt, stages, failure_policy, state, current_stage,
     stage_started_at, statement_version, created_at, created_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const getStmt = db.prepare<[string], RolloutRow>('SELECT * FROM rollouts WHERE id = ?');
+  const summaryStmt = db.prepare<[string], { releaseId: string; state: Rollout['state']; currentStage: number }>(
+    'SELECT release_id AS releaseId, state, current_stage AS currentStage FROM rollouts WHERE id = ?',
+  );
   const pageStmt = db.prepare<[string, number], RolloutRow>('SELECT * FROM rollouts WHERE id > ? ORDER BY id LIMIT ?');
   const liveStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state IN ('running', 'paused', 'completed') ORDER BY id");
   const startedStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state <> 'draft' ORDER BY id");
@@ -65,6 +68,8 @@ export function createRolloutStore(db: Db) {
       const row = getStmt.get(id);
       return row && toRollout(row);
     },
+    /** What report ingestion needs, without parsing stages (once per report on the hot path). */
+    summary: (id: string): Pick<Rollout, 'releaseId' | 'state' | 'currentStage'> | undefined => summaryStmt.get(id),
     page: (afterId: string, limit: number): Rollout[] => pageStmt.all(afterId, limit).map(toRollout),
     /** Rollouts that serve offers (running, paused, completed). */
     live: (): Rollout[] => liveStmt.all().map(toRollout),
