@@ -60,6 +60,8 @@ export interface ContextInput {
   trust: TrustState;
   logger?: Logger;
   now?: () => Date;
+  /** Multiplier for pollAfterSeconds under load (serve.ts wires an event-loop gauge). */
+  loadFactor?: () => number;
 }
 
 export function createContext(input: ContextInput): AppContext {
@@ -116,7 +118,12 @@ export function createContext(input: ContextInput): AppContext {
     rolloutService,
     health,
     census: (census = createCensus(db, live, cohorts, now, (err) => logger.error({ err }, 'census failed'))),
-    poll: createPollService({ live, cohorts, rolloutDevices, activity, pollIntervalSeconds: config.pollIntervalSeconds, pollJitterSeconds: config.pollJitterSeconds }),
+    poll: createPollService({
+      live, cohorts, rolloutDevices, activity,
+      pollIntervalSeconds: config.pollIntervalSeconds,
+      pollJitterSeconds: config.pollJitterSeconds,
+      loadFactor: input.loadFactor,
+    }),
     ingest,
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
+import { createLoadGauge } from './ops/load-gauge.js';
 import { openDatabase } from './db/open.js';
 import { ensureDevTrust } from './trust/dev-trust.js';
 import { loadTrustFolder } from './trust/trust-folder.js';
@@ -64,7 +65,8 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
   const trustDir = config.trustDir ?? (dev as { trustDir: string }).trustDir;
   const trust = createTrustState(loadTrustFolder(trustDir));
   const db = openDatabase(join(config.dataDir, 'ota.db'));
-  const ctx = createContext({ config, db, trust, logger: pino({ level: config.logLevel }) });
+  const load = createLoadGauge();
+  const ctx = createContext({ config, db, trust, logger: pino({ level: config.logLevel }), loadFactor: load.factor });
   const app = createApp(ctx);
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -96,6 +98,7 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
       for (const t of timers) clearInterval(t);
+      load.stop();
       server.close(() => {
         ctx.activity.flushAll();
         db.close();

@@ -16,6 +16,8 @@ export interface PollDeps {
   activity: ActivityBuffer;
   pollIntervalSeconds: number;
   pollJitterSeconds: number;
+  /** protocol §7: under load the server may raise pollAfterSeconds (1 = normal). */
+  loadFactor?: () => number;
 }
 
 export interface PollAnswer {
@@ -67,7 +69,7 @@ export function createPollService(deps: PollDeps) {
         }
         offers.push({ stage, json: `{"release":${l.releaseJson},"rollout":${statement.json}}`, key: `${l.id}:${stage}:${statement.version}` });
       }
-      const pollAfter = pollAfterOf(device.id);
+      const pollAfter = pollAfterOf(device.id) * (deps.loadFactor?.() ?? 1);
       const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
       let answer = bodies.get(key);
       if (!answer) {
