@@ -5,7 +5,8 @@ import { auditRoutes } from './audit/audit-routes.js';
 import { authenticate } from './auth/authorize.js';
 import { cohortRoutes } from './cohorts/cohort-routes.js';
 import { deviceTokenResolver } from './devices/device-auth.js';
-import { deviceRoutes, enrollmentRoutes } from './devices/device-routes.js';
+import { enrollmentRoutes } from './devices/device-routes.js';
+import { reportFastPath } from './devices/report-fast-path.js';
 import { rolloutRoutes } from './rollouts/rollout-routes.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/error-handler.js';
@@ -18,15 +19,16 @@ import { trustRoutes } from './trust/trust-routes.js';
 
 /**
  * Builds the HTTP request listener from a context; never listens (serve.ts
- * and tests do). The poll route is answered ahead of Express; everything
- * else goes through the Express app.
+ * and tests do). The two routes a fleet calls at scale — poll and reports —
+ * are answered ahead of Express; everything else goes through Express.
  */
 export function createApp(ctx: AppContext): RequestListener {
   const observer = createRequestObserver({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute });
   const poll = pollFastPath(ctx, observer);
+  const reports = reportFastPath(ctx, observer);
   const app = createExpressApp(ctx, observer);
   return (req, res) => {
-    if (!poll(req, res)) app(req, res);
+    if (!poll(req, res) && !reports(req, res)) app(req, res);
   };
 }
 
@@ -43,7 +45,6 @@ function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
   app.use(trustRoutes(ctx));
   app.use(artifactDownloadRoutes(ctx));
 
-  app.use(deviceRoutes(ctx));
 
   app.use(authenticate([ctx.operatorTokens.authenticate, deviceTokenResolver(ctx.devices)]));
   app.use(limitPrincipal(ctx.config.rateLimitPerMinute));

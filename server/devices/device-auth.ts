@@ -1,9 +1,7 @@
-import type { NextFunction, Request, Response } from 'express';
 import { bearerToken } from '../auth/tokens.js';
 import type { OperatorTokenStore } from '../auth/operator-token-store.js';
 import type { Principal } from '../auth/principal.js';
 import { AppError } from '../errors.js';
-import { DEVICE_ID_RE, pathParam } from '../http/params.js';
 import { DEVICE_TOKEN_PREFIX, deviceTokenHash, sameDigest } from './device-token.js';
 import type { Device, DeviceStore } from './device-store.js';
 
@@ -15,8 +13,6 @@ export function deviceTokenResolver(devices: DeviceStore) {
     return id === undefined ? undefined : { kind: 'device', deviceId: id };
   };
 }
-
-export const deviceOf = (res: Response): Device => res.locals.device as Device;
 
 /**
  * Routes under /v1/devices/{deviceId}: the fast path reads the device by
@@ -35,15 +31,4 @@ export function deviceForToken(devices: DeviceStore, operators: OperatorTokenSto
   if (device && sameDigest(device.tokenHash, digest)) return device;
   if (devices.idByTokenHash(digest) !== undefined) throw new AppError('forbidden', 'a device may only act on its own resources');
   throw new AppError('unauthorized', 'the token is not valid');
-}
-
-export function authenticateDevice(devices: DeviceStore, operators: OperatorTokenStore) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (bearerToken(req.headers.authorization) === undefined) throw new AppError('unauthorized', 'a device token is required');
-    const id = pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id');
-    const device = deviceForToken(devices, operators, id, req.headers.authorization);
-    res.locals.principal = { kind: 'device', deviceId: id } satisfies Principal;
-    res.locals.device = device;
-    next();
-  };
 }

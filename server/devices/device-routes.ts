@@ -1,45 +1,20 @@
 import { Router } from 'express';
 import semver from 'semver';
 import enrollmentSchema from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
-import reportSchema from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
 import { principalOf } from '../auth/principal.js';
 import { bearerToken } from '../auth/tokens.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import type { Report } from '../reports/report-rules.js';
 import { compileValidator } from '../schema/validator.js';
-import { authenticateDevice, deviceOf } from './device-auth.js';
 import { deviceTokenHash } from './device-token.js';
 import { enroll, type Enrollment } from './enrollment-service.js';
 
 const parseEnrollment = compileValidator<Enrollment>(enrollmentSchema, 'enrollment');
-const parseReports = compileValidator<Report | Report[]>(reportSchema, 'report');
 
 function checkVersion(version: string, where: string): string {
   const v = semver.valid(version);
   if (v === null) throw new AppError('validation_failed', `${where} is not a semantic version`, { details: [{ path: where, message: `"${version.slice(0, 64)}" is not a semantic version` }] });
   return v;
-}
-
-/** POST reports: device token of that very device, before operator auth. (GET update: poll-fast-path.ts.) */
-export function deviceRoutes(ctx: AppContext): Router {
-  const router = Router();
-  const auth = authenticateDevice(ctx.devices, ctx.operatorTokens);
-
-  router.post('/v1/devices/:deviceId/reports', auth, ctx.jsonBody, async (req, res) => {
-    const parsed = parseReports(req.body);
-    const reports = Array.isArray(parsed) ? parsed : [parsed];
-    reports.forEach((r, i) => {
-      if (r.version !== undefined) checkVersion(r.version, `/${i}/version`);
-      if (Number.isNaN(Date.parse(r.at))) {
-        throw new AppError('validation_failed', 'report is not valid', { details: [{ path: `/${i}/at`, message: `"${r.at}" is not a real instant` }] });
-      }
-    });
-    const result = await ctx.ingest.submit(deviceOf(res), reports);
-    res.json(result);
-  });
-
-  return router;
 }
 
 /** POST /v1/devices: an enroller (or admin) token, or the device's own token to re-enroll. */

@@ -3,7 +3,7 @@ import semver from 'semver';
 import type { AppContext } from '../context.js';
 import { AppError, isAppError } from '../errors.js';
 import { writeError } from '../http/error-handler.js';
-import { DEVICE_ID_RE } from '../http/params.js';
+import { decodeDeviceId } from '../http/params.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import { deviceForToken } from './device-auth.js';
 
@@ -12,13 +12,7 @@ const ROUTE = '/v1/devices/:deviceId/update';
 const SEEN_RESOLUTION_MS = 60_000;
 
 function parseTarget(match: RegExpExecArray): { deviceId: string; version: string | undefined } {
-  let deviceId: string;
-  try {
-    deviceId = decodeURIComponent(match[1] as string);
-  } catch {
-    throw new AppError('bad_request', 'device id is not a valid identifier');
-  }
-  if (!DEVICE_ID_RE.test(deviceId)) throw new AppError('bad_request', 'device id is not a valid identifier');
+  const deviceId = decodeDeviceId(match[1] as string);
   const versions = new URLSearchParams(match[2] ?? '').getAll('version');
   if (versions.length > 1) throw new AppError('bad_request', 'version must be given once');
   const raw = versions[0];

@@ -14,3 +14,15 @@ export function pathParam(req: Request, name: string, pattern: RegExp, what: str
   }
   return value;
 }
+
+/** A device id from a raw (percent-encoded) path segment: 400 unless it decodes to a valid id. */
+export function decodeDeviceId(raw: string): string {
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    throw new AppError('bad_request', 'device id is not a valid identifier');
+  }
+  if (!DEVICE_ID_RE.test(id)) throw new AppError('bad_request', 'device id is not a valid identifier');
+  return id;
+}

@@ -105,6 +105,7 @@ describe('reports: refused ones get the spec error body and change nothing', () 
   const CASES: Case[] = [
     { name: 'malformed JSON', status: 400, code: 'invalid_json', send: () => ({ raw: '{"seq": 1, "state": ', contentType: 'application/json' }) },
     { name: 'a JSON scalar', status: 400, code: 'invalid_json', send: () => ({ raw: '"applied"', contentType: 'application/json' }) },
+    { name: 'a charset other than UTF-8', status: 415, code: 'unsupported_media_type', send: (s) => ({ raw: JSON.stringify(reportOf(s, 1, 'applied')), contentType: 'application/json; charset=latin1' }) },
     { name: 'not JSON at all (text/plain)', status: 415, code: 'unsupported_media_type', send: (s) => ({ raw: JSON.stringify(reportOf(s, 1, 'applied')), contentType: 'text/plain' }) },
     {
       name: 'an oversized body',

@@ -1,0 +1,36 @@
+import type { IncomingMessage } from 'node:http';
+import { AppError } from '../errors.js';
+
+/**
+ * Reads a JSON body straight off node:http with the same guarantees as the
+ * Express JSON routes: `application/json` only (415), UTF-8 only (415), no
+ * content encodings (415), at most `limitBytes` (413, checked against
+ * Content-Length before reading and while streaming), valid JSON (400), an
+ * object or an array (400).
+ */
+export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const [type, ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim().toLowerCase());
+  if (type !== 'application/json') throw new AppError('unsupported_media_type', 'send the body as Content-Type: application/json');
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') throw new AppError('unsupported_media_type', `unsupported charset ${charset}`);
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') throw new AppError('unsupported_media_type', `unsupported content encoding ${encoding}`);
+  const tooLarge = () => new AppError('payload_too_large', 'the request body is larger than this endpoint accepts', { headers: { Connection: 'close' } });
+  if (Number(req.headers['content-length'] ?? 0) > limitBytes) throw tooLarge();
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limitBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+  } catch {
+    throw new AppError('invalid_json', 'the request body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null) throw new AppError('invalid_json', 'the request body must be a JSON object or array');
+  return value;
+}
