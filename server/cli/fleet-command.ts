@@ -8,6 +8,7 @@ import { parseRoot } from '../trust/root.js';
 import type { SettingValue } from '../trust/settings-policy.js';
 import { parseFile } from './cli-files.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
+import { serverUrl } from './http-client.js';
 
 interface SimulateFlags {
   server: string;
@@ -86,12 +87,7 @@ function progressWriter(mode: SimulateFlags['progress'], io: CliIo): { onProgres
 export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<number> {
   const enrollToken = flags.enrollToken ?? io.env.OTA_ENROLL_TOKEN;
   if (!enrollToken) throw new CliError('no enrollment token: pass --enroll-token or set OTA_ENROLL_TOKEN');
-  try {
-    const url = new URL(flags.server);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new CliError(`--server must be an http(s) URL such as http://127.0.0.1:8080, got "${flags.server}"`);
-  }
+  serverUrl(flags.server);
   const seed = flags.seed ?? randomBytes(4).toString('hex');
   const idPrefix = flags.idPrefix ?? `sim-${seed}`;
   if (!ID_PREFIX.test(idPrefix)) throw new CliError(`--id-prefix must match ${ID_PREFIX.source} (device ids are PREFIX-N), got "${idPrefix}"`);

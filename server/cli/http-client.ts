@@ -34,7 +34,8 @@ interface ErrorBody {
 const isErrorBody = (v: unknown): v is ErrorBody =>
   typeof (v as ErrorBody | null)?.error?.code === 'string' && typeof (v as ErrorBody).error.message === 'string';
 
-export function endpoint(server: string, path: string): string {
+/** The --server option as a URL: http(s) only, else one clear CLI error. */
+export function serverUrl(server: string): URL {
   let url: URL;
   try {
     url = new URL(server);
@@ -42,8 +43,10 @@ export function endpoint(server: string, path: string): string {
     throw new CliError(`--server must be a URL such as http://127.0.0.1:8080, got "${server}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`--server must be an http(s) URL, got "${server}"`);
-  return `${url.href.replace(/\/+$/, '')}${path}`;
+  return url;
 }
+
+export const endpoint = (server: string, path: string): string => `${serverUrl(server).href.replace(/\/+$/, '')}${path}`;
 
 /** --token, else OTA_TOKEN; the token itself is never printed. */
 function bearer(opts: ServerOptions, io: CliIo): string {

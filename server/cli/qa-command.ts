@@ -8,6 +8,8 @@ import { qaVerify } from '../qa/qa-verify.js';
 import { parseRoot } from '../trust/root.js';
 import { parseFile } from './cli-files.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
+import { SLUG_RE } from '../http/params.js';
+import { serverUrl } from './http-client.js';
 
 interface QaFlags {
   server: string;
@@ -19,19 +21,13 @@ interface QaFlags {
   json?: boolean;
 }
 
-const SLUG = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** `ota qa verify`: prints one PASS/FAIL/SKIP line per check; exit 1 on any FAIL. */
 export async function qaVerifyCommand(flags: QaFlags, io: CliIo): Promise<number> {
   const token = flags.token ?? io.env.OTA_TOKEN;
   if (!token) throw new CliError('no operator token: pass --token or set OTA_TOKEN (role qa, read access)');
-  try {
-    const url = new URL(flags.server);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new CliError(`--server must be an http(s) URL such as http://127.0.0.1:8080, got "${flags.server}"`);
-  }
-  if (!SLUG.test(flags.rollout)) throw new CliError(`--rollout must be a rollout id (${SLUG.source}), got "${flags.rollout}"`);
+  serverUrl(flags.server);
+  if (!SLUG_RE.test(flags.rollout)) throw new CliError(`--rollout must be a rollout id (${SLUG_RE.source}), got "${flags.rollout}"`);
   let rootFile = flags.root;
   try {
     if (statSync(rootFile).isDirectory()) rootFile = join(rootFile, 'root.json');

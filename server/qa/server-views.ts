@@ -1,3 +1,4 @@
+import { DEVICE_ID_RE, SLUG_RE } from '../http/params.js';
 import type { SettingSource, SettingValue } from '../trust/settings-policy.js';
 import { QaError } from './qa-source.js';
 
@@ -34,9 +35,7 @@ export interface StatusView {
   settings: Record<string, SettingTally[]>;
 }
 
-const SLUG = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const SALT = /^[0-9a-f]{32}$/;
-const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -49,8 +48,8 @@ function refuse(what: string, problems: string[]): never {
 export function parseRolloutView(v: unknown): RolloutView {
   const problems: string[] = [];
   if (!isObject(v)) refuse('the rollout', ['not an object']);
-  if (typeof v.id !== 'string' || !SLUG.test(v.id)) problems.push('id is not a rollout id');
-  if (typeof v.releaseId !== 'string' || !SLUG.test(v.releaseId)) problems.push('releaseId is not a release id');
+  if (typeof v.id !== 'string' || !SLUG_RE.test(v.id)) problems.push('id is not a rollout id');
+  if (typeof v.releaseId !== 'string' || !SLUG_RE.test(v.releaseId)) problems.push('releaseId is not a release id');
   if (typeof v.salt !== 'string' || !SALT.test(v.salt)) problems.push('salt is not 32 lower-case hex characters');
   if (typeof v.state !== 'string') problems.push('state is missing');
   if (!isCount(v.currentStage)) problems.push('currentStage is not a stage index');
@@ -67,7 +66,7 @@ export function parseRolloutView(v: unknown): RolloutView {
 export function parseDeviceRow(v: unknown): DeviceRow {
   const problems: string[] = [];
   if (!isObject(v)) refuse('a device row', ['not an object']);
-  if (typeof v.deviceId !== 'string' || !DEVICE_ID.test(v.deviceId)) problems.push('deviceId is not a device id');
+  if (typeof v.deviceId !== 'string' || !DEVICE_ID_RE.test(v.deviceId)) problems.push('deviceId is not a device id');
   if (!isCount(v.stage)) problems.push('stage is not a stage index');
   if (typeof v.state !== 'string') problems.push('state is missing');
   if (v.settings !== null && v.settings !== undefined) {
