@@ -37,6 +37,3 @@ export function transition(from: Position, action: RolloutAction, stageCount: nu
       return from.state === 'cancelled' ? refuse('it is already cancelled') : to('cancelled');
   }
 }
-
-/** Which states hand out offers at all (paused: only to devices already offered). */
-export const servesOffers = (s: RolloutState): boolean => s === 'running' || s === 'paused' || s === 'completed';
