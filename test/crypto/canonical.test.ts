@@ -1,29 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, NonIntegerNumberError, signedBytes } from '../../server/crypto/canonical.js';
-import { listShared, readShared } from './shared-testdata.js';
+import { listVectors, readVector } from '../helpers/vectors.js';
 
-const vectors = listShared('jcs', 'input').filter((f) => f.endsWith('.json'));
+const vectors = listVectors('jcs', 'input').filter((f) => f.endsWith('.json'));
 
-describe('RFC 8785 canonical JSON (shared/testdata/jcs)', () => {
+describe('RFC 8785 canonical JSON (test/vectors/jcs)', () => {
   it('finds all six vectors', () => {
     expect(vectors).toEqual(['arrays.json', 'french.json', 'structures.json', 'unicode.json', 'values.json', 'weird.json']);
   });
 
   it.each(vectors)('%s canonicalizes to exactly the expected bytes', (name) => {
-    const input: unknown = JSON.parse(readShared('jcs', 'input', name).toString('utf8'));
-    const expected = readShared('jcs', 'output', name);
+    const input: unknown = JSON.parse(readVector('jcs', 'input', name).toString('utf8'));
+    const expected = readVector('jcs', 'output', name);
     expect(Buffer.from(canonicalJson(input), 'utf8').equals(expected)).toBe(true);
   });
 
   it.each(vectors.filter((v) => v !== 'values.json'))('%s: signedBytes gives the same bytes (no floats)', (name) => {
-    const input: unknown = JSON.parse(readShared('jcs', 'input', name).toString('utf8'));
-    expect(Buffer.from(signedBytes(input)).equals(readShared('jcs', 'output', name))).toBe(true);
+    const input: unknown = JSON.parse(readVector('jcs', 'input', name).toString('utf8'));
+    expect(Buffer.from(signedBytes(input)).equals(readVector('jcs', 'output', name))).toBe(true);
   });
 });
 
 describe('signedBytes refuses floats (protocol §1: integers only)', () => {
   it('refuses the float-carrying values vector', () => {
-    const input: unknown = JSON.parse(readShared('jcs', 'input', 'values.json').toString('utf8'));
+    const input: unknown = JSON.parse(readVector('jcs', 'input', 'values.json').toString('utf8'));
     expect(() => signedBytes(input)).toThrow(NonIntegerNumberError);
   });
 

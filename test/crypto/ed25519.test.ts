@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex } from '../../server/crypto/encoding.js';
 import { generatePrivateKey, keyIdOf, parsePrivateKey, publicPart } from '../../server/crypto/keys.js';
 import { ed25519Signer, verifyEd25519 } from '../../server/crypto/signer.js';
-import { readShared } from './shared-testdata.js';
+import { readVector } from '../helpers/vectors.js';
 
 interface Vector {
   name: string;
@@ -13,9 +13,9 @@ interface Vector {
   signature: string;
 }
 
-const vectors = JSON.parse(readShared('ed25519', 'rfc8032-7.1.json').toString('utf8')) as Vector[];
+const vectors = JSON.parse(readVector('ed25519', 'rfc8032-7.1.json').toString('utf8')) as Vector[];
 
-describe('Ed25519 (RFC 8032 §7.1, shared/testdata/ed25519)', () => {
+describe('Ed25519 (RFC 8032 §7.1, test/vectors/ed25519)', () => {
   it('has the three RFC vectors', () => {
     expect(vectors.map((v) => v.name)).toEqual(['TEST 1', 'TEST 2', 'TEST 3']);
   });

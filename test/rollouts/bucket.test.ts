@@ -1,21 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import type { DeviceFacts } from '../../server/cohorts/cohort.js';
 import { nativeSha256 } from '../../server/crypto/native-hash.js';
 import { bucketOf, inBucket } from '../../server/rollouts/bucket.js';
 import { eligibleStage, type EligibilityInput } from '../../server/rollouts/eligibility.js';
+import { VECTORS } from '../helpers/vectors.js';
 
-/**
- * protocol §5 vectors live in shared/testdata beside the repository: a CI
- * clone has `shared/` next to the repo root, so `<repoRoot>/../shared`.
- * OTA_SHARED_TESTDATA overrides. Missing vectors fail loudly, never skip.
- */
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const testdata = process.env.OTA_SHARED_TESTDATA ? resolve(process.env.OTA_SHARED_TESTDATA) : resolve(repoRoot, '../shared/testdata');
-const vectorsFile = join(testdata, 'bucket-vectors.json');
+/** protocol §5 vectors, carried in test/vectors (sources in its README). */
+const vectorsFile = join(VECTORS, 'bucket-vectors.json');
 
 interface Vector {
   salt: string;
@@ -37,9 +31,9 @@ function prng(seed: number): () => number {
 
 const hex = (rand: () => number, n: number): string => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join('');
 
-describe('bucket (protocol §5) against shared/testdata/bucket-vectors.json', () => {
+describe('bucket (protocol §5) against test/vectors/bucket-vectors.json', () => {
   it('the vectors file exists beside the repository', () => {
-    expect(existsSync(vectorsFile), `missing ${vectorsFile} (set OTA_SHARED_TESTDATA)`).toBe(true);
+    expect(existsSync(vectorsFile), `missing ${vectorsFile}`).toBe(true);
   });
 
   const vectors = existsSync(vectorsFile) ? (JSON.parse(readFileSync(vectorsFile, 'utf8')) as Vector[]) : [];
