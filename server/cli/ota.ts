@@ -18,7 +18,7 @@ import { registerVerify } from './verify-command.js';
 /** The `ota` command tree; `exit` records a command's exit code. */
 export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   const program = new Command('ota')
-    .description("OTA update server and the release manager's offline tools (protocol: shared/spec/protocol.md)")
+    .description("OTA update server and the release manager's offline tools (protocol: docs/protocol.md)")
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)');

@@ -9,7 +9,7 @@ import { tallyFleet, type FleetTally } from './fleet-tally.js';
 import { SimDevice } from './sim-device.js';
 
 export interface FleetOptions {
-  /** Base URL of any server speaking shared/spec/protocol.md. */
+  /** Base URL of any server speaking docs/protocol.md. */
   server: string;
   /** Enrollment credential for POST /v1/devices. */
   enrollToken: string;

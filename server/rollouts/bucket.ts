@@ -6,7 +6,7 @@ export type Sha256 = (data: string) => Uint8Array;
 /**
  * protocol §5: bucket(salt, deviceId) = uint32_be(first 4 bytes of
  * SHA-256(utf8(salt ":" deviceId))) mod 10000. Identical on server, device
- * agent and QA tools; vectors in shared/testdata/bucket-vectors.json.
+ * agent and QA tools; vectors in test/vectors/bucket-vectors.json.
  */
 export function bucketOf(salt: string, deviceId: string, hash: Sha256 = sha256): number {
   const d = hash(`${salt}:${deviceId}`);
