@@ -1,10 +1,11 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { AppError } from '../errors.js';
+import { assertSafeJson } from './json-guard.js';
 
 /**
  * JSON bodies only as application/json (415 otherwise), size-limited (413),
- * strict (objects and arrays only). Parse failures become 400 invalid_json
- * in the error handler.
+ * strict (objects and arrays only), and through the JSON edge guard
+ * (json-guard.ts). Parse failures become 400 invalid_json in the error handler.
  */
 export function jsonBody(limitBytes: number) {
   const parse = express.json({ limit: limitBytes, strict: true, type: () => true });
@@ -12,6 +13,14 @@ export function jsonBody(limitBytes: number) {
     if (!req.is('application/json')) {
       throw new AppError('unsupported_media_type', 'send the body as Content-Type: application/json');
     }
-    parse(req, res, next);
+    parse(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      try {
+        assertSafeJson(req.body);
+      } catch (e) {
+        return next(e);
+      }
+      next();
+    });
   };
 }

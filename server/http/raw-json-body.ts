@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.js';
+import { assertSafeJson } from './json-guard.js';
 
 /**
  * Reads a JSON body straight off node:http with the same guarantees as the
  * Express JSON routes: `application/json` only (415), UTF-8 only (415), no
  * content encodings (415), at most `limitBytes` (413, checked against
  * Content-Length before reading and while streaming), valid JSON (400), an
- * object or an array (400).
+ * object or an array (400), through the JSON edge guard (json-guard.ts).
  */
 export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
   const [type, ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim().toLowerCase());
@@ -32,5 +33,6 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
     throw new AppError('invalid_json', 'the request body is not valid JSON');
   }
   if (typeof value !== 'object' || value === null) throw new AppError('invalid_json', 'the request body must be a JSON object or array');
+  assertSafeJson(value);
   return value;
 }

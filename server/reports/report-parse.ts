@@ -2,6 +2,7 @@ import semver from 'semver';
 import reportSchema from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
 import { AppError } from '../errors.js';
 import { compileValidator } from '../schema/validator.js';
+import { instantOf } from '../trust/time.js';
 import type { Report } from './report-rules.js';
 
 const validateReports = compileValidator<Report | Report[]>(reportSchema, 'report');
@@ -14,7 +15,7 @@ export function parseReportBatch(body: unknown): Report[] {
   const reports = Array.isArray(parsed) ? parsed : [parsed];
   reports.forEach((r, i) => {
     if (r.version !== undefined && semver.valid(r.version) === null) throw invalid(`/${i}/version`, `"${r.version.slice(0, 64)}" is not a semantic version`);
-    if (Number.isNaN(Date.parse(r.at))) throw invalid(`/${i}/at`, `"${r.at}" is not a real instant`);
+    if (instantOf(r.at) === undefined) throw invalid(`/${i}/at`, `"${r.at}" is not a real instant`);
   });
   return reports;
 }

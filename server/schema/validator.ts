@@ -1,4 +1,5 @@
 import { Ajv2020, type ErrorObject, type AnySchema } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import common from '../../manifests/schema/common.schema.json' with { type: 'json' };
 import { AppError, type ErrorDetail } from '../errors.js';
 
@@ -8,6 +9,8 @@ import { AppError, type ErrorDetail } from '../errors.js';
  * allErrors so a refusal lists every problem at once.
  */
 const ajv = new Ajv2020({ allErrors: true, strict: true, useDefaults: false });
+// date-time checks the calendar too (no 31 February), which the pattern alone cannot.
+addFormats.default(ajv, ['date-time']);
 ajv.addSchema(common);
 
 export type Validator<T> = (value: unknown) => T;
