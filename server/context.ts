@@ -85,9 +85,13 @@ export function createContext(input: ContextInput): AppContext {
     onChange: () => void census?.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });
-  const commits = createGroupCommit(db, { beforeEach: () => activity.flushInTransaction() });
+  const commits = createGroupCommit(db, {
+    beforeEach: () => activity.flushInTransaction(),
+    onHookError: (err) => logger.error({ err }, 'write-behind of poll activity failed inside a group commit'),
+  });
   const ingest = createIngestService({
     devices, reports, rollouts, releases, rolloutDevices, counters, commits, live, cohorts, now,
+    policy: () => trust.current().policy.signed,
     onCommitted: (ids) => {
       try {
         health.checkHalts(ids);

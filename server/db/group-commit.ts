@@ -1,5 +1,5 @@
 import type { Db } from './open.js';
-import { AppError, isAppError } from '../errors.js';
+import { AppError } from '../errors.js';
 
 interface Job {
   work: () => unknown;
@@ -13,11 +13,15 @@ export type GroupCommit = ReturnType<typeof createGroupCommit>;
 /**
  * Group commit: every write submitted in the same turn of the event loop
  * runs in ONE transaction (one fsync with synchronous=FULL), each in its own
- * savepoint, so a refused request (an AppError) rolls back alone and never
- * touches its neighbours. Promises settle only after the commit: whoever
- * answers 2xx on them answers for data that is on disk.
+ * savepoint. Whatever one job throws — a refusal (AppError) or anything
+ * unexpected — rolls back its savepoint alone and rejects its promise alone:
+ * one device's bad input never touches its neighbours' writes. Only a
+ * failure of the transaction itself (the commit, the disk) fails the group.
+ * Promises settle only after the commit: whoever answers 2xx on them
+ * answers for data that is on disk. Callers do what can fail on their own
+ * input (parsing, canonical JSON) before they join.
  */
-export function createGroupCommit(db: Db, hooks: { beforeEach?: () => void } = {}) {
+export function createGroupCommit(db: Db, hooks: { beforeEach?: () => void; onHookError?: (e: unknown) => void } = {}) {
   let queue: Job[] = [];
   const committed: (() => void)[] = [];
   let scheduled = false;
@@ -28,13 +32,20 @@ export function createGroupCommit(db: Db, hooks: { beforeEach?: () => void } = {
     queue = [];
     try {
       db.transaction(() => {
-        // e.g. the write-behind of poll activity, so reports always find their offers.
-        hooks.beforeEach?.();
+        // e.g. the write-behind of poll activity, so reports always find their offers. Best effort:
+        // a report whose offer is not written yet proves its eligibility itself.
+        const before = hooks.beforeEach;
+        if (before) {
+          try {
+            db.transaction(before)();
+          } catch (e) {
+            hooks.onHookError?.(e);
+          }
+        }
         for (const job of jobs) {
           try {
             job.outcome = { ok: true, value: db.transaction(job.work)() };
           } catch (e) {
-            if (!isAppError(e)) throw e;
             job.outcome = { ok: false, error: e };
           }
         }

@@ -10,11 +10,12 @@ import { eligibleStage } from '../rollouts/eligibility.js';
 import type { LiveRollouts } from '../rollouts/live-rollouts.js';
 import { AppError, isAppError } from '../errors.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
-import { counterKey, type CounterStore } from '../rollouts/rollout-counters.js';
+import { counterKey, MAX_SETTING_VALUES, type CounterStore } from '../rollouts/rollout-counters.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
 import { isNonTerminal, refuseTransition, type DeviceState, type Report } from './report-rules.js';
 import type { ReportStore } from './report-store.js';
+import { valueHasType, type PolicySigned, type SettingSpec } from '../trust/settings-policy.js';
 
 export interface IngestDeps {
   devices: DeviceStore;
@@ -28,6 +29,8 @@ export interface IngestDeps {
   /** Shared group commit; it flushes the poll write-behind first, so a report always finds its offer. */
   commits: GroupCommit;
   now: () => Date;
+  /** The settings policy in force: reported values must have their setting's type. */
+  policy: () => PolicySigned;
   /** Called after each commit with the rollouts whose counters moved (auto-halt runs there). */
   onCommitted?: (rolloutIds: ReadonlySet<string>) => void;
 }
@@ -39,6 +42,13 @@ export interface IngestResult {
 }
 
 type SettingsMap = NonNullable<Report['settings']>;
+
+/** A report with what could fail on its own input already done, before it joins the shared transaction. */
+interface PreparedReport {
+  report: Report;
+  /** RFC 8785 bytes, stored and compared for seq idempotency. */
+  body: string;
+}
 
 const ANY_VERSION = new semver.Range('*', { includePrerelease: true });
 
@@ -62,16 +72,57 @@ export function createIngestService(deps: IngestDeps) {
     return keys;
   };
 
-  const countSettings = (rolloutId: string, releaseId: string, before: SettingsMap, after: SettingsMap): void => {
-    const tracked = releaseSettingKeys(releaseId);
+  const specOf = (key: string): SettingSpec | undefined => {
+    const settings = deps.policy().settings;
+    return Object.hasOwn(settings, key) ? settings[key] : undefined;
+  };
+
+  /**
+   * The counter a (value, source) pair is counted under. Unbounded types
+   * (integer, string) get their own counter only while the key has fewer
+   * than MAX_SETTING_VALUES; later values share the "other values" counter.
+   * Counters are never deleted, so a pair maps to the same counter for ever
+   * and a device's earlier count is always taken back from where it went.
+   */
+  const counterFor = (rolloutId: string, key: string, value: unknown, source: string): string => {
+    const own = counterKey.setting(key, value, source);
+    const type = specOf(key)?.type;
+    if (type === 'boolean' || type === 'enum') return own;
+    if (counters.has(rolloutId, own) || counters.settingCounters(rolloutId, key) < MAX_SETTING_VALUES) return own;
+    return counterKey.settingOther(key, source);
+  };
+
+  const countSettings = (rolloutId: string, before: SettingsMap, after: SettingsMap): void => {
     for (const [key, now] of Object.entries(after)) {
-      if (!tracked.has(key)) continue;
       const was = Object.hasOwn(before, key) ? before[key] : undefined;
       if (was && was.value === now.value && was.source === now.source) continue;
-      if (was) counters.add(rolloutId, counterKey.setting(key, was.value, was.source), -1);
-      counters.add(rolloutId, counterKey.setting(key, now.value, now.source), 1);
+      if (was) counters.add(rolloutId, counterFor(rolloutId, key, was.value, was.source), -1);
+      counters.add(rolloutId, counterFor(rolloutId, key, now.value, now.source), 1);
     }
   };
+
+  /**
+   * Before joining the group: canonical bytes, and the settings cut to the
+   * keys the release changes (the only ones status counts; the rest is not
+   * stored) with the policy's type. A refusal here refuses this batch only.
+   */
+  const prepare = (batch: Report[]): PreparedReport[] =>
+    batch.map((report, i) => {
+      if (!report.settings) return { report, body: canonicalJson(report) };
+      const tracked = releaseSettingKeys(report.releaseId);
+      const settings: SettingsMap = {};
+      for (const [key, reported] of Object.entries(report.settings)) {
+        if (!tracked.has(key)) continue;
+        const spec = specOf(key);
+        if (spec && !valueHasType(spec, reported.value)) {
+          throw new AppError('validation_failed', `report ${i} refused, so is its batch: setting ${key} is not a valid ${spec.type}`, {
+            details: [{ path: `/${i}/settings/${key}/value`, message: `not a valid ${spec.type}` }],
+          });
+        }
+        settings[key] = reported;
+      }
+      return { report: { ...report, settings }, body: canonicalJson(report) };
+    });
 
   /** One report; throws an AppError that refuses the whole batch. Returns false for a duplicate. */
   const provenStage = (rolloutId: string, device: Device): number => {
@@ -80,9 +131,8 @@ export function createIngestService(deps: IngestDeps) {
     return eligibleStage({ ...live, appliesTo: ANY_VERSION }, device, bucketOf(live.salt, device.id, nativeSha256), membershipOf(deps.cohorts, device));
   };
 
-  const applyOne = (device: Device, r: Report, lastSeq: number, now: number, touched: Set<string>): boolean => {
+  const applyOne = (device: Device, { report: r, body }: PreparedReport, lastSeq: number, now: number, touched: Set<string>): boolean => {
     const deviceId = device.id;
-    const body = canonicalJson(r);
     const stored = reports.bodyOf(deviceId, r.seq);
     if (stored !== undefined) {
       if (stored === body) return false;
@@ -117,7 +167,7 @@ export function createIngestService(deps: IngestDeps) {
     let settings = rd.settings;
     if (r.settings) {
       const before = rd.settings ? (JSON.parse(rd.settings) as SettingsMap) : {};
-      countSettings(r.rolloutId, r.releaseId, before, r.settings);
+      countSettings(r.rolloutId, before, r.settings);
       settings = JSON.stringify({ ...before, ...r.settings });
     }
     // protocol §5 timed_out: the clock runs from the first progress report of an attempt; more
@@ -128,7 +178,7 @@ export function createIngestService(deps: IngestDeps) {
     return true;
   };
 
-  const applyBatch = (device: Device, batch: Report[], now: number, touched: Set<string>): IngestResult => {
+  const applyBatch = (device: Device, batch: PreparedReport[], now: number, touched: Set<string>): IngestResult => {
     const deviceId = device.id;
     // Read inside the transaction: an earlier request of this device in the same group moved it.
     const storedSeq = deps.devices.lastSeqOf(deviceId);
@@ -140,7 +190,7 @@ export function createIngestService(deps: IngestDeps) {
       try {
         if (applyOne(device, r, lastSeq, now, touched)) {
           accepted++;
-          lastSeq = Math.max(lastSeq, r.seq);
+          lastSeq = Math.max(lastSeq, r.report.seq);
         } else duplicates++;
       } catch (e) {
         if (!isAppError(e)) throw e;
@@ -164,8 +214,14 @@ export function createIngestService(deps: IngestDeps) {
     submit(device: Device, batch: Report[]): Promise<IngestResult> {
       const now = deps.now().getTime();
       const moved = new Set<string>();
+      let prepared: PreparedReport[];
+      try {
+        prepared = prepare(batch);
+      } catch (e) {
+        return Promise.reject(e);
+      }
       return deps.commits.run(() => {
-        const result = applyBatch(device, batch, now, moved);
+        const result = applyBatch(device, prepared, now, moved);
         for (const id of moved) touched.add(id);
         return result;
       });

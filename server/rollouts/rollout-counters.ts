@@ -9,7 +9,18 @@ export const counterKey = {
   offeredAt: (stage: number) => `offered:${stage}`,
   reportedAt: (stage: number) => `reported:${stage}`,
   setting: (key: string, value: unknown, source: string) => `setting:${key}\u0000${JSON.stringify(value)}\u0000${source}`,
+  /** Devices whose value of `key` is one of the values past the cap (MAX_SETTING_VALUES); `*` is no JSON value. */
+  settingOther: (key: string, source: string) => `setting:${key}\u0000*\u0000${source}`,
 };
+
+/**
+ * Distinct reported values counted one by one per setting key and rollout.
+ * Booleans and enums are bounded by their type; integer and string settings
+ * are not, so a device reporting ever-new values could otherwise grow the
+ * counters (and every status read) without end: values past this many are
+ * counted together as "other values".
+ */
+export const MAX_SETTING_VALUES = 32;
 
 export type CounterStore = ReturnType<typeof createCounterStore>;
 
@@ -18,9 +29,19 @@ export function createCounterStore(db: Db) {
   const addStmt = db.prepare(`INSERT INTO rollout_counters (rollout_id, key, value) VALUES (?, ?, ?)
     ON CONFLICT (rollout_id, key) DO UPDATE SET value = value + excluded.value`);
   const allStmt = db.prepare<[string], { key: string; value: number }>('SELECT key, value FROM rollout_counters WHERE rollout_id = ?');
+  const hasStmt = db.prepare<[string, string], number>('SELECT 1 FROM rollout_counters WHERE rollout_id = ? AND key = ?').pluck();
+  // Keys of one setting sort together (`setting:<key>\0...`); \u0001 bounds the range on the primary key.
+  const rangeCountStmt = db.prepare<[string, string, string], number>('SELECT COUNT(*) FROM rollout_counters WHERE rollout_id = ? AND key > ? AND key < ?').pluck();
   return {
     add(rolloutId: string, key: string, delta: number): void {
       if (delta !== 0) addStmt.run(rolloutId, key, delta);
+    },
+    has(rolloutId: string, key: string): boolean {
+      return hasStmt.get(rolloutId, key) !== undefined;
+    },
+    /** How many counters exist for one setting key (all values and sources): at most 2 × (MAX_SETTING_VALUES + 1). */
+    settingCounters(rolloutId: string, key: string): number {
+      return rangeCountStmt.get(rolloutId, `setting:${key}\u0000`, `setting:${key}\u0001`) as number;
     },
     all(rolloutId: string): Counters {
       return new Map(allStmt.all(rolloutId).map((r) => [r.key, r.value]));

@@ -41,13 +41,15 @@ export function rolloutStatus(id: string, deps: StatusDeps) {
   for (const s of [...REPORT_STATES, 'timed_out']) counts[s] = get(counterKey.state(s));
   const f = figuresOf(deps.counters, id);
 
-  const settings: Record<string, { value: unknown; source: string; devices: number }[]> = Object.fromEntries(settingKeys.map((k) => [k, []]));
+  // `other: true` (value null) gathers the values past MAX_SETTING_VALUES of an integer or string setting.
+  const settings: Record<string, { value: unknown; source: string; devices: number; other?: true }[]> = Object.fromEntries(settingKeys.map((k) => [k, []]));
   let consentOnByDefault = 0;
   for (const [k, n] of c) {
     if (!k.startsWith(SETTING_PREFIX) || n === 0) continue;
     const [key, valueJson, source] = k.slice(SETTING_PREFIX.length).split('\u0000') as [string, string, string];
-    const value = JSON.parse(valueJson) as unknown;
-    settings[key]?.push({ value, source, devices: n });
+    const other = valueJson === '*';
+    const value = other ? null : (JSON.parse(valueJson) as unknown);
+    settings[key]?.push(other ? { value, source, devices: n, other } : { value, source, devices: n });
     const spec = Object.hasOwn(policy.settings, key) ? policy.settings[key] : undefined;
     if (spec?.consent && value !== spec.safeValue && source !== 'user') consentOnByDefault += n;
   }
