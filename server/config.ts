@@ -23,6 +23,11 @@ export interface Config {
   authFailuresPerMinute: number;
   /** How often eligible-device counts are recomputed for status. */
   censusIntervalSeconds: number;
+  /** Connection limits (http/server-limits.ts): slow headers, whole requests, idle sockets, keep-alive. */
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  keepAliveSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Publish the example release and a running rollout on a fresh dev data folder. */
   demo: boolean;
@@ -80,6 +85,10 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     rateLimitPerMinute: int('OTA_RATE_LIMIT_PER_MINUTE', 12_000, 1, 100_000_000),
     authFailuresPerMinute: int('OTA_AUTH_FAILURES_PER_MINUTE', 300, 1, 100_000_000),
     censusIntervalSeconds: int('OTA_CENSUS_INTERVAL_SECONDS', 300, 1, 24 * 3600),
+    headersTimeoutSeconds: int('OTA_HEADERS_TIMEOUT_SECONDS', 20, 1, 3600),
+    requestTimeoutSeconds: int('OTA_REQUEST_TIMEOUT_SECONDS', 900, 1, 24 * 3600),
+    idleTimeoutSeconds: int('OTA_IDLE_TIMEOUT_SECONDS', 60, 1, 3600),
+    keepAliveSeconds: int('OTA_KEEP_ALIVE_SECONDS', 5, 1, 3600),
     logLevel: level as Config['logLevel'],
     demo: bool('OTA_DEMO', trustRaw === undefined),
   };

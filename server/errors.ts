@@ -23,6 +23,8 @@ export const errorStatus = {
   release_refused: 422,
   unprocessable: 422,
   rate_limited: 429,
+  headers_too_large: 431,
+  request_timeout: 408,
   internal: 500,
   unavailable: 503,
 } as const;

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
+import { applyConnectionLimits } from './http/server-limits.js';
 import { createLoadGauge } from './ops/load-gauge.js';
 import { openDatabase } from './db/open.js';
 import { ensureDevTrust } from './trust/dev-trust.js';
@@ -61,6 +62,8 @@ function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
 /** The composition root: config → data folder → trust → database → app → listen. */
 export async function startServer(config: Readonly<Config>, out: (line: string) => void = console.log): Promise<Running> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // An existing folder keeps the mode it was made with: the state and its secrets are the server's alone.
+  chmodSync(config.dataDir, 0o700);
   const dev = config.trustDir === undefined ? ensureDevTrust(config.dataDir) : undefined;
   const trustDir = config.trustDir ?? (dev as { trustDir: string }).trustDir;
   const trust = createTrustState(loadTrustFolder(trustDir));
@@ -71,6 +74,7 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = createServer(app);
+    applyConnectionLimits(s, config, ctx.logger, ctx.metrics);
     s.once('error', reject);
     s.listen(config.port, config.host, () => resolve(s));
   });

@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import { pathParam, SHA256_RE } from '../http/params.js';
 import type { AppContext } from '../context.js';
 import { toTimestamp } from '../trust/time.js';
+import { clampSuffixRanges } from './range-header.js';
 
 /** protocol §7 says "raw bytes": any Content-Type is taken as such (curl --data-binary sends a form type). */
 function checkUploadHeaders(req: Request, maxBytes: number): void {
@@ -38,6 +39,7 @@ export function artifactDownloadRoutes(ctx: AppContext): Router {
     if (!stored) throw new AppError('not_found', 'no such artifact');
     // Strong ETag = the content hash; `send` honours it for If-None-Match and If-Range.
     res.setHeader('ETag', `"${sha}"`);
+    if (req.headers.range !== undefined) req.headers.range = clampSuffixRanges(req.headers.range, stored.size);
     res.sendFile(ctx.artifacts.pathOf(sha), {
       etag: false,
       lastModified: false,

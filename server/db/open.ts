@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations/index.js';
 
@@ -9,6 +10,11 @@ export type Db = Database.Database;
  * survives a power cut, foreign keys on, then migrations.
  */
 export function openDatabase(file: string): Db {
+  // Tokens' hashes, device tokens' hashes and every report live here: owner-only, also when the file
+  // or its folder already existed with a wider mode. SQLite gives -wal and -shm the main file's mode.
+  if (existsSync(file)) chmodSync(file, 0o600);
+  else closeSync(openSync(file, 'a', 0o600));
+  for (const side of [`${file}-wal`, `${file}-shm`]) if (existsSync(side)) chmodSync(side, 0o600);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

@@ -4,6 +4,7 @@ import type { AppContext } from '../context.js';
 import { AppError, isAppError } from '../errors.js';
 import { writeError } from '../http/error-handler.js';
 import { decodeDeviceId } from '../http/params.js';
+import { requestIdOf } from '../http/request-id.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import { deviceForToken } from './device-auth.js';
 
@@ -70,7 +71,7 @@ export function pollFastPath(ctx: AppContext, observer: RequestObserver) {
         res.end(req.method === 'HEAD' ? undefined : answer.bytes);
       }
     } catch (e) {
-      if (!isAppError(e)) ctx.logger.error({ err: e }, 'poll failed');
+      if (!isAppError(e)) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'poll failed');
       writeError(res, isAppError(e) ? observer.refused(ip, e) : new AppError('internal', 'internal error'));
     }
     observer.finish({ method: req.method, path: (req.url ?? '').split('?')[0] as string, route: ROUTE, status: res.statusCode, ip, started });

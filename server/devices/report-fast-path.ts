@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../context.js';
 import { AppError, isAppError } from '../errors.js';
 import { writeError } from '../http/error-handler.js';
+import { isClientAbort } from '../http/client-abort.js';
 import { decodeDeviceId } from '../http/params.js';
+import { requestIdOf } from '../http/request-id.js';
 import { readJsonBody } from '../http/raw-json-body.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import { parseReportBatch } from '../reports/report-parse.js';
@@ -33,16 +35,24 @@ export function reportFastPath(ctx: AppContext, observer: RequestObserver) {
       res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
       res.end(body);
     };
+    let aborted = false;
     handle()
       .catch((e: unknown) => {
-        if (!isAppError(e)) ctx.logger.error({ err: e }, 'report ingestion failed');
+        if (!isAppError(e) && isClientAbort(e, req)) {
+          aborted = true;
+          return void res.destroy();
+        }
+        if (!isAppError(e)) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'report ingestion failed');
         if (res.headersSent) return void res.destroy();
         // Unread body bytes must not be parsed as the next request on this connection.
         if (!req.complete) res.setHeader('Connection', 'close');
         writeError(res, isAppError(e) ? observer.refused(ip, e) : new AppError('internal', 'internal error'));
       })
       .finally(() => {
-        observer.finish({ method: 'POST', path: (req.url ?? '').split('?')[0] as string, route: ROUTE, status: res.statusCode, ip, started });
+        const f = { method: 'POST', path: (req.url ?? '').split('?')[0] as string, route: ROUTE, ip, started };
+        // Ids only where a log line carries one: the hot 200 path skips them.
+        if (aborted) observer.aborted({ ...f, requestId: requestIdOf(req) });
+        else observer.finish({ ...f, status: res.statusCode, ...(res.statusCode >= 500 ? { requestId: requestIdOf(req) } : {}) });
       });
     return true;
   };

@@ -2,6 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
+import { isClientAbort } from './client-abort.js';
+import { requestIdOf } from './request-id.js';
 import type { RequestObserver } from './request-observer.js';
 
 interface HttpishError {
@@ -42,9 +44,14 @@ function fromFrameworkError(err: HttpishError & Error): AppError | undefined {
  */
 export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'refused'>) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (!isAppError(err) && isClientAbort(err, req)) {
+      // Nobody is listening for an answer; the 'close' observer counts it as an abort.
+      res.destroy();
+      return;
+    }
     let appErr = isAppError(err) ? err : fromFrameworkError(err as HttpishError & Error);
     if (!appErr) {
-      logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
+      logger.error({ err, method: req.method, path: req.path, requestId: requestIdOf(req) }, 'unhandled error');
       appErr = new AppError('internal', 'internal error');
     }
     if (res.headersSent) {
@@ -63,6 +70,8 @@ export function notFound(req: Request): never {
 export function writeError(res: ServerResponse, err: AppError): void {
   const body = JSON.stringify(err.toBody());
   res.writeHead(err.status, {
+    // The id the server's log lines carry, so an operator can find what a client saw.
+    'X-Request-Id': requestIdOf(res.req),
     // RFC 9110: every 401 names the scheme it wants.
     ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}),
     ...err.headers,

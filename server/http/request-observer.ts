@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
+import { requestIdOf } from './request-id.js';
 
 interface Window {
   start: number;
@@ -15,6 +16,7 @@ export interface Finished {
   status: number;
   ip: string;
   started: bigint;
+  requestId?: string;
 }
 
 export type RequestObserver = ReturnType<typeof createRequestObserver>;
@@ -54,6 +56,11 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
         headers: { 'Retry-After': String(Math.max(1, Math.ceil((w.start + 60_000 - now()) / 1000))) },
       });
     },
+    /** A request whose client went away before the answer: debug, and its own counter (never a 5xx). */
+    aborted(f: Omit<Finished, 'status'>): void {
+      metrics.clientAborts.inc({ route: f.route });
+      if (debug) logger.debug({ method: f.method, path: f.path, requestId: f.requestId }, 'client closed the connection');
+    },
     finish(f: Finished): void {
       const seconds = Number(process.hrtime.bigint() - f.started) / 1e9;
       let histogram = byRoute.get(f.route);
@@ -67,21 +74,23 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
         else cur.failures++;
       }
       const line = { method: f.method, path: f.path, status: f.status, ms: seconds * 1000 };
-      if (f.status >= 500) logger.error(line, 'request failed');
+      if (f.status >= 500) logger.error({ ...line, requestId: f.requestId }, 'request failed');
       else if (f.status >= 400) logger.info(line, 'request refused');
       else if (debug) logger.debug(line, 'request');
     },
   };
 }
 
-/** The Express side: one 'finish' listener per request. */
+/** The Express side: one 'close' listener per request (it fires for answered and abandoned requests alike). */
 export function observeRequests(observer: RequestObserver) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const ip = req.socket?.remoteAddress ?? 'unknown';
     const started = process.hrtime.bigint();
-    res.once('finish', () => {
+    res.once('close', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      observer.finish({ method: req.method, path: req.path, route, status: res.statusCode, ip, started });
+      const f = { method: req.method, path: req.path, route, ip, started };
+      if (!res.writableFinished) observer.aborted({ ...f, requestId: requestIdOf(req) });
+      else observer.finish({ ...f, status: res.statusCode, ...(res.statusCode >= 500 ? { requestId: requestIdOf(req) } : {}) });
     });
     next();
   };

@@ -14,6 +14,12 @@ export function createMetrics() {
       labelNames: ['route', 'status'] as const,
       registers: [registry],
     }),
+    clientAborts: new Counter({
+      name: 'ota_http_client_aborts_total',
+      help: 'Requests whose client closed the connection before the answer (not server errors)',
+      labelNames: ['route'] as const,
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'ota_http_request_duration_seconds',
       help: 'HTTP request latency by route',

@@ -1,0 +1,59 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
+import type { Metrics } from '../ops/metrics.js';
+
+export interface ConnectionLimits {
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  keepAliveSeconds: number;
+}
+
+/** What Node's HTTP parser refuses, as protocol §7 errors (Node itself answers with an empty body). */
+function parserError(err: NodeJS.ErrnoException): AppError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new AppError('headers_too_large', 'the request headers are larger than this server accepts (16 KiB)');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new AppError('request_timeout', 'the request took too long to arrive');
+    default:
+      return new AppError('bad_request', 'the request is not valid HTTP/1.1');
+  }
+}
+
+function writeRawError(socket: Socket, err: AppError): void {
+  const body = JSON.stringify(err.toBody());
+  socket.end(
+    `HTTP/1.1 ${err.status} ${err.code}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Connection limits for a server facing millions of devices: slow headers
+ * are cut after `headersTimeoutSeconds`, a whole request (artifact uploads
+ * included) after `requestTimeoutSeconds`, a socket idle mid-request after
+ * `idleTimeoutSeconds`; keep-alive lasts `keepAliveSeconds` (set it above a
+ * load balancer's idle timeout). Whatever Node's parser refuses (oversized
+ * or malformed headers, duplicate Content-Length, timeouts) is answered
+ * with the protocol §7 error body, never an empty one.
+ */
+export function applyConnectionLimits(server: Server, limits: ConnectionLimits, logger: Logger, metrics: Metrics): void {
+  server.headersTimeout = limits.headersTimeoutSeconds * 1000;
+  server.requestTimeout = limits.requestTimeoutSeconds * 1000;
+  server.keepAliveTimeout = limits.keepAliveSeconds * 1000;
+  server.timeout = limits.idleTimeoutSeconds * 1000;
+  server.on('timeout', (socket: Socket) => socket.destroy());
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      metrics.clientAborts.inc({ route: 'unparsed' });
+      return void socket.destroy();
+    }
+    const appErr = parserError(err);
+    logger.debug({ code: err.code, status: appErr.status }, 'request refused by the HTTP parser');
+    metrics.httpRequests.inc({ route: 'unparsed', status: `${Math.floor(appErr.status / 100)}xx` });
+    writeRawError(socket, appErr);
+  });
+}
