@@ -90,7 +90,7 @@ export async function listCohorts(opts: ServerOptions & { json?: boolean }, io: 
   return 0;
 }
 
-const MEMBER_PAGE = 10_000;
+const MEMBER_PAGE = 2_000;
 
 type CohortPage = CohortView & { members: string[]; nextCursor: string | null };
 
