@@ -103,8 +103,9 @@ export function createIngestService(deps: IngestDeps) {
 
   /**
    * Before joining the group: canonical bytes, and the settings cut to the
-   * keys the release changes (the only ones status counts; the rest is not
-   * stored) with the policy's type. A refusal here refuses this batch only.
+   * keys the release changes (the only ones status counts and the device's
+   * merged settings keep), each of the policy's type. A refusal here
+   * refuses this batch only.
    */
   const prepare = (batch: Report[]): PreparedReport[] =>
     batch.map((report, i) => {
@@ -121,6 +122,8 @@ export function createIngestService(deps: IngestDeps) {
         }
         settings[key] = reported;
       }
+      // The stored body stays what the device sent (evidence, and the same bytes a retry is compared
+      // with); what the server derives from it (merged settings, counters) holds only the trimmed part.
       return { report: { ...report, settings }, body: canonicalJson(report) };
     });
 
