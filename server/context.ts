@@ -88,6 +88,7 @@ export function createContext(input: ContextInput): AppContext {
   const commits = createGroupCommit(db, {
     beforeEach: () => activity.flushInTransaction(),
     onHookError: (err) => logger.error({ err }, 'write-behind of poll activity failed inside a group commit'),
+    onGroupError: (err, requests) => logger.error({ err, requests }, 'group commit failed; every request in it was answered 503'),
   });
   const ingest = createIngestService({
     devices, reports, rollouts, releases, rolloutDevices, counters, commits, live, cohorts, now,

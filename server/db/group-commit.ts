@@ -21,7 +21,10 @@ export type GroupCommit = ReturnType<typeof createGroupCommit>;
  * answers for data that is on disk. Callers do what can fail on their own
  * input (parsing, canonical JSON) before they join.
  */
-export function createGroupCommit(db: Db, hooks: { beforeEach?: () => void; onHookError?: (e: unknown) => void } = {}) {
+export function createGroupCommit(
+  db: Db,
+  hooks: { beforeEach?: () => void; onHookError?: (e: unknown) => void; onGroupError?: (e: unknown, requests: number) => void } = {},
+) {
   let queue: Job[] = [];
   const committed: (() => void)[] = [];
   let scheduled = false;
@@ -51,6 +54,7 @@ export function createGroupCommit(db: Db, hooks: { beforeEach?: () => void; onHo
         }
       })();
     } catch (e) {
+      hooks.onGroupError?.(e, jobs.length);
       const err = new AppError('unavailable', 'the write could not be stored; send it again', { cause: e });
       for (const job of jobs) job.reject(err);
       return;
