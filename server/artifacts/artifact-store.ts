@@ -60,10 +60,14 @@ export function createArtifactStore(db: Db, dir: string) {
           done(null, chunk);
         },
       });
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
       try {
-        await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+        await pipeline(body, meter, out);
         fsyncPath(tmp);
       } catch (e) {
+        // The file is opened asynchronously: a refusal can come before the open completes, so wait
+        // for the stream to close, or the open would create the file again after it was removed.
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
         rmSync(tmp, { force: true });
         if (e instanceof AppError) throw e;
         throw new AppError('bad_request', 'the upload was interrupted before all bytes arrived', { cause: e });
