@@ -12,6 +12,7 @@ import { createActivityBuffer, type ActivityBuffer } from './devices/activity-bu
 import { createDeviceStore, type DeviceStore } from './devices/device-store.js';
 import { createPollService, type PollService } from './devices/poll-service.js';
 import { jsonBody } from './http/json-body.js';
+import { registerFleetMetrics, type FleetMetrics } from './ops/fleet-metrics.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createReleaseStore, type ReleaseStore } from './releases/release-store.js';
 import { createIngestService, type IngestService } from './reports/ingest-service.js';
@@ -19,6 +20,7 @@ import { createReportStore, type ReportStore } from './reports/report-store.js';
 import { createCensus, type Census } from './rollouts/census.js';
 import { createHealthService, type HealthService } from './rollouts/health-service.js';
 import { createLiveRollouts, type LiveRollouts } from './rollouts/live-rollouts.js';
+import { createRolloutEvents, isAutomatic, type RolloutEvents } from './rollouts/rollout-events.js';
 import { createCounterStore, type CounterStore } from './rollouts/rollout-counters.js';
 import { createRolloutDeviceStore, type RolloutDeviceStore } from './rollouts/rollout-device-store.js';
 import { createRolloutService, type RolloutService } from './rollouts/rollout-service.js';
@@ -33,6 +35,10 @@ export interface AppContext {
   now: () => Date;
   trust: TrustState;
   metrics: Metrics;
+  /** Fleet figures for /metrics (rollouts, devices, group commit); see docs/operations.md. */
+  fleetMetrics: FleetMetrics;
+  /** Every committed rollout creation and transition (metrics, logs and webhooks listen). */
+  rolloutEvents: RolloutEvents;
   audit: AuditStore;
   artifacts: ArtifactStore;
   operatorTokens: OperatorTokenStore;
@@ -78,14 +84,25 @@ export function createContext(input: ContextInput): AppContext {
   const reports = createReportStore(db);
   const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
   const live = createLiveRollouts(rollouts, releases);
+  const metrics = createMetrics();
+  const rolloutEvents = createRolloutEvents(logger);
+  // Operators' actions are logged with their request (http/request-observer.ts); the server's own
+  // advances and completions here (health-service.ts already warns of an auto-halt, with its figures).
+  rolloutEvents.on((t) => {
+    if (isAutomatic(t) && t.to.state !== 'halted') logger.info({ rollout: t.rolloutId, action: t.action, actor: t.actor, from: t.from, to: t.to }, 'rollout changed by the server');
+  });
+  const census = createCensus(db, live, cohorts, now, (err) => logger.error({ err }, 'census failed'));
+  const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
-  let census: Census | undefined;
   const rolloutService = createRolloutService({
-    db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds,
-    onChange: () => void census?.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
+    db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
+    onChange: () => void census.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });
-  const commits = createGroupCommit(db, { beforeEach: () => activity.flushInTransaction() });
+  const commits = createGroupCommit(db, {
+    beforeEach: () => activity.flushInTransaction(),
+    committed: (seconds, jobs) => fleetMetrics.committed(seconds, jobs),
+  });
   const ingest = createIngestService({
     devices, reports, rollouts, releases, rolloutDevices, counters, commits, live, cohorts, now,
     onCommitted: (ids) => {
@@ -102,7 +119,9 @@ export function createContext(input: ContextInput): AppContext {
     trust,
     logger,
     now,
-    metrics: createMetrics(),
+    metrics,
+    fleetMetrics,
+    rolloutEvents,
     audit,
     artifacts: createArtifactStore(db, join(config.dataDir, 'artifacts')),
     operatorTokens: createOperatorTokenStore(db),
@@ -117,7 +136,7 @@ export function createContext(input: ContextInput): AppContext {
     live,
     rolloutService,
     health,
-    census: (census = createCensus(db, live, cohorts, now, (err) => logger.error({ err }, 'census failed'))),
+    census,
     poll: createPollService({
       live, cohorts, rolloutDevices, activity,
       pollIntervalSeconds: config.pollIntervalSeconds,

@@ -27,7 +27,8 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
     if (e instanceof ConfigError) throw new CliError(`invalid configuration: ${e.problems.join('; ')}`);
     throw e;
   }
-  const running = await startServer(config, (line) => println(io.out, line));
+  // The banner on stderr like `npm start`: stdout is the JSON log, for `ota serve | jq`.
+  const running = await startServer(config, (line) => println(io.err, line));
   await new Promise<void>((resolve) => {
     if (io.stop) {
       if (io.stop.aborted) resolve();

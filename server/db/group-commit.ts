@@ -17,7 +17,7 @@ export type GroupCommit = ReturnType<typeof createGroupCommit>;
  * touches its neighbours. Promises settle only after the commit: whoever
  * answers 2xx on them answers for data that is on disk.
  */
-export function createGroupCommit(db: Db, hooks: { beforeEach?: () => void } = {}) {
+export function createGroupCommit(db: Db, hooks: { beforeEach?: () => void; committed?: (seconds: number, jobs: number) => void } = {}) {
   let queue: Job[] = [];
   const committed: (() => void)[] = [];
   let scheduled = false;
@@ -26,6 +26,7 @@ export function createGroupCommit(db: Db, hooks: { beforeEach?: () => void } = {
     scheduled = false;
     const jobs = queue;
     queue = [];
+    const started = process.hrtime.bigint();
     try {
       db.transaction(() => {
         // e.g. the write-behind of poll activity, so reports always find their offers.
@@ -44,6 +45,8 @@ export function createGroupCommit(db: Db, hooks: { beforeEach?: () => void } = {
       for (const job of jobs) job.reject(err);
       return;
     }
+    // The transaction's wall time, fsync included: what every acknowledged report waited for (ota_group_commit_seconds).
+    hooks.committed?.(Number(process.hrtime.bigint() - started) / 1e9, jobs.length);
     for (const job of jobs) {
       const o = job.outcome as NonNullable<Job['outcome']>;
       if (o.ok) job.resolve(o.value);

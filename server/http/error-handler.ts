@@ -44,7 +44,7 @@ export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'r
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     let appErr = isAppError(err) ? err : fromFrameworkError(err as HttpishError & Error);
     if (!appErr) {
-      logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
+      logger.error({ err, requestId: res.locals.requestId as string | undefined, method: req.method, url: req.originalUrl }, 'unhandled error');
       appErr = new AppError('internal', 'internal error');
     }
     if (res.headersSent) {

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 
@@ -15,7 +17,36 @@ export interface Finished {
   status: number;
   ip: string;
   started: bigint;
+  /** Express requests only: the id echoed in `X-Request-Id` and the authenticated principal, if any. */
+  requestId?: string;
+  principal?: Principal;
 }
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Refusals that are a device's normal traffic, not a problem worth an info
+ * line: a device asks for root N+1 on every check (protocol §2 rotation), and
+ * a 404 there only means "no newer root yet".
+ */
+const isRoutineMiss = (f: Finished): boolean => f.status === 404 && f.route === '/v1/trust/root/:version';
+
+/**
+ * An operator's change of server state: who (token id, name and role — never
+ * the secret), what (method, route and the path with its ids) and the request
+ * id, at info, whatever the route. Enrollment tokens are fleet traffic (one
+ * line per device would drown the log), so their requests stay at debug.
+ */
+const operatorAction = (f: Finished) =>
+  f.principal?.kind === 'operator' && f.principal.role !== 'enroller' && MUTATING.has(f.method) && f.status < 400
+    ? {
+        requestId: f.requestId,
+        actor: { tokenId: f.principal.tokenId, name: f.principal.name, role: f.principal.role },
+        action: `${f.method} ${f.route}`,
+        path: f.path,
+        status: f.status,
+      }
+    : undefined;
 
 export type RequestObserver = ReturnType<typeof createRequestObserver>;
 
@@ -66,22 +97,44 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
         if (!cur || t - cur.start >= 60_000) failures.set(f.ip, { start: t, failures: 1 });
         else cur.failures++;
       }
-      const line = { method: f.method, path: f.path, status: f.status, ms: seconds * 1000 };
+      const action = operatorAction(f);
+      if (action) return void logger.info({ ...action, ms: seconds * 1000 }, 'operator action');
+      const actor = f.principal?.kind === 'operator' ? { tokenId: f.principal.tokenId, role: f.principal.role } : undefined;
+      const line = { requestId: f.requestId, actor, method: f.method, path: f.path, status: f.status, ms: seconds * 1000 };
       if (f.status >= 500) logger.error(line, 'request failed');
-      else if (f.status >= 400) logger.info(line, 'request refused');
-      else if (debug) logger.debug(line, 'request');
+      else if (f.status >= 400 && !isRoutineMiss(f)) logger.info(line, 'request refused');
+      else if (debug) logger.debug(line, f.status >= 400 ? 'request refused' : 'request');
     },
   };
 }
 
-/** The Express side: one 'finish' listener per request. */
-export function observeRequests(observer: RequestObserver) {
+/** A caller's own X-Request-Id is kept when it is short and plain (it ends up in log lines). */
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Request ids: a per-process random prefix and a sequence number (cheap, unique, sortable in a log). */
+export function requestIds(): () => string {
+  const prefix = randomBytes(4).toString('hex');
+  let seq = 0;
+  return () => `${prefix}-${(++seq).toString(36)}`;
+}
+
+/**
+ * The Express side: a request id (the caller's X-Request-Id if plain, else a
+ * new one; echoed in the response and in every log line of the request,
+ * `res.locals.requestId`), and one 'finish' listener per request.
+ */
+export function observeRequests(observer: RequestObserver, nextId: () => string = requestIds()) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const ip = req.socket?.remoteAddress ?? 'unknown';
     const started = process.hrtime.bigint();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : nextId();
+    res.locals.requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
     res.once('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      observer.finish({ method: req.method, path: req.path, route, status: res.statusCode, ip, started });
+      const principal = res.locals.principal as Principal | undefined;
+      observer.finish({ method: req.method, path: req.path, route, status: res.statusCode, ip, started, requestId, principal });
     });
     next();
   };
