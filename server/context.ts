@@ -14,6 +14,7 @@ import { createPollService, type PollService } from './devices/poll-service.js';
 import { jsonBody } from './http/json-body.js';
 import { registerFleetMetrics, type FleetMetrics } from './ops/fleet-metrics.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createWebhookNotifier, type WebhookNotifier } from './notifications/webhook-notifier.js';
 import { createReleaseStore, type ReleaseStore } from './releases/release-store.js';
 import { createIngestService, type IngestService } from './reports/ingest-service.js';
 import { createReportStore, type ReportStore } from './reports/report-store.js';
@@ -39,6 +40,8 @@ export interface AppContext {
   fleetMetrics: FleetMetrics;
   /** Every committed rollout creation and transition (metrics, logs and webhooks listen). */
   rolloutEvents: RolloutEvents;
+  /** OTA_WEBHOOK_URL receivers of every rollout transition (close it on shutdown). */
+  webhooks: WebhookNotifier;
   audit: AuditStore;
   artifacts: ArtifactStore;
   operatorTokens: OperatorTokenStore;
@@ -91,6 +94,11 @@ export function createContext(input: ContextInput): AppContext {
   rolloutEvents.on((t) => {
     if (isAutomatic(t) && t.to.state !== 'halted') logger.info({ rollout: t.rolloutId, action: t.action, actor: t.actor, from: t.from, to: t.to }, 'rollout changed by the server');
   });
+  const webhooks = createWebhookNotifier({
+    urls: config.webhookUrls, secret: config.webhookSecret, timeoutSeconds: config.webhookTimeoutSeconds,
+    retryBaseMs: config.webhookRetryBaseMs, maxAttempts: config.webhookMaxAttempts, logger,
+  });
+  rolloutEvents.on((t) => webhooks.notify(t));
   const census = createCensus(db, live, cohorts, now, (err) => logger.error({ err }, 'census failed'));
   const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
@@ -122,6 +130,7 @@ export function createContext(input: ContextInput): AppContext {
     metrics,
     fleetMetrics,
     rolloutEvents,
+    webhooks,
     audit,
     artifacts: createArtifactStore(db, join(config.dataDir, 'artifacts')),
     operatorTokens: createOperatorTokenStore(db),

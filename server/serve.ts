@@ -104,6 +104,7 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
     (closing ??= new Promise<void>((resolve) => {
       for (const t of timers) clearInterval(t);
       load.stop();
+      ctx.webhooks.close();
       server.close(() => {
         ctx.activity.flushAll();
         db.close();
