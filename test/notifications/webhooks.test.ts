@@ -8,7 +8,8 @@ import { ConfigError, loadConfig, type Config } from '../../server/config.js';
 import type { RolloutNotification } from '../../server/notifications/webhook-notifier.js';
 import { verifySignature } from '../../server/notifications/webhook-signature.js';
 import { toTimestamp } from '../../server/trust/time.js';
-import { makeApp, type AppFixture } from '../helpers/fixtures.js';
+import { ota } from '../cli/cli-harness.js';
+import { makeApp, tempDir, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, poll, publish, report } from '../helpers/fleet.js';
 
 const SECRET = 'a-webhook-secret-of-some-length';
@@ -204,5 +205,11 @@ describe('webhook configuration (validated at load)', () => {
     expect(problems({ OTA_WEBHOOK_SECRET: SECRET })).toEqual(['OTA_WEBHOOK_SECRET is set but OTA_WEBHOOK_URL is not']);
     expect(problems({ OTA_WEBHOOK_URL: 'https://a.example/h,https://a.example/h' })).toEqual(['OTA_WEBHOOK_URL names the same URL twice']);
     expect(problems({ OTA_WEBHOOK_URL: 'https://a.example/h', OTA_WEBHOOK_RETRY_BASE_MS: '1' })).toEqual(['OTA_WEBHOOK_RETRY_BASE_MS must be an integer from 10 to 600000, got "1"']);
+  });
+
+  it('ota serve --webhook-url (repeatable) is checked like the variable', async () => {
+    const r = await ota(['serve', '--data', tempDir(), '--webhook-url', 'https://a.example/h', '--webhook-url', 'gopher://b.example/secret-path']);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('ota: invalid configuration: OTA_WEBHOOK_URL entry 2 must be an http:// or https:// URL\n');
   });
 });
