@@ -52,11 +52,12 @@ export type RequestObserver = ReturnType<typeof createRequestObserver>;
 
 /**
  * The bookkeeping of every request, shared by Express and the poll fast
- * path: latency histogram and counters, the access log line (debug for
- * successes, so a fleet's polls are not logged one by one; info for client
- * errors; error for 5xx), and the count of refused credentials per client
- * address that turns further refusals into 429. Only the method and path
- * are logged: tokens never reach a log line.
+ * path: latency histogram and counters, the access log line (info for an
+ * operator's change of state and for client errors but a device's routine
+ * root check; debug for other successes, so a fleet's polls are not logged
+ * one by one; error for 5xx — docs/operations.md), and the count of refused
+ * credentials per client address that turns further refusals into 429. Only
+ * the method, path and token id are logged: secrets never reach a log line.
  */
 export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; authFailuresPerMinute: number; now?: () => number }) {
   const { logger, metrics } = opts;
