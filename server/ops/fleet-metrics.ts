@@ -1,9 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DeviceStore } from '../devices/device-store.js';
 import type { ActivityBuffer } from '../devices/activity-buffer.js';
-import { REPORT_STATES } from '../reports/report-rules.js';
+import { failureFigures, REPORT_STATES, type DeviceState } from '../reports/report-rules.js';
 import type { Census } from '../rollouts/census.js';
-import { figuresOf } from '../rollouts/health-service.js';
 import type { LiveRollouts } from '../rollouts/live-rollouts.js';
 import { counterKey, type CounterStore } from '../rollouts/rollout-counters.js';
 import { isAutomatic, type RolloutEvents } from '../rollouts/rollout-events.js';
@@ -57,7 +56,7 @@ export function registerFleetMetrics(registry: Registry, deps: FleetMetricDeps) 
   const perRollout = {
     state: new Gauge({ name: 'ota_rollout_state', help: '1 for the state each rollout is in, 0 for the others', labelNames: ['rollout', 'state'] as const, registers, collect: () => fill() }),
     stage: new Gauge({ name: 'ota_rollout_stage', help: 'Current stage of each rollout (0-based, as in the API)', labelNames: ['rollout'] as const, registers }),
-    eligible: new Gauge({ name: 'ota_rollout_eligible_devices', help: 'Devices eligible at the current stage (last census)', labelNames: ['rollout'] as const, registers }),
+    eligible: new Gauge({ name: 'ota_rollout_eligible_devices', help: 'Devices eligible through the stages reached (last census)', labelNames: ['rollout'] as const, registers }),
     offered: new Gauge({ name: 'ota_rollout_offered_devices', help: 'Devices offered the rollout (first offers, written behind)', labelNames: ['rollout'] as const, registers }),
     devices: new Gauge({ name: 'ota_rollout_devices', help: "Devices by their latest reported state (timed_out derived), per rollout", labelNames: ['rollout', 'state'] as const, registers }),
     failureRatio: new Gauge({ name: 'ota_rollout_failure_ratio', help: 'Failures / terminal reports, as auto-halt computes it (0 before any terminal report)', labelNames: ['rollout'] as const, registers }),
@@ -83,7 +82,8 @@ export function registerFleetMetrics(registry: Registry, deps: FleetMetricDeps) 
       const counts = deps.counters.all(r.id);
       perRollout.offered.set({ rollout }, counts.get(counterKey.offered) ?? 0);
       for (const s of DEVICE_STATES) perRollout.devices.set({ rollout, state: s }, counts.get(counterKey.state(s)) ?? 0);
-      const f = figuresOf(deps.counters, r.id);
+      // The same figures auto-halt uses (health-service.ts figuresOf), from the counters just read.
+      const f = failureFigures((st: DeviceState) => counts.get(counterKey.state(st)) ?? 0);
       perRollout.failureRatio.set({ rollout }, f.terminal === 0 ? 0 : f.failures / f.terminal);
       perRollout.terminal.set({ rollout }, f.terminal);
       perRollout.threshold.set({ rollout }, r.failurePolicy.maxFailureBasisPoints / 10000);
