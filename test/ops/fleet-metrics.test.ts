@@ -32,7 +32,9 @@ describe('/metrics: what the fleet does (docs/operations.md)', () => {
     expect((await act(f, id, 'start')).status).toBe(200);
     const tokens = { a: await enroll(f.app, f.tokens.enroller, 'dev-a'), b: await enroll(f.app, f.tokens.enroller, 'dev-b') };
     for (const [d, t] of Object.entries(tokens)) expect((await poll(f.app, `dev-${d}`, t)).status).toBe(200);
+    await f.ctx.census.run();
     text = await scrape(f);
+    expect(sample(text, 'ota_rollout_eligible_devices', { rollout: id })).toBe(2);
     expect(sample(text, 'ota_rollout_state', { rollout: id, state: 'running' })).toBe(1);
     expect(sample(text, 'ota_rollout_state', { rollout: id, state: 'draft' })).toBe(0);
     expect(sample(text, 'ota_rollout_stage', { rollout: id })).toBe(0);
