@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, type Config } from '../../server/config.js';
-import type { RolloutNotification } from '../../server/notifications/webhook-notifier.js';
+import { createWebhookNotifier, type RolloutNotification } from '../../server/notifications/webhook-notifier.js';
 import { verifySignature } from '../../server/notifications/webhook-signature.js';
 import { toTimestamp } from '../../server/trust/time.js';
 import { ota } from '../cli/cli-harness.js';
@@ -176,6 +176,27 @@ describe('webhooks: every rollout state change, signed, retried, off the request
     expect(log).toContain('HTTP 503');
     expect(log).not.toContain(SECRET);
     expect(log).not.toContain('/hooks/ota');
+  });
+});
+
+describe('the webhook queue', () => {
+  it('is bounded: past maxQueue the oldest waiting delivery is dropped and logged; close stops it', async () => {
+    const silent = await receiver([0, 0, 0, 0]);
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, done) => void (lines.push(c.toString()), done()) }));
+    const n = createWebhookNotifier({ urls: [silent.url], secret: undefined, timeoutSeconds: 30, retryBaseMs: 20, maxAttempts: 3, maxQueue: 2, logger });
+    const t = (i: number) => ({ rolloutId: `r${i}`, releaseId: 'rel', action: 'start', actor: 'operator:x(admin)', from: null, to: { state: 'running' as const, stage: 0 }, at: '2026-12-01T00:00:00Z', details: {} });
+    for (let i = 1; i <= 4; i++) n.notify(t(i));
+    await until('the first delivery in flight', () => silent.got.length === 1);
+    expect(silent.got[0]?.json.rollout.id).toBe('r1');
+    expect(silent.got[0]?.headers['x-ota-signature']).toBeUndefined();
+    // r1 in flight, r4 waiting: r2 and r3 were dropped, each logged.
+    expect(n.pending()).toEqual([2]);
+    const dropped = lines.map((l) => JSON.parse(l) as { msg: string; rollout: string }).filter((l) => l.msg.startsWith('webhook queue full'));
+    expect(dropped.map((l) => l.rollout)).toEqual(['r2', 'r3']);
+    n.close();
+    n.notify(t(5));
+    expect(n.pending()).toEqual([2]);
   });
 });
 
