@@ -14,6 +14,7 @@ import { limitPrincipal } from './http/rate-limit.js';
 import { createRequestObserver, observeRequests, type RequestObserver } from './http/request-observer.js';
 import { pollFastPath } from './devices/poll-fast-path.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
+import { openApiRoutes } from './openapi/openapi-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
 
@@ -32,7 +33,8 @@ export function createApp(ctx: AppContext): RequestListener {
   };
 }
 
-function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
+/** Every route but the two fast paths (exported so test/openapi can list what it answers). */
+export function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -42,6 +44,7 @@ function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
 
   // Public: health for load balancers, trust documents, content-addressed artifacts.
   app.use(healthRoutes(ctx));
+  app.use(openApiRoutes());
   app.use(trustRoutes(ctx));
   app.use(artifactDownloadRoutes(ctx));
 

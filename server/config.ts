@@ -31,6 +31,16 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Publish the example release and a running rollout on a fresh dev data folder. */
   demo: boolean;
+  /** Receivers of rollout state changes (docs/protocol-notes.md, "Webhooks"); empty = none. */
+  webhookUrls: readonly string[];
+  /** HMAC-SHA256 key for X-OTA-Signature; undefined = unsigned deliveries. */
+  webhookSecret: string | undefined;
+  /** One delivery attempt's time limit. */
+  webhookTimeoutSeconds: number;
+  /** First retry delay; it doubles per attempt (capped at 5 minutes). */
+  webhookRetryBaseMs: number;
+  /** Attempts per delivery before it is given up (and logged). */
+  webhookMaxAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -40,6 +50,23 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** OTA_WEBHOOK_URL: one or more http(s) URLs, separated by commas or whitespace. */
+function webhookUrls(raw: string | undefined, problems: string[]): string[] {
+  const urls = (raw ?? '').split(/[\s,]+/).filter(Boolean);
+  for (const [i, u] of urls.entries()) {
+    let url: URL | undefined;
+    try {
+      url = new URL(u);
+    } catch {
+      url = undefined;
+    }
+    // Index, not the URL: a receiver's URL may carry its own secret (chat webhooks do), so it is never echoed.
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) problems.push(`OTA_WEBHOOK_URL entry ${i + 1} must be an http:// or https:// URL`);
+  }
+  if (new Set(urls).size !== urls.length) problems.push('OTA_WEBHOOK_URL names the same URL twice');
+  return urls;
+}
 
 type Source = Record<string, string | undefined>;
 
@@ -71,6 +98,10 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
   if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`OTA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
   const trustRaw = overrides.trustDir ?? env.OTA_TRUST_DIR;
+  const hooks = webhookUrls(env.OTA_WEBHOOK_URL, problems);
+  const secret = env.OTA_WEBHOOK_SECRET === '' ? undefined : env.OTA_WEBHOOK_SECRET;
+  if (secret !== undefined && secret.length < 16) problems.push('OTA_WEBHOOK_SECRET must be at least 16 characters');
+  if (secret !== undefined && hooks.length === 0) problems.push('OTA_WEBHOOK_SECRET is set but OTA_WEBHOOK_URL is not');
   const fromEnv: Config = {
     host: env.HOST ?? '127.0.0.1',
     port: int('PORT', 8080, 0, 65535),
@@ -91,6 +122,11 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     keepAliveSeconds: int('OTA_KEEP_ALIVE_SECONDS', 5, 1, 3600),
     logLevel: level as Config['logLevel'],
     demo: bool('OTA_DEMO', trustRaw === undefined),
+    webhookUrls: Object.freeze(hooks),
+    webhookSecret: secret,
+    webhookTimeoutSeconds: int('OTA_WEBHOOK_TIMEOUT_SECONDS', 10, 1, 300),
+    webhookRetryBaseMs: int('OTA_WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000),
+    webhookMaxAttempts: int('OTA_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
   };
   const merged = { ...fromEnv, ...overrides };
   const config: Config = {

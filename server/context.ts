@@ -12,13 +12,16 @@ import { createActivityBuffer, type ActivityBuffer } from './devices/activity-bu
 import { createDeviceStore, type DeviceStore } from './devices/device-store.js';
 import { createPollService, type PollService } from './devices/poll-service.js';
 import { jsonBody } from './http/json-body.js';
+import { registerFleetMetrics, type FleetMetrics } from './ops/fleet-metrics.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createWebhookNotifier, type WebhookNotifier } from './notifications/webhook-notifier.js';
 import { createReleaseStore, type ReleaseStore } from './releases/release-store.js';
 import { createIngestService, type IngestService } from './reports/ingest-service.js';
 import { createReportStore, type ReportStore } from './reports/report-store.js';
 import { createCensus, type Census } from './rollouts/census.js';
 import { createHealthService, type HealthService } from './rollouts/health-service.js';
 import { createLiveRollouts, type LiveRollouts } from './rollouts/live-rollouts.js';
+import { createRolloutEvents, isAutomatic, type RolloutEvents } from './rollouts/rollout-events.js';
 import { createCounterStore, type CounterStore } from './rollouts/rollout-counters.js';
 import { createRolloutDeviceStore, type RolloutDeviceStore } from './rollouts/rollout-device-store.js';
 import { createRolloutService, type RolloutService } from './rollouts/rollout-service.js';
@@ -33,6 +36,12 @@ export interface AppContext {
   now: () => Date;
   trust: TrustState;
   metrics: Metrics;
+  /** Fleet figures for /metrics (rollouts, devices, group commit); see docs/operations.md. */
+  fleetMetrics: FleetMetrics;
+  /** Every committed rollout creation and transition (metrics, logs and webhooks listen). */
+  rolloutEvents: RolloutEvents;
+  /** OTA_WEBHOOK_URL receivers of every rollout transition (close it on shutdown). */
+  webhooks: WebhookNotifier;
   audit: AuditStore;
   artifacts: ArtifactStore;
   operatorTokens: OperatorTokenStore;
@@ -78,17 +87,31 @@ export function createContext(input: ContextInput): AppContext {
   const reports = createReportStore(db);
   const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
   const live = createLiveRollouts(rollouts, releases);
+  const metrics = createMetrics();
+  const rolloutEvents = createRolloutEvents(logger);
+  // Operators' actions are logged with their request (http/request-observer.ts); the server's own
+  // advances and completions here (health-service.ts already warns of an auto-halt, with its figures).
+  rolloutEvents.on((t) => {
+    if (isAutomatic(t) && t.to.state !== 'halted') logger.info({ rollout: t.rolloutId, action: t.action, actor: t.actor, from: t.from, to: t.to }, 'rollout changed by the server');
+  });
+  const webhooks = createWebhookNotifier({
+    urls: config.webhookUrls, secret: config.webhookSecret, timeoutSeconds: config.webhookTimeoutSeconds,
+    retryBaseMs: config.webhookRetryBaseMs, maxAttempts: config.webhookMaxAttempts, logger,
+  });
+  rolloutEvents.on((t) => webhooks.notify(t));
+  const census = createCensus(db, live, cohorts, now, (err) => logger.error({ err }, 'census failed'));
+  const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
-  let census: Census | undefined;
   const rolloutService = createRolloutService({
-    db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds,
-    onChange: () => void census?.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
+    db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
+    onChange: () => void census.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });
   const commits = createGroupCommit(db, {
     beforeEach: () => activity.flushInTransaction(),
     onHookError: (err) => logger.error({ err }, 'write-behind of poll activity failed inside a group commit'),
     onGroupError: (err, requests) => logger.error({ err, requests }, 'group commit failed; every request in it was answered 503'),
+    committed: (seconds, jobs) => fleetMetrics.committed(seconds, jobs),
   });
   const ingest = createIngestService({
     devices, reports, rollouts, releases, rolloutDevices, counters, commits, live, cohorts, now,
@@ -107,7 +130,10 @@ export function createContext(input: ContextInput): AppContext {
     trust,
     logger,
     now,
-    metrics: createMetrics(),
+    metrics,
+    fleetMetrics,
+    rolloutEvents,
+    webhooks,
     audit,
     artifacts: createArtifactStore(db, join(config.dataDir, 'artifacts')),
     operatorTokens: createOperatorTokenStore(db),
@@ -122,7 +148,7 @@ export function createContext(input: ContextInput): AppContext {
     live,
     rolloutService,
     health,
-    census: (census = createCensus(db, live, cohorts, now, (err) => logger.error({ err }, 'census failed'))),
+    census,
     poll: createPollService({
       live, cohorts, rolloutDevices, activity,
       pollIntervalSeconds: config.pollIntervalSeconds,

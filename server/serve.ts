@@ -59,8 +59,12 @@ function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
   ];
 }
 
-/** The composition root: config → data folder → trust → database → app → listen. */
-export async function startServer(config: Readonly<Config>, out: (line: string) => void = console.log): Promise<Running> {
+/**
+ * The composition root: config → data folder → trust → database → app → listen.
+ * The human banner goes to `out`, stderr by default: stdout carries only the
+ * JSON log lines, so `npm start | jq` works.
+ */
+export async function startServer(config: Readonly<Config>, out: (line: string) => void = console.error): Promise<Running> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // An existing folder keeps the mode it was made with: the state and its secrets are the server's alone.
   chmodSync(config.dataDir, 0o700);
@@ -82,6 +86,7 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
+  ctx.logger.info({ url, dataDir: config.dataDir, trustDir }, 'server listening');
   out(`OTA server listening on ${url} (data: ${config.dataDir}, trust: ${trustDir})`);
   if (dev) {
     const tokens = ensureDevTokens(ctx);
@@ -103,6 +108,7 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
     (closing ??= new Promise<void>((resolve) => {
       for (const t of timers) clearInterval(t);
       load.stop();
+      ctx.webhooks.close();
       server.close(() => {
         ctx.activity.flushAll();
         db.close();

@@ -8,6 +8,8 @@ interface ServeOptions {
   trust?: string;
   port?: number;
   host?: string;
+  /** Repeatable; replaces OTA_WEBHOOK_URL when given. */
+  webhookUrl?: string[];
 }
 
 /**
@@ -22,12 +24,15 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
   if (opts.host !== undefined) overrides.host = opts.host;
   let config: Readonly<Config>;
   try {
-    config = loadConfig(io.env, overrides);
+    // Through the environment form, so flags get the same validation as OTA_WEBHOOK_URL.
+    const env = opts.webhookUrl ? { ...io.env, OTA_WEBHOOK_URL: opts.webhookUrl.join(',') } : io.env;
+    config = loadConfig(env, overrides);
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(`invalid configuration: ${e.problems.join('; ')}`);
     throw e;
   }
-  const running = await startServer(config, (line) => println(io.out, line));
+  // The banner on stderr like `npm start`: stdout is the JSON log, for `ota serve | jq`.
+  const running = await startServer(config, (line) => println(io.err, line));
   await new Promise<void>((resolve) => {
     if (io.stop) {
       if (io.stop.aborted) resolve();
@@ -55,5 +60,6 @@ export function registerServe(program: Command, io: CliIo, exit: (code: number) 
     .option('--trust <dir>', 'trust folder (protocol §1)')
     .option('--port <n>', 'TCP port (default: $PORT or 8080)', intOption('--port', 0, 65535))
     .option('--host <host>', 'listen address (default: $HOST or 127.0.0.1)')
+    .option('--webhook-url <url...>', 'receiver of rollout state changes, repeatable (default: $OTA_WEBHOOK_URL); sign with $OTA_WEBHOOK_SECRET')
     .action(async (opts: ServeOptions) => exit(await serve(opts, io)));
 }

@@ -23,7 +23,13 @@ export type GroupCommit = ReturnType<typeof createGroupCommit>;
  */
 export function createGroupCommit(
   db: Db,
-  hooks: { beforeEach?: () => void; onHookError?: (e: unknown) => void; onGroupError?: (e: unknown, requests: number) => void } = {},
+  hooks: {
+    beforeEach?: () => void;
+    onHookError?: (e: unknown) => void;
+    onGroupError?: (e: unknown, requests: number) => void;
+    /** After each successful commit: how long the group took and how many requests it held (metrics). */
+    committed?: (seconds: number, jobs: number) => void;
+  } = {},
 ) {
   let queue: Job[] = [];
   const committed: (() => void)[] = [];
@@ -33,6 +39,7 @@ export function createGroupCommit(
     scheduled = false;
     const jobs = queue;
     queue = [];
+    const started = process.hrtime.bigint();
     try {
       db.transaction(() => {
         // e.g. the write-behind of poll activity, so reports always find their offers. Best effort:
@@ -59,6 +66,8 @@ export function createGroupCommit(
       for (const job of jobs) job.reject(err);
       return;
     }
+    // The transaction's wall time, fsync included: what every acknowledged report waited for (ota_group_commit_seconds).
+    hooks.committed?.(Number(process.hrtime.bigint() - started) / 1e9, jobs.length);
     for (const job of jobs) {
       const o = job.outcome as NonNullable<Job['outcome']>;
       if (o.ok) job.resolve(o.value);

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { requestIdOf } from './request-id.js';
@@ -16,18 +17,47 @@ export interface Finished {
   status: number;
   ip: string;
   started: bigint;
+  /** The id echoed in `X-Request-Id` (Express requests; fast paths give it where a line carries it) and the authenticated principal. */
   requestId?: string;
+  principal?: Principal;
 }
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Refusals that are a device's normal traffic, not a problem worth an info
+ * line: a device asks for root N+1 on every check (protocol §2 rotation), and
+ * a 404 there only means "no newer root yet".
+ */
+const isRoutineMiss = (f: Finished): boolean => f.status === 404 && f.route === '/v1/trust/root/:version';
+
+/**
+ * An operator's change of server state: who (token id, name and role — never
+ * the secret), what (method, route and the path with its ids) and the request
+ * id, at info, whatever the route. Enrollment tokens are fleet traffic (one
+ * line per device would drown the log), so their requests stay at debug.
+ */
+const operatorAction = (f: Finished) =>
+  f.principal?.kind === 'operator' && f.principal.role !== 'enroller' && MUTATING.has(f.method) && f.status < 400
+    ? {
+        requestId: f.requestId,
+        actor: { tokenId: f.principal.tokenId, name: f.principal.name, role: f.principal.role },
+        action: `${f.method} ${f.route}`,
+        path: f.path,
+        status: f.status,
+      }
+    : undefined;
 
 export type RequestObserver = ReturnType<typeof createRequestObserver>;
 
 /**
  * The bookkeeping of every request, shared by Express and the poll fast
- * path: latency histogram and counters, the access log line (debug for
- * successes, so a fleet's polls are not logged one by one; info for client
- * errors; error for 5xx), and the count of refused credentials per client
- * address that turns further refusals into 429. Only the method and path
- * are logged: tokens never reach a log line.
+ * path: latency histogram and counters, the access log line (info for an
+ * operator's change of state and for client errors but a device's routine
+ * root check; debug for other successes, so a fleet's polls are not logged
+ * one by one; error for 5xx — docs/operations.md), and the count of refused
+ * credentials per client address that turns further refusals into 429. Only
+ * the method, path and token id are logged: secrets never reach a log line.
  */
 export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; authFailuresPerMinute: number; now?: () => number }) {
   const { logger, metrics } = opts;
@@ -73,24 +103,36 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
         if (!cur || t - cur.start >= 60_000) failures.set(f.ip, { start: t, failures: 1 });
         else cur.failures++;
       }
-      const line = { method: f.method, path: f.path, status: f.status, ms: seconds * 1000 };
-      if (f.status >= 500) logger.error({ ...line, requestId: f.requestId }, 'request failed');
-      else if (f.status >= 400) logger.info(line, 'request refused');
-      else if (debug) logger.debug(line, 'request');
+      const action = operatorAction(f);
+      if (action) return void logger.info({ ...action, ms: seconds * 1000 }, 'operator action');
+      const actor = f.principal?.kind === 'operator' ? { tokenId: f.principal.tokenId, role: f.principal.role } : undefined;
+      const line = { requestId: f.requestId, actor, method: f.method, path: f.path, status: f.status, ms: seconds * 1000 };
+      if (f.status >= 500) logger.error(line, 'request failed');
+      else if (f.status >= 400 && !isRoutineMiss(f)) logger.info(line, 'request refused');
+      else if (debug) logger.debug(line, f.status >= 400 ? 'request refused' : 'request');
     },
   };
 }
 
-/** The Express side: one 'close' listener per request (it fires for answered and abandoned requests alike). */
+/**
+ * The Express side: the request id (request-id.ts: the caller's X-Request-Id
+ * if plain, else a new one), echoed in the response and kept in
+ * `res.locals.requestId` for every log line of the request, and one 'close'
+ * listener per request (it fires for answered and abandoned requests alike).
+ */
 export function observeRequests(observer: RequestObserver) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const ip = req.socket?.remoteAddress ?? 'unknown';
     const started = process.hrtime.bigint();
+    const requestId = requestIdOf(req);
+    res.locals.requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
     res.once('close', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      const f = { method: req.method, path: req.path, route, ip, started };
-      if (!res.writableFinished) observer.aborted({ ...f, requestId: requestIdOf(req) });
-      else observer.finish({ ...f, status: res.statusCode, ...(res.statusCode >= 500 ? { requestId: requestIdOf(req) } : {}) });
+      const principal = res.locals.principal as Principal | undefined;
+      const f = { method: req.method, path: req.path, route, ip, started, requestId, principal };
+      if (!res.writableFinished) observer.aborted(f);
+      else observer.finish({ ...f, status: res.statusCode });
     });
     next();
   };

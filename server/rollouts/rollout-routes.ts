@@ -34,7 +34,7 @@ const view = (r: Rollout, statements: string[] = []) => ({
 });
 
 /** Who may take each action: QA may stop the line (pause, halt), not start it. */
-const ACTION_ROLES: Record<RolloutAction, Parameters<typeof requireRole>> = {
+export const ACTION_ROLES: Record<RolloutAction, Parameters<typeof requireRole>> = {
   start: ['release-manager'],
   resume: ['release-manager'],
   advance: ['release-manager'],

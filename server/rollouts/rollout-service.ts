@@ -8,6 +8,7 @@ import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { TrustState } from '../trust/trust-state.js';
 import { isExpired, toTimestamp } from '../trust/time.js';
 import type { LiveRollouts } from './live-rollouts.js';
+import type { RolloutEvents } from './rollout-events.js';
 import type { FailurePolicy, Rollout, Stage } from './rollout.js';
 import { transition, type RolloutAction } from './rollout-state.js';
 import type { RolloutStore } from './rollout-store.js';
@@ -25,6 +26,8 @@ export interface RolloutDeps {
   statementTtlSeconds: number;
   /** After a committed state change (e.g. to recount eligible devices). */
   onChange?: (rolloutId: string) => void;
+  /** Told of every committed creation and transition (metrics, logs, webhooks). */
+  events?: RolloutEvents;
 }
 
 export interface RolloutDraft {
@@ -84,6 +87,7 @@ export function createRolloutService(deps: RolloutDeps) {
         rollouts.insert(rollout);
         audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy } }, at);
       })();
+      deps.events?.emit({ rolloutId: id, releaseId: rollout.releaseId, action: 'create', actor, from: null, to: { state: 'draft', stage: 0 }, at, details: {} });
       return rollout;
     },
 
@@ -94,6 +98,7 @@ export function createRolloutService(deps: RolloutDeps) {
      */
     act(id: string, action: RolloutAction, actor: string, figures: Record<string, unknown> = {}): Rollout {
       const now = deps.now();
+      let from = { state: 'draft' as Rollout['state'], stage: 0 };
       const rollout = db.transaction(() => {
         const r = rollouts.get(id);
         if (!r) throw new AppError('not_found', `no rollout ${id}`);
@@ -102,7 +107,7 @@ export function createRolloutService(deps: RolloutDeps) {
         if (rival) throw new AppError('conflict', `release ${r.releaseId} is already served by rollout ${rival.id}; cancel it first`);
         const t = transition({ state: r.state, currentStage: r.currentStage }, action, r.stages.length);
         if (!t.ok) throw new AppError('invalid_transition', t.reason);
-        const from = { state: r.state, stage: r.currentStage };
+        from = { state: r.state, stage: r.currentStage };
         const stageChanged = t.to.currentStage !== r.currentStage || (r.state === 'draft' && t.to.state === 'running');
         r.state = t.to.state;
         r.currentStage = t.to.currentStage;
@@ -116,6 +121,10 @@ export function createRolloutService(deps: RolloutDeps) {
       })();
       live.refresh();
       deps.onChange?.(id);
+      deps.events?.emit({
+        rolloutId: id, releaseId: rollout.releaseId, action, actor, from,
+        to: { state: rollout.state, stage: rollout.currentStage }, at: rollout.updatedAt, details: figures,
+      });
       return rollout;
     },
 

@@ -50,6 +50,9 @@ export function createRolloutStore(db: Db) {
   const pageStmt = db.prepare<[string, number], RolloutRow>('SELECT * FROM rollouts WHERE id > ? ORDER BY id LIMIT ?');
   const liveStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state IN ('running', 'paused', 'completed') ORDER BY id");
   const startedStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state <> 'draft' ORDER BY id");
+  // Metrics: every rollout but those cancelled before `since` (cancelled ones drop out after a while; see ops/fleet-metrics.ts).
+  const watchedStmt = db.prepare<[string], RolloutRow>("SELECT * FROM rollouts WHERE state <> 'cancelled' OR updated_at >= ? ORDER BY id");
+  const byStateStmt = db.prepare<[], { state: Rollout['state']; n: number }>('SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state');
   const updateStmt = db.prepare(
     'UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ? WHERE id = ?',
   );
@@ -75,6 +78,9 @@ export function createRolloutStore(db: Db) {
     live: (): Rollout[] => liveStmt.all().map(toRollout),
     /** Rollouts that may have offered devices (every state but draft): timed_out is derived for all of them. */
     started: (): Rollout[] => startedStmt.all().map(toRollout),
+    /** Rollouts worth a metric series: all but those cancelled before `since` (an RFC 3339 timestamp). */
+    watched: (since: string): Rollout[] => watchedStmt.all(since).map(toRollout),
+    countByState: (): { state: Rollout['state']; n: number }[] => byStateStmt.all(),
     update(r: Rollout): void {
       updateStmt.run(r.state, r.currentStage, r.stageStartedAt, r.statementVersion, r.updatedAt, r.id);
     },

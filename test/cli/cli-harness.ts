@@ -13,7 +13,7 @@ export interface CliResult {
 }
 
 /** Runs `ota ...argv` in-process with captured stdout/stderr. */
-export async function ota(argv: string[], opts: { env?: Record<string, string>; now?: Date; stop?: AbortSignal; onOut?: (text: string) => void } = {}): Promise<CliResult> {
+export async function ota(argv: string[], opts: { env?: Record<string, string>; now?: Date; stop?: AbortSignal; onOut?: (text: string) => void; onErr?: (text: string) => void } = {}): Promise<CliResult> {
   let out = '';
   let err = '';
   const io: CliIo = {
@@ -21,7 +21,10 @@ export async function ota(argv: string[], opts: { env?: Record<string, string>; 
       out += t;
       opts.onOut?.(t);
     },
-    err: (t) => void (err += t),
+    err: (t) => {
+      err += t;
+      opts.onErr?.(t);
+    },
     env: opts.env ?? {},
     now: () => opts.now ?? NOW,
     ...(opts.stop ? { stop: opts.stop } : {}),

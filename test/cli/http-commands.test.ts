@@ -119,7 +119,8 @@ describe('ota serve', () => {
     const running = ota(['serve', '--data', join(tempDir(), 'data'), '--trust', trust.dir, '--port', '0', '--host', '127.0.0.1'], {
       env: { OTA_LOG_LEVEL: 'silent' },
       stop: stop.signal,
-      onOut: (text) => {
+      // The banner is on stderr: stdout is the JSON log (`ota serve | jq`).
+      onErr: (text) => {
         const m = /listening on (http:\/\/\S+)/.exec(text);
         if (m) resolveUrl(m[1] as string);
       },
@@ -131,7 +132,8 @@ describe('ota serve', () => {
     stop.abort();
     const r = await running;
     expect(r.code).toBe(0);
-    expect(r.err).toBe('ota: server closed\n');
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/^OTA server listening on http:\/\/127\.0\.0\.1:\d+ .*\nota: server closed\n$/s);
   });
 
   it('refuses a bad port with one line', async () => {

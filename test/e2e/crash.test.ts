@@ -45,11 +45,12 @@ function startChild(dataDir: string, trustDir: string): Promise<{ proc: ChildPro
       const m = /listening on (http:\/\/127\.0\.0\.1:[0-9]+)/.exec(out);
       if (!m) return;
       clearTimeout(timer);
-      proc.stdout?.off('data', onData);
+      proc.stderr?.off('data', onData);
       done({ proc, url: m[1] as string });
     };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    // The banner is on stderr; stdout carries only JSON log lines.
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr?.on('data', onData);
     proc.once('exit', (code, signal) => {
       clearTimeout(timer);
       fail(new Error(`the server exited (${code ?? signal}) before listening: ${out}`));

@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterEach } from 'vitest';
 import examplePolicy from '../../manifests/policy.json' with { type: 'json' };
 import { createApp } from '../../server/app.js';
@@ -92,13 +92,13 @@ export interface AppFixture {
 }
 
 /** A full app on a real SQLite file in a temp data folder, one operator token per role. */
-export function makeApp(opts: { trust?: TrustFixture; config?: Partial<Config>; now?: Date } = {}): AppFixture {
+export function makeApp(opts: { trust?: TrustFixture; config?: Partial<Config>; now?: Date; logger?: Logger } = {}): AppFixture {
   const trust = opts.trust ?? makeTrust();
   const dataDir = tempDir('ota-data-');
   const config = loadConfig({}, { dataDir, trustDir: trust.dir, logLevel: 'silent', demo: false, ...opts.config });
   const db = openDatabase(join(dataDir, 'ota.db'));
   const clock = { now: opts.now ?? new Date('2026-11-24T12:00:00Z') };
-  const ctx = createContext({ config, db, trust: createTrustState(loadTrustFolder(trust.dir, clock.now)), logger: pino({ level: 'silent' }), now: () => clock.now });
+  const ctx = createContext({ config, db, trust: createTrustState(loadTrustFolder(trust.dir, clock.now)), logger: opts.logger ?? pino({ level: 'silent' }), now: () => clock.now });
   const tokens = {} as Record<OperatorRole, string>;
   for (const role of OPERATOR_ROLES) tokens[role] = ctx.operatorTokens.create(role, `test-${role}`, '2026-11-24T00:00:00Z').token;
   return { ctx, app: createApp(ctx), trust, tokens, clock };

@@ -1,0 +1,104 @@
+import cohortMembers from '../../manifests/schema/api/cohort-members.schema.json' with { type: 'json' };
+import cohort from '../../manifests/schema/api/cohort.schema.json' with { type: 'json' };
+import enrollment from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
+import report from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
+import rolloutCreate from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
+import release from '../../manifests/schema/release.schema.json' with { type: 'json' };
+import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
+import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
+import { READERS } from '../auth/authorize.js';
+import type { OperatorRole } from '../auth/principal.js';
+import { ACTION_ROLES } from '../rollouts/rollout-routes.js';
+import type { JsonSchema } from './schema-bundle.js';
+
+/** A response: its description, and what its body is (a schema file, an inline schema, or another media type). */
+export interface ApiResponse {
+  description: string;
+  schema?: JsonSchema;
+  /** Default application/json. */
+  contentType?: string;
+}
+
+/**
+ * One route of the HTTP API (protocol §7), as the OpenAPI document shows it.
+ * Adding a route to the server means adding one entry here:
+ * test/openapi/openapi.test.ts fails while a route the server answers is
+ * missing from the document.
+ */
+export interface ApiRoute {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** OpenAPI template: `/v1/rollouts/{id}/start`. */
+  path: string;
+  summary: string;
+  /** `public`, `device` (the device's own token), or the operator roles allowed (admin always is). */
+  auth: 'public' | 'device' | readonly OperatorRole[];
+  tag: string;
+  /** The schema file that validates the body (the same object the route compiles), or raw bytes. */
+  body?: JsonSchema | 'binary';
+  query?: { name: string; description: string; schema: JsonSchema; required?: boolean }[];
+  /** Schemas for path parameters not in PATH_PARAMS (openapi-document.ts). */
+  params?: Record<string, JsonSchema>;
+  responses: Record<number, string | ApiResponse>;
+}
+
+const PAGE = (max: number) => [
+  { name: 'limit', description: `page size, 1..${max} (default 100)`, schema: { type: 'integer', minimum: 1, maximum: max } },
+  { name: 'cursor', description: 'nextCursor of the previous page', schema: { type: 'string', maxLength: 256 } },
+];
+const json = (description: string, schema?: JsonSchema): ApiResponse => ({ description, ...(schema ? { schema } : {}) });
+const PUBLISH: OperatorRole[] = ['release-manager'];
+
+const rolloutActions: ApiRoute[] = Object.entries(ACTION_ROLES).map(([action, roles]) => ({
+  method: 'post',
+  path: `/v1/rollouts/{id}/${action}`,
+  summary: `${action[0]?.toUpperCase()}${action.slice(1)} the rollout (protocol §5 state machine)`,
+  auth: roles,
+  tag: 'rollouts',
+  responses: { 200: 'the rollout after the change, with its statements', 409: 'invalid_transition: not allowed from the current state' },
+}));
+
+/** Every route the server answers. Path parameters take their schema from PATH_PARAMS (openapi-document.ts). */
+export const API_ROUTES: ApiRoute[] = [
+  // Public
+  { method: 'get', path: '/healthz', summary: 'Liveness, database and trust versions', auth: 'public', tag: 'operations', responses: { 200: 'healthy', 503: 'the database is not answering' } },
+  { method: 'get', path: '/v1/openapi.json', summary: 'This document (OpenAPI 3.1)', auth: 'public', tag: 'operations', responses: { 200: 'the OpenAPI document' } },
+  { method: 'get', path: '/v1/trust/root', summary: 'The current signed root (protocol §2)', auth: 'public', tag: 'trust', responses: { 200: json('root envelope', root), 304: 'not modified (If-None-Match)' } },
+  { method: 'get', path: '/v1/trust/root/{version}', summary: 'A signed root by version, for walking the chain (protocol §2)', auth: 'public', tag: 'trust', responses: { 200: json('root envelope (immutable)', root), 304: 'not modified', 404: 'no such version yet' } },
+  { method: 'get', path: '/v1/trust/policy', summary: 'The signed settings policy (protocol §3)', auth: 'public', tag: 'trust', responses: { 200: json('settings policy envelope', settingsPolicy), 304: 'not modified' } },
+  {
+    method: 'get', path: '/v1/artifacts/{sha256}', summary: 'Artifact bytes, content-addressed, with Range support', auth: 'public', tag: 'artifacts',
+    responses: { 200: { description: 'the bytes', contentType: 'application/octet-stream' }, 206: { description: 'the requested range', contentType: 'application/octet-stream' }, 304: 'not modified', 404: 'no such artifact', 416: 'invalid_range' },
+  },
+  // Devices
+  {
+    method: 'post', path: '/v1/devices', summary: 'Enroll a device (an enroller token, or the device token to re-enroll)', auth: ['enroller'], tag: 'devices', body: enrollment,
+    responses: { 201: json('the device token (shown once)', { type: 'object', required: ['deviceToken', 'deviceId', 'reenrolled'], properties: { deviceToken: { type: 'string' }, deviceId: { type: 'string' }, reenrolled: { type: 'boolean' } } }), 409: 'the device exists: re-enroll with its current token' },
+  },
+  {
+    method: 'get', path: '/v1/devices/{deviceId}/update', summary: 'Poll for updates (protocol §7); ETag and If-None-Match', auth: 'device', tag: 'devices',
+    query: [{ name: 'version', description: 'the installed version (semver)', schema: { type: 'string', maxLength: 64 } }],
+    responses: { 200: 'updates: [{ release, rollout }] envelopes, pollAfterSeconds', 304: 'nothing changed', 429: 'rate_limited: retry after Retry-After' },
+  },
+  { method: 'post', path: '/v1/devices/{deviceId}/reports', summary: 'Report install progress, one report or a batch (durable before 200)', auth: 'device', tag: 'devices', body: report, responses: { 200: 'what was accepted', 409: 'seq_conflict' } },
+  // Operators
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics (docs/operations.md)', auth: READERS, tag: 'operations', responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } } },
+  { method: 'post', path: '/v1/releases', summary: 'Publish a signed release (protocol §4)', auth: PUBLISH, tag: 'releases', body: release, responses: { 200: 'already published with this content', 201: 'published', 409: 'the id exists with other content', 422: 'signatures, threshold, policy or expiry refused (every reason listed)' } },
+  { method: 'get', path: '/v1/releases', summary: 'Published releases, paged', auth: READERS, tag: 'releases', query: PAGE(100), responses: { 200: 'releases and nextCursor' } },
+  { method: 'get', path: '/v1/releases/{id}', summary: 'One published release', auth: READERS, tag: 'releases', responses: { 200: 'the release with its envelope', 404: 'no such release' } },
+  { method: 'put', path: '/v1/artifacts', summary: 'Upload artifact bytes', auth: PUBLISH, tag: 'artifacts', body: 'binary', responses: { 201: json('stored', { type: 'object', required: ['sha256', 'size'], properties: { sha256: { type: 'string' }, size: { type: 'integer' } } }), 413: 'payload_too_large' } },
+  { method: 'post', path: '/v1/cohorts', summary: 'Create a cohort (protocol §5)', auth: PUBLISH, tag: 'cohorts', body: cohort, responses: { 201: 'the cohort', 409: 'it exists' } },
+  { method: 'get', path: '/v1/cohorts', summary: 'Every cohort', auth: READERS, tag: 'cohorts', responses: { 200: 'cohorts' } },
+  { method: 'get', path: '/v1/cohorts/{name}', summary: 'One cohort with a page of its members', auth: READERS, tag: 'cohorts', query: PAGE(10_000), responses: { 200: 'the cohort, members and nextCursor', 404: 'no such cohort' } },
+  { method: 'put', path: '/v1/cohorts/{name}/members', summary: "Replace a cohort's member list", auth: PUBLISH, tag: 'cohorts', body: cohortMembers, responses: { 200: 'the cohort', 404: 'no such cohort' } },
+  { method: 'post', path: '/v1/rollouts', summary: 'Create a rollout (a draft)', auth: PUBLISH, tag: 'rollouts', body: rolloutCreate, responses: { 201: 'the draft rollout', 409: 'the id exists', 422: 'unknown release or cohort, or the release expired' } },
+  ...rolloutActions,
+  { method: 'get', path: '/v1/rollouts', summary: 'Rollouts, paged', auth: READERS, tag: 'rollouts', query: PAGE(1000), responses: { 200: 'rollouts and nextCursor' } },
+  { method: 'get', path: '/v1/rollouts/{id}', summary: 'One rollout with its statements', auth: READERS, tag: 'rollouts', responses: { 200: 'the rollout', 404: 'no such rollout' } },
+  { method: 'get', path: '/v1/rollouts/{id}/status', summary: 'State, counts, failure rate, settings compliance, per-stage reach', auth: READERS, tag: 'rollouts', responses: { 200: 'the status', 404: 'no such rollout' } },
+  {
+    method: 'get', path: '/v1/rollouts/{id}/devices', summary: "The rollout's devices, by state, paged", auth: READERS, tag: 'rollouts',
+    query: [{ name: 'state', description: 'a report state, timed_out or silent', schema: { type: 'string' } }, ...PAGE(1000)],
+    responses: { 200: 'devices and nextCursor', 404: 'no such rollout' },
+  },
+  { method: 'get', path: '/v1/audit', summary: 'The hash-chained audit log, oldest first', auth: READERS, tag: 'audit', query: PAGE(1000), responses: { 200: 'entries and nextCursor' } },
+];

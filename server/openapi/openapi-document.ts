@@ -1,0 +1,125 @@
+import pkg from '../../package.json' with { type: 'json' };
+import { errorStatus } from '../errors.js';
+import type { ApiResponse, ApiRoute } from './api-routes.js';
+import { bundleSchemas, type JsonSchema } from './schema-bundle.js';
+
+const COMMON = '#/components/schemas/Common/$defs/';
+
+/** Path parameters by name, with the identifier patterns of protocol §5 (anything else is 400). */
+export const PATH_PARAMS: Record<string, JsonSchema> = {
+  id: { $ref: `${COMMON}slug` },
+  name: { $ref: `${COMMON}slug` },
+  deviceId: { $ref: `${COMMON}deviceId` },
+  sha256: { $ref: `${COMMON}hex32` },
+  version: { type: 'integer', minimum: 1 },
+};
+
+/** protocol §7 error body, its codes taken from the one table in server/errors.ts. */
+const ERROR_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['error'],
+  additionalProperties: false,
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { enum: Object.keys(errorStatus) },
+        message: { type: 'string' },
+        details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, rule: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } }, required: ['message'] } },
+      },
+    },
+  },
+};
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+
+/** `{id}` and the like, in order. */
+export const pathParamsOf = (path: string): string[] => [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
+
+const operationId = (r: ApiRoute): string =>
+  `${r.method}${r.path.replace(/[{}]/g, '').split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => `${w[0]?.toUpperCase()}${w.slice(1)}`).join('')}`;
+
+function authText(r: ApiRoute): string {
+  if (r.auth === 'public') return 'Public: no token.';
+  if (r.auth === 'device') return "The device's own token (issued at enrollment).";
+  const roles = ['admin', ...r.auth];
+  return `Operator token with one of the roles: ${roles.join(', ')}${r.path === '/v1/devices' ? "; or the device's own token, to re-enroll" : ''}.`;
+}
+
+/**
+ * The OpenAPI 3.1 document of the HTTP API (protocol §7), built from the
+ * route table (api-routes.ts) and the very JSON Schema files that validate
+ * request bodies at the edge, bundled as components (schema-bundle.ts).
+ */
+export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string, unknown> {
+  const bodies = routes.flatMap((r) => [
+    ...(r.body && r.body !== 'binary' ? [r.body] : []),
+    ...Object.values(r.responses).flatMap((x) => (typeof x === 'object' && x.schema && typeof x.schema.$id === 'string' ? [x.schema] : [])),
+  ]);
+  const { components, refOf } = bundleSchemas(bodies);
+  const schemaOf = (s: JsonSchema): JsonSchema => (typeof s.$id === 'string' ? { $ref: refOf(s) } : s);
+
+  const response = (status: number, r: string | ApiResponse) => {
+    const { description, schema, contentType } = typeof r === 'string' ? { description: r, schema: undefined, contentType: undefined } : r;
+    if (status === 304) return { description };
+    if (status >= 400) return { description, content: { 'application/json': { schema: ERROR_REF } } };
+    return { description, content: { [contentType ?? 'application/json']: schema ? { schema: schemaOf(schema) } : {} } };
+  };
+
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const parameters = [
+      ...pathParamsOf(r.path).map((name) => {
+        const schema = r.params?.[name] ?? PATH_PARAMS[name];
+        if (!schema) throw new Error(`${r.method.toUpperCase()} ${r.path}: no schema for the path parameter ${name} (PATH_PARAMS or the route's params)`);
+        return { name, in: 'path', required: true, schema };
+      }),
+      ...(r.query ?? []).map((q) => ({ name: q.name, in: 'query', required: q.required ?? false, description: q.description, schema: q.schema })),
+    ];
+    const responses: Record<string, unknown> = {};
+    for (const [status, res] of Object.entries(r.responses)) responses[status] = response(Number(status), res);
+    if (r.auth !== 'public') {
+      responses['401'] ??= response(401, 'unauthorized: no valid token');
+      responses['403'] ??= response(403, 'forbidden: another role, or another device');
+    }
+    if (r.body) responses['400'] ??= response(400, 'the body or a parameter is not valid (details name every problem)');
+    responses.default = response(500, 'an error body (protocol §7), see the error codes in README');
+    const operation = {
+      operationId: operationId(r),
+      summary: r.summary,
+      description: authText(r),
+      tags: [r.tag],
+      security: r.auth === 'public' ? [] : [{ bearer: [] }],
+      ...(Array.isArray(r.auth) ? { 'x-roles': ['admin', ...r.auth] } : {}),
+      ...(parameters.length ? { parameters } : {}),
+      ...(r.body
+        ? {
+            requestBody: {
+              required: true,
+              content: r.body === 'binary'
+                ? { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
+                : { 'application/json': { schema: schemaOf(r.body) } },
+            },
+          }
+        : {}),
+      responses,
+    };
+    (paths[r.path] ??= {})[r.method] = operation;
+  }
+
+  return {
+    openapi: '3.1.1',
+    info: {
+      title: 'OTA update server',
+      version: pkg.version,
+      description: 'Signed releases, staged rollouts and a settings-default policy. The contract is docs/protocol.md; this document is generated from the route table and the JSON Schemas that validate requests.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
+    paths,
+    components: {
+      schemas: { ...components, Error: ERROR_SCHEMA },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Operator token (ota_…) or device token (dev_…)' } },
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../server/config.js';
+import { startServer } from '../../server/serve.js';
+import { bearer, makeApp, makeTrust, tempDir } from '../helpers/fixtures.js';
+import { publish } from '../helpers/fleet.js';
+
+interface Line {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+/** An app whose pino logger writes JSON lines into an array. */
+function loggedApp(level: 'info' | 'debug' = 'info') {
+  const lines: Line[] = [];
+  const raw: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      raw.push(chunk.toString());
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Line);
+      done();
+    },
+  });
+  const f = makeApp({ logger: pino({ level }, sink) });
+  return { f, lines, raw };
+}
+
+const INFO = 30;
+const DEBUG = 20;
+
+describe('log levels (issue 9: the log says what the fleet and operators do)', () => {
+  it("a device's check for root N+1 (404) is debug, not info", async () => {
+    const quiet = loggedApp('info');
+    expect((await request(quiet.f.app).get('/v1/trust/root/2')).status).toBe(404);
+    expect(quiet.lines).toEqual([]);
+
+    const verbose = loggedApp('debug');
+    expect((await request(verbose.f.app).get('/v1/trust/root/2')).status).toBe(404);
+    expect(verbose.lines).toContainEqual(expect.objectContaining({ level: DEBUG, msg: 'request refused', path: '/v1/trust/root/2', status: 404 }));
+    // Other refusals stay at info.
+    expect((await request(verbose.f.app).get('/v1/releases')).status).toBe(401);
+    expect(verbose.lines).toContainEqual(expect.objectContaining({ level: INFO, msg: 'request refused', path: '/v1/releases', status: 401 }));
+  });
+
+  it('an operator action that changes state is logged at info with who, what and the request id, never the token', async () => {
+    const { f, lines, raw } = loggedApp('info');
+    const res = await request(f.app).post('/v1/cohorts').set(bearer(f.tokens['release-manager'])).send({ name: 'qa', members: ['dev-1'] });
+    expect(res.status).toBe(201);
+    const requestId = res.headers['x-request-id'] as string;
+    expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
+    const who = f.ctx.operatorTokens.authenticate(f.tokens['release-manager']);
+    const tokenId = who?.kind === 'operator' ? who.tokenId : -1;
+    expect(tokenId).toBeGreaterThan(0);
+    expect(lines).toContainEqual(expect.objectContaining({
+      level: INFO,
+      msg: 'operator action',
+      requestId,
+      actor: { tokenId, name: 'test-release-manager', role: 'release-manager' },
+      action: 'POST /v1/cohorts',
+      path: '/v1/cohorts',
+      status: 201,
+    }));
+
+    // A caller's own plain X-Request-Id is kept; publishing is logged the same way.
+    await publish(f);
+    const members = await request(f.app).put('/v1/cohorts/qa/members').set(bearer(f.tokens.admin)).set('X-Request-Id', 'ci-run-42').send({ members: ['dev-2'] });
+    expect(members.status).toBe(200);
+    expect(members.headers['x-request-id']).toBe('ci-run-42');
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'operator action', requestId: 'ci-run-42', action: 'PUT /v1/cohorts/:name/members', actor: expect.objectContaining({ role: 'admin' }) }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'operator action', action: 'POST /v1/releases', status: 201 }));
+    // A request id that could forge log fields is replaced.
+    const forged = await request(f.app).get('/v1/cohorts').set(bearer(f.tokens.viewer)).set('X-Request-Id', 'x"} {"evil":1');
+    expect(forged.headers['x-request-id']).not.toContain('evil');
+
+    // Reads are not operator actions; no secret ever reaches the log.
+    expect(lines.filter((l) => l.msg === 'operator action' && String(l.action).startsWith('GET'))).toEqual([]);
+    for (const token of Object.values(f.tokens)) expect(raw.join('')).not.toContain(token);
+  });
+
+  it('a refused operator action names the token and the request id at info', async () => {
+    const { f, lines } = loggedApp('info');
+    const res = await request(f.app).post('/v1/rollouts/nope/halt').set(bearer(f.tokens.qa));
+    expect(res.status).toBe(404);
+    expect(lines).toContainEqual(expect.objectContaining({ level: INFO, msg: 'request refused', requestId: res.headers['x-request-id'], actor: expect.objectContaining({ role: 'qa' }), status: 404 }));
+  });
+});
+
+describe('startup banner', () => {
+  const spies: { mockRestore(): void }[] = [];
+  afterEach(() => {
+    for (const s of spies.splice(0)) s.mockRestore();
+  });
+
+  it('goes to stderr, so stdout carries only JSON log lines (`npm start | jq`)', async () => {
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const write = vi.spyOn(process.stdout, 'write');
+    spies.push(err, log, write);
+    const running = await startServer(loadConfig({}, { dataDir: tempDir(), trustDir: makeTrust().dir, port: 0, logLevel: 'silent', demo: false }));
+    try {
+      expect(err).toHaveBeenCalledWith(expect.stringMatching(/^OTA server listening on http:\/\/127\.0\.0\.1:\d+ /));
+      expect(log).not.toHaveBeenCalled();
+      expect(write).not.toHaveBeenCalled();
+    } finally {
+      await running.close();
+    }
+  });
+});
