@@ -41,10 +41,10 @@ export function Problem({ text }: { text: string | undefined }) {
 const STATE_MARK: Record<string, string> = {
   draft: '✎',
   running: '▶',
-  paused: '⏸',
-  halted: '⛔',
+  paused: '‖',
+  halted: '■',
   completed: '✔',
-  cancelled: '✖',
+  cancelled: '✕',
 };
 
 /** A rollout state as text, with a symbol and a class: never colour alone (issue 11). */

@@ -92,13 +92,13 @@ export function RolloutPage({ id, session }: { id: string; session: Session }) {
         </dd>
         <dt>Devices</dt>
         <dd>
-          {status.eligible ?? '?'} eligible · {status.offered} offered · {status.reported} reported
+          {status.eligible === null ? 'eligible not counted yet' : `${status.eligible} eligible`} · {status.offered} offered · {status.reported} reported
         </dd>
       </dl>
       {rollout.state === 'halted' && (
         <div class="halt-banner" role="alert" data-testid="halt-reason">
           <strong>
-            <span aria-hidden="true">⛔ </span>Halted
+            <span aria-hidden="true">■ </span>Halted
           </strong>
           {halt ? ` by ${halt.actor} at ${when(halt.at)}` : ''}
           {haltReason ? `: ${haltReason}` : halt ? ' (no reason given)' : ''}
@@ -143,7 +143,7 @@ export function RolloutPage({ id, session }: { id: string; session: Session }) {
                     <td>{duration(s.minDwellSeconds)}</td>
                     <td>{s.autoAdvance ? 'yes' : 'no'}</td>
                     <td>{st?.reached ? when(reached.get(j) ?? null) || 'yes' : 'not yet'}</td>
-                    <td class="num">{st?.eligible ?? '?'}</td>
+                    <td class="num">{st?.eligible ?? '—'}</td>
                     <td class="num">{st?.offered ?? 0}</td>
                     <td class="num">{st?.reported ?? 0}</td>
                     <td class="num">{st?.silent ?? 0}</td>
