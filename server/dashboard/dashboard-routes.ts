@@ -67,5 +67,9 @@ export function dashboardRoutes(dir = defaultDashboardDir()): Router {
       setHeaders: (res) => secure(res as unknown as Response),
     }),
   );
+  // Anything else under /ui/ is a missing file, not a request needing a token.
+  router.use('/ui', (req) => {
+    throw new AppError('not_found', `no dashboard file ${req.path.slice(0, 100)}`);
+  });
   return router;
 }
