@@ -153,6 +153,49 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     await expectNoProblems();
   });
 
+  it('the rollout page refreshes itself while the rollout runs', async () => {
+    const page = await open();
+    await signIn(page, fx.tokens.qa, 'qa');
+    await page.goto(`${fx.url}/ui/#/rollouts/${DEMO_ROLLOUT}`);
+    await expect.poll(() => page.getByTestId('rollout-state').textContent()).toMatch(/running/);
+    await page.getByText('Refreshes every 5 s while running.').waitFor();
+    const applied = page.getByRole('region', { name: 'Report states' }).getByRole('row', { name: /^applied/ });
+    expect(await applied.textContent()).toMatch(/^applied0/);
+    // The demo device (the demo's qa cohort) polls and reports, while the page is left alone.
+    const enrolled = await fx.api<{ deviceToken: string }>('POST', '/v1/devices', fx.tokens.enroller, { deviceId: 'demo-qa-1', model: 'redmi-1s', version: '1.4.1' });
+    expect(enrolled.status).toBe(201);
+    const device = enrolled.body.deviceToken;
+    const offer = await fx.api<{ updates: { release: { signed: { id: string } } }[] }>('GET', '/v1/devices/demo-qa-1/update?version=1.4.1', device);
+    const releaseId = offer.body.updates[0]?.release.signed.id;
+    const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    expect((await fx.api('POST', '/v1/devices/demo-qa-1/reports', device, { seq: 1, releaseId, rolloutId: DEMO_ROLLOUT, state: 'applied', at })).status).toBe(200);
+    await expect.poll(() => applied.textContent(), { timeout: 12_000, intervals: [500] }).toMatch(/^applied1/);
+    await expectNoProblems();
+  });
+
+  it('releases show what they change beside the policy\'s consent flags, and who signed; a device is found by id', async () => {
+    const page = await open();
+    await signIn(page, fx.tokens.viewer, 'viewer');
+    await page.getByRole('link', { name: 'Releases' }).click();
+    await page.getByRole('link', { name: 'redmi-1s-hotfix-e2e' }).click();
+    const settings = page.getByRole('region', { name: 'Settings it changes' });
+    await expect.poll(() => settings.getByRole('row', { name: /cloud\.messaging\.enabled/ }).textContent()).toMatch(/falsedefaultyes \(opt-in only\)false/);
+    const keyid = (await fx.api<{ release: { signatures: { keyid: string }[] } }>('GET', '/v1/releases/redmi-1s-hotfix-e2e', fx.tokens.viewer)).body.release.signatures[0]?.keyid;
+    await expect.poll(() => page.getByRole('region', { name: 'Signatures' }).textContent()).toContain(keyid);
+    await page.getByRole('link', { name: 'Devices' }).click();
+    await page.getByLabel('Device id').fill('bench-5');
+    await page.getByLabel('Device id').press('Enter');
+    await expect.poll(() => page.getByRole('region', { name: `Rollout ${HALTED_ROLLOUT}` }).textContent()).toMatch(/now failed — verify_failed: boot image hash mismatch/);
+    // Or found by what they are: failed devices of a model.
+    await page.getByRole('link', { name: 'Look up another device' }).click();
+    await page.getByLabel('Model').fill('redmi-1s');
+    await page.getByLabel('State in a rollout').selectOption('failed');
+    await page.getByRole('button', { name: 'Find' }).click();
+    const found = page.getByRole('region', { name: 'Find devices' }).locator('tbody th');
+    await expect.poll(() => found.allTextContents()).toEqual(['bench-4', 'bench-5']);
+    await expectNoProblems();
+  });
+
   it('Halt asks first; resuming the halted rollout asks for a reason and sends it with acknowledgeHalt (protocol §5)', async () => {
     const page = await open();
     await signIn(page, fx.tokens.rm, 'release-manager');
@@ -160,7 +203,10 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     await expect.poll(() => page.getByTestId('rollout-state').textContent()).toMatch(/running/);
     await button(page, 'Halt').click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByRole('button', { name: 'Keep as is' }).click();
+    // The safe choice has the focus: Enter does not halt by accident.
+    expect(await dialog.getByRole('button', { name: 'Keep as is' }).evaluate((b) => b === document.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
     expect(await stateOf(DEMO_ROLLOUT)).toBe('running');
     await button(page, 'Halt').click();
     await dialog.getByRole('button', { name: 'Halt', exact: true }).click();

@@ -99,14 +99,14 @@ export function Confirm(props: {
         {props.askReason && (
           <p>
             <label for="confirm-reason">Reason</label>
-            <textarea id="confirm-reason" required maxLength={1000} rows={3} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+            <textarea id="confirm-reason" autoFocus required maxLength={1000} rows={3} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
           </p>
         )}
         <div class="buttons">
           <button type="submit" disabled={!ready}>
             {props.confirmLabel}
           </button>
-          <button type="button" onClick={() => ref.current?.close()}>
+          <button type="button" autoFocus={!props.askReason} onClick={() => ref.current?.close()}>
             Keep as is
           </button>
         </div>
