@@ -169,7 +169,7 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     const releaseId = offer.body.updates[0]?.release.signed.id;
     const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     expect((await fx.api('POST', '/v1/devices/demo-qa-1/reports', device, { seq: 1, releaseId, rolloutId: DEMO_ROLLOUT, state: 'applied', at })).status).toBe(200);
-    await expect.poll(() => applied.textContent(), { timeout: 12_000, intervals: [500] }).toMatch(/^applied1/);
+    await expect.poll(() => applied.textContent(), { timeout: 12_000, interval: 500 }).toMatch(/^applied1/);
     await expectNoProblems();
   });
 
