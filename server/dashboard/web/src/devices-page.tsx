@@ -14,12 +14,15 @@ export function DevicesPage({ session }: { session: Session }) {
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const [filters, setFilters] = useState({ model: '', cohort: '', state: '' });
   const [query, setQuery] = useState<string | undefined>(undefined);
+  // GET /v1/devices walks the fleet in bounded steps: a page may be short while more may match further on.
+  const [cursors, setCursors] = useState<string[]>(['']);
+  const cursor = cursors[cursors.length - 1] ?? '';
   const list = useLoad(
     () =>
       query === undefined
         ? Promise.resolve(undefined)
-        : session.api<{ devices: DeviceSummary[]; nextCursor: string | null }>('GET', `/v1/devices?${query}`),
-    `devices:${query ?? ''}`,
+        : session.api<{ devices: DeviceSummary[]; nextCursor: string | null }>('GET', `/v1/devices?${query}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
+    `devices:${query ?? ''}:${cursor}`,
   );
   return (
     <>
@@ -46,6 +49,7 @@ export function DevicesPage({ session }: { session: Session }) {
             const q = new URLSearchParams({ limit: '50' });
             for (const [k, v] of Object.entries(filters)) if (v.trim()) q.set(k, v.trim());
             setQuery(q.toString());
+            setCursors(['']);
           }}
         >
           <label for="f-model">Model</label>
@@ -88,14 +92,23 @@ export function DevicesPage({ session }: { session: Session }) {
                 ))}
                 {list.data.devices.length === 0 && (
                   <tr>
-                    <td colSpan={4}>No device matches in this part of the fleet.</td>
+                    <td colSpan={4}>{list.data.nextCursor ? 'No match in this part of the fleet: look further on.' : 'No device matches.'}</td>
                   </tr>
                 )}
               </tbody>
             </table>
           </div>
         )}
-        {list.data?.nextCursor && <p class="muted">More devices match: narrow the filters.</p>}
+        {list.data && (
+          <nav class="pager" aria-label="Device pages">
+            <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+              Previous
+            </button>
+            <button type="button" disabled={!list.data.nextCursor} onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}>
+              Next
+            </button>
+          </nav>
+        )}
       </Section>
     </>
   );
