@@ -34,7 +34,6 @@ const view = (r: Rollout, statements: string[] = []) => ({
   statements: statements.map((s) => JSON.parse(s) as unknown),
 });
 
-
 export function rolloutRoutes(ctx: AppContext): Router {
   const router = Router();
   const rolloutId = (req: Parameters<typeof pathParam>[0]) => pathParam(req, 'id', SLUG_RE, 'rollout id');
