@@ -252,6 +252,7 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     await expect.poll(() => page.getByTestId('rollout-state').textContent()).toMatch(/halted|running|paused/);
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     expect(await button(page, 'Cancel').isVisible()).toBe(true);
+    await screenshot(page, 'rollout-page-phone');
     await expectNoProblems();
   });
 });

@@ -118,7 +118,11 @@ export function Compliance({ status, policy }: { status: RolloutStatus; policy: 
 export function SilentDevices({ status }: { status: RolloutStatus }) {
   return (
     <Section title="Silent devices">
-      <p class="muted">Offered the release, no report yet (the first {status.silentDevices.length} by id).</p>
+      <p class="muted">
+        {status.silentDevices.length === 0
+          ? 'No silent devices: every device offered the release has reported.'
+          : `Offered the release, no report yet (the first ${status.silentDevices.length} by id).`}
+      </p>
       {status.silentDevices.length > 0 && (
         <div class="table-wrap">
           <table>
