@@ -3,11 +3,15 @@ import express, { type Express } from 'express';
 import { artifactDownloadRoutes, artifactUploadRoutes } from './artifacts/artifact-routes.js';
 import { auditRoutes } from './audit/audit-routes.js';
 import { authenticate } from './auth/authorize.js';
+import { whoamiRoutes } from './auth/whoami-routes.js';
 import { cohortRoutes } from './cohorts/cohort-routes.js';
+import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { deviceTokenResolver } from './devices/device-auth.js';
 import { enrollmentRoutes } from './devices/device-routes.js';
+import { deviceQueryRoutes } from './devices/device-query-routes.js';
 import { reportFastPath } from './devices/report-fast-path.js';
 import { rolloutRoutes } from './rollouts/rollout-routes.js';
+import { timelineRoutes } from './rollouts/timeline-routes.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { limitPrincipal } from './http/rate-limit.js';
@@ -47,16 +51,20 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver): Ex
   app.use(openApiRoutes());
   app.use(trustRoutes(ctx));
   app.use(artifactDownloadRoutes(ctx));
-
+  // The dashboard's files (protocol §10); everything they show comes from the API below, with a token.
+  app.use(dashboardRoutes());
 
   app.use(authenticate([ctx.operatorTokens.authenticate, deviceTokenResolver(ctx.devices)]));
   app.use(limitPrincipal(ctx.config.rateLimitPerMinute));
+  app.use(whoamiRoutes());
   app.use(metricsRoutes(ctx));
   app.use(releaseRoutes(ctx));
   app.use(artifactUploadRoutes(ctx));
   app.use(enrollmentRoutes(ctx));
+  app.use(deviceQueryRoutes(ctx));
   app.use(cohortRoutes(ctx));
   app.use(rolloutRoutes(ctx));
+  app.use(timelineRoutes(ctx));
   app.use(auditRoutes(ctx));
 
   app.use(notFound);

@@ -26,6 +26,7 @@ import { createCounterStore, type CounterStore } from './rollouts/rollout-counte
 import { createRolloutDeviceStore, type RolloutDeviceStore } from './rollouts/rollout-device-store.js';
 import { createRolloutService, type RolloutService } from './rollouts/rollout-service.js';
 import { createRolloutStore, type RolloutStore } from './rollouts/rollout-store.js';
+import { createTimelineStore, type TimelineStore } from './rollouts/rollout-timeline.js';
 import type { TrustState } from './trust/trust-state.js';
 
 /** Everything a route or service may use, built once from config by the composition root (or a test). */
@@ -51,6 +52,7 @@ export interface AppContext {
   rollouts: RolloutStore;
   rolloutDevices: RolloutDeviceStore;
   counters: CounterStore;
+  timeline: TimelineStore;
   reports: ReportStore;
   activity: ActivityBuffer;
   live: LiveRollouts;
@@ -84,6 +86,7 @@ export function createContext(input: ContextInput): AppContext {
   const rollouts = createRolloutStore(db);
   const rolloutDevices = createRolloutDeviceStore(db);
   const counters = createCounterStore(db);
+  const timeline = createTimelineStore(db);
   const reports = createReportStore(db);
   const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
   const live = createLiveRollouts(rollouts, releases);
@@ -106,7 +109,7 @@ export function createContext(input: ContextInput): AppContext {
     db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
     onChange: () => void census.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
-  const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });
+  const health = createHealthService({ db, rollouts, rolloutDevices, counters, timeline, service: rolloutService, now, logger });
   const commits = createGroupCommit(db, {
     beforeEach: () => activity.flushInTransaction(),
     onHookError: (err) => logger.error({ err }, 'write-behind of poll activity failed inside a group commit'),
@@ -114,7 +117,7 @@ export function createContext(input: ContextInput): AppContext {
     committed: (seconds, jobs) => fleetMetrics.committed(seconds, jobs),
   });
   const ingest = createIngestService({
-    devices, reports, rollouts, releases, rolloutDevices, counters, commits, live, cohorts, now,
+    devices, reports, rollouts, releases, rolloutDevices, counters, timeline, commits, live, cohorts, now,
     policy: () => trust.current().policy.signed,
     onCommitted: (ids) => {
       try {
@@ -143,6 +146,7 @@ export function createContext(input: ContextInput): AppContext {
     rollouts,
     rolloutDevices,
     counters,
+    timeline,
     reports,
     activity,
     live,

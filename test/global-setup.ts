@@ -8,13 +8,15 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The outcome of building dist/ before the run (tests that spawn dist/server/main.js check it). */
     distBuild: { ok: boolean; emitted: boolean; output: string };
+    /** The outcome of building the dashboard into dist/ui (the browser tests serve it). */
+    uiBuild: { ok: boolean; output: string };
   }
 }
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Builds dist/ once per run (`tsc -p tsconfig.build.json`): the crash test
+ * Builds dist/ once per run (`tsc -p tsconfig.build.json`, then the dashboard with vite): the crash test
  * runs the real server as a child process, and the CLI tests run bin/ota.js,
  * both from dist/. A failed build does not stop the run: the tests that need
  * dist/ fail with the compiler's output, the others are unaffected.
@@ -36,4 +38,12 @@ export default async function setup(project: TestProject): Promise<void> {
     emitted = false;
   }
   project.provide('distBuild', { ...result, emitted });
+  // The dashboard (vite.config.ts → dist/ui): the browser tests load the page the server serves.
+  const vite = resolve(repoRoot, 'node_modules/vite/bin/vite.js');
+  const ui = await new Promise<{ ok: boolean; output: string }>((done) => {
+    execFile(process.execPath, [vite, 'build'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      done({ ok: err === null, output: `${stdout}${stderr}`.trim() });
+    });
+  });
+  project.provide('uiBuild', ui);
 }

@@ -4,14 +4,27 @@ import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
 
-/** GET /v1/audit?cursor=: the append-only log, oldest first; the cursor is the last seq seen. */
+const SUBJECT_MAX = 256;
+
+/**
+ * GET /v1/audit?cursor=&limit=&order=&subject=: the append-only log (protocol §7).
+ * Oldest first by default, the cursor being the last seq seen; `order=desc`
+ * pages newest first (the dashboard's view), the cursor then being the
+ * oldest seq seen; `subject=` keeps one subject's entries (e.g. why a rollout halted).
+ */
 export function auditRoutes(ctx: AppContext): Router {
   const router = Router();
   router.get('/v1/audit', requireRole(...READERS), (req, res) => {
     const page = parsePage(req.query);
-    const after = page.cursor === undefined ? 0 : /^[0-9]{1,15}$/.test(page.cursor) ? Number(page.cursor) : NaN;
-    if (Number.isNaN(after)) throw new AppError('bad_request', 'cursor must be the seq of the last entry seen');
-    const entries = ctx.audit.page(after, page.limit);
+    const cursorSeq = page.cursor === undefined ? undefined : /^[0-9]{1,15}$/.test(page.cursor) ? Number(page.cursor) : NaN;
+    if (Number.isNaN(cursorSeq)) throw new AppError('bad_request', 'cursor must be the seq of the last entry seen');
+    const order = req.query.order === undefined || req.query.order === '' ? 'asc' : req.query.order;
+    if (order !== 'asc' && order !== 'desc') throw new AppError('bad_request', 'order must be asc or desc');
+    const subject = req.query.subject === undefined || req.query.subject === '' ? undefined : req.query.subject;
+    if (subject !== undefined && (typeof subject !== 'string' || subject.length > SUBJECT_MAX)) {
+      throw new AppError('bad_request', `subject must be a string of at most ${SUBJECT_MAX} characters`);
+    }
+    const entries = ctx.audit.query({ order, cursorSeq, limit: page.limit, subject });
     res.json({ entries, nextCursor: entries.length === page.limit ? String(entries[entries.length - 1]?.seq) : null });
   });
   return router;

@@ -42,6 +42,13 @@ export function createAuditStore(db: Db) {
     'INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const pageStmt = db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?');
+  const descStmt = db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?');
+  const subjectStmt = db.prepare<[string, number, number], AuditRow>(
+    'SELECT * FROM audit_log INDEXED BY audit_log_by_subject WHERE subject = ? AND seq > ? ORDER BY seq LIMIT ?',
+  );
+  const subjectDescStmt = db.prepare<[string, number, number], AuditRow>(
+    'SELECT * FROM audit_log INDEXED BY audit_log_by_subject WHERE subject = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+  );
 
   return {
     append(input: AuditInput, at: string): AuditEntry {
@@ -65,6 +72,18 @@ export function createAuditStore(db: Db) {
     /** Entries after `afterSeq`, oldest first. */
     page(afterSeq: number, limit: number): AuditEntry[] {
       return pageStmt.all(afterSeq, limit).map(toEntry);
+    },
+    /**
+     * One page in either direction, optionally about one subject: oldest first
+     * after `cursorSeq`, or newest first before it (no cursor: from the newest).
+     */
+    query(q: { order: 'asc' | 'desc'; cursorSeq: number | undefined; limit: number; subject?: string | undefined }): AuditEntry[] {
+      const rows =
+        q.order === 'asc'
+          ? q.subject === undefined ? pageStmt.all(q.cursorSeq ?? 0, q.limit) : subjectStmt.all(q.subject, q.cursorSeq ?? 0, q.limit)
+          : q.subject === undefined ? descStmt.all(q.cursorSeq ?? Number.MAX_SAFE_INTEGER, q.limit)
+          : subjectDescStmt.all(q.subject, q.cursorSeq ?? Number.MAX_SAFE_INTEGER, q.limit);
+      return rows.map(toEntry);
     },
   };
 }

@@ -46,6 +46,9 @@ export function createDeviceStore(db: Db) {
   const lastSeqStmt = db.prepare('UPDATE devices SET last_seq = ? WHERE id = ?');
   const lastSeqOfStmt = db.prepare<[string], number>('SELECT last_seq FROM devices WHERE id = ?').pluck();
   const countStmt = db.prepare<[], number>('SELECT COUNT(*) FROM devices').pluck();
+  const afterStmt = db.prepare<[string, number], DeviceRow>(
+    'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices WHERE id > ? ORDER BY id LIMIT ?',
+  );
   const lastSeenStmt = db.prepare<[string], number>('SELECT last_seen FROM devices WHERE id = ?').pluck();
 
   return {
@@ -64,6 +67,8 @@ export function createDeviceStore(db: Db) {
     setLastSeq: (id: string, seq: number): void => void lastSeqStmt.run(seq, id),
     lastSeqOf: (id: string): number | undefined => lastSeqOfStmt.get(id) as number | undefined,
     count: (): number => countStmt.get() as number,
+    /** The next `limit` devices by id after `afterId` (operators' listing walks the table in windows). */
+    after: (afterId: string, limit: number): Device[] => afterStmt.all(afterId, limit).map(toDevice),
     lastSeen: (id: string): number | undefined => lastSeenStmt.get(id) as number | undefined,
   };
 }

@@ -8,7 +8,7 @@ import root from '../../manifests/schema/root.schema.json' with { type: 'json' }
 import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
 import { READERS } from '../auth/authorize.js';
 import type { OperatorRole } from '../auth/principal.js';
-import { ACTION_ROLES } from '../rollouts/rollout-routes.js';
+import { ACTION_ROLES } from '../rollouts/rollout-permissions.js';
 import type { JsonSchema } from './schema-bundle.js';
 
 /** A response: its description, and what its body is (a schema file, an inline schema, or another media type). */
@@ -100,5 +100,25 @@ export const API_ROUTES: ApiRoute[] = [
     query: [{ name: 'state', description: 'a report state, timed_out or silent', schema: { type: 'string' } }, ...PAGE(1000)],
     responses: { 200: 'devices and nextCursor', 404: 'no such rollout' },
   },
-  { method: 'get', path: '/v1/audit', summary: 'The hash-chained audit log, oldest first', auth: READERS, tag: 'audit', query: PAGE(1000), responses: { 200: 'entries and nextCursor' } },
+  {
+    method: 'get', path: '/v1/rollouts/{id}/timeline', summary: 'Per-minute terminal and failure counts, for the failure rate over time', auth: READERS, tag: 'rollouts',
+    query: [{ name: 'limit', description: 'points, 1..10080 (default 1440)', schema: { type: 'integer', minimum: 1, maximum: 10080 } }],
+    responses: { 200: 'points, oldest first', 404: 'no such rollout' },
+  },
+  {
+    method: 'get', path: '/v1/audit', summary: 'The hash-chained audit log (oldest first unless order=desc)', auth: READERS, tag: 'audit',
+    query: [
+      { name: 'order', description: 'asc (default) or desc', schema: { enum: ['asc', 'desc'] } },
+      { name: 'subject', description: 'only entries about this subject (a rollout id, release id, cohort name...)', schema: { type: 'string', maxLength: 256 } },
+      ...PAGE(1000),
+    ],
+    responses: { 200: 'entries and nextCursor' },
+  },
+  {
+    method: 'get', path: '/v1/devices', summary: 'Enrolled devices, filtered, paged (at most 2000 looked at per call: page until nextCursor is null)', auth: READERS, tag: 'devices',
+    query: [...['model', 'cohort', 'rollout', 'state'].map((name) => ({ name, description: `filter by ${name}`, schema: { type: 'string', maxLength: 128 } as JsonSchema })), ...PAGE(1000)],
+    responses: { 200: 'devices and nextCursor' },
+  },
+  { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: 'the device', 403: 'a device token (operators only)', 404: 'no such device' } },
+  { method: 'get', path: '/v1/whoami', summary: 'Whose token this is: an operator (name, role) or a device (its id)', auth: [...READERS, 'enroller'], tag: 'operations', responses: { 200: '{ kind, name, role } or { kind, deviceId }', 401: 'unauthorized' } },
 ];

@@ -13,6 +13,7 @@ import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import { counterKey, MAX_SETTING_VALUES, type CounterStore } from '../rollouts/rollout-counters.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
+import type { TimelineStore } from '../rollouts/rollout-timeline.js';
 import { isNonTerminal, refuseTransition, type DeviceState, type Report } from './report-rules.js';
 import type { ReportStore } from './report-store.js';
 import { valueHasType, type PolicySigned, type SettingSpec } from '../trust/settings-policy.js';
@@ -24,6 +25,8 @@ export interface IngestDeps {
   releases: ReleaseStore;
   rolloutDevices: RolloutDeviceStore;
   counters: CounterStore;
+  /** Per-minute failure figures for the dashboard's chart, moved with the counters. */
+  timeline: TimelineStore;
   live: LiveRollouts;
   cohorts: CohortStore;
   /** Shared group commit; it flushes the poll write-behind first, so a report always finds its offer. */
@@ -165,6 +168,7 @@ export function createIngestService(deps: IngestDeps) {
     if (from !== r.state) {
       if (from !== null) counters.add(r.rolloutId, counterKey.state(from), -1);
       counters.add(r.rolloutId, counterKey.state(r.state), 1);
+      deps.timeline.moved(r.rolloutId, from, r.state, now);
     }
     if (from === null) counters.add(r.rolloutId, counterKey.reportedAt(rd.stage), 1);
     let settings = rd.settings;

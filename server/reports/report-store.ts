@@ -11,6 +11,34 @@ export interface StoredReport {
   receivedAt: number;
 }
 
+/** A stored report as operators see it: the device's own words (error, version, settings) beside what the server recorded. */
+export interface ReportView {
+  seq: number;
+  rolloutId: string;
+  releaseId: string;
+  state: string;
+  at: string;
+  receivedAt: number;
+  error: { code: string; message: string } | null;
+  version: string | null;
+}
+
+interface ReportRow {
+  seq: number;
+  rollout_id: string;
+  release_id: string;
+  state: string;
+  at: string;
+  body: string;
+  received_at: number;
+}
+
+const toView = (r: ReportRow): ReportView => {
+  // The body was validated against the report schema when it was stored (report-parse.ts).
+  const body = JSON.parse(r.body) as { error?: { code: string; message: string }; version?: string };
+  return { seq: r.seq, rolloutId: r.rollout_id, releaseId: r.release_id, state: r.state, at: r.at, receivedAt: r.received_at, error: body.error ?? null, version: body.version ?? null };
+};
+
 export type ReportStore = ReturnType<typeof createReportStore>;
 
 export function createReportStore(db: Db) {
@@ -18,6 +46,13 @@ export function createReportStore(db: Db) {
     'INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const bodyStmt = db.prepare<[string, number], string>('SELECT body FROM reports WHERE device_id = ? AND seq = ?').pluck();
+  // Both walk one device's reports only (primary key device_id, seq).
+  const latestStmt = db.prepare<[string, string], ReportRow>(
+    'SELECT seq, rollout_id, release_id, state, at, body, received_at FROM reports WHERE device_id = ? AND rollout_id = ? ORDER BY seq DESC LIMIT 1',
+  );
+  const ofDeviceStmt = db.prepare<[string, number], ReportRow>(
+    'SELECT seq, rollout_id, release_id, state, at, body, received_at FROM reports WHERE device_id = ? ORDER BY seq DESC LIMIT ?',
+  );
   const countStmt = db.prepare<[], number>('SELECT COUNT(*) FROM reports').pluck();
   return {
     insert(r: StoredReport): void {
@@ -25,6 +60,13 @@ export function createReportStore(db: Db) {
     },
     /** The stored canonical body of (device, seq), for duplicate detection. */
     bodyOf: (deviceId: string, seq: number): string | undefined => bodyStmt.get(deviceId, seq) as string | undefined,
+    /** The device's latest report in a rollout (its error, if the device gave one). */
+    latest(deviceId: string, rolloutId: string): ReportView | undefined {
+      const row = latestStmt.get(deviceId, rolloutId);
+      return row && toView(row);
+    },
+    /** The device's latest `limit` reports, newest first. */
+    ofDevice: (deviceId: string, limit: number): ReportView[] => ofDeviceStmt.all(deviceId, limit).map(toView),
     count: (): number => countStmt.get() as number,
   };
 }

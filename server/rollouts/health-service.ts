@@ -5,6 +5,7 @@ import { counterKey, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
 import type { RolloutService } from './rollout-service.js';
 import type { RolloutStore } from './rollout-store.js';
+import type { TimelineStore } from './rollout-timeline.js';
 import type { Rollout } from './rollout.js';
 
 export interface HealthDeps {
@@ -12,6 +13,7 @@ export interface HealthDeps {
   rollouts: RolloutStore;
   rolloutDevices: RolloutDeviceStore;
   counters: CounterStore;
+  timeline: TimelineStore;
   service: RolloutService;
   now: () => Date;
   logger: Logger;
@@ -42,6 +44,7 @@ export function createHealthService(deps: HealthDeps) {
         for (const d of stale) {
           counters.add(r.id, counterKey.state(d.state as string), -1);
           counters.add(r.id, counterKey.state('timed_out'), 1);
+          deps.timeline.moved(r.id, d.state as DeviceState, 'timed_out', now);
           rolloutDevices.setState({ ...d, state: 'timed_out', stateAt: now });
         }
         return stale.length;

@@ -48,6 +48,10 @@ export function createRolloutDeviceStore(db: Db) {
   const silentStmt = db.prepare<[string, string, number], Row>(
     'SELECT * FROM rollout_devices INDEXED BY rollout_devices_by_state WHERE rollout_id = ? AND state IS NULL AND device_id > ? ORDER BY device_id LIMIT ?',
   );
+  // Any rollout: the IN list lets SQLite use the primary key (rollout_id, device_id) once per rollout.
+  const inAnyStmt = db.prepare<[string, string | null], number>(
+    'SELECT 1 FROM rollout_devices WHERE rollout_id IN (SELECT id FROM rollouts) AND device_id = ? AND state IS ? LIMIT 1',
+  ).pluck();
   const allStmt = db.prepare<[string, string, number], Row>(
     'SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id > ? ORDER BY device_id LIMIT ?',
   );
@@ -66,6 +70,8 @@ export function createRolloutDeviceStore(db: Db) {
     },
     /** Devices stuck in a non-terminal state since before `before` (protocol §5 timed_out). */
     stale: (rolloutId: string, before: number, limit: number): RolloutDevice[] => staleStmt.all(rolloutId, before, limit).map(toDevice),
+    /** Whether the device's latest state is `state` (null: offered, never reported) in some rollout. */
+    inStateAnywhere: (deviceId: string, state: string | null): boolean => inAnyStmt.get(deviceId, state) !== undefined,
     /** Paged by device id; state 'silent' = offered, never reported. */
     page(rolloutId: string, state: string | undefined, after: string, limit: number): RolloutDevice[] {
       const rows =

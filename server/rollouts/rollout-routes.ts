@@ -9,6 +9,7 @@ import { pathParam, SLUG_RE } from '../http/params.js';
 import { REPORT_STATES } from '../reports/report-rules.js';
 import { compileValidator } from '../schema/validator.js';
 import { toTimestamp } from '../trust/time.js';
+import { ACTION_ROLES } from './rollout-permissions.js';
 import type { Rollout } from './rollout.js';
 import type { RolloutDraft } from './rollout-service.js';
 import type { RolloutAction } from './rollout-state.js';
@@ -32,16 +33,6 @@ const view = (r: Rollout, statements: string[] = []) => ({
   updatedAt: r.updatedAt,
   statements: statements.map((s) => JSON.parse(s) as unknown),
 });
-
-/** Who may take each action: QA may stop the line (pause, halt), not start it. */
-export const ACTION_ROLES: Record<RolloutAction, Parameters<typeof requireRole>> = {
-  start: ['release-manager'],
-  resume: ['release-manager'],
-  advance: ['release-manager'],
-  cancel: ['release-manager'],
-  pause: ['release-manager', 'qa'],
-  halt: ['release-manager', 'qa'],
-};
 
 export function rolloutRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -97,6 +88,8 @@ export function rolloutRoutes(ctx: AppContext): Router {
         stateAt: d.stateAt === null ? null : toTimestamp(new Date(d.stateAt)),
         lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)),
         settings: d.settings === null ? null : (JSON.parse(d.settings) as unknown),
+        // What the device said went wrong, as it said it (attacker-controlled text: clients escape it).
+        error: d.state === null ? null : (ctx.reports.latest(d.deviceId, r.id)?.error ?? null),
       };
     });
     res.json({ devices, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.deviceId ?? null) : null });

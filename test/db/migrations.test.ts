@@ -80,3 +80,21 @@ describe('001-foundation', () => {
     expect(() => db.prepare("INSERT INTO operator_tokens (token_hash, role, name, created_at) VALUES ('h', 'root', 'n', 't')").run()).toThrow(/CHECK/);
   });
 });
+
+describe('004-dashboard', () => {
+  it('upgrades a v3 database in place: audit entries kept and found by subject, per-minute figures add up', () => {
+    const db = new Database(':memory:');
+    migrate(db, migrations.filter((m) => m.version <= 3));
+    db.prepare("INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (1, 't', 'a', 'rollout.halt', 'r1', '{}', 'p', 'h')").run();
+    migrate(db);
+    expect(userVersion(db)).toBe(latest);
+    const plan = db.prepare("EXPLAIN QUERY PLAN SELECT * FROM audit_log WHERE subject = 'r1' AND seq < 10 ORDER BY seq DESC").all() as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/audit_log_by_subject/);
+    expect(db.prepare("SELECT action FROM audit_log WHERE subject = 'r1'").pluck().all()).toEqual(['rollout.halt']);
+    const add = db.prepare(`INSERT INTO rollout_intervals (rollout_id, minute, terminal, failures) VALUES ('r1', 60000, ?, ?)
+      ON CONFLICT (rollout_id, minute) DO UPDATE SET terminal = terminal + excluded.terminal, failures = failures + excluded.failures`);
+    add.run(1, 1);
+    add.run(1, 0);
+    expect(db.prepare("SELECT terminal, failures FROM rollout_intervals WHERE rollout_id = 'r1'").get()).toEqual({ terminal: 2, failures: 1 });
+  });
+});

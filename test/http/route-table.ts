@@ -41,5 +41,9 @@ export const OPERATOR_ROUTES: OperatorRoute[] = [
   { method: 'get', path: '/v1/rollouts/some-rollout', allowed: READ },
   { method: 'get', path: '/v1/rollouts/some-rollout/status', allowed: READ },
   { method: 'get', path: '/v1/rollouts/some-rollout/devices', allowed: READ },
+  { method: 'get', path: '/v1/rollouts/some-rollout/timeline', allowed: READ },
   { method: 'get', path: '/v1/audit', allowed: READ },
+  // Operators' view of devices (issue 11); a device token is refused too (test/devices/device-query.test.ts).
+  { method: 'get', path: '/v1/devices', allowed: READ },
+  { method: 'get', path: '/v1/devices/some-device', allowed: READ },
 ];

@@ -1,0 +1,34 @@
+import { Router } from 'express';
+import querySchema from '../../manifests/schema/api/device-query.schema.json' with { type: 'json' };
+import { READERS, requireRole } from '../auth/authorize.js';
+import type { AppContext } from '../context.js';
+import { parsePage } from '../http/paging.js';
+import { DEVICE_ID_RE, pathParam } from '../http/params.js';
+import { compileValidator } from '../schema/validator.js';
+import { deviceDetail, listDevices } from './device-directory.js';
+
+type RawQuery = { model?: string; cohort?: string; rollout?: string; state?: string; limit?: string; cursor?: string };
+const parseQuery = compileValidator<RawQuery>(querySchema, 'device query');
+
+/** protocol §7 writes `?limit=&cursor=`: an empty value means "not given", for every filter alike. */
+const given = (q: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(q).filter(([, v]) => v !== ''));
+
+/**
+ * Operators' view of the fleet (issue 11): GET /v1/devices and
+ * GET /v1/devices/{deviceId}. Readers only: a device token is refused (403)
+ * like any other wrong role, so a device never reads another's record, nor
+ * its own through this path. The device's own routes under the same prefix
+ * (poll, reports) are answered ahead of Express and never reach these.
+ */
+export function deviceQueryRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.get('/v1/devices', requireRole(...READERS), (req, res) => {
+    const q = parseQuery(given(req.query as Record<string, unknown>));
+    const page = parsePage(q);
+    res.json(listDevices({ model: q.model, cohort: q.cohort, rollout: q.rollout, state: q.state, limit: page.limit, cursor: page.cursor }, ctx));
+  });
+  router.get('/v1/devices/:deviceId', requireRole(...READERS), (req, res) => {
+    res.json(deviceDetail(pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id'), ctx));
+  });
+  return router;
+}

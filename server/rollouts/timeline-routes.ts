@@ -1,0 +1,50 @@
+import { Router } from 'express';
+import { READERS, requireRole } from '../auth/authorize.js';
+import type { AppContext } from '../context.js';
+import { AppError } from '../errors.js';
+import { pathParam, SLUG_RE } from '../http/params.js';
+import { toTimestamp } from '../trust/time.js';
+
+const DEFAULT_INTERVALS = 1440;
+const MAX_INTERVALS = 10080;
+
+/**
+ * GET /v1/rollouts/{id}/timeline?limit=: the auto-halt figures (protocol §5)
+ * minute by minute, for the dashboard's failure-rate chart (protocol §10).
+ * Each point carries the running totals, so a client plots rate = failures /
+ * terminal against the threshold without summing anything itself.
+ */
+export function timelineRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.get('/v1/rollouts/:id/timeline', requireRole(...READERS), (req, res) => {
+    const id = pathParam(req, 'id', SLUG_RE, 'rollout id');
+    const r = ctx.rollouts.get(id);
+    if (!r) throw new AppError('not_found', `no rollout ${id}`);
+    const raw = req.query.limit;
+    const limit = raw === undefined || raw === '' ? DEFAULT_INTERVALS : typeof raw === 'string' && /^[0-9]{1,6}$/.test(raw) ? Number(raw) : NaN;
+    if (!(limit >= 1 && limit <= MAX_INTERVALS)) throw new AppError('bad_request', `limit must be an integer from 1 to ${MAX_INTERVALS}`);
+    const { before, intervals } = ctx.timeline.recent(id, limit);
+    let terminal = before.terminal;
+    let failures = before.failures;
+    const points = intervals.map((i) => {
+      terminal += i.terminal;
+      failures += i.failures;
+      return {
+        at: toTimestamp(new Date(i.minute)),
+        terminalDelta: i.terminal,
+        failuresDelta: i.failures,
+        terminal,
+        failures,
+        rateBasisPoints: terminal > 0 ? Math.floor((failures * 10000) / terminal) : 0,
+      };
+    });
+    res.json({
+      rolloutId: id,
+      intervalSeconds: 60,
+      maxFailureBasisPoints: r.failurePolicy.maxFailureBasisPoints,
+      minTerminalReports: r.failurePolicy.minTerminalReports,
+      points,
+    });
+  });
+  return router;
+}
