@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -46,4 +46,24 @@ export default async function setup(project: TestProject): Promise<void> {
     });
   });
   project.provide('uiBuild', ui);
+  await ensureChromium();
+}
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * The browser tests drive Debian's Chromium (nothing may download a browser).
+ * The README's test command must pass on a bare machine, so a missing
+ * Chromium is installed here when the run may do so (root with apt-get, as
+ * on these machines and in CI); otherwise the browser tests fail saying how
+ * to install it.
+ */
+async function ensureChromium(): Promise<void> {
+  if (existsSync(CHROMIUM) || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+  const run = (args: string[]) =>
+    new Promise<void>((done) => {
+      execFile('/usr/bin/apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 * 1024 * 1024 }, () => done());
+    });
+  await run(['update']);
+  await run(['install', '-y', 'chromium']);
 }
