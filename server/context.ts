@@ -81,7 +81,7 @@ export function createContext(input: ContextInput): AppContext {
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
   let census: Census | undefined;
   const rolloutService = createRolloutService({
-    db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds,
+    db, rollouts, releases, cohorts, audit, counters, live, trust, now, statementTtlSeconds: config.statementTtlSeconds,
     onChange: () => void census?.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });

@@ -9,6 +9,7 @@ import { parseRoot } from '../trust/root.js';
 import { parseFile } from './cli-files.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
 import { SLUG_RE } from '../http/params.js';
+import { haltNotice } from './halt-notice.js';
 import { serverUrl } from './http-client.js';
 
 interface QaFlags {
@@ -51,7 +52,11 @@ export async function qaVerifyCommand(flags: QaFlags, io: CliIo): Promise<number
     throw e;
   }
   if (flags.json) println(io.out, JSON.stringify(report, null, 2));
-  else for (const line of reportLines(report)) println(io.out, line);
+  else {
+    for (const line of reportLines(report)) println(io.out, line);
+    const notice = haltNotice({ id: report.rolloutId, state: report.state, lastHalt: report.lastHalt });
+    if (notice.length) println(io.out, ['', ...notice].join('\n'));
+  }
   return report.ok ? 0 : 1;
 }
 

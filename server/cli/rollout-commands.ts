@@ -48,11 +48,35 @@ export async function createRollout(opts: CreateOptions, io: CliIo): Promise<num
   return 0;
 }
 
+interface ResumeOptions {
+  acknowledgeHalt?: boolean;
+  reason?: string;
+}
+
+/** protocol §5: resuming a halted rollout sends the acknowledgement and the reason; a paused one needs neither. */
+function resumeBody(opts: ResumeOptions): { acknowledgeHalt: true; reason: string } | undefined {
+  if (opts.acknowledgeHalt === undefined && opts.reason === undefined) return undefined;
+  if (!opts.acknowledgeHalt) throw new CliError('--reason goes with --acknowledge-halt (resuming a halted rollout)');
+  if (opts.reason === undefined || opts.reason.trim().length < 3) throw new CliError('--acknowledge-halt needs --reason TEXT: why it is safe to go on (kept in the audit log)');
+  return { acknowledgeHalt: true, reason: opts.reason };
+}
+
 /** `ota rollout start|pause|resume|advance|halt|cancel ID`: POST /v1/rollouts/{id}/{action}; a refused transition is the server's 409. */
-export async function actOnRollout(id: string, action: RolloutAction, opts: ServerOptions & JsonOption, io: CliIo): Promise<number> {
-  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/rollouts/${segment(id)}/${action}` });
+export async function actOnRollout(id: string, action: RolloutAction, opts: ServerOptions & JsonOption & ResumeOptions, io: CliIo): Promise<number> {
+  const json = action === 'resume' ? resumeBody(opts) : undefined;
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/rollouts/${segment(id)}/${action}`, ...(json ? { json } : {}) });
   if (!reply) return 1;
   printRollout(reply.body, opts, io);
+  if (json && !opts.json) println(io.err, `halt overruled on the record (audit-logged with your reason); the terminal counts are kept and auto-halt now judges new reports`);
+  return 0;
+}
+
+/** `ota rollout clone ID [--id NEW]`: POST /v1/rollouts/{id}/clone → a fresh draft with the same settings and a new salt. */
+export async function cloneRollout(id: string, opts: ServerOptions & JsonOption & { id?: string }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/rollouts/${segment(id)}/clone`, json: opts.id === undefined ? {} : { id: opts.id } });
+  if (!reply) return 1;
+  printRollout(reply.body, opts, io, 'created ');
+  if (!opts.json) println(io.err, `start it with: ota rollout start ${(reply.body as RolloutView).id}`);
   return 0;
 }
 
@@ -78,7 +102,7 @@ export async function rolloutStatus(id: string, opts: ServerOptions & JsonOption
 const ACTION_HELP: Record<RolloutAction, string> = {
   start: 'start a draft at its first stage',
   pause: 'stop new offers (devices already offered keep theirs)',
-  resume: 'resume a paused rollout',
+  resume: 'resume a paused rollout, or a halted one with --acknowledge-halt --reason TEXT',
   advance: 'move to the next stage (after the last: completed)',
   halt: 'stop all offers (running or paused)',
   cancel: 'cancel for good',
@@ -97,9 +121,16 @@ export function registerRollout(program: Command, io: CliIo, exit: (code: number
     .requiredOption('--report-timeout <seconds>', 'a device offered the release that reports nothing terminal for this long counts as timed_out', intOption('--report-timeout', 1, 31_536_000))
     .action(async (opts: CreateOptions) => exit(await createRollout(opts, io)));
   for (const action of ROLLOUT_ACTIONS) {
-    jsonOption(serverOptions(rollout.command(action).description(`${ACTION_HELP[action]} (POST /v1/rollouts/{id}/${action})`).argument('<id>', 'rollout id')))
-      .action(async (id: string, opts: ServerOptions & JsonOption) => exit(await actOnRollout(id, action, opts, io)));
+    const cmd = jsonOption(serverOptions(rollout.command(action).description(`${ACTION_HELP[action]} (POST /v1/rollouts/{id}/${action})`).argument('<id>', 'rollout id')));
+    if (action === 'resume') {
+      cmd.option('--acknowledge-halt', 'overrule a halt (protocol §5): the rollout resumes with its counts kept, on the record')
+        .option('--reason <text>', 'why it is safe to go on (with --acknowledge-halt; kept in the audit log, 3 to 500 characters)');
+    }
+    cmd.action(async (id: string, opts: ServerOptions & JsonOption & ResumeOptions) => exit(await actOnRollout(id, action, opts, io)));
   }
+  jsonOption(serverOptions(rollout.command('clone').description('a fresh draft with this rollout\'s release, stages and failure policy, and a new salt (POST /v1/rollouts/{id}/clone)').argument('<id>', 'rollout id to copy')))
+    .option('--id <id>', 'id of the new rollout (default: generated from the release id)')
+    .action(async (id: string, opts: ServerOptions & JsonOption & { id?: string }) => exit(await cloneRollout(id, opts, io)));
   jsonOption(serverOptions(rollout.command('list').description('list rollouts (GET /v1/rollouts)')))
     .action(async (opts: ServerOptions & JsonOption) => exit(await listRollouts(opts, io)));
   jsonOption(serverOptions(rollout.command('status').description('state, counts, failure rate, settings compliance, stages and silent devices (GET /v1/rollouts/{id}/status)').argument('<id>', 'rollout id')), 'print the raw status JSON (for scripts)')

@@ -35,6 +35,7 @@ export const OPERATOR_ROUTES: OperatorRoute[] = [
   { method: 'post', path: '/v1/rollouts/some-rollout/resume', allowed: PUBLISH },
   { method: 'post', path: '/v1/rollouts/some-rollout/advance', allowed: PUBLISH },
   { method: 'post', path: '/v1/rollouts/some-rollout/cancel', allowed: PUBLISH },
+  { method: 'post', path: '/v1/rollouts/some-rollout/clone', allowed: PUBLISH },
   { method: 'post', path: '/v1/rollouts/some-rollout/pause', allowed: [...PUBLISH, 'qa'] },
   { method: 'post', path: '/v1/rollouts/some-rollout/halt', allowed: [...PUBLISH, 'qa'] },
   { method: 'get', path: '/v1/rollouts', allowed: READ },
