@@ -26,6 +26,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Publish the example release and a running rollout on a fresh dev data folder. */
   demo: boolean;
+  /** Re-bind the data folder to this trust folder's root when it was made under another (issue 9). */
+  switchTrust: boolean;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +84,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     censusIntervalSeconds: int('OTA_CENSUS_INTERVAL_SECONDS', 300, 1, 24 * 3600),
     logLevel: level as Config['logLevel'],
     demo: bool('OTA_DEMO', trustRaw === undefined),
+    switchTrust: bool('OTA_SWITCH_TRUST', false),
   };
   const merged = { ...fromEnv, ...overrides };
   const config: Config = {

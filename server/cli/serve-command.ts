@@ -8,6 +8,7 @@ interface ServeOptions {
   trust?: string;
   port?: number;
   host?: string;
+  switchTrust?: boolean;
 }
 
 /**
@@ -20,6 +21,7 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
   if (opts.trust !== undefined) overrides.trustDir = opts.trust;
   if (opts.port !== undefined) overrides.port = opts.port;
   if (opts.host !== undefined) overrides.host = opts.host;
+  if (opts.switchTrust) overrides.switchTrust = true;
   let config: Readonly<Config>;
   try {
     config = loadConfig(io.env, overrides);
@@ -55,5 +57,6 @@ export function registerServe(program: Command, io: CliIo, exit: (code: number) 
     .option('--trust <dir>', 'trust folder (protocol §1)')
     .option('--port <n>', 'TCP port (default: $PORT or 8080)', intOption('--port', 0, 65535))
     .option('--host <host>', 'listen address (default: $HOST or 127.0.0.1)')
+    .option('--switch-trust', 're-bind a data folder made under another trust root to this one (audit-logged; default: refuse)')
     .action(async (opts: ServeOptions) => exit(await serve(opts, io)));
 }

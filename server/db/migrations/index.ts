@@ -3,6 +3,7 @@ import { foundation } from './001-foundation.js';
 import { fleet } from './002-fleet.js';
 import { statusIndexes } from './003-status-indexes.js';
 import { rolloutHaltRecord } from './004-rollout-halt-record.js';
+import { trustBinding } from './005-trust-binding.js';
 
 export interface Migration {
   version: number;
@@ -11,7 +12,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, rolloutHaltRecord];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, rolloutHaltRecord, trustBinding];
 
 export class SchemaTooNewError extends Error {}
 
