@@ -16,6 +16,15 @@ import { pollFastPath } from './devices/poll-fast-path.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
+import { tokenRoutes } from './auth/token-routes.js';
+import type { TokenResolver } from './auth/authorize.js';
+
+/** Operator tokens, noting each use in memory (written behind by ctx.tokenUsage). */
+const operatorResolver = (ctx: AppContext): TokenResolver => (token) => {
+  const p = ctx.operatorTokens.authenticate(token);
+  if (p?.kind === 'operator') ctx.tokenUsage.touch(p.tokenId);
+  return p;
+};
 
 /**
  * Builds the HTTP request listener from a context; never listens (serve.ts
@@ -46,7 +55,7 @@ function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
   app.use(artifactDownloadRoutes(ctx));
 
 
-  app.use(authenticate([ctx.operatorTokens.authenticate, deviceTokenResolver(ctx.devices)]));
+  app.use(authenticate([operatorResolver(ctx), deviceTokenResolver(ctx.devices)]));
   app.use(limitPrincipal(ctx.config.rateLimitPerMinute));
   app.use(metricsRoutes(ctx));
   app.use(releaseRoutes(ctx));
@@ -55,6 +64,7 @@ function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
   app.use(cohortRoutes(ctx));
   app.use(rolloutRoutes(ctx));
   app.use(auditRoutes(ctx));
+  app.use(tokenRoutes(ctx));
 
   app.use(notFound);
   app.use(errorHandler(ctx.logger, observer));

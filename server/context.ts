@@ -6,6 +6,7 @@ import type { Db } from './db/open.js';
 import { createAuditStore, type AuditStore } from './audit/audit-store.js';
 import { createArtifactStore, type ArtifactStore } from './artifacts/artifact-store.js';
 import { createOperatorTokenStore, type OperatorTokenStore } from './auth/operator-token-store.js';
+import { createTokenUsage, type TokenUsage } from './auth/token-usage.js';
 import { createCohortStore, type CohortStore } from './cohorts/cohort-store.js';
 import { createGroupCommit, type GroupCommit } from './db/group-commit.js';
 import { createActivityBuffer, type ActivityBuffer } from './devices/activity-buffer.js';
@@ -36,6 +37,8 @@ export interface AppContext {
   audit: AuditStore;
   artifacts: ArtifactStore;
   operatorTokens: OperatorTokenStore;
+  /** Last-used times of operator tokens, written behind (never on the request path). */
+  tokenUsage: TokenUsage;
   releases: ReleaseStore;
   cohorts: CohortStore;
   devices: DeviceStore;
@@ -76,6 +79,7 @@ export function createContext(input: ContextInput): AppContext {
   const rolloutDevices = createRolloutDeviceStore(db);
   const counters = createCounterStore(db);
   const reports = createReportStore(db);
+  const operatorTokens = createOperatorTokenStore(db);
   const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
   const live = createLiveRollouts(rollouts, releases);
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
@@ -105,7 +109,8 @@ export function createContext(input: ContextInput): AppContext {
     metrics: createMetrics(),
     audit,
     artifacts: createArtifactStore(db, join(config.dataDir, 'artifacts')),
-    operatorTokens: createOperatorTokenStore(db),
+    operatorTokens,
+    tokenUsage: createTokenUsage(db, operatorTokens, now),
     releases,
     cohorts,
     devices,

@@ -60,6 +60,7 @@ function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
     every(100, 'activity flush', () => ctx.activity.flush()),
     every(ctx.config.healthIntervalSeconds * 1000, 'health pass', () => ctx.health.tick()),
     every(ctx.config.censusIntervalSeconds * 1000, 'census', () => ctx.census.run()),
+    every(5000, 'token last-used', () => ctx.tokenUsage.flush()),
   ];
 }
 
@@ -136,6 +137,7 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
       load.stop();
       server.close(() => {
         ctx.activity.flushAll();
+        ctx.tokenUsage.flush();
         db.close();
         lock.release();
         resolve();

@@ -10,9 +10,10 @@ import { parseFile } from './cli-files.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
 import { haltNotice, type WatchedRollout } from './halt-notice.js';
 import { apiRequest, segment, serverUrl } from './http-client.js';
+import { resolveServer, resolveToken } from './profile.js';
 
 interface SimulateFlags {
-  server: string;
+  server?: string;
   enrollToken?: string;
   /** An operator token with read access: after the run, each rollout seen is looked up to say whether it halted. */
   token?: string;
@@ -91,8 +92,8 @@ function progressWriter(mode: SimulateFlags['progress'], io: CliIo): { onProgres
  * After the run: where each rollout the devices saw stands (GET /v1/rollouts/{id}),
  * so a halt is said plainly. Needs a reader's token; without one, says so.
  */
-async function rolloutsAfter(ids: string[], flags: SimulateFlags, io: CliIo): Promise<WatchedRollout[] | undefined> {
-  const token = flags.token ?? io.env.OTA_TOKEN;
+async function rolloutsAfter(ids: string[], server: string, flags: SimulateFlags, io: CliIo): Promise<WatchedRollout[] | undefined> {
+  const token = resolveToken(flags.token, io);
   if (!ids.length) return [];
   if (!token) {
     println(io.err, 'ota: pass --token (or set OTA_TOKEN) with a viewer token to see whether the rollouts halted during the run');
@@ -100,7 +101,7 @@ async function rolloutsAfter(ids: string[], flags: SimulateFlags, io: CliIo): Pr
   }
   const out: WatchedRollout[] = [];
   for (const id of ids) {
-    const reply = await apiRequest({ server: flags.server, token }, io, { method: 'GET', path: `/v1/rollouts/${segment(id)}` });
+    const reply = await apiRequest({ server, token }, io, { method: 'GET', path: `/v1/rollouts/${segment(id)}` });
     if (reply) out.push(reply.body as WatchedRollout);
   }
   return out;
@@ -109,7 +110,8 @@ async function rolloutsAfter(ids: string[], flags: SimulateFlags, io: CliIo): Pr
 export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<number> {
   const enrollToken = flags.enrollToken ?? io.env.OTA_ENROLL_TOKEN;
   if (!enrollToken) throw new CliError('no enrollment token: pass --enroll-token or set OTA_ENROLL_TOKEN');
-  serverUrl(flags.server);
+  const server = resolveServer(flags.server, io);
+  serverUrl(server);
   const seed = flags.seed ?? randomBytes(4).toString('hex');
   const idPrefix = flags.idPrefix ?? `sim-${seed}`;
   if (!ID_PREFIX.test(idPrefix)) throw new CliError(`--id-prefix must match ${ID_PREFIX.source} (device ids are PREFIX-N), got "${idPrefix}"`);
@@ -120,7 +122,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
   io.stop?.addEventListener('abort', onSignal, { once: true });
 
   const options: FleetOptions = {
-    server: flags.server.replace(/\/+$/, ''),
+    server: server.replace(/\/+$/, ''),
     enrollToken,
     pinnedRoot: pinnedRootOf(flags.root),
     devices: flags.devices,
@@ -147,7 +149,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
     progress.end();
     process.removeListener('SIGINT', onSignal);
   }
-  const watched = await rolloutsAfter(Object.keys(result.rollouts), flags, io);
+  const watched = await rolloutsAfter(Object.keys(result.rollouts), server, flags, io);
   const states = watched && Object.fromEntries(watched.map((r) => [r.id, { state: r.state, lastHalt: r.lastHalt ?? null }]));
   if (flags.json) println(io.out, JSON.stringify(states ? { ...result, rolloutStates: states } : result, null, 2));
   else {
@@ -170,9 +172,9 @@ export function registerFleet(program: Command, io: CliIo, exit: (code: number) 
   fleet
     .command('simulate')
     .description('enroll N in-process reference device agents, poll and install in rounds for --duration seconds, then print their tally')
-    .requiredOption('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080')
+    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
     .option('--enroll-token <token>', 'enrollment credential for POST /v1/devices (default: $OTA_ENROLL_TOKEN)')
-    .option('--token <token>', 'operator token with read access, to report whether the rollouts halted (default: $OTA_TOKEN)')
+    .option('--token <token>', 'operator token with read access, to report whether the rollouts halted (default: $OTA_TOKEN, then ota login)')
     .requiredOption('--root <file>', 'root.json every device ships with (or a trust folder: its root.json)')
     .requiredOption('--devices <n>', 'number of devices', intOption('--devices', 1, 1_000_000))
     .option('--model <model>', 'device model', 'redmi-1s')

@@ -6,6 +6,7 @@ import { registerFleet } from './fleet-command.js';
 import { registerHttp } from './http-commands.js';
 import { CliError, describeError, println, processIo, type CliIo } from './io.js';
 import { registerKeygen } from './keygen-command.js';
+import { registerLogin } from './login-command.js';
 import { registerQa } from './qa-command.js';
 import { registerRollout } from './rollout-commands.js';
 import { registerServe } from './serve-command.js';
@@ -28,13 +29,14 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   registerTrustRotate(trust, io);
   registerSign(program, io);
   registerVerify(program, io, exit);
-  registerToken(program, io);
+  registerToken(program, io, exit);
   registerHttp(program, io, exit);
   registerCohort(program, io, exit);
   registerRollout(program, io, exit);
   registerFleet(program, io, exit);
   registerQa(program, io, exit);
   registerServe(program, io, exit);
+  registerLogin(program, io, exit);
   return program;
 }
 

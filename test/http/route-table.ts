@@ -43,4 +43,8 @@ export const OPERATOR_ROUTES: OperatorRoute[] = [
   { method: 'get', path: '/v1/rollouts/some-rollout/status', allowed: READ },
   { method: 'get', path: '/v1/rollouts/some-rollout/devices', allowed: READ },
   { method: 'get', path: '/v1/audit', allowed: READ },
+  // Operator tokens: admin only.
+  { method: 'post', path: '/v1/tokens', allowed: ['admin'] },
+  { method: 'get', path: '/v1/tokens', allowed: ['admin'] },
+  { method: 'delete', path: '/v1/tokens/1', allowed: ['admin'] },
 ];

@@ -4,6 +4,7 @@ import { fleet } from './002-fleet.js';
 import { statusIndexes } from './003-status-indexes.js';
 import { rolloutHaltRecord } from './004-rollout-halt-record.js';
 import { trustBinding } from './005-trust-binding.js';
+import { tokenLastUsed } from './006-token-last-used.js';
 
 export interface Migration {
   version: number;
@@ -12,7 +13,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, rolloutHaltRecord, trustBinding];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, rolloutHaltRecord, trustBinding, tokenLastUsed];
 
 export class SchemaTooNewError extends Error {}
 
