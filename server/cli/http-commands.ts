@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { readJsonFile } from '../files/json-file.js';
 import { apiRequest, printJson, serverOptions, type ServerOptions } from './http-client.js';
 import { CliError, describeError, println, type CliIo } from './io.js';
+import { registerArtifactList } from './release-commands.js';
 
 /** `ota publish`: POST /v1/releases with the envelope as it is in the file. */
 export async function publish(file: string, opts: ServerOptions, io: CliIo): Promise<number> {
@@ -48,4 +49,5 @@ export function registerHttp(program: Command, io: CliIo, exit: (code: number) =
   const artifact = program.command('artifact').description('artifacts');
   serverOptions(artifact.command('upload').description('upload an artifact (PUT /v1/artifacts); prints {sha256, size}').argument('<file>', 'artifact file'))
     .action(async (file: string, opts: ServerOptions) => exit(await uploadArtifact(file, opts, io)));
+  registerArtifactList(artifact, io, exit);
 }

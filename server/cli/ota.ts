@@ -8,6 +8,7 @@ import { CliError, describeError, println, processIo, type CliIo } from './io.js
 import { registerKeygen } from './keygen-command.js';
 import { registerLogin } from './login-command.js';
 import { registerQa } from './qa-command.js';
+import { registerRelease } from './release-commands.js';
 import { registerRollout } from './rollout-commands.js';
 import { registerServe } from './serve-command.js';
 import { registerSign } from './sign-command.js';
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   registerVerify(program, io, exit);
   registerToken(program, io, exit);
   registerHttp(program, io, exit);
+  registerRelease(program, io, exit);
   registerCohort(program, io, exit);
   registerRollout(program, io, exit);
   registerFleet(program, io, exit);

@@ -6,6 +6,7 @@ import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOpt
 import { CliError, intOption, println, type CliIo } from './io.js';
 import { parsePercent, parseStageSpec } from './rollout-spec.js';
 import { rolloutRows, rolloutSummary, statusLines, type RolloutView } from './rollout-status-view.js';
+import { table } from './text-table.js';
 
 interface JsonOption {
   json?: boolean;
@@ -99,6 +100,50 @@ export async function rolloutStatus(id: string, opts: ServerOptions & JsonOption
   return 0;
 }
 
+/** One row of GET /v1/rollouts/{id}/devices. */
+interface DeviceRow {
+  deviceId: string;
+  stage: number;
+  state: string;
+  stateAt: string | null;
+  lastSeen: string | null;
+  error: { code: string; message: string } | null;
+}
+
+/**
+ * `ota rollout devices ID [--state S]`: the first --limit devices of
+ * GET /v1/rollouts/{id}/devices, with the error code of each failure and
+ * a count per code (why a rollout halted, device by device).
+ */
+export async function rolloutDevices(id: string, opts: ServerOptions & JsonOption & { state?: string; limit: number }, io: CliIo): Promise<number> {
+  const devices: DeviceRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: String(Math.min(1000, opts.limit - devices.length)), ...(opts.state ? { state: opts.state } : {}), ...(cursor !== null ? { cursor } : {}) });
+    const reply = await apiRequest(opts, io, { method: 'GET', path: `/v1/rollouts/${segment(id)}/devices?${query}` });
+    if (!reply) return 1;
+    const page = reply.body as { devices: DeviceRow[]; nextCursor: string | null };
+    devices.push(...page.devices);
+    cursor = page.nextCursor;
+  } while (cursor !== null && devices.length < opts.limit);
+  if (opts.json) {
+    println(io.out, JSON.stringify({ devices, nextCursor: cursor }, null, 2));
+    return 0;
+  }
+  const what = opts.state ? `${opts.state} devices` : 'devices offered';
+  if (!devices.length) {
+    println(io.out, `no ${what} in rollout ${id}`);
+    return 0;
+  }
+  const rows = devices.map((d) => [d.deviceId, d.stage + 1, d.state, d.stateAt, d.lastSeen, d.error ? `${d.error.code}: ${d.error.message}` : null]);
+  for (const line of table(['DEVICE', 'STAGE', 'STATE', 'STATE AT', 'LAST SEEN', 'ERROR'], rows)) println(io.out, line);
+  const codes = new Map<string, number>();
+  for (const d of devices) if (d.error) codes.set(d.error.code, (codes.get(d.error.code) ?? 0) + 1);
+  if (codes.size) println(io.out, `\nerror codes: ${[...codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  if (cursor !== null) println(io.out, `(first ${devices.length} ${what}; --limit N for more, --json for the cursor)`);
+  return 0;
+}
+
 const ACTION_HELP: Record<RolloutAction, string> = {
   start: 'start a draft at its first stage',
   pause: 'stop new offers (devices already offered keep theirs)',
@@ -133,6 +178,10 @@ export function registerRollout(program: Command, io: CliIo, exit: (code: number
     .action(async (id: string, opts: ServerOptions & JsonOption & { id?: string }) => exit(await cloneRollout(id, opts, io)));
   jsonOption(serverOptions(rollout.command('list').description('list rollouts (GET /v1/rollouts)')))
     .action(async (opts: ServerOptions & JsonOption) => exit(await listRollouts(opts, io)));
+  jsonOption(serverOptions(rollout.command('devices').description('devices the rollout offered its release to, with state, last seen and error codes (GET /v1/rollouts/{id}/devices)').argument('<id>', 'rollout id')))
+    .option('--state <state>', 'only devices in this state: a report state, timed_out or silent (e.g. failed)')
+    .option('--limit <n>', 'at most this many devices', intOption('--limit', 1, 10_000_000), 100)
+    .action(async (id: string, opts: ServerOptions & JsonOption & { state?: string; limit: number }) => exit(await rolloutDevices(id, opts, io)));
   jsonOption(serverOptions(rollout.command('status').description('state, counts, failure rate, settings compliance, stages and silent devices (GET /v1/rollouts/{id}/status)').argument('<id>', 'rollout id')), 'print the raw status JSON (for scripts)')
     .action(async (id: string, opts: ServerOptions & JsonOption) => exit(await rolloutStatus(id, opts, io)));
 }

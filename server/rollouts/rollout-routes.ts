@@ -21,6 +21,7 @@ const parseDraft = compileValidator<RolloutDraft>(createSchema, 'rollout');
 const parseResume = compileValidator<ActInput>(resumeSchema, 'resume body');
 const parseClone = compileValidator<{ id?: string }>(cloneSchema, 'clone body');
 const DEVICE_STATES = new Set<string>([...REPORT_STATES, 'timed_out', 'silent']);
+const REPORTED_FAILURES = new Set<string>(['failed', 'rolled_back', 'rejected']);
 
 const view = (r: Rollout, statements: string[] = []) => ({
   id: r.id,
@@ -112,6 +113,8 @@ export function rolloutRoutes(ctx: AppContext): Router {
         stateAt: d.stateAt === null ? null : toTimestamp(new Date(d.stateAt)),
         lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)),
         settings: d.settings === null ? null : (JSON.parse(d.settings) as unknown),
+        // Why a failure failed: the error its latest report carried (issue 9: rollout devices --state failed).
+        error: d.state !== null && REPORTED_FAILURES.has(d.state) ? ctx.reports.latestError(d.deviceId, r.id) : null,
       };
     });
     res.json({ devices, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.deviceId ?? null) : null });

@@ -23,6 +23,7 @@ export const OPERATOR_ROUTES: OperatorRoute[] = [
   { method: 'get', path: '/v1/releases', allowed: READ },
   { method: 'get', path: '/v1/releases/some-release', allowed: READ },
   { method: 'put', path: '/v1/artifacts', allowed: PUBLISH },
+  { method: 'get', path: '/v1/artifacts', allowed: READ },
   { method: 'get', path: '/metrics', allowed: READ },
   // Cohorts (protocol §7): release managers write, readers read.
   { method: 'post', path: '/v1/cohorts', allowed: PUBLISH },
