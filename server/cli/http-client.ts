@@ -17,6 +17,8 @@ export interface ApiRequest {
   /** Any other body, opened only once the request is sure to be sent (streams get `duplex: 'half'`). */
   body?: () => ReadableStream<Uint8Array>;
   headers?: Record<string, string>;
+  /** A line printed after an error body with this code (the command that fixes it). */
+  hint?: (code: string) => string | undefined;
 }
 
 /** A 2xx answer. */
@@ -97,6 +99,8 @@ export async function apiRequest(opts: ServerOptions, io: CliIo, req: ApiRequest
   if (res.ok) return { status: res.status, statusText: res.statusText, body, text };
   if (!isErrorBody(body)) throw new CliError(`HTTP ${res.status} ${res.statusText} from ${url}`);
   printErrorBody(body, io);
+  const hint = req.hint?.(body.error.code);
+  if (hint) println(io.err, `ota: ${hint}`);
   return undefined;
 }
 

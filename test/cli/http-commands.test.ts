@@ -61,7 +61,7 @@ describe('ota publish', () => {
 
   it('refuses without a token, with a bad URL, and when the server is unreachable, each in one line', async () => {
     const file = join(tempDir(), 'release.json');
-    writeJsonFile(file, releaseBody());
+    writeJsonFile(file, { signed: releaseBody(), signatures: [{ keyid: 'ab'.repeat(32), sig: 'cd'.repeat(64) }] });
     expect((await ota(['publish', file, '--server', 'http://127.0.0.1:9'])).err).toBe('ota: no operator token: pass --token, set OTA_TOKEN, or run ota login --server URL --token T\n');
     expect((await ota(['publish', file, '--server', 'nowhere', '--token', 'x'])).err).toMatch(/^ota: --server must be a URL/);
     const closed = await listen();
