@@ -117,7 +117,11 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
   if (!ID_PREFIX.test(idPrefix)) throw new CliError(`--id-prefix must match ${ID_PREFIX.source} (device ids are PREFIX-N), got "${idPrefix}"`);
   const progress = progressWriter(flags.progress, io);
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
+  const onSignal = (): void => {
+    // The first Ctrl-C stops polling and drains queued reports; a second one (default SIGINT) quits at once.
+    println(io.err, 'ota: interrupted: stopping; delivering queued reports first (Ctrl-C again to quit now)');
+    controller.abort();
+  };
   if (!io.stop) process.once('SIGINT', onSignal);
   io.stop?.addEventListener('abort', onSignal, { once: true });
 
@@ -159,6 +163,10 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
       if (notice.length) println(io.out, ['', ...notice].join('\n'));
       else println(io.out, `\nrollout ${r.id}: ${r.state} after the run`);
     }
+  }
+  if (controller.signal.aborted) {
+    println(io.err, 'ota: interrupted: the tally above is what the devices saw until then');
+    return 130; // 128 + SIGINT, as a shell reports an interrupted command
   }
   if (result.enrolled === 0) {
     println(io.err, `ota: no device could enroll (${Object.entries(result.enrollErrors).map(([k, n]) => `${k}: ${n}`).join(', ') || 'out of time'})`);
