@@ -68,7 +68,11 @@ export async function actOnRollout(id: string, action: RolloutAction, opts: Serv
   const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/rollouts/${segment(id)}/${action}`, ...(json ? { json } : {}) });
   if (!reply) return 1;
   printRollout(reply.body, opts, io);
-  if (json && !opts.json) println(io.err, `halt overruled on the record (audit-logged with your reason); the terminal counts are kept and auto-halt now judges new reports`);
+  const view = reply.body as RolloutView;
+  // Only when this resume overruled a halt (a paused rollout ignores the acknowledgement).
+  if (json && !opts.json && view.overruledHalt?.at === view.updatedAt) {
+    println(io.err, `halt overruled on the record (audit entry #${view.overruledHalt.auditSeq}, with your reason); the terminal counts are kept and auto-halt now judges new reports`);
+  }
   return 0;
 }
 

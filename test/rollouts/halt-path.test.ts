@@ -75,6 +75,7 @@ describe('after a halt: say it, overrule it on the record, or start over', () =>
     const r = await ota(['rollout', 'resume', ID, '--acknowledge-halt', '--reason', 'install failures were a lab power cut', ...rm()]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(new RegExp(`^rollout ${ID} \\(release redmi-1s-optin\\): running, stage 1 of 1`));
+    expect(r.err).toMatch(/^halt overruled on the record \(audit entry #\d+, with your reason\); the terminal counts are kept/);
     const after = (await api(s, 'GET', `/v1/rollouts/${ID}/status`, s.tokens.qa)).body;
     expect(after.state).toBe('running');
     expect(after.counts).toEqual(before.counts);
@@ -123,6 +124,11 @@ describe('after a halt: say it, overrule it on the record, or start over', () =>
     expect(plain.err).toMatch(/^start it with: ota rollout start redmi-1s-optin-[0-9a-f]{8}\n$/);
     // The halted original serves nothing, so its clone may start.
     expect((await ota(['rollout', 'start', 'halt-path-2', ...rm()])).code).toBe(0);
+    // A paused rollout resumes as before; an acknowledgement sent to it overrules nothing.
+    expect((await ota(['rollout', 'pause', 'halt-path-2', ...rm()])).code).toBe(0);
+    const paused = await ota(['rollout', 'resume', 'halt-path-2', '--acknowledge-halt', '--reason', 'not halted', ...rm()]);
+    expect(paused).toMatchObject({ code: 0, err: '' });
+    expect((await api(s, 'GET', '/v1/rollouts/halt-path-2', s.tokens.viewer)).body).toMatchObject({ state: 'running', overruledHalt: null });
     const audit = (await api(s, 'GET', '/v1/audit?limit=1000', s.tokens.qa)).body.entries as { action: string; subject: string; details: Record<string, unknown> }[];
     expect(audit.find((e) => e.action === 'rollout.create' && e.subject === 'halt-path-2')?.details.clonedFrom).toBe(ID);
   });
