@@ -134,9 +134,11 @@ export function createRolloutService(deps: RolloutDeps) {
         if (r.state === 'running' || r.state === 'paused' || r.state === 'completed') resign(r, now);
         const kept = overruling ? figuresOf(deps.counters, id) : undefined;
         const details: Record<string, unknown> = { from, to: { state: r.state, stage: r.currentStage }, ...figures };
-        if (kept && r.lastHalt) {
+        if (kept) {
           const rateBasisPoints = kept.terminal ? Math.floor((kept.failures * 10000) / kept.terminal) : 0;
-          Object.assign(details, { acknowledgeHalt: true, reason: input.reason, overruled: { haltAuditSeq: r.lastHalt.auditSeq, haltedAt: r.lastHalt.at, haltedBy: r.lastHalt.actor, haltReason: r.lastHalt.reason }, keptFigures: { ...kept, rateBasisPoints } });
+          // lastHalt is null only for a rollout halted before halts were kept on it (migration 004).
+          const overruled = r.lastHalt && { haltAuditSeq: r.lastHalt.auditSeq, haltedAt: r.lastHalt.at, haltedBy: r.lastHalt.actor, haltReason: r.lastHalt.reason };
+          Object.assign(details, { acknowledgeHalt: true, reason: input.reason, overruled, keptFigures: { ...kept, rateBasisPoints } });
         }
         const entry = audit.append({ actor, action: `rollout.${action}`, subject: id, details }, r.updatedAt);
         if (action === 'halt') r.lastHalt = haltRecordOf(entry.seq, actor, r.updatedAt, figures);
