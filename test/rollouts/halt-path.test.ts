@@ -1,6 +1,10 @@
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Rollout } from '../../server/rollouts/rollout.js';
 import { ota } from '../cli/cli-harness.js';
 import { api, publishOptinRelease, startLiveServer, startRollout, type LiveServer } from '../fleet/live-server.js';
+import { bearer } from '../helpers/fixtures.js';
+import { scenario } from './scenario.js';
 
 /**
  * protocol §5 (amended), end to end over real HTTP: a fleet fails, the
@@ -131,5 +135,18 @@ describe('after a halt: say it, overrule it on the record, or start over', () =>
     expect((await api(s, 'GET', '/v1/rollouts/halt-path-2', s.tokens.viewer)).body).toMatchObject({ state: 'running', overruledHalt: null });
     const audit = (await api(s, 'GET', '/v1/audit?limit=1000', s.tokens.qa)).body.entries as { action: string; subject: string; details: Record<string, unknown> }[];
     expect(audit.find((e) => e.action === 'rollout.create' && e.subject === 'halt-path-2')?.details.clonedFrom).toBe(ID);
+  });
+});
+
+describe('a rollout halted before halts were kept on it (migration 004)', () => {
+  it('resumes with the acknowledgement, and the audit entry still carries the reason and the kept figures', async () => {
+    const s = await scenario({ stages: [{ cohort: 'all', basisPoints: 10000 }] });
+    const r = s.f.ctx.rollouts.get(s.rolloutId) as Rollout;
+    s.f.ctx.rollouts.update({ ...r, state: 'halted', lastHalt: null });
+    const res = await request(s.f.app).post(`/v1/rollouts/${s.rolloutId}/resume`).set(bearer(s.f.tokens['release-manager'])).send({ acknowledgeHalt: true, reason: 'legacy halt, checked by hand' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ state: 'running', lastHalt: null, overruledHalt: { reason: 'legacy halt, checked by hand', terminal: 0, failures: 0 } });
+    const entry = s.f.ctx.audit.page(0, 100).filter((e) => e.action === 'rollout.resume').at(-1);
+    expect(entry?.details).toMatchObject({ acknowledgeHalt: true, reason: 'legacy halt, checked by hand', overruled: null, keptFigures: { terminal: 0, failures: 0, rateBasisPoints: 0 } });
   });
 });
