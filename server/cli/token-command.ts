@@ -7,6 +7,7 @@ import { openDatabase, type Db } from '../db/open.js';
 import { toTimestamp } from '../trust/time.js';
 import { apiRequest, fetchAll, serverOptions, type ServerOptions } from './http-client.js';
 import { CliError, println, type CliIo } from './io.js';
+import { resolveServer } from './profile.js';
 import { table } from './text-table.js';
 
 interface TokenOptions extends ServerOptions {
@@ -107,8 +108,17 @@ const where = (cmd: Command): Command =>
     .option('--data <dir>', 'work on DIR/ota.db directly instead of a server (it must exist: a typo never creates a new database)')
     .option('--json', 'print JSON');
 
-const exclusive = (opts: TokenOptions): TokenOptions => {
+/** --data DIR or a server (flag, OTA_SERVER or ota login), not both, not neither. */
+const exclusive = (opts: TokenOptions, io: CliIo): TokenOptions => {
   if (opts.data !== undefined && opts.server !== undefined) throw new CliError('give --data DIR (local database) or --server URL, not both');
+  if (opts.data === undefined) {
+    try {
+      resolveServer(opts.server, io);
+    } catch (e) {
+      if (!(e instanceof CliError) || !e.message.startsWith('no server')) throw e;
+      throw new CliError('no server: pass --server URL (or set OTA_SERVER, or ota login), or --data DIR to work on a data folder\'s database');
+    }
+  }
   return opts;
 };
 
@@ -117,9 +127,9 @@ export function registerToken(program: Command, io: CliIo, exit: (code: number) 
   where(token.command('create').description('create an operator token and print it once (POST /v1/tokens)'))
     .requiredOption('--role <role>', `one of ${OPERATOR_ROLES.join(', ')}`)
     .option('--name <name>', 'who or what the token is for (default: cli-<role>)')
-    .action(async (opts: TokenOptions & { role: string; name?: string }) => exit(await createToken(opts.role, opts.name, exclusive(opts), io)));
+    .action(async (opts: TokenOptions & { role: string; name?: string }) => exit(await createToken(opts.role, opts.name, exclusive(opts, io), io)));
   where(token.command('list').description('list tokens: id, role, name, created, last used, revoked; never a secret (GET /v1/tokens)'))
-    .action(async (opts: TokenOptions) => exit(await listTokens(exclusive(opts), io)));
+    .action(async (opts: TokenOptions) => exit(await listTokens(exclusive(opts, io), io)));
   where(token.command('revoke').description('revoke a token at once (DELETE /v1/tokens/{id})').argument('<id>', 'token id (ota token list)'))
-    .action(async (id: string, opts: TokenOptions) => exit(await revokeToken(id, exclusive(opts), io)));
+    .action(async (id: string, opts: TokenOptions) => exit(await revokeToken(id, exclusive(opts, io), io)));
 }

@@ -93,6 +93,7 @@ describe('ota token create|list|revoke', () => {
     expect((await ota(['token', 'list', '--server', s.url, '--token', s.tokens['release-manager']])).err).toMatch(/^ota: forbidden: this needs one of the roles: admin\n/);
     expect((await ota(['token', 'revoke', 'x', ...at])).err).toBe('ota: token id must be a positive integer (see ota token list), got "x"\n');
     expect((await ota(['token', 'list', '--data', tempDir(), ...at])).err).toBe('ota: give --data DIR (local database) or --server URL, not both\n');
+    expect((await ota(['token', 'list'], { env: { HOME: tempDir() } })).err).toBe("ota: no server: pass --server URL (or set OTA_SERVER, or ota login), or --data DIR to work on a data folder's database\n");
   });
 
   it('--data works on an existing database and refuses to invent one (a typo)', async () => {
