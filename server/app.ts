@@ -21,6 +21,15 @@ import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { openApiRoutes } from './openapi/openapi-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
+import { tokenRoutes } from './auth/token-routes.js';
+import type { TokenResolver } from './auth/authorize.js';
+
+/** Operator tokens, noting each use in memory (written behind by ctx.tokenUsage). */
+const operatorResolver = (ctx: AppContext): TokenResolver => (token) => {
+  const p = ctx.operatorTokens.authenticate(token);
+  if (p?.kind === 'operator') ctx.tokenUsage.touch(p.tokenId);
+  return p;
+};
 
 /**
  * Builds the HTTP request listener from a context; never listens (serve.ts
@@ -54,7 +63,7 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver): Ex
   // The dashboard's files (protocol §10); everything they show comes from the API below, with a token.
   app.use(dashboardRoutes());
 
-  app.use(authenticate([ctx.operatorTokens.authenticate, deviceTokenResolver(ctx.devices)]));
+  app.use(authenticate([operatorResolver(ctx), deviceTokenResolver(ctx.devices)]));
   app.use(limitPrincipal(ctx.config.rateLimitPerMinute));
   app.use(whoamiRoutes());
   app.use(metricsRoutes(ctx));
@@ -66,6 +75,7 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver): Ex
   app.use(rolloutRoutes(ctx));
   app.use(timelineRoutes(ctx));
   app.use(auditRoutes(ctx));
+  app.use(tokenRoutes(ctx));
 
   app.use(notFound);
   app.use(errorHandler(ctx.logger, observer));

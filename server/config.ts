@@ -41,6 +41,8 @@ export interface Config {
   webhookRetryBaseMs: number;
   /** Attempts per delivery before it is given up (and logged). */
   webhookMaxAttempts: number;
+  /** Re-bind the data folder to this trust folder's root when it was made under another (issue 9). */
+  switchTrust: boolean;
 }
 
 export class ConfigError extends Error {
@@ -127,6 +129,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     webhookTimeoutSeconds: int('OTA_WEBHOOK_TIMEOUT_SECONDS', 10, 1, 300),
     webhookRetryBaseMs: int('OTA_WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000),
     webhookMaxAttempts: int('OTA_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+    switchTrust: bool('OTA_SWITCH_TRUST', false),
   };
   const merged = { ...fromEnv, ...overrides };
   const config: Config = {

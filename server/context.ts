@@ -6,6 +6,7 @@ import type { Db } from './db/open.js';
 import { createAuditStore, type AuditStore } from './audit/audit-store.js';
 import { createArtifactStore, type ArtifactStore } from './artifacts/artifact-store.js';
 import { createOperatorTokenStore, type OperatorTokenStore } from './auth/operator-token-store.js';
+import { createTokenUsage, type TokenUsage } from './auth/token-usage.js';
 import { createCohortStore, type CohortStore } from './cohorts/cohort-store.js';
 import { createGroupCommit, type GroupCommit } from './db/group-commit.js';
 import { createActivityBuffer, type ActivityBuffer } from './devices/activity-buffer.js';
@@ -46,6 +47,8 @@ export interface AppContext {
   audit: AuditStore;
   artifacts: ArtifactStore;
   operatorTokens: OperatorTokenStore;
+  /** Last-used times of operator tokens, written behind (never on the request path). */
+  tokenUsage: TokenUsage;
   releases: ReleaseStore;
   cohorts: CohortStore;
   devices: DeviceStore;
@@ -88,6 +91,7 @@ export function createContext(input: ContextInput): AppContext {
   const counters = createCounterStore(db);
   const timeline = createTimelineStore(db);
   const reports = createReportStore(db);
+  const operatorTokens = createOperatorTokenStore(db);
   const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
   const live = createLiveRollouts(rollouts, releases);
   const metrics = createMetrics();
@@ -106,7 +110,7 @@ export function createContext(input: ContextInput): AppContext {
   const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
   const rolloutService = createRolloutService({
-    db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
+    db, rollouts, releases, cohorts, audit, counters, live, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
     onChange: () => void census.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, timeline, service: rolloutService, now, logger });
@@ -139,7 +143,8 @@ export function createContext(input: ContextInput): AppContext {
     webhooks,
     audit,
     artifacts: createArtifactStore(db, join(config.dataDir, 'artifacts')),
-    operatorTokens: createOperatorTokenStore(db),
+    operatorTokens,
+    tokenUsage: createTokenUsage(db, operatorTokens, now),
     releases,
     cohorts,
     devices,

@@ -9,11 +9,16 @@ import { applyConnectionLimits } from './http/server-limits.js';
 import { createLoadGauge } from './ops/load-gauge.js';
 import { openDatabase } from './db/open.js';
 import { ensureDevTrust } from './trust/dev-trust.js';
-import { loadTrustFolder } from './trust/trust-folder.js';
+import { loadTrustFolder, type TrustFolder } from './trust/trust-folder.js';
+import { createAuditStore } from './audit/audit-store.js';
 import { createTrustState } from './trust/trust-state.js';
 import { toTimestamp } from './trust/time.js';
 import type { OperatorRole } from './auth/principal.js';
 import { demoCommands, prepareDemo } from './demo/demo-setup.js';
+import { lockDataFolder, type DataLock } from './data-folder/data-lock.js';
+import { bindingOf, checkTrustBinding } from './data-folder/trust-binding.js';
+import { createTrustBindingStore } from './data-folder/trust-binding-store.js';
+import type { Db } from './db/open.js';
 
 export interface Running {
   ctx: AppContext;
@@ -56,22 +61,53 @@ function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
     every(100, 'activity flush', () => ctx.activity.flush()),
     every(ctx.config.healthIntervalSeconds * 1000, 'health pass', () => ctx.health.tick()),
     every(ctx.config.censusIntervalSeconds * 1000, 'census', () => ctx.census.run()),
+    every(5000, 'token last-used', () => ctx.tokenUsage.flush()),
   ];
 }
 
 /**
- * The composition root: config → data folder → trust → database → app → listen.
- * The human banner goes to `out`, stderr by default: stdout carries only the
- * JSON log lines, so `npm start | jq` works.
+ * A data folder remembers the trust root it was made under and refuses
+ * another unless config.switchTrust (recorded in the audit log).
+ */
+function bindTrust(db: Db, folder: TrustFolder, config: Readonly<Config>, trustDir: string, out: (line: string) => void): void {
+  const at = toTimestamp(new Date());
+  const result = checkTrustBinding(createTrustBindingStore(db), folder.roots, { switchTrust: config.switchTrust, trustDir, dataDir: config.dataDir, at });
+  if (result.outcome !== 'switched') return;
+  createAuditStore(db).append({ actor: 'system:start', action: 'trust.switch', subject: trustDir, details: { from: result.previous, to: bindingOf(folder.roots) } }, at);
+  out(`trust switched: data folder ${config.dataDir} is now bound to the root in ${trustDir}`);
+}
+
+/**
+ * The composition root: config → data folder (locked) → trust → database →
+ * app → listen. The human banner goes to `out`, stderr by default: stdout
+ * carries only the JSON log lines, so `npm start | jq` works.
  */
 export async function startServer(config: Readonly<Config>, out: (line: string) => void = console.error): Promise<Running> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // An existing folder keeps the mode it was made with: the state and its secrets are the server's alone.
   chmodSync(config.dataDir, 0o700);
+  // One writer per data folder: a second server is refused before it touches anything.
+  const lock = lockDataFolder(config.dataDir);
+  try {
+    return await startLocked(config, out, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(config: Readonly<Config>, out: (line: string) => void, lock: DataLock): Promise<Running> {
   const dev = config.trustDir === undefined ? ensureDevTrust(config.dataDir) : undefined;
   const trustDir = config.trustDir ?? (dev as { trustDir: string }).trustDir;
-  const trust = createTrustState(loadTrustFolder(trustDir));
+  const folder = loadTrustFolder(trustDir);
+  const trust = createTrustState(folder);
   const db = openDatabase(join(config.dataDir, 'ota.db'));
+  try {
+    db.transaction(() => bindTrust(db, folder, config, trustDir, out))();
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   const load = createLoadGauge();
   const ctx = createContext({ config, db, trust, logger: pino({ level: config.logLevel }), loadFactor: load.factor });
   const app = createApp(ctx);
@@ -111,7 +147,9 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
       ctx.webhooks.close();
       server.close(() => {
         ctx.activity.flushAll();
+        ctx.tokenUsage.flush();
         db.close();
+        lock.release();
         resolve();
       });
       server.closeAllConnections();

@@ -1,7 +1,8 @@
 import { Router, type Request } from 'express';
-import { requireRole } from '../auth/authorize.js';
+import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import { AppError } from '../errors.js';
+import { parsePage } from '../http/paging.js';
 import { pathParam, SHA256_RE } from '../http/params.js';
 import type { AppContext } from '../context.js';
 import { toTimestamp } from '../trust/time.js';
@@ -15,7 +16,7 @@ function checkUploadHeaders(req: Request, maxBytes: number): void {
   }
 }
 
-/** Upload (release-manager) is authenticated; download is public because artifacts are content-addressed and only installed against a signed manifest. */
+/** Upload (release-manager) and the listing (readers) are authenticated; download is public because artifacts are content-addressed and only installed against a signed manifest. */
 export function artifactUploadRoutes(ctx: AppContext): Router {
   const router = Router();
   router.put('/v1/artifacts', requireRole('release-manager'), async (req, res) => {
@@ -27,6 +28,13 @@ export function artifactUploadRoutes(ctx: AppContext): Router {
       ctx.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size } }, at);
     }
     res.status(201).json({ sha256: stored.sha256, size: stored.size });
+  });
+  // What was uploaded, by whom and when (issue 9: ota artifact list); the bytes stay behind the public download route.
+  router.get('/v1/artifacts', requireRole(...READERS), (req, res) => {
+    const page = parsePage(req.query);
+    if (page.cursor !== undefined && !SHA256_RE.test(page.cursor)) throw new AppError('bad_request', 'cursor must be the sha256 of the last artifact seen');
+    const rows = ctx.artifacts.page(page.cursor ?? '', page.limit);
+    res.json({ artifacts: rows, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.sha256 ?? null) : null });
   });
   return router;
 }

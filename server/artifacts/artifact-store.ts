@@ -36,6 +36,9 @@ export function createArtifactStore(db: Db, dir: string) {
   mkdirSync(tmpDir, { recursive: true });
 
   const getStmt = db.prepare<[string], StoredArtifact>('SELECT sha256, size FROM artifacts WHERE sha256 = ?');
+  const pageStmt = db.prepare<[string, number], { sha256: string; size: number; uploadedAt: string; uploadedBy: string }>(
+    'SELECT sha256, size, uploaded_at AS uploadedAt, uploaded_by AS uploadedBy FROM artifacts WHERE sha256 > ? ORDER BY sha256 LIMIT ?',
+  );
   const insertStmt = db.prepare('INSERT OR IGNORE INTO artifacts (sha256, size, uploaded_at, uploaded_by) VALUES (?, ?, ?, ?)');
 
   const pathOf = (sha256: string): string => join(dir, sha256.slice(0, 2), sha256);
@@ -45,6 +48,8 @@ export function createArtifactStore(db: Db, dir: string) {
     get(sha256: string): StoredArtifact | undefined {
       return getStmt.get(sha256);
     },
+    /** Uploaded artifacts by digest, for operators (GET /v1/artifacts). */
+    page: (afterSha: string, limit: number) => pageStmt.all(afterSha, limit),
     async put(body: Readable, maxBytes: number, uploadedBy: string, at: string): Promise<StoredArtifact & { created: boolean }> {
       const tmp = join(tmpDir, randomBytes(12).toString('hex'));
       const hash = createHash('sha256');

@@ -8,11 +8,15 @@ import { parseRoot } from '../trust/root.js';
 import type { SettingValue } from '../trust/settings-policy.js';
 import { parseFile } from './cli-files.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
-import { serverUrl } from './http-client.js';
+import { haltNotice, type WatchedRollout } from './halt-notice.js';
+import { apiRequest, segment, serverUrl } from './http-client.js';
+import { resolveServer, resolveToken } from './profile.js';
 
 interface SimulateFlags {
-  server: string;
+  server?: string;
   enrollToken?: string;
+  /** An operator token with read access: after the run, each rollout seen is looked up to say whether it halted. */
+  token?: string;
   root: string;
   devices: number;
   model: string;
@@ -84,21 +88,45 @@ function progressWriter(mode: SimulateFlags['progress'], io: CliIo): { onProgres
   };
 }
 
+/**
+ * After the run: where each rollout the devices saw stands (GET /v1/rollouts/{id}),
+ * so a halt is said plainly. Needs a reader's token; without one, says so.
+ */
+async function rolloutsAfter(ids: string[], server: string, flags: SimulateFlags, io: CliIo): Promise<WatchedRollout[] | undefined> {
+  const token = resolveToken(flags.token, io);
+  if (!ids.length) return [];
+  if (!token) {
+    println(io.err, 'ota: pass --token (or set OTA_TOKEN) with a viewer token to see whether the rollouts halted during the run');
+    return undefined;
+  }
+  const out: WatchedRollout[] = [];
+  for (const id of ids) {
+    const reply = await apiRequest({ server, token }, io, { method: 'GET', path: `/v1/rollouts/${segment(id)}` });
+    if (reply) out.push(reply.body as WatchedRollout);
+  }
+  return out;
+}
+
 export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<number> {
   const enrollToken = flags.enrollToken ?? io.env.OTA_ENROLL_TOKEN;
   if (!enrollToken) throw new CliError('no enrollment token: pass --enroll-token or set OTA_ENROLL_TOKEN');
-  serverUrl(flags.server);
+  const server = resolveServer(flags.server, io);
+  serverUrl(server);
   const seed = flags.seed ?? randomBytes(4).toString('hex');
   const idPrefix = flags.idPrefix ?? `sim-${seed}`;
   if (!ID_PREFIX.test(idPrefix)) throw new CliError(`--id-prefix must match ${ID_PREFIX.source} (device ids are PREFIX-N), got "${idPrefix}"`);
   const progress = progressWriter(flags.progress, io);
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
+  const onSignal = (): void => {
+    // The first Ctrl-C stops polling and drains queued reports; a second one (default SIGINT) quits at once.
+    println(io.err, 'ota: interrupted: stopping; delivering queued reports first (Ctrl-C again to quit now)');
+    controller.abort();
+  };
   if (!io.stop) process.once('SIGINT', onSignal);
   io.stop?.addEventListener('abort', onSignal, { once: true });
 
   const options: FleetOptions = {
-    server: flags.server.replace(/\/+$/, ''),
+    server: server.replace(/\/+$/, ''),
     enrollToken,
     pinnedRoot: pinnedRootOf(flags.root),
     devices: flags.devices,
@@ -125,8 +153,21 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
     progress.end();
     process.removeListener('SIGINT', onSignal);
   }
-  if (flags.json) println(io.out, JSON.stringify(result, null, 2));
-  else for (const line of summaryLines(result)) println(io.out, line);
+  const watched = await rolloutsAfter(Object.keys(result.rollouts), server, flags, io);
+  const states = watched && Object.fromEntries(watched.map((r) => [r.id, { state: r.state, lastHalt: r.lastHalt ?? null }]));
+  if (flags.json) println(io.out, JSON.stringify(states ? { ...result, rolloutStates: states } : result, null, 2));
+  else {
+    for (const line of summaryLines(result)) println(io.out, line);
+    for (const r of watched ?? []) {
+      const notice = haltNotice(r);
+      if (notice.length) println(io.out, ['', ...notice].join('\n'));
+      else println(io.out, `\nrollout ${r.id}: ${r.state} after the run`);
+    }
+  }
+  if (controller.signal.aborted) {
+    println(io.err, 'ota: interrupted: the tally above is what the devices saw until then');
+    return 130; // 128 + SIGINT, as a shell reports an interrupted command
+  }
   if (result.enrolled === 0) {
     println(io.err, `ota: no device could enroll (${Object.entries(result.enrollErrors).map(([k, n]) => `${k}: ${n}`).join(', ') || 'out of time'})`);
     return 1;
@@ -139,8 +180,9 @@ export function registerFleet(program: Command, io: CliIo, exit: (code: number) 
   fleet
     .command('simulate')
     .description('enroll N in-process reference device agents, poll and install in rounds for --duration seconds, then print their tally')
-    .requiredOption('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080')
+    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
     .option('--enroll-token <token>', 'enrollment credential for POST /v1/devices (default: $OTA_ENROLL_TOKEN)')
+    .option('--token <token>', 'operator token with read access, to report whether the rollouts halted (default: $OTA_TOKEN, then ota login)')
     .requiredOption('--root <file>', 'root.json every device ships with (or a trust folder: its root.json)')
     .requiredOption('--devices <n>', 'number of devices', intOption('--devices', 1, 1_000_000))
     .option('--model <model>', 'device model', 'redmi-1s')

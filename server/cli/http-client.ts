@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { CliError, describeError, println, type CliIo } from './io.js';
+import { resolveServer, resolveToken } from './profile.js';
 
-/** The options every command that talks to a server takes. */
+/** The options every command that talks to a server takes (each falls back to env, then the `ota login` profile). */
 export interface ServerOptions {
-  server: string;
+  server?: string;
   token?: string;
 }
 
 export interface ApiRequest {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path and query, e.g. `/v1/cohorts/qa`; path segments already encoded. */
   path: string;
   /** A JSON body, serialised here. */
@@ -16,6 +17,8 @@ export interface ApiRequest {
   /** Any other body, opened only once the request is sure to be sent (streams get `duplex: 'half'`). */
   body?: () => ReadableStream<Uint8Array>;
   headers?: Record<string, string>;
+  /** A line printed after an error body with this code (the command that fixes it). */
+  hint?: (code: string) => string | undefined;
 }
 
 /** A 2xx answer. */
@@ -48,10 +51,10 @@ export function serverUrl(server: string): URL {
 
 export const endpoint = (server: string, path: string): string => `${serverUrl(server).href.replace(/\/+$/, '')}${path}`;
 
-/** --token, else OTA_TOKEN; the token itself is never printed. */
+/** --token, else OTA_TOKEN, else the profile; the token itself is never printed. */
 function bearer(opts: ServerOptions, io: CliIo): string {
-  const token = opts.token ?? io.env.OTA_TOKEN;
-  if (!token) throw new CliError('no operator token: pass --token or set OTA_TOKEN');
+  const token = resolveToken(opts.token, io);
+  if (!token) throw new CliError('no operator token: pass --token, set OTA_TOKEN, or run ota login --server URL --token T');
   return `Bearer ${token}`;
 }
 
@@ -69,7 +72,7 @@ function printErrorBody(body: ErrorBody, io: CliIo): void {
  * exits 1. Anything else (unreachable, a non-protocol error) throws CliError.
  */
 export async function apiRequest(opts: ServerOptions, io: CliIo, req: ApiRequest): Promise<ApiReply | undefined> {
-  const url = endpoint(opts.server, req.path);
+  const url = endpoint(resolveServer(opts.server, io), req.path);
   const headers: Record<string, string> = { Authorization: bearer(opts, io), Accept: 'application/json', ...req.headers };
   const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers };
   if (req.json !== undefined) {
@@ -96,6 +99,8 @@ export async function apiRequest(opts: ServerOptions, io: CliIo, req: ApiRequest
   if (res.ok) return { status: res.status, statusText: res.statusText, body, text };
   if (!isErrorBody(body)) throw new CliError(`HTTP ${res.status} ${res.statusText} from ${url}`);
   printErrorBody(body, io);
+  const hint = req.hint?.(body.error.code);
+  if (hint) println(io.err, `ota: ${hint}`);
   return undefined;
 }
 
@@ -119,9 +124,11 @@ export async function fetchAll<T>(opts: ServerOptions, io: CliIo, path: string, 
   return items;
 }
 
-/** `--server` and `--token` on a command. */
+/** `--server` and `--token` on a command: flag, else environment, else the `ota login` profile. */
 export const serverOptions = (cmd: Command): Command =>
-  cmd.requiredOption('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080').option('--token <token>', 'operator token (default: $OTA_TOKEN)');
+  cmd
+    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
+    .option('--token <token>', 'operator token (default: $OTA_TOKEN, then ota login)');
 
 /** A path segment: identifiers are checked by the server (400), never able to escape the path. */
 export const segment = (value: string): string => encodeURIComponent(value);

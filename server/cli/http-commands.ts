@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { readJsonFile } from '../files/json-file.js';
 import { apiRequest, printJson, serverOptions, type ServerOptions } from './http-client.js';
 import { CliError, describeError, println, type CliIo } from './io.js';
+import { registerArtifactList } from './release-commands.js';
+import { signatureFix, unsignedDiagnosis } from './sign-hint.js';
 
 /** `ota publish`: POST /v1/releases with the envelope as it is in the file. */
 export async function publish(file: string, opts: ServerOptions, io: CliIo): Promise<number> {
@@ -13,7 +15,15 @@ export async function publish(file: string, opts: ServerOptions, io: CliIo): Pro
   } catch (e) {
     throw new CliError(describeError(e));
   }
-  const reply = await apiRequest(opts, io, { method: 'POST', path: '/v1/releases', json: envelope });
+  // Nothing unsigned goes out: one line saying so and what to run, not a page of schema errors.
+  const unsigned = unsignedDiagnosis(envelope, file);
+  if (unsigned) throw new CliError(unsigned);
+  const reply = await apiRequest(opts, io, {
+    method: 'POST',
+    path: '/v1/releases',
+    json: envelope,
+    hint: (code) => (code === 'signature_invalid' || code === 'threshold_not_met' ? signatureFix(file) : undefined),
+  });
   if (!reply) return 1;
   println(io.err, `HTTP ${reply.status} ${reply.statusText}`);
   printJson(reply, io);
@@ -48,4 +58,5 @@ export function registerHttp(program: Command, io: CliIo, exit: (code: number) =
   const artifact = program.command('artifact').description('artifacts');
   serverOptions(artifact.command('upload').description('upload an artifact (PUT /v1/artifacts); prints {sha256, size}').argument('<file>', 'artifact file'))
     .action(async (file: string, opts: ServerOptions) => exit(await uploadArtifact(file, opts, io)));
+  registerArtifactList(artifact, io, exit);
 }

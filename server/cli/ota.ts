@@ -1,4 +1,5 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerCohort } from './cohort-commands.js';
@@ -6,7 +7,9 @@ import { registerFleet } from './fleet-command.js';
 import { registerHttp } from './http-commands.js';
 import { CliError, describeError, println, processIo, type CliIo } from './io.js';
 import { registerKeygen } from './keygen-command.js';
+import { registerLogin } from './login-command.js';
 import { registerQa } from './qa-command.js';
+import { registerRelease } from './release-commands.js';
 import { registerRollout } from './rollout-commands.js';
 import { registerServe } from './serve-command.js';
 import { registerSign } from './sign-command.js';
@@ -15,26 +18,48 @@ import { registerTrustInit } from './trust-init-command.js';
 import { registerTrustRotate } from './trust-rotate-command.js';
 import { registerVerify } from './verify-command.js';
 
+/** This package's version: package.json above this file (server/cli/ in the sources, dist/server/cli/ when built). */
+export function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'ota-server' && pkg.version) return pkg.version;
+    }
+  }
+  return 'unknown';
+}
+
+/** commander does not mark required options in --help; every one is marked here, in one place. */
+function markRequired(cmd: Command): void {
+  for (const o of cmd.options) if (o.mandatory && !o.description.endsWith('(required)')) o.description = `${o.description} (required)`;
+  for (const c of cmd.commands) markRequired(c);
+}
+
 /** The `ota` command tree; `exit` records a command's exit code. */
 export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   const program = new Command('ota')
     .description("OTA update server and the release manager's offline tools (protocol: docs/protocol.md)")
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .version(packageVersion(), '-V, --version', 'print the ota version');
   registerKeygen(program, io);
   const trust = program.command('trust').description('trust folders: root documents and the settings policy');
   registerTrustInit(trust, io);
   registerTrustRotate(trust, io);
   registerSign(program, io);
   registerVerify(program, io, exit);
-  registerToken(program, io);
+  registerToken(program, io, exit);
   registerHttp(program, io, exit);
+  registerRelease(program, io, exit);
   registerCohort(program, io, exit);
   registerRollout(program, io, exit);
   registerFleet(program, io, exit);
   registerQa(program, io, exit);
   registerServe(program, io, exit);
+  registerLogin(program, io, exit);
+  markRequired(program);
   return program;
 }
 

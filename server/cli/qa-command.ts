@@ -9,10 +9,12 @@ import { parseRoot } from '../trust/root.js';
 import { parseFile } from './cli-files.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
 import { SLUG_RE } from '../http/params.js';
+import { haltNotice } from './halt-notice.js';
 import { serverUrl } from './http-client.js';
+import { resolveServer, resolveToken } from './profile.js';
 
 interface QaFlags {
-  server: string;
+  server?: string;
   token?: string;
   root: string;
   rollout: string;
@@ -24,9 +26,10 @@ interface QaFlags {
 
 /** `ota qa verify`: prints one PASS/FAIL/SKIP line per check; exit 1 on any FAIL. */
 export async function qaVerifyCommand(flags: QaFlags, io: CliIo): Promise<number> {
-  const token = flags.token ?? io.env.OTA_TOKEN;
-  if (!token) throw new CliError('no operator token: pass --token or set OTA_TOKEN (role qa, read access)');
-  serverUrl(flags.server);
+  const token = resolveToken(flags.token, io);
+  if (!token) throw new CliError('no operator token: pass --token, set OTA_TOKEN, or run ota login (role qa, read access)');
+  const server = resolveServer(flags.server, io);
+  serverUrl(server);
   if (!SLUG_RE.test(flags.rollout)) throw new CliError(`--rollout must be a rollout id (${SLUG_RE.source}), got "${flags.rollout}"`);
   let rootFile = flags.root;
   try {
@@ -38,7 +41,7 @@ export async function qaVerifyCommand(flags: QaFlags, io: CliIo): Promise<number
   let report;
   try {
     report = await qaVerify({
-      server: flags.server.replace(/\/+$/, ''),
+      server: server.replace(/\/+$/, ''),
       token,
       pinnedRoot,
       rolloutId: flags.rollout,
@@ -51,7 +54,11 @@ export async function qaVerifyCommand(flags: QaFlags, io: CliIo): Promise<number
     throw e;
   }
   if (flags.json) println(io.out, JSON.stringify(report, null, 2));
-  else for (const line of reportLines(report)) println(io.out, line);
+  else {
+    for (const line of reportLines(report)) println(io.out, line);
+    const notice = haltNotice({ id: report.rolloutId, state: report.state, lastHalt: report.lastHalt });
+    if (notice.length) println(io.out, ['', ...notice].join('\n'));
+  }
   return report.ok ? 0 : 1;
 }
 
@@ -59,8 +66,8 @@ export function registerQa(program: Command, io: CliIo, exit: (code: number) => 
   const qa = program.command('qa').description('independent checks for QA');
   qa.command('verify')
     .description('re-verify a rollout from the pinned root: signatures, statements, sampled devices\' eligibility, settings compliance, audit chain; exit 1 on any FAIL')
-    .requiredOption('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080')
-    .option('--token <token>', 'operator token with read access, role qa (default: $OTA_TOKEN)')
+    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
+    .option('--token <token>', 'operator token with read access, role qa (default: $OTA_TOKEN, then ota login)')
     .requiredOption('--root <file>', 'the root.json QA trusts (or a trust folder: its root.json); the chain is walked from it')
     .requiredOption('--rollout <id>', 'rollout id')
     .option('--sample <n>', 'devices whose eligibility is recomputed (0 = all listed)', intOption('--sample', 0, 10_000_000), 200)

@@ -6,6 +6,7 @@ import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOpt
 import { CliError, intOption, println, type CliIo } from './io.js';
 import { parsePercent, parseStageSpec } from './rollout-spec.js';
 import { rolloutRows, rolloutSummary, statusLines, type RolloutView } from './rollout-status-view.js';
+import { table } from './text-table.js';
 
 interface JsonOption {
   json?: boolean;
@@ -48,11 +49,39 @@ export async function createRollout(opts: CreateOptions, io: CliIo): Promise<num
   return 0;
 }
 
+interface ResumeOptions {
+  acknowledgeHalt?: boolean;
+  reason?: string;
+}
+
+/** protocol §5: resuming a halted rollout sends the acknowledgement and the reason; a paused one needs neither. */
+function resumeBody(opts: ResumeOptions): { acknowledgeHalt: true; reason: string } | undefined {
+  if (opts.acknowledgeHalt === undefined && opts.reason === undefined) return undefined;
+  if (!opts.acknowledgeHalt) throw new CliError('--reason goes with --acknowledge-halt (resuming a halted rollout)');
+  if (opts.reason === undefined || opts.reason.trim().length < 3) throw new CliError('--acknowledge-halt needs --reason TEXT: why it is safe to go on (kept in the audit log)');
+  return { acknowledgeHalt: true, reason: opts.reason };
+}
+
 /** `ota rollout start|pause|resume|advance|halt|cancel ID`: POST /v1/rollouts/{id}/{action}; a refused transition is the server's 409. */
-export async function actOnRollout(id: string, action: RolloutAction, opts: ServerOptions & JsonOption, io: CliIo): Promise<number> {
-  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/rollouts/${segment(id)}/${action}` });
+export async function actOnRollout(id: string, action: RolloutAction, opts: ServerOptions & JsonOption & ResumeOptions, io: CliIo): Promise<number> {
+  const json = action === 'resume' ? resumeBody(opts) : undefined;
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/rollouts/${segment(id)}/${action}`, ...(json ? { json } : {}) });
   if (!reply) return 1;
   printRollout(reply.body, opts, io);
+  const view = reply.body as RolloutView;
+  // Only when this resume overruled a halt (a paused rollout ignores the acknowledgement).
+  if (json && !opts.json && view.overruledHalt?.at === view.updatedAt) {
+    println(io.err, `halt overruled on the record (audit entry #${view.overruledHalt.auditSeq}, with your reason); the terminal counts are kept and auto-halt now judges new reports`);
+  }
+  return 0;
+}
+
+/** `ota rollout clone ID [--id NEW]`: POST /v1/rollouts/{id}/clone → a fresh draft with the same settings and a new salt. */
+export async function cloneRollout(id: string, opts: ServerOptions & JsonOption & { id?: string }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/rollouts/${segment(id)}/clone`, json: opts.id === undefined ? {} : { id: opts.id } });
+  if (!reply) return 1;
+  printRollout(reply.body, opts, io, 'created ');
+  if (!opts.json) println(io.err, `start it with: ota rollout start ${(reply.body as RolloutView).id}`);
   return 0;
 }
 
@@ -75,10 +104,54 @@ export async function rolloutStatus(id: string, opts: ServerOptions & JsonOption
   return 0;
 }
 
+/** One row of GET /v1/rollouts/{id}/devices. */
+interface DeviceRow {
+  deviceId: string;
+  stage: number;
+  state: string;
+  stateAt: string | null;
+  lastSeen: string | null;
+  error: { code: string; message: string } | null;
+}
+
+/**
+ * `ota rollout devices ID [--state S]`: the first --limit devices of
+ * GET /v1/rollouts/{id}/devices, with the error code of each failure and
+ * a count per code (why a rollout halted, device by device).
+ */
+export async function rolloutDevices(id: string, opts: ServerOptions & JsonOption & { state?: string; limit: number }, io: CliIo): Promise<number> {
+  const devices: DeviceRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: String(Math.min(1000, opts.limit - devices.length)), ...(opts.state ? { state: opts.state } : {}), ...(cursor !== null ? { cursor } : {}) });
+    const reply = await apiRequest(opts, io, { method: 'GET', path: `/v1/rollouts/${segment(id)}/devices?${query}` });
+    if (!reply) return 1;
+    const page = reply.body as { devices: DeviceRow[]; nextCursor: string | null };
+    devices.push(...page.devices);
+    cursor = page.nextCursor;
+  } while (cursor !== null && devices.length < opts.limit);
+  if (opts.json) {
+    println(io.out, JSON.stringify({ devices, nextCursor: cursor }, null, 2));
+    return 0;
+  }
+  const what = opts.state ? `${opts.state} devices` : 'devices offered';
+  if (!devices.length) {
+    println(io.out, `no ${what} in rollout ${id}`);
+    return 0;
+  }
+  const rows = devices.map((d) => [d.deviceId, d.stage + 1, d.state, d.stateAt, d.lastSeen, d.error ? `${d.error.code}: ${d.error.message}` : null]);
+  for (const line of table(['DEVICE', 'STAGE', 'STATE', 'STATE AT', 'LAST SEEN', 'ERROR'], rows)) println(io.out, line);
+  const codes = new Map<string, number>();
+  for (const d of devices) if (d.error) codes.set(d.error.code, (codes.get(d.error.code) ?? 0) + 1);
+  if (codes.size) println(io.out, `\nerror codes: ${[...codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  if (cursor !== null) println(io.out, `(first ${devices.length} ${what}; --limit N for more, --json for the cursor)`);
+  return 0;
+}
+
 const ACTION_HELP: Record<RolloutAction, string> = {
   start: 'start a draft at its first stage',
   pause: 'stop new offers (devices already offered keep theirs)',
-  resume: 'resume a paused rollout',
+  resume: 'resume a paused rollout, or a halted one with --acknowledge-halt --reason TEXT',
   advance: 'move to the next stage (after the last: completed)',
   halt: 'stop all offers (running or paused)',
   cancel: 'cancel for good',
@@ -97,11 +170,22 @@ export function registerRollout(program: Command, io: CliIo, exit: (code: number
     .requiredOption('--report-timeout <seconds>', 'a device offered the release that reports nothing terminal for this long counts as timed_out', intOption('--report-timeout', 1, 31_536_000))
     .action(async (opts: CreateOptions) => exit(await createRollout(opts, io)));
   for (const action of ROLLOUT_ACTIONS) {
-    jsonOption(serverOptions(rollout.command(action).description(`${ACTION_HELP[action]} (POST /v1/rollouts/{id}/${action})`).argument('<id>', 'rollout id')))
-      .action(async (id: string, opts: ServerOptions & JsonOption) => exit(await actOnRollout(id, action, opts, io)));
+    const cmd = jsonOption(serverOptions(rollout.command(action).description(`${ACTION_HELP[action]} (POST /v1/rollouts/{id}/${action})`).argument('<id>', 'rollout id')));
+    if (action === 'resume') {
+      cmd.option('--acknowledge-halt', 'overrule a halt (protocol §5): the rollout resumes with its counts kept, on the record')
+        .option('--reason <text>', 'why it is safe to go on (with --acknowledge-halt; kept in the audit log, 3 to 500 characters)');
+    }
+    cmd.action(async (id: string, opts: ServerOptions & JsonOption & ResumeOptions) => exit(await actOnRollout(id, action, opts, io)));
   }
+  jsonOption(serverOptions(rollout.command('clone').description('a fresh draft with this rollout\'s release, stages and failure policy, and a new salt (POST /v1/rollouts/{id}/clone)').argument('<id>', 'rollout id to copy')))
+    .option('--id <id>', 'id of the new rollout (default: generated from the release id)')
+    .action(async (id: string, opts: ServerOptions & JsonOption & { id?: string }) => exit(await cloneRollout(id, opts, io)));
   jsonOption(serverOptions(rollout.command('list').description('list rollouts (GET /v1/rollouts)')))
     .action(async (opts: ServerOptions & JsonOption) => exit(await listRollouts(opts, io)));
+  jsonOption(serverOptions(rollout.command('devices').description('devices the rollout offered its release to, with state, last seen and error codes (GET /v1/rollouts/{id}/devices)').argument('<id>', 'rollout id')))
+    .option('--state <state>', 'only devices in this state: a report state, timed_out or silent (e.g. failed)')
+    .option('--limit <n>', 'at most this many devices', intOption('--limit', 1, 10_000_000), 100)
+    .action(async (id: string, opts: ServerOptions & JsonOption & { state?: string; limit: number }) => exit(await rolloutDevices(id, opts, io)));
   jsonOption(serverOptions(rollout.command('status').description('state, counts, failure rate, settings compliance, stages and silent devices (GET /v1/rollouts/{id}/status)').argument('<id>', 'rollout id')), 'print the raw status JSON (for scripts)')
     .action(async (id: string, opts: ServerOptions & JsonOption) => exit(await rolloutStatus(id, opts, io)));
 }

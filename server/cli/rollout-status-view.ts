@@ -1,6 +1,7 @@
 import type { Rollout, Stage } from '../rollouts/rollout.js';
 import type { RolloutState } from '../rollouts/rollout-state.js';
 import type { RolloutStatus } from '../rollouts/status-service.js';
+import { haltNotice } from './halt-notice.js';
 import { formatPercent } from './rollout-spec.js';
 import { table } from './text-table.js';
 
@@ -43,6 +44,13 @@ export function statusLines(s: RolloutStatus): string[] {
   lines.push(`offered   ${s.offered}`);
   lines.push(`reported  ${s.reported}`);
   lines.push(`failure   ${failureLine(s.failure)}`);
+  const o = s.overruledHalt;
+  if (o && s.failure.sinceOverruled) {
+    const since = s.failure.sinceOverruled;
+    lines.push(`overruled a halt at ${o.at} by ${o.actor}: "${o.reason}"; since then ${since.failures} of ${since.terminal} terminal reports failed (auto-halt judges these)`);
+  }
+  const halted = haltNotice({ id: s.id, state: s.state, lastHalt: s.lastHalt });
+  if (halted.length) lines.push('', ...halted);
   lines.push('', 'latest state per device');
   const states = Object.entries(s.counts);
   lines.push(...table(states.map(([k]) => k.toUpperCase()), [states.map(([, n]) => n)]).map((l) => `  ${l}`));

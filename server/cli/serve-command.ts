@@ -10,6 +10,7 @@ interface ServeOptions {
   host?: string;
   /** Repeatable; replaces OTA_WEBHOOK_URL when given. */
   webhookUrl?: string[];
+  switchTrust?: boolean;
 }
 
 /**
@@ -22,6 +23,7 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
   if (opts.trust !== undefined) overrides.trustDir = opts.trust;
   if (opts.port !== undefined) overrides.port = opts.port;
   if (opts.host !== undefined) overrides.host = opts.host;
+  if (opts.switchTrust) overrides.switchTrust = true;
   let config: Readonly<Config>;
   try {
     // Through the environment form, so flags get the same validation as OTA_WEBHOOK_URL.
@@ -61,5 +63,6 @@ export function registerServe(program: Command, io: CliIo, exit: (code: number) 
     .option('--port <n>', 'TCP port (default: $PORT or 8080)', intOption('--port', 0, 65535))
     .option('--host <host>', 'listen address (default: $HOST or 127.0.0.1)')
     .option('--webhook-url <url...>', 'receiver of rollout state changes, repeatable (default: $OTA_WEBHOOK_URL); sign with $OTA_WEBHOOK_SECRET')
+    .option('--switch-trust', 're-bind a data folder made under another trust root to this one (audit-logged; default: refuse)')
     .action(async (opts: ServeOptions) => exit(await serve(opts, io)));
 }

@@ -5,6 +5,8 @@ import { ed25519Signer } from '../crypto/signer.js';
 import { readJsonFile } from '../files/json-file.js';
 import { jsonText, loadPrivateKey, replaceFile } from './cli-files.js';
 import { CliError, describeError, println, type CliIo } from './io.js';
+import { SIGNING_ROLE } from './sign-hint.js';
+import { resolveRoot } from './trust-chain.js';
 
 export const DOCUMENT_TYPES = ['release', 'root', 'settings-policy', 'rollout'] as const;
 
@@ -31,7 +33,7 @@ export function asEnvelope(value: unknown, what: string): Envelope<Record<string
  * `ota sign`: adds one signature by `keyFile` over JCS(signed). A keyid that
  * already signed is replaced, so signing twice with one key still counts once.
  */
-export function signFile(file: string, keyFile: string, out: string | undefined, io: CliIo): void {
+export function signFile(file: string, keyFile: string, out: string | undefined, io: CliIo, rootPath?: string): void {
   let value: unknown;
   try {
     value = readJsonFile(file);
@@ -42,6 +44,19 @@ export function signFile(file: string, keyFile: string, out: string | undefined,
   const type = String(envelope.signed.type);
   if (!(DOCUMENT_TYPES as readonly string[]).includes(type)) println(io.err, `ota: warning: unknown document type "${type}"`);
   const key = loadPrivateKey(keyFile, io, 'signing');
+  const role = SIGNING_ROLE[type];
+  if (rootPath !== undefined && role) {
+    // protocol §2: only keys of the signing role count; a root key on a release would sign in vain (or worse, by habit).
+    const { root } = resolveRoot(rootPath, io.now());
+    const keyids = root.roles[role].keyids;
+    if (!keyids.includes(key.keyid)) {
+      const other = (Object.keys(root.roles) as (keyof typeof root.roles)[]).find((r) => root.roles[r].keyids.includes(key.keyid));
+      throw new CliError(
+        `${keyFile} (keyid ${key.keyid.slice(0, 16)}…) is ${other ? `a ${other} key` : 'not a key'} of root v${root.version}, not one of its ${role} keys (${keyids.map((k) => k.slice(0, 8)).join(', ')}); ` +
+          `a ${type} needs ${role} keys: nothing was signed`,
+      );
+    }
+  }
   const replaced = envelope.signatures.some((s) => s.keyid === key.keyid);
   let signed: Envelope<Record<string, unknown>>;
   try {
@@ -55,6 +70,7 @@ export function signFile(file: string, keyFile: string, out: string | undefined,
   const name = typeof envelope.signed.id === 'string' ? ` ${envelope.signed.id}` : '';
   println(io.out, `signed ${type}${name} with keyid ${key.keyid}${replaced ? ' (replaced its earlier signature)' : ''}`);
   println(io.out, `${signed.signatures.length} signature(s) → ${target}`);
+  if (rootPath === undefined) println(io.err, `ota: note: the key was not checked against a trust root; pass --root TRUST to refuse a key that is not a ${role ?? 'signing'} key there`);
 }
 
 export function registerSign(program: Command, io: CliIo): void {
@@ -64,5 +80,6 @@ export function registerSign(program: Command, io: CliIo): void {
     .argument('<file>', 'envelope or bare signed body (JSON)')
     .requiredOption('--key <file>', 'private key file')
     .option('--out <file>', 'write here instead of replacing <file>')
-    .action((file: string, opts: { key: string; out?: string }) => signFile(file, opts.key, opts.out, io));
+    .option('--root <path>', 'trusted root.json or trust folder: refuse a key that is not of the role that signs this document there (release keys for a release)')
+    .action((file: string, opts: { key: string; out?: string; root?: string }) => signFile(file, opts.key, opts.out, io, opts.root));
 }

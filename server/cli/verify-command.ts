@@ -5,6 +5,7 @@ import { parseTimestamp } from '../trust/time.js';
 import { trustPaths } from '../trust/trust-folder.js';
 import { CliError, describeError, println, type CliIo } from './io.js';
 import { loadVerifiedPolicy, resolveRoot } from './trust-chain.js';
+import { SIGNING_ROLE, signatureFix, unsignedDiagnosis } from './sign-hint.js';
 import { verifyDocument } from './verify-document.js';
 
 interface VerifyOptions {
@@ -38,10 +39,17 @@ export function verifyFile(file: string, opts: VerifyOptions, io: CliIo): number
   } catch (e) {
     throw new CliError(describeError(e));
   }
+  const unsigned = unsignedDiagnosis(doc, file);
+  if (unsigned) {
+    println(io.err, `ota: ${unsigned}`);
+    return 1;
+  }
   const verdict = verifyDocument(doc, { chain, now, ...(policy ? { policy } : {}) });
   if (verdict.reasons.length) {
     println(io.err, `ota: ${file}: ${verdict.subject} does NOT verify (${verdict.reasons.length} reason${verdict.reasons.length > 1 ? 's' : ''}):`);
     for (const r of verdict.reasons) println(io.err, `  - ${r}`);
+    const role = SIGNING_ROLE[String((doc as { signed?: { type?: unknown } }).signed?.type)];
+    if (role && verdict.reasons.some((r) => /^(signature_invalid|threshold_not_met)\b/.test(r) || r.includes(`${role} (root v`))) println(io.err, `ota: ${signatureFix(file, role)}`);
     return 1;
   }
   println(io.out, `OK ${verdict.subject}`);

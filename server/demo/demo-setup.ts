@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import optInRelease from '../../manifests/examples/redmi-1s-cloud-optin.release.json' with { type: 'json' };
 import type { AppContext } from '../context.js';
 import { signEnvelope } from '../crypto/envelope.js';
@@ -9,7 +10,9 @@ import { publishRelease } from '../releases/publish-service.js';
 import type { ReleaseSigned } from '../releases/release-manifest.js';
 import { toTimestamp } from '../trust/time.js';
 
-export const DEMO_DEVICE = { deviceId: 'demo-qa-1', model: 'redmi-1s', version: '1.4.1' };
+import { DEMO_DEVICE } from './demo-device.js';
+
+export { DEMO_DEVICE };
 
 /** The deterministic 1 MiB stand-in image the example manifest pins (manifests/examples/README.md). */
 export function demoImage(): Buffer {
@@ -55,12 +58,17 @@ export async function prepareDemo(ctx: AppContext, devKeysDir: string): Promise<
   return { rolloutId: rollout.id };
 }
 
-/** The two curl commands printed at start-up; tokens are read from the dev files, never printed. */
+/**
+ * The two commands printed at start-up; they work on every start. Enrolling
+ * goes through demo-enroll.js, which re-enrolls with the device's saved
+ * token after a restart (a second POST with the enroller token is a 409);
+ * the poll reads that saved token. No token is ever printed.
+ */
 export function demoCommands(url: string, tokensPath: string): string[] {
-  const enroller = `$(node -p "require('${tokensPath}').enroller")`;
-  const body = JSON.stringify(DEMO_DEVICE);
+  const deviceFile = join(dirname(tokensPath), 'demo-device.json');
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'demo-enroll.js');
   return [
-    `DEVICE_TOKEN=$(curl -s -X POST ${url}/v1/devices -H "Authorization: Bearer ${enroller}" -H 'Content-Type: application/json' -d '${body}' | node -p "JSON.parse(require('fs').readFileSync(0, 'utf8')).deviceToken")`,
-    `curl -s "${url}/v1/devices/${DEMO_DEVICE.deviceId}/update?version=${DEMO_DEVICE.version}" -H "Authorization: Bearer $DEVICE_TOKEN"`,
+    `node ${script} ${url} ${deviceFile} ${tokensPath}`,
+    `curl -sS "${url}/v1/devices/${DEMO_DEVICE.deviceId}/update?version=${DEMO_DEVICE.version}" -H "Authorization: Bearer $(node -p "require('${deviceFile}').deviceToken")"`,
   ];
 }

@@ -1,6 +1,6 @@
 import type { FleetProgress, FleetResult } from './fleet-simulator.js';
 import type { SettingCounts } from './fleet-tally.js';
-import { textTable } from './text-table.js';
+import { table } from '../cli/text-table.js';
 
 const list = (m: Record<string, number>): string =>
   Object.entries(m)
@@ -32,7 +32,8 @@ export function summaryLines(r: FleetResult): string[] {
   const out = [
     `fleet simulate: ${r.devices} devices (${r.idPrefix}-0…) against ${r.server}, seed ${r.seed}, ${r.elapsedSeconds} s, ${r.rounds} round${r.rounds === 1 ? '' : 's'}`,
     '',
-    ...textTable(['', ''], [
+    // A key/value table: no header line.
+    ...table(['', ''], [
       ['devices', r.devices],
       ['enrolled', r.enrolled],
       ...(r.enrollFailed ? [['enrollment failed', `${r.enrollFailed} (${list(r.enrollErrors)})`]] : []),
@@ -46,24 +47,24 @@ export function summaryLines(r: FleetResult): string[] {
       ['in progress', r.inProgress],
       ['pending reports', r.pendingReports],
       ...(r.refusedReports ? [['reports refused by the server', r.refusedReports]] : []),
-    ]).map((l) => `  ${l}`),
+    ]).slice(1).map((l) => `  ${l}`),
   ];
   const rollouts = Object.entries(r.rollouts);
   if (rollouts.length) {
-    out.push('', ...textTable(
-      ['rollout', 'release', 'offered', 'applied', 'failed', 'rejected', 'declined', 'in progress'],
+    out.push('', ...table(
+      ['ROLLOUT', 'RELEASE', 'OFFERED', 'APPLIED', 'FAILED', 'REJECTED', 'DECLINED', 'IN PROGRESS'],
       rollouts.map(([id, t]) => {
         const n = (s: string) => t.counts[s] ?? 0;
         return [id, t.releaseId, t.offered, n('applied'), n('failed'), n('rejected'), n('declined'), ['received', 'downloading', 'downloaded', 'installing'].reduce((a, s) => a + n(s), 0)];
       }),
     ));
     const reasons = rollouts.flatMap(([id, t]) => Object.entries(t.rejectedBy).map(([code, n]) => [id, code, n] as (string | number)[]));
-    if (reasons.length) out.push('', 'rejected by reason code', ...textTable(['rollout', 'code', 'devices'], reasons));
+    if (reasons.length) out.push('', 'rejected by reason code', ...table(['ROLLOUT', 'CODE', 'DEVICES'], reasons));
     const reported = rollouts.flatMap(([id, t]) => settingRows([id], t.settings));
-    if (reported.length) out.push('', 'settings reported per rollout (what the server counts in its status)', ...textTable(['rollout', 'key', 'value', 'source', 'devices', 'opted in'], reported));
+    if (reported.length) out.push('', 'settings reported per rollout (what the server counts in its status)', ...table(['ROLLOUT', 'KEY', 'VALUE', 'SOURCE', 'DEVICES', 'OPTED IN'], reported));
   }
   const onDevices = settingRows([], r.settings);
-  if (onDevices.length) out.push('', 'settings on the devices at the end', ...textTable(['key', 'value', 'source', 'devices', 'opted in'], onDevices));
+  if (onDevices.length) out.push('', 'settings on the devices at the end', ...table(['KEY', 'VALUE', 'SOURCE', 'DEVICES', 'OPTED IN'], onDevices));
   if (r.errors.length) out.push('', 'unexpected errors', ...r.errors.slice(0, 10).map((e) => `  ${e.count} × ${e.message}`));
   return out;
 }

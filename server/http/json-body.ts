@@ -24,3 +24,20 @@ export function jsonBody(limitBytes: number) {
     });
   };
 }
+
+/**
+ * For bodies that may be left out (e.g. resuming a paused rollout): no
+ * body at all (no Content-Length, or 0, and no Transfer-Encoding) reads as
+ * `{}`; anything sent goes through `parse` with all its checks.
+ */
+export function optionalJsonBody(parse: (req: Request, res: Response, next: NextFunction) => void) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const length = req.headers['content-length'];
+    if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) {
+      req.body = {};
+      next();
+      return;
+    }
+    parse(req, res, next);
+  };
+}

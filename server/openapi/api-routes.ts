@@ -2,7 +2,10 @@ import cohortMembers from '../../manifests/schema/api/cohort-members.schema.json
 import cohort from '../../manifests/schema/api/cohort.schema.json' with { type: 'json' };
 import enrollment from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
 import report from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
+import rolloutClone from '../../manifests/schema/api/rollout-clone.schema.json' with { type: 'json' };
 import rolloutCreate from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
+import rolloutResume from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
+import tokenCreate from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
 import release from '../../manifests/schema/release.schema.json' with { type: 'json' };
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
 import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
@@ -54,6 +57,8 @@ const rolloutActions: ApiRoute[] = Object.entries(ACTION_ROLES).map(([action, ro
   summary: `${action[0]?.toUpperCase()}${action.slice(1)} the rollout (protocol §5 state machine)`,
   auth: roles,
   tag: 'rollouts',
+  // protocol §5: resuming a halted rollout takes { acknowledgeHalt: true, reason }; the others take no body.
+  ...(action === 'resume' ? { body: rolloutResume } : {}),
   responses: { 200: 'the rollout after the change, with its statements', 409: 'invalid_transition: not allowed from the current state' },
 }));
 
@@ -85,6 +90,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/v1/releases', summary: 'Publish a signed release (protocol §4)', auth: PUBLISH, tag: 'releases', body: release, responses: { 200: 'already published with this content', 201: 'published', 409: 'the id exists with other content', 422: 'signatures, threshold, policy or expiry refused (every reason listed)' } },
   { method: 'get', path: '/v1/releases', summary: 'Published releases, paged', auth: READERS, tag: 'releases', query: PAGE(100), responses: { 200: 'releases and nextCursor' } },
   { method: 'get', path: '/v1/releases/{id}', summary: 'One published release', auth: READERS, tag: 'releases', responses: { 200: 'the release with its envelope', 404: 'no such release' } },
+  { method: 'get', path: '/v1/artifacts', summary: 'Uploaded artifacts (sha256, size, who, when), paged', auth: READERS, tag: 'artifacts', query: PAGE(1000), responses: { 200: 'artifacts and nextCursor' } },
   { method: 'put', path: '/v1/artifacts', summary: 'Upload artifact bytes', auth: PUBLISH, tag: 'artifacts', body: 'binary', responses: { 201: json('stored', { type: 'object', required: ['sha256', 'size'], properties: { sha256: { type: 'string' }, size: { type: 'integer' } } }), 413: 'payload_too_large' } },
   { method: 'post', path: '/v1/cohorts', summary: 'Create a cohort (protocol §5)', auth: PUBLISH, tag: 'cohorts', body: cohort, responses: { 201: 'the cohort', 409: 'it exists' } },
   { method: 'get', path: '/v1/cohorts', summary: 'Every cohort', auth: READERS, tag: 'cohorts', responses: { 200: 'cohorts' } },
@@ -92,6 +98,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'put', path: '/v1/cohorts/{name}/members', summary: "Replace a cohort's member list", auth: PUBLISH, tag: 'cohorts', body: cohortMembers, responses: { 200: 'the cohort', 404: 'no such cohort' } },
   { method: 'post', path: '/v1/rollouts', summary: 'Create a rollout (a draft)', auth: PUBLISH, tag: 'rollouts', body: rolloutCreate, responses: { 201: 'the draft rollout', 409: 'the id exists', 422: 'unknown release or cohort, or the release expired' } },
   ...rolloutActions,
+  { method: 'post', path: '/v1/rollouts/{id}/clone', summary: "A fresh draft with this rollout's release, stages and failure policy (new salt)", auth: PUBLISH, tag: 'rollouts', body: rolloutClone, responses: { 201: 'the new draft', 404: 'no such rollout', 409: 'the new id exists' } },
   { method: 'get', path: '/v1/rollouts', summary: 'Rollouts, paged', auth: READERS, tag: 'rollouts', query: PAGE(1000), responses: { 200: 'rollouts and nextCursor' } },
   { method: 'get', path: '/v1/rollouts/{id}', summary: 'One rollout with its statements', auth: READERS, tag: 'rollouts', responses: { 200: 'the rollout', 404: 'no such rollout' } },
   { method: 'get', path: '/v1/rollouts/{id}/status', summary: 'State, counts, failure rate, settings compliance, per-stage reach', auth: READERS, tag: 'rollouts', responses: { 200: 'the status', 404: 'no such rollout' } },
@@ -120,5 +127,8 @@ export const API_ROUTES: ApiRoute[] = [
     responses: { 200: 'devices and nextCursor' },
   },
   { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: 'the device', 403: 'a device token (operators only)', 404: 'no such device' } },
+  { method: 'post', path: '/v1/tokens', summary: 'Create an operator token (the secret is shown this once)', auth: [], tag: 'tokens', body: tokenCreate, responses: { 201: '{ id, role, name, createdAt, token }' } },
+  { method: 'get', path: '/v1/tokens', summary: 'Operator tokens: id, role, name, created, last used, revoked (never a secret)', auth: [], tag: 'tokens', query: PAGE(1000), responses: { 200: 'tokens and nextCursor' } },
+  { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke a token, effective from the next request', auth: [], tag: 'tokens', params: { id: { type: 'integer', minimum: 1 } }, responses: { 200: 'the revoked token', 404: 'no such token' } },
   { method: 'get', path: '/v1/whoami', summary: 'Whose token this is: an operator (name, role) or a device (its id)', auth: [...READERS, 'enroller'], tag: 'operations', responses: { 200: '{ kind, name, role } or { kind, deviceId }', 401: 'unauthorized' } },
 ];

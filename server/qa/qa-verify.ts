@@ -1,4 +1,5 @@
 import { canonicalJson } from '../crypto/canonical.js';
+import type { HaltRecord } from '../rollouts/rollout.js';
 import type { RootEnvelope } from '../trust/root.js';
 import { checkAudit } from './audit-checks.js';
 import { checkDeviceSettings, checkEligibility, checkStatusMatchesDevices, checkStatusSettings, DeviceSurvey } from './device-checks.js';
@@ -28,6 +29,8 @@ export interface QaReport {
   releaseId: string;
   state: string;
   stage: number;
+  /** GET /v1/rollouts/{id} `lastHalt` as served (why a halted rollout halted), or null. */
+  lastHalt: HaltRecord | null;
   seed: string;
   devicesListed: number;
   devicesSampled: number;
@@ -87,6 +90,7 @@ export async function qaVerify(o: QaVerifyOptions): Promise<QaReport> {
     releaseId: rollout.releaseId,
     state: rollout.state,
     stage: rollout.currentStage,
+    lastHalt: rollout.lastHalt ?? null,
     seed: o.seed,
     devicesListed: survey.listed,
     devicesSampled: survey.sample.length,

@@ -1,4 +1,5 @@
 import { DEVICE_ID_RE, SLUG_RE } from '../http/params.js';
+import type { HaltRecord } from '../rollouts/rollout.js';
 import type { SettingSource, SettingValue } from '../trust/settings-policy.js';
 import { QaError } from './qa-source.js';
 
@@ -11,6 +12,8 @@ export interface RolloutView {
   state: string;
   currentStage: number;
   statements: unknown[];
+  /** Why it halted (shown, not relied on: the audit chain is what QA checks). */
+  lastHalt?: HaltRecord | null;
 }
 
 /** One row of GET /v1/rollouts/{id}/devices. */

@@ -62,6 +62,17 @@ export function failureFigures(stateCount: (state: DeviceState) => number): Fail
   return { terminal, failures, byState };
 }
 
+/**
+ * protocol §5: a resume that acknowledges a halt keeps the terminal counts,
+ * so auto-halt judges only what was reported after it: the figures less
+ * those at the resume (never below zero, as retries can turn an old
+ * failure into a success).
+ */
+export function figuresSince(f: FailureFigures, base: { terminal: number; failures: number } | null): Pick<FailureFigures, 'terminal' | 'failures'> {
+  if (!base) return { terminal: f.terminal, failures: f.failures };
+  return { terminal: Math.max(0, f.terminal - base.terminal), failures: Math.max(0, f.failures - base.failures) };
+}
+
 /** protocol §5 auto-halt: enough terminal reports and failures / terminal > max/10000 (integer maths). */
-export const shouldHalt = (f: FailureFigures, policy: { maxFailureBasisPoints: number; minTerminalReports: number }): boolean =>
+export const shouldHalt = (f: Pick<FailureFigures, 'terminal' | 'failures'>, policy: { maxFailureBasisPoints: number; minTerminalReports: number }): boolean =>
   f.terminal >= policy.minTerminalReports && f.failures * 10000 > policy.maxFailureBasisPoints * f.terminal;

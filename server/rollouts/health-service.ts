@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/open.js';
-import { failureFigures, shouldHalt, type DeviceState, type FailureFigures } from '../reports/report-rules.js';
-import { counterKey, type CounterStore } from './rollout-counters.js';
+import { figuresSince, shouldHalt, type DeviceState } from '../reports/report-rules.js';
+import { counterKey, figuresOf, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
 import type { RolloutService } from './rollout-service.js';
 import type { RolloutStore } from './rollout-store.js';
@@ -18,11 +18,6 @@ export interface HealthDeps {
   now: () => Date;
   logger: Logger;
 }
-
-export const figuresOf = (counters: CounterStore, rolloutId: string): FailureFigures => {
-  const all = counters.all(rolloutId);
-  return failureFigures((s: DeviceState) => all.get(counterKey.state(s)) ?? 0);
-};
 
 export type HealthService = ReturnType<typeof createHealthService>;
 
@@ -57,14 +52,16 @@ export function createHealthService(deps: HealthDeps) {
   const haltIfFailing = (r: Rollout): boolean => {
     if (r.state !== 'running' && r.state !== 'paused') return false;
     const f = figuresOf(counters, r.id);
-    if (!shouldHalt(f, r.failurePolicy)) return false;
-    const rateBasisPoints = Math.floor((f.failures * 10000) / f.terminal);
+    const judged = figuresSince(f, r.overruledHalt);
+    if (!shouldHalt(judged, r.failurePolicy)) return false;
+    const rateBasisPoints = Math.floor((judged.failures * 10000) / judged.terminal);
+    const since = r.overruledHalt ? ` since the halt was overruled at ${r.overruledHalt.at}` : '';
     service.act(r.id, 'halt', 'system:auto-halt', {
-      reason: `failure rate ${rateBasisPoints}bp over ${r.failurePolicy.maxFailureBasisPoints}bp after ${f.terminal} terminal reports`,
-      figures: { ...f, rateBasisPoints },
+      reason: `failure rate ${rateBasisPoints}bp over ${r.failurePolicy.maxFailureBasisPoints}bp after ${judged.terminal} terminal reports${since}`,
+      figures: { ...f, rateBasisPoints, ...(r.overruledHalt ? { sinceOverruled: judged } : {}) },
       failurePolicy: r.failurePolicy,
     });
-    deps.logger.warn({ rollout: r.id, rateBasisPoints, terminal: f.terminal }, 'rollout halted automatically');
+    deps.logger.warn({ rollout: r.id, rateBasisPoints, terminal: judged.terminal }, 'rollout halted automatically');
     return true;
   };
 

@@ -1,4 +1,5 @@
 import type { Db } from '../db/open.js';
+import { failureFigures, type DeviceState, type FailureFigures } from '../reports/report-rules.js';
 
 export type Counters = ReadonlyMap<string, number>;
 
@@ -48,3 +49,9 @@ export function createCounterStore(db: Db) {
     },
   };
 }
+
+/** protocol §5 auto-halt figures of a rollout, from its counters. */
+export const figuresOf = (counters: CounterStore, rolloutId: string): FailureFigures => {
+  const all = counters.all(rolloutId);
+  return failureFigures((s: DeviceState) => all.get(counterKey.state(s)) ?? 0);
+};

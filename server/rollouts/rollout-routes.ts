@@ -1,9 +1,12 @@
 import { Router } from 'express';
+import cloneSchema from '../../manifests/schema/api/rollout-clone.schema.json' with { type: 'json' };
 import createSchema from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
+import resumeSchema from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
+import { optionalJsonBody } from '../http/json-body.js';
 import { parsePage } from '../http/paging.js';
 import { pathParam, SLUG_RE } from '../http/params.js';
 import { REPORT_STATES } from '../reports/report-rules.js';
@@ -11,11 +14,13 @@ import { compileValidator } from '../schema/validator.js';
 import { toTimestamp } from '../trust/time.js';
 import { ACTION_ROLES } from './rollout-permissions.js';
 import type { Rollout } from './rollout.js';
-import type { RolloutDraft } from './rollout-service.js';
+import type { ActInput, RolloutDraft } from './rollout-service.js';
 import type { RolloutAction } from './rollout-state.js';
 import { rolloutStatus } from './status-service.js';
 
 const parseDraft = compileValidator<RolloutDraft>(createSchema, 'rollout');
+const parseResume = compileValidator<ActInput>(resumeSchema, 'resume body');
+const parseClone = compileValidator<{ id?: string }>(cloneSchema, 'clone body');
 const DEVICE_STATES = new Set<string>([...REPORT_STATES, 'timed_out', 'silent']);
 
 const view = (r: Rollout, statements: string[] = []) => ({
@@ -31,6 +36,8 @@ const view = (r: Rollout, statements: string[] = []) => ({
   createdAt: r.createdAt,
   createdBy: r.createdBy,
   updatedAt: r.updatedAt,
+  lastHalt: r.lastHalt,
+  overruledHalt: r.overruledHalt,
   statements: statements.map((s) => JSON.parse(s) as unknown),
 });
 
@@ -48,12 +55,20 @@ export function rolloutRoutes(ctx: AppContext): Router {
     res.status(201).json(view(rollout));
   });
 
+  // protocol §5: resume takes { acknowledgeHalt, reason } to overrule a halt; the other actions take no body.
+  const optionalBody = optionalJsonBody(ctx.jsonBody);
   for (const [action, roles] of Object.entries(ACTION_ROLES) as [RolloutAction, Parameters<typeof requireRole>][]) {
-    router.post(`/v1/rollouts/:id/${action}`, requireRole(...roles), (req, res) => {
-      const r = ctx.rolloutService.act(rolloutId(req), action, actorOf(principalOf(res)));
+    router.post(`/v1/rollouts/:id/${action}`, requireRole(...roles), optionalBody, (req, res) => {
+      const input = action === 'resume' ? parseResume(req.body) : {};
+      const r = ctx.rolloutService.act(rolloutId(req), action, actorOf(principalOf(res)), {}, input);
       res.json(view(r, ctx.rollouts.statements(r.id).map((s) => s.envelopeJson)));
     });
   }
+
+  router.post('/v1/rollouts/:id/clone', requireRole('release-manager'), optionalBody, (req, res) => {
+    const body = parseClone(req.body);
+    res.status(201).json(view(ctx.rolloutService.clone(rolloutId(req), body.id, actorOf(principalOf(res)))));
+  });
 
   router.get('/v1/rollouts', requireRole(...READERS), (req, res) => {
     const page = parsePage(req.query);

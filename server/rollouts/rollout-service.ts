@@ -9,8 +9,9 @@ import type { TrustState } from '../trust/trust-state.js';
 import { isExpired, toTimestamp } from '../trust/time.js';
 import type { LiveRollouts } from './live-rollouts.js';
 import type { RolloutEvents } from './rollout-events.js';
-import type { FailurePolicy, Rollout, Stage } from './rollout.js';
-import { transition, type RolloutAction } from './rollout-state.js';
+import type { FailurePolicy, HaltRecord, Rollout, Stage } from './rollout.js';
+import { figuresOf, type CounterStore } from './rollout-counters.js';
+import { transition, type ActionInput, type RolloutAction } from './rollout-state.js';
 import type { RolloutStore } from './rollout-store.js';
 import { signStatements } from './statements.js';
 
@@ -20,6 +21,7 @@ export interface RolloutDeps {
   releases: ReleaseStore;
   cohorts: CohortStore;
   audit: AuditStore;
+  counters: CounterStore;
   live: LiveRollouts;
   trust: TrustState;
   now: () => Date;
@@ -35,6 +37,11 @@ export interface RolloutDraft {
   releaseId: string;
   stages: (Pick<Stage, 'cohort' | 'basisPoints'> & Partial<Stage>)[];
   failurePolicy: FailurePolicy;
+}
+
+/** What an action carries: the acknowledgement and reason that resume a halted rollout (protocol §5). */
+export interface ActInput extends ActionInput {
+  reason?: string;
 }
 
 export type RolloutService = ReturnType<typeof createRolloutService>;
@@ -56,7 +63,8 @@ export function createRolloutService(deps: RolloutDeps) {
   };
 
   return {
-    create(draft: RolloutDraft, actor: string): Rollout {
+    /** A draft (protocol §5: salt random, fixed at creation); `clonedFrom` names the rollout whose settings it copies. */
+    create(draft: RolloutDraft, actor: string, clonedFrom?: string): Rollout {
       const problems: ErrorDetail[] = [];
       const release = releases.get(draft.releaseId);
       if (!release) problems.push({ path: '/releaseId', message: `no release ${draft.releaseId}` });
@@ -82,21 +90,34 @@ export function createRolloutService(deps: RolloutDeps) {
         createdAt: at,
         createdBy: actor,
         updatedAt: at,
+        lastHalt: null,
+        overruledHalt: null,
       };
       db.transaction(() => {
         rollouts.insert(rollout);
-        audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy } }, at);
+        const origin = clonedFrom === undefined ? {} : { clonedFrom };
+        audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy, ...origin } }, at);
       })();
       deps.events?.emit({ rolloutId: id, releaseId: rollout.releaseId, action: 'create', actor, from: null, to: { state: 'draft', stage: 0 }, at, details: {} });
       return rollout;
     },
 
+    /** A fresh draft with another rollout's release, stages and failure policy, and a new salt (after a halt: start over). */
+    clone(sourceId: string, newId: string | undefined, actor: string): Rollout {
+      const source = rollouts.get(sourceId);
+      if (!source) throw new AppError('not_found', `no rollout ${sourceId}`);
+      const draft: RolloutDraft = { releaseId: source.releaseId, stages: source.stages, failurePolicy: source.failurePolicy };
+      return this.create(newId === undefined ? draft : { ...draft, id: newId }, actor, source.id);
+    },
+
     /**
      * Applies one state-machine action, re-signing statements when the
      * served set changes, and records it (with `figures` for automatic
-     * actions) in the audit log, all in one transaction.
+     * actions) in the audit log, all in one transaction. A halt is kept on
+     * the rollout (lastHalt); resuming a halted rollout needs `input.acknowledgeHalt`
+     * and overrules the halt on the record, keeping the terminal counts (protocol §5).
      */
-    act(id: string, action: RolloutAction, actor: string, figures: Record<string, unknown> = {}): Rollout {
+    act(id: string, action: RolloutAction, actor: string, figures: Record<string, unknown> = {}, input: ActInput = {}): Rollout {
       const now = deps.now();
       let from = { state: 'draft' as Rollout['state'], stage: 0 };
       const rollout = db.transaction(() => {
@@ -105,9 +126,10 @@ export function createRolloutService(deps: RolloutDeps) {
         // One serving rollout per release: a device reports against one rolloutId per release it is offered.
         const rival = action === 'start' ? live.current().find((l) => l.releaseId === r.releaseId && l.id !== r.id) : undefined;
         if (rival) throw new AppError('conflict', `release ${r.releaseId} is already served by rollout ${rival.id}; cancel it first`);
-        const t = transition({ state: r.state, currentStage: r.currentStage }, action, r.stages.length);
+        const t = transition({ state: r.state, currentStage: r.currentStage }, action, r.stages.length, input);
         if (!t.ok) throw new AppError('invalid_transition', t.reason);
         from = { state: r.state, stage: r.currentStage };
+        const overruling = action === 'resume' && r.state === 'halted';
         const stageChanged = t.to.currentStage !== r.currentStage || (r.state === 'draft' && t.to.state === 'running');
         r.state = t.to.state;
         r.currentStage = t.to.currentStage;
@@ -115,8 +137,18 @@ export function createRolloutService(deps: RolloutDeps) {
         if (stageChanged || action === 'resume') r.stageStartedAt = now.getTime();
         r.updatedAt = toTimestamp(now);
         if (r.state === 'running' || r.state === 'paused' || r.state === 'completed') resign(r, now);
+        const kept = overruling ? figuresOf(deps.counters, id) : undefined;
+        const details: Record<string, unknown> = { from, to: { state: r.state, stage: r.currentStage }, ...figures };
+        if (kept) {
+          const rateBasisPoints = kept.terminal ? Math.floor((kept.failures * 10000) / kept.terminal) : 0;
+          // lastHalt is null only for a rollout halted before halts were kept on it (migration 004).
+          const overruled = r.lastHalt && { haltAuditSeq: r.lastHalt.auditSeq, haltedAt: r.lastHalt.at, haltedBy: r.lastHalt.actor, haltReason: r.lastHalt.reason };
+          Object.assign(details, { acknowledgeHalt: true, reason: input.reason, overruled, keptFigures: { ...kept, rateBasisPoints } });
+        }
+        const entry = audit.append({ actor, action: `rollout.${action}`, subject: id, details }, r.updatedAt);
+        if (action === 'halt') r.lastHalt = haltRecordOf(entry.seq, actor, r.updatedAt, figures);
+        if (kept) r.overruledHalt = { at: r.updatedAt, actor, reason: input.reason ?? '', auditSeq: entry.seq, terminal: kept.terminal, failures: kept.failures };
         rollouts.update(r);
-        audit.append({ actor, action: `rollout.${action}`, subject: id, details: { from, to: { state: r.state, stage: r.currentStage }, ...figures } }, r.updatedAt);
         return r;
       })();
       live.refresh();
@@ -148,3 +180,11 @@ export function createRolloutService(deps: RolloutDeps) {
     },
   };
 }
+
+const haltRecordOf = (auditSeq: number, actor: string, at: string, details: Record<string, unknown>): HaltRecord => ({
+  at,
+  actor,
+  auditSeq,
+  reason: typeof details.reason === 'string' ? details.reason : null,
+  figures: (details.figures as HaltRecord['figures'] | undefined) ?? null,
+});

@@ -12,13 +12,23 @@ export interface Position {
 
 export type Transition = { ok: true; to: Position } | { ok: false; reason: string };
 
+/** What an action may carry besides its name (protocol §5: the acknowledgement a halted rollout's resume needs). */
+export interface ActionInput {
+  acknowledgeHalt?: boolean;
+}
+
+/** The body that resumes a halted rollout, spelled out in the refusal so the caller knows what to send. */
+export const ACKNOWLEDGE_HINT =
+  'send {"acknowledgeHalt": true, "reason": "<why it is safe to go on>"} (ota rollout resume ID --acknowledge-halt --reason TEXT), or cancel it';
+
 /**
  * The whole state machine in one pure function: every (state, action) pair
  * is either a move or a refusal with its reason (answered 409).
  *   draft → running ⇄ paused; running/paused → halted; running → next stage
- *   or completed; anything not yet cancelled → cancelled.
+ *   or completed; anything not yet cancelled → cancelled; halted → running
+ *   only with the halt acknowledged (protocol §5).
  */
-export function transition(from: Position, action: RolloutAction, stageCount: number): Transition {
+export function transition(from: Position, action: RolloutAction, stageCount: number, input: ActionInput = {}): Transition {
   const refuse = (why: string): Transition => ({ ok: false, reason: `cannot ${action} a ${from.state} rollout${why ? `: ${why}` : ''}` });
   const to = (state: RolloutState, currentStage = from.currentStage): Transition => ({ ok: true, to: { state, currentStage } });
   switch (action) {
@@ -27,7 +37,9 @@ export function transition(from: Position, action: RolloutAction, stageCount: nu
     case 'pause':
       return from.state === 'running' ? to('paused') : refuse('only a running rollout can pause');
     case 'resume':
-      return from.state === 'paused' ? to('running') : refuse('only a paused rollout can resume');
+      if (from.state === 'paused') return to('running');
+      if (from.state === 'halted') return input.acknowledgeHalt === true ? to('running') : refuse(`a halt must be acknowledged: ${ACKNOWLEDGE_HINT}`);
+      return refuse('only a paused or halted rollout can resume');
     case 'advance':
       if (from.state !== 'running') return refuse('only a running rollout can advance');
       return from.currentStage + 1 < stageCount ? to('running', from.currentStage + 1) : to('completed');

@@ -14,6 +14,8 @@ interface RolloutRow {
   created_at: string;
   created_by: string;
   updated_at: string;
+  last_halt: string | null;
+  overruled_halt: string | null;
 }
 
 const toRollout = (r: RolloutRow): Rollout => ({
@@ -29,7 +31,11 @@ const toRollout = (r: RolloutRow): Rollout => ({
   createdAt: r.created_at,
   createdBy: r.created_by,
   updatedAt: r.updated_at,
+  lastHalt: r.last_halt === null ? null : (JSON.parse(r.last_halt) as Rollout['lastHalt']),
+  overruledHalt: r.overruled_halt === null ? null : (JSON.parse(r.overruled_halt) as Rollout['overruledHalt']),
 });
+
+const jsonOrNull = (v: unknown): string | null => (v === null ? null : JSON.stringify(v));
 
 export interface StoredStatement {
   stage: number;
@@ -42,7 +48,7 @@ export type RolloutStore = ReturnType<typeof createRolloutStore>;
 
 export function createRolloutStore(db: Db) {
   const insertStmt = db.prepare(`INSERT INTO rollouts (id, release_id, salt, stages, failure_policy, state, current_stage,
-    stage_started_at, statement_version, created_at, created_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    stage_started_at, statement_version, created_at, created_by, updated_at, last_halt, overruled_halt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const getStmt = db.prepare<[string], RolloutRow>('SELECT * FROM rollouts WHERE id = ?');
   const summaryStmt = db.prepare<[string], { releaseId: string; state: Rollout['state']; currentStage: number }>(
     'SELECT release_id AS releaseId, state, current_stage AS currentStage FROM rollouts WHERE id = ?',
@@ -54,7 +60,7 @@ export function createRolloutStore(db: Db) {
   const watchedStmt = db.prepare<[string], RolloutRow>("SELECT * FROM rollouts WHERE state <> 'cancelled' OR updated_at >= ? ORDER BY id");
   const byStateStmt = db.prepare<[], { state: Rollout['state']; n: number }>('SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state');
   const updateStmt = db.prepare(
-    'UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ? WHERE id = ?',
+    'UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ?, last_halt = ?, overruled_halt = ? WHERE id = ?',
   );
   const upsertStatement = db.prepare(`INSERT INTO rollout_statements (rollout_id, stage, version, expires, envelope) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (rollout_id, stage) DO UPDATE SET version = excluded.version, expires = excluded.expires, envelope = excluded.envelope`);
@@ -65,7 +71,7 @@ export function createRolloutStore(db: Db) {
   return {
     insert(r: Rollout): void {
       insertStmt.run(r.id, r.releaseId, r.salt, JSON.stringify(r.stages), JSON.stringify(r.failurePolicy), r.state, r.currentStage,
-        r.stageStartedAt, r.statementVersion, r.createdAt, r.createdBy, r.updatedAt);
+        r.stageStartedAt, r.statementVersion, r.createdAt, r.createdBy, r.updatedAt, jsonOrNull(r.lastHalt), jsonOrNull(r.overruledHalt));
     },
     get(id: string): Rollout | undefined {
       const row = getStmt.get(id);
@@ -82,7 +88,7 @@ export function createRolloutStore(db: Db) {
     watched: (since: string): Rollout[] => watchedStmt.all(since).map(toRollout),
     countByState: (): { state: Rollout['state']; n: number }[] => byStateStmt.all(),
     update(r: Rollout): void {
-      updateStmt.run(r.state, r.currentStage, r.stageStartedAt, r.statementVersion, r.updatedAt, r.id);
+      updateStmt.run(r.state, r.currentStage, r.stageStartedAt, r.statementVersion, r.updatedAt, jsonOrNull(r.lastHalt), jsonOrNull(r.overruledHalt), r.id);
     },
     saveStatement(rolloutId: string, s: StoredStatement): void {
       upsertStatement.run(rolloutId, s.stage, s.version, s.expires, s.envelopeJson);

@@ -1,3 +1,4 @@
+import type { FailureFigures } from '../reports/report-rules.js';
 import type { RolloutState } from './rollout-state.js';
 
 /** protocol §5 */
@@ -29,6 +30,35 @@ export interface Rollout {
   createdAt: string;
   createdBy: string;
   updatedAt: string;
+  /** The latest halt (automatic or by hand), kept after a resume; null if it never halted. */
+  lastHalt: HaltRecord | null;
+  /** Set by an acknowledged resume: auto-halt then judges the reports that came after it. */
+  overruledHalt: OverruledHalt | null;
+}
+
+/** Why a rollout halted, as its audit entry says (protocol §5: "recorded in the audit log with the figures"). */
+export interface HaltRecord {
+  at: string;
+  actor: string;
+  /** seq of the `rollout.halt` audit entry. */
+  auditSeq: number;
+  reason: string | null;
+  /** For an auto-halt: terminal reports, failures, the rate and the counts by state. */
+  figures: (FailureFigures & { rateBasisPoints: number }) | null;
+}
+
+/**
+ * A halt overruled on the record (protocol §5): who resumed, why, and the
+ * terminal counts at that moment, which stay in status.
+ */
+export interface OverruledHalt {
+  at: string;
+  actor: string;
+  reason: string;
+  /** seq of the `rollout.resume` audit entry. */
+  auditSeq: number;
+  terminal: number;
+  failures: number;
 }
 
 /** protocol §6: the signed body of a rollout statement. */

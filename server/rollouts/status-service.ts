@@ -1,12 +1,11 @@
 import type { DeviceStore } from '../devices/device-store.js';
 import { AppError } from '../errors.js';
-import { REPORT_STATES } from '../reports/report-rules.js';
+import { figuresSince, REPORT_STATES } from '../reports/report-rules.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { PolicySigned } from '../trust/settings-policy.js';
 import { toTimestamp } from '../trust/time.js';
 import type { Census } from './census.js';
-import { figuresOf } from './health-service.js';
-import { counterKey, type CounterStore } from './rollout-counters.js';
+import { counterKey, figuresOf, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
 import type { RolloutStore } from './rollout-store.js';
 import { reachedStages } from './statements.js';
@@ -22,6 +21,8 @@ export interface StatusDeps {
 }
 
 const SETTING_PREFIX = 'setting:';
+
+const rateOf = (f: { terminal: number; failures: number }) => ({ ...f, rateBasisPoints: f.terminal ? Math.floor((f.failures * 10000) / f.terminal) : 0 });
 const SILENT_SAMPLE = 20;
 
 /**
@@ -83,7 +84,11 @@ export function rolloutStatus(id: string, deps: StatusDeps) {
       rateBasisPoints: f.terminal ? Math.floor((f.failures * 10000) / f.terminal) : 0,
       maxFailureBasisPoints: r.failurePolicy.maxFailureBasisPoints,
       minTerminalReports: r.failurePolicy.minTerminalReports,
+      // protocol §5: after an acknowledged resume the counts stay; auto-halt judges the reports since.
+      sinceOverruled: r.overruledHalt ? rateOf(figuresSince(f, r.overruledHalt)) : null,
     },
+    lastHalt: r.lastHalt,
+    overruledHalt: r.overruledHalt,
     settings,
     compliance: { consentOnByDefault },
     stages,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -61,8 +61,8 @@ describe('ota publish', () => {
 
   it('refuses without a token, with a bad URL, and when the server is unreachable, each in one line', async () => {
     const file = join(tempDir(), 'release.json');
-    writeJsonFile(file, releaseBody());
-    expect((await ota(['publish', file, '--server', 'http://127.0.0.1:9'])).err).toBe('ota: no operator token: pass --token or set OTA_TOKEN\n');
+    writeJsonFile(file, { signed: releaseBody(), signatures: [{ keyid: 'ab'.repeat(32), sig: 'cd'.repeat(64) }] });
+    expect((await ota(['publish', file, '--server', 'http://127.0.0.1:9'])).err).toBe('ota: no operator token: pass --token, set OTA_TOKEN, or run ota login --server URL --token T\n');
     expect((await ota(['publish', file, '--server', 'nowhere', '--token', 'x'])).err).toMatch(/^ota: --server must be a URL/);
     const closed = await listen();
     const port = new URL(closed.url).port;
@@ -95,6 +95,9 @@ describe('ota artifact upload', () => {
 describe('ota token create', () => {
   it('creates an operator token in DIR/ota.db and prints it once on stdout', async () => {
     const data = join(tempDir(), 'data');
+    // The local form works on an existing database only (test/auth/tokens.test.ts: a typo never creates one).
+    mkdirSync(data);
+    openDatabase(join(data, 'ota.db')).close();
     const r = await ota(['token', 'create', '--role', 'release-manager', '--data', data, '--name', 'alice']);
     expect(r.code).toBe(0);
     const token = r.out.trim();

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { toTimestamp } from '../../server/trust/time.js';
-import { bearer, tempDir } from '../helpers/fixtures.js';
+import { bearer } from '../helpers/fixtures.js';
 import { enroll, poll, publish, report } from '../helpers/fleet.js';
 import { ota } from './cli-harness.js';
 import { listen, type Listening } from './cli-server.js';
@@ -137,14 +137,5 @@ describe('ota rollout start|pause|resume|advance|halt|cancel|list|status', () =>
     expect(api.status).toBe(200);
     expect(JSON.parse(json.out)).toEqual(api.body);
     expect(await ota(['rollout', 'status', 'ghost', ...at])).toMatchObject({ code: 1, err: 'ota: not_found: no rollout ghost\n' });
-  });
-});
-
-describe('ota token create', () => {
-  it('accepts the enroller role (device enrollment credential)', async () => {
-    const r = await ota(['token', 'create', '--role', 'enroller', '--data', tempDir()]);
-    expect(r.code, r.err).toBe(0);
-    expect(r.out.trim()).toMatch(/^ota_[A-Za-z0-9_-]{43}$/);
-    expect(r.err).toContain('with role enroller');
   });
 });

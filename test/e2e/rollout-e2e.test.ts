@@ -260,6 +260,7 @@ describe('end to end on real HTTP and a real SQLite file (issue 3 acceptance)', 
       rateBasisPoints: Math.floor((failures * 10000) / terminal),
       maxFailureBasisPoints: POLICY.maxFailureBasisPoints,
       minTerminalReports: POLICY.minTerminalReports,
+      sinceOverruled: null,
     });
     expect(status).toMatchObject({ state: 'halted', offered: eligible.length, reported: reportedIds.size });
 

@@ -4,7 +4,7 @@ import { chance, draw } from '../../server/fleet/fleet-random.js';
 import { tallyFleet, type DeviceView } from '../../server/fleet/fleet-tally.js';
 import { SimLink } from '../../server/fleet/sim-link.js';
 import type { LedgerEntry } from '../../server/fleet/sim-device.js';
-import { textTable } from '../../server/fleet/text-table.js';
+import { table } from '../../server/cli/text-table.js';
 
 describe('fleet simulator parts', () => {
   it('draws are fixed by seed and labels, uniform enough to be rates', () => {
@@ -57,6 +57,11 @@ describe('fleet simulator parts', () => {
   });
 
   it('text tables align columns, numbers to the right', () => {
-    expect(textTable(['key', 'n'], [['a', 5], ['bbb', 100]])).toEqual(['key    n', 'a      5', 'bbb  100']);
+    expect(table(['KEY', 'N'], [['a', 5], ['bbb', 100]])).toEqual(['KEY    N', 'a      5', 'bbb  100']);
+    expect(table(['ID', 'NAME', 'SEEN'], [[7, 'x', null], [12, 'long name', '2026-11-24T12:00:00Z']])).toEqual([
+      'ID  NAME       SEEN',
+      ' 7  x          -',
+      '12  long name  2026-11-24T12:00:00Z',
+    ]);
   });
 });

@@ -23,6 +23,7 @@ export const OPERATOR_ROUTES: OperatorRoute[] = [
   { method: 'get', path: '/v1/releases', allowed: READ },
   { method: 'get', path: '/v1/releases/some-release', allowed: READ },
   { method: 'put', path: '/v1/artifacts', allowed: PUBLISH },
+  { method: 'get', path: '/v1/artifacts', allowed: READ },
   { method: 'get', path: '/metrics', allowed: READ },
   // Cohorts (protocol §7): release managers write, readers read.
   { method: 'post', path: '/v1/cohorts', allowed: PUBLISH },
@@ -35,6 +36,7 @@ export const OPERATOR_ROUTES: OperatorRoute[] = [
   { method: 'post', path: '/v1/rollouts/some-rollout/resume', allowed: PUBLISH },
   { method: 'post', path: '/v1/rollouts/some-rollout/advance', allowed: PUBLISH },
   { method: 'post', path: '/v1/rollouts/some-rollout/cancel', allowed: PUBLISH },
+  { method: 'post', path: '/v1/rollouts/some-rollout/clone', allowed: PUBLISH },
   { method: 'post', path: '/v1/rollouts/some-rollout/pause', allowed: [...PUBLISH, 'qa'] },
   { method: 'post', path: '/v1/rollouts/some-rollout/halt', allowed: [...PUBLISH, 'qa'] },
   { method: 'get', path: '/v1/rollouts', allowed: READ },
@@ -46,4 +48,8 @@ export const OPERATOR_ROUTES: OperatorRoute[] = [
   // Operators' view of devices (issue 11); a device token is refused too (test/devices/device-query.test.ts).
   { method: 'get', path: '/v1/devices', allowed: READ },
   { method: 'get', path: '/v1/devices/some-device', allowed: READ },
+  // Operator tokens: admin only.
+  { method: 'post', path: '/v1/tokens', allowed: ['admin'] },
+  { method: 'get', path: '/v1/tokens', allowed: ['admin'] },
+  { method: 'delete', path: '/v1/tokens/1', allowed: ['admin'] },
 ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureFigures, REPORT_STATES, refuseTransition, shouldHalt, type DeviceState, type ReportState } from '../../server/reports/report-rules.js';
+import { failureFigures, figuresSince, REPORT_STATES, refuseTransition, shouldHalt, type DeviceState, type ReportState } from '../../server/reports/report-rules.js';
 
 /**
  * Issue 3 §6: forward-only transitions against the device's own history.
@@ -78,5 +78,22 @@ describe('shouldHalt boundaries (protocol §5: failures / terminal > max/10000, 
     ['nothing reported never halts', {}, policy(0, 1), false],
   ] as const)('%s', (_what, byState, p, expected) => {
     expect(shouldHalt(figures(byState), p)).toBe(expected);
+  });
+});
+
+describe('figuresSince: after an acknowledged resume auto-halt judges only later reports (protocol §5)', () => {
+  it.each([
+    ['no overrule: the figures as they are', { applied: 8, failed: 2 }, null, { terminal: 10, failures: 2 }],
+    ['the counts at the resume are left out', { applied: 8, failed: 12 }, { terminal: 15, failures: 10 }, { terminal: 5, failures: 2 }],
+    ['nothing since the resume', { applied: 5, failed: 10 }, { terminal: 15, failures: 10 }, { terminal: 0, failures: 0 }],
+    ['a retried failure that now applied never goes below zero', { applied: 6, failed: 9 }, { terminal: 15, failures: 10 }, { terminal: 0, failures: 0 }],
+  ] as const)('%s', (_what, byState, base, expected) => {
+    expect(figuresSince(figures(byState), base)).toEqual(expected);
+  });
+
+  it('the halt after an overrule needs minTerminalReports of its own', () => {
+    const base = { terminal: 100, failures: 60 };
+    expect(shouldHalt(figuresSince(figures({ applied: 40, failed: 64 }), base), { maxFailureBasisPoints: 500, minTerminalReports: 5 })).toBe(false);
+    expect(shouldHalt(figuresSince(figures({ applied: 40, failed: 65 }), base), { maxFailureBasisPoints: 500, minTerminalReports: 5 })).toBe(true);
   });
 });

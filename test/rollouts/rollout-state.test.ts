@@ -48,6 +48,17 @@ describe('rollout-state transition(): the full (state × action) table', () => {
     expect(transition(at('running', 0), 'advance', 1)).toEqual({ ok: true, to: at('completed', 0) });
   });
 
+  it('resume of a halted rollout needs the acknowledgement (protocol §5); a paused one does not care', () => {
+    expect(transition(at('halted', 1), 'resume', STAGES, { acknowledgeHalt: true })).toEqual({ ok: true, to: at('running', 1) });
+    const refused = transition(at('halted', 1), 'resume', STAGES, { acknowledgeHalt: false });
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.reason).toContain('{"acknowledgeHalt": true, "reason": ');
+    expect(transition(at('paused', 1), 'resume', STAGES, { acknowledgeHalt: true })).toEqual({ ok: true, to: at('running', 1) });
+    for (const state of ['draft', 'running', 'completed', 'cancelled'] as const) {
+      expect(transition(at(state, 0), 'resume', STAGES, { acknowledgeHalt: true }).ok).toBe(false);
+    }
+  });
+
   it('is pure: the input position is never changed', () => {
     const from = at('running', 1);
     transition(from, 'advance', STAGES);

@@ -3,6 +3,9 @@ import { foundation } from './001-foundation.js';
 import { fleet } from './002-fleet.js';
 import { statusIndexes } from './003-status-indexes.js';
 import { dashboard } from './004-dashboard.js';
+import { rolloutHaltRecord } from './005-rollout-halt-record.js';
+import { trustBinding } from './006-trust-binding.js';
+import { tokenLastUsed } from './007-token-last-used.js';
 
 export interface Migration {
   version: number;
@@ -11,7 +14,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard, rolloutHaltRecord, trustBinding, tokenLastUsed];
 
 export class SchemaTooNewError extends Error {}
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// `npm start` builds only when it must: when dist/ is missing or any source
+// (server/, bench/, manifests/, the tsconfigs, package.json) is newer than
+// the last build's dist/server/main.js, which every tsc run rewrites. An
+// already built tree starts in well under a second instead of a full tsc.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SOURCES = ['server', 'bench', 'manifests', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const BUILT = join(root, 'dist', 'server', 'main.js');
+
+/** Newest modification time under `path` (a file or a folder, walked). */
+function newest(path) {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.mtimeMs;
+  let max = st.mtimeMs; // a deleted or renamed file changes its folder's mtime
+  for (const e of readdirSync(path)) max = Math.max(max, newest(join(path, e)));
+  return max;
+}
+
+const built = statSync(BUILT, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+const sources = Math.max(...SOURCES.map((p) => newest(join(root, p))));
+if (built > sources && process.env.OTA_FORCE_BUILD !== '1') {
+  process.exit(0);
+}
+console.error(built ? 'sources changed since the last build: building (tsc)…' : 'first start: building (tsc)…');
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+process.exit(tsc.status ?? 1);

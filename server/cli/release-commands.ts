@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import type { ReleaseSigned } from '../releases/release-manifest.js';
+import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
+import { println, type CliIo } from './io.js';
+import { table } from './text-table.js';
+
+/** A release as GET /v1/releases answers it (server/releases/release-routes.ts). */
+interface ReleaseView {
+  id: string;
+  manifestSha256: string;
+  issuedAt: string;
+  publishedAt: string;
+  publishedBy: string;
+  release: { signed: ReleaseSigned; signatures: { keyid: string }[] };
+}
+
+interface ArtifactView {
+  sha256: string;
+  size: number;
+  uploadedAt: string;
+  uploadedBy: string;
+}
+
+type JsonOptions = ServerOptions & { json?: boolean };
+
+/** `ota release list`: every page of GET /v1/releases. */
+export async function listReleases(opts: JsonOptions, io: CliIo): Promise<number> {
+  const releases = await fetchAll<ReleaseView>(opts, io, '/v1/releases', 'releases', 100);
+  if (!releases) return 1;
+  if (opts.json) println(io.out, JSON.stringify({ releases, nextCursor: null }, null, 2));
+  else if (!releases.length) println(io.out, 'no releases (publish one: ota publish release.json)');
+  else {
+    const rows = releases.map((r) => {
+      const s = r.release.signed;
+      return [r.id, s.version ?? '(settings only)', s.models.join(','), s.appliesTo, s.settings.length, r.issuedAt, r.publishedAt];
+    });
+    for (const line of table(['ID', 'VERSION', 'MODELS', 'APPLIES TO', 'SETTINGS', 'ISSUED', 'PUBLISHED'], rows)) println(io.out, line);
+  }
+  return 0;
+}
+
+/** `ota release show ID`: GET /v1/releases/{id} as text; --json the body as it came. */
+export async function showRelease(id: string, opts: JsonOptions, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'GET', path: `/v1/releases/${segment(id)}` });
+  if (!reply) return 1;
+  if (opts.json) {
+    printJson(reply, io);
+    return 0;
+  }
+  const r = reply.body as ReleaseView;
+  const s = r.release.signed;
+  const lines = [
+    `release ${r.id}${s.notes ? ` — ${s.notes}` : ''}`,
+    `models        ${s.models.join(', ')}`,
+    `applies to    ${s.appliesTo}`,
+    `version       ${s.version ?? '(settings only, no artifact)'}`,
+    ...(s.artifact ? [`artifact      ${s.artifact.sha256} (${s.artifact.size} bytes)${s.artifact.url ? ` at ${s.artifact.url}` : ''}`] : []),
+    `mandatory     ${s.mandatory ? 'yes' : 'no'}; downgrade ${s.downgrade ? 'allowed' : 'no'}`,
+    `issued        ${s.issuedAt}${s.expires ? `, expires ${s.expires}` : ''}`,
+    `published     ${r.publishedAt} by ${r.publishedBy}`,
+    `manifest      sha256 ${r.manifestSha256}`,
+    `signed by     ${r.release.signatures.map((g) => g.keyid.slice(0, 16)).join(', ') || 'nobody'}`,
+    '',
+    'settings',
+  ];
+  if (s.settings.length) lines.push(...table(['KEY', 'VALUE', 'MODE'], s.settings.map((x) => [x.key, JSON.stringify(x.value), x.mode])).map((l) => `  ${l}`));
+  else lines.push('  (none)');
+  for (const line of lines) println(io.out, line);
+  return 0;
+}
+
+/** `ota artifact list`: every page of GET /v1/artifacts. */
+export async function listArtifacts(opts: JsonOptions, io: CliIo): Promise<number> {
+  const artifacts = await fetchAll<ArtifactView>(opts, io, '/v1/artifacts', 'artifacts', 1000);
+  if (!artifacts) return 1;
+  if (opts.json) println(io.out, JSON.stringify({ artifacts, nextCursor: null }, null, 2));
+  else if (!artifacts.length) println(io.out, 'no artifacts (upload one: ota artifact upload FILE)');
+  else for (const line of table(['SHA256', 'SIZE', 'UPLOADED', 'BY'], artifacts.map((a) => [a.sha256, a.size, a.uploadedAt, a.uploadedBy]))) println(io.out, line);
+  return 0;
+}
+
+const jsonOption = (cmd: Command): Command => cmd.option('--json', 'print the server JSON (for scripts)');
+
+export function registerRelease(program: Command, io: CliIo, exit: (code: number) => void): void {
+  const release = program.command('release').description('published releases (protocol §4)');
+  jsonOption(serverOptions(release.command('list').description('list published releases (GET /v1/releases)')))
+    .action(async (opts: JsonOptions) => exit(await listReleases(opts, io)));
+  jsonOption(serverOptions(release.command('show').description('one release: models, version, artifact, settings, signatures (GET /v1/releases/{id})').argument('<id>', 'release id')))
+    .action(async (id: string, opts: JsonOptions) => exit(await showRelease(id, opts, io)));
+}
+
+/** `ota artifact list`, beside `ota artifact upload` (http-commands.ts). */
+export function registerArtifactList(artifact: Command, io: CliIo, exit: (code: number) => void): void {
+  jsonOption(serverOptions(artifact.command('list').description('uploaded artifacts: sha256, size, when, by whom (GET /v1/artifacts)')))
+    .action(async (opts: JsonOptions) => exit(await listArtifacts(opts, io)));
+}
