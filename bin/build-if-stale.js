@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start` builds only when it must: when dist/ is missing or any source
 // (server/, bench/, manifests/, the tsconfigs, package.json) is newer than
-// the last build's dist/server/main.js, which every tsc run rewrites. An
+// the last build's dist/server/main.js, which every tsc run rewrites. Build
+// output goes to stderr: stdout is the server's JSON log. An
 // already built tree starts in well under a second instead of a full tsc.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCES = ['server', 'bench', 'manifests', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const SOURCES = ['server', 'bench', 'manifests', 'tsconfig.json', 'tsconfig.build.json', 'vite.config.ts', 'package.json'];
 const BUILT = join(root, 'dist', 'server', 'main.js');
 
 /** Newest modification time under `path` (a file or a folder, walked). */
@@ -27,6 +28,13 @@ const sources = Math.max(...SOURCES.map((p) => newest(join(root, p))));
 if (built > sources && process.env.OTA_FORCE_BUILD !== '1') {
   process.exit(0);
 }
-console.error(built ? 'sources changed since the last build: building (tsc)…' : 'first start: building (tsc)…');
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-process.exit(tsc.status ?? 1);
+console.error(built ? 'sources changed since the last build: building (tsc, then the dashboard)…' : 'first start: building (tsc, then the dashboard)…');
+// The same two steps as `npm run build`: the server, then the dashboard (server/dashboard/web → dist/ui).
+const steps = [
+  [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+  [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'],
+];
+for (const args of steps) {
+  const step = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 2, 2] });
+  if (step.status !== 0) process.exit(step.status ?? 1);
+}
