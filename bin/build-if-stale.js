@@ -5,7 +5,7 @@
 // output goes to stderr: stdout is the server's JSON log. An
 // already built tree starts in well under a second instead of a full tsc.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,10 +30,8 @@ if (built > sources && process.env.OTA_FORCE_BUILD !== '1') {
 }
 console.error(built ? 'sources changed since the last build: building (tsc, then the dashboard)…' : 'first start: building (tsc, then the dashboard)…');
 // The same two steps as `npm run build`: the server, then the dashboard (server/dashboard/web → dist/ui).
-const steps = [
-  [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-  [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'],
-];
+const steps = [[join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']];
+if (existsSync(join(root, 'vite.config.ts'))) steps.push([join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn']);
 for (const args of steps) {
   const step = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 2, 2] });
   if (step.status !== 0) process.exit(step.status ?? 1);
