@@ -15,6 +15,7 @@ import { createRequestObserver, observeRequests, type RequestObserver } from './
 import { pollFastPath } from './devices/poll-fast-path.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
+import { logRoutes } from './transparency/log-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
 
 /**
@@ -44,7 +45,7 @@ function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
   app.use(healthRoutes(ctx));
   app.use(trustRoutes(ctx));
   app.use(artifactDownloadRoutes(ctx));
-
+  app.use(logRoutes(ctx));
 
   app.use(authenticate([ctx.operatorTokens.authenticate, deviceTokenResolver(ctx.devices)]));
   app.use(limitPrincipal(ctx.config.rateLimitPerMinute));

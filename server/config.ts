@@ -26,6 +26,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Publish the example release and a running rollout on a fresh dev data folder. */
   demo: boolean;
+  /** protocol §8: the transparency log's name, first line of every checkpoint. */
+  logOrigin: string;
 }
 
 export class ConfigError extends Error {
@@ -35,6 +37,8 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const LOG_ORIGIN_RE = /^[!-*,-~]{1,255}$/;
 
 type Source = Record<string, string | undefined>;
 
@@ -65,6 +69,9 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
   const level = env.OTA_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`OTA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const logOrigin = env.OTA_LOG_ORIGIN ?? 'ota.local/log';
+  // C2SP signed-note: a key name is non-empty, with no whitespace and no '+'.
+  if (!LOG_ORIGIN_RE.test(logOrigin)) problems.push(`OTA_LOG_ORIGIN must be 1 to 255 printable ASCII characters without spaces or '+', got "${logOrigin.slice(0, 64)}"`);
   const trustRaw = overrides.trustDir ?? env.OTA_TRUST_DIR;
   const fromEnv: Config = {
     host: env.HOST ?? '127.0.0.1',
@@ -82,6 +89,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     censusIntervalSeconds: int('OTA_CENSUS_INTERVAL_SECONDS', 300, 1, 24 * 3600),
     logLevel: level as Config['logLevel'],
     demo: bool('OTA_DEMO', trustRaw === undefined),
+    logOrigin,
   };
   const merged = { ...fromEnv, ...overrides };
   const config: Config = {

@@ -23,6 +23,10 @@ import { createCounterStore, type CounterStore } from './rollouts/rollout-counte
 import { createRolloutDeviceStore, type RolloutDeviceStore } from './rollouts/rollout-device-store.js';
 import { createRolloutService, type RolloutService } from './rollouts/rollout-service.js';
 import { createRolloutStore, type RolloutStore } from './rollouts/rollout-store.js';
+import { logAtStartup } from './transparency/log-documents.js';
+import { createLogStore } from './transparency/log-store.js';
+import { createTransparencyLog, type TransparencyLog } from './transparency/transparency-log.js';
+import { toTimestamp } from './trust/time.js';
 import type { TrustState } from './trust/trust-state.js';
 
 /** Everything a route or service may use, built once from config by the composition root (or a test). */
@@ -48,6 +52,8 @@ export interface AppContext {
   rolloutService: RolloutService;
   health: HealthService;
   census: Census;
+  /** protocol §8: the transparency log every signed document is appended to. */
+  log: TransparencyLog;
   poll: PollService;
   ingest: IngestService;
   commits: GroupCommit;
@@ -77,11 +83,13 @@ export function createContext(input: ContextInput): AppContext {
   const counters = createCounterStore(db);
   const reports = createReportStore(db);
   const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
-  const live = createLiveRollouts(rollouts, releases);
+  const log = createTransparencyLog({ store: createLogStore(db), trust, origin: config.logOrigin });
+  logAtStartup(trust.current(), toTimestamp(now()), { db, log, releases, rollouts });
+  const live = createLiveRollouts(rollouts, releases, log);
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
   let census: Census | undefined;
   const rolloutService = createRolloutService({
-    db, rollouts, releases, cohorts, audit, live, trust, now, statementTtlSeconds: config.statementTtlSeconds,
+    db, rollouts, releases, cohorts, audit, live, log, trust, now, statementTtlSeconds: config.statementTtlSeconds,
     onChange: () => void census?.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, service: rolloutService, now, logger });
@@ -118,8 +126,9 @@ export function createContext(input: ContextInput): AppContext {
     rolloutService,
     health,
     census: (census = createCensus(db, live, cohorts, now, (err) => logger.error({ err }, 'census failed'))),
+    log,
     poll: createPollService({
-      live, cohorts, rolloutDevices, activity,
+      live, log, cohorts, rolloutDevices, activity,
       pollIntervalSeconds: config.pollIntervalSeconds,
       pollJitterSeconds: config.pollJitterSeconds,
       loadFactor: input.loadFactor,

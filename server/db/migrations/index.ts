@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { foundation } from './001-foundation.js';
 import { fleet } from './002-fleet.js';
 import { statusIndexes } from './003-status-indexes.js';
+import { transparencyLog } from './004-transparency-log.js';
 
 export interface Migration {
   version: number;
@@ -10,7 +11,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, transparencyLog];
 
 export class SchemaTooNewError extends Error {}
 
