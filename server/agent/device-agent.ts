@@ -1,4 +1,5 @@
 import type { SettingState, SettingValue } from '../trust/settings-policy.js';
+import { checkOfferLogged } from './log-client.js';
 import { initialState, observe, offerContextOf, restoreState, type AgentState, type StateSeed } from './agent-state.js';
 import { runOffer, type AgentRuntime, type OfferOutcome } from './offer-runner.js';
 import { TransportError, type ArtifactDownloader, type Installer, type StateStore, type Transport } from './ports.js';
@@ -138,6 +139,7 @@ export class DeviceAgent {
         observe(st, v.observed);
         return v;
       },
+      checkLog: (offer) => checkOfferLogged(this.o.transport, st, offer, this.o.cache),
     };
   }
 

@@ -16,6 +16,12 @@ export interface AgentRuntime {
   installer: Installer;
   /** verifyOffer with the current state and clock; records what it observed. */
   verify(offer: unknown): VerifyResult;
+  /**
+   * protocol §8: why the offer is not proven logged (empty when it is),
+   * fetching a consistency proof when needed; keeps the newer checkpoint.
+   * Throws TransportError when the proof cannot be fetched now.
+   */
+  checkLog(offer: unknown): Promise<RejectReason[]>;
   /** The agent's monotone notion of now. */
   now(): Date;
   save(): Promise<void>;
@@ -74,8 +80,8 @@ async function fetchArtifact(rt: AgentRuntime, r: ReleaseSigned): Promise<string
 }
 
 /**
- * One offer through protocol §4–§7: verify (refuse with a `rejected` report
- * and install nothing), then received → downloading → downloaded →
+ * One offer through protocol §4–§8: verify, then check it is logged (refuse
+ * with a `rejected` report and install nothing), then received → downloading → downloaded →
  * installing → applied, or failed when the installer throws.
  */
 export async function runOffer(rt: AgentRuntime, offer: unknown): Promise<OfferOutcome> {
@@ -84,6 +90,8 @@ export async function runOffer(rt: AgentRuntime, offer: unknown): Promise<OfferO
   const v = rt.verify(offer);
   if (!v.ok) return reject(rt, v.ids, v.reasons);
   const ids = v.ids;
+  const notLogged = await rt.checkLog(offer);
+  if (notLogged.length) return reject(rt, ids, notLogged);
   const r = v.release.signed;
   await progress(rt, ids, 'received');
 

@@ -3,6 +3,7 @@ import { generatePrivateKey } from '../../server/crypto/keys.js';
 import { simulateFleet, type FleetOptions } from '../../server/fleet/fleet-simulator.js';
 import { summaryLines } from '../../server/fleet/fleet-summary.js';
 import { image, makeKeys, signedRelease, statementFor } from '../agent/agent-fixtures.js';
+import { FakeLog } from '../agent/fake-log.js';
 import { startFakeServer, type FakeServer } from '../agent/fake-server.js';
 import { FUTURE } from '../helpers/fixtures.js';
 
@@ -13,7 +14,7 @@ afterEach(async () => {
 });
 
 async function serverWith(offers: unknown[]): Promise<FakeServer> {
-  const s = await startFakeServer({ roots: [keys.rootEnvelope], policy: keys.policy, offers });
+  const s = await startFakeServer({ roots: [keys.rootEnvelope], policy: keys.policy, offers, log: new FakeLog(keys.online) });
   servers.push(s);
   return s;
 }
