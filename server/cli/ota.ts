@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './audit-command.js';
 import { registerCohort } from './cohort-commands.js';
 import { registerFleet } from './fleet-command.js';
 import { registerHttp } from './http-commands.js';
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   registerRollout(program, io, exit);
   registerFleet(program, io, exit);
   registerQa(program, io, exit);
+  registerAudit(program, io, exit);
   registerServe(program, io, exit);
   return program;
 }
