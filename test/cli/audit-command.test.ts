@@ -119,3 +119,25 @@ describe('ota audit (protocol §8, from the outside)', () => {
     expect(missing).toMatchObject({ code: 1, err: 'ota: ota audit needs --root\n' });
   });
 });
+
+describe('ota audit on a long log', () => {
+  it('draws progress on a terminal\'s stderr, and names the first entry of an unknown type', async () => {
+    const { auditTransparencyLog } = await import('../../server/cli/audit-command.js');
+    const trust = makeTrust();
+    const { r } = await serverWithReleases(trust, []);
+    r.ctx.db.transaction(() => {
+      for (let i = 0; i < 2100; i++) r.ctx.log.append({ signed: { type: 'filler', n: i }, signatures: [] }, '2026-11-24T12:00:00Z');
+    })();
+    let out = '';
+    let err = '';
+    const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), env: {}, now: () => new Date(), errIsTTY: true };
+    expect(await auditTransparencyLog({ server: r.url, root: join(trust.dir, 'root.json') }, io)).toBe(1);
+    expect(err).toContain('\rota audit: 1000/2102 entries (47%)');
+    expect(err).toContain('\rota audit: 2102/2102 entries (100%)\n');
+    expect(out).toMatch(/^FAIL: entry 2: not a signed document of a known type$/m);
+    expect(out).toMatch(/^unknown +2100 +0$/m);
+    err = '';
+    expect(await auditTransparencyLog({ server: r.url, root: join(trust.dir, 'root.json') }, { ...io, errIsTTY: false })).toBe(1);
+    expect(err).toBe('');
+  }, 30_000);
+});
