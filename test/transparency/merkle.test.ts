@@ -87,3 +87,16 @@ describe('RFC 9162 §2.1 Merkle maths against an independent reference', () => {
     expect(refVerifyConsistency(8, 10, buf(a.root(8)), buf(b.root(10)), consistencyProof(b, 8, 10).map(buf))).toBe(false);
   });
 });
+
+describe('RFC 9162 maths at random sizes', () => {
+  it('for every n ≤ 70, a scattered (m, n) pair agrees with the reference for inclusion and consistency', () => {
+    const d = entries(70);
+    const t = treeOf(d);
+    for (let n = 1; n <= 70; n++) {
+      const m = (n * 31 + 7) % n;
+      const from = 1 + ((n * 17 + 3) % n);
+      expect(inclusionPath(t, m, n).map(hex)).toEqual(refPath(m, d.slice(0, n)).map((b) => b.toString('hex')));
+      expect(consistencyProof(t, from, n).map(hex)).toEqual(refProof(from, d.slice(0, n)).map((b) => b.toString('hex')));
+    }
+  });
+});
