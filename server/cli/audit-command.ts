@@ -1,12 +1,12 @@
-import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { toHex } from '../crypto/encoding.js';
-import { readJsonFile } from '../files/json-file.js';
-import { consistentWithKept, onlineKeysOf, proofHashes, type KeptCheckpoint } from '../agent/verify-log.js';
+import { onlineKeysOf, proofHashes, type KeptCheckpoint } from '../agent/verify-log.js';
 import { parseCheckpoint, verifyCheckpoint, type ParsedCheckpoint } from '../transparency/checkpoint.js';
 import { equalBytes, verifyConsistency } from '../transparency/merkle.js';
-import { endpoint, serverUrl } from './http-client.js';
+import { serverUrl } from './http-client.js';
+import { get, getJson } from './log-fetch.js';
 import { CliError, describeError, println, type CliIo } from './io.js';
+import { keep, keptReason, readKept } from './kept-checkpoint.js';
 import { LogReplay, type EntryFailure } from './log-audit.js';
 import { table } from './text-table.js';
 import { resolveRoot } from './trust-chain.js';
@@ -19,27 +19,6 @@ interface AuditFlags {
 }
 
 const PAGE = 1000;
-
-async function get(server: string, path: string): Promise<{ status: number; text: string }> {
-  const url = endpoint(server, path);
-  try {
-    const res = await fetch(url);
-    return { status: res.status, text: await res.text() };
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause;
-    throw new CliError(`cannot reach ${url}: ${cause?.code ?? describeError(e)}`);
-  }
-}
-
-async function getJson(server: string, path: string): Promise<unknown> {
-  const res = await get(server, path);
-  if (res.status !== 200) throw new CliError(`GET ${path} answered ${res.status}: ${res.text.slice(0, 200)}`);
-  try {
-    return JSON.parse(res.text) as unknown;
-  } catch {
-    throw new CliError(`GET ${path} did not answer JSON`);
-  }
-}
 
 /**
  * The first index whose recomputed prefix the signed tree does not extend:
@@ -69,15 +48,6 @@ async function firstDivergence(server: string, replay: LogReplay, cp: ParsedChec
 function progress(io: CliIo, done: number, total: number): void {
   if (!io.errIsTTY || total < 2 * PAGE) return;
   io.err(`\rota audit: ${done}/${total} entries (${Math.floor((done * 100) / total)}%)${done === total ? '\n' : ''}`);
-}
-
-function readKept(file: string): KeptCheckpoint | undefined {
-  if (!existsSync(file)) return undefined;
-  const raw = readJsonFile(file) as Partial<KeptCheckpoint> | null;
-  if (!raw || typeof raw.origin !== 'string' || !Number.isSafeInteger(raw.size) || typeof raw.rootHash !== 'string' || !/^[0-9a-f]{64}$/.test(raw.rootHash)) {
-    throw new CliError(`${file} is not a checkpoint kept by ota audit`);
-  }
-  return raw as KeptCheckpoint;
 }
 
 /**
@@ -132,18 +102,9 @@ export async function auditTransparencyLog(flags: AuditFlags, io: CliIo): Promis
   }
   failures.sort((a, b) => a.index - b.index);
   const ok = failures.length === 0;
-  if (ok && flags.state !== undefined && checkpoint) writeFileSync(flags.state, `${JSON.stringify(checkpoint, null, 2)}\n`);
+  if (ok && flags.state !== undefined && checkpoint) keep(flags.state, checkpoint);
   print(io, flags, replay, total, checkpoint, failures, kept);
   return ok ? 0 : 1;
-}
-
-async function keptReason(server: string, kept: KeptCheckpoint, next: KeptCheckpoint): Promise<string | undefined> {
-  const was = `the checkpoint kept last time (size ${kept.size})`;
-  if (next.origin !== kept.origin) return `the log is now ${next.origin}, ${was} was of ${kept.origin}`;
-  if (next.size < kept.size) return `the log shrank: size ${next.size} after ${was}`;
-  if (next.size === kept.size) return next.rootHash === kept.rootHash ? undefined : `forked log: size ${next.size} with another root than ${was}`;
-  const body = (await getJson(server, `/v1/log/proof/consistency?from=${kept.size}&to=${next.size}`)) as { hashes?: unknown };
-  return consistentWithKept(kept, next, body.hashes) ? undefined : `the log of size ${next.size} is not consistent with ${was}: history was rewritten`;
 }
 
 function print(io: CliIo, flags: AuditFlags, replay: LogReplay, total: number, cp: KeptCheckpoint | undefined, failures: EntryFailure[], kept: KeptCheckpoint | undefined): void {

@@ -15,6 +15,7 @@ import { registerToken } from './token-command.js';
 import { registerTrustInit } from './trust-init-command.js';
 import { registerTrustRotate } from './trust-rotate-command.js';
 import { registerVerify } from './verify-command.js';
+import { registerWitness } from './witness-command.js';
 
 /** The `ota` command tree; `exit` records a command's exit code. */
 export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   registerFleet(program, io, exit);
   registerQa(program, io, exit);
   registerAudit(program, io, exit);
+  registerWitness(program, io, exit);
   registerServe(program, io, exit);
   return program;
 }
