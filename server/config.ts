@@ -28,6 +28,8 @@ export interface Config {
   demo: boolean;
   /** protocol §8: the transparency log's name, first line of every checkpoint. */
   logOrigin: string;
+  /** Witnesses whose cosignatures the server accepts and serves with its checkpoints. */
+  logWitnesses: readonly { name: string; publicHex: string }[];
 }
 
 export class ConfigError extends Error {
@@ -39,6 +41,21 @@ export class ConfigError extends Error {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const LOG_ORIGIN_RE = /^[!-*,-~]{1,255}$/;
+
+/** OTA_LOG_WITNESSES: `name=<64 hex Ed25519 public key>`, comma-separated; names are note key names, unique. */
+function witnessesOf(raw: string | undefined, problems: string[]): Config['logWitnesses'] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const out: { name: string; publicHex: string }[] = [];
+  for (const item of raw.split(',')) {
+    const [name = '', publicHex = ''] = item.trim().split('=');
+    if (!LOG_ORIGIN_RE.test(name) || !/^[0-9a-f]{64}$/.test(publicHex) || out.some((w) => w.name === name)) {
+      problems.push(`OTA_LOG_WITNESSES must be name=<64 lower-case hex public key>, comma-separated, names unique; "${item.trim().slice(0, 80)}" is not`);
+      continue;
+    }
+    out.push({ name, publicHex });
+  }
+  return out;
+}
 
 type Source = Record<string, string | undefined>;
 
@@ -72,6 +89,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
   const logOrigin = env.OTA_LOG_ORIGIN ?? 'ota.local/log';
   // C2SP signed-note: a key name is non-empty, with no whitespace and no '+'.
   if (!LOG_ORIGIN_RE.test(logOrigin)) problems.push(`OTA_LOG_ORIGIN must be 1 to 255 printable ASCII characters without spaces or '+', got "${logOrigin.slice(0, 64)}"`);
+  const logWitnesses = witnessesOf(env.OTA_LOG_WITNESSES, problems);
   const trustRaw = overrides.trustDir ?? env.OTA_TRUST_DIR;
   const fromEnv: Config = {
     host: env.HOST ?? '127.0.0.1',
@@ -90,6 +108,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     logLevel: level as Config['logLevel'],
     demo: bool('OTA_DEMO', trustRaw === undefined),
     logOrigin,
+    logWitnesses,
   };
   const merged = { ...fromEnv, ...overrides };
   const config: Config = {

@@ -83,7 +83,7 @@ export function createContext(input: ContextInput): AppContext {
   const counters = createCounterStore(db);
   const reports = createReportStore(db);
   const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
-  const log = createTransparencyLog({ store: createLogStore(db), trust, origin: config.logOrigin });
+  const log = createTransparencyLog({ store: createLogStore(db), trust, origin: config.logOrigin, witnesses: config.logWitnesses });
   logAtStartup(trust.current(), toTimestamp(now()), { db, log, releases, rollouts });
   const live = createLiveRollouts(rollouts, releases, log);
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).

@@ -8,7 +8,7 @@ import { LOG_ORIGIN_RE } from '../config.js';
 import { verifyCheckpoint } from '../transparency/checkpoint.js';
 import { cosign } from '../transparency/cosignature.js';
 import { loadPrivateKey } from './cli-files.js';
-import { serverUrl } from './http-client.js';
+import { endpoint, serverUrl } from './http-client.js';
 import { CliError, describeError, println, type CliIo } from './io.js';
 import { keep, keptReason, readKept } from './kept-checkpoint.js';
 import { get } from './log-fetch.js';
@@ -20,6 +20,7 @@ interface WitnessFlags {
   key: string;
   name: string;
   state: string;
+  submit?: boolean;
   json?: boolean;
 }
 
@@ -59,10 +60,23 @@ export async function witnessCheckpoint(flags: WitnessFlags, io: CliIo): Promise
   const time = Math.floor(io.now().getTime() / 1000);
   const line = cosign(cp.body, flags.name, ed25519Signer(key), key.keyval.public, time);
   keep(flags.state, next);
+  if (flags.submit) await submit(flags.server, cp.size, line.trimEnd());
   const note = `${res.text}${line}`;
   if (flags.json) println(io.out, JSON.stringify({ ok: true, origin: cp.origin, size: cp.size, rootHash: next.rootHash, time, cosignature: line.trimEnd(), note }, null, 2));
   else io.out(note);
   return 0;
+}
+
+/** POST /v1/log/cosignatures: the server serves the cosignature with its checkpoint of that size. */
+async function submit(server: string, size: number, cosignature: string): Promise<void> {
+  const url = endpoint(server, '/v1/log/cosignatures');
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ size, cosignature }) });
+  } catch (e) {
+    throw new CliError(`cannot reach ${url}: ${describeError(e)}`);
+  }
+  if (res.status !== 201) throw new CliError(`the server refused the cosignature (${res.status}): ${(await res.text()).slice(0, 300)}`);
 }
 
 function refuse(io: CliIo, flags: WitnessFlags, reason: string): number {
@@ -80,6 +94,7 @@ export function registerWitness(program: Command, io: CliIo, exit: (code: number
     .requiredOption('--key <file>', "the witness's Ed25519 private key file (ota keygen)")
     .requiredOption('--name <name>', 'the witness name in its cosignature lines, e.g. witness.example.org')
     .requiredOption('--state <file>', 'the checkpoint this witness kept; created on the first run')
+    .option('--submit', 'also send the cosignature to the server (POST /v1/log/cosignatures), which serves it with the checkpoint')
     .option('--json', 'print the result as JSON')
     .action(async (flags: WitnessFlags) => exit(await witnessCheckpoint(flags, io)));
 }

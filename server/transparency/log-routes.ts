@@ -1,11 +1,18 @@
 import { Router, type Request, type Response } from 'express';
+import cosignatureSchema from '../../manifests/schema/api/log-cosignature.schema.json' with { type: 'json' };
+import { limitAddress } from '../http/rate-limit.js';
+import { compileValidator } from '../schema/validator.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 
 /** protocol §8: at most this many entries per GET /v1/log/entries. */
 export const MAX_ENTRIES_PER_CALL = 1000;
 
+const parseCosignature = compileValidator<{ size: number; cosignature: string }>(cosignatureSchema, 'cosignature');
+
 const COUNT_RE = /^(?:0|[1-9][0-9]{0,15})$/;
+/** Cosignature submissions per client address per minute: a witness sends one per checkpoint. */
+const COSIGNATURES_PER_MINUTE = 60;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /** A non-negative decimal query value given exactly once; 400 otherwise. */
@@ -63,6 +70,12 @@ export function logRoutes(ctx: AppContext): Router {
     const size = log.size();
     if (!(from >= 1 && from <= to && to <= size)) throw outside(`a consistency proof needs 1 <= from <= to <= ${size}`);
     sendJson(res, JSON.stringify({ from, to, hashes: log.consistency(from, to) }), IMMUTABLE);
+  });
+
+  // Public like the log itself: a cosignature authenticates itself (a configured witness's key over this log's own checkpoint).
+  router.post('/v1/log/cosignatures', limitAddress(COSIGNATURES_PER_MINUTE), ctx.jsonBody, (req, res) => {
+    const body = parseCosignature(req.body);
+    res.status(201).json({ size: body.size, ...log.addCosignature(body.size, body.cosignature) });
   });
 
   return router;

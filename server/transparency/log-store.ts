@@ -14,6 +14,9 @@ export function createLogStore(db: Db) {
   const insertNode = db.prepare('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)');
   const nodeStmt = db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?');
   const byLeafStmt = db.prepare<[Uint8Array], { idx: number }>('SELECT idx FROM log_entries WHERE leaf_hash = ?');
+  const saveCosig = db.prepare(`INSERT INTO log_cosignatures (size, witness, time, line) VALUES (?, ?, ?, ?)
+    ON CONFLICT (size, witness) DO UPDATE SET time = excluded.time, line = excluded.line WHERE excluded.time > log_cosignatures.time`);
+  const cosigsStmt = db.prepare<[number], { line: string }>('SELECT line FROM log_cosignatures WHERE size = ? ORDER BY witness');
   const rangeStmt = db.prepare<[number, number], { entry: string }>('SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx');
 
   const subtree = (level: number, index: number): Uint8Array => {
@@ -26,6 +29,10 @@ export function createLogStore(db: Db) {
     size: (): number => (sizeStmt.get() as { size: number }).size,
     source: { subtree } satisfies SubtreeSource,
     indexOfLeaf: (leaf: Uint8Array): number | undefined => byLeafStmt.get(leaf)?.idx,
+    /** Keeps a witness's cosignature on the checkpoint of `size` (the newest per witness wins). */
+    saveCosignature: (size: number, witness: string, time: number, line: string): void => void saveCosig.run(size, witness, time, line),
+    /** Cosignature lines on the checkpoint of `size`, by witness name. */
+    cosignatures: (size: number): string[] => cosigsStmt.all(size).map((r) => r.line),
     /** Entry texts for start ≤ i < end. */
     entries: (start: number, end: number): string[] => rangeStmt.all(start, end).map((r) => r.entry),
     /**

@@ -2,7 +2,9 @@ import { canonicalJson } from '../crypto/canonical.js';
 import { toHex, utf8 } from '../crypto/encoding.js';
 import { ed25519Signer } from '../crypto/signer.js';
 import type { TrustState } from '../trust/trust-state.js';
-import { signCheckpoint } from './checkpoint.js';
+import { AppError } from '../errors.js';
+import { checkpointBody, parseCheckpoint, signCheckpoint } from './checkpoint.js';
+import { cosignedAt, type Witness } from './cosignature.js';
 import type { LogStore } from './log-store.js';
 import { consistencyProof, inclusionPath, leafHash, rootAt } from './merkle.js';
 
@@ -18,6 +20,8 @@ export interface LogDeps {
   store: LogStore;
   trust: TrustState;
   origin: string;
+  /** Witnesses whose cosignatures are accepted and served (none: checkpoints carry the log's signature only). */
+  witnesses?: readonly Witness[];
 }
 
 /** protocol §8: an entry's bytes are the UTF-8 of the JCS of the envelope exactly as served. */
@@ -55,6 +59,13 @@ export function createTransparencyLog(deps: LogDeps) {
 
   const currentSize = (): number => (size ??= store.size());
 
+  /** Drops what a new tree size or a new cosignature changes: the latest note and the offers carrying it. */
+  const invalidate = (): void => {
+    latest = undefined;
+    members.clear();
+    generation++;
+  };
+
   const log = {
     /** Changes with every append; caches of poll answers key on it. */
     generation: (): number => generation,
@@ -72,9 +83,7 @@ export function createTransparencyLog(deps: LogDeps) {
       const index = store.append(text, leaf, at);
       // Dropped, not advanced: if the transaction rolls back, the next read recounts what was committed.
       size = undefined;
-      latest = undefined;
-      members.clear();
-      generation++;
+      invalidate();
       return index;
     },
 
@@ -86,9 +95,34 @@ export function createTransparencyLog(deps: LogDeps) {
       if (latest?.size === n) return latest;
       const rootHash = rootAt(store.source, n);
       const key = deps.trust.current().onlineKey;
-      const note = signCheckpoint({ origin: deps.origin, size: n, rootHash }, ed25519Signer(key), key.keyval.public);
-      latest = { size: n, rootHash, note, etag: `"${n}-${toHex(rootHash).slice(0, 32)}"` };
+      const cosignatures = store.cosignatures(n);
+      const note = signCheckpoint({ origin: deps.origin, size: n, rootHash }, ed25519Signer(key), key.keyval.public) + cosignatures.join('');
+      latest = { size: n, rootHash, note, etag: `"${n}-${toHex(rootHash).slice(0, 32)}-${cosignatures.length}"` };
       return latest;
+    },
+
+    /**
+     * Accepts a configured witness's cosignature (C2SP tlog-cosignature/v1)
+     * on the checkpoint of `treeSize`, verified against this log's own root
+     * at that size; served from then on with that checkpoint.
+     */
+    addCosignature(treeSize: number, line: string): { witness: string; time: number } {
+      const n = currentSize();
+      if (treeSize > n) throw new AppError('bad_request', `no checkpoint of size ${treeSize}: the log has ${n} entries`);
+      const name = /^\u2014 (\S+) /.exec(line)?.[1];
+      const witness = deps.witnesses?.find((w) => w.name === name);
+      if (!witness) throw new AppError('unprocessable', `${String(name)} is not a witness this log accepts (OTA_LOG_WITNESSES)`);
+      const body = checkpointBody({ origin: deps.origin, size: treeSize, rootHash: rootAt(store.source, treeSize) });
+      let time: number | undefined;
+      try {
+        time = cosignedAt(parseCheckpoint(`${body}\n${line}\n`), witness);
+      } catch {
+        time = undefined;
+      }
+      if (time === undefined) throw new AppError('signature_invalid', `the cosignature of ${witness.name} does not verify for the checkpoint of size ${treeSize}`);
+      store.saveCosignature(treeSize, witness.name, time, `${line}\n`);
+      if (treeSize === n) invalidate();
+      return { witness: witness.name, time };
     },
 
     /** RFC 9162 §2.1.3 path for entry `index` in the tree of `treeSize` (both checked by the caller). */

@@ -17,8 +17,8 @@ afterEach(async () => {
   for (const r of running.splice(0)) await r.close();
 });
 
-async function serve(dataDir: string, trust: TrustFixture): Promise<Running> {
-  const r = await startServer(loadConfig({}, { dataDir, trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false }), () => undefined);
+async function serve(dataDir: string, trust: TrustFixture, logWitnesses: { name: string; publicHex: string }[] = []): Promise<Running> {
+  const r = await startServer(loadConfig({}, { dataDir, trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false, logWitnesses }), () => undefined);
   running.push(r);
   return r;
 }
@@ -84,5 +84,17 @@ describe('ota witness (C2SP tlog-cosignature/v1 over protocol §8 checkpoints)',
     expect(forked.out).toBe('');
     expect(forked.err).toMatch(/REFUSED, nothing cosigned: forked log: size 3 with another root/);
     expect(readFileSync(state, 'utf8')).toBe(kept);
+  });
+
+  it('--submit hands the cosignature to a server that accepts this witness: its checkpoint then carries it', async () => {
+    const trust = makeTrust();
+    const w = witnessKey();
+    const r = await serve(tempDir('ota-witness-s-'), trust, [{ name: NAME, publicHex: w.publicHex }]);
+    const state = join(tempDir(), 'witness-state.json');
+    const res = await ota(['witness', '--server', r.url, '--root', join(trust.dir, 'root.json'), '--key', w.file, '--name', NAME, '--state', state, '--submit'], { now: NOW });
+    expect(res.code, res.err).toBe(0);
+    const served = await (await fetch(`${r.url}/v1/log/checkpoint`)).text();
+    expect(served).toBe(res.out);
+    expect(cosignedAt(parseCheckpoint(served), { name: NAME, publicHex: w.publicHex })).toBe(NOW.getTime() / 1000);
   });
 });

@@ -3,6 +3,7 @@ import { foundation } from './001-foundation.js';
 import { fleet } from './002-fleet.js';
 import { statusIndexes } from './003-status-indexes.js';
 import { transparencyLog } from './004-transparency-log.js';
+import { logCosignatures } from './005-log-cosignatures.js';
 
 export interface Migration {
   version: number;
@@ -11,7 +12,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, transparencyLog];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, transparencyLog, logCosignatures];
 
 export class SchemaTooNewError extends Error {}
 
