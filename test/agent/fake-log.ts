@@ -2,7 +2,8 @@ import { canonicalJson } from '../../server/crypto/canonical.js';
 import { toHex, utf8 } from '../../server/crypto/encoding.js';
 import type { PrivateKey } from '../../server/crypto/keys.js';
 import { ed25519Signer } from '../../server/crypto/signer.js';
-import { signCheckpoint } from '../../server/transparency/checkpoint.js';
+import { parseCheckpoint, signCheckpoint } from '../../server/transparency/checkpoint.js';
+import { cosign } from '../../server/transparency/cosignature.js';
 import { consistencyProof, inclusionPath, leafHash, MemoryTree } from '../../server/transparency/merkle.js';
 
 export interface LogMember {
@@ -19,6 +20,9 @@ export class FakeLog {
   private readonly indexes = new Map<string, number>();
   /** Signed notes by size and key: signing on every poll would slow the fake fleet's server. */
   private readonly notes = new Map<string, string>();
+
+  /** Witnesses whose cosignatures (C2SP tlog-cosignature/v1) every note carries. */
+  witnesses: { name: string; key: PrivateKey }[] = [];
 
   constructor(
     public key: PrivateKey,
@@ -42,10 +46,12 @@ export class FakeLog {
   }
 
   note(size = this.size, key = this.key): string {
-    const memo = `${size}:${key.keyval.public}`;
+    const memo = `${size}:${key.keyval.public}:${this.witnesses.map((w) => `${w.name}=${w.key.keyval.public}`).join(',')}`;
     let note = this.notes.get(memo);
     if (note === undefined) {
       note = signCheckpoint({ origin: this.origin, size, rootHash: this.tree.root(size) }, ed25519Signer(key), key.keyval.public);
+      const body = parseCheckpoint(note).body;
+      for (const w of this.witnesses) note += cosign(body, w.name, ed25519Signer(w.key), w.key.keyval.public, 1_800_000_000);
       this.notes.set(memo, note);
     }
     return note;

@@ -99,3 +99,26 @@ describe('protocol §8 on the device: only logged offers are installed', () => {
     expect(d.agent.snapshot().checkpoint?.size).toBe(4);
   });
 });
+
+describe('an agent that requires witness cosignatures', () => {
+  const witness = generatePrivateKey();
+  const policy = { keys: [{ name: 'witness.example.org', publicHex: witness.keyval.public }], threshold: 1 };
+
+  it('waits (nothing reported, nothing settled) until the checkpoint carries enough cosignatures, then applies', async () => {
+    const server = await fakeServerFor(keys, [A()]);
+    const d = deviceOn(server, keys, { witnesses: policy });
+    const first = await d.agent.checkAndApply();
+    expect(first.outcomes.map((o) => [o.result, o.message])).toEqual([['interrupted', expect.stringMatching(/carries 0 of the 1 witness cosignatures/)]]);
+    expect(server.reports).toEqual([]);
+    expect(d.agent.snapshot().settled).toEqual({});
+    expect(d.agent.snapshot().checkpoint).toBeUndefined();
+
+    // A cosignature by another key under the witness's name does not count.
+    (server.log as FakeLog).witnesses = [{ name: 'witness.example.org', key: generatePrivateKey() }];
+    expect((await d.agent.checkAndApply()).outcomes.map((o) => o.result)).toEqual(['interrupted']);
+
+    (server.log as FakeLog).witnesses = [{ name: 'witness.example.org', key: witness }];
+    expect((await d.agent.checkAndApply()).outcomes.map((o) => o.result)).toEqual(['applied']);
+    expect(d.agent.snapshot().checkpoint?.note).toMatch(/\u2014 witness\.example\.org /);
+  });
+});
