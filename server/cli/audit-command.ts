@@ -34,7 +34,8 @@ async function firstDivergence(server: string, replay: LogReplay, cp: ParsedChec
     return proof !== undefined && verifyConsistency(m, cp.size, replay.tree.root(m), cp.rootHash, proof);
   };
   const n = Math.min(replay.tree.size, cp.size);
-  if (n > 0 && (await consistentAt(n))) return n < cp.size ? n : undefined;
+  if (n === 0) return cp.size > 0 ? 0 : undefined;
+  if (await consistentAt(n)) return n < cp.size ? n : undefined;
   let lo = 0; // largest prefix known consistent (0 always is)
   let hi = n; // smallest prefix known inconsistent
   while (hi - lo > 1) {
@@ -86,6 +87,8 @@ export async function auditTransparencyLog(flags: AuditFlags, io: CliIo): Promis
     }
   }
   failures.push(...replay.failures);
+  // A server logs its trust root before anything else; a log without one (an emptied log included) is not that history.
+  if (replay.counts.root === 0) failures.push({ index: 0, reason: 'the log holds no root document, yet every server logs its trust root first' });
 
   const signed = verifyCheckpoint(note.text, onlineKeysOf(replay.root));
   let checkpoint: KeptCheckpoint | undefined;
@@ -106,6 +109,8 @@ export async function auditTransparencyLog(flags: AuditFlags, io: CliIo): Promis
   print(io, flags, replay, total, checkpoint, failures, kept);
   return ok ? 0 : 1;
 }
+
+const kindAt = (replay: LogReplay, index: number): string | undefined => replay.kinds[index];
 
 function print(io: CliIo, flags: AuditFlags, replay: LogReplay, total: number, cp: KeptCheckpoint | undefined, failures: EntryFailure[], kept: KeptCheckpoint | undefined): void {
   const enabled = replay.consent.filter((c) => c.enabled);
@@ -135,8 +140,6 @@ function print(io: CliIo, flags: AuditFlags, replay: LogReplay, total: number, c
     for (const f of failures.slice(1, 20)) println(io.out, `  also entry ${f.index}: ${f.reason}`);
   } else println(io.out, `PASS: ${replay.tree.size} entries verified, the recomputed tree is the signed checkpoint${flags.state ? `, kept in ${flags.state}` : ''}`);
 }
-
-const kindAt = (replay: LogReplay, index: number): string | undefined => replay.kinds[index];
 
 /** `ota audit` — and the command other audit subcommands (e.g. `ota audit log`) hang from. */
 export function registerAudit(program: Command, io: CliIo, exit: (code: number) => void): Command {

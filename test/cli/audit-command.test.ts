@@ -141,3 +141,14 @@ describe('ota audit on a long log', () => {
     expect(err).toBe('');
   }, 30_000);
 });
+
+describe('ota audit when the server serves no entries', () => {
+  it('fails at entry 0: a log without the trust root is not this server\'s history', async () => {
+    const trust = makeTrust();
+    const { r } = await serverWithReleases(trust, []);
+    r.ctx.db.prepare('DELETE FROM log_entries').run();
+    const res = await audit(r, join(trust.dir, 'root.json'));
+    expect(res.code).toBe(1);
+    expect(res.out).toMatch(/^FAIL: entry 0: /m);
+  });
+});
