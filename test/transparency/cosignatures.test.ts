@@ -58,6 +58,10 @@ describe('witness cosignatures on checkpoints (C2SP tlog-cosignature/v1)', () =>
       expect(res.status, JSON.stringify(body)).toBe(status);
       expect(res.body).toMatchObject({ error: { code } });
     }
+    const plain = await request(f.app).post('/v1/log/cosignatures').set('Content-Type', 'text/plain').send(lineFor(cp));
+    expect(plain.status).toBe(415);
+    const huge = await request(f.app).post('/v1/log/cosignatures').send({ size, cosignature: 'x'.repeat(2_000_000) });
+    expect(huge.status).toBe(413);
     expect((await request(f.app).get('/v1/log/checkpoint')).text).toBe(cp);
     expect(makeApp().ctx.config.logWitnesses).toEqual([]);
   });
@@ -66,5 +70,14 @@ describe('witness cosignatures on checkpoints (C2SP tlog-cosignature/v1)', () =>
     expect(loadConfig({ OTA_LOG_WITNESSES: `${W.name}=${W.publicHex}, other.example=${'ab'.repeat(32)}` }).logWitnesses).toEqual([W, { name: 'other.example', publicHex: 'ab'.repeat(32) }]);
     expect(() => loadConfig({ OTA_LOG_WITNESSES: `${W.name}=${W.publicHex},${W.name}=${W.publicHex}` })).toThrow(/names unique/);
     expect(() => loadConfig({ OTA_LOG_WITNESSES: 'w=zz' })).toThrow(/OTA_LOG_WITNESSES/);
+  });
+
+  it('limits submissions per address (429 with Retry-After)', async () => {
+    const f = makeApp({ config: { logWitnesses: [W] } });
+    const cp = (await request(f.app).get('/v1/log/checkpoint')).text;
+    const size = parseCheckpoint(cp).size;
+    let last = 0;
+    for (let i = 0; i < 61; i++) last = (await request(f.app).post('/v1/log/cosignatures').send({ size, cosignature: lineFor(cp, 1_800_000_000 + i) })).status;
+    expect(last).toBe(429);
   });
 });
