@@ -20,6 +20,7 @@ import { pollFastPath } from './devices/poll-fast-path.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { openApiRoutes } from './openapi/openapi-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
+import { logRoutes } from './transparency/log-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import type { TokenResolver } from './auth/authorize.js';
@@ -60,6 +61,7 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver): Ex
   app.use(openApiRoutes());
   app.use(trustRoutes(ctx));
   app.use(artifactDownloadRoutes(ctx));
+  app.use(logRoutes(ctx));
   // The dashboard's files (protocol §10); everything they show comes from the API below, with a token.
   app.use(dashboardRoutes());
 

@@ -43,6 +43,10 @@ export interface Config {
   webhookMaxAttempts: number;
   /** Re-bind the data folder to this trust folder's root when it was made under another (issue 9). */
   switchTrust: boolean;
+  /** protocol §8: the transparency log's name, first line of every checkpoint. */
+  logOrigin: string;
+  /** Witnesses whose cosignatures the server accepts and serves with its checkpoints. */
+  logWitnesses: readonly { name: string; publicHex: string }[];
 }
 
 export class ConfigError extends Error {
@@ -68,6 +72,23 @@ function webhookUrls(raw: string | undefined, problems: string[]): string[] {
   }
   if (new Set(urls).size !== urls.length) problems.push('OTA_WEBHOOK_URL names the same URL twice');
   return urls;
+}
+
+export const LOG_ORIGIN_RE = /^[!-*,-~]{1,255}$/;
+
+/** OTA_LOG_WITNESSES: `name=<64 hex Ed25519 public key>`, comma-separated; names are note key names, unique. */
+function witnessesOf(raw: string | undefined, problems: string[]): Config['logWitnesses'] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const out: { name: string; publicHex: string }[] = [];
+  for (const item of raw.split(',')) {
+    const [name = '', publicHex = ''] = item.trim().split('=');
+    if (!LOG_ORIGIN_RE.test(name) || !/^[0-9a-f]{64}$/.test(publicHex) || out.some((w) => w.name === name)) {
+      problems.push(`OTA_LOG_WITNESSES must be name=<64 lower-case hex public key>, comma-separated, names unique; "${item.trim().slice(0, 80)}" is not`);
+      continue;
+    }
+    out.push({ name, publicHex });
+  }
+  return out;
 }
 
 type Source = Record<string, string | undefined>;
@@ -99,6 +120,10 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
   const level = env.OTA_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`OTA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const logOrigin = env.OTA_LOG_ORIGIN ?? 'ota.local/log';
+  // C2SP signed-note: a key name is non-empty, with no whitespace and no '+'.
+  if (!LOG_ORIGIN_RE.test(logOrigin)) problems.push(`OTA_LOG_ORIGIN must be 1 to 255 printable ASCII characters without spaces or '+', got "${logOrigin.slice(0, 64)}"`);
+  const logWitnesses = witnessesOf(env.OTA_LOG_WITNESSES, problems);
   const trustRaw = overrides.trustDir ?? env.OTA_TRUST_DIR;
   const hooks = webhookUrls(env.OTA_WEBHOOK_URL, problems);
   const secret = env.OTA_WEBHOOK_SECRET === '' ? undefined : env.OTA_WEBHOOK_SECRET;
@@ -130,6 +155,8 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     webhookRetryBaseMs: int('OTA_WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000),
     webhookMaxAttempts: int('OTA_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
     switchTrust: bool('OTA_SWITCH_TRUST', false),
+    logOrigin,
+    logWitnesses,
   };
   const merged = { ...fromEnv, ...overrides };
   const config: Config = {

@@ -28,6 +28,10 @@ import { createRolloutDeviceStore, type RolloutDeviceStore } from './rollouts/ro
 import { createRolloutService, type RolloutService } from './rollouts/rollout-service.js';
 import { createRolloutStore, type RolloutStore } from './rollouts/rollout-store.js';
 import { createTimelineStore, type TimelineStore } from './rollouts/rollout-timeline.js';
+import { logAtStartup } from './transparency/log-documents.js';
+import { createLogStore } from './transparency/log-store.js';
+import { createTransparencyLog, type TransparencyLog } from './transparency/transparency-log.js';
+import { toTimestamp } from './trust/time.js';
 import type { TrustState } from './trust/trust-state.js';
 
 /** Everything a route or service may use, built once from config by the composition root (or a test). */
@@ -62,6 +66,8 @@ export interface AppContext {
   rolloutService: RolloutService;
   health: HealthService;
   census: Census;
+  /** protocol §8: the transparency log every signed document is appended to. */
+  log: TransparencyLog;
   poll: PollService;
   ingest: IngestService;
   commits: GroupCommit;
@@ -93,7 +99,9 @@ export function createContext(input: ContextInput): AppContext {
   const reports = createReportStore(db);
   const operatorTokens = createOperatorTokenStore(db);
   const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
-  const live = createLiveRollouts(rollouts, releases);
+  const log = createTransparencyLog({ store: createLogStore(db), trust, origin: config.logOrigin, witnesses: config.logWitnesses });
+  logAtStartup(trust.current(), toTimestamp(now()), { db, log, releases, rollouts });
+  const live = createLiveRollouts(rollouts, releases, log);
   const metrics = createMetrics();
   const rolloutEvents = createRolloutEvents(logger);
   // Operators' actions are logged with their request (http/request-observer.ts); the server's own
@@ -110,7 +118,7 @@ export function createContext(input: ContextInput): AppContext {
   const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
   const rolloutService = createRolloutService({
-    db, rollouts, releases, cohorts, audit, counters, live, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
+    db, rollouts, releases, cohorts, audit, counters, live, log, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
     onChange: () => void census.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
   const health = createHealthService({ db, rollouts, rolloutDevices, counters, timeline, service: rolloutService, now, logger });
@@ -158,8 +166,9 @@ export function createContext(input: ContextInput): AppContext {
     rolloutService,
     health,
     census,
+    log,
     poll: createPollService({
-      live, cohorts, rolloutDevices, activity,
+      live, log, cohorts, rolloutDevices, activity,
       pollIntervalSeconds: config.pollIntervalSeconds,
       pollJitterSeconds: config.pollJitterSeconds,
       loadFactor: input.loadFactor,

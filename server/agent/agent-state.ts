@@ -4,6 +4,7 @@ import type { PartialDownload } from './ports.js';
 import type { RejectReason } from './reasons.js';
 import type { AgentReport, ReportState } from './reporter.js';
 import { SettingsStore, type SettingsMap } from './settings-store.js';
+import type { KeptCheckpoint } from './verify-log.js';
 import type { Observed, OfferContext } from './verify-offer.js';
 
 export const STATE_FORMAT = 1;
@@ -48,6 +49,8 @@ export interface AgentState {
   /** The offer being worked on and the last state reported for it. */
   inFlight?: { rolloutId: string; releaseId: string; state: ReportState };
   settled: Record<string, SettledRollout>;
+  /** protocol §8: the largest transparency-log checkpoint verified so far (absent until the first). */
+  checkpoint?: KeptCheckpoint;
 }
 
 export interface StateSeed {

@@ -1,4 +1,5 @@
 import type { SettingState, SettingValue } from '../trust/settings-policy.js';
+import { checkOfferLogged, type WitnessPolicy } from './log-client.js';
 import { initialState, observe, offerContextOf, restoreState, type AgentState, type StateSeed } from './agent-state.js';
 import { runOffer, type AgentRuntime, type OfferOutcome } from './offer-runner.js';
 import { TransportError, type ArtifactDownloader, type Installer, type StateStore, type Transport } from './ports.js';
@@ -20,6 +21,8 @@ export interface DeviceAgentOptions extends StateSeed {
   clockSkewMs?: number;
   /** Shared verification memo (many agents in one process). */
   cache?: VerifyCache;
+  /** Apply only offers whose log checkpoint enough of these witnesses cosigned (C2SP tlog-cosignature/v1). */
+  witnesses?: WitnessPolicy;
 }
 
 export interface CheckResult {
@@ -138,6 +141,7 @@ export class DeviceAgent {
         observe(st, v.observed);
         return v;
       },
+      checkLog: (offer) => checkOfferLogged(this.o.transport, st, offer, this.o.cache, this.o.witnesses),
     };
   }
 

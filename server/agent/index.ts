@@ -8,6 +8,7 @@ export { DeviceAgent, type CheckResult, type DeviceAgentOptions } from './device
 export { initialState, restoreState, StateError, STATE_FORMAT, type AgentState, type StateSeed } from './agent-state.js';
 export { enrollDevice, EnrollmentError, type EnrollOptions } from './enroll.js';
 export { createHttpTransport, type HttpTransportOptions } from './http-transport.js';
+export type { LogVerdict, WitnessPolicy } from './log-client.js';
 export type { OfferOutcome } from './offer-runner.js';
 export * from './ports.js';
 export { REJECT_CODES, reportErrorOf, type RejectCode, type RejectReason } from './reasons.js';

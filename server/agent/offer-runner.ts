@@ -5,6 +5,7 @@ import { DownloadError, type ArtifactDownloader, type Installer } from './ports.
 import { reason, reportErrorOf, type RejectReason } from './reasons.js';
 import type { AgentReport, Reporter, ReportState } from './reporter.js';
 import type { SettingsStore } from './settings-store.js';
+import type { LogVerdict } from './log-client.js';
 import { offerIds, type VerifyResult } from './verify-offer.js';
 
 /** What runOffer needs from the agent that owns it. */
@@ -16,6 +17,12 @@ export interface AgentRuntime {
   installer: Installer;
   /** verifyOffer with the current state and clock; records what it observed. */
   verify(offer: unknown): VerifyResult;
+  /**
+   * protocol §8: whether the offer is proven logged, fetching a consistency
+   * proof when needed; keeps the newer checkpoint. Throws TransportError
+   * when the proof cannot be fetched now.
+   */
+  checkLog(offer: unknown): Promise<LogVerdict>;
   /** The agent's monotone notion of now. */
   now(): Date;
   save(): Promise<void>;
@@ -74,8 +81,8 @@ async function fetchArtifact(rt: AgentRuntime, r: ReleaseSigned): Promise<string
 }
 
 /**
- * One offer through protocol §4–§7: verify (refuse with a `rejected` report
- * and install nothing), then received → downloading → downloaded →
+ * One offer through protocol §4–§8: verify, then check it is logged (refuse
+ * with a `rejected` report and install nothing), then received → downloading → downloaded →
  * installing → applied, or failed when the installer throws.
  */
 export async function runOffer(rt: AgentRuntime, offer: unknown): Promise<OfferOutcome> {
@@ -84,6 +91,12 @@ export async function runOffer(rt: AgentRuntime, offer: unknown): Promise<OfferO
   const v = rt.verify(offer);
   if (!v.ok) return reject(rt, v.ids, v.reasons);
   const ids = v.ids;
+  const logged = await rt.checkLog(offer);
+  if (!logged.logged) {
+    // Not yet cosigned by enough witnesses: neither refused nor reported, tried again on a later check.
+    if ('wait' in logged) return { ...ids, result: 'interrupted', message: logged.wait };
+    return reject(rt, ids, logged.reasons);
+  }
   const r = v.release.signed;
   await progress(rt, ids, 'received');
 

@@ -25,6 +25,7 @@ export const REJECT_CODES = [
   'settings_superseded',
   'policy_violation',
   'artifact_mismatch',
+  'not_logged',
 ] as const;
 
 export type RejectCode = (typeof REJECT_CODES)[number];

@@ -9,6 +9,8 @@ export interface CliIo {
   err(text: string): void;
   env: Record<string, string | undefined>;
   now(): Date;
+  /** stderr is a terminal: progress indicators are drawn only then. */
+  errIsTTY?: boolean;
   /** `ota serve` closes when this aborts; without it, on SIGINT/SIGTERM. */
   stop?: AbortSignal;
 }
@@ -23,6 +25,7 @@ export const processIo = (): CliIo => ({
   err: (text) => void process.stderr.write(text),
   env: process.env,
   now: () => new Date(),
+  errIsTTY: process.stderr.isTTY,
 });
 
 export const println = (write: (text: string) => void, line = ''): void => write(`${line}\n`);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './audit-command.js';
 import { registerCohort } from './cohort-commands.js';
 import { registerFleet } from './fleet-command.js';
 import { registerHttp } from './http-commands.js';
@@ -17,6 +18,7 @@ import { registerToken } from './token-command.js';
 import { registerTrustInit } from './trust-init-command.js';
 import { registerTrustRotate } from './trust-rotate-command.js';
 import { registerVerify } from './verify-command.js';
+import { registerWitness } from './witness-command.js';
 
 /** This package's version: package.json above this file (server/cli/ in the sources, dist/server/cli/ when built). */
 export function packageVersion(): string {
@@ -57,6 +59,8 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   registerRollout(program, io, exit);
   registerFleet(program, io, exit);
   registerQa(program, io, exit);
+  registerAudit(program, io, exit);
+  registerWitness(program, io, exit);
   registerServe(program, io, exit);
   registerLogin(program, io, exit);
   markRequired(program);

@@ -22,3 +22,14 @@ export function limitPrincipal(perMinute: number) {
     handler: refuse(60_000),
   });
 }
+
+/** Per client address, for the few public routes that do real work per request (e.g. verifying a cosignature). */
+export function limitAddress(perMinute: number) {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: refuse(60_000),
+  });
+}

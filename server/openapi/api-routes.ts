@@ -5,6 +5,7 @@ import report from '../../manifests/schema/api/report.schema.json' with { type: 
 import rolloutClone from '../../manifests/schema/api/rollout-clone.schema.json' with { type: 'json' };
 import rolloutCreate from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
 import rolloutResume from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
+import cosignature from '../../manifests/schema/api/log-cosignature.schema.json' with { type: 'json' };
 import tokenCreate from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
 import release from '../../manifests/schema/release.schema.json' with { type: 'json' };
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
@@ -74,6 +75,24 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'get', path: '/v1/artifacts/{sha256}', summary: 'Artifact bytes, content-addressed, with Range support', auth: 'public', tag: 'artifacts',
     responses: { 200: { description: 'the bytes', contentType: 'application/octet-stream' }, 206: { description: 'the requested range', contentType: 'application/octet-stream' }, 304: 'not modified', 404: 'no such artifact', 416: 'invalid_range' },
   },
+  // Transparency log (protocol §8): public, cacheable
+  { method: 'get', path: '/v1/log/checkpoint', summary: 'The latest checkpoint: a C2SP signed note by the online key', auth: 'public', tag: 'log', responses: { 200: { description: 'the signed note', contentType: 'text/plain' } } },
+  {
+    method: 'get', path: '/v1/log/entries', summary: 'Log entries S ≤ i < E (at most 1000 per call)', auth: 'public', tag: 'log',
+    query: [{ name: 'start', description: 'first index', schema: { type: 'integer', minimum: 0 }, required: true }, { name: 'end', description: 'one past the last index', schema: { type: 'integer', minimum: 1 }, required: true }],
+    responses: { 200: '{ entries: [envelope...] }', 400: 'bad_request: outside the log' },
+  },
+  {
+    method: 'get', path: '/v1/log/proof/inclusion', summary: 'RFC 9162 §2.1.3 inclusion proof of entry I in the tree of size N', auth: 'public', tag: 'log',
+    query: [{ name: 'index', description: 'I', schema: { type: 'integer', minimum: 0 }, required: true }, { name: 'size', description: 'N', schema: { type: 'integer', minimum: 1 }, required: true }],
+    responses: { 200: '{ index, treeSize, hashes: [hex...] }', 400: 'bad_request: outside the log' },
+  },
+  {
+    method: 'get', path: '/v1/log/proof/consistency', summary: 'RFC 9162 §2.1.4 consistency proof between sizes M and N', auth: 'public', tag: 'log',
+    query: [{ name: 'from', description: 'M', schema: { type: 'integer', minimum: 1 }, required: true }, { name: 'to', description: 'N', schema: { type: 'integer', minimum: 1 }, required: true }],
+    responses: { 200: '{ from, to, hashes: [hex...] }', 400: 'bad_request: outside the log' },
+  },
+  { method: 'post', path: '/v1/log/cosignatures', summary: "A configured witness's cosignature of a checkpoint (C2SP tlog-cosignature)", auth: 'public', tag: 'log', body: cosignature, responses: { 201: 'accepted', 422: 'not a configured witness, or not this log\'s checkpoint', 429: 'rate_limited' } },
   // Devices
   {
     method: 'post', path: '/v1/devices', summary: 'Enroll a device (an enroller token, or the device token to re-enroll)', auth: ['enroller'], tag: 'devices', body: enrollment,

@@ -4,6 +4,7 @@ import { AppError, type ErrorCode, type ErrorDetail } from '../errors.js';
 import type { AuditStore } from '../audit/audit-store.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Db } from '../db/open.js';
+import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { RootSigned } from '../trust/root.js';
 import { checkSettings, type PolicySigned } from '../trust/settings-policy.js';
 import type { TrustState } from '../trust/trust-state.js';
@@ -16,6 +17,7 @@ export interface PublishDeps {
   releases: ReleaseStore;
   artifacts: ArtifactStore;
   audit: AuditStore;
+  log: Pick<TransparencyLog, 'append'>;
   trust: TrustState;
   now: () => Date;
 }
@@ -89,16 +91,19 @@ export function publishRelease(envelope: ReleaseEnvelope, actor: string, deps: P
     throw new AppError(code, `release ${envelope.signed.id} refused: ${reasons.map((r) => r.message).join('; ')}`, { details: reasons });
   }
   const at = toTimestamp(deps.now());
+  const served = { signed: envelope.signed, signatures: envelope.signatures };
   const release: StoredRelease = {
     id: envelope.signed.id,
     manifestSha256: sha,
-    envelopeJson: JSON.stringify({ signed: envelope.signed, signatures: envelope.signatures }),
+    envelopeJson: JSON.stringify(served),
     issuedAt: envelope.signed.issuedAt,
     publishedAt: at,
     publishedBy: actor,
   };
   deps.db.transaction(() => {
     deps.releases.insert(release);
+    // protocol §8: logged in the transaction that stores it, as served.
+    deps.log.append(served, at);
     deps.audit.append({ actor, action: 'release.publish', subject: release.id, details: { manifestSha256: sha, signatures: envelope.signatures.map((s) => s.keyid) } }, at);
   })();
   return { created: true, release };

@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
 import type { RolloutState } from './rollout-state.js';
 import type { RolloutStore } from './rollout-store.js';
@@ -16,8 +17,10 @@ export interface LiveRollout extends EligibilityInput {
   releaseJson: string;
   /** The release's `expires` as epoch ms (Infinity when it has none): not offered after it. */
   releaseExpires: number;
-  /** Signed statement per reached stage, serialised once, with its version. */
-  statements: { json: string; version: number; expires: number }[];
+  /** The release envelope's index in the transparency log (protocol §8; undefined = not logged, never offered). */
+  releaseLogIndex: number | undefined;
+  /** Signed statement per reached stage, serialised once, with its version and log index. */
+  statements: { json: string; version: number; expires: number; logIndex: number | undefined }[];
 }
 
 export type LiveRollouts = ReturnType<typeof createLiveRollouts>;
@@ -26,7 +29,7 @@ export type LiveRollouts = ReturnType<typeof createLiveRollouts>;
  * The in-memory view of serving rollouts. Rebuilt after every committed
  * change (start, advance, re-sign...), so a poll signs and serialises nothing.
  */
-export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStore) {
+export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStore, log: Pick<TransparencyLog, 'indexOf'>) {
   let live: LiveRollout[] = [];
   let generation = 0;
   const refresh = (): void => {
@@ -46,8 +49,9 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
         appliesTo: new semver.Range(signed.appliesTo),
         stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
         releaseJson: stored.envelopeJson,
+        releaseLogIndex: log.indexOf(stored.envelopeJson),
         releaseExpires: signed.expires === undefined ? Number.POSITIVE_INFINITY : Date.parse(signed.expires),
-        statements: statements.map((s) => ({ json: s.envelopeJson, version: s.version, expires: s.expires })),
+        statements: statements.map((s) => ({ json: s.envelopeJson, version: s.version, expires: s.expires, logIndex: log.indexOf(s.envelopeJson) })),
       });
     }
     // protocol §5: offers ordered by the release's issuedAt.

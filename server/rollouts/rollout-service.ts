@@ -5,6 +5,7 @@ import { ed25519Signer } from '../crypto/signer.js';
 import type { Db } from '../db/open.js';
 import { AppError, type ErrorDetail } from '../errors.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { TrustState } from '../trust/trust-state.js';
 import { isExpired, toTimestamp } from '../trust/time.js';
 import type { LiveRollouts } from './live-rollouts.js';
@@ -23,6 +24,7 @@ export interface RolloutDeps {
   audit: AuditStore;
   counters: CounterStore;
   live: LiveRollouts;
+  log: Pick<TransparencyLog, 'append'>;
   trust: TrustState;
   now: () => Date;
   statementTtlSeconds: number;
@@ -55,11 +57,18 @@ export function createRolloutService(deps: RolloutDeps) {
     return release.manifestSha256;
   };
 
-  /** Bumps the statement version and re-signs every reached stage (protocol §6). */
+  /**
+   * Bumps the statement version and re-signs every reached stage (protocol
+   * §6), logging each new statement in the caller's transaction (§8).
+   */
   const resign = (r: Rollout, now: Date): void => {
     r.statementVersion += 1;
     const signer = ed25519Signer(deps.trust.current().onlineKey);
-    for (const s of signStatements(r, manifestShaOf(r), signer, now, deps.statementTtlSeconds)) rollouts.saveStatement(r.id, s);
+    const at = toTimestamp(now);
+    for (const s of signStatements(r, manifestShaOf(r), signer, now, deps.statementTtlSeconds)) {
+      rollouts.saveStatement(r.id, s);
+      deps.log.append(JSON.parse(s.envelopeJson), at);
+    }
   };
 
   return {

@@ -7,6 +7,7 @@ import type { AgentReport } from '../../server/agent/reporter.js';
 import type { ReleaseSigned } from '../../server/releases/release-manifest.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { DEVICE, NOW, type Keys } from './agent-fixtures.js';
+import { FakeLog } from './fake-log.js';
 import { startFakeServer, type FakeServer } from './fake-server.js';
 
 const servers: FakeServer[] = [];
@@ -15,7 +16,7 @@ afterEach(async () => {
 });
 
 export async function fakeServerFor(keys: Keys, offers: unknown[] = []): Promise<FakeServer> {
-  const server = await startFakeServer({ roots: [keys.rootEnvelope], policy: keys.policy, offers });
+  const server = await startFakeServer({ roots: [keys.rootEnvelope], policy: keys.policy, offers, log: new FakeLog(keys.online) });
   servers.push(server);
   return server;
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { sha256Hex } from '../../server/crypto/hash.js';
 import type { AgentReport } from '../../server/agent/reporter.js';
+import type { FakeLog } from './fake-log.js';
 
 /**
  * A tiny server speaking only what protocol §7 promises devices (the real
@@ -16,7 +17,13 @@ export interface FakeServer {
   /** roots[n - 1] is root version n. */
   roots: unknown[];
   policy: unknown;
+  /**
+   * Offers as served. With a `log`, an offer without its own `log` member
+   * is logged and gets one against the latest checkpoint (protocol §8); an
+   * offer that has the key (even undefined) is sent as it is.
+   */
   offers: unknown[];
+  log?: FakeLog;
   artifacts: Map<string, Uint8Array>;
   reports: AgentReport[];
   requests: { method: string; path: string; headers: IncomingHttpHeaders }[];
@@ -42,8 +49,9 @@ async function bodyOf(req: IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
 }
 
-export async function startFakeServer(init: { roots: unknown[]; policy: unknown; offers?: unknown[] }): Promise<FakeServer> {
+export async function startFakeServer(init: { roots: unknown[]; policy: unknown; offers?: unknown[]; log?: FakeLog }): Promise<FakeServer> {
   const fake = {
+    log: init.log,
     deviceToken: 'dev-token-1',
     enrollToken: 'enroll-token-1',
     roots: init.roots,
@@ -68,6 +76,12 @@ export async function startFakeServer(init: { roots: unknown[]; policy: unknown;
       return doc === undefined ? notFound(res) : send(res, 200, doc);
     }
     if (p === '/v1/trust/policy') return send(res, 200, fake.policy);
+    if (p === '/v1/log/proof/consistency' && fake.log) {
+      const from = Number(url.searchParams.get('from'));
+      const to = Number(url.searchParams.get('to'));
+      if (!(from >= 1 && from <= to && to <= fake.log.size)) return send(res, 400, { error: { code: 'bad_request', message: 'outside the log' } });
+      return send(res, 200, { from, to, hashes: fake.log.consistency(from, to) });
+    }
     if (p === '/v1/devices' && req.method === 'POST') {
       if (!authed(req, fake.enrollToken)) return send(res, 401, { error: { code: 'unauthorized', message: 'no' } });
       const body = (await bodyOf(req)) as { deviceId: string };
@@ -76,7 +90,17 @@ export async function startFakeServer(init: { roots: unknown[]; policy: unknown;
     if ((m = /^\/v1\/devices\/([^/]+)\/(update|reports)$/.exec(p))) {
       if (!authed(req, fake.deviceToken)) return send(res, 401, { error: { code: 'unauthorized', message: 'no' } });
       if (m[2] === 'update') {
-        const body = JSON.stringify({ updates: fake.offers, pollAfterSeconds: 60 });
+        const log = fake.log;
+        const auto = (o: unknown): o is { release: unknown; rollout: unknown } => log !== undefined && o !== null && typeof o === 'object' && !Object.hasOwn(o, 'log');
+        // Every envelope is logged first, so all offers carry the same checkpoint.
+        for (const o of fake.offers) {
+          if (auto(o)) {
+            (log as FakeLog).add(o.release);
+            (log as FakeLog).add(o.rollout);
+          }
+        }
+        const updates = fake.offers.map((o) => (auto(o) ? { ...o, log: (log as FakeLog).member(o) } : o));
+        const body = JSON.stringify({ updates, pollAfterSeconds: 60 });
         const etag = `"${sha256Hex(body).slice(0, 16)}"`;
         if (req.headers['if-none-match'] === etag) return void res.writeHead(304, { ETag: etag }).end();
         res.writeHead(200, { 'Content-Type': 'application/json', ETag: etag });

@@ -3,6 +3,7 @@ import { generatePrivateKey } from '../../server/crypto/keys.js';
 import { simulateFleet, type FleetOptions } from '../../server/fleet/fleet-simulator.js';
 import { summaryLines } from '../../server/fleet/fleet-summary.js';
 import { image, makeKeys, signedRelease, statementFor } from '../agent/agent-fixtures.js';
+import { FakeLog } from '../agent/fake-log.js';
 import { startFakeServer, type FakeServer } from '../agent/fake-server.js';
 import { FUTURE } from '../helpers/fixtures.js';
 
@@ -12,8 +13,8 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-async function serverWith(offers: unknown[]): Promise<FakeServer> {
-  const s = await startFakeServer({ roots: [keys.rootEnvelope], policy: keys.policy, offers });
+async function serverWith(offers: unknown[], log: FakeLog | null = new FakeLog(keys.online)): Promise<FakeServer> {
+  const s = await startFakeServer({ roots: [keys.rootEnvelope], policy: keys.policy, offers, ...(log ? { log } : {}) });
   servers.push(s);
   return s;
 }
@@ -33,6 +34,13 @@ describe('fleet simulator against a scripted server', () => {
     expect(r.rollouts['optin-rollout']?.rejectedBy).toEqual({ signature_invalid: 10 });
     expect(s.reports.filter((x) => x.state === 'rejected' && x.error?.code === 'signature_invalid')).toHaveLength(10);
     expect(summaryLines(r).join('\n')).toMatch(/rejected by reason code\n.*\noptin-rollout +signature_invalid +10/);
+  });
+
+  it('applies only logged offers: a genuine release and statement without log proofs are refused as not_logged', async () => {
+    const release = signedRelease(keys);
+    const s = await serverWith([{ release, rollout: statementFor(keys, release, { expires: FUTURE }) }], null);
+    const r = await simulateFleet(options(s, { devices: 4 }));
+    expect(r).toMatchObject({ enrolled: 4, rejected: 4, applied: 0, rejectedBy: { not_logged: 4 } });
   });
 
   it('ends by itself when the server stops answering in the middle of a download', async () => {

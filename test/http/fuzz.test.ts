@@ -31,6 +31,13 @@ const ROUTES: FuzzRoute[] = [
   { method: 'get', path: '/v1/trust/policy', token: () => undefined },
   { method: 'get', path: `/v1/artifacts/${'a'.repeat(64)}`, token: () => undefined },
   { method: 'get', path: '/healthz', token: () => undefined },
+  { method: 'get', path: '/v1/log/checkpoint', token: () => undefined },
+  { method: 'get', path: '/v1/log/entries', token: () => undefined },
+  { method: 'get', path: '/v1/log/proof/inclusion', token: () => undefined },
+  { method: 'get', path: '/v1/log/proof/consistency', token: () => undefined },
+  { method: 'post', path: '/v1/log/cosignatures', token: () => undefined },
+  { method: 'get', path: '/v1/openapi.json', token: () => undefined },
+  { method: 'get', path: '/v1/whoami', token: (f) => f.tokens.viewer },
 ];
 
 const STACK_RE = /\bat [\w.<>]+ \(|\.ts:\d+|\.js:\d+|node_modules/;

@@ -6,6 +6,8 @@ import { dashboard } from './004-dashboard.js';
 import { rolloutHaltRecord } from './005-rollout-halt-record.js';
 import { trustBinding } from './006-trust-binding.js';
 import { tokenLastUsed } from './007-token-last-used.js';
+import { transparencyLog } from './008-transparency-log.js';
+import { logCosignatures } from './009-log-cosignatures.js';
 
 export interface Migration {
   version: number;
@@ -14,7 +16,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard, rolloutHaltRecord, trustBinding, tokenLastUsed];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard, rolloutHaltRecord, trustBinding, tokenLastUsed, transparencyLog, logCosignatures];
 
 export class SchemaTooNewError extends Error {}
 

@@ -1,0 +1,30 @@
+import type { Migration } from './index.js';
+
+/**
+ * protocol §8 transparency log. `log_entries` keeps every entry's bytes (the
+ * JCS of the envelope as served) in acceptance order; `log_nodes` keeps the
+ * hash of every complete, aligned subtree (level 0 = leaf hashes), so a
+ * checkpoint, an inclusion path or a consistency proof costs O(log n)
+ * reads. Leaf hashes are unique: the same document is never logged twice.
+ */
+export const transparencyLog: Migration = {
+  version: 8,
+  name: 'transparency-log',
+  up(db) {
+    db.exec(`
+      CREATE TABLE log_entries (
+        idx        INTEGER PRIMARY KEY,
+        entry      TEXT NOT NULL,
+        leaf_hash  BLOB NOT NULL UNIQUE,
+        logged_at  TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE log_nodes (
+        level  INTEGER NOT NULL,
+        idx    INTEGER NOT NULL,
+        hash   BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+      ) STRICT, WITHOUT ROWID;
+    `);
+  },
+};

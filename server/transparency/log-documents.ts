@@ -1,0 +1,36 @@
+import type { Db } from '../db/open.js';
+import { envelopeOf, type ReleaseStore, type StoredRelease } from '../releases/release-store.js';
+import type { RolloutStore } from '../rollouts/rollout-store.js';
+import type { TrustSnapshot } from '../trust/trust-state.js';
+import type { TransparencyLog } from './transparency-log.js';
+
+export interface StartupLogDeps {
+  db: Db;
+  log: TransparencyLog;
+  releases: ReleaseStore;
+  rollouts: RolloutStore;
+}
+
+/**
+ * protocol §8, at start-up, in one transaction: every root version and the
+ * settings policy the server now serves (roots and policies are accepted
+ * when the server reads its trust folder; appending is idempotent, so a
+ * restart logs only what is new). A database that predates the log also
+ * gets its published releases (in publishing order) and current statements,
+ * so every offer the server makes can carry its proofs.
+ */
+export function logAtStartup(trust: TrustSnapshot, at: string, deps: StartupLogDeps): void {
+  deps.db.transaction(() => {
+    const backfill = deps.log.size() === 0;
+    for (const root of trust.roots) deps.log.append(root, at);
+    deps.log.append(trust.policy, at);
+    if (!backfill) return;
+    const releases: StoredRelease[] = [];
+    for (let page = deps.releases.page('', 500); page.length; page = deps.releases.page((page.at(-1) as StoredRelease).id, 500)) releases.push(...page);
+    releases.sort((a, b) => (a.publishedAt < b.publishedAt ? -1 : a.publishedAt > b.publishedAt ? 1 : a.id < b.id ? -1 : 1));
+    for (const r of releases) deps.log.append(envelopeOf(r), at);
+    for (const rollout of deps.rollouts.started()) {
+      for (const s of deps.rollouts.statements(rollout.id)) deps.log.append(JSON.parse(s.envelopeJson), at);
+    }
+  })();
+}

@@ -1,0 +1,160 @@
+import { canonicalJson } from '../crypto/canonical.js';
+import { toHex, utf8 } from '../crypto/encoding.js';
+import { ed25519Signer } from '../crypto/signer.js';
+import type { TrustState } from '../trust/trust-state.js';
+import { AppError } from '../errors.js';
+import { checkpointBody, parseCheckpoint, signCheckpoint } from './checkpoint.js';
+import { cosignedAt, type Witness } from './cosignature.js';
+import type { LogStore } from './log-store.js';
+import { consistencyProof, inclusionPath, leafHash, rootAt } from './merkle.js';
+
+export interface LatestCheckpoint {
+  size: number;
+  rootHash: Uint8Array;
+  /** The signed note, as served by GET /v1/log/checkpoint and in every poll offer. */
+  note: string;
+  etag: string;
+}
+
+export interface LogDeps {
+  store: LogStore;
+  trust: TrustState;
+  origin: string;
+  /** Witnesses whose cosignatures are accepted and served (none: checkpoints carry the log's signature only). */
+  witnesses?: readonly Witness[];
+}
+
+/** protocol §8: an entry's bytes are the UTF-8 of the JCS of the envelope exactly as served. */
+export const entryTextOf = (envelope: unknown): string => canonicalJson(envelope);
+
+const MAX_CACHED_PROOFS = 10_000;
+
+export type TransparencyLog = ReturnType<typeof createTransparencyLog>;
+
+/**
+ * The log as the rest of the server uses it: append (inside the caller's
+ * transaction), and the latest checkpoint and proofs, cached in memory
+ * until the next append so the poll and the public routes read SQLite at
+ * most once per new tree size.
+ */
+export function createTransparencyLog(deps: LogDeps) {
+  const { store } = deps;
+  let size: number | undefined;
+  let latest: LatestCheckpoint | undefined;
+  let generation = 0;
+  // Proofs against the latest size, per offer (release index, statement index): what polls carry.
+  const members = new Map<string, string>();
+  // Route answers for any (index, size) / (from, to): immutable once the sizes exist, bounded.
+  const proofs = new Map<string, string[]>();
+
+  const remember = (key: string, compute: () => string[]): string[] => {
+    let hit = proofs.get(key);
+    if (!hit) {
+      hit = compute();
+      if (proofs.size >= MAX_CACHED_PROOFS) proofs.delete(proofs.keys().next().value as string);
+      proofs.set(key, hit);
+    }
+    return hit;
+  };
+
+  const currentSize = (): number => (size ??= store.size());
+
+  /** Drops what a new tree size or a new cosignature changes: the latest note and the offers carrying it. */
+  const invalidate = (): void => {
+    latest = undefined;
+    members.clear();
+    generation++;
+  };
+
+  const log = {
+    /** Changes with every append; caches of poll answers key on it. */
+    generation: (): number => generation,
+    size: currentSize,
+
+    /**
+     * Appends the envelope (idempotent: a document already logged keeps its
+     * index). Call inside the transaction that stores the document.
+     */
+    append(envelope: unknown, at: string): number {
+      const text = entryTextOf(envelope);
+      const leaf = leafHash(utf8(text));
+      const existing = store.indexOfLeaf(leaf);
+      if (existing !== undefined) return existing;
+      const index = store.append(text, leaf, at);
+      // Dropped, not advanced: if the transaction rolls back, the next read recounts what was committed.
+      size = undefined;
+      invalidate();
+      return index;
+    },
+
+    /** The index of an envelope served as `json`, if it was logged. */
+    indexOf: (json: string): number | undefined => store.indexOfLeaf(leafHash(utf8(entryTextOf(JSON.parse(json))))),
+
+    checkpoint(): LatestCheckpoint {
+      const n = currentSize();
+      if (latest?.size === n) return latest;
+      const rootHash = rootAt(store.source, n);
+      const key = deps.trust.current().onlineKey;
+      const cosignatures = store.cosignatures(n);
+      const note = signCheckpoint({ origin: deps.origin, size: n, rootHash }, ed25519Signer(key), key.keyval.public) + cosignatures.join('');
+      latest = { size: n, rootHash, note, etag: `"${n}-${toHex(rootHash).slice(0, 32)}-${cosignatures.length}"` };
+      return latest;
+    },
+
+    /**
+     * Accepts a configured witness's cosignature (C2SP tlog-cosignature/v1)
+     * on the checkpoint of `treeSize`, verified against this log's own root
+     * at that size; served from then on with that checkpoint.
+     */
+    addCosignature(treeSize: number, line: string): { witness: string; time: number } {
+      const n = currentSize();
+      if (treeSize > n) throw new AppError('bad_request', `no checkpoint of size ${treeSize}: the log has ${n} entries`);
+      const name = /^\u2014 (\S+) /.exec(line)?.[1];
+      const witness = deps.witnesses?.find((w) => w.name === name);
+      if (!witness) throw new AppError('unprocessable', `${String(name)} is not a witness this log accepts (OTA_LOG_WITNESSES)`);
+      const body = checkpointBody({ origin: deps.origin, size: treeSize, rootHash: rootAt(store.source, treeSize) });
+      let time: number | undefined;
+      try {
+        time = cosignedAt(parseCheckpoint(`${body}\n${line}\n`), witness);
+      } catch {
+        time = undefined;
+      }
+      if (time === undefined) throw new AppError('signature_invalid', `the cosignature of ${witness.name} does not verify for the checkpoint of size ${treeSize}`);
+      store.saveCosignature(treeSize, witness.name, time, `${line}\n`);
+      if (treeSize === n) invalidate();
+      return { witness: witness.name, time };
+    },
+
+    /** RFC 9162 §2.1.3 path for entry `index` in the tree of `treeSize` (both checked by the caller). */
+    inclusion: (index: number, treeSize: number): string[] =>
+      remember(`i:${index}:${treeSize}`, () => inclusionPath(store.source, index, treeSize).map(toHex)),
+
+    /** RFC 9162 §2.1.4 proof that the tree of `to` extends the tree of `from`. */
+    consistency: (from: number, to: number): string[] =>
+      remember(`c:${from}:${to}`, () => consistencyProof(store.source, from, to).map(toHex)),
+
+    entries: (start: number, end: number): string[] => store.entries(start, end),
+
+    /**
+     * protocol §8: the `log` member of a poll offer, as JSON, against the
+     * latest checkpoint. One per offer, shared by every device shown it.
+     */
+    offerMember(releaseIndex: number, rolloutIndex: number): string {
+      const cp = log.checkpoint();
+      const key = `${releaseIndex}:${rolloutIndex}`;
+      let json = members.get(key);
+      if (json === undefined) {
+        json = JSON.stringify({
+          checkpoint: cp.note,
+          releaseIndex,
+          releaseProof: log.inclusion(releaseIndex, cp.size),
+          rolloutIndex,
+          rolloutProof: log.inclusion(rolloutIndex, cp.size),
+        });
+        members.set(key, json);
+      }
+      return json;
+    },
+  };
+  return log;
+}
