@@ -109,13 +109,13 @@ export function printJson(reply: ApiReply, io: CliIo): void {
   println(io.out, reply.body === undefined ? reply.text : JSON.stringify(reply.body, null, 2));
 }
 
-/** Follows `nextCursor` pages of a list endpoint (`{ [key]: [...], nextCursor }`); undefined if a page failed. */
+/** Follows `nextCursor` pages of a list endpoint (`{ [key]: [...], nextCursor }`; `path` may carry filters); undefined if a page failed. */
 export async function fetchAll<T>(opts: ServerOptions, io: CliIo, path: string, key: string, limit: number): Promise<T[] | undefined> {
   const items: T[] = [];
   let cursor: string | null = null;
   do {
     const query = new URLSearchParams({ limit: String(limit), ...(cursor !== null ? { cursor } : {}) });
-    const reply = await apiRequest(opts, io, { method: 'GET', path: `${path}?${query}` });
+    const reply = await apiRequest(opts, io, { method: 'GET', path: `${path}${path.includes('?') ? '&' : '?'}${query}` });
     if (!reply) return undefined;
     const page = reply.body as Record<string, unknown> & { nextCursor?: string | null };
     items.push(...((page[key] as T[] | undefined) ?? []));

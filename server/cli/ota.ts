@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit-command.js';
+import { registerAuditLog } from './audit-log-command.js';
+import { registerDevice } from './device-commands.js';
 import { registerCohort } from './cohort-commands.js';
 import { registerFleet } from './fleet-command.js';
 import { registerHttp } from './http-commands.js';
@@ -59,7 +61,8 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   registerRollout(program, io, exit);
   registerFleet(program, io, exit);
   registerQa(program, io, exit);
-  registerAudit(program, io, exit);
+  registerAuditLog(registerAudit(program, io, exit), io, exit);
+  registerDevice(program, io, exit);
   registerWitness(program, io, exit);
   registerServe(program, io, exit);
   registerLogin(program, io, exit);

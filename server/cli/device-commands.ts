@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import type { DeviceSummary } from '../devices/device-directory.js';
+import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
+import { println, type CliIo } from './io.js';
+import { table } from './text-table.js';
+
+type ListOptions = ServerOptions & { json?: boolean; model?: string; cohort?: string; rollout?: string; state?: string };
+
+/** One rollout's view of a device, as GET /v1/devices/{id} answers it (server/devices/device-directory.ts). */
+interface DeviceRollout {
+  rolloutId: string;
+  releaseId: string;
+  rolloutState: string;
+  stage: number;
+  offeredAt: string;
+  state: string;
+  stateAt: string | null;
+  error: { code: string; message: string } | null;
+  reports: { seq: number; state: string; at: string; error?: { code: string; message: string } }[];
+}
+
+type DeviceDetail = DeviceSummary & { lastSeq: number | null; cohorts: string[]; rollouts: DeviceRollout[] };
+
+/** `ota device list`: every page of GET /v1/devices with the filters given. */
+export async function listDevices(opts: ListOptions, io: CliIo): Promise<number> {
+  const filters = new URLSearchParams();
+  for (const key of ['model', 'cohort', 'rollout', 'state'] as const) if (opts[key] !== undefined) filters.set(key, opts[key]);
+  const path = filters.size ? `/v1/devices?${filters}` : '/v1/devices';
+  const devices = await fetchAll<DeviceSummary>(opts, io, path, 'devices', 1000);
+  if (!devices) return 1;
+  if (opts.json) println(io.out, JSON.stringify({ devices, nextCursor: null }, null, 2));
+  else if (!devices.length) println(io.out, 'no devices match');
+  else {
+    const rows = devices.map((d) => [d.deviceId, d.model, d.version, d.lastSeen]);
+    for (const line of table(['DEVICE', 'MODEL', 'VERSION', 'LAST SEEN'], rows)) println(io.out, line);
+    println(io.out, `${devices.length} device${devices.length === 1 ? '' : 's'}`);
+  }
+  return 0;
+}
+
+/** `ota device show ID`: the device, its cohorts and, per rollout that offered it a release, its state and error. */
+export async function showDevice(id: string, opts: ServerOptions & { json?: boolean }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'GET', path: `/v1/devices/${segment(id)}` });
+  if (!reply) return 1;
+  if (opts.json) {
+    printJson(reply, io);
+    return 0;
+  }
+  const d = reply.body as DeviceDetail;
+  println(io.out, `device ${d.deviceId}: ${d.model} ${d.version}, enrolled ${d.enrolledAt}, last seen ${d.lastSeen}`);
+  println(io.out, `cohorts  ${d.cohorts.join(', ') || '(none)'}`);
+  if (!d.rollouts.length) {
+    println(io.out, 'no rollout has offered it a release');
+    return 0;
+  }
+  const rows = d.rollouts.map((r) => [r.rolloutId, r.releaseId, r.stage + 1, r.state, r.stateAt ?? '', r.error ? `${r.error.code}: ${r.error.message}` : '']);
+  for (const line of table(['ROLLOUT', 'RELEASE', 'STAGE', 'STATE', 'SINCE', 'ERROR'], rows)) println(io.out, line);
+  return 0;
+}
+
+export function registerDevice(program: Command, io: CliIo, exit: (code: number) => void): void {
+  const device = program.command('device').description('enrolled devices, for operators (GET /v1/devices)');
+  serverOptions(device.command('list').description('devices, filtered; every page'))
+    .option('--model <model>', 'only this model')
+    .option('--cohort <name>', 'only members of this cohort (listed or by rule)')
+    .option('--rollout <id>', 'only devices this rollout offered its release to')
+    .option('--state <state>', 'only devices in this state (in --rollout, or in any rollout)')
+    .option('--json', 'print the API body')
+    .action(async (opts: ListOptions) => exit(await listDevices(opts, io)));
+  serverOptions(device.command('show').description('one device: model, version, cohorts, last seen, its state and error per rollout').argument('<id>', 'device id'))
+    .option('--json', 'print the API body')
+    .action(async (id: string, opts: ServerOptions & { json?: boolean }) => exit(await showDevice(id, opts, io)));
+}
