@@ -35,5 +35,7 @@ export function registerAuditLog(audit: Command, io: CliIo, exit: (code: number)
     .option('--verify', 'recompute the hash chain and exit 1 at the first entry that breaks')
     .option('--subject <id>', 'only entries about this rollout, release, cohort...')
     .option('--json', 'print the entries as JSON')
-    .action(async (opts: LogOptions) => exit(await auditLog(opts, io)));
+    // `ota audit` has --server and --json of its own, and commander gives a flag to the parent that
+    // declares it too: read both levels.
+    .action(async (_opts: LogOptions, cmd: Command) => exit(await auditLog(cmd.optsWithGlobals<LogOptions>(), io)));
 }

@@ -54,7 +54,8 @@ describe('ota audit log [--verify]', () => {
     const broken = await ota(['audit', 'log', '--verify'], { env });
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/\nFAIL: the chain breaks at seq 2: hash does not match the entry \(1 entries before it verify\)\n$/);
-    const json = JSON.parse((await ota(['audit', 'log', '--json'], { env })).out) as { entries: unknown[] };
+    // --server and --json are also options of `ota audit` itself: given after `log`, they still reach it.
+    const json = JSON.parse((await ota(['audit', 'log', '--json', '--server', s.url, '--token', s.tokens.viewer])).out) as { entries: unknown[] };
     expect(json.entries).toHaveLength(2);
   });
 });
