@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { packageVersion } from '../files/package-root.js';
 import { registerAudit } from './audit-command.js';
 import { registerAuditLog } from './audit-log-command.js';
 import { registerDevice } from './device-commands.js';
@@ -22,17 +22,6 @@ import { registerTrustRotate } from './trust-rotate-command.js';
 import { registerVerify } from './verify-command.js';
 import { registerWitness } from './witness-command.js';
 
-/** This package's version: package.json above this file (server/cli/ in the sources, dist/server/cli/ when built). */
-export function packageVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'ota-server' && pkg.version) return pkg.version;
-    }
-  }
-  return 'unknown';
-}
 
 /** commander does not mark required options in --help; every one is marked here, in one place. */
 function markRequired(cmd: Command): void {

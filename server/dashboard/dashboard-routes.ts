@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import express, { Router, type Response } from 'express';
 import { AppError } from '../errors.js';
+import { packageRoot } from '../files/package-root.js';
 
 /**
  * protocol §10: the page is served by this server, same origin, and runs
@@ -22,16 +22,6 @@ export const DASHBOARD_CSP = [
 ].join('; ');
 
 /** The package root: the nearest folder above this module holding package.json (source and dist/ alike). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the dashboard module');
-    dir = up;
-  }
-  return dir;
-}
-
 /** Where `npm run build` (vite, vite.config.ts) writes the dashboard. */
 export const defaultDashboardDir = (): string => join(packageRoot(), 'dist', 'ui');
 

@@ -1,4 +1,4 @@
-import pkg from '../../package.json' with { type: 'json' };
+import { packageVersion } from '../files/package-root.js';
 import { errorStatus } from '../errors.js';
 import type { ApiResponse, ApiRoute } from './api-routes.js';
 import { bundleSchemas, type JsonSchema } from './schema-bundle.js';
@@ -111,7 +111,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
     openapi: '3.1.1',
     info: {
       title: 'OTA update server',
-      version: pkg.version,
+      version: packageVersion(),
       description: 'Signed releases, staged rollouts and a settings-default policy. The contract is docs/protocol.md; this document is generated from the route table and the JSON Schemas that validate requests.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',

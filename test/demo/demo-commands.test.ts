@@ -63,6 +63,10 @@ describe('the enroll and poll commands npm start prints (issue 9)', () => {
       // Running the enroll command twice in one session works too.
       expect(sh(enroll)).toMatch(/^re-enrolled demo-qa-1 /);
       expect(JSON.parse(sh(pollCmd))).toMatchObject({ updates: [{}] });
+      // The built server finds what the build made beside it: the dashboard and the OpenAPI document.
+      const url = (/health: curl (\S+)\/healthz/.exec(banner) as RegExpExecArray)[1] as string;
+      expect((await fetch(`${url}/ui/`)).status).toBe(200);
+      expect(((await (await fetch(`${url}/v1/openapi.json`)).json()) as { openapi: string }).openapi).toMatch(/^3\.1/);
       await stop(proc);
     }
   }, 60_000);
