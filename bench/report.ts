@@ -1,5 +1,11 @@
 import type { LoadResult } from './load.js';
 
+/** The poll against raw node:http writing the same bytes, alternating rounds in one run. */
+export interface HotPath {
+  raw: LoadResult[];
+  poll: LoadResult[];
+}
+
 export interface BenchReport {
   devices: number;
   seedMs: number;
@@ -9,17 +15,36 @@ export interface BenchReport {
   dbBytesPerReport: number;
   dbFileBytes: number;
   results: Record<string, LoadResult>;
+  hot: HotPath;
   durability: { acknowledged: number; stored: number; lost: number };
-  curve: { devices: number; poll: LoadResult; status: LoadResult }[];
+  curve: { devices: number; poll: LoadResult; status: LoadResult; hot: HotPath }[];
   connections: number;
   durationSeconds: number;
   totalSeconds: number;
   node: string;
+  getGenerator: 'wrk' | 'autocannon';
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const ms = (n: number) => fmt(n, n < 10 ? 2 : 1);
 const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '–');
+const opt = (n: number | undefined, d = 0) => (n === undefined ? '–' : fmt(n, d));
+const sum = (xs: LoadResult[], f: (x: LoadResult) => number) => xs.reduce((n, x) => n + f(x), 0);
+
+/** Mean req/s and CPU per request over the rounds, weighted by requests. */
+export function hotSummary(h: HotPath): { rawRps: number; pollRps: number; rawCpu: number; pollCpu: number; rawSys: number; pollSys: number; pollStatements: number } {
+  const weighted = (xs: LoadResult[], f: (x: LoadResult) => number | undefined) => sum(xs, (x) => (f(x) ?? 0) * (x.ok + x.non2xx)) / Math.max(1, sum(xs, (x) => x.ok + x.non2xx));
+  const cpu = (xs: LoadResult[]) => weighted(xs, (x) => x.cpuUsPerRequest);
+  return {
+    rawRps: sum(h.raw, (x) => x.rps) / Math.max(1, h.raw.length),
+    pollRps: sum(h.poll, (x) => x.rps) / Math.max(1, h.poll.length),
+    rawCpu: cpu(h.raw),
+    pollCpu: cpu(h.poll),
+    rawSys: weighted(h.raw, (x) => x.cpuSystemUsPerRequest),
+    pollSys: weighted(h.poll, (x) => x.cpuSystemUsPerRequest),
+    pollStatements: sum(h.poll, (x) => (x.statementsPerRequest ?? 0) * (x.ok + x.non2xx)) / Math.max(1, sum(h.poll, (x) => x.ok + x.non2xx)),
+  };
+}
 
 /** Markdown tables: every figure beside its same-run baseline. */
 export function formatReport(r: BenchReport): string {
@@ -30,16 +55,20 @@ export function formatReport(r: BenchReport): string {
   };
   const rows = Object.entries(b).map(([key, x]) => {
     const base = baselineOf[key];
-    return `| ${x.name} | ${fmt(x.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ratio(x.rps, base?.rps)} | ${base ? ratio(x.p99, base.p99) : '–'} | ${fmt(x.ok)} | ${fmt(x.non2xx + x.errors)} |`;
+    return `| ${x.name} | ${x.generator ?? '–'} | ${fmt(x.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ratio(x.rps, base?.rps)} | ${base ? ratio(x.p99, base.p99) : '–'} | ${opt(x.cpuUsPerRequest)} (${opt(x.cpuSystemUsPerRequest)}) | ${opt(x.statementsPerRequest, 2)} | ${fmt(x.ok)} | ${fmt(x.non2xx + x.errors)} |`;
   });
-  const curve = r.curve.map((c) => `| ${fmt(c.devices)} | ${fmt(c.poll.rps)} | ${ms(c.poll.p50)} | ${ms(c.poll.p99)} | ${ms(c.status.p50)} | ${ms(c.status.p99)} |`);
+  const hotRows = r.curve.map((c) => {
+    const h = hotSummary(c.hot);
+    return `| ${fmt(c.devices)} | ${fmt(h.rawRps)} | ${fmt(h.pollRps)} | ${ratio(h.pollRps, h.rawRps)} | ${fmt(h.rawCpu)} (${fmt(h.rawSys)}) | ${fmt(h.pollCpu)} (${fmt(h.pollSys)}) | ${ratio(h.rawCpu, h.pollCpu)} | ${fmt(h.pollStatements, 2)} | ${c.hot.poll.map((p, i) => ratio(p.rps, c.hot.raw[i]?.rps)).join(' ')} |`;
+  });
+  const curve = r.curve.map((c) => `| ${fmt(c.devices)} | ${fmt(c.poll.rps)} | ${ms(c.poll.p50)} | ${ms(c.poll.p99)} | ${opt(c.poll.cpuUsPerRequest)} | ${opt(c.poll.statementsPerRequest, 2)} | ${ms(c.status.p50)} | ${ms(c.status.p99)} |`);
   const first = r.curve[0];
   const last = r.curve[r.curve.length - 1];
   return [
-    `## ${fmt(r.devices)} devices, ${r.connections} connections, ${r.durationSeconds} s per scenario (${r.node})`,
+    `## ${fmt(r.devices)} devices, ${r.connections} connections, ${r.durationSeconds} s per scenario (${r.node}; GET load: ${r.getGenerator})`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline | 2xx/3xx | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | load | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline | server CPU µs/req (kernel) | SQL statements/req | 2xx/3xx | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
     `- seed: ${fmt(r.seedMs / 1000, 1)} s for ${fmt(r.devices)} devices and ${fmt(r.seededReports)} reports`,
@@ -47,13 +76,19 @@ export function formatReport(r: BenchReport): string {
     `- database: ${fmt(r.dbBytesPerDevice)} bytes per device, ${fmt(r.dbBytesPerReport)} bytes per report, ${fmt(r.dbFileBytes / 2 ** 20)} MiB file`,
     `- durability (after SIGKILL): ${fmt(r.durability.acknowledged)} reports acknowledged with 2xx, ${fmt(r.durability.stored)} stored (the excess was in flight when the load stopped), ${fmt(r.durability.lost)} lost`,
     '',
+    '### Poll against raw node:http writing the same bytes (alternating rounds, each request another device)',
+    '',
+    '| devices | raw req/s | poll req/s | poll / raw req/s | raw CPU µs/req (kernel) | poll CPU µs/req (kernel) | raw / poll CPU | SQL statements/poll | poll / raw per round |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...hotRows,
+    '',
     '### Scale curve',
     '',
-    '| devices | poll req/s | poll p50 ms | poll p99 ms | status p50 ms | status p99 ms |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| devices | poll req/s | poll p50 ms | poll p99 ms | poll CPU µs | SQL statements/poll | status p50 ms | status p99 ms |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...curve,
     '',
-    first && last ? `- poll p50 at ${fmt(last.devices)} vs ${fmt(first.devices)} devices: ${ratio(last.poll.p50 || 0.01, first.poll.p50 || 0.01)}` : '',
+    first && last ? `- poll p50 at ${fmt(last.devices)} vs ${fmt(first.devices)} devices: ${ratio(last.poll.p50 || 0.01, first.poll.p50 || 0.01)}; CPU per poll: ${ratio(last.poll.cpuUsPerRequest ?? 0, first.poll.cpuUsPerRequest)}` : '',
     `- total bench time: ${fmt(r.totalSeconds)} s`,
   ].join('\n');
 }
