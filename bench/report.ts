@@ -2,8 +2,10 @@ import type { LoadResult } from './load.js';
 
 /** The poll against raw node:http writing the same bytes, alternating rounds in one run. */
 export interface HotPath {
-  raw: LoadResult[];
-  poll: LoadResult[];
+  cold: { raw: LoadResult; poll: LoadResult };
+  warm: { raw: LoadResult; poll: LoadResult }[];
+  /** How many distinct requests (about one per device) the warm rounds cycle through. */
+  warmDevices: number;
 }
 
 export interface BenchReport {
@@ -31,18 +33,21 @@ const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}�
 const opt = (n: number | undefined, d = 0) => (n === undefined ? '–' : fmt(n, d));
 const sum = (xs: LoadResult[], f: (x: LoadResult) => number) => xs.reduce((n, x) => n + f(x), 0);
 
-/** Mean req/s and CPU per request over the rounds, weighted by requests. */
-export function hotSummary(h: HotPath): { rawRps: number; pollRps: number; rawCpu: number; pollCpu: number; rawSys: number; pollSys: number; pollStatements: number } {
+interface HotFigures { rawRps: number; pollRps: number; rawCpu: number; pollCpu: number; rawSys: number; pollSys: number; pollStatements: number }
+
+/** Mean req/s, and CPU and statements per request weighted by requests, over some rounds. */
+export function hotFigures(rounds: { raw: LoadResult; poll: LoadResult }[]): HotFigures {
+  const raws = rounds.map((r) => r.raw);
+  const polls = rounds.map((r) => r.poll);
   const weighted = (xs: LoadResult[], f: (x: LoadResult) => number | undefined) => sum(xs, (x) => (f(x) ?? 0) * (x.ok + x.non2xx)) / Math.max(1, sum(xs, (x) => x.ok + x.non2xx));
-  const cpu = (xs: LoadResult[]) => weighted(xs, (x) => x.cpuUsPerRequest);
   return {
-    rawRps: sum(h.raw, (x) => x.rps) / Math.max(1, h.raw.length),
-    pollRps: sum(h.poll, (x) => x.rps) / Math.max(1, h.poll.length),
-    rawCpu: cpu(h.raw),
-    pollCpu: cpu(h.poll),
-    rawSys: weighted(h.raw, (x) => x.cpuSystemUsPerRequest),
-    pollSys: weighted(h.poll, (x) => x.cpuSystemUsPerRequest),
-    pollStatements: sum(h.poll, (x) => (x.statementsPerRequest ?? 0) * (x.ok + x.non2xx)) / Math.max(1, sum(h.poll, (x) => x.ok + x.non2xx)),
+    rawRps: sum(raws, (x) => x.rps) / Math.max(1, raws.length),
+    pollRps: sum(polls, (x) => x.rps) / Math.max(1, polls.length),
+    rawCpu: weighted(raws, (x) => x.cpuUsPerRequest),
+    pollCpu: weighted(polls, (x) => x.cpuUsPerRequest),
+    rawSys: weighted(raws, (x) => x.cpuSystemUsPerRequest),
+    pollSys: weighted(polls, (x) => x.cpuSystemUsPerRequest),
+    pollStatements: weighted(polls, (x) => x.statementsPerRequest),
   };
 }
 
@@ -57,10 +62,16 @@ export function formatReport(r: BenchReport): string {
     const base = baselineOf[key];
     return `| ${x.name} | ${x.generator ?? '–'} | ${fmt(x.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ratio(x.rps, base?.rps)} | ${base ? ratio(x.p99, base.p99) : '–'} | ${opt(x.cpuUsPerRequest)} (${opt(x.cpuSystemUsPerRequest)}) | ${opt(x.statementsPerRequest, 2)} | ${fmt(x.ok)} | ${fmt(x.non2xx + x.errors)} |`;
   });
-  const hotRows = r.curve.map((c) => {
-    const h = hotSummary(c.hot);
-    return `| ${fmt(c.devices)} | ${fmt(h.rawRps)} | ${fmt(h.pollRps)} | ${ratio(h.pollRps, h.rawRps)} | ${fmt(h.rawCpu)} (${fmt(h.rawSys)}) | ${fmt(h.pollCpu)} (${fmt(h.pollSys)}) | ${ratio(h.rawCpu, h.pollCpu)} | ${fmt(h.pollStatements, 2)} | ${c.hot.poll.map((p, i) => ratio(p.rps, c.hot.raw[i]?.rps)).join(' ')} |`;
-  });
+  const hotRows = r.curve.flatMap((c) =>
+    [
+      ['cold (first poll of each device)', [c.hot.cold]] as const,
+      [`warm (${fmt(c.hot.warmDevices)} devices that polled before)`, c.hot.warm] as const,
+    ].map(([label, rounds]) => {
+      const h = hotFigures([...rounds]);
+      const perRound = rounds.map((x) => ratio(x.poll.rps, x.raw.rps)).join(' ');
+      return `| ${fmt(c.devices)} | ${label} | ${fmt(h.rawRps)} | ${fmt(h.pollRps)} | ${ratio(h.pollRps, h.rawRps)} (${perRound}) | ${fmt(h.rawCpu)} (${fmt(h.rawSys)}) | ${fmt(h.pollCpu)} (${fmt(h.pollSys)}) | ${ratio(h.rawCpu, h.pollCpu)} | ${fmt(h.pollStatements, 2)} |`;
+    }),
+  );
   const curve = r.curve.map((c) => `| ${fmt(c.devices)} | ${fmt(c.poll.rps)} | ${ms(c.poll.p50)} | ${ms(c.poll.p99)} | ${opt(c.poll.cpuUsPerRequest)} | ${opt(c.poll.statementsPerRequest, 2)} | ${ms(c.status.p50)} | ${ms(c.status.p99)} |`);
   const first = r.curve[0];
   const last = r.curve[r.curve.length - 1];
@@ -78,8 +89,8 @@ export function formatReport(r: BenchReport): string {
     '',
     '### Poll against raw node:http writing the same bytes (alternating rounds, each request another device)',
     '',
-    '| devices | raw req/s | poll req/s | poll / raw req/s | raw CPU µs/req (kernel) | poll CPU µs/req (kernel) | raw / poll CPU | SQL statements/poll | poll / raw per round |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| devices | rounds | raw req/s | poll req/s | poll / raw req/s (per round) | raw CPU µs/req (kernel) | poll CPU µs/req (kernel) | raw / poll CPU | SQL statements/poll |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...hotRows,
     '',
     '### Scale curve',

@@ -87,7 +87,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     rateLimitPerMinute: int('OTA_RATE_LIMIT_PER_MINUTE', 12_000, 1, 100_000_000),
     authFailuresPerMinute: int('OTA_AUTH_FAILURES_PER_MINUTE', 300, 1, 100_000_000),
     censusIntervalSeconds: int('OTA_CENSUS_INTERVAL_SECONDS', 300, 1, 24 * 3600),
-    deviceCacheEntries: int('OTA_DEVICE_CACHE_ENTRIES', 250_000, 0, 100_000_000),
+    deviceCacheEntries: int('OTA_DEVICE_CACHE_ENTRIES', 200_000, 0, 100_000_000),
     headersTimeoutSeconds: int('OTA_HEADERS_TIMEOUT_SECONDS', 20, 1, 3600),
     requestTimeoutSeconds: int('OTA_REQUEST_TIMEOUT_SECONDS', 900, 1, 24 * 3600),
     idleTimeoutSeconds: int('OTA_IDLE_TIMEOUT_SECONDS', 60, 1, 3600),
