@@ -64,7 +64,7 @@ export function formatReport(r: BenchReport): string {
   });
   const hotRows = r.curve.flatMap((c) =>
     [
-      ['cold (first poll of each device)', [c.hot.cold]] as const,
+      ['cold (starts with no device polled since start-up)', [c.hot.cold]] as const,
       [`warm (${fmt(c.hot.warmDevices)} devices that polled before)`, c.hot.warm] as const,
     ].map(([label, rounds]) => {
       const h = hotFigures([...rounds]);
