@@ -66,7 +66,10 @@ export function createDeviceCache(capacity: number) {
     /**
      * The write-behind stored a poll's last-seen time and installed version:
      * keep the cached copy as current, so a device polling again within the
-     * minute is not queued for another write.
+     * minute is not queued for another write. These two follow what the
+     * device last said (set inside the write-behind's transaction); they are
+     * no credential, and a lost write-behind slice loses them in the
+     * database alike.
      */
     seen(id: string, version: string, at: number): void {
       const d = entries.get(id);
