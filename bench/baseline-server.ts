@@ -10,10 +10,13 @@ const etag = '"baseline"';
 const app = express();
 app.disable('x-powered-by');
 app.set('etag', false);
-app.get('/cached', (_req, res) => {
+const cached = (_req: express.Request, res: express.Response): void => {
   res.setHeader('ETag', etag);
   res.type('application/json').send(body);
-});
+};
+app.get('/cached', cached);
+// The poll's own path shape, so the router matches a parameter as it would for the real route.
+app.get('/v1/devices/:deviceId/update', cached);
 app.post('/json', express.json({ limit: '1mb' }), (req, res) => {
   res.json({ accepted: Array.isArray(req.body) ? req.body.length : 1 });
 });

@@ -1,16 +1,35 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface Child {
   proc: ChildProcess;
   url: string;
   rssBytes(): number;
+  /** CPU time (user + system, all threads) the child has used so far, in microseconds. */
+  cpuMicros(): { user: number; system: number };
+  /** SQLite statements the child has executed so far (only with the bench's server probe loaded). */
+  statements(): Promise<number | undefined>;
+  /** Asks the server probe to start or stop (and write) a CPU profile. */
+  profile(m: { profile: 'start' } | { profile: 'stop'; file: string }): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts a Node child and waits for its "listening on URL" line. */
+const clockTicks = ((): number => {
+  const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(out.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+/** utime and stime of a process from /proc/<pid>/stat (fields 14 and 15, after the parenthesised name). */
+export function cpuMicrosOf(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: (Number(fields[11]) * 1e6) / clockTicks, system: (Number(fields[12]) * 1e6) / clockTicks };
+}
+
+/** Starts a Node child (with an IPC channel) and waits for its "listening on URL" line. */
 export function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<Child> {
-  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
@@ -25,6 +44,32 @@ export function startChild(script: string, args: string[], env: NodeJS.ProcessEn
           const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
           return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
         },
+        cpuMicros: () => cpuMicrosOf(proc.pid as number),
+        statements: () =>
+          new Promise((done) => {
+            const timer = setTimeout(() => {
+              proc.off('message', onMessage);
+              done(undefined);
+            }, 2000);
+            const onMessage = (m: unknown) => {
+              clearTimeout(timer);
+              proc.off('message', onMessage);
+              done((m as { statements?: number }).statements);
+            };
+            proc.on('message', onMessage);
+            proc.send('statements');
+          }),
+        profile: (m) =>
+          new Promise((done, fail) => {
+            const onMessage = (r: unknown) => {
+              if (typeof r !== 'object' || r === null || !('profiled' in r)) return;
+              proc.off('message', onMessage);
+              if ((r as { profiled: boolean }).profiled) done();
+              else fail(new Error(`profile ${m.profile} failed: ${(r as { error?: string }).error}`));
+            };
+            proc.on('message', onMessage);
+            proc.send(m);
+          }),
         stop: () =>
           new Promise<void>((done) => {
             if (proc.exitCode !== null || proc.signalCode !== null) return done();

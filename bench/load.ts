@@ -10,6 +10,14 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   requests: number;
+  /** Which load generator measured it. */
+  generator?: 'wrk' | 'autocannon' | 'sequential';
+  /** Server CPU time (user + system) per answered request, microseconds. */
+  cpuUsPerRequest?: number;
+  /** The part of it spent in the kernel (socket reads and writes, fsync). */
+  cpuSystemUsPerRequest?: number;
+  /** SQLite statements the server executed per answered request. */
+  statementsPerRequest?: number;
 }
 
 export interface LoadSpec {
@@ -49,6 +57,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     non2xx: result.non2xx - result['3xx'],
     errors: result.errors + result.timeouts,
     requests: result.requests.total,
+    generator: 'autocannon',
   };
 }
 
@@ -88,5 +97,5 @@ export async function runSequential(spec: LoadSpec & { count: number }): Promise
   agent.destroy();
   times.sort((a, b) => a - b);
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
-  return { name: spec.name, rps: spec.count / seconds, p50: at(0.5), p99: at(0.99), ok, non2xx, errors, requests: spec.count };
+  return { name: spec.name, rps: spec.count / seconds, p50: at(0.5), p99: at(0.99), ok, non2xx, errors, requests: spec.count, generator: 'sequential' };
 }

@@ -1,5 +1,5 @@
 import type { RequestListener } from 'node:http';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { artifactDownloadRoutes, artifactUploadRoutes } from './artifacts/artifact-routes.js';
 import { auditRoutes } from './audit/audit-routes.js';
 import { authenticate } from './auth/authorize.js';
@@ -9,6 +9,7 @@ import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { deviceTokenResolver } from './devices/device-auth.js';
 import { enrollmentRoutes } from './devices/device-routes.js';
 import { deviceQueryRoutes } from './devices/device-query-routes.js';
+import { enrollFastPath } from './devices/enroll-fast-path.js';
 import { reportFastPath } from './devices/report-fast-path.js';
 import { rolloutRoutes } from './rollouts/rollout-routes.js';
 import { timelineRoutes } from './rollouts/timeline-routes.js';
@@ -34,21 +35,24 @@ const operatorResolver = (ctx: AppContext): TokenResolver => (token) => {
 
 /**
  * Builds the HTTP request listener from a context; never listens (serve.ts
- * and tests do). The two routes a fleet calls at scale — poll and reports —
- * are answered ahead of Express; everything else goes through Express.
+ * and tests do). The routes a fleet calls at scale — poll, reports and
+ * enrollment — are answered ahead of Express; everything else goes through Express.
  */
 export function createApp(ctx: AppContext): RequestListener {
   const observer = createRequestObserver({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute });
   const poll = pollFastPath(ctx, observer);
   const reports = reportFastPath(ctx, observer);
-  const app = createExpressApp(ctx, observer);
+  // One limiter for both ways in: an operator's budget is the same whichever path served it.
+  const limiter = limitPrincipal(ctx.config.rateLimitPerMinute);
+  const enrollments = enrollFastPath(ctx, observer, limiter);
+  const app = createExpressApp(ctx, observer, limiter);
   return (req, res) => {
-    if (!poll(req, res) && !reports(req, res)) app(req, res);
+    if (!poll(req, res) && !reports(req, res) && !enrollments(req, res)) app(req, res);
   };
 }
 
-/** Every route but the two fast paths (exported so test/openapi can list what it answers). */
-export function createExpressApp(ctx: AppContext, observer: RequestObserver): Express {
+/** Every route but the fast paths (exported so test/openapi can list what it answers). */
+export function createExpressApp(ctx: AppContext, observer: RequestObserver, limiter: RequestHandler = limitPrincipal(ctx.config.rateLimitPerMinute)): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -66,7 +70,7 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver): Ex
   app.use(dashboardRoutes());
 
   app.use(authenticate([operatorResolver(ctx), deviceTokenResolver(ctx.devices)]));
-  app.use(limitPrincipal(ctx.config.rateLimitPerMinute));
+  app.use(limiter);
   app.use(whoamiRoutes());
   app.use(metricsRoutes(ctx));
   app.use(releaseRoutes(ctx));

@@ -21,6 +21,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Refused (401/403) requests per minute per client address before 429. */
   authFailuresPerMinute: number;
+  /** Devices kept in memory for the poll's authentication (devices/device-cache.ts); 0 = none. */
+  deviceCacheEntries: number;
   /** How often eligible-device counts are recomputed for status. */
   censusIntervalSeconds: number;
   /** Connection limits (http/server-limits.ts): slow headers, whole requests, idle sockets, keep-alive. */
@@ -143,6 +145,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     rateLimitPerMinute: int('OTA_RATE_LIMIT_PER_MINUTE', 12_000, 1, 100_000_000),
     authFailuresPerMinute: int('OTA_AUTH_FAILURES_PER_MINUTE', 300, 1, 100_000_000),
     censusIntervalSeconds: int('OTA_CENSUS_INTERVAL_SECONDS', 300, 1, 24 * 3600),
+    deviceCacheEntries: int('OTA_DEVICE_CACHE_ENTRIES', 200_000, 0, 100_000_000),
     headersTimeoutSeconds: int('OTA_HEADERS_TIMEOUT_SECONDS', 20, 1, 3600),
     requestTimeoutSeconds: int('OTA_REQUEST_TIMEOUT_SECONDS', 900, 1, 24 * 3600),
     idleTimeoutSeconds: int('OTA_IDLE_TIMEOUT_SECONDS', 60, 1, 3600),

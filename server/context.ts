@@ -91,7 +91,7 @@ export function createContext(input: ContextInput): AppContext {
   const audit = createAuditStore(db);
   const releases = createReleaseStore(db);
   const cohorts = createCohortStore(db);
-  const devices = createDeviceStore(db);
+  const devices = createDeviceStore(db, { cacheEntries: config.deviceCacheEntries });
   const rollouts = createRolloutStore(db);
   const rolloutDevices = createRolloutDeviceStore(db);
   const counters = createCounterStore(db);

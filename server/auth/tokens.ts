@@ -5,7 +5,23 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  * (`ota_` operator, `dev_` device) so a leaked one is easy to recognise in
  * scanners. Only their SHA-256 is stored; a database leak leaks no token.
  */
-export const newToken = (prefix: 'ota' | 'dev'): string => `${prefix}_${randomBytes(32).toString('base64url')}`;
+export const newToken = (prefix: 'ota' | 'dev'): string => `${prefix}_${random32()}`;
+
+// One randomBytes call per 128 tokens: a call costs about 4 µs whatever its size, which showed in
+// enrollment's profile. Every 32-byte slice of the pool is handed out once, then the pool is replaced.
+const POOL_BYTES = 32 * 128;
+let pool = Buffer.alloc(0);
+let next = POOL_BYTES;
+function random32(): string {
+  if (next + 32 > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    next = 0;
+  }
+  const token = pool.toString('base64url', next, next + 32);
+  pool.fill(0, next, next + 32);
+  next += 32;
+  return token;
+}
 
 export const tokenHash = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 

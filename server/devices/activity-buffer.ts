@@ -37,14 +37,23 @@ export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevice
       seen.delete(id);
     }
     if (recorded.size + offers.size > RECORDED_OFFERS) recorded = new Set();
+    // New offers are counted per rollout and stage, then added once per counter: two upserts per
+    // slice instead of two per offer, in the same transaction as the rows they count.
+    const newOffers = new Map<string, { rolloutId: string; stage: number; n: number }>();
     for (const [key, offer] of offers) {
       if (budget-- <= 0) break;
       offers.delete(key);
       recorded.add(key);
       if (rolloutDevices.offer(offer.rolloutId, offer.deviceId, offer.stage, offer.at)) {
-        counters.add(offer.rolloutId, counterKey.offered, 1);
-        counters.add(offer.rolloutId, counterKey.offeredAt(offer.stage), 1);
+        const k = `${offer.rolloutId}\u0000${offer.stage}`;
+        const c = newOffers.get(k);
+        if (c) c.n++;
+        else newOffers.set(k, { rolloutId: offer.rolloutId, stage: offer.stage, n: 1 });
       }
+    }
+    for (const { rolloutId, stage, n } of newOffers.values()) {
+      counters.add(rolloutId, counterKey.offered, n);
+      counters.add(rolloutId, counterKey.offeredAt(stage), n);
     }
     return seen.size + offers.size;
   };

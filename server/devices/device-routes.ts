@@ -9,9 +9,9 @@ import { compileValidator } from '../schema/validator.js';
 import { deviceTokenHash } from './device-token.js';
 import { enroll, type Enrollment } from './enrollment-service.js';
 
-const parseEnrollment = compileValidator<Enrollment>(enrollmentSchema, 'enrollment');
+export const parseEnrollment = compileValidator<Enrollment>(enrollmentSchema, 'enrollment');
 
-function checkVersion(version: string, where: string): string {
+export function checkVersion(version: string, where: string): string {
   const v = semver.valid(version);
   if (v === null) throw new AppError('validation_failed', `${where} is not a semantic version`, { details: [{ path: where, message: `"${version.slice(0, 64)}" is not a semantic version` }] });
   return v;

@@ -1,5 +1,6 @@
 import type { Db } from '../db/open.js';
 import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
+import { createDeviceCache } from './device-cache.js';
 
 export interface Device extends DeviceFacts {
   tokenHash: Buffer;
@@ -32,7 +33,14 @@ const toDevice = (r: DeviceRow): Device => ({
 
 export type DeviceStore = ReturnType<typeof createDeviceStore>;
 
-export function createDeviceStore(db: Db) {
+/**
+ * Devices by id, with a bounded cache (device-cache.ts) in front of the
+ * read every poll and report makes. Every write to a device's credential
+ * or facts goes through this store, which drops the cached copy: a write
+ * elsewhere must call `forget(id)`.
+ */
+export function createDeviceStore(db: Db, opts: { cacheEntries?: number } = {}) {
+  const cache = createDeviceCache(opts.cacheEntries ?? 0);
   const getStmt = db.prepare<[string], DeviceRow>(
     'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices WHERE id = ?',
   );
@@ -53,17 +61,33 @@ export function createDeviceStore(db: Db) {
 
   return {
     get(id: string): Device | undefined {
+      // Inside a transaction the row may be uncommitted: read it, but never cache it.
+      const inTransaction = db.inTransaction;
+      if (!inTransaction) {
+        const cached = cache.get(id);
+        if (cached) return cached;
+      }
       const row = getStmt.get(id);
-      return row && toDevice(row);
+      if (!row) return undefined;
+      return inTransaction ? toDevice(row) : cache.put(toDevice(row), row.attributes);
     },
     idByTokenHash: (hash: Buffer): string | undefined => idByTokenStmt.get(hash) as string | undefined,
     insert(d: DeviceFacts, tokenHash: Buffer, at: number): void {
+      cache.forget(d.id);
       insertStmt.run(d.id, tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, at);
     },
     reenroll(d: DeviceFacts, tokenHash: Buffer, at: number): void {
+      // protocol §7: the replaced token stops working at once, on this read path too.
+      cache.forget(d.id);
       reenrollStmt.run(tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, d.id);
     },
-    seen: (id: string, version: string, at: number): void => void seenStmt.run(at, version, id),
+    seen(id: string, version: string, at: number): void {
+      seenStmt.run(at, version, id);
+      cache.seen(id, version, at);
+    },
+    /** Drops the cached copy of a device changed outside this store. */
+    forget: (id: string): void => cache.forget(id),
+    cacheStats: () => cache.stats(),
     setLastSeq: (id: string, seq: number): void => void lastSeqStmt.run(seq, id),
     lastSeqOf: (id: string): number | undefined => lastSeqOfStmt.get(id) as number | undefined,
     count: (): number => countStmt.get() as number,

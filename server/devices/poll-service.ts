@@ -1,13 +1,12 @@
 import { membershipOf } from '../cohorts/membership.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
 import { sha256Hex } from '../crypto/hash.js';
-import { nativeSha256 } from '../crypto/native-hash.js';
-import { bucketOf } from '../rollouts/bucket.js';
 import { eligibleStage } from '../rollouts/eligibility.js';
 import type { LiveRollout, LiveRollouts } from '../rollouts/live-rollouts.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
 import type { ActivityBuffer } from './activity-buffer.js';
+import { deviceBucket } from './device-buckets.js';
 import type { Device } from './device-store.js';
 
 export interface PollDeps {
@@ -47,8 +46,8 @@ export function createPollService(deps: PollDeps) {
 
   // Deterministic per device: spreads the fleet over the window, yet the
   // answer (and so its ETag) stays stable between a device's polls.
-  const pollAfterOf = (deviceId: string): number =>
-    deps.pollIntervalSeconds + (deps.pollJitterSeconds > 0 ? bucketOf('poll-jitter', deviceId, nativeSha256) % (deps.pollJitterSeconds + 1) : 0);
+  const pollAfterOf = (device: Device): number =>
+    deps.pollIntervalSeconds + (deps.pollJitterSeconds > 0 ? deviceBucket(device, 'poll-jitter') % (deps.pollJitterSeconds + 1) : 0);
 
   return {
     poll(device: Device, installedVersion: string, now: number): PollAnswer {
@@ -63,7 +62,7 @@ export function createPollService(deps: PollDeps) {
       for (const l of deps.live.current()) {
         // An expired release would only be refused by the device (and counted as a failure).
         if (now >= l.releaseExpires) continue;
-        const stage = eligibleStage(l, facts, bucketOf(l.salt, device.id, nativeSha256), inCohort);
+        const stage = eligibleStage(l, facts, deviceBucket(device, l.salt), inCohort);
         if (stage < 0) continue;
         const statement = l.statements[stage];
         // protocol §8: the device installs only logged offers; an unlogged one is never made.
@@ -76,7 +75,7 @@ export function createPollService(deps: PollDeps) {
         }
         offers.push({ release: l, statement, key: `${l.id}:${stage}:${statement.version}` });
       }
-      const pollAfter = pollAfterOf(device.id) * (deps.loadFactor?.() ?? 1);
+      const pollAfter = pollAfterOf(device) * (deps.loadFactor?.() ?? 1);
       const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
       let answer = bodies.get(key);
       if (!answer) {

@@ -1,0 +1,56 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import Database from 'better-sqlite3';
+
+/**
+ * Loaded into the server child with `node --import` by the bench only. It
+ * answers the bench over IPC:
+ * - "statements": SQLite statement executions so far (run/get/all/iterate
+ *   on any prepared statement, which includes the BEGIN/COMMIT/SAVEPOINT/
+ *   RELEASE statements better-sqlite3's transactions run and every pragma);
+ *   the wrapper costs one extra JS call per statement;
+ * - { profile: 'start' } / { profile: 'stop', file }: a CPU profile of one
+ *   scenario alone (`--cpu-prof`), written where the bench says.
+ * The server's own code is unchanged.
+ */
+let statements = 0;
+const probe = new Database(':memory:');
+const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, (...a: unknown[]) => unknown>;
+probe.close();
+for (const method of ['run', 'get', 'all', 'iterate'] as const) {
+  const original = proto[method] as (...a: unknown[]) => unknown;
+  proto[method] = function counted(this: unknown, ...args: unknown[]) {
+    statements++;
+    return original.apply(this, args);
+  };
+}
+
+let session: Session | undefined;
+const post = (method: string, params?: object): Promise<unknown> =>
+  new Promise((resolve, reject) => (session as Session).post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+
+async function profile(m: { profile: 'start' | 'stop'; file?: string }): Promise<void> {
+  if (m.profile === 'start') {
+    session ??= new Session();
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    await post('Profiler.start');
+    return;
+  }
+  const { profile: result } = (await post('Profiler.stop')) as { profile: unknown };
+  session?.disconnect();
+  if (m.file) writeFileSync(m.file, JSON.stringify(result));
+}
+
+process.on('message', (m: unknown) => {
+  if (m === 'statements') return void process.send?.({ statements });
+  if (typeof m === 'object' && m !== null && 'profile' in m) {
+    void profile(m as { profile: 'start' | 'stop'; file?: string }).then(
+      () => process.send?.({ profiled: true }),
+      (err: unknown) => process.send?.({ profiled: false, error: String(err) }),
+    );
+  }
+});
+// The IPC channel must not keep the server alive on its own.
+process.channel?.unref();

@@ -1,0 +1,83 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadResult, LoadSpec } from './load.js';
+
+/**
+ * wrk (C, epoll, one thread) as the load generator where it is installed
+ * (Debian: `apt-get install -y wrk`): it needs a fraction of the CPU
+ * autocannon needs per request, so on a small machine it steals far less
+ * of the server's core. Each request still names another device: the
+ * requests are written to a file (one per line: path, then headers,
+ * tab-separated) that the Lua script below reads once and cycles through.
+ */
+export const wrkAvailable = (): boolean => {
+  const r = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
+  return r.error === undefined && /^wrk /m.test(`${r.stdout}${r.stderr}`);
+};
+
+const LUA = `
+local reqs, n, i = {}, 0, 0
+function init(args)
+  for line in io.lines(args[1]) do
+    local path, headers, first = nil, {}, true
+    for field in string.gmatch(line, "[^\\t]+") do
+      if first then path = field; first = false
+      else
+        local k, v = string.match(field, "^([^:]+): (.*)$")
+        headers[k] = v
+      end
+    end
+    n = n + 1
+    reqs[n] = wrk.format("GET", path, headers)
+  end
+end
+function request()
+  i = i + 1
+  if i > n then i = 1 end
+  return reqs[i]
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK_JSON {"requests":%d,"durationUs":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p99":%d}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+`;
+
+/** How many distinct requests a list holds before it wraps: enough for 10 s at any rate this machine reaches. */
+const MAX_LIST = 300_000;
+
+export async function runWrk(spec: LoadSpec, dir: string, listLength: number): Promise<LoadResult> {
+  const script = join(dir, 'requests.lua');
+  writeFileSync(script, LUA);
+  const list = join(dir, `requests-${process.hrtime.bigint()}.tsv`);
+  const lines: string[] = [];
+  for (let k = 0; k < Math.min(listLength, MAX_LIST); k++) {
+    const r = spec.request(k);
+    lines.push([r.path, ...Object.entries(r.headers ?? {}).map(([h, v]) => `${h}: ${v}`)].join('\t'));
+  }
+  writeFileSync(list, `${lines.join('\n')}\n`);
+  const args = ['-t1', `-c${spec.connections}`, `-d${spec.durationSeconds}s`, '--timeout', '10s', '-s', script, spec.url, '--', list];
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    p.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    p.once('error', reject);
+    p.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text.slice(-500)}`))));
+  });
+  const m = /WRK_JSON (\{.*\})/.exec(out);
+  if (!m) throw new Error(`no summary from wrk: ${out.slice(-500)}`);
+  const s = JSON.parse(m[1] as string) as { requests: number; durationUs: number; connect: number; read: number; write: number; status: number; timeout: number; p50: number; p99: number };
+  return {
+    name: spec.name,
+    rps: s.requests / (s.durationUs / 1e6),
+    p50: s.p50 / 1000,
+    p99: s.p99 / 1000,
+    ok: s.requests - s.status,
+    non2xx: s.status,
+    errors: s.connect + s.read + s.write + s.timeout,
+    requests: s.requests,
+    generator: 'wrk',
+  };
+}
