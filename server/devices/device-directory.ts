@@ -111,7 +111,8 @@ export function deviceDetail(id: string, deps: Deps) {
   });
   return {
     ...summary(device),
-    lastSeq: device.lastSeq < 0 ? null : device.lastSeq,
+    // Read from the table: the device cache (device-cache.ts) serves the poll's fields, not report progress.
+    lastSeq: ((seq) => (seq === undefined || seq < 0 ? null : seq))(deps.devices.lastSeqOf(id)),
     cohorts: deps.cohorts.list().map((c) => c.name).filter(inCohort),
     rollouts,
   };

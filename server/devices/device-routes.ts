@@ -31,7 +31,6 @@ export function enrollmentRoutes(ctx: AppContext): Router {
     const by = principalOf(res);
     const presented = by.kind === 'device' ? bearerToken(req.headers.authorization) : undefined;
     const { deviceToken, reenrolled } = await enroll(body, by, ctx, presented === undefined ? undefined : deviceTokenHash(presented));
-    ctx.fleetMetrics.enrolled(reenrolled);
     res.status(201).json({ deviceToken, deviceId: body.deviceId, reenrolled });
   });
   return router;

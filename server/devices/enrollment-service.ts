@@ -23,7 +23,7 @@ export interface Enrollment {
 export async function enroll(
   e: Enrollment,
   by: Principal,
-  deps: { commits: GroupCommit; devices: DeviceStore; audit: AuditStore; now: () => Date },
+  deps: { commits: GroupCommit; devices: DeviceStore; audit: AuditStore; now: () => Date; fleetMetrics?: { enrolled(reenrolled: boolean): void } },
   /** For a device principal: the digest of the token it presented, checked again inside the commit. */
   presentedTokenHash?: Buffer,
 ): Promise<{ deviceToken: string; reenrolled: boolean }> {
@@ -55,5 +55,7 @@ export async function enroll(
     }
     return existing !== undefined;
   });
+  // Counted here, after the commit, whichever way the request came in (fast path or Express).
+  deps.fleetMetrics?.enrolled(reenrolled);
   return { deviceToken: token, reenrolled };
 }
