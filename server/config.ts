@@ -71,6 +71,8 @@ function webhookUrls(raw: string | undefined, problems: string[]): string[] {
     }
     // Index, not the URL: a receiver's URL may carry its own secret (chat webhooks do), so it is never echoed.
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) problems.push(`OTA_WEBHOOK_URL entry ${i + 1} must be an http:// or https:// URL`);
+    // fetch refuses credentials in a URL, so such a receiver could never be reached: refuse it here.
+    else if (url.username !== '' || url.password !== '') problems.push(`OTA_WEBHOOK_URL entry ${i + 1} must not carry a user or password (sign deliveries with OTA_WEBHOOK_SECRET)`);
   }
   if (new Set(urls).size !== urls.length) problems.push('OTA_WEBHOOK_URL names the same URL twice');
   return urls;

@@ -1,27 +1,21 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { AppError } from '../errors.js';
-import { assertSafeJson } from './json-guard.js';
+import type { NextFunction, Request, Response } from 'express';
+import { readJsonBody } from './raw-json-body.js';
 
 /**
- * JSON bodies only as application/json (415 otherwise), size-limited (413),
- * strict (objects and arrays only), and through the JSON edge guard
- * (json-guard.ts). Parse failures become 400 invalid_json in the error handler.
+ * The Express JSON routes read their bodies exactly as the fast paths do
+ * (raw-json-body.ts): application/json in UTF-8 only, no content encodings
+ * (415), size-limited (413), valid UTF-8 and valid JSON, an object or an
+ * array (400), through the JSON edge guard. One reader, one set of answers.
  */
 export function jsonBody(limitBytes: number) {
-  const parse = express.json({ limit: limitBytes, strict: true, type: () => true });
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (!req.is('application/json')) {
-      throw new AppError('unsupported_media_type', 'send the body as Content-Type: application/json');
-    }
-    parse(req, res, (err?: unknown) => {
-      if (err) return next(err);
-      try {
-        assertSafeJson(req.body);
-      } catch (e) {
-        return next(e);
-      }
-      next();
-    });
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    readJsonBody(req, limitBytes).then(
+      (value) => {
+        req.body = value;
+        next();
+      },
+      next,
+    );
   };
 }
 

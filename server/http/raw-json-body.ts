@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.js';
 import { assertSafeJson } from './json-guard.js';
@@ -26,9 +27,14 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
     if (size > limitBytes) throw tooLarge();
     chunks.push(chunk);
   }
+  const bytes = Buffer.concat(chunks, size);
+  // Invalid UTF-8 would otherwise become U+FFFD silently: refused, like any other malformed body.
+  if (!isUtf8(bytes)) throw new AppError('invalid_json', 'the request body is not valid UTF-8');
+  // RFC 8259 §8.1: a parser may ignore a byte order mark; so does this one, on every route.
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+    value = JSON.parse(bytes.toString('utf8', start));
   } catch {
     throw new AppError('invalid_json', 'the request body is not valid JSON');
   }

@@ -92,7 +92,9 @@ export function createWebhookNotifier(opts: WebhookOptions) {
       if (res.status >= 200 && res.status < 300) return { ok: true };
       return { ok: false, retry: retryable(res.status), why: `HTTP ${res.status}` };
     } catch (e) {
-      const why = e instanceof Error && e.name === 'TimeoutError' ? `no answer in ${opts.timeoutSeconds}s` : e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
+      const raw = e instanceof Error && e.name === 'TimeoutError' ? `no answer in ${opts.timeoutSeconds}s` : e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
+      // Error texts may quote the receiver's URL, whose path or query can be a secret of its own.
+      const why = raw.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[receiver URL]');
       return { ok: false, retry: true, why };
     }
   };

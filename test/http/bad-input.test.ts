@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { bearer, makeApp, releaseBody, signWith, type AppFixture } from '../helpers/fixtures.js';
@@ -34,7 +35,7 @@ describe('bad input never yields a 500 (protocol §7)', () => {
     { name: 'malformed JSON', send: (f) => postRaw(f, '{"signed": {'), status: 400, code: 'invalid_json' },
     { name: 'trailing garbage', send: (f) => postRaw(f, `${signedText(f)} x`), status: 400, code: 'invalid_json' },
     { name: 'a bare JSON string (strict)', send: (f) => postRaw(f, '"release"'), status: 400, code: 'invalid_json' },
-    { name: 'an empty body', send: (f) => postRaw(f, ''), status: 400, code: 'validation_failed' },
+    { name: 'an empty body', send: (f) => postRaw(f, ''), status: 400, code: 'invalid_json' },
     { name: 'a JSON array', send: (f) => postRaw(f, '[]'), status: 400, code: 'validation_failed' },
     { name: 'invalid UTF-8 (not JSON)', send: (f) => postRaw(f, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])), status: 400, code: 'invalid_json' },
     {
@@ -44,13 +45,15 @@ describe('bad input never yields a 500 (protocol §7)', () => {
         return postRaw(f, Buffer.concat([Buffer.from(`${head}"redmi`), Buffer.from([0xff, 0xfe]), Buffer.from(`-1s-cloud${tail}`)]));
       },
       status: 400,
-      code: 'validation_failed',
+      code: 'invalid_json',
     },
     { name: 'text/plain', send: (f) => postRaw(f, signedText(f), 'text/plain'), status: 415, code: 'unsupported_media_type' },
     { name: 'form encoding', send: (f) => postRaw(f, 'a=b', 'application/x-www-form-urlencoded'), status: 415, code: 'unsupported_media_type' },
     { name: 'a latin1 charset', send: (f) => postRaw(f, signedText(f), 'application/json; charset=latin1'), status: 415, code: 'unsupported_media_type' },
     { name: 'an unknown content encoding', send: (f) => postRaw(f, signedText(f), 'application/json', { 'Content-Encoding': 'br-x' }), status: 415, code: 'unsupported_media_type' },
-    { name: 'gzip that is not gzip', send: (f) => postRaw(f, 'not gzip', 'application/json', { 'Content-Encoding': 'gzip' }), status: 400, code: 'bad_request' },
+    { name: 'gzip that is not gzip', send: (f) => postRaw(f, 'not gzip', 'application/json', { 'Content-Encoding': 'gzip' }), status: 415, code: 'unsupported_media_type' },
+    { name: 'a real gzip body (no content encodings on JSON routes)', send: (f) => postRaw(f, gzipSync(signedText(f)), 'application/json', { 'Content-Encoding': 'gzip' }), status: 415, code: 'unsupported_media_type' },
+    { name: 'a leading byte order mark is ignored (RFC 8259 §8.1), the rest still checked', send: (f) => postRaw(f, `\ufeff${signedText(f, (s) => s.replace('"signed":{', '"signed":{"x":1,'))}`), status: 400, code: 'validation_failed' },
     { name: 'a body over the JSON limit (1 MB id)', send: (f) => postRaw(f, signedText(f, (s) => s.replace('"redmi-1s-cloud-optin-2014-08"', JSON.stringify('a'.repeat(1024 * 1024))))), status: 413, code: 'payload_too_large' },
     { name: 'a 100 kB id under the limit', send: (f) => postRaw(f, signedText(f, (s) => s.replace('"redmi-1s-cloud-optin-2014-08"', JSON.stringify('a'.repeat(100_000))))), status: 400, code: 'validation_failed' },
     { name: 'a 100 kB appliesTo', send: (f) => postRaw(f, signedText(f, (s) => s.replace('">=1.4.0 <1.4.3"', JSON.stringify('1'.repeat(100_000))))), status: 400, code: 'validation_failed' },

@@ -225,6 +225,10 @@ describe('webhook configuration (validated at load)', () => {
     ]);
     expect(problems({ OTA_WEBHOOK_SECRET: SECRET })).toEqual(['OTA_WEBHOOK_SECRET is set but OTA_WEBHOOK_URL is not']);
     expect(problems({ OTA_WEBHOOK_URL: 'https://a.example/h,https://a.example/h' })).toEqual(['OTA_WEBHOOK_URL names the same URL twice']);
+    // A user and password in the URL: fetch would refuse every delivery (and its error would quote the URL).
+    expect(problems({ OTA_WEBHOOK_URL: 'http://user:pw123@127.0.0.1:9/ok?k=secretq' })).toEqual([
+      'OTA_WEBHOOK_URL entry 1 must not carry a user or password (sign deliveries with OTA_WEBHOOK_SECRET)',
+    ]);
     expect(problems({ OTA_WEBHOOK_URL: 'https://a.example/h', OTA_WEBHOOK_RETRY_BASE_MS: '1' })).toEqual(['OTA_WEBHOOK_RETRY_BASE_MS must be an integer from 10 to 600000, got "1"']);
   });
 
