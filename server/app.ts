@@ -1,5 +1,5 @@
 import type { RequestListener } from 'node:http';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { artifactDownloadRoutes, artifactUploadRoutes } from './artifacts/artifact-routes.js';
 import { auditRoutes } from './audit/audit-routes.js';
 import { authenticate } from './auth/authorize.js';
@@ -16,6 +16,7 @@ import { timelineRoutes } from './rollouts/timeline-routes.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { limitPrincipal } from './http/rate-limit.js';
+import { refuseTransferCoding } from './http/server-limits.js';
 import { createRequestObserver, observeRequests, type RequestObserver } from './http/request-observer.js';
 import { pollFastPath } from './devices/poll-fast-path.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
@@ -47,7 +48,7 @@ export function createApp(ctx: AppContext): RequestListener {
   const enrollments = enrollFastPath(ctx, observer, limiter);
   const app = createExpressApp(ctx, observer, limiter);
   return (req, res) => {
-    if (!poll(req, res) && !reports(req, res) && !enrollments(req, res)) app(req, res);
+    if (!refuseTransferCoding(req, res) && !poll(req, res) && !reports(req, res) && !enrollments(req, res)) app(req, res);
   };
 }
 
@@ -55,6 +56,11 @@ export function createApp(ctx: AppContext): RequestListener {
 export function createExpressApp(ctx: AppContext, observer: RequestObserver, limiter: RequestHandler = limitPrincipal(ctx.config.rateLimitPerMinute)): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every answer is JSON (or the dashboard's own typed files): never let a browser sniff it into HTML.
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   app.set('etag', false);
   app.set('query parser', 'simple');
 

@@ -113,7 +113,9 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   const app = createApp(ctx);
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = createServer(app);
+    // Node checks header and request timeouts on this interval (30 s by default, which would let a
+    // slow client hold a socket ~30 s past OTA_HEADERS_TIMEOUT_SECONDS).
+    const s = createServer({ connectionsCheckingInterval: 1000 }, app);
     applyConnectionLimits(s, config, ctx.logger, ctx.metrics);
     s.once('error', reject);
     s.listen(config.port, config.host, () => resolve(s));

@@ -38,6 +38,7 @@ export function createOperatorTokenStore(db: Db) {
     'SELECT id, token_hash, role, name FROM operator_tokens WHERE token_hash = ? AND revoked_at IS NULL',
   );
   const revokeStmt = db.prepare('UPDATE operator_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const activeAdminsStmt = db.prepare<[], number>("SELECT COUNT(*) FROM operator_tokens WHERE role = 'admin' AND revoked_at IS NULL").pluck();
   const INFO = 'SELECT id, role, name, created_at, last_used_at, revoked_at FROM operator_tokens';
   const pageStmt = db.prepare<[number, number], InfoRow>(`${INFO} WHERE id > ? ORDER BY id LIMIT ?`);
   const getStmt = db.prepare<[number], InfoRow>(`${INFO} WHERE id = ?`);
@@ -59,6 +60,7 @@ export function createOperatorTokenStore(db: Db) {
       return { kind: 'operator', role: row.role, name: row.name, tokenId: row.id };
     },
     revoke: (id: number, at: string): boolean => revokeStmt.run(at, id).changes === 1,
+    activeAdmins: (): number => activeAdminsStmt.get() as number,
     get: (id: number): TokenInfo | undefined => {
       const row = getStmt.get(id);
       return row && toInfo(row);

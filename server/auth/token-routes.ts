@@ -36,6 +36,8 @@ export function tokenRoutes(ctx: AppContext): Router {
       ctx.audit.append({ actor, action: 'token.create', subject: `token:${t.id}`, details: { role: body.role, name: body.name } }, at);
       return t;
     })();
+    // The only time the secret is shown: never cached.
+    res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ id: created.id, role: body.role, name: body.name, createdAt: at, token: created.token });
   });
 
@@ -53,6 +55,10 @@ export function tokenRoutes(ctx: AppContext): Router {
     const found = ctx.db.transaction(() => {
       const before = ctx.operatorTokens.get(id);
       if (!before) throw new AppError('not_found', `no token ${id}`);
+      // Over HTTP the last admin cannot lock every admin out; `ota token create --data DIR` on the server can always mint one.
+      if (before.role === 'admin' && before.revokedAt === null && ctx.operatorTokens.activeAdmins() === 1) {
+        throw new AppError('conflict', 'this is the last active admin token: create another admin token before revoking it');
+      }
       // DELETE is idempotent: revoking a revoked token changes nothing and is not logged again.
       if (ctx.operatorTokens.revoke(id, at)) {
         ctx.audit.append({ actor, action: 'token.revoke', subject: `token:${id}`, details: { role: before.role, name: before.name } }, at);

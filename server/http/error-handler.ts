@@ -72,6 +72,7 @@ export function writeError(res: ServerResponse, err: AppError): void {
   res.writeHead(err.status, {
     // The id the server's log lines carry, so an operator can find what a client saw.
     'X-Request-Id': requestIdOf(res.req),
+    'X-Content-Type-Options': 'nosniff',
     // RFC 9110: every 401 names the scheme it wants.
     ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}),
     ...err.headers,

@@ -1,8 +1,9 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
+import { writeError } from './error-handler.js';
 
 export interface ConnectionLimits {
   headersTimeoutSeconds: number;
@@ -26,7 +27,7 @@ function parserError(err: NodeJS.ErrnoException): AppError {
 function writeRawError(socket: Socket, err: AppError): void {
   const body = JSON.stringify(err.toBody());
   socket.end(
-    `HTTP/1.1 ${err.status} ${err.code}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `HTTP/1.1 ${err.status} ${err.code}\r\nContent-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
@@ -56,4 +57,18 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
     metrics.httpRequests.inc({ route: 'unparsed', status: `${Math.floor(appErr.status / 100)}xx` });
     writeRawError(socket, appErr);
   });
+}
+
+/**
+ * RFC 9112 §6.1: a request body's only transfer coding here is `chunked`.
+ * Node's parser accepts `gzip, chunked` and reads the body as if it were plain
+ * chunked bytes; such a request is refused (400, connection closed) instead
+ * of being misread. Returns true when it answered.
+ */
+export function refuseTransferCoding(req: IncomingMessage, res: ServerResponse): boolean {
+  const te = req.headers['transfer-encoding'];
+  if (te === undefined || te.trim().toLowerCase() === 'chunked') return false;
+  res.setHeader('Connection', 'close');
+  writeError(res, new AppError('bad_request', 'the only transfer coding accepted is chunked'));
+  return true;
 }

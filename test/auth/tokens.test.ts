@@ -68,6 +68,22 @@ describe('operator tokens over HTTP (admin only)', () => {
     expect((await request(f.app).get('/v1/tokens?cursor=x').set(admin)).status).toBe(400);
     expect((await request(f.app).get('/v1/tokens').set(admin)).body).toEqual(before);
   });
+
+  it('the secret is never cached; the last active admin token cannot be revoked over HTTP', async () => {
+    const f = makeApp();
+    const admin = bearer(f.tokens.admin);
+    const created = await request(f.app).post('/v1/tokens').set(admin).send({ role: 'admin', name: 'second admin' });
+    expect(created.status).toBe(201);
+    expect(created.headers['cache-control']).toBe('no-store');
+    const second = created.body as { id: number; token: string };
+    const first = ((await request(f.app).get('/v1/tokens').set(admin)).body as { tokens: { id: number; name: string }[] }).tokens.find((t) => t.name === 'test-admin') as { id: number };
+    // Two admins: the second may revoke the first, then cannot revoke itself (no admin would be left).
+    expect((await request(f.app).delete(`/v1/tokens/${first.id}`).set(bearer(second.token))).status).toBe(200);
+    const last = await request(f.app).delete(`/v1/tokens/${second.id}`).set(bearer(second.token));
+    expect(last.status).toBe(409);
+    expect(last.body.error.code).toBe('conflict');
+    expect((await request(f.app).get('/v1/whoami').set(bearer(second.token))).status).toBe(200);
+  });
 });
 
 describe('ota token create|list|revoke', () => {
