@@ -116,14 +116,14 @@ export function createIngestService(deps: IngestDeps) {
       const tracked = releaseSettingKeys(report.releaseId);
       const settings: SettingsMap = {};
       for (const [key, reported] of Object.entries(report.settings)) {
-        if (!tracked.has(key)) continue;
+        // Every setting the policy declares must have its type, whether or not this release changes it.
         const spec = specOf(key);
         if (spec && !valueHasType(spec, reported.value)) {
           throw new AppError('validation_failed', `report ${i} refused, so is its batch: setting ${key} is not a valid ${spec.type}`, {
             details: [{ path: `/${i}/settings/${key}/value`, message: `not a valid ${spec.type}` }],
           });
         }
-        settings[key] = reported;
+        if (tracked.has(key)) settings[key] = reported;
       }
       // The stored body stays what the device sent (evidence, and the same bytes a retry is compared
       // with); what the server derives from it (merged settings, counters) holds only the trimmed part.

@@ -199,6 +199,10 @@ describe('reports can only make the server store and count bounded things', () =
     const wrong = await report(f.app, 'd-1', token, reportOf(2, 'applied', { settings: { 'cloud.messaging.enabled': { value: 'yes', source: 'user' } } }));
     expect(wrong.status).toBe(400);
     expect(errorCode(wrong)).toBe('validation_failed');
+    // A setting the policy declares but this release does not change is held to its type too.
+    const offEnum = await report(f.app, 'd-1', token, reportOf(2, 'applied', { settings: { 'updates.download.network': { value: 'satellite', source: 'user' } } }));
+    expect(offEnum.status).toBe(400);
+    expect(errorCode(offEnum)).toBe('validation_failed');
     expect(f.ctx.rolloutDevices.get(rolloutId, 'd-1')?.state).toBe('received');
   });
 });
