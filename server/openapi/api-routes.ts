@@ -2,6 +2,7 @@ import cohortMembers from '../../manifests/schema/api/cohort-members.schema.json
 import cohort from '../../manifests/schema/api/cohort.schema.json' with { type: 'json' };
 import enrollment from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
 import report from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
+import rolloutAction from '../../manifests/schema/api/rollout-action.schema.json' with { type: 'json' };
 import rolloutClone from '../../manifests/schema/api/rollout-clone.schema.json' with { type: 'json' };
 import rolloutCreate from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
 import rolloutResume from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
@@ -58,8 +59,8 @@ const rolloutActions: ApiRoute[] = Object.entries(ACTION_ROLES).map(([action, ro
   summary: `${action[0]?.toUpperCase()}${action.slice(1)} the rollout (protocol §5 state machine)`,
   auth: roles,
   tag: 'rollouts',
-  // protocol §5: resuming a halted rollout takes { acknowledgeHalt: true, reason }; the others take no body.
-  ...(action === 'resume' ? { body: rolloutResume } : {}),
+  // protocol §5: resuming a halted rollout takes { acknowledgeHalt: true, reason }; the others an optional { reason }.
+  body: action === 'resume' ? rolloutResume : rolloutAction,
   responses: { 200: 'the rollout after the change, with its statements', 409: 'invalid_transition: not allowed from the current state' },
 }));
 

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import actionSchema from '../../manifests/schema/api/rollout-action.schema.json' with { type: 'json' };
 import cloneSchema from '../../manifests/schema/api/rollout-clone.schema.json' with { type: 'json' };
 import createSchema from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
 import resumeSchema from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
@@ -21,6 +22,7 @@ import { rolloutStatus } from './status-service.js';
 const parseDraft = compileValidator<RolloutDraft>(createSchema, 'rollout');
 const parseResume = compileValidator<ActInput>(resumeSchema, 'resume body');
 const parseClone = compileValidator<{ id?: string }>(cloneSchema, 'clone body');
+const parseAction = compileValidator<{ reason?: string }>(actionSchema, 'action body');
 const DEVICE_STATES = new Set<string>([...REPORT_STATES, 'timed_out', 'silent']);
 
 const view = (r: Rollout, statements: string[] = []) => ({
@@ -55,12 +57,14 @@ export function rolloutRoutes(ctx: AppContext): Router {
     res.status(201).json(view(rollout));
   });
 
-  // protocol §5: resume takes { acknowledgeHalt, reason } to overrule a halt; the other actions take no body.
+  // protocol §5: resume takes { acknowledgeHalt, reason } to overrule a halt; the others an optional { reason }.
   const optionalBody = optionalJsonBody(ctx.jsonBody);
   for (const [action, roles] of Object.entries(ACTION_ROLES) as [RolloutAction, Parameters<typeof requireRole>][]) {
     router.post(`/v1/rollouts/:id/${action}`, requireRole(...roles), optionalBody, (req, res) => {
+      // A reason on the other actions (e.g. why QA halted) goes into the audit entry and lastHalt.
       const input = action === 'resume' ? parseResume(req.body) : {};
-      const r = ctx.rolloutService.act(rolloutId(req), action, actorOf(principalOf(res)), {}, input);
+      const note = action === 'resume' ? {} : parseAction(req.body);
+      const r = ctx.rolloutService.act(rolloutId(req), action, actorOf(principalOf(res)), note.reason === undefined ? {} : { reason: note.reason }, input);
       res.json(view(r, ctx.rollouts.statements(r.id).map((s) => s.envelopeJson)));
     });
   }

@@ -150,3 +150,24 @@ describe('a rollout halted before halts were kept on it (migration 004)', () => 
     expect(entry?.details).toMatchObject({ acknowledgeHalt: true, reason: 'legacy halt, checked by hand', overruled: null, keptFigures: { terminal: 0, failures: 0, rateBasisPoints: 0 } });
   });
 });
+
+describe('a manual halt keeps its reason', () => {
+  it('QA halts with { reason }: the rollout and the audit log carry it; other bodies are refused and change nothing', async () => {
+    const s = await scenario();
+    const post = (action: string, body?: unknown) => {
+      const r = request(s.f.app).post(`/v1/rollouts/${s.rolloutId}/${action}`).set(bearer(s.f.tokens.qa));
+      return body === undefined ? r : r.send(body as object);
+    };
+    for (const bad of [{ foo: 1 }, [1, 2], { reason: '' }, { reason: 'x'.repeat(501) }, { reason: 'ok reason', acknowledgeHalt: true }]) {
+      const res = await post('halt', bad);
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect((res.body as { error: { code: string } }).error.code).toBe('validation_failed');
+    }
+    expect(s.f.ctx.rollouts.get(s.rolloutId)?.state).toBe('running');
+    const halted = await post('halt', { reason: 'crash reports from the field on 1.4.3' });
+    expect(halted.status).toBe(200);
+    expect((halted.body as Rollout).lastHalt).toMatchObject({ actor: 'operator:test-qa(qa)', reason: 'crash reports from the field on 1.4.3' });
+    const audit = s.f.ctx.db.prepare<[], string>("SELECT details FROM audit_log WHERE action = 'rollout.halt'").pluck().get() as string;
+    expect(JSON.parse(audit)).toMatchObject({ reason: 'crash reports from the field on 1.4.3' });
+  });
+});
