@@ -3,11 +3,9 @@ import type { RequestHandler } from 'express';
 import type { Principal } from '../auth/principal.js';
 import { bearerToken } from '../auth/tokens.js';
 import type { AppContext } from '../context.js';
-import { AppError, isAppError } from '../errors.js';
-import { isClientAbort } from '../http/client-abort.js';
-import { writeError } from '../http/error-handler.js';
+import { AppError } from '../errors.js';
 import { readJsonBody } from '../http/raw-json-body.js';
-import { requestIdOf } from '../http/request-id.js';
+import { serveBodyRoute } from '../http/body-fast-path.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import { deviceTokenResolver } from './device-auth.js';
 import { checkVersion, parseEnrollment } from './device-routes.js';
@@ -40,9 +38,7 @@ export function enrollFastPath(ctx: AppContext, observer: RequestObserver, limit
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'POST') return false;
     if (!ENROLL_RE.test(req.url ?? '')) return false;
-    const started = process.hrtime.bigint();
-    const ip = req.socket?.remoteAddress ?? 'unknown';
-    const handle = async (): Promise<void> => {
+    serveBodyRoute(req, res, { observer, logger: ctx.logger, route: ROUTE, what: 'enrollment' }, async (): Promise<void> => {
       const token = bearerToken(req.headers.authorization);
       const by = token === undefined ? undefined : (ctx.operatorTokens.authenticate(token) ?? resolveDevice(token));
       if (!by) throw new AppError('unauthorized', token === undefined ? 'a bearer token is required' : 'the token is not valid');
@@ -58,25 +54,7 @@ export function enrollFastPath(ctx: AppContext, observer: RequestObserver, limit
       // The answer carries a secret: never cached.
       res.writeHead(201, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(answer), 'Cache-Control': 'no-store' });
       res.end(answer);
-    };
-    let aborted = false;
-    handle()
-      .catch((e: unknown) => {
-        if (!isAppError(e) && isClientAbort(e, req)) {
-          aborted = true;
-          return void res.destroy();
-        }
-        if (!isAppError(e)) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'enrollment failed');
-        if (res.headersSent) return void res.destroy();
-        // Unread body bytes must not be parsed as the next request on this connection.
-        if (!req.complete) res.setHeader('Connection', 'close');
-        writeError(res, isAppError(e) ? observer.refused(ip, e) : new AppError('internal', 'internal error'));
-      })
-      .finally(() => {
-        const f = { method: 'POST', path: (req.url ?? '').split('?')[0] as string, route: ROUTE, ip, started };
-        if (aborted) observer.aborted({ ...f, requestId: requestIdOf(req) });
-        else observer.finish({ ...f, status: res.statusCode, ...(res.statusCode >= 500 ? { requestId: requestIdOf(req) } : {}) });
-      });
+    });
     return true;
   };
 }

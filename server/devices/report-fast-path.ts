@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../context.js';
-import { AppError, isAppError } from '../errors.js';
-import { writeError } from '../http/error-handler.js';
-import { isClientAbort } from '../http/client-abort.js';
+import { AppError } from '../errors.js';
 import { decodeDeviceId } from '../http/params.js';
-import { requestIdOf } from '../http/request-id.js';
 import { readJsonBody } from '../http/raw-json-body.js';
+import { serveBodyRoute } from '../http/body-fast-path.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import { parseReportBatch } from '../reports/report-parse.js';
 import { deviceForToken } from './device-auth.js';
@@ -24,9 +22,7 @@ export function reportFastPath(ctx: AppContext, observer: RequestObserver) {
     if (req.method !== 'POST') return false;
     const match = REPORTS_RE.exec(req.url ?? '');
     if (!match) return false;
-    const started = process.hrtime.bigint();
-    const ip = req.socket?.remoteAddress ?? 'unknown';
-    const handle = async (): Promise<void> => {
+    serveBodyRoute(req, res, { observer, logger: ctx.logger, route: ROUTE, what: 'report ingestion' }, async (): Promise<void> => {
       const authorization = req.headers.authorization;
       if (authorization === undefined) throw new AppError('unauthorized', 'a device token is required');
       const device = deviceForToken(ctx.devices, ctx.operatorTokens, decodeDeviceId(match[1] as string), authorization);
@@ -34,26 +30,7 @@ export function reportFastPath(ctx: AppContext, observer: RequestObserver) {
       const body = JSON.stringify(await ctx.ingest.submit(device, reports));
       res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
       res.end(body);
-    };
-    let aborted = false;
-    handle()
-      .catch((e: unknown) => {
-        if (!isAppError(e) && isClientAbort(e, req)) {
-          aborted = true;
-          return void res.destroy();
-        }
-        if (!isAppError(e)) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'report ingestion failed');
-        if (res.headersSent) return void res.destroy();
-        // Unread body bytes must not be parsed as the next request on this connection.
-        if (!req.complete) res.setHeader('Connection', 'close');
-        writeError(res, isAppError(e) ? observer.refused(ip, e) : new AppError('internal', 'internal error'));
-      })
-      .finally(() => {
-        const f = { method: 'POST', path: (req.url ?? '').split('?')[0] as string, route: ROUTE, ip, started };
-        // Ids only where a log line carries one: the hot 200 path skips them.
-        if (aborted) observer.aborted({ ...f, requestId: requestIdOf(req) });
-        else observer.finish({ ...f, status: res.statusCode, ...(res.statusCode >= 500 ? { requestId: requestIdOf(req) } : {}) });
-      });
+    });
     return true;
   };
 }
