@@ -72,7 +72,9 @@ export function Confirm(props: {
   title: string;
   text: string;
   confirmLabel: string;
+  /** Required (a halted rollout's Resume), optional (Halt: kept on the record when given), or not asked. */
   askReason?: boolean;
+  offerReason?: boolean;
   onConfirm: (reason: string) => void;
   onClose: () => void;
 }) {
@@ -82,7 +84,9 @@ export function Confirm(props: {
     const d = ref.current;
     if (d && !d.open) d.showModal();
   }, []);
-  const ready = !props.askReason || reason.trim().length > 0;
+  // The server takes 3 to 500 characters (manifests/schema/api/rollout-*.schema.json).
+  const given = reason.trim().length;
+  const ready = props.askReason ? given >= 3 : given === 0 || given >= 3;
   return (
     <dialog ref={ref} aria-labelledby="confirm-title" onClose={props.onClose} onCancel={props.onClose}>
       <form
@@ -96,10 +100,10 @@ export function Confirm(props: {
       >
         <h2 id="confirm-title">{props.title}</h2>
         <p>{props.text}</p>
-        {props.askReason && (
+        {(props.askReason || props.offerReason) && (
           <p>
-            <label for="confirm-reason">Reason</label>
-            <textarea id="confirm-reason" autoFocus required maxLength={1000} rows={3} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+            <label for="confirm-reason">{props.askReason ? 'Reason' : 'Reason (optional)'}</label>
+            <textarea id="confirm-reason" autoFocus={props.askReason} required={props.askReason} maxLength={500} rows={3} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
           </p>
         )}
         <div class="buttons">

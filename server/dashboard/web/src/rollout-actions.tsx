@@ -25,7 +25,8 @@ export function RolloutActions({ rollout, session, onDone }: { rollout: Rollout;
     setBusy(true);
     setOutcome(undefined);
     try {
-      const body = reason === undefined ? undefined : { acknowledgeHalt: true, reason };
+      // Resuming a halted rollout acknowledges the halt with its reason (protocol §5); a halt's reason is optional.
+      const body = reason === undefined || reason === '' ? undefined : action === 'resume' ? { acknowledgeHalt: true, reason } : { reason };
       await session.api('POST', `/v1/rollouts/${enc(rollout.id)}/${action}`, body);
       setOutcome({ ok: true, text: `${DONE[action]}.` });
     } catch (e) {
@@ -46,7 +47,7 @@ export function RolloutActions({ rollout, session, onDone }: { rollout: Rollout;
     a.askReason
       ? { title: `Resume halted rollout ${rollout.id}?`, text: 'This overrules the halt on the record. Say why; the reason goes into the audit log.', confirm: 'Resume' }
       : a.action === 'halt'
-        ? { title: `Halt rollout ${rollout.id}?`, text: 'Devices get no new offers, and stop installing once their statement expires.', confirm: 'Halt' }
+        ? { title: `Halt rollout ${rollout.id}?`, text: 'Devices get no new offers, and stop installing once their statement expires. A reason, if you give one, is kept on the record.', confirm: 'Halt' }
         : { title: `Cancel rollout ${rollout.id}?`, text: 'A cancelled rollout cannot be started again.', confirm: 'Cancel rollout' };
 
   return (
@@ -75,10 +76,11 @@ export function RolloutActions({ rollout, session, onDone }: { rollout: Rollout;
               text={q.text}
               confirmLabel={q.confirm}
               askReason={asking.askReason}
+              offerReason={asking.action === 'halt'}
               onClose={() => setAsking(undefined)}
               onConfirm={(reason) => {
                 setAsking(undefined);
-                void act(asking.action, asking.askReason ? reason : undefined);
+                void act(asking.action, asking.askReason || asking.action === 'halt' ? reason : undefined);
               }}
             />
           );
