@@ -1,25 +1,13 @@
 import type { Command } from 'commander';
-import type { DeviceSummary } from '../devices/device-directory.js';
+import type { deviceDetail, DeviceSummary } from '../devices/device-directory.js';
 import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
 import { println, type CliIo } from './io.js';
 import { table } from './text-table.js';
 
 type ListOptions = ServerOptions & { json?: boolean; model?: string; cohort?: string; rollout?: string; state?: string };
 
-/** One rollout's view of a device, as GET /v1/devices/{id} answers it (server/devices/device-directory.ts). */
-interface DeviceRollout {
-  rolloutId: string;
-  releaseId: string;
-  rolloutState: string;
-  stage: number;
-  offeredAt: string;
-  state: string;
-  stateAt: string | null;
-  error: { code: string; message: string } | null;
-  reports: { seq: number; state: string; at: string; error?: { code: string; message: string } }[];
-}
-
-type DeviceDetail = DeviceSummary & { lastSeq: number | null; cohorts: string[]; rollouts: DeviceRollout[] };
+/** GET /v1/devices/{id} as the server builds it (server/devices/device-directory.ts). */
+type DeviceDetail = ReturnType<typeof deviceDetail>;
 
 /** `ota device list`: every page of GET /v1/devices with the filters given. */
 export async function listDevices(opts: ListOptions, io: CliIo): Promise<number> {

@@ -60,16 +60,8 @@ export interface RolloutDevice {
   error: DeviceError | null;
 }
 
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string;
-  details: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
-}
+// The server's own definition of an entry as served (the chain formula lives beside it).
+export type { AuditEntry } from '../../../audit/audit-chain.js';
 
 export interface TimelinePoint {
   at: string;
