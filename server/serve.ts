@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -87,16 +88,17 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
   // An existing folder keeps the mode it was made with: the state and its secrets are the server's alone.
   chmodSync(config.dataDir, 0o700);
   // One writer per data folder: a second server is refused before it touches anything.
-  const lock = lockDataFolder(config.dataDir);
+  // A worker of `ota serve --workers` runs under its primary, which holds the lock for all of them.
+  const lock = cluster.isWorker ? undefined : lockDataFolder(config.dataDir);
   try {
     return await startLocked(config, out, lock);
   } catch (e) {
-    lock.release();
+    lock?.release();
     throw e;
   }
 }
 
-async function startLocked(config: Readonly<Config>, out: (line: string) => void, lock: DataLock): Promise<Running> {
+async function startLocked(config: Readonly<Config>, out: (line: string) => void, lock: DataLock | undefined): Promise<Running> {
   const dev = config.trustDir === undefined ? ensureDevTrust(config.dataDir) : undefined;
   const trustDir = config.trustDir ?? (dev as { trustDir: string }).trustDir;
   const folder = loadTrustFolder(trustDir);
@@ -151,7 +153,7 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
         ctx.activity.flushAll();
         ctx.tokenUsage.flush();
         db.close();
-        lock.release();
+        lock?.release();
         resolve();
       });
       server.closeAllConnections();

@@ -1,6 +1,9 @@
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
+import { forkClusterWorker, superviseWorkers } from '../cluster/workers.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { startServer } from '../serve.js';
+import { lockDataFolder } from '../data-folder/data-lock.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
 
 interface ServeOptions {
@@ -11,6 +14,22 @@ interface ServeOptions {
   /** Repeatable; replaces OTA_WEBHOOK_URL when given. */
   webhookUrl?: string[];
   switchTrust?: boolean;
+  /** node:cluster processes sharing the port (protocol §9); more than 1 needs PostgreSQL. */
+  workers?: number;
+}
+
+/** Ends on SIGINT/SIGTERM, or when io.stop aborts (tests). */
+function stopSignal(io: CliIo): AbortSignal {
+  if (io.stop) return io.stop;
+  const controller = new AbortController();
+  const stop = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return controller.signal;
 }
 
 /**
@@ -33,24 +52,27 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
     if (e instanceof ConfigError) throw new CliError(`invalid configuration: ${e.problems.join('; ')}`);
     throw e;
   }
+  if ((opts.workers ?? 1) > 1 && cluster.isPrimary) {
+    // One writer per SQLite file: several processes need the shared PostgreSQL (protocol §9).
+    if (!io.env.OTA_DATABASE_URL) throw new CliError(`--workers ${opts.workers} needs PostgreSQL (set OTA_DATABASE_URL): SQLite allows one server process per data folder`);
+    const lock = lockDataFolder(config.dataDir);
+    try {
+      return await superviseWorkers({ count: opts.workers as number, spawn: forkClusterWorker, log: (line) => println(io.err, line), stop: stopSignal(io) });
+    } finally {
+      lock.release();
+    }
+  }
+  // A worker's stop is the primary's to escalate: a second signal (Ctrl-C reaches the whole group,
+  // then the primary forwards SIGTERM) must not kill it mid-close.
+  if (cluster.isWorker) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => {});
   // The banner on stderr like `npm start`: stdout is the JSON log, for `ota serve | jq`.
   const running = await startServer(config, (line) => println(io.err, line));
-  await new Promise<void>((resolve) => {
-    if (io.stop) {
-      if (io.stop.aborted) resolve();
-      else io.stop.addEventListener('abort', () => resolve(), { once: true });
-      return;
-    }
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const stop = stopSignal(io);
+  if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
   await running.close();
   println(io.err, 'ota: server closed');
+  // A worker's IPC channel to its primary would keep it alive after the close.
+  if (cluster.isWorker) cluster.worker?.disconnect();
   return 0;
 }
 
@@ -63,6 +85,7 @@ export function registerServe(program: Command, io: CliIo, exit: (code: number) 
     .option('--port <n>', 'TCP port (default: $PORT or 8080)', intOption('--port', 0, 65535))
     .option('--host <host>', 'listen address (default: $HOST or 127.0.0.1)')
     .option('--webhook-url <url...>', 'receiver of rollout state changes, repeatable (default: $OTA_WEBHOOK_URL); sign with $OTA_WEBHOOK_SECRET')
+    .option('--workers <n>', 'server processes on this machine sharing the port (more than 1 needs OTA_DATABASE_URL)', intOption('--workers', 1, 256))
     .option('--switch-trust', 're-bind a data folder made under another trust root to this one (audit-logged; default: refuse)')
     .action(async (opts: ServeOptions) => exit(await serve(opts, io)));
 }
