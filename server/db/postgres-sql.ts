@@ -122,7 +122,18 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
     if (s.name) config.name = s.name;
     if (rowMode) (config as pg.QueryArrayConfig).rowMode = rowMode;
     const frame = current();
-    return (frame ? frame.client.query(config) : pool.query(config)) as Promise<pg.QueryResult<R>>;
+    if (frame) return frame.client.query(config) as Promise<pg.QueryResult<R>>;
+    try {
+      return (await pool.query(config)) as pg.QueryResult<R>;
+    } catch (e) {
+      // "cached plan must not change result type": another node migrated a table under a statement
+      // this connection prepared (rolling upgrade). PostgreSQL keeps refusing that prepared statement,
+      // so the text gets a new name, prepared afresh on each connection.
+      if (!s.name || (e as { code?: string }).code !== '0A000') throw e;
+      s.name = `ota_${++named}`;
+      config.name = s.name;
+      return (await pool.query(config)) as pg.QueryResult<R>;
+    }
   };
 
   const savepoint = async <T>(frame: Frame, work: () => Promise<T>): Promise<T> => {

@@ -234,6 +234,19 @@ describe('PostgreSQL engine', () => {
     }
   });
 
+  it('answers a prepared statement again after another node changed its table (rolling upgrade)', async () => {
+    const { sql, url } = (db = await createTestDatabase('postgres', { poolSize: 1 }));
+    await sql.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    await sql.run("INSERT INTO t (k) VALUES ('a')");
+    expect(await sql.all('SELECT * FROM t WHERE k = ?', ['a'])).toEqual([{ k: 'a' }]);
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query('ALTER TABLE t ADD COLUMN extra INTEGER NOT NULL DEFAULT 7');
+    await other.end();
+    expect(await sql.all('SELECT * FROM t WHERE k = ?', ['a'])).toEqual([{ k: 'a', extra: 7 }]);
+    expect(await sql.all('SELECT * FROM t WHERE k = ?', ['a'])).toEqual([{ k: 'a', extra: 7 }]);
+  });
+
   it('cancels a statement that runs past the statement timeout', async () => {
     const { sql } = (db = await createTestDatabase('postgres', { statementTimeoutMs: 100 }));
     await expect(sql.value('SELECT pg_sleep(2)')).rejects.toMatchObject({ code: '57014' });
