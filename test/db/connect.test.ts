@@ -7,7 +7,7 @@ import { connectDatabase } from '../../server/db/connect.js';
 import { DatabaseUrlError, redactDatabaseUrl } from '../../server/db/database-url.js';
 import { postgresMigrations } from '../../server/db/postgres/migrations/index.js';
 import type { Sql } from '../../server/db/sql.js';
-import { createEmptyPostgresDatabase, type TestDatabase } from '../helpers/database.js';
+import { createEmptyPostgresDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/database.js';
 
 describe('choosing the engine (protocol §9)', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -72,5 +72,16 @@ describe('choosing the engine (protocol §9)', () => {
     expect((problem as Error).message).not.toContain('s3cret');
     expect(redactDatabaseUrl('postgres://ota:s3cret@db:5432/ota')).toBe('postgres://ota:***@db:5432/ota');
     expect(redactDatabaseUrl('postgres://db/ota')).toBe('postgres://db/ota');
+  });
+
+  it('says how to get a PostgreSQL for the tests when none is configured', () => {
+    const saved = process.env.OTA_TEST_DATABASE_URL;
+    delete process.env.OTA_TEST_DATABASE_URL;
+    try {
+      expect(() => testDatabaseUrl()).toThrow(/apt-get install -y postgresql.*OTA_TEST_DATABASE_URL=postgres:/s);
+    } finally {
+      process.env.OTA_TEST_DATABASE_URL = saved;
+    }
+    expect(testDatabaseUrl()).toMatch(/^postgres:\/\//);
   });
 });
