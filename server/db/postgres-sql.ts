@@ -21,6 +21,8 @@ export interface PostgresOptions {
   prepare?: boolean;
   /** Told to PostgreSQL (pg_stat_activity), default "ota-server". */
   applicationName?: string;
+  /** Hears of connections lost outside any call (idle in the pool, or under an open transaction), e.g. to log them. */
+  onConnectionError?: (e: Error) => void;
 }
 
 /** One open top-level transaction: its connection, savepoint depth, and whether it is still open. */
@@ -94,7 +96,14 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
     types,
   });
   // An idle pooled connection that dies (server restart, network) is reported here; the pool drops it.
-  pool.on('error', () => {});
+  const lost = (e: Error): void => {
+    try {
+      opts.onConnectionError?.(e);
+    } catch {
+      // A failing listener must not turn a lost connection into a crash.
+    }
+  };
+  pool.on('error', lost);
   const prepare = opts.prepare ?? true;
 
   /** Rewritten text and statement name per SQL text (the texts are the stores' constants: a bounded set). */
@@ -176,8 +185,9 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
       const client = await pool.connect();
       const frame: Frame = { client, depth: 0, open: true, broken: false };
       // A checked-out connection that fails emits 'error' on itself; without a listener that would end the process.
-      const onError = (): void => {
+      const onError = (e: Error): void => {
         frame.broken = true;
+        lost(e);
       };
       client.on('error', onError);
       try {

@@ -210,7 +210,8 @@ describe('PostgreSQL engine', () => {
   });
 
   it('rejects the work of a transaction whose connection is killed, and the pool recovers', async () => {
-    const { sql, url } = (db = await createTestDatabase('postgres'));
+    const heard: Error[] = [];
+    const { sql, url } = (db = await createTestDatabase('postgres', { onConnectionError: (e) => heard.push(e) }));
     await sql.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
     const killer = new pg.Client({ connectionString: url });
     await killer.connect();
@@ -226,9 +227,12 @@ describe('PostgreSQL engine', () => {
       // Idle pooled connections killed too: the pool drops them and opens new ones.
       await Promise.all([sql.value('SELECT 1'), sql.value('SELECT 1')]);
       await killer.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+      // The pool hears of its idle connections' end (reported, not thrown) and drops them.
+      for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 50));
       expect(await sql.value('SELECT 1')).toBe(1);
       expect(await sql.transaction(() => sql.value('SELECT COUNT(*) FROM t'))).toBe(0);
+      expect(heard.length).toBeGreaterThan(0);
     } finally {
       await killer.end();
     }
