@@ -34,6 +34,9 @@ interface Frame {
   broken: boolean;
 }
 
+/** COMMIT found the transaction aborted by an earlier failed statement (see transaction()). */
+export class TransactionAbortedError extends Error {}
+
 /** int8 and numeric as JS numbers: every integer we store is below 2^53 (issue 10 design §2). */
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -131,15 +134,16 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
     if (s.name) config.name = s.name;
     if (rowMode) (config as pg.QueryArrayConfig).rowMode = rowMode;
     const frame = current();
-    if (frame) return frame.client.query(config) as Promise<pg.QueryResult<R>>;
     try {
-      return (await pool.query(config)) as pg.QueryResult<R>;
+      return (await (frame ? frame.client.query(config) : pool.query(config))) as pg.QueryResult<R>;
     } catch (e) {
       // "cached plan must not change result type": another node migrated a table under a statement
       // this connection prepared (rolling upgrade). PostgreSQL keeps refusing that prepared statement,
-      // so the text gets a new name, prepared afresh on each connection.
+      // so the text gets a new name, prepared afresh on each connection. Outside a transaction this
+      // call is retried; inside one the transaction is already aborted, so the error stands.
       if (!s.name || (e as { code?: string }).code !== '0A000') throw e;
       s.name = `ota_${++named}`;
+      if (frame) throw e;
       config.name = s.name;
       return (await pool.query(config)) as pg.QueryResult<R>;
     }
@@ -153,7 +157,8 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
       try {
         result = await work();
       } catch (e) {
-        await frame.client.query(`ROLLBACK TO ${name}; RELEASE ${name}`);
+        // If even this fails the connection is gone: the outer transaction's next call or its COMMIT says so.
+        await frame.client.query(`ROLLBACK TO ${name}; RELEASE ${name}`).catch(() => undefined);
         throw e;
       }
       await frame.client.query(`RELEASE ${name}`);
@@ -202,11 +207,17 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
           throw e;
         }
         frame.open = false;
+        let ended: pg.QueryResult;
         try {
-          await client.query('COMMIT');
+          ended = await client.query('COMMIT');
         } catch (e) {
           frame.broken = true;
           throw e;
+        }
+        // A statement failed inside and its error was caught without a savepoint: PostgreSQL has
+        // aborted the transaction and answers COMMIT with ROLLBACK. Nothing was written; say so.
+        if (ended.command === 'ROLLBACK') {
+          throw new TransactionAbortedError('the transaction was rolled back: a statement in it failed and its error was caught outside a nested transaction (savepoint)');
         }
         return result;
       } catch (e) {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { numberPlaceholders, postgresSql } from '../../server/db/postgres-sql.js';
+import { numberPlaceholders, postgresSql, TransactionAbortedError } from '../../server/db/postgres-sql.js';
 import { isUniqueViolation, type Engine, type Sql } from '../../server/db/sql.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -249,6 +249,22 @@ describe('PostgreSQL engine', () => {
     await other.end();
     expect(await sql.all('SELECT * FROM t WHERE k = ?', ['a'])).toEqual([{ k: 'a', extra: 7 }]);
     expect(await sql.all('SELECT * FROM t WHERE k = ?', ['a'])).toEqual([{ k: 'a', extra: 7 }]);
+  });
+
+  it('refuses to report a commit of a transaction that a caught statement error aborted', async () => {
+    // SQLite keeps a transaction usable after a failed statement; PostgreSQL aborts it, and COMMIT
+    // would silently roll back. Stores catch such errors only around a nested transaction (savepoint).
+    const { sql } = (db = await createTestDatabase('postgres'));
+    await sql.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    const tx = sql.transaction(async () => {
+      await sql.run("INSERT INTO t (k) VALUES ('a')");
+      await sql.run("INSERT INTO t (k) VALUES ('a')").catch(() => undefined);
+    });
+    await expect(tx).rejects.toBeInstanceOf(TransactionAbortedError);
+    expect(await sql.value('SELECT COUNT(*) FROM t')).toBe(0);
+    // The connection went back to the pool healthy.
+    await sql.transaction(() => sql.run("INSERT INTO t (k) VALUES ('b')"));
+    expect(await sql.value('SELECT COUNT(*) FROM t')).toBe(1);
   });
 
   it('cancels a statement that runs past the statement timeout', async () => {
