@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { checkDatabaseUrl } from './db/database-url.js';
 
 /** Everything the server can be told, parsed once, validated, frozen. Units live in the names. */
 export interface Config {
@@ -6,6 +7,18 @@ export interface Config {
   port: number;
   /** SQLite file, artifacts and (dev) trust live here. */
   dataDir: string;
+  /**
+   * OTA_DATABASE_URL (protocol §9): postgres://… keeps the state in PostgreSQL;
+   * undefined = SQLite in dataDir. It may hold a password: never log it or
+   * the whole config; log redactDatabaseUrl(url) (server/db/database-url.ts).
+   */
+  databaseUrl: string | undefined;
+  /** PostgreSQL connections per process (OTA_DATABASE_POOL_SIZE). */
+  databasePoolSize: number;
+  /** PostgreSQL cancels a statement running longer than this (OTA_DATABASE_STATEMENT_TIMEOUT_MS). */
+  databaseStatementTimeoutMs: number;
+  /** How long a call waits for a PostgreSQL connection (OTA_DATABASE_CONNECT_TIMEOUT_MS). */
+  databaseConnectTimeoutMs: number;
   /** Trust folder (protocol §1); undefined = a dev trust folder generated under dataDir. */
   trustDir: string | undefined;
   maxJsonBytes: number;
@@ -133,10 +146,22 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
   const secret = env.OTA_WEBHOOK_SECRET === '' ? undefined : env.OTA_WEBHOOK_SECRET;
   if (secret !== undefined && secret.length < 16) problems.push('OTA_WEBHOOK_SECRET must be at least 16 characters');
   if (secret !== undefined && hooks.length === 0) problems.push('OTA_WEBHOOK_SECRET is set but OTA_WEBHOOK_URL is not');
+  const databaseUrl = env.OTA_DATABASE_URL === undefined || env.OTA_DATABASE_URL.trim() === '' ? undefined : env.OTA_DATABASE_URL.trim();
+  if (databaseUrl !== undefined) {
+    try {
+      checkDatabaseUrl(databaseUrl);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
   const fromEnv: Config = {
     host: env.HOST ?? '127.0.0.1',
     port: int('PORT', 8080, 0, 65535),
     dataDir: env.OTA_DATA_DIR ?? 'data',
+    databaseUrl,
+    databasePoolSize: int('OTA_DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseStatementTimeoutMs: int('OTA_DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 24 * 3600 * 1000),
+    databaseConnectTimeoutMs: int('OTA_DATABASE_CONNECT_TIMEOUT_MS', 5000, 1, 600_000),
     trustDir: trustRaw,
     maxJsonBytes: int('OTA_MAX_JSON_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxArtifactBytes: int('OTA_MAX_ARTIFACT_BYTES', 4 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),

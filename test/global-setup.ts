@@ -1,6 +1,7 @@
-import { execFile } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 
@@ -21,7 +22,9 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  * both from dist/. A failed build does not stop the run: the tests that need
  * dist/ fail with the compiler's output, the others are unaffected.
  */
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Started beside the builds: initdb takes a few seconds.
+  const postgres = startPostgres();
   const tsc = resolve(repoRoot, 'node_modules/typescript/bin/tsc');
   const main = resolve(repoRoot, 'dist/server/main.js');
   const started = Date.now();
@@ -47,6 +50,46 @@ export default async function setup(project: TestProject): Promise<void> {
   });
   project.provide('uiBuild', ui);
   await ensureChromium();
+  const stopPostgres = await postgres;
+  return stopPostgres;
+}
+
+/**
+ * The PostgreSQL the PostgreSQL tests use (issue 10 design §4): the one in
+ * OTA_TEST_DATABASE_URL when set (.ci/run starts its own), otherwise a
+ * throwaway cluster from scripts/postgres.sh in a temporary folder, stopped
+ * and deleted after the run. Its URL reaches the test workers through
+ * process.env (they are forked after this). When PostgreSQL is not
+ * installed the variable stays unset and test/helpers/database.ts fails
+ * those tests saying how to install it or point the variable at a server.
+ */
+async function startPostgres(): Promise<() => Promise<void>> {
+  const none = async (): Promise<void> => {};
+  if (process.env.OTA_TEST_DATABASE_URL) return none;
+  try {
+    execFileSync('pg_config', ['--bindir'], { stdio: 'ignore' });
+  } catch {
+    return none;
+  }
+  const script = resolve(repoRoot, 'scripts/postgres.sh');
+  const dir = mkdtempSync(join(tmpdir(), 'ota-test-pg-'));
+  const cleanup = async (): Promise<void> => {
+    await new Promise<void>((done) => execFile('bash', [script, 'stop', dir], () => done()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const started = await new Promise<{ ok: boolean; output: string }>((done) => {
+    execFile('bash', [script, 'start', dir], { maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+      done({ ok: err === null, output: err === null ? stdout.trim() : `${stdout}${stderr}`.trim() });
+    });
+  });
+  if (!started.ok) {
+    await cleanup();
+    // The PostgreSQL tests fail on the missing variable; this says why it is missing.
+    console.error(`test/global-setup: could not start PostgreSQL with scripts/postgres.sh:\n${started.output}`);
+    return none;
+  }
+  process.env.OTA_TEST_DATABASE_URL = started.output;
+  return cleanup;
 }
 
 const CHROMIUM = '/usr/bin/chromium';

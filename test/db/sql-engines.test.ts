@@ -1,0 +1,287 @@
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { numberPlaceholders, postgresSql, TransactionAbortedError } from '../../server/db/postgres-sql.js';
+import { isUniqueViolation, type Engine, type Sql } from '../../server/db/sql.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+/**
+ * The Sql contract (server/db/sql.ts, issue 10 design §1–2): every case runs
+ * on both engines, written once in the dialect both accept.
+ */
+describe.each<{ engine: Engine }>([{ engine: 'sqlite' }, { engine: 'postgres' }])('Sql contract on $engine', ({ engine }) => {
+  let db: TestDatabase;
+  let sql: Sql;
+  beforeEach(async () => {
+    db = await createTestDatabase(engine);
+    sql = db.sql;
+    const text = engine === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
+    const blob = engine === 'postgres' ? 'BYTEA' : 'BLOB';
+    await sql.exec(`CREATE TABLE t (k ${text} PRIMARY KEY, v BIGINT NOT NULL); CREATE TABLE b (k ${text} PRIMARY KEY, data ${blob} NOT NULL)`);
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  it('names its engine', () => {
+    expect(sql.engine).toBe(engine);
+  });
+
+  it('reads, counts and writes with ? placeholders and quoted aliases', async () => {
+    expect(await sql.run('INSERT INTO t (k, v) VALUES (?, ?), (?, ?)', ['a', 1, 'b', 2])).toBe(2);
+    expect(await sql.all('SELECT k, v AS "theValue" FROM t ORDER BY k')).toEqual([
+      { k: 'a', theValue: 1 },
+      { k: 'b', theValue: 2 },
+    ]);
+    expect(await sql.one('SELECT v FROM t WHERE k = ?', ['b'])).toEqual({ v: 2 });
+    expect(await sql.one('SELECT v FROM t WHERE k = ?', ['zz'])).toBeUndefined();
+    expect(await sql.value<number>('SELECT COUNT(*) FROM t')).toBe(2);
+    expect(await sql.value('SELECT v FROM t WHERE k = ?', ['zz'])).toBeUndefined();
+    expect(await sql.run('UPDATE t SET v = v + ? WHERE k = ?', [10, 'zz'])).toBe(0);
+  });
+
+  it('returns big integers, counts and sums as numbers', async () => {
+    const now = Date.now();
+    await sql.run('INSERT INTO t (k, v) VALUES (?, ?), (?, ?), (?, ?)', ['now', now, 'big', 2 ** 40, 'max', Number.MAX_SAFE_INTEGER - 1]);
+    expect(await sql.value('SELECT v FROM t WHERE k = ?', ['now'])).toBe(now);
+    expect(await sql.one('SELECT v FROM t WHERE k = ?', ['big'])).toEqual({ v: 2 ** 40 });
+    expect(await sql.value('SELECT v FROM t WHERE k = ?', ['max'])).toBe(Number.MAX_SAFE_INTEGER - 1);
+    expect(await sql.value('SELECT COUNT(*) FROM t')).toBe(3);
+    expect(await sql.value("SELECT SUM(v) FROM t WHERE k IN ('now', 'big')")).toBe(now + 2 ** 40);
+    expect(await sql.one('SELECT COUNT(*) AS "n", SUM(v) AS "total" FROM t WHERE k = ?', ['big'])).toEqual({ n: 1, total: 2 ** 40 });
+  });
+
+  it('round-trips binary values as Buffers', async () => {
+    const data = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    await sql.run('INSERT INTO b (k, data) VALUES (?, ?)', ['all-bytes', data]);
+    const row = await sql.one<{ data: Buffer }>('SELECT data FROM b WHERE data = ?', [data]);
+    expect(Buffer.isBuffer(row?.data)).toBe(true);
+    expect(row?.data.equals(data)).toBe(true);
+  });
+
+  it('reports a duplicate key as a unique violation', async () => {
+    await sql.run('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 1]);
+    const e = await sql.run('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 2]).catch((err: unknown) => err);
+    expect(isUniqueViolation(e)).toBe(true);
+    expect(isUniqueViolation(new Error('other'))).toBe(false);
+    expect(await sql.value('SELECT v FROM t WHERE k = ?', ['a'])).toBe(1);
+  });
+
+  it('upserts with ON CONFLICT … excluded and returns rows with RETURNING', async () => {
+    const upsert = 'INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = t.v + excluded.v RETURNING v AS "newValue"';
+    expect(await sql.one(upsert, ['a', 5])).toEqual({ newValue: 5 });
+    expect(await sql.one(upsert, ['a', 7])).toEqual({ newValue: 12 });
+    expect(await sql.run('INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO NOTHING', ['a', 100])).toBe(0);
+    expect(await sql.all('DELETE FROM t WHERE k = ? RETURNING k, v', ['a'])).toEqual([{ k: 'a', v: 12 }]);
+  });
+
+  it('expands a JSON array parameter into rows (json_array_elements_text on PostgreSQL, json_each on SQLite)', async () => {
+    await sql.run('INSERT INTO t (k, v) VALUES (?, 1), (?, 2), (?, 3)', ['a', 'b', 'c']);
+    const inList =
+      sql.engine === 'postgres' ? 'SELECT k FROM t WHERE k IN (SELECT json_array_elements_text(?::json)) ORDER BY k' : 'SELECT k FROM t WHERE k IN (SELECT value FROM json_each(?)) ORDER BY k';
+    expect(await sql.all(inList, [JSON.stringify(['c', 'a', 'zz'])])).toEqual([{ k: 'a' }, { k: 'c' }]);
+  });
+
+  it('orders and compares ids bytewise', async () => {
+    for (const k of ['a', 'é', 'B', 'z', 'Z', 'aa']) await sql.run('INSERT INTO t (k, v) VALUES (?, 0)', [k]);
+    expect((await sql.all<{ k: string }>('SELECT k FROM t ORDER BY k')).map((r) => r.k)).toEqual(['B', 'Z', 'a', 'aa', 'z', 'é']);
+    expect((await sql.all<{ k: string }>('SELECT k FROM t WHERE k > ? ORDER BY k', ['Z'])).map((r) => r.k)).toEqual(['a', 'aa', 'z', 'é']);
+    expect(await sql.value('SELECT MAX(k) FROM t')).toBe('é');
+  });
+
+  it('keeps work from outside an open transaction out of it until it ends', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const didInsert = new Promise<void>((r) => (inserted = r));
+    const tx = sql
+      .transaction(async () => {
+        await sql.run('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 1]);
+        inserted();
+        await held;
+        throw new Error('changed my mind');
+      })
+      .catch((e: Error) => e.message);
+    await didInsert;
+    // Started while the transaction is open: they must neither see nor join it (SQLite: they wait for
+    // it to end; PostgreSQL: they run on another connection). One after the other: on PostgreSQL the
+    // write may commit before the count runs.
+    expect(sql.inTransaction()).toBe(false);
+    const outside = sql.value<number>('SELECT COUNT(*) FROM t');
+    release();
+    expect(await outside).toBe(0);
+    expect(await sql.run('INSERT INTO t (k, v) VALUES (?, ?)', ['b', 2])).toBe(1);
+    expect(await tx).toBe('changed my mind');
+    expect(await sql.all('SELECT k FROM t')).toEqual([{ k: 'b' }]);
+  });
+
+  it('commits what a transaction wrote, from any call made in its async context', async () => {
+    const store = { put: (k: string) => sql.run('INSERT INTO t (k, v) VALUES (?, 1)', [k]) };
+    const result = await sql.transaction(async () => {
+      await store.put('a');
+      await new Promise((r) => setTimeout(r, 1));
+      await Promise.all([store.put('b'), store.put('c')]);
+      return sql.value<number>('SELECT COUNT(*) FROM t');
+    });
+    expect(result).toBe(3);
+    expect(await sql.value('SELECT COUNT(*) FROM t')).toBe(3);
+  });
+
+  it('rolls a failing savepoint back alone and commits the rest', async () => {
+    const outcomes = await sql.transaction(async () => {
+      const results: string[] = [];
+      for (const k of ['a', 'a', 'c']) {
+        try {
+          await sql.transaction(async () => {
+            await sql.run('INSERT INTO t (k, v) VALUES (?, 1)', [k]);
+            await sql.run('UPDATE t SET v = v + 1 WHERE k = ?', [k]);
+          });
+          results.push('ok');
+        } catch (e) {
+          results.push(isUniqueViolation(e) ? 'duplicate' : 'other');
+        }
+      }
+      // A savepoint whose work throws after writing: its writes go, the outer transaction stays usable.
+      await sql
+        .transaction(async () => {
+          await sql.run('INSERT INTO t (k, v) VALUES (?, 1)', ['d']);
+          throw new Error('undo d');
+        })
+        .catch(() => results.push('undone'));
+      return results;
+    });
+    expect(outcomes).toEqual(['ok', 'duplicate', 'ok', 'undone']);
+    expect(await sql.all('SELECT k, v FROM t ORDER BY k')).toEqual([
+      { k: 'a', v: 2 },
+      { k: 'c', v: 2 },
+    ]);
+  });
+
+  it('knows whether the caller is inside a transaction, also for work that outlives it', async () => {
+    let detached: Promise<boolean> | undefined;
+    let detachedRead: Promise<number | undefined> | undefined;
+    expect(sql.inTransaction()).toBe(false);
+    await sql.transaction(async () => {
+      expect(sql.inTransaction()).toBe(true);
+      await sql.transaction(async () => expect(sql.inTransaction()).toBe(true));
+      detached = new Promise((r) => setTimeout(() => r(sql.inTransaction()), 5));
+      // Detached work that outlives the transaction uses the pool/connection afterwards.
+      detachedRead = new Promise((r) => setTimeout(() => r(sql.value<number>('SELECT COUNT(*) FROM t')), 5));
+    });
+    expect(await detached).toBe(false);
+    expect(await detachedRead).toBe(0);
+    expect(await sql.value<number>('SELECT COUNT(*) FROM t')).toBe(0);
+  });
+
+  it('keeps counters exact under concurrent transactions', async () => {
+    await sql.run("INSERT INTO t (k, v) VALUES ('n', 0)");
+    const seen = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        sql.transaction(async () => {
+          const v = (await sql.value<number>("UPDATE t SET v = v + 1 WHERE k = 'n' RETURNING v")) as number;
+          await new Promise((r) => setImmediate(r));
+          // Its own write is visible to it.
+          expect(await sql.value("SELECT v FROM t WHERE k = 'n'")).toBe(v);
+          return v;
+        }),
+      ),
+    );
+    expect(await sql.value('SELECT v FROM t')).toBe(20);
+    expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it('commits a non-durable transaction like any other', async () => {
+    await sql.transaction(() => sql.run("INSERT INTO t (k, v) VALUES ('lazy', 1)"), { durable: false });
+    expect(await sql.value("SELECT v FROM t WHERE k = 'lazy'")).toBe(1);
+    // And the next transaction is durable again (the setting was local to that transaction).
+    await sql.transaction(() => sql.run("INSERT INTO t (k, v) VALUES ('firm', 1)"));
+    if (engine === 'postgres') expect(await sql.value('SHOW synchronous_commit')).toBe('on');
+  });
+});
+
+describe('PostgreSQL engine', () => {
+  let db: TestDatabase | undefined;
+  afterEach(async () => {
+    await db?.drop();
+    db = undefined;
+  });
+
+  it('rewrites ? to $n outside literals, quoted names and comments', () => {
+    expect(numberPlaceholders(`SELECT '?', "a?b", ? -- what?\n, ?::json, 'it''s ?', ?`)).toBe(`SELECT '?', "a?b", $1 -- what?\n, $2::json, 'it''s ?', $3`);
+  });
+
+  it('rejects the work of a transaction whose connection is killed, and the pool recovers', async () => {
+    const heard: Error[] = [];
+    const { sql, url } = (db = await createTestDatabase('postgres', { onConnectionError: (e) => heard.push(e) }));
+    await sql.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    const killer = new pg.Client({ connectionString: url });
+    await killer.connect();
+    try {
+      const tx = sql.transaction(async () => {
+        await sql.run("INSERT INTO t (k) VALUES ('lost')");
+        const pid = await sql.value<number>('SELECT pg_backend_pid()');
+        await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+        await sql.run("INSERT INTO t (k) VALUES ('after')");
+      });
+      await expect(tx).rejects.toThrow();
+      expect(sql.inTransaction()).toBe(false);
+      // Idle pooled connections killed too: the pool drops them and opens new ones.
+      await Promise.all([sql.value('SELECT 1'), sql.value('SELECT 1')]);
+      await killer.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+      // The pool hears of its idle connections' end (reported, not thrown) and drops them.
+      for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await sql.value('SELECT 1')).toBe(1);
+      expect(await sql.transaction(() => sql.value('SELECT COUNT(*) FROM t'))).toBe(0);
+      expect(heard.length).toBeGreaterThan(0);
+    } finally {
+      await killer.end();
+    }
+  });
+
+  it('answers a prepared statement again after another node changed its table (rolling upgrade)', async () => {
+    const { sql, url } = (db = await createTestDatabase('postgres', { poolSize: 1 }));
+    await sql.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    await sql.run("INSERT INTO t (k) VALUES ('a')");
+    expect(await sql.all('SELECT * FROM t WHERE k = ?', ['a'])).toEqual([{ k: 'a' }]);
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query('ALTER TABLE t ADD COLUMN extra INTEGER NOT NULL DEFAULT 7');
+    await other.end();
+    expect(await sql.all('SELECT * FROM t WHERE k = ?', ['a'])).toEqual([{ k: 'a', extra: 7 }]);
+    expect(await sql.all('SELECT * FROM t WHERE k = ?', ['a'])).toEqual([{ k: 'a', extra: 7 }]);
+  });
+
+  it('refuses to report a commit of a transaction that a caught statement error aborted', async () => {
+    // SQLite keeps a transaction usable after a failed statement; PostgreSQL aborts it, and COMMIT
+    // would silently roll back. Stores catch such errors only around a nested transaction (savepoint).
+    const { sql } = (db = await createTestDatabase('postgres'));
+    await sql.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    const tx = sql.transaction(async () => {
+      await sql.run("INSERT INTO t (k) VALUES ('a')");
+      await sql.run("INSERT INTO t (k) VALUES ('a')").catch(() => undefined);
+    });
+    await expect(tx).rejects.toBeInstanceOf(TransactionAbortedError);
+    expect(await sql.value('SELECT COUNT(*) FROM t')).toBe(0);
+    // The connection went back to the pool healthy.
+    await sql.transaction(() => sql.run("INSERT INTO t (k) VALUES ('b')"));
+    expect(await sql.value('SELECT COUNT(*) FROM t')).toBe(1);
+  });
+
+  it('cancels a statement that runs past the statement timeout', async () => {
+    const { sql } = (db = await createTestDatabase('postgres', { statementTimeoutMs: 100 }));
+    await expect(sql.value('SELECT pg_sleep(2)')).rejects.toMatchObject({ code: '57014' });
+    expect(await sql.value('SELECT 1')).toBe(1);
+  });
+
+  it('fails a call, not the process, when the server cannot be reached', async () => {
+    const { url } = (db = await createTestDatabase('postgres'));
+    const port = new URL(url).port;
+    const unreachable = postgresSql({ url: url.replace(`:${port}/`, ':1/'), connectTimeoutMs: 1000 });
+    try {
+      await expect(unreachable.value('SELECT 1')).rejects.toThrow();
+      await expect(unreachable.transaction(() => unreachable.value('SELECT 1'))).rejects.toThrow();
+    } finally {
+      await unreachable.close();
+    }
+  });
+});
