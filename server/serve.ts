@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -87,9 +86,9 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // An existing folder keeps the mode it was made with: the state and its secrets are the server's alone.
   chmodSync(config.dataDir, 0o700);
-  // One writer per data folder: a second server is refused before it touches anything.
-  // A worker of `ota serve --workers` runs under its primary, which holds the lock for all of them.
-  const lock = cluster.isWorker ? undefined : lockDataFolder(config.dataDir);
+  // One writer per SQLite file: a second server is refused before it touches anything. With
+  // PostgreSQL the folder holds only keys, trust and artifacts, which nodes share (protocol §9).
+  const lock = config.databaseUrl === undefined ? lockDataFolder(config.dataDir) : undefined;
   try {
     return await startLocked(config, out, lock);
   } catch (e) {

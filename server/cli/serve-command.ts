@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { forkClusterWorker, superviseWorkers } from '../cluster/workers.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { startServer } from '../serve.js';
-import { lockDataFolder } from '../data-folder/data-lock.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
 
 interface ServeOptions {
@@ -54,13 +53,8 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
   }
   if ((opts.workers ?? 1) > 1 && cluster.isPrimary) {
     // One writer per SQLite file: several processes need the shared PostgreSQL (protocol §9).
-    if (!io.env.OTA_DATABASE_URL) throw new CliError(`--workers ${opts.workers} needs PostgreSQL (set OTA_DATABASE_URL): SQLite allows one server process per data folder`);
-    const lock = lockDataFolder(config.dataDir);
-    try {
-      return await superviseWorkers({ count: opts.workers as number, spawn: forkClusterWorker, log: (line) => println(io.err, line), stop: stopSignal(io) });
-    } finally {
-      lock.release();
-    }
+    if (config.databaseUrl === undefined) throw new CliError(`--workers ${opts.workers} needs PostgreSQL (set OTA_DATABASE_URL): SQLite allows one server process per data folder`);
+    return superviseWorkers({ count: opts.workers as number, spawn: forkClusterWorker, log: (line) => println(io.err, line), stop: stopSignal(io) });
   }
   // A worker's stop is the primary's to escalate: a second signal (Ctrl-C reaches the whole group,
   // then the primary forwards SIGTERM) must not kill it mid-close.

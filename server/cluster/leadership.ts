@@ -81,7 +81,7 @@ function postgresLeadership(opts: LeadershipOptions & { databaseUrl: string }): 
     void client.end().catch(() => {});
   };
   const connect = async (): Promise<pg.Client> => {
-    const client = new pg.Client({ connectionString: opts.databaseUrl, application_name: `ota-leader:${opts.name ?? process.pid}` });
+    const client = new pg.Client({ connectionString: opts.databaseUrl, application_name: `ota-leader:${opts.name ?? process.pid}`, keepAlive: true });
     session = client;
     client.on('error', (err) => {
       onError(err);

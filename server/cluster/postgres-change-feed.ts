@@ -89,7 +89,7 @@ export function createPostgresChangeFeed(opts: PostgresChangeFeedOptions): Chang
   const listen = async (): Promise<void> => {
     reconnect = undefined;
     if (!running) return;
-    const client = new pg.Client({ connectionString: opts.url, application_name: `ota-change-feed:${opts.name ?? process.pid}` });
+    const client = new pg.Client({ connectionString: opts.url, application_name: `ota-change-feed:${opts.name ?? process.pid}`, keepAlive: true });
     listener = client;
     client.on('error', (err) => {
       onError(err);

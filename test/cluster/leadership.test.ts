@@ -1,14 +1,19 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createLeadership, type Leadership } from '../../server/cluster/leadership.js';
-import { freshDatabase } from './cluster-db.js';
+import { createEmptyPostgresDatabase, type TestDatabase } from '../helpers/database.js';
 
 const INTERVAL = 300;
+let db: TestDatabase;
 let url: string;
 const started: Leadership[] = [];
 
 beforeAll(async () => {
-  url = await freshDatabase('ota_leader');
+  db = await createEmptyPostgresDatabase();
+  url = db.url;
+});
+afterAll(async () => {
+  await db?.drop();
 });
 afterEach(async () => {
   for (const l of started.splice(0)) await l.stop();

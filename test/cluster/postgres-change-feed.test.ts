@@ -1,27 +1,27 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Change, ChangeFeed } from '../../server/cluster/change-feed.js';
 import { createPostgresChangeFeed } from '../../server/cluster/postgres-change-feed.js';
-import { m010 } from '../../server/db/postgres/migrations/010-change-feed.js';
+import { postgresSql } from '../../server/db/postgres-sql.js';
 import type { Sql } from '../../server/db/sql.js';
-import { freshDatabase, poolSql } from './cluster-db.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
-/** Two nodes: each its own pool and feed on one database (protocol §9). */
+/** Two nodes: each its own pool and feed on one migrated database (protocol §9). */
+let db: TestDatabase;
 let url: string;
-let sqlA: Sql & { pool: pg.Pool };
-let sqlB: Sql & { pool: pg.Pool };
+let sqlA: Sql;
+let sqlB: Sql;
 const feeds: ChangeFeed[] = [];
 
 beforeAll(async () => {
-  url = await freshDatabase('ota_feed');
-  sqlA = poolSql(url);
-  sqlB = poolSql(url);
-  await sqlA.exec(m010.sql);
-  await sqlA.exec('CREATE TABLE rollouts (id text PRIMARY KEY, state text NOT NULL)');
+  db = await createTestDatabase('postgres');
+  url = db.url;
+  sqlA = db.sql;
+  sqlB = postgresSql({ url, poolSize: 4 });
+  await sqlA.exec('CREATE TABLE scratch (id text PRIMARY KEY)');
 });
 afterAll(async () => {
-  await sqlA?.close();
   await sqlB?.close();
+  await db?.drop();
 });
 afterEach(async () => {
   for (const f of feeds.splice(0)) await f.stop();
@@ -53,12 +53,12 @@ describe('PostgreSQL change feed', () => {
     const a = await feed(sqlA, 'a1');
     const b = await feed(sqlB, 'b1');
     await sqlA.transaction(async () => {
-      await sqlA.run("INSERT INTO rollouts VALUES ('r1', 'running')");
+      await sqlA.run("INSERT INTO scratch VALUES ('r1')");
       await a.feed.publish('rollout', 'r1');
     });
     await expect(
       sqlA.transaction(async () => {
-        await sqlA.run("INSERT INTO rollouts VALUES ('r2', 'running')");
+        await sqlA.run("INSERT INTO scratch VALUES ('r2')");
         await a.feed.publish('rollout', 'r2');
         throw new Error('abandoned');
       }),

@@ -5,14 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { ota } from '../cli/cli-harness.js';
-import { freshDatabase } from './cluster-db.js';
+import { createEmptyPostgresDatabase, type TestDatabase } from '../helpers/database.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const OTA = join(repoRoot, 'bin/ota.js');
 
 const children: ChildProcess[] = [];
-afterEach(() => {
+const databases: TestDatabase[] = [];
+afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const d of databases.splice(0)) await d.drop();
 });
 
 const workerPids = (primary: number): number[] =>
@@ -56,9 +58,11 @@ describe('ota serve --workers', () => {
   it('runs N processes on one port, replaces a killed one, and stops them all on SIGTERM', async () => {
     expect(inject('distBuild').emitted, inject('distBuild').output).toBe(true);
     const data = tempDir();
+    const database = await createEmptyPostgresDatabase();
+    databases.push(database);
     const proc = spawn(process.execPath, [OTA, 'serve', '--data', data, '--port', '0', '--workers', '2'], {
       cwd: repoRoot,
-      env: { ...process.env, OTA_DATABASE_URL: await freshDatabase('ota_workers'), OTA_LOG_LEVEL: 'silent' },
+      env: { ...process.env, OTA_DATABASE_URL: database.url, OTA_LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.push(proc);
@@ -70,6 +74,8 @@ describe('ota serve --workers', () => {
     expect(listening()).toHaveLength(2);
     expect(urls.size).toBe(1); // one shared port
     const url = [...urls][0] as string;
+    // With PostgreSQL the data folder carries no one-server lock: the workers did not refuse each other.
+    expect(existsSync(join(data, 'server.lock'))).toBe(false);
     const [first, second] = workerPids(proc.pid as number);
     expect([first, second].every((p) => p !== undefined && alive(p))).toBe(true);
 
@@ -92,6 +98,5 @@ describe('ota serve --workers', () => {
     expect(now.some(alive)).toBe(false);
     expect(err.match(/ota: server closed/g)).toHaveLength(2); // each worker closed itself, none was killed
     expect(err).not.toMatch(/did not stop/);
-    expect(existsSync(join(data, 'server.lock'))).toBe(false);
   }, 90_000);
 });

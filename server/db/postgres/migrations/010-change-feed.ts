@@ -1,3 +1,5 @@
+import type { PostgresMigration } from '../migrate.js';
+
 /**
  * The change feed of several nodes (protocol §9, server/cluster/
  * postgres-change-feed.ts): one row per committed change, written in the
@@ -5,7 +7,7 @@
  * order. PostgreSQL only: a single SQLite process feeds itself in memory.
  * Rows are pruned by the leader after they can no longer be unread.
  */
-export const m010 = {
+export const m010: PostgresMigration = {
   version: 10,
   name: 'change-feed',
   sql: `
