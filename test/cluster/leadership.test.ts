@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createLeadership, type Leadership } from '../../server/cluster/leadership.js';
 import { createEmptyPostgresDatabase, type TestDatabase } from '../helpers/database.js';
 
-const INTERVAL = 300;
+const INTERVAL = 500;
 let db: TestDatabase;
 let url: string;
 const started: Leadership[] = [];
