@@ -45,10 +45,11 @@ export function registerFleetMetrics(registry: Registry, deps: FleetMetricDeps) 
     help: 'Rollouts by state (all rollouts ever created)',
     labelNames: ['state'] as const,
     registers,
-    collect() {
+    async collect() {
+      const rows = await deps.rollouts.countByState();
       this.reset();
       for (const s of ROLLOUT_STATES) this.set({ state: s }, 0);
-      for (const row of deps.rollouts.countByState()) this.set({ state: row.state }, row.n);
+      for (const row of rows) this.set({ state: row.state }, row.n);
     },
   });
 
@@ -70,16 +71,20 @@ export function registerFleetMetrics(registry: Registry, deps: FleetMetricDeps) 
    * in registration order, so `ota_rollout_state` (registered first) does the
    * work for the whole group, once per scrape.
    */
-  const fill = (): void => {
+  const fill = async (): Promise<void> => {
     const nowMs = deps.now().getTime();
+    const rollouts = await watched();
+    const counters = new Map<string, Awaited<ReturnType<CounterStore['all']>>>();
+    for (const r of rollouts) counters.set(r.id, await deps.counters.all(r.id));
+    // Reset and filled in one synchronous stretch: a scrape never sees a family half filled.
     for (const g of families) g.reset();
-    for (const r of watched()) {
+    for (const r of rollouts) {
       const rollout = r.id;
       for (const s of ROLLOUT_STATES) perRollout.state.set({ rollout, state: s }, s === r.state ? 1 : 0);
       perRollout.stage.set({ rollout }, r.currentStage);
       const census = deps.census.of(r.id);
       if (census) perRollout.eligible.set({ rollout }, census.eligible);
-      const counts = deps.counters.all(r.id);
+      const counts = counters.get(r.id) as Awaited<ReturnType<CounterStore['all']>>;
       perRollout.offered.set({ rollout }, counts.get(counterKey.offered) ?? 0);
       for (const s of DEVICE_STATES) perRollout.devices.set({ rollout, state: s }, counts.get(counterKey.state(s)) ?? 0);
       // The same figures auto-halt uses (health-service.ts figuresOf), from the counters just read.
@@ -117,8 +122,8 @@ export function registerFleetMetrics(registry: Registry, deps: FleetMetricDeps) 
     name: 'ota_devices_enrolled',
     help: 'Devices enrolled (counted once at the first scrape, then kept up to date in memory)',
     registers,
-    collect() {
-      base ??= deps.devices.count() - newSinceStart;
+    async collect() {
+      base ??= (await deps.devices.count()) - newSinceStart;
       this.set(base + newSinceStart);
     },
   });

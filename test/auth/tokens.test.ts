@@ -13,7 +13,7 @@ const lastUsedInDb = (f: ReturnType<typeof makeApp>, id: number) =>
 
 describe('operator tokens over HTTP (admin only)', () => {
   it('POST shows the secret once; GET lists id, role, name, created, last used and never a secret or hash; DELETE revokes at once', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const admin = bearer(f.tokens.admin);
     const created = await request(f.app).post('/v1/tokens').set(admin).send({ role: 'qa', name: 'ci bot' });
     expect(created.status).toBe(201);
@@ -55,7 +55,7 @@ describe('operator tokens over HTTP (admin only)', () => {
   });
 
   it('bad input is 400/404 and creates or revokes nothing', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const admin = bearer(f.tokens.admin);
     const before = (await request(f.app).get('/v1/tokens').set(admin)).body as unknown;
     for (const body of [{ role: 'root', name: 'x' }, { role: 'qa' }, { name: 'x' }, { role: 'qa', name: 'x', token: 'ota_mine' }, { role: 'qa', name: ' leading space' }, { role: 'qa', name: 'x'.repeat(65) }]) {
@@ -70,7 +70,7 @@ describe('operator tokens over HTTP (admin only)', () => {
   });
 
   it('the secret is never cached; the last active admin token cannot be revoked over HTTP', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const admin = bearer(f.tokens.admin);
     const created = await request(f.app).post('/v1/tokens').set(admin).send({ role: 'admin', name: 'second admin' });
     expect(created.status).toBe(201);

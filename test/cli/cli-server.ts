@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 /** makeApp() listening on 127.0.0.1:0 for the CLI's real fetch; closed after the test. */
-export async function listen(fixture = makeApp()) {
+export async function listen(fixture = await makeApp()) {
   const server = createServer(fixture.app).listen(0, '127.0.0.1');
   servers.push(server);
   await once(server, 'listening');

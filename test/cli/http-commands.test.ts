@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 /** makeApp() listening on 127.0.0.1:0. */
-async function listen(fixture = makeApp()) {
+async function listen(fixture = await makeApp()) {
   const server = createServer(fixture.app).listen(0, '127.0.0.1');
   servers.push(server);
   await once(server, 'listening');
@@ -43,7 +43,7 @@ describe('ota publish', () => {
   });
 
   it('prints `code: message` and each detail of an error body, exit 1', async () => {
-    const s = await listen(makeApp({ trust: makeTrust({ releaseKeys: 2, releaseThreshold: 2 }) }));
+    const s = await listen(await makeApp({ trust: makeTrust({ releaseKeys: 2, releaseThreshold: 2 }) }));
     const file = join(tempDir(), 'negative.json');
     writeJsonFile(file, signWith(releaseBody({ id: 'enable-messaging', settings: [{ key: 'cloud.messaging.enabled', value: true, mode: 'default' }] }), s.trust.releaseKeys.slice(0, 1)));
     const r = await ota(['publish', file, '--server', s.url, '--token', s.tokens['release-manager']]);

@@ -30,7 +30,7 @@ describe('cohort rules (protocol §5): every condition given must hold', () => {
 
 describe('cohorts over HTTP', () => {
   async function setup() {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     return f;
   }

@@ -7,7 +7,7 @@ import { advanceClock, enrollAll, RELEASE_ID, reportOf, scenario } from '../roll
 
 describe('GET /v1/whoami (the dashboard learns its role)', () => {
   it('names every operator role, a device as a device, and refuses no or bad tokens with 401', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     for (const role of OPERATOR_ROLES) {
       const res = await request(f.app).get('/v1/whoami').set(bearer(f.tokens[role]));
       expect(res.status).toBe(200);
@@ -121,7 +121,7 @@ describe('GET /v1/audit: newest first, and one subject', () => {
 describe('operators look devices up: GET /v1/devices/{id} and GET /v1/devices', () => {
   async function fleet() {
     // Stage 1 reaches the bench only (dev-a, dev-c); dev-b is in `all` but the rollout never got there.
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     await createCohort(f, { name: 'bench', members: ['dev-a', 'dev-c'] });
     const r = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'bench', basisPoints: 10000 }, { cohort: 'all', basisPoints: 10000 }], failurePolicy: FAILURE_POLICY });
@@ -208,7 +208,7 @@ describe('operators look devices up: GET /v1/devices/{id} and GET /v1/devices', 
   });
 
   it('a filter that matches little still answers each request after a bounded walk, with a cursor to go on', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const ids = Array.from({ length: 2600 }, (_, i) => `walk-${String(i).padStart(5, '0')}`);
     const at = f.clock.now.getTime();
     f.ctx.db.transaction(() => {

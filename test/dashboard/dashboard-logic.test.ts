@@ -30,8 +30,8 @@ describe('which buttons the dashboard enables (the routes enforce the same table
 });
 
 describe('the browser chain check (WebCrypto) agrees with the server', () => {
-  function chain(): AuditEntry[] {
-    const f = makeApp();
+  async function chain(): AuditEntry[] {
+    const f = await makeApp();
     f.ctx.db.transaction(() => {
       for (let i = 0; i < 5; i++) f.ctx.audit.append({ actor: 'test', action: 'x', subject: `s${i}`, details: { i, text: '<b>é</b>' } }, '2026-11-24T12:00:00Z');
     })();

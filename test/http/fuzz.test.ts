@@ -78,7 +78,7 @@ describe('fuzzing every route: no 5xx, §7 errors, refused requests change nothi
   const changes = () => f.ctx.db.prepare<[], number>('SELECT total_changes()').pluck().get() as number;
 
   beforeAll(async () => {
-    f = makeApp();
+    f = await makeApp();
     await publish(f);
     deviceToken = await enroll(f.app, f.tokens.enroller, DEVICE);
   });

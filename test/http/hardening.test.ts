@@ -63,7 +63,7 @@ describe('the JSON edge guard refuses what canonical JSON and storage cannot tak
     ['-1e999', (s: string) => s.replace('"NOTES"', '-1e999')],
     ['20,000 levels of nesting', (s: string) => s.replace('"NOTES"', `${'['.repeat(20000)}${']'.repeat(20000)}`)],
   ])('POST /v1/releases with %s → 400 invalid_json, nothing stored', async (_name, edit) => {
-    const f = makeApp();
+    const f = await makeApp();
     const before = tableCounts(f);
     const res = await release(f, edit);
     expect(res.status, res.text).toBe(400);
@@ -72,14 +72,14 @@ describe('the JSON edge guard refuses what canonical JSON and storage cannot tak
   });
 
   it('a well-formed surrogate pair (an emoji) passes the guard', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await release(f, (s) => s.replace('"NOTES"', '"\\ud83d\\ude00"'));
     // The guard lets it through; the signature (made over "NOTES") then refuses it.
     expect(errorCode(res)).toBe('signature_invalid');
   });
 
   it('POST /v1/cohorts with a lone surrogate in a rule attribute → 400, no cohort, no audit entry', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const before = tableCounts(f);
     const res = await request(f.app).post('/v1/cohorts').set(bearer(f.tokens['release-manager'])).send({ name: 'eu', rule: { attributes: { region: `e${LONE}u` } } });
     expect(res.status, res.text).toBe(400);
@@ -88,7 +88,7 @@ describe('the JSON edge guard refuses what canonical JSON and storage cannot tak
   });
 
   it('POST /v1/devices with a lone surrogate in an attribute → 400', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).post('/v1/devices').set(bearer(f.tokens.enroller)).send({ deviceId: 'd-1', model: 'redmi-1s', version: '1.4.1', attributes: { region: LONE } });
     expect(res.status, res.text).toBe(400);
     expect(errorCode(res)).toBe('invalid_json');
@@ -99,7 +99,7 @@ describe('the JSON edge guard refuses what canonical JSON and storage cannot tak
     ['error.code', (r: Record<string, unknown>) => ({ ...r, state: 'failed', error: { code: LONE, message: 'm' } })],
     ['a settings string value', (r: Record<string, unknown>) => ({ ...r, settings: { 'battery.saver.threshold': { value: LONE, source: 'user' } } })],
   ])('a report with a lone surrogate in %s → 400 invalid_json, nothing stored', async (_name, edit) => {
-    const f = makeApp();
+    const f = await makeApp();
     const { tokens, reportOf } = await rolloutWithDevices(f, ['dev-1']);
     const before = tableCounts(f);
     const res = await report(f.app, 'dev-1', tokens.get('dev-1') as string, edit(reportOf(1, 'received')));
@@ -111,7 +111,7 @@ describe('the JSON edge guard refuses what canonical JSON and storage cannot tak
 
 describe('group commit: one request failing never fails its neighbours', () => {
   it('a device looping poisoned reports while 20 others report: every honest report is 200 and stored', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const honest = Array.from({ length: 20 }, (_, i) => `honest-${i}`);
     const { tokens, reportOf, rolloutId } = await rolloutWithDevices(f, ['poison', ...honest]);
     const poisonToken = tokens.get('poison') as string;
@@ -167,7 +167,7 @@ describe('group commit: one request failing never fails its neighbours', () => {
 
 describe('reports can only make the server store and count bounded things', () => {
   it(`ever-new values of an integer setting: at most ${MAX_SETTING_VALUES} counters, the rest counted as other values`, async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const ids = Array.from({ length: 3 }, (_, i) => `d-${i}`);
     const { tokens, reportOf, rolloutId } = await rolloutWithDevices(f, ids);
     // One device walks through 100 values; the others report two of them.
@@ -190,7 +190,7 @@ describe('reports can only make the server store and count bounded things', () =
   });
 
   it('settings the release does not change are not stored; a value of the wrong type refuses the report', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const { tokens, reportOf, rolloutId } = await rolloutWithDevices(f, ['d-1']);
     const token = tokens.get('d-1') as string;
     const ok = await report(f.app, 'd-1', token, reportOf(1, 'received', { settings: { 'cloud.messaging.enabled': { value: false, source: 'default' }, 'display.brightness.auto': { value: true, source: 'user' } } }));
@@ -209,7 +209,7 @@ describe('reports can only make the server store and count bounded things', () =
 
 describe('timestamps are real calendar instants', () => {
   it.each(['2026-02-31T00:00:00Z', '2026-02-29T00:00:00Z', '2026-04-31T12:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z'])('a report at %s → 400', async (at) => {
-    const f = makeApp();
+    const f = await makeApp();
     const { tokens, reportOf } = await rolloutWithDevices(f, ['d-1']);
     const res = await report(f.app, 'd-1', tokens.get('d-1') as string, { ...reportOf(1, 'received'), at });
     expect(res.status, res.text).toBe(400);
@@ -217,7 +217,7 @@ describe('timestamps are real calendar instants', () => {
   });
 
   it('a leap day is a real date; a release expiring on 30 February is refused', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const { tokens, reportOf } = await rolloutWithDevices(f, ['d-1']);
     expect((await report(f.app, 'd-1', tokens.get('d-1') as string, { ...reportOf(1, 'received'), at: '2028-02-29T23:59:59Z' })).status).toBe(200);
     const res = await request(f.app).post('/v1/releases').set(bearer(f.tokens['release-manager'])).send(signWith(releaseBody({ id: 'other', expires: '2099-02-30T00:00:00Z' }), f.trust.releaseKeys));
@@ -292,7 +292,7 @@ describe('HTTP edges: ranges, parser errors, aborted bodies, file modes', () => 
     });
 
   it('a suffix range longer than the artifact serves the whole artifact (RFC 9110 §14.1.1); bytes=-0 is 416', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const bytes = Buffer.alloc(1024 * 1024, 7);
     const up = await request(f.app).put('/v1/artifacts').set(bearer(f.tokens['release-manager'])).set('Content-Type', 'application/octet-stream').send(bytes);
     expect(up.status).toBe(201);

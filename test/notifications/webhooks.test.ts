@@ -60,11 +60,11 @@ async function until<T>(what: string, fn: () => T | undefined, ms = 5000): Promi
   }
 }
 
-function app(config: Partial<Config>, logLines?: string[]) {
+async function app(config: Partial<Config>, logLines?: string[]) {
   const logger = logLines
     ? pino({ level: 'debug' }, new Writable({ write: (c: Buffer, _e, done) => void (logLines.push(c.toString()), done()) }))
     : undefined;
-  const f = makeApp({ config: { webhookSecret: SECRET, webhookRetryBaseMs: 20, ...config }, ...(logger ? { logger } : {}) });
+  const f = await makeApp({ config: { webhookSecret: SECRET, webhookRetryBaseMs: 20, ...config }, ...(logger ? { logger } : {}) });
   fixtures.push(f);
   return f;
 }

@@ -18,7 +18,7 @@ const reportBody = (f: AppFixture, rolloutId: string, seq: number, state: string
 
 describe('/metrics: what the fleet does (docs/operations.md)', () => {
   it('rollout state, stage, offers, reports, failure rate, auto-halts, devices, backlog, commits and statement expiry move', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     // Halts once failures pass 40% of at least 2 terminal reports.
     const { id } = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 4000, minTerminalReports: 2, reportTimeoutSeconds: 3600 } });
@@ -77,7 +77,7 @@ describe('/metrics: what the fleet does (docs/operations.md)', () => {
   });
 
   it('labels stay bounded: no device id in any series, and a rollout cancelled a day ago drops out', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     const { id } = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 2000, minTerminalReports: 5, reportTimeoutSeconds: 3600 } });
     expect((await act(f, id, 'start')).status).toBe(200);

@@ -14,7 +14,7 @@ interface Line {
 }
 
 /** An app whose pino logger writes JSON lines into an array. */
-function loggedApp(level: 'info' | 'debug' = 'info') {
+async function loggedApp(level: 'info' | 'debug' = 'info') {
   const lines: Line[] = [];
   const raw: string[] = [];
   const sink = new Writable({
@@ -24,7 +24,7 @@ function loggedApp(level: 'info' | 'debug' = 'info') {
       done();
     },
   });
-  const f = makeApp({ logger: pino({ level }, sink) });
+  const f = await makeApp({ logger: pino({ level }, sink) });
   return { f, lines, raw };
 }
 

@@ -68,7 +68,7 @@ describe('rollout-state transition(): the full (state × action) table', () => {
 
 describe('rollout actions over HTTP', () => {
   async function setup() {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     const r = await createRollout(f, {
       releaseId: 'redmi-1s-cloud-optin-2014-08',

@@ -36,7 +36,7 @@ describe('transparency log store', () => {
   });
 
   it('a document and its log entry commit together or not at all', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const before = f.ctx.log.checkpoint();
     // A failure after the append, inside the same transaction (the audit record), rolls both back.
     f.ctx.db.exec("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
@@ -54,7 +54,7 @@ describe('transparency log store', () => {
   });
 
   it('logs the trust documents once: a restart on the same database appends nothing', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const size = f.ctx.log.size();
     const { createContext } = await import('../../server/context.js');
     const again = createContext({ config: f.ctx.config, db: f.ctx.db, trust: f.ctx.trust, logger: f.ctx.logger });
