@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../server/config.js';
-import { createContext, type AppContext } from '../server/context.js';
+import { createContext } from '../server/context.js';
 import { signEnvelope } from '../server/crypto/envelope.js';
 import { readKeyFile } from '../server/crypto/key-files.js';
 import { ed25519Signer } from '../server/crypto/signer.js';

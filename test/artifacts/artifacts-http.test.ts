@@ -13,7 +13,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const upload = (f: AppFixture, bytes: Buffer, token = f.tokens['release-manager']) =>
   request(f.app).put('/v1/artifacts').set(bearer(token)).set('Content-Type', 'application/octet-stream').send(bytes);
 
-const artifactRows = (f: AppFixture) => (f.ctx.db.prepare('SELECT COUNT(*) AS n FROM artifacts').get() as { n: number }).n;
+const artifactRows = async (f: AppFixture) => ((await f.ctx.sql.one('SELECT COUNT(*) AS n FROM artifacts')) as { n: number }).n;
 const tmpFiles = (f: AppFixture) => readdirSync(join(f.ctx.config.dataDir, 'artifacts', 'tmp'));
 
 const servers: Server[] = [];
@@ -56,7 +56,7 @@ describe('PUT /v1/artifacts', () => {
     expect(again.status).toBe(201);
     expect(again.body).toEqual(res.body);
     expect(artifactRows(f)).toBe(1);
-    expect(f.ctx.audit.page(0, 10).map((e) => e.action)).toEqual(['artifact.upload']);
+    expect((await f.ctx.audit.page(0, 10)).map((e) => e.action)).toEqual(['artifact.upload']);
     expect(tmpFiles(f)).toEqual([]);
   });
 

@@ -63,7 +63,7 @@ describe('GET /v1/rollouts/{id}/timeline (failure rate over time, protocol §5 f
     await poll(s.f.app, 'slow-1', tokens.get('slow-1') as string);
     expect((await report(s.f.app, 'slow-1', tokens.get('slow-1') as string, reportOf(s, 1, 'downloading'))).status).toBe(200);
     advanceClock(s.f, 300);
-    s.f.ctx.health.tick();
+    await s.f.ctx.health.tick();
     const res = await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/timeline`).set(bearer(s.f.tokens.viewer));
     expect(res.body.points).toEqual([{ at: '2026-11-24T12:05:00Z', terminalDelta: 1, failuresDelta: 1, terminal: 1, failures: 1, rateBasisPoints: 10000 }]);
   });
@@ -132,7 +132,7 @@ describe('operators look devices up: GET /v1/devices/{id} and GET /v1/devices', 
     for (const [id, t] of tokens) await poll(s.f.app, id, t);
     expect((await report(s.f.app, 'dev-a', tokens.get('dev-a') as string, reportOf(s, 1, 'downloading'))).status).toBe(200);
     expect((await report(s.f.app, 'dev-a', tokens.get('dev-a') as string, reportOf(s, 2, 'failed', { error: { code: 'disk_full', message: 'no space' } }))).status).toBe(200);
-    s.f.ctx.activity.flushAll();
+    await s.f.ctx.activity.flushAll();
     return { s, tokens: new Map([...tokens, ...other]) };
   }
 
@@ -211,9 +211,9 @@ describe('operators look devices up: GET /v1/devices/{id} and GET /v1/devices', 
     const f = await makeApp();
     const ids = Array.from({ length: 2600 }, (_, i) => `walk-${String(i).padStart(5, '0')}`);
     const at = f.clock.now.getTime();
-    f.ctx.db.transaction(() => {
-      for (const id of ids) f.ctx.devices.insert({ id, model: id === 'walk-02500' ? 'rare-1' : 'redmi-1s', version: '1.0.0', attributes: {} }, Buffer.from(id), at);
-    })();
+    await f.ctx.sql.transaction(async () => {
+      for (const id of ids) (await f.ctx.devices.insert({ id, model: id === 'walk-02500' ? 'rare-1' : 'redmi-1s', version: '1.0.0', attributes: {} }, Buffer.from(id), at));
+    });
     const first = await request(f.app).get('/v1/devices?model=rare-1').set(bearer(f.tokens.viewer));
     expect(first.body).toEqual({ devices: [], nextCursor: 'walk-01999' });
     const second = await request(f.app).get(`/v1/devices?model=rare-1&cursor=${first.body.nextCursor}`).set(bearer(f.tokens.viewer));

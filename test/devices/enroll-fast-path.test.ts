@@ -14,7 +14,7 @@ describe('enrollment ahead of Express', () => {
     expect(res.status).toBe(201);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(res.body).toMatchObject({ deviceId: 'dev-1', reenrolled: false });
-    expect(f.ctx.devices.get('dev-1')?.model).toBe('redmi-1s');
+    expect((await f.ctx.devices.get('dev-1'))?.model).toBe('redmi-1s');
     expect((await poll(f.app, 'dev-1', (res.body as { deviceToken: string }).deviceToken)).status).toBe(200);
   });
 
@@ -30,7 +30,7 @@ describe('enrollment ahead of Express', () => {
     expect([broken.status, codeOf(broken)]).toEqual([400, 'invalid_json']);
     const invalid = await request(f.app).post('/v1/devices').set(bearer(f.tokens.enroller)).send({ ...body('dev-1'), version: 'one' });
     expect([invalid.status, codeOf(invalid)]).toEqual([400, 'validation_failed']);
-    expect(f.ctx.devices.count()).toBe(0);
+    expect((await f.ctx.devices.count())).toBe(0);
   });
 
   it('re-enrollment with the device token rotates it; the old token stops working at once', async () => {
@@ -52,13 +52,13 @@ describe('enrollment ahead of Express', () => {
     expect([limited.status, codeOf(limited)]).toEqual([429, 'rate_limited']);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await request(f.app).get('/v1/rollouts').set(bearer(f.tokens.admin))).status).toBe(429);
-    expect(f.ctx.devices.get('dev-2')).toBeUndefined();
+    expect((await f.ctx.devices.get('dev-2'))).toBeUndefined();
   });
 
   it('other spellings of the path still reach the Express route with the same outcome', async () => {
     const f = await makeApp();
     const res = await request(f.app).post('/v1/devices/').set(bearer(f.tokens.enroller)).send(body('dev-9'));
     expect(res.status).toBe(201);
-    expect(f.ctx.devices.get('dev-9')).toBeDefined();
+    expect((await f.ctx.devices.get('dev-9'))).toBeDefined();
   });
 });

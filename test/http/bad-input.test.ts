@@ -80,7 +80,7 @@ describe('bad input never yields a 500 (protocol §7)', () => {
     const res = await send(f);
     expectErrorBody(res, status, code);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(f.ctx.releases.page('', 10)).toEqual([]);
+    expect((await f.ctx.releases.page('', 10))).toEqual([]);
   });
 
   it('validation errors name the offending path', async () => {

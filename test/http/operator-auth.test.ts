@@ -53,8 +53,8 @@ describe('operator routes: 401 without a valid token, 403 for other roles (proto
 
   it('a revoked token is refused (401)', async () => {
     const f = await makeApp();
-    const t = f.ctx.operatorTokens.create('admin', 'to-revoke', '2026-11-24T00:00:00Z');
-    f.ctx.operatorTokens.revoke(t.id, '2026-11-24T01:00:00Z');
+    const t = (await f.ctx.operatorTokens.create('admin', 'to-revoke', '2026-11-24T00:00:00Z'));
+    await f.ctx.operatorTokens.revoke(t.id, '2026-11-24T01:00:00Z');
     expectError(await request(f.app).get('/v1/releases').set('Authorization', `Bearer ${t.token}`), 401, 'unauthorized');
   });
 });

@@ -23,7 +23,7 @@ interface Layer {
 }
 
 /** Every (method, path) the Express app routes, walking its routers. */
-async function expressRoutes(): { method: string; path: string }[] {
+async function expressRoutes(): Promise<{ method: string; path: string }[]> {
   const f = await makeApp();
   const app = createExpressApp(f.ctx, createRequestObserver({ logger: f.ctx.logger, metrics: f.ctx.metrics, authFailuresPerMinute: 1000 }));
   const out: { method: string; path: string }[] = [];
@@ -48,7 +48,7 @@ function templateFor(doc: Doc, method: string, path: string): string | undefined
 }
 
 const fetchDoc = async (): Promise<{ doc: Doc; etag: string }> => {
-  const res = await request(await makeApp().app).get('/v1/openapi.json');
+  const res = await request((await makeApp()).app).get('/v1/openapi.json');
   expect(res.status).toBe(200);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   return { doc: res.body as Doc, etag: res.headers.etag as string };
@@ -89,7 +89,7 @@ describe('GET /v1/openapi.json (protocol §7)', () => {
   it('documents every route the server answers, and nothing it does not', async () => {
     const { doc } = await fetchDoc();
     // The dashboard (protocol §10, /ui/) is HTML for browsers, not part of the JSON API.
-    const served = [...expressRoutes(), ...FAST_PATHS].filter((r) => r.path !== '/ui' && !r.path.startsWith('/ui/'));
+    const served = [...await expressRoutes(), ...FAST_PATHS].filter((r) => r.path !== '/ui' && !r.path.startsWith('/ui/'));
     expect(served.length).toBeGreaterThan(20);
     const missing = served.filter((r) => templateFor(doc, r.method, r.path) === undefined).map((r) => `${r.method.toUpperCase()} ${r.path}`);
     expect(missing, 'add these to server/openapi/api-routes.ts').toEqual([]);

@@ -47,7 +47,7 @@ describe('/metrics: what the fleet does (docs/operations.md)', () => {
     expect(sample(text, 'ota_rollout_statement_expiry_seconds', { rollout: id })).toBe(3600);
     expect(sample(text, 'ota_rollout_failure_threshold_ratio', { rollout: id })).toBe(0.4);
 
-    f.ctx.activity.flushAll();
+    await f.ctx.activity.flushAll();
     f.clock.now = new Date(f.clock.now.getTime() + 600_000);
     expect((await report(f.app, 'dev-a', tokens.a, reportBody(f, id, 1, 'applied'))).status).toBe(200);
     text = await scrape(f);
@@ -83,7 +83,7 @@ describe('/metrics: what the fleet does (docs/operations.md)', () => {
     expect((await act(f, id, 'start')).status).toBe(200);
     const token = await enroll(f.app, f.tokens.enroller, 'device-label-probe');
     expect((await poll(f.app, 'device-label-probe', token)).status).toBe(200);
-    f.ctx.activity.flushAll();
+    await f.ctx.activity.flushAll();
     let text = await scrape(f);
     expect(text).not.toContain('device-label-probe');
     expect(seriesOf(text, 'ota_rollout_state')).toHaveLength(6);

@@ -137,9 +137,9 @@ describe('POST /v1/releases (protocol §7)', () => {
   it('nothing is stored by a refusal, and a publish is audited in a valid chain', async () => {
     const f = await makeApp();
     await publish(f, signWith(releaseBody({ id: 'refused' }), f.trust.rootKeys));
-    expect(f.ctx.releases.get('refused')).toBeUndefined();
+    expect((await f.ctx.releases.get('refused'))).toBeUndefined();
     await publish(f, signWith(releaseBody(), f.trust.releaseKeys));
-    const entries = f.ctx.audit.page(0, 100);
+    const entries = (await f.ctx.audit.page(0, 100));
     expect(entries.map((e) => [e.action, e.subject])).toEqual([['release.publish', 'redmi-1s-cloud-optin-2014-08']]);
     expect(verifyAuditChain(entries).ok).toBe(true);
   });

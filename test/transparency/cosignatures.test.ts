@@ -63,7 +63,7 @@ describe('witness cosignatures on checkpoints (C2SP tlog-cosignature/v1)', () =>
     const huge = await request(f.app).post('/v1/log/cosignatures').send({ size, cosignature: 'x'.repeat(2_000_000) });
     expect(huge.status).toBe(413);
     expect((await request(f.app).get('/v1/log/checkpoint')).text).toBe(cp);
-    expect(await makeApp().ctx.config.logWitnesses).toEqual([]);
+    expect((await makeApp()).ctx.config.logWitnesses).toEqual([]);
   });
 
   it('OTA_LOG_WITNESSES is parsed at start-up, and a bad entry stops it', () => {

@@ -98,7 +98,7 @@ describe('transparency log (protocol §8)', () => {
       ['rollout', 0, 1], ['rollout', 0, 2], ['rollout', 1, 2], ['rollout', 0, 3], ['rollout', 1, 3], ['rollout', 2, 3],
     ]);
     advanceClock(f, 3600);
-    expect(f.ctx.rolloutService.resignExpiring()).toBe(1);
+    expect((await f.ctx.rolloutService.resignExpiring())).toBe(1);
     const c3 = await checkpointOf(f);
     expect(c3.size).toBe(c2.size + 3);
     for (const [a, b] of [[c0, c1], [c1, c2], [c2, c3], [c0, c3]] as const) expect(await consistent(f, a, b)).toBe(true);
