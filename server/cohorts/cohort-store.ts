@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql.js';
+import { serialRefresh } from '../db/view-refresh.js';
 import { ALL_COHORT, compileRule, type Cohort, type CompiledRule } from './cohort.js';
 
 export interface CohortView extends Cohort {
@@ -67,7 +68,7 @@ export function createCohortStore(sql: Sql) {
 
   let cache = new Map<string, CachedCohort>();
   /** Rebuilds the in-memory view whole from the store (start, after a change, or a change made elsewhere). */
-  const refresh = async (): Promise<void> => {
+  const refresh = serialRefresh(async (): Promise<void> => {
     const next = new Map<string, CachedCohort>();
     for (const r of await sql.all<CohortRow>(`${select} ORDER BY c.name`)) {
       const inMemory = r.members > 0 && r.members <= MEMBERS_IN_MEMORY;
@@ -81,7 +82,7 @@ export function createCohortStore(sql: Sql) {
       });
     }
     cache = next;
-  };
+  });
 
   return {
     refresh,

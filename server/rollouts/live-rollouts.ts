@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { serialRefresh } from '../db/view-refresh.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
@@ -33,7 +34,7 @@ export type LiveRollouts = ReturnType<typeof createLiveRollouts>;
 export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStore, log: Pick<TransparencyLog, 'indexOf' | 'refresh'>) {
   let live: LiveRollout[] = [];
   let generation = 0;
-  const refresh = async (): Promise<void> => {
+  const refresh = serialRefresh(async (): Promise<void> => {
     // Log indexes are read from the log's view: bring it up to what is committed first.
     await log.refresh();
     const next: LiveRollout[] = [];
@@ -61,7 +62,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
     next.sort((a, b) => (a.issuedAt < b.issuedAt ? -1 : a.issuedAt > b.issuedAt ? 1 : a.id < b.id ? -1 : 1));
     live = next;
     generation++;
-  };
+  });
   return {
     current: (): readonly LiveRollout[] => live,
     /** Changes whenever the live set changes; caches key on it. */

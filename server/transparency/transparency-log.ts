@@ -2,6 +2,7 @@ import { canonicalJson } from '../crypto/canonical.js';
 import { toHex, utf8 } from '../crypto/encoding.js';
 import { ed25519Signer } from '../crypto/signer.js';
 import type { TrustState } from '../trust/trust-state.js';
+import { serialRefresh } from '../db/view-refresh.js';
 import { AppError } from '../errors.js';
 import { checkpointBody, parseCheckpoint, signCheckpoint } from './checkpoint.js';
 import { cosignedAt, type Witness } from './cosignature.js';
@@ -67,8 +68,6 @@ export function createTransparencyLog(deps: LogDeps) {
     return { size: n, rootHash, note, etag: `"${n}-${toHex(rootHash).slice(0, 32)}-${cosignatures.length}"` };
   };
 
-  let refreshing: Promise<void> | undefined;
-  let again = false;
   /** Reads committed leaves past the view's size and re-signs the checkpoint when the tree or its cosignatures changed. */
   const rebuild = async (): Promise<void> => {
     const known = tree.size;
@@ -90,7 +89,7 @@ export function createTransparencyLog(deps: LogDeps) {
     const n = tree.size;
     const cosignatures = await store.cosignatures(n);
     const cp = signLatest(n, cosignatures);
-    if (latest?.etag !== cp.etag || latest.size !== n) {
+    if (latest?.note !== cp.note) {
       latest = cp;
       members.clear();
       generation++;
@@ -104,27 +103,10 @@ export function createTransparencyLog(deps: LogDeps) {
     size: (): number => tree.size,
 
     /**
-     * Rebuilds the in-memory view from the store: call after the commit of
-     * every transaction that appended or saved a cosignature. Concurrent
-     * calls share one pass (and one more if asked during it).
+     * Brings the in-memory view up to what is committed: call after the
+     * commit of every transaction that appended or saved a cosignature.
      */
-    refresh(): Promise<void> {
-      if (refreshing) {
-        again = true;
-        return refreshing;
-      }
-      refreshing = (async () => {
-        try {
-          do {
-            again = false;
-            await rebuild();
-          } while (again);
-        } finally {
-          refreshing = undefined;
-        }
-      })();
-      return refreshing;
-    },
+    refresh: serialRefresh(rebuild),
 
     /**
      * Appends the envelope (idempotent: a document already logged keeps its
