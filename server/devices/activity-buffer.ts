@@ -103,7 +103,8 @@ export function createActivityBuffer(sql: Sql, devices: DeviceStore, rolloutDevi
      * what it had not taken yet. Call `flushAll` to write everything now.
      */
     flush(): Promise<void> {
-      if (flushing || seen.size + offers.size === 0) return flushed;
+      if (flushing) return flushed;
+      if (seen.size + offers.size === 0) return Promise.resolve();
       flushing = true;
       flushed = flushSlices();
       return flushed;
