@@ -55,7 +55,7 @@ describe('PUT /v1/artifacts', () => {
     const again = await upload(f, payload);
     expect(again.status).toBe(201);
     expect(again.body).toEqual(res.body);
-    expect(artifactRows(f)).toBe(1);
+    expect(await artifactRows(f)).toBe(1);
     expect((await f.ctx.audit.page(0, 10)).map((e) => e.action)).toEqual(['artifact.upload']);
     expect(tmpFiles(f)).toEqual([]);
   });
@@ -79,7 +79,7 @@ describe('PUT /v1/artifacts', () => {
     const res = await upload(f, Buffer.alloc(1001, 7));
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
-    expect(artifactRows(f)).toBe(0);
+    expect(await artifactRows(f)).toBe(0);
     expect(tmpFiles(f)).toEqual([]);
   });
 
@@ -88,7 +88,7 @@ describe('PUT /v1/artifacts', () => {
     const res = await chunkedUpload(f, Array.from({ length: 8 }, () => Buffer.alloc(400, 1)));
     expect(res.status).toBe(413);
     expect((JSON.parse(res.body) as { error: { code: string } }).error.code).toBe('payload_too_large');
-    expect(artifactRows(f)).toBe(0);
+    expect(await artifactRows(f)).toBe(0);
     expect(tmpFiles(f)).toEqual([]);
     expect(readdirSync(join(f.ctx.config.dataDir, 'artifacts'))).toEqual(['tmp']);
   });

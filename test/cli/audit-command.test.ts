@@ -128,6 +128,7 @@ describe('ota audit on a long log', () => {
     await r.ctx.sql.transaction(async () => {
       for (let i = 0; i < 2100; i++) (await r.ctx.log.append({ signed: { type: 'filler', n: i }, signatures: [] }, '2026-11-24T12:00:00Z'));
     });
+    await r.ctx.log.refresh();
     let out = '';
     let err = '';
     const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), env: {}, now: () => new Date(), errIsTTY: true };
