@@ -13,4 +13,15 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Stores are async (issue 10): a store call that is neither awaited nor handed on is a write that may
+    // land outside its transaction, or an error nobody sees. Fire-and-forget is spelled `void p.catch(log)`.
+    files: ['server/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['server/dashboard/web/**'],
+    languageOptions: { parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
 );

@@ -37,6 +37,7 @@ export function startChild(script: string, args: string[], env: NodeJS.ProcessEn
       const m = /listening on (http:\/\/[0-9.]+:[0-9]+)/.exec(out);
       if (!m) return;
       proc.stdout?.off('data', onData);
+      proc.stderr?.off('data', onData);
       resolve({
         proc,
         url: m[1] as string,
@@ -78,7 +79,9 @@ export function startChild(script: string, args: string[], env: NodeJS.ProcessEn
           }),
       });
     };
+    // The server's banner goes to stderr (stdout carries only JSON log lines): look on both.
     proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
     proc.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
     proc.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening: ${out.slice(-500)}`)));
   });

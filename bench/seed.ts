@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../server/config.js';
-import { createContext, type AppContext } from '../server/context.js';
+import { createContext } from '../server/context.js';
 import { signEnvelope } from '../server/crypto/envelope.js';
 import { readKeyFile } from '../server/crypto/key-files.js';
 import { ed25519Signer } from '../server/crypto/signer.js';
-import { openDatabase } from '../server/db/open.js';
+import { openDatabase, type Db } from '../server/db/open.js';
+import { sqliteSql } from '../server/db/sqlite-sql.js';
 import { deviceTokenHash } from '../server/devices/device-token.js';
 import { publishRelease } from '../server/releases/publish-service.js';
 import type { ReleaseSigned } from '../server/releases/release-manifest.js';
@@ -44,11 +45,11 @@ function release(id: string, over: Partial<ReleaseSigned>, at: string): ReleaseS
   return { type: 'release', id, models: ['redmi-1s'], appliesTo: '>=1.4.0 <1.4.3', settings: [], mandatory: false, downgrade: false, issuedAt: at, ...over };
 }
 
-function dbBytes(ctx: AppContext): number {
-  ctx.db.pragma('wal_checkpoint(TRUNCATE)');
-  const pages = ctx.db.pragma('page_count', { simple: true }) as number;
-  const size = ctx.db.pragma('page_size', { simple: true }) as number;
-  const free = ctx.db.pragma('freelist_count', { simple: true }) as number;
+function dbBytes(db: Db): number {
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  const size = db.pragma('page_size', { simple: true }) as number;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
   return (pages - free) * size;
 }
 
@@ -56,13 +57,16 @@ function dbBytes(ctx: AppContext): number {
  * A realistic fleet state on a fresh data folder: three running rollouts
  * (one of them at 100 %, one at 50 %, one offering nothing), a QA cohort,
  * N devices and a report history of `reportsPerDevice` (default 5) for each. Releases, cohorts and rollouts go through the real services;
- * devices and reports are bulk-loaded with the same SQL shapes.
+ * devices and reports are bulk-loaded with the same SQL shapes, straight
+ * through better-sqlite3 on the connection the stores use (nothing else
+ * runs while the seed does).
  */
 export async function seed(dataDir: string, devices: number, opts: { reportsPerDevice?: number } = {}): Promise<SeedResult> {
   const dev = ensureDevTrust(dataDir);
   const config = loadConfig({}, { dataDir, trustDir: dev.trustDir, logLevel: 'silent', demo: false });
   const db = openDatabase(join(dataDir, 'ota.db'));
-  const ctx = createContext({ config, db, trust: createTrustState(loadTrustFolder(dev.trustDir)), logger: pino({ level: 'silent' }) });
+  const sql = sqliteSql(db);
+  const ctx = await createContext({ config, sql, trust: createTrustState(loadTrustFolder(dev.trustDir)), logger: pino({ level: 'silent' }) });
   const at = toTimestamp(new Date());
   const actor = 'system:bench';
   const releaseKey = readKeyFile(join(dev.keysDir, 'release.key.json')).private;
@@ -76,7 +80,7 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     release('bench-settings-optin', { appliesTo: '>=1.0.0', settings: [{ key: 'cloud.backup.enabled', value: false, mode: 'reset' }] }, at),
     release('bench-redmi-2-3.0.0', { models: ['redmi-2'], appliesTo: '>=2.5.0', version: '3.0.0', artifact: { sha256: art.sha256, size: art.size } }, at),
   ];
-  for (const r of releases) publishRelease(signEnvelope({ signed: r }, [signer]), actor, ctx);
+  for (const r of releases) await publishRelease(signEnvelope({ signed: r }, [signer]), actor, ctx);
 
   const started = Date.now();
   const insertDevice = db.prepare('INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -89,9 +93,10 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
       }
     })();
   }
-  const dbBytesDevicesOnly = dbBytes(ctx);
+  const dbBytesDevicesOnly = dbBytes(db);
 
-  ctx.db.transaction(() => ctx.cohorts.insert({ name: 'qa', members: Array.from({ length: Math.min(100, devices) }, (_, i) => deviceIdOf(i)) }, at))();
+  await ctx.sql.transaction(() => ctx.cohorts.insert({ name: 'qa', members: Array.from({ length: Math.min(100, devices) }, (_, i) => deviceIdOf(i)) }, at));
+  await ctx.cohorts.refresh();
   const policy = { maxFailureBasisPoints: 5000, minTerminalReports: 1_000_000_000, reportTimeoutSeconds: 30 * 24 * 3600 };
   const plans = [
     { id: 'bench-system', releaseId: releases[0]!.id, stages: [{ cohort: 'qa', basisPoints: 10000 }, { cohort: 'all', basisPoints: 1000 }, { cohort: 'all', basisPoints: 10000 }], advances: 2 },
@@ -100,9 +105,9 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
   ];
   const salts: Record<string, string> = {};
   for (const p of plans) {
-    salts[p.id] = ctx.rolloutService.create({ id: p.id, releaseId: p.releaseId, stages: p.stages, failurePolicy: policy }, actor).salt;
-    ctx.rolloutService.act(p.id, 'start', actor);
-    for (let a = 0; a < p.advances; a++) ctx.rolloutService.act(p.id, 'advance', actor);
+    salts[p.id] = (await ctx.rolloutService.create({ id: p.id, releaseId: p.releaseId, stages: p.stages, failurePolicy: policy }, actor)).salt;
+    await ctx.rolloutService.act(p.id, 'start', actor);
+    for (let a = 0; a < p.advances; a++) await ctx.rolloutService.act(p.id, 'advance', actor);
   }
 
   // Report history: every device went received → applied, the targeted
@@ -114,7 +119,7 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
   let reports = 0;
   const reported = { target: 0, other: 0 };
   const settingsJson = '{"cloud.messaging.enabled":{"source":"default","value":false}}';
-  const before = dbBytes(ctx);
+  const before = dbBytes(db);
   for (let from = 0; from < devices; from += 20_000) {
     db.transaction(() => {
       for (let i = from; i < Math.min(devices, from + 20_000); i++) {
@@ -133,24 +138,24 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
       }
     })();
   }
-  db.transaction(() => {
+  await ctx.sql.transaction(async () => {
     for (const [rolloutId, n, stage] of [['bench-system', reported.target, 2], ['bench-redmi-2', reported.other, 0]] as const) {
-      ctx.counters.add(rolloutId, counterKey.state('applied'), n);
-      ctx.counters.add(rolloutId, counterKey.offered, n);
-      ctx.counters.add(rolloutId, counterKey.offeredAt(stage), n);
-      ctx.counters.add(rolloutId, counterKey.reportedAt(stage), n);
+      await ctx.counters.add(rolloutId, counterKey.state('applied'), n);
+      await ctx.counters.add(rolloutId, counterKey.offered, n);
+      await ctx.counters.add(rolloutId, counterKey.offeredAt(stage), n);
+      await ctx.counters.add(rolloutId, counterKey.reportedAt(stage), n);
     }
-    ctx.counters.add('bench-system', counterKey.setting('cloud.messaging.enabled', false, 'default'), reported.target);
-  })();
-  const after = dbBytes(ctx);
+    await ctx.counters.add('bench-system', counterKey.setting('cloud.messaging.enabled', false, 'default'), reported.target);
+  });
+  const after = dbBytes(db);
   const seedMs = Date.now() - started;
 
   const tokens = {
-    admin: ctx.operatorTokens.create('admin', 'bench-admin', at).token,
-    enroller: ctx.operatorTokens.create('enroller', 'bench-enroller', at).token,
-    qa: ctx.operatorTokens.create('qa', 'bench-qa', at).token,
+    admin: (await ctx.operatorTokens.create('admin', 'bench-admin', at)).token,
+    enroller: (await ctx.operatorTokens.create('enroller', 'bench-enroller', at)).token,
+    qa: (await ctx.operatorTokens.create('qa', 'bench-qa', at)).token,
   };
-  db.close();
+  await sql.close();
   return {
     dataDir,
     trustDir: dev.trustDir,

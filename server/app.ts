@@ -28,8 +28,8 @@ import { tokenRoutes } from './auth/token-routes.js';
 import type { TokenResolver } from './auth/authorize.js';
 
 /** Operator tokens, noting each use in memory (written behind by ctx.tokenUsage). */
-const operatorResolver = (ctx: AppContext): TokenResolver => (token) => {
-  const p = ctx.operatorTokens.authenticate(token);
+const operatorResolver = (ctx: AppContext): TokenResolver => async (token) => {
+  const p = await ctx.operatorTokens.authenticate(token);
   if (p?.kind === 'operator') ctx.tokenUsage.touch(p.tokenId);
   return p;
 };

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { pino, type Logger } from 'pino';
 import { join } from 'node:path';
 import type { Config } from './config.js';
-import type { Db } from './db/open.js';
+import type { Sql } from './db/sql.js';
 import { createAuditStore, type AuditStore } from './audit/audit-store.js';
 import { createArtifactStore, type ArtifactStore } from './artifacts/artifact-store.js';
 import { createOperatorTokenStore, type OperatorTokenStore } from './auth/operator-token-store.js';
@@ -37,7 +37,8 @@ import type { TrustState } from './trust/trust-state.js';
 /** Everything a route or service may use, built once from config by the composition root (or a test). */
 export interface AppContext {
   config: Readonly<Config>;
-  db: Db;
+  /** The one database connection (pool) every store shares; close it last on shutdown. */
+  sql: Sql;
   logger: Logger;
   now: () => Date;
   trust: TrustState;
@@ -76,7 +77,7 @@ export interface AppContext {
 
 export interface ContextInput {
   config: Readonly<Config>;
-  db: Db;
+  sql: Sql;
   trust: TrustState;
   logger?: Logger;
   now?: () => Date;
@@ -84,24 +85,30 @@ export interface ContextInput {
   loadFactor?: () => number;
 }
 
-export function createContext(input: ContextInput): AppContext {
-  const { config, db, trust } = input;
+/**
+ * Builds every store, service and in-memory view, and fills the views from
+ * the store (cohorts, transparency log, live rollouts) before it resolves.
+ */
+export async function createContext(input: ContextInput): Promise<AppContext> {
+  const { config, sql, trust } = input;
   const logger = input.logger ?? pino({ level: config.logLevel });
   const now = input.now ?? (() => new Date());
-  const audit = createAuditStore(db);
-  const releases = createReleaseStore(db);
-  const cohorts = createCohortStore(db);
-  const devices = createDeviceStore(db, { cacheEntries: config.deviceCacheEntries });
-  const rollouts = createRolloutStore(db);
-  const rolloutDevices = createRolloutDeviceStore(db);
-  const counters = createCounterStore(db);
-  const timeline = createTimelineStore(db);
-  const reports = createReportStore(db);
-  const operatorTokens = createOperatorTokenStore(db);
-  const activity = createActivityBuffer(db, devices, rolloutDevices, counters);
-  const log = createTransparencyLog({ store: createLogStore(db), trust, origin: config.logOrigin, witnesses: config.logWitnesses });
-  logAtStartup(trust.current(), toTimestamp(now()), { db, log, releases, rollouts });
+  const audit = createAuditStore(sql);
+  const releases = createReleaseStore(sql);
+  const cohorts = createCohortStore(sql);
+  const devices = createDeviceStore(sql, { cacheEntries: config.deviceCacheEntries });
+  const rollouts = createRolloutStore(sql);
+  const rolloutDevices = createRolloutDeviceStore(sql);
+  const counters = createCounterStore(sql);
+  const timeline = createTimelineStore(sql);
+  const reports = createReportStore(sql);
+  const operatorTokens = createOperatorTokenStore(sql);
+  const activity = createActivityBuffer(sql, devices, rolloutDevices, counters);
+  const log = createTransparencyLog({ store: createLogStore(sql), trust, origin: config.logOrigin, witnesses: config.logWitnesses });
+  await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts });
+  await cohorts.refresh();
   const live = createLiveRollouts(rollouts, releases, log);
+  await live.refresh();
   const metrics = createMetrics();
   const rolloutEvents = createRolloutEvents(logger);
   // Operators' actions are logged with their request (http/request-observer.ts); the server's own
@@ -114,15 +121,15 @@ export function createContext(input: ContextInput): AppContext {
     retryBaseMs: config.webhookRetryBaseMs, maxAttempts: config.webhookMaxAttempts, logger,
   });
   rolloutEvents.on((t) => webhooks.notify(t));
-  const census = createCensus(db, live, cohorts, now, (err) => logger.error({ err }, 'census failed'));
+  const census = createCensus(devices, live, cohorts, now, (err) => logger.error({ err }, 'census failed'));
   const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
   const rolloutService = createRolloutService({
-    db, rollouts, releases, cohorts, audit, counters, live, log, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
+    sql, rollouts, releases, cohorts, audit, counters, live, log, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
     onChange: () => void census.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
-  const health = createHealthService({ db, rollouts, rolloutDevices, counters, timeline, service: rolloutService, now, logger });
-  const commits = createGroupCommit(db, {
+  const health = createHealthService({ sql, rollouts, rolloutDevices, counters, timeline, service: rolloutService, now, logger });
+  const commits = createGroupCommit(sql, {
     beforeEach: () => activity.flushInTransaction(),
     onHookError: (err) => logger.error({ err }, 'write-behind of poll activity failed inside a group commit'),
     onGroupError: (err, requests) => logger.error({ err, requests }, 'group commit failed; every request in it was answered 503'),
@@ -132,16 +139,12 @@ export function createContext(input: ContextInput): AppContext {
     devices, reports, rollouts, releases, rolloutDevices, counters, timeline, commits, live, cohorts, now,
     policy: () => trust.current().policy.signed,
     onCommitted: (ids) => {
-      try {
-        health.checkHalts(ids);
-      } catch (err) {
-        logger.error({ err }, 'auto-halt check failed');
-      }
+      health.checkHalts(ids).catch((err: unknown) => logger.error({ err }, 'auto-halt check failed'));
     },
   });
   return {
     config,
-    db,
+    sql,
     trust,
     logger,
     now,
@@ -150,9 +153,9 @@ export function createContext(input: ContextInput): AppContext {
     rolloutEvents,
     webhooks,
     audit,
-    artifacts: createArtifactStore(db, join(config.dataDir, 'artifacts')),
+    artifacts: createArtifactStore(sql, join(config.dataDir, 'artifacts')),
     operatorTokens,
-    tokenUsage: createTokenUsage(db, operatorTokens, now),
+    tokenUsage: createTokenUsage(sql, operatorTokens, now),
     releases,
     cohorts,
     devices,

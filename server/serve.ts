@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
 import { applyConnectionLimits } from './http/server-limits.js';
 import { createLoadGauge } from './ops/load-gauge.js';
-import { openDatabase } from './db/open.js';
+import { openSqlite } from './db/open.js';
 import { ensureDevTrust } from './trust/dev-trust.js';
 import { loadTrustFolder, type TrustFolder } from './trust/trust-folder.js';
 import { createAuditStore } from './audit/audit-store.js';
@@ -18,7 +18,7 @@ import { demoCommands, prepareDemo } from './demo/demo-setup.js';
 import { lockDataFolder, type DataLock } from './data-folder/data-lock.js';
 import { bindingOf, checkTrustBinding } from './data-folder/trust-binding.js';
 import { createTrustBindingStore } from './data-folder/trust-binding-store.js';
-import type { Db } from './db/open.js';
+import type { Sql } from './db/sql.js';
 
 export interface Running {
   ctx: AppContext;
@@ -33,12 +33,12 @@ const DEV_ROLES: OperatorRole[] = ['admin', 'release-manager', 'qa', 'viewer', '
  * Dev setup only: one token per role, created once and kept in
  * data/dev-tokens.json (0600), since a token is shown only when created.
  */
-function ensureDevTokens(ctx: AppContext): { path: string; tokens: Record<string, string> } {
+async function ensureDevTokens(ctx: AppContext): Promise<{ path: string; tokens: Record<string, string> }> {
   const path = join(ctx.config.dataDir, 'dev-tokens.json');
   if (existsSync(path)) return { path, tokens: JSON.parse(readFileSync(path, 'utf8')) as Record<string, string> };
   const at = toTimestamp(ctx.now());
   const tokens: Record<string, string> = {};
-  for (const role of DEV_ROLES) tokens[role] = ctx.operatorTokens.create(role, `dev-${role}`, at).token;
+  for (const role of DEV_ROLES) tokens[role] = (await ctx.operatorTokens.create(role, `dev-${role}`, at)).token;
   writeFileSync(path, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
   return { path, tokens };
 }
@@ -69,11 +69,11 @@ function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
  * A data folder remembers the trust root it was made under and refuses
  * another unless config.switchTrust (recorded in the audit log).
  */
-function bindTrust(db: Db, folder: TrustFolder, config: Readonly<Config>, trustDir: string, out: (line: string) => void): void {
+async function bindTrust(sql: Sql, folder: TrustFolder, config: Readonly<Config>, trustDir: string, out: (line: string) => void): Promise<void> {
   const at = toTimestamp(new Date());
-  const result = checkTrustBinding(createTrustBindingStore(db), folder.roots, { switchTrust: config.switchTrust, trustDir, dataDir: config.dataDir, at });
+  const result = await checkTrustBinding(createTrustBindingStore(sql), folder.roots, { switchTrust: config.switchTrust, trustDir, dataDir: config.dataDir, at });
   if (result.outcome !== 'switched') return;
-  createAuditStore(db).append({ actor: 'system:start', action: 'trust.switch', subject: trustDir, details: { from: result.previous, to: bindingOf(folder.roots) } }, at);
+  await createAuditStore(sql).append({ actor: 'system:start', action: 'trust.switch', subject: trustDir, details: { from: result.previous, to: bindingOf(folder.roots) } }, at);
   out(`trust switched: data folder ${config.dataDir} is now bound to the root in ${trustDir}`);
 }
 
@@ -102,15 +102,17 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   const trustDir = config.trustDir ?? (dev as { trustDir: string }).trustDir;
   const folder = loadTrustFolder(trustDir);
   const trust = createTrustState(folder);
-  const db = openDatabase(join(config.dataDir, 'ota.db'));
+  const sql = openSqlite(join(config.dataDir, 'ota.db'));
+  const load = createLoadGauge();
+  let ctx: AppContext;
   try {
-    db.transaction(() => bindTrust(db, folder, config, trustDir, out))();
+    await sql.transaction(() => bindTrust(sql, folder, config, trustDir, out));
+    ctx = await createContext({ config, sql, trust, logger: pino({ level: config.logLevel }), loadFactor: load.factor });
   } catch (e) {
-    db.close();
+    load.stop();
+    await sql.close();
     throw e;
   }
-  const load = createLoadGauge();
-  const ctx = createContext({ config, db, trust, logger: pino({ level: config.logLevel }), loadFactor: load.factor });
   const app = createApp(ctx);
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -128,7 +130,7 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   ctx.logger.info({ url, dataDir: config.dataDir, trustDir }, 'server listening');
   out(`OTA server listening on ${url} (data: ${config.dataDir}, trust: ${trustDir})`);
   if (dev) {
-    const tokens = ensureDevTokens(ctx);
+    const tokens = await ensureDevTokens(ctx);
     out(`dev trust folder${dev.created ? ' created' : ''}: ${dev.trustDir}; offline dev keys: ${dev.keysDir}`);
     out(`dev operator tokens (one per role): ${tokens.path}`);
     if (config.demo) {
@@ -144,18 +146,18 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   const timers = startBackgroundWork(ctx);
   let closing: Promise<void> | undefined;
   const close = () =>
-    (closing ??= new Promise<void>((resolve) => {
+    (closing ??= (async () => {
       for (const t of timers) clearInterval(t);
       load.stop();
       ctx.webhooks.close();
-      server.close(() => {
-        ctx.activity.flushAll();
-        ctx.tokenUsage.flush();
-        db.close();
-        lock?.release();
-        resolve();
-      });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-    }));
+      await closed;
+      // The last write-behind before the database closes: a failure is logged, the close goes on.
+      await ctx.activity.flushAll().catch((err: unknown) => ctx.logger.error({ err }, 'last activity flush failed'));
+      await ctx.tokenUsage.flush().catch((err: unknown) => ctx.logger.error({ err }, 'last token last-used flush failed'));
+      await sql.close();
+      lock?.release();
+    })());
   return { ctx, server, url, close };
 }

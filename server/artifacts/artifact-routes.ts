@@ -25,15 +25,15 @@ export function artifactUploadRoutes(ctx: AppContext): Router {
     const at = toTimestamp(ctx.now());
     const stored = await ctx.artifacts.put(req, ctx.config.maxArtifactBytes, actor, at);
     if (stored.created) {
-      ctx.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size } }, at);
+      await ctx.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size } }, at);
     }
     res.status(201).json({ sha256: stored.sha256, size: stored.size });
   });
   // What was uploaded, by whom and when (issue 9: ota artifact list); the bytes stay behind the public download route.
-  router.get('/v1/artifacts', requireRole(...READERS), (req, res) => {
+  router.get('/v1/artifacts', requireRole(...READERS), async (req, res) => {
     const page = parsePage(req.query);
     if (page.cursor !== undefined && !SHA256_RE.test(page.cursor)) throw new AppError('bad_request', 'cursor must be the sha256 of the last artifact seen');
-    const rows = ctx.artifacts.page(page.cursor ?? '', page.limit);
+    const rows = await ctx.artifacts.page(page.cursor ?? '', page.limit);
     res.json({ artifacts: rows, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.sha256 ?? null) : null });
   });
   return router;
@@ -41,9 +41,9 @@ export function artifactUploadRoutes(ctx: AppContext): Router {
 
 export function artifactDownloadRoutes(ctx: AppContext): Router {
   const router = Router();
-  router.get('/v1/artifacts/:sha256', (req, res, next) => {
+  router.get('/v1/artifacts/:sha256', async (req, res, next) => {
     const sha = pathParam(req, 'sha256', SHA256_RE, 'artifact sha256');
-    const stored = ctx.artifacts.get(sha);
+    const stored = await ctx.artifacts.get(sha);
     if (!stored) throw new AppError('not_found', 'no such artifact');
     // Strong ETag = the content hash; `send` honours it for If-None-Match and If-Range.
     res.setHeader('ETag', `"${sha}"`);

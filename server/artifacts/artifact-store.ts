@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors.js';
 
 export interface StoredArtifact {
@@ -28,28 +28,21 @@ function fsyncPath(path: string): void {
  * being hashed and counted; only a complete upload is fsynced and renamed
  * into place under its SHA-256, so a partial upload leaves nothing behind.
  */
-export function createArtifactStore(db: Db, dir: string) {
+export function createArtifactStore(sql: Sql, dir: string) {
   const tmpDir = join(dir, 'tmp');
   mkdirSync(tmpDir, { recursive: true });
   // Leftovers of uploads cut short by a crash.
   rmSync(tmpDir, { recursive: true, force: true });
   mkdirSync(tmpDir, { recursive: true });
 
-  const getStmt = db.prepare<[string], StoredArtifact>('SELECT sha256, size FROM artifacts WHERE sha256 = ?');
-  const pageStmt = db.prepare<[string, number], { sha256: string; size: number; uploadedAt: string; uploadedBy: string }>(
-    'SELECT sha256, size, uploaded_at AS uploadedAt, uploaded_by AS uploadedBy FROM artifacts WHERE sha256 > ? ORDER BY sha256 LIMIT ?',
-  );
-  const insertStmt = db.prepare('INSERT OR IGNORE INTO artifacts (sha256, size, uploaded_at, uploaded_by) VALUES (?, ?, ?, ?)');
-
   const pathOf = (sha256: string): string => join(dir, sha256.slice(0, 2), sha256);
 
   return {
     pathOf,
-    get(sha256: string): StoredArtifact | undefined {
-      return getStmt.get(sha256);
-    },
+    get: (sha256: string): Promise<StoredArtifact | undefined> => sql.one<StoredArtifact>('SELECT sha256, size FROM artifacts WHERE sha256 = ?', [sha256]),
     /** Uploaded artifacts by digest, for operators (GET /v1/artifacts). */
-    page: (afterSha: string, limit: number) => pageStmt.all(afterSha, limit),
+    page: (afterSha: string, limit: number) => sql.all<{ sha256: string; size: number; uploadedAt: string; uploadedBy: string }>(
+      'SELECT sha256, size, uploaded_at AS "uploadedAt", uploaded_by AS "uploadedBy" FROM artifacts WHERE sha256 > ? ORDER BY sha256 LIMIT ?', [afterSha, limit]),
     async put(body: Readable, maxBytes: number, uploadedBy: string, at: string): Promise<StoredArtifact & { created: boolean }> {
       const tmp = join(tmpDir, randomBytes(12).toString('hex'));
       const hash = createHash('sha256');
@@ -86,7 +79,8 @@ export function createArtifactStore(db: Db, dir: string) {
         renameSync(tmp, final);
         fsyncPath(join(dir, sha256.slice(0, 2)));
       }
-      const created = insertStmt.run(sha256, size, at, uploadedBy).changes === 1;
+      const created = (await sql.run('INSERT INTO artifacts (sha256, size, uploaded_at, uploaded_by) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING',
+        [sha256, size, at, uploadedBy])) === 1;
       return { sha256, size, created };
     },
   };

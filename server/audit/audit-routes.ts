@@ -14,7 +14,7 @@ const SUBJECT_MAX = 256;
  */
 export function auditRoutes(ctx: AppContext): Router {
   const router = Router();
-  router.get('/v1/audit', requireRole(...READERS), (req, res) => {
+  router.get('/v1/audit', requireRole(...READERS), async (req, res) => {
     const page = parsePage(req.query);
     const cursorSeq = page.cursor === undefined ? undefined : /^[0-9]{1,15}$/.test(page.cursor) ? Number(page.cursor) : NaN;
     if (Number.isNaN(cursorSeq)) throw new AppError('bad_request', 'cursor must be the seq of the last entry seen');
@@ -24,7 +24,7 @@ export function auditRoutes(ctx: AppContext): Router {
     if (subject !== undefined && (typeof subject !== 'string' || subject.length > SUBJECT_MAX)) {
       throw new AppError('bad_request', `subject must be a string of at most ${SUBJECT_MAX} characters`);
     }
-    const entries = ctx.audit.query({ order, cursorSeq, limit: page.limit, subject });
+    const entries = await ctx.audit.query({ order, cursorSeq, limit: page.limit, subject });
     res.json({ entries, nextCursor: entries.length === page.limit ? String(entries[entries.length - 1]?.seq) : null });
   });
   return router;

@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { auditEntryHash, auditLinkHash, GENESIS_HASH, type AuditEntry } from './audit-chain.js';
 
 export interface AuditInput {
@@ -36,24 +36,16 @@ export type AuditStore = ReturnType<typeof createAuditStore>;
  * Append-only, hash-chained audit log (see audit-chain.ts for the formulas).
  * `append` must run inside the caller's transaction.
  */
-export function createAuditStore(db: Db) {
-  const lastStmt = db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1');
-  const insertStmt = db.prepare(
-    'INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const pageStmt = db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?');
-  const descStmt = db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?');
-  const subjectStmt = db.prepare<[string, number, number], AuditRow>(
-    'SELECT * FROM audit_log INDEXED BY audit_log_by_subject WHERE subject = ? AND seq > ? ORDER BY seq LIMIT ?',
-  );
-  const subjectDescStmt = db.prepare<[string, number, number], AuditRow>(
-    'SELECT * FROM audit_log INDEXED BY audit_log_by_subject WHERE subject = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
-  );
+export function createAuditStore(sql: Sql) {
+  // The subject index is named to SQLite, whose planner would otherwise walk seq; PostgreSQL chooses well alone.
+  const bySubject = sql.engine === 'sqlite' ? 'INDEXED BY audit_log_by_subject ' : '';
+  const rows = async (text: string, params: (string | number)[]): Promise<AuditEntry[]> => (await sql.all<AuditRow>(text, params)).map(toEntry);
+  const page = (afterSeq: number, limit: number): Promise<AuditEntry[]> => rows('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?', [afterSeq, limit]);
 
   return {
-    append(input: AuditInput, at: string): AuditEntry {
+    async append(input: AuditInput, at: string): Promise<AuditEntry> {
       // prevHash links to the previous entry exactly as GET /v1/audit serves it (hash included).
-      const lastRow = lastStmt.get();
+      const lastRow = await sql.one<AuditRow>('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1');
       const last = lastRow ? toEntry(lastRow) : undefined;
       const base = {
         seq: (last?.seq ?? 0) + 1,
@@ -66,24 +58,24 @@ export function createAuditStore(db: Db) {
         prevHash: last ? auditLinkHash(last) : GENESIS_HASH,
       };
       const entry: AuditEntry = { ...base, hash: auditEntryHash(base) };
-      insertStmt.run(entry.seq, entry.at, entry.actor, entry.action, entry.subject, JSON.stringify(entry.details), entry.prevHash, entry.hash);
+      await sql.run('INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [entry.seq, entry.at, entry.actor, entry.action, entry.subject, JSON.stringify(entry.details), entry.prevHash, entry.hash]);
       return entry;
     },
     /** Entries after `afterSeq`, oldest first. */
-    page(afterSeq: number, limit: number): AuditEntry[] {
-      return pageStmt.all(afterSeq, limit).map(toEntry);
-    },
+    page,
     /**
      * One page in either direction, optionally about one subject: oldest first
      * after `cursorSeq`, or newest first before it (no cursor: from the newest).
      */
-    query(q: { order: 'asc' | 'desc'; cursorSeq: number | undefined; limit: number; subject?: string | undefined }): AuditEntry[] {
-      const rows =
-        q.order === 'asc'
-          ? q.subject === undefined ? pageStmt.all(q.cursorSeq ?? 0, q.limit) : subjectStmt.all(q.subject, q.cursorSeq ?? 0, q.limit)
-          : q.subject === undefined ? descStmt.all(q.cursorSeq ?? Number.MAX_SAFE_INTEGER, q.limit)
-          : subjectDescStmt.all(q.subject, q.cursorSeq ?? Number.MAX_SAFE_INTEGER, q.limit);
-      return rows.map(toEntry);
+    query(q: { order: 'asc' | 'desc'; cursorSeq: number | undefined; limit: number; subject?: string | undefined }): Promise<AuditEntry[]> {
+      if (q.order === 'asc') {
+        return q.subject === undefined ? page(q.cursorSeq ?? 0, q.limit)
+          : rows(`SELECT * FROM audit_log ${bySubject}WHERE subject = ? AND seq > ? ORDER BY seq LIMIT ?`, [q.subject, q.cursorSeq ?? 0, q.limit]);
+      }
+      const before = q.cursorSeq ?? Number.MAX_SAFE_INTEGER;
+      return q.subject === undefined ? rows('SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?', [before, q.limit])
+        : rows(`SELECT * FROM audit_log ${bySubject}WHERE subject = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, [q.subject, before, q.limit]);
     },
   };
 }

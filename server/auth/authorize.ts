@@ -4,16 +4,17 @@ import { bearerToken } from './tokens.js';
 import type { OperatorRole, Principal } from './principal.js';
 
 /** Turns a bearer token into a principal, or undefined when no credential matches. */
-export type TokenResolver = (token: string) => Principal | undefined;
+export type TokenResolver = (token: string) => Promise<Principal | undefined>;
 
 /**
  * protocol §7: 401 without valid credentials, 403 with the wrong role.
  * Resolvers are tried in order; the first that knows the token wins.
  */
 export function authenticate(resolvers: TokenResolver[]) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const token = bearerToken(req.headers.authorization);
-    const principal = token === undefined ? undefined : resolvers.reduce<Principal | undefined>((p, r) => p ?? r(token), undefined);
+    let principal: Principal | undefined;
+    if (token !== undefined) for (const resolve of resolvers) if ((principal = await resolve(token))) break;
     if (!principal) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       throw new AppError('unauthorized', token === undefined ? 'a bearer token is required' : 'the token is not valid');

@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { newToken, sameHash, tokenHash } from './tokens.js';
 import type { OperatorRole, Principal } from './principal.js';
 
@@ -32,43 +32,36 @@ const toInfo = (r: InfoRow): TokenInfo => ({ id: r.id, role: r.role, name: r.nam
 
 export type OperatorTokenStore = ReturnType<typeof createOperatorTokenStore>;
 
-export function createOperatorTokenStore(db: Db) {
-  const insert = db.prepare('INSERT INTO operator_tokens (token_hash, role, name, created_at) VALUES (?, ?, ?, ?)');
-  const byHash = db.prepare<[string], TokenRow>(
-    'SELECT id, token_hash, role, name FROM operator_tokens WHERE token_hash = ? AND revoked_at IS NULL',
-  );
-  const revokeStmt = db.prepare('UPDATE operator_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
-  const activeAdminsStmt = db.prepare<[], number>("SELECT COUNT(*) FROM operator_tokens WHERE role = 'admin' AND revoked_at IS NULL").pluck();
+export function createOperatorTokenStore(sql: Sql) {
   const INFO = 'SELECT id, role, name, created_at, last_used_at, revoked_at FROM operator_tokens';
-  const pageStmt = db.prepare<[number, number], InfoRow>(`${INFO} WHERE id > ? ORDER BY id LIMIT ?`);
-  const getStmt = db.prepare<[number], InfoRow>(`${INFO} WHERE id = ?`);
-  // Monotonic: a late batch never moves last-used backwards.
-  const usedStmt = db.prepare('UPDATE operator_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
 
   return {
     /** Creates a token and returns it once; only its hash is kept. */
-    create(role: OperatorRole, name: string, at: string): { id: number; token: string } {
+    async create(role: OperatorRole, name: string, at: string): Promise<{ id: number; token: string }> {
       const token = newToken('ota');
-      const info = insert.run(tokenHash(token), role, name, at);
-      return { id: Number(info.lastInsertRowid), token };
+      const id = await sql.value<number>('INSERT INTO operator_tokens (token_hash, role, name, created_at) VALUES (?, ?, ?, ?) RETURNING id',
+        [tokenHash(token), role, name, at]);
+      return { id: Number(id), token };
     },
-    authenticate(token: string): Principal | undefined {
+    async authenticate(token: string): Promise<Principal | undefined> {
       const hash = tokenHash(token);
-      const row = byHash.get(hash);
+      const row = await sql.one<TokenRow>('SELECT id, token_hash, role, name FROM operator_tokens WHERE token_hash = ? AND revoked_at IS NULL', [hash]);
       // The index lookup finds the row; the constant-time compare is the check.
       if (!row || !sameHash(row.token_hash, hash)) return undefined;
       return { kind: 'operator', role: row.role, name: row.name, tokenId: row.id };
     },
-    revoke: (id: number, at: string): boolean => revokeStmt.run(at, id).changes === 1,
-    activeAdmins: (): number => activeAdminsStmt.get() as number,
-    get: (id: number): TokenInfo | undefined => {
-      const row = getStmt.get(id);
+    revoke: async (id: number, at: string): Promise<boolean> =>
+      (await sql.run('UPDATE operator_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) === 1,
+    activeAdmins: async (): Promise<number> =>
+      (await sql.value<number>("SELECT COUNT(*) FROM operator_tokens WHERE role = 'admin' AND revoked_at IS NULL")) ?? 0,
+    get: async (id: number): Promise<TokenInfo | undefined> => {
+      const row = await sql.one<InfoRow>(`${INFO} WHERE id = ?`, [id]);
       return row && toInfo(row);
     },
-    page: (afterId: number, limit: number): TokenInfo[] => pageStmt.all(afterId, limit).map(toInfo),
-    /** Writes last-used times (caller's transaction); see token-usage.ts. */
-    markUsed(id: number, at: string): void {
-      usedStmt.run(at, id, at);
+    page: async (afterId: number, limit: number): Promise<TokenInfo[]> => (await sql.all<InfoRow>(`${INFO} WHERE id > ? ORDER BY id LIMIT ?`, [afterId, limit])).map(toInfo),
+    /** Writes last-used times (caller's transaction); see token-usage.ts. Monotonic: a late batch never moves last-used backwards. */
+    async markUsed(id: number, at: string): Promise<void> {
+      await sql.run('UPDATE operator_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)', [at, id, at]);
     },
   };
 }

@@ -27,44 +27,44 @@ export function tokenRoutes(ctx: AppContext): Router {
     return Number(raw);
   };
 
-  router.post('/v1/tokens', admin, ctx.jsonBody, (req, res) => {
+  router.post('/v1/tokens', admin, ctx.jsonBody, async (req, res) => {
     const body = parseCreate(req.body);
     const at = toTimestamp(ctx.now());
     const actor = actorOf(principalOf(res));
-    const created = ctx.db.transaction(() => {
-      const t = ctx.operatorTokens.create(body.role, body.name, at);
-      ctx.audit.append({ actor, action: 'token.create', subject: `token:${t.id}`, details: { role: body.role, name: body.name } }, at);
+    const created = await ctx.sql.transaction(async () => {
+      const t = await ctx.operatorTokens.create(body.role, body.name, at);
+      await ctx.audit.append({ actor, action: 'token.create', subject: `token:${t.id}`, details: { role: body.role, name: body.name } }, at);
       return t;
-    })();
+    });
     // The only time the secret is shown: never cached.
     res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ id: created.id, role: body.role, name: body.name, createdAt: at, token: created.token });
   });
 
-  router.get('/v1/tokens', admin, (req, res) => {
+  router.get('/v1/tokens', admin, async (req, res) => {
     const page = parsePage(req.query);
     const after = page.cursor === undefined ? 0 : idOf(page.cursor);
-    const rows = ctx.operatorTokens.page(after, page.limit);
+    const rows = await ctx.operatorTokens.page(after, page.limit);
     res.json({ tokens: rows.map(view), nextCursor: rows.length === page.limit ? String(rows[rows.length - 1]?.id) : null });
   });
 
-  router.delete('/v1/tokens/:id', admin, (req, res) => {
+  router.delete('/v1/tokens/:id', admin, async (req, res) => {
     const id = idOf(req.params.id);
     const at = toTimestamp(ctx.now());
     const actor = actorOf(principalOf(res));
-    const found = ctx.db.transaction(() => {
-      const before = ctx.operatorTokens.get(id);
+    const found = await ctx.sql.transaction(async () => {
+      const before = await ctx.operatorTokens.get(id);
       if (!before) throw new AppError('not_found', `no token ${id}`);
       // Over HTTP the last admin cannot lock every admin out; `ota token create --data DIR` on the server can always mint one.
-      if (before.role === 'admin' && before.revokedAt === null && ctx.operatorTokens.activeAdmins() === 1) {
+      if (before.role === 'admin' && before.revokedAt === null && (await ctx.operatorTokens.activeAdmins()) === 1) {
         throw new AppError('conflict', 'this is the last active admin token: create another admin token before revoking it');
       }
       // DELETE is idempotent: revoking a revoked token changes nothing and is not logged again.
-      if (ctx.operatorTokens.revoke(id, at)) {
-        ctx.audit.append({ actor, action: 'token.revoke', subject: `token:${id}`, details: { role: before.role, name: before.name } }, at);
+      if (await ctx.operatorTokens.revoke(id, at)) {
+        await ctx.audit.append({ actor, action: 'token.revoke', subject: `token:${id}`, details: { role: before.role, name: before.name } }, at);
       }
-      return ctx.operatorTokens.get(id) as TokenInfo;
-    })();
+      return (await ctx.operatorTokens.get(id)) as TokenInfo;
+    });
     res.json(view(found));
   });
 

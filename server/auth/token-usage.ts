@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { toTimestamp } from '../trust/time.js';
 import type { OperatorTokenStore } from './operator-token-store.js';
 
@@ -10,7 +10,7 @@ export type TokenUsage = ReturnType<typeof createTokenUsage>;
  * every few seconds, and at close), so authentication never waits on a
  * write. Listings read through `latest`, so they are never behind.
  */
-export function createTokenUsage(db: Db, store: OperatorTokenStore, now: () => Date) {
+export function createTokenUsage(sql: Sql, store: OperatorTokenStore, now: () => Date) {
   const pending = new Map<number, string>();
   return {
     touch(tokenId: number): void {
@@ -20,13 +20,13 @@ export function createTokenUsage(db: Db, store: OperatorTokenStore, now: () => D
     latest(tokenId: number, stored: string | null): string | null {
       return pending.get(tokenId) ?? stored;
     },
-    flush(): number {
+    async flush(): Promise<number> {
       if (pending.size === 0) return 0;
       const batch = [...pending];
       pending.clear();
-      db.transaction(() => {
-        for (const [id, at] of batch) store.markUsed(id, at);
-      })();
+      await sql.transaction(async () => {
+        for (const [id, at] of batch) await store.markUsed(id, at);
+      });
       return batch.length;
     },
   };

@@ -7,7 +7,7 @@ import { table } from './text-table.js';
 type ListOptions = ServerOptions & { json?: boolean; model?: string; cohort?: string; rollout?: string; state?: string };
 
 /** GET /v1/devices/{id} as the server builds it (server/devices/device-directory.ts). */
-type DeviceDetail = ReturnType<typeof deviceDetail>;
+type DeviceDetail = Awaited<ReturnType<typeof deviceDetail>>;
 
 /** `ota device list`: every page of GET /v1/devices with the filters given. */
 export async function listDevices(opts: ListOptions, io: CliIo): Promise<number> {

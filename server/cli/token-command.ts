@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createOperatorTokenStore, type TokenInfo } from '../auth/operator-token-store.js';
 import { isOperatorRole, OPERATOR_ROLES } from '../auth/principal.js';
-import { openDatabase, type Db } from '../db/open.js';
+import { openSqlite } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { toTimestamp } from '../trust/time.js';
 import { apiRequest, fetchAll, serverOptions, type ServerOptions } from './http-client.js';
 import { CliError, println, type CliIo } from './io.js';
@@ -20,16 +21,16 @@ interface TokenOptions extends ServerOptions {
  * The local form opens an existing database only: a mistyped --data must
  * not quietly create a new, empty one (issue 9).
  */
-function withLocalDb<T>(dataDir: string, work: (db: Db, file: string) => T): T {
+async function withLocalDb<T>(dataDir: string, work: (sql: Sql, file: string) => Promise<T>): Promise<T> {
   const file = join(dataDir, 'ota.db');
   if (!existsSync(file)) {
     throw new CliError(`no database in ${dataDir} (${file} is missing): check --data; a server creates it on its first start (npm start, or ota serve --data ${dataDir})`);
   }
-  const db = openDatabase(file);
+  const sql = openSqlite(file);
   try {
-    return work(db, file);
+    return await work(sql, file);
   } finally {
-    db.close();
+    await sql.close();
   }
 }
 
@@ -50,10 +51,10 @@ export async function createToken(role: string, name: string | undefined, opts: 
   if (!isOperatorRole(role)) throw new CliError(`--role must be one of ${OPERATOR_ROLES.join(', ')}, got "${role}"`);
   const label = name ?? `cli-${role}`;
   if (isLocal(opts)) {
-    return withLocalDb(opts.data, (db, file) => {
+    return withLocalDb(opts.data, async (sql, file) => {
       const at = toTimestamp(io.now());
-      const store = createOperatorTokenStore(db);
-      const created = store.create(role, label, at);
+      const store = createOperatorTokenStore(sql);
+      const created = await store.create(role, label, at);
       printCreated({ id: created.id, role, name: label, token: created.token }, `in ${file}`, io, opts.json);
       return 0;
     });
@@ -70,7 +71,7 @@ const rows = (tokens: readonly TokenInfo[]) =>
 /** `ota token list`: every token's id, role, name, created, last used, revoked; never a secret. */
 export async function listTokens(opts: TokenOptions, io: CliIo): Promise<number> {
   let tokens: TokenInfo[] | undefined;
-  if (isLocal(opts)) tokens = withLocalDb(opts.data, (db) => createOperatorTokenStore(db).page(0, Number.MAX_SAFE_INTEGER));
+  if (isLocal(opts)) tokens = await withLocalDb(opts.data, (sql) => createOperatorTokenStore(sql).page(0, Number.MAX_SAFE_INTEGER));
   else tokens = await fetchAll<TokenInfo>(opts, io, '/v1/tokens', 'tokens', 1000);
   if (!tokens) return 1;
   if (opts.json) println(io.out, JSON.stringify({ tokens, nextCursor: null }, null, 2));
@@ -85,12 +86,12 @@ export async function revokeToken(rawId: string, opts: TokenOptions, io: CliIo):
   const id = Number(rawId);
   let info: TokenInfo | undefined;
   if (isLocal(opts)) {
-    info = withLocalDb(opts.data, (db) => {
-      const store = createOperatorTokenStore(db);
-      if (!store.get(id)) throw new CliError(`no token ${id} in ${opts.data}`);
-      store.revoke(id, toTimestamp(io.now()));
+    info = await withLocalDb(opts.data, (sql) => sql.transaction(async () => {
+      const store = createOperatorTokenStore(sql);
+      if (!(await store.get(id))) throw new CliError(`no token ${id} in ${opts.data}`);
+      await store.revoke(id, toTimestamp(io.now()));
       return store.get(id);
-    });
+    }));
   } else {
     const reply = await apiRequest(opts, io, { method: 'DELETE', path: `/v1/tokens/${id}` });
     if (!reply) return 1;

@@ -20,48 +20,51 @@ export function cohortRoutes(ctx: AppContext): Router {
   const router = Router();
   const { cohorts } = ctx;
 
-  router.post('/v1/cohorts', requireRole('release-manager'), ctx.jsonBody, (req, res) => {
+  router.post('/v1/cohorts', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
     const body = parseCohort(req.body);
     const range = body.rule?.versionRange;
     if (range !== undefined && semver.validRange(range) === null) {
       throw new AppError('validation_failed', 'cohort is not valid', { details: [{ path: '/rule/versionRange', message: `"${range}" is not a valid semver range` }] });
     }
-    if (cohorts.exists(body.name)) throw new AppError('conflict', `cohort ${body.name} already exists`);
     const at = toTimestamp(ctx.now());
     const actor = actorOf(principalOf(res));
-    ctx.db.transaction(() => {
-      cohorts.insert(body, at);
-      ctx.audit.append({ actor, action: 'cohort.create', subject: body.name, details: { rule: body.rule ?? null, members: body.members?.length ?? 0 } }, at);
-    })();
-    res.status(201).json(cohorts.get(body.name));
+    await ctx.sql.transaction(async () => {
+      // Checked in the transaction that inserts: two creations of one name never both pass.
+      if (body.name === ALL_COHORT || (await cohorts.get(body.name))) throw new AppError('conflict', `cohort ${body.name} already exists`);
+      await cohorts.insert(body, at);
+      await ctx.audit.append({ actor, action: 'cohort.create', subject: body.name, details: { rule: body.rule ?? null, members: body.members?.length ?? 0 } }, at);
+    });
+    await cohorts.refresh();
+    res.status(201).json(await cohorts.get(body.name));
   });
 
-  router.get('/v1/cohorts', requireRole(...READERS), (_req, res) => {
-    res.json({ cohorts: cohorts.list() });
+  router.get('/v1/cohorts', requireRole(...READERS), async (_req, res) => {
+    res.json({ cohorts: await cohorts.list() });
   });
 
-  router.get('/v1/cohorts/:name', requireRole(...READERS), (req, res) => {
+  router.get('/v1/cohorts/:name', requireRole(...READERS), async (req, res) => {
     const name = pathParam(req, 'name', SLUG_RE, 'cohort name');
-    const found = cohorts.get(name);
+    const found = await cohorts.get(name);
     if (!found) throw new AppError('not_found', `no cohort ${name}`);
     const page = parsePage(req.query, 10_000);
-    const members = name === ALL_COHORT ? [] : cohorts.members(name, page.cursor ?? '', page.limit);
+    const members = name === ALL_COHORT ? [] : await cohorts.members(name, page.cursor ?? '', page.limit);
     res.json({ ...found, members, nextCursor: members.length === page.limit ? members[members.length - 1] : null });
   });
 
-  router.put('/v1/cohorts/:name/members', requireRole('release-manager'), ctx.jsonBody, (req, res) => {
+  router.put('/v1/cohorts/:name/members', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
     const name = pathParam(req, 'name', SLUG_RE, 'cohort name');
     // The object form documents itself; a bare array of ids is taken too.
     const { members } = parseMembers(Array.isArray(req.body) ? { members: req.body } : req.body);
     if (name === ALL_COHORT) throw new AppError('conflict', 'the cohort "all" is implicit and has no member list');
-    if (!cohorts.get(name)) throw new AppError('not_found', `no cohort ${name}`);
     const at = toTimestamp(ctx.now());
     const actor = actorOf(principalOf(res));
-    ctx.db.transaction(() => {
-      cohorts.replaceMembers(name, members, at);
-      ctx.audit.append({ actor, action: 'cohort.members', subject: name, details: { members: members.length } }, at);
-    })();
-    res.json(cohorts.get(name));
+    await ctx.sql.transaction(async () => {
+      if (!(await cohorts.get(name))) throw new AppError('not_found', `no cohort ${name}`);
+      await cohorts.replaceMembers(name, members, at);
+      await ctx.audit.append({ actor, action: 'cohort.members', subject: name, details: { members: members.length } }, at);
+    });
+    await cohorts.refresh();
+    res.json(await cohorts.get(name));
   });
 
   return router;

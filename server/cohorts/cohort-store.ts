@@ -1,4 +1,5 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
+import { serialRefresh } from '../db/view-refresh.js';
 import { ALL_COHORT, compileRule, type Cohort, type CompiledRule } from './cohort.js';
 
 export interface CohortView extends Cohort {
@@ -46,65 +47,70 @@ const ALL_VIEW: CohortView = {
 
 export type CohortStore = ReturnType<typeof createCohortStore>;
 
-/** Cohorts with their rules compiled and cached in memory: the poll path never parses a rule. */
-export function createCohortStore(db: Db) {
-  const select = `SELECT c.*, (SELECT COUNT(*) FROM cohort_members m WHERE m.cohort = c.name) AS members FROM cohorts c`;
-  const getStmt = db.prepare<[string], CohortRow>(`${select} WHERE c.name = ?`);
-  const allStmt = db.prepare<[], CohortRow>(`${select} ORDER BY c.name`);
-  const insertStmt = db.prepare('INSERT INTO cohorts (name, description, rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?)');
-  const touchStmt = db.prepare('UPDATE cohorts SET updated_at = ? WHERE name = ?');
-  const clearMembers = db.prepare('DELETE FROM cohort_members WHERE cohort = ?');
-  // One statement for a whole list (json_each), not one call per id: a 10,000-id list is a few ms of
-  // SQLite instead of 10,000 round trips through the binding, which kept the event loop busy.
-  const addMembersStmt = db.prepare<[string, string]>('INSERT OR IGNORE INTO cohort_members (device_id, cohort) SELECT value, ? FROM json_each(?)');
-  const addMembers = (name: string, members: readonly string[]): void => {
-    if (members.length > 0) addMembersStmt.run(name, JSON.stringify(members));
+/**
+ * Cohorts with their rules compiled and kept in memory: the poll path never
+ * parses a rule nor waits for one. The view is rebuilt whole by `refresh()`
+ * (at start and after every cohort change this node makes); `exists` and
+ * `cached` read memory only.
+ */
+export function createCohortStore(sql: Sql) {
+  const select = 'SELECT c.name, c.description, c.rule, c.created_at, c.updated_at, (SELECT COUNT(*) FROM cohort_members m WHERE m.cohort = c.name) AS members FROM cohorts c';
+  const addMembers = async (name: string, members: readonly string[]): Promise<void> => {
+    if (members.length === 0) return;
+    // One statement for a whole list, not one call per id: a 10,000-id list is a few ms of
+    // database work instead of 10,000 round trips, which kept the event loop busy.
+    if (sql.engine === 'sqlite') {
+      await sql.run('INSERT INTO cohort_members (device_id, cohort) SELECT value, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING', [name, JSON.stringify(members)]);
+    } else {
+      await sql.run('INSERT INTO cohort_members (device_id, cohort) SELECT value, ? FROM json_array_elements_text(?::json) ON CONFLICT DO NOTHING', [name, JSON.stringify(members)]);
+    }
   };
-  const cohortsOfDevice = db.prepare<[string], { cohort: string }>('SELECT cohort FROM cohort_members WHERE device_id = ?').pluck();
-  const membersPage = db.prepare<[string, string, number], string>(
-    'SELECT device_id FROM cohort_members WHERE cohort = ? AND device_id > ? ORDER BY device_id LIMIT ?',
-  ).pluck();
 
-  const allMembers = db.prepare<[string], string>('SELECT device_id FROM cohort_members WHERE cohort = ?').pluck();
-
-  let cache: Map<string, CachedCohort> | undefined;
-  const load = (): Map<string, CachedCohort> => {
-    cache ??= new Map(
-      allStmt.all().map((r) => [
-        r.name,
-        {
-          name: r.name,
-          rule: r.rule === null ? undefined : compileRule(JSON.parse(r.rule) as NonNullable<Cohort['rule']>),
-          hasMembers: r.members > 0,
-          members: r.members > 0 && r.members <= MEMBERS_IN_MEMORY ? new Set(allMembers.all(r.name) as unknown as string[]) : undefined,
-        },
-      ]),
-    );
-    return cache;
-  };
+  let cache = new Map<string, CachedCohort>();
+  /** Rebuilds the in-memory view whole from the store (start, after a change, or a change made elsewhere). */
+  const refresh = serialRefresh(async (): Promise<void> => {
+    const next = new Map<string, CachedCohort>();
+    for (const r of await sql.all<CohortRow>(`${select} ORDER BY c.name`)) {
+      const inMemory = r.members > 0 && r.members <= MEMBERS_IN_MEMORY;
+      next.set(r.name, {
+        name: r.name,
+        rule: r.rule === null ? undefined : compileRule(JSON.parse(r.rule) as NonNullable<Cohort['rule']>),
+        hasMembers: r.members > 0,
+        members: inMemory
+          ? new Set((await sql.all<{ deviceId: string }>('SELECT device_id AS "deviceId" FROM cohort_members WHERE cohort = ?', [r.name])).map((m) => m.deviceId))
+          : undefined,
+      });
+    }
+    cache = next;
+  });
 
   return {
-    exists: (name: string): boolean => name === ALL_COHORT || load().has(name),
-    cached: (name: string): CachedCohort | undefined => load().get(name),
-    get(name: string): CohortView | undefined {
+    refresh,
+    exists: (name: string): boolean => name === ALL_COHORT || cache.has(name),
+    cached: (name: string): CachedCohort | undefined => cache.get(name),
+    async get(name: string): Promise<CohortView | undefined> {
       if (name === ALL_COHORT) return ALL_VIEW;
-      const row = getStmt.get(name);
+      const row = await sql.one<CohortRow>(`${select} WHERE c.name = ?`, [name]);
       return row && toView(row);
     },
-    list: (): CohortView[] => [ALL_VIEW, ...allStmt.all().map(toView)],
-    insert(c: Cohort & { members?: string[] }, at: string): void {
-      insertStmt.run(c.name, c.description ?? null, c.rule ? JSON.stringify(c.rule) : null, at, at);
-      addMembers(c.name, c.members ?? []);
-      cache = undefined;
+    list: async (): Promise<CohortView[]> => [ALL_VIEW, ...(await sql.all<CohortRow>(`${select} ORDER BY c.name`)).map(toView)],
+    /** Call `refresh()` after the transaction that holds this commits. */
+    async insert(c: Cohort & { members?: string[] }, at: string): Promise<void> {
+      await sql.run('INSERT INTO cohorts (name, description, rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+        [c.name, c.description ?? null, c.rule ? JSON.stringify(c.rule) : null, at, at]);
+      await addMembers(c.name, c.members ?? []);
     },
-    replaceMembers(name: string, members: readonly string[], at: string): void {
-      clearMembers.run(name);
-      addMembers(name, members);
-      touchStmt.run(at, name);
-      cache = undefined;
+    /** Call `refresh()` after the transaction that holds this commits. */
+    async replaceMembers(name: string, members: readonly string[], at: string): Promise<void> {
+      await sql.run('DELETE FROM cohort_members WHERE cohort = ?', [name]);
+      await addMembers(name, members);
+      await sql.run('UPDATE cohorts SET updated_at = ? WHERE name = ?', [at, name]);
     },
     /** Explicit memberships of one device (one indexed read). */
-    cohortsOf: (deviceId: string): string[] => cohortsOfDevice.all(deviceId) as unknown as string[],
-    members: (name: string, after: string, limit: number): string[] => membersPage.all(name, after, limit) as unknown as string[],
+    cohortsOf: async (deviceId: string): Promise<string[]> =>
+      (await sql.all<{ cohort: string }>('SELECT cohort FROM cohort_members WHERE device_id = ?', [deviceId])).map((r) => r.cohort),
+    members: async (name: string, after: string, limit: number): Promise<string[]> =>
+      (await sql.all<{ deviceId: string }>('SELECT device_id AS "deviceId" FROM cohort_members WHERE cohort = ? AND device_id > ? ORDER BY device_id LIMIT ?', [name, after, limit]))
+        .map((r) => r.deviceId),
   };
 }

@@ -1,20 +1,55 @@
 import { ALL_COHORT, matchesRule, type DeviceFacts } from './cohort.js';
 import type { CohortStore } from './cohort-store.js';
 
+export interface Membership {
+  /** The device's cohort test: rules and small member lists in memory. */
+  inCohort: (cohort: string) => boolean;
+  /**
+   * True once `inCohort` was asked about a cohort whose member list stays in
+   * the store (too large for memory) while no explicit list was given: it
+   * answered false there, and the caller must ask again with the list.
+   */
+  readonly needsStore: boolean;
+}
+
 /**
- * A device's cohort test for one request: rules are matched in memory; the
- * explicit member list is read at most once, and only when a cohort has one.
+ * A device's cohort test for one request, synchronous: rules are matched
+ * in memory, small member lists are kept in memory. `explicit` is the
+ * device's explicit memberships read from the store (cohortsOf), needed
+ * only for a cohort too big to keep in memory.
  */
-export function membershipOf(cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>, device: DeviceFacts): (cohort: string) => boolean {
-  let explicit: Set<string> | undefined;
-  return (name) => {
-    if (name === ALL_COHORT) return true;
-    const c = cohorts.cached(name);
-    if (!c) return false;
-    if (c.rule && matchesRule(c.rule, device)) return true;
-    if (!c.hasMembers) return false;
-    if (c.members) return c.members.has(device.id);
-    explicit ??= new Set(cohorts.cohortsOf(device.id));
-    return explicit.has(name);
+export function membershipOf(cohorts: Pick<CohortStore, 'cached'>, device: DeviceFacts, explicit?: ReadonlySet<string>): Membership {
+  let needsStore = false;
+  return {
+    inCohort: (name) => {
+      if (name === ALL_COHORT) return true;
+      const c = cohorts.cached(name);
+      if (!c) return false;
+      if (c.rule && matchesRule(c.rule, device)) return true;
+      if (!c.hasMembers) return false;
+      if (c.members) return c.members.has(device.id);
+      if (explicit) return explicit.has(name);
+      needsStore = true;
+      return false;
+    },
+    get needsStore() {
+      return needsStore;
+    },
   };
+}
+
+/** The device's explicit memberships as a set (one indexed read), for `membershipOf`. */
+export const explicitMembershipsOf = async (cohorts: Pick<CohortStore, 'cohortsOf'>, deviceId: string): Promise<ReadonlySet<string>> =>
+  new Set(await cohorts.cohortsOf(deviceId));
+
+/** The complete cohort test, reading explicit memberships from the store (paths that may wait: reports). */
+export async function completeMembershipOf(cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>, device: DeviceFacts): Promise<(cohort: string) => boolean> {
+  return membershipOf(cohorts, device, await explicitMembershipsOf(cohorts, device.id)).inCohort;
+}
+
+/** One cohort test: from memory when it can be, else with the device's explicit memberships from the store. */
+export async function isMemberOf(cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>, device: DeviceFacts, cohort: string): Promise<boolean> {
+  const m = membershipOf(cohorts, device);
+  const inMemory = m.inCohort(cohort);
+  return m.needsStore ? (await completeMembershipOf(cohorts, device))(cohort) : inMemory;
 }

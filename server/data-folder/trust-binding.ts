@@ -33,21 +33,21 @@ const short = (b: TrustBinding): string => `anchor ${b.anchor.slice(0, 12)}…, 
  * Returns what changed: 'bound' (first start), 'rotated' (a newer version
  * of the same chain), 'switched', or 'same'.
  */
-export function checkTrustBinding(
+export async function checkTrustBinding(
   store: TrustBindingStore,
   roots: readonly RootEnvelope[],
   opts: { switchTrust: boolean; trustDir: string; dataDir: string; at: string },
-): { outcome: 'bound' | 'same' | 'rotated' | 'switched'; previous?: TrustBinding } {
+): Promise<{ outcome: 'bound' | 'same' | 'rotated' | 'switched'; previous?: TrustBinding }> {
   const now = bindingOf(roots);
-  const previous = store.get();
+  const previous = await store.get();
   if (!previous) {
-    store.save(now, opts.at);
+    await store.save(now, opts.at);
     return { outcome: 'bound' };
   }
   const sameChain = previous.anchor === now.anchor;
   if (sameChain && now.version === previous.version) return { outcome: 'same' };
   if (sameChain && now.version > previous.version) {
-    store.save(now, opts.at);
+    await store.save(now, opts.at);
     return { outcome: 'rotated', previous };
   }
   if (!opts.switchTrust) {
@@ -59,6 +59,6 @@ export function checkTrustBinding(
         `to re-bind this one on purpose pass --switch-trust (OTA_SWITCH_TRUST=1): what it holds was accepted under the old root.`,
     );
   }
-  store.save(now, opts.at);
+  await store.save(now, opts.at);
   return { outcome: 'switched', previous };
 }

@@ -1,8 +1,8 @@
-import type { Db } from './open.js';
+import type { Sql } from './sql.js';
 import { AppError } from '../errors.js';
 
 interface Job {
-  work: () => unknown;
+  work: () => Promise<unknown>;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -11,20 +11,23 @@ interface Job {
 export type GroupCommit = ReturnType<typeof createGroupCommit>;
 
 /**
- * Group commit: every write submitted in the same turn of the event loop
- * runs in ONE transaction (one fsync with synchronous=FULL), each in its own
- * savepoint. Whatever one job throws — a refusal (AppError) or anything
- * unexpected — rolls back its savepoint alone and rejects its promise alone:
- * one device's bad input never touches its neighbours' writes. Only a
- * failure of the transaction itself (the commit, the disk) fails the group.
+ * Group commit: every write submitted while no group is being written — or
+ * while the previous group commits — runs in ONE transaction (one fsync
+ * with synchronous=FULL), each job in its own savepoint, one after another.
+ * Whatever one job throws — a refusal (AppError) or anything unexpected —
+ * rolls back its savepoint alone and rejects its promise alone: one
+ * device's bad input never touches its neighbours' writes. Only a failure
+ * of the transaction itself (the commit, the disk) fails the group.
  * Promises settle only after the commit: whoever answers 2xx on them
- * answers for data that is on disk. Callers do what can fail on their own
- * input (parsing, canonical JSON) before they join.
+ * answers for data that is on disk. While a group commits (which may wait
+ * on I/O), new jobs collect for the next group, started when it ends.
+ * Callers do what can fail on their own input (parsing, canonical JSON)
+ * before they join.
  */
 export function createGroupCommit(
-  db: Db,
+  sql: Sql,
   hooks: {
-    beforeEach?: () => void;
+    beforeEach?: () => Promise<void>;
     onHookError?: (e: unknown) => void;
     onGroupError?: (e: unknown, requests: number) => void;
     /** After each successful commit: how long the group took and how many requests it held (metrics). */
@@ -33,33 +36,32 @@ export function createGroupCommit(
 ) {
   let queue: Job[] = [];
   const committed: (() => void)[] = [];
-  let scheduled = false;
+  /** A group is scheduled or being written: new jobs wait for the next one. */
+  let busy = false;
 
-  const flush = (): void => {
-    scheduled = false;
-    const jobs = queue;
-    queue = [];
+  const writeGroup = async (jobs: Job[]): Promise<void> => {
     const started = process.hrtime.bigint();
     try {
-      db.transaction(() => {
+      await sql.transaction(async () => {
         // e.g. the write-behind of poll activity, so reports always find their offers. Best effort:
         // a report whose offer is not written yet proves its eligibility itself.
         const before = hooks.beforeEach;
         if (before) {
           try {
-            db.transaction(before)();
+            await sql.transaction(before);
           } catch (e) {
             hooks.onHookError?.(e);
           }
         }
+        // One savepoint at a time (never two concurrently inside one transaction).
         for (const job of jobs) {
           try {
-            job.outcome = { ok: true, value: db.transaction(job.work)() };
+            job.outcome = { ok: true, value: await sql.transaction(job.work) };
           } catch (e) {
             job.outcome = { ok: false, error: e };
           }
         }
-      })();
+      });
     } catch (e) {
       hooks.onGroupError?.(e, jobs.length);
       const err = new AppError('unavailable', 'the write could not be stored; send it again', { cause: e });
@@ -76,18 +78,32 @@ export function createGroupCommit(
     for (const listener of committed) listener();
   };
 
+  /** Writes groups until no job waits: what arrived during one commit forms the next group. */
+  const drain = async (): Promise<void> => {
+    try {
+      while (queue.length > 0) {
+        const jobs = queue;
+        queue = [];
+        await writeGroup(jobs);
+      }
+    } finally {
+      busy = false;
+    }
+  };
+
   return {
     /** Called after every successful group commit (e.g. to look at what moved). */
     onCommit(listener: () => void): void {
       committed.push(listener);
     },
     /** Runs `work` inside the next group transaction; resolves with its result once committed. */
-    run<T>(work: () => T): Promise<T> {
+    run<T>(work: () => Promise<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
+        if (!busy) {
+          busy = true;
+          // The rest of this turn of the event loop joins the same group.
+          setImmediate(() => void drain());
         }
       });
     },

@@ -1,6 +1,8 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations/index.js';
+import type { Sql } from './sql.js';
+import { sqliteSql } from './sqlite-sql.js';
 
 export type Db = Database.Database;
 
@@ -24,4 +26,12 @@ export function openDatabase(file: string): Db {
   db.pragma('cache_size = -65536');
   migrate(db);
   return db;
+}
+
+/**
+ * The SQLite engine behind the async Sql interface, on a migrated database
+ * file (or ':memory:' for tests): what every store takes.
+ */
+export function openSqlite(file: string): Sql {
+  return sqliteSql(openDatabase(file));
 }

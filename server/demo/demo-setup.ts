@@ -26,7 +26,7 @@ export function demoImage(): Buffer {
  */
 export async function prepareDemo(ctx: AppContext, devKeysDir: string): Promise<{ rolloutId: string } | undefined> {
   const body = optInRelease as ReleaseSigned;
-  if (ctx.releases.get(body.id)) return undefined;
+  if (await ctx.releases.get(body.id)) return undefined;
   const actor = 'system:demo';
   const at = toTimestamp(ctx.now());
   const image = demoImage();
@@ -35,13 +35,14 @@ export async function prepareDemo(ctx: AppContext, devKeysDir: string): Promise<
   const signed: ReleaseSigned = { ...body, issuedAt: at };
   const releaseKey = readKeyFile(join(devKeysDir, 'release.key.json')).private;
   if (!releaseKey) throw new Error('dev release key is missing its private part');
-  publishRelease(signEnvelope({ signed }, [ed25519Signer(releaseKey)]), actor, ctx);
+  await publishRelease(signEnvelope({ signed }, [ed25519Signer(releaseKey)]), actor, ctx);
 
-  ctx.db.transaction(() => {
-    ctx.cohorts.insert({ name: 'qa', description: 'QA bench phones', members: [DEMO_DEVICE.deviceId] }, at);
-    ctx.audit.append({ actor, action: 'cohort.create', subject: 'qa', details: { members: 1 } }, at);
-  })();
-  const rollout = ctx.rolloutService.create(
+  await ctx.sql.transaction(async () => {
+    await ctx.cohorts.insert({ name: 'qa', description: 'QA bench phones', members: [DEMO_DEVICE.deviceId] }, at);
+    await ctx.audit.append({ actor, action: 'cohort.create', subject: 'qa', details: { members: 1 } }, at);
+  });
+  await ctx.cohorts.refresh();
+  const rollout = await ctx.rolloutService.create(
     {
       id: 'cloud-optin-demo',
       releaseId: signed.id,
@@ -54,7 +55,7 @@ export async function prepareDemo(ctx: AppContext, devKeysDir: string): Promise<
     },
     actor,
   );
-  ctx.rolloutService.act(rollout.id, 'start', actor);
+  await ctx.rolloutService.act(rollout.id, 'start', actor);
   return { rolloutId: rollout.id };
 }
 

@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import type { CounterStore } from '../rollouts/rollout-counters.js';
 import { counterKey } from '../rollouts/rollout-counters.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
@@ -20,7 +20,7 @@ interface Offer {
  * are batched instead of written per poll; report ingestion flushes what is
  * pending first, in its own transaction, so a report always finds its offer.
  */
-export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevices: RolloutDeviceStore, counters: CounterStore) {
+export function createActivityBuffer(sql: Sql, devices: DeviceStore, rolloutDevices: RolloutDeviceStore, counters: CounterStore) {
   const seen = new Map<string, { version: string; at: number }>();
   const offers = new Map<string, Offer>();
   // Offers already written: a device polls the same offer many times, and
@@ -29,12 +29,12 @@ export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevice
   let recorded = new Set<string>();
 
   /** Writes (and forgets) up to `limit` pending entries, oldest first; returns how many remain. */
-  const writeSome = (limit: number): number => {
+  const writeSome = async (limit: number): Promise<number> => {
     let budget = limit;
     for (const [id, v] of seen) {
       if (budget-- <= 0) break;
-      devices.seen(id, v.version, v.at);
       seen.delete(id);
+      await devices.seen(id, v.version, v.at);
     }
     if (recorded.size + offers.size > RECORDED_OFFERS) recorded = new Set();
     // New offers are counted per rollout and stage, then added once per counter: two upserts per
@@ -44,7 +44,7 @@ export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevice
       if (budget-- <= 0) break;
       offers.delete(key);
       recorded.add(key);
-      if (rolloutDevices.offer(offer.rolloutId, offer.deviceId, offer.stage, offer.at)) {
+      if (await rolloutDevices.offer(offer.rolloutId, offer.deviceId, offer.stage, offer.at)) {
         const k = `${offer.rolloutId}\u0000${offer.stage}`;
         const c = newOffers.get(k);
         if (c) c.n++;
@@ -52,33 +52,32 @@ export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevice
       }
     }
     for (const { rolloutId, stage, n } of newOffers.values()) {
-      counters.add(rolloutId, counterKey.offered, n);
-      counters.add(rolloutId, counterKey.offeredAt(stage), n);
+      await counters.add(rolloutId, counterKey.offered, n);
+      await counters.add(rolloutId, counterKey.offeredAt(stage), n);
     }
     return seen.size + offers.size;
   };
 
-  const flushInTransaction = (): void => void writeSome(Number.POSITIVE_INFINITY);
+  const flushInTransaction = async (): Promise<void> => void (await writeSome(Number.POSITIVE_INFINITY));
 
   let flushing = false;
   /**
    * Background flush in slices of FLUSH_SLICE rows, one short transaction
    * each with event-loop turns between them, so polls never wait behind a
    * long write. Nothing here was acknowledged to anyone, so these commits
-   * skip their own fsync (synchronous=NORMAL): the next durable commit (a
-   * report, an enrollment) fsyncs the WAL, these frames with it. A process
-   * crash loses none of it; only a power cut can.
+   * are not durable ones (`durable: false`; SQLite: synchronous=NORMAL):
+   * the next durable commit (a report, an enrollment) carries them to disk
+   * with its own. A process crash loses none of it; only a power cut can.
    */
-  const flushSlice = (): void => {
-    db.pragma('synchronous = NORMAL');
-    let remaining: number;
+  let flushed: Promise<void> = Promise.resolve();
+  const flushSlices = async (): Promise<void> => {
     try {
-      remaining = db.transaction(() => writeSome(FLUSH_SLICE))();
+      while ((await sql.transaction(() => writeSome(FLUSH_SLICE), { durable: false })) > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     } finally {
-      db.pragma('synchronous = FULL');
+      flushing = false;
     }
-    if (remaining > 0) setImmediate(flushSlice);
-    else flushing = false;
   };
 
   return {
@@ -91,17 +90,29 @@ export function createActivityBuffer(db: Db, devices: DeviceStore, rolloutDevice
     },
     /** True when this device's first offer for the rollout is still only in memory. */
     pendingOffer: (rolloutId: string, deviceId: string): boolean => offers.has(`${rolloutId}\u0000${deviceId}`),
+    /** True when this node saw the offer made: pending, or written by a recent flush (the store knows of others). */
+    knownOffer: (rolloutId: string, deviceId: string): boolean => {
+      const key = `${rolloutId}\u0000${deviceId}`;
+      return offers.has(key) || recorded.has(key);
+    },
     /** Call inside a transaction that is about to read offers. */
     flushInTransaction,
-    /** Starts a background flush (no-op while one runs); call `flushAll` to write everything now. */
-    flush(): void {
-      if (flushing || seen.size + offers.size === 0) return;
+    /**
+     * Starts a background flush (no-op while one runs) and returns it; a
+     * failed flush rejects (the caller logs it) and the next one retries
+     * what it had not taken yet. Call `flushAll` to write everything now.
+     */
+    flush(): Promise<void> {
+      if (flushing) return flushed;
+      if (seen.size + offers.size === 0) return Promise.resolve();
       flushing = true;
-      flushSlice();
+      flushed = flushSlices();
+      return flushed;
     },
-    /** Everything, now, in one transaction (shutdown, tests). */
-    flushAll(): void {
-      if (seen.size + offers.size > 0) db.transaction(flushInTransaction)();
+    /** Everything, now, in one transaction, after any background flush ends (shutdown, tests). */
+    async flushAll(): Promise<void> {
+      await flushed.catch(() => undefined);
+      if (seen.size + offers.size > 0) await sql.transaction(flushInTransaction);
     },
     get size(): number {
       return seen.size + offers.size;

@@ -7,9 +7,9 @@ import type { Device, DeviceStore } from './device-store.js';
 
 /** Resolves any device token to its device (for routes not scoped to one device id). */
 export function deviceTokenResolver(devices: DeviceStore) {
-  return (token: string): Principal | undefined => {
+  return async (token: string): Promise<Principal | undefined> => {
     if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return undefined;
-    const id = devices.idByTokenHash(deviceTokenHash(token));
+    const id = await devices.idByTokenHash(deviceTokenHash(token));
     return id === undefined ? undefined : { kind: 'device', deviceId: id };
   };
 }
@@ -18,17 +18,25 @@ export function deviceTokenResolver(devices: DeviceStore) {
  * Routes under /v1/devices/{deviceId}: the fast path reads the device by
  * its id and compares token digests in constant time. 401 without a valid
  * credential; 403 for an operator token or another device's token.
+ * Synchronous when the device is cached and the token is its own (every
+ * poll of a known device); otherwise it reads the store and returns a promise.
  */
-export function deviceForToken(devices: DeviceStore, operators: OperatorTokenStore, deviceId: string, authorization: string | undefined): Device {
+export function deviceForToken(devices: DeviceStore, operators: OperatorTokenStore, deviceId: string, authorization: string | undefined): Device | Promise<Device> {
   const token = bearerToken(authorization);
   if (token === undefined) throw new AppError('unauthorized', 'a device token is required');
-  if (!token.startsWith(DEVICE_TOKEN_PREFIX)) {
-    if (operators.authenticate(token)) throw new AppError('forbidden', 'this route takes a device token, not an operator token');
-    throw new AppError('unauthorized', 'the token is not valid');
-  }
+  if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return refuseOperator(operators, token);
   const digest = deviceTokenHash(token);
-  const device = devices.get(deviceId);
-  if (device && sameDigest(device.tokenHash, digest)) return device;
-  if (devices.idByTokenHash(digest) !== undefined) throw new AppError('forbidden', 'a device may only act on its own resources');
+  const cached = devices.peek(deviceId);
+  if (cached && sameDigest(cached.tokenHash, digest)) return cached;
+  return (async () => {
+    const device = cached ?? (await devices.get(deviceId));
+    if (device && sameDigest(device.tokenHash, digest)) return device;
+    if ((await devices.idByTokenHash(digest)) !== undefined) throw new AppError('forbidden', 'a device may only act on its own resources');
+    throw new AppError('unauthorized', 'the token is not valid');
+  })();
+}
+
+async function refuseOperator(operators: OperatorTokenStore, token: string): Promise<never> {
+  if (await operators.authenticate(token)) throw new AppError('forbidden', 'this route takes a device token, not an operator token');
   throw new AppError('unauthorized', 'the token is not valid');
 }

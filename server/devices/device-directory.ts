@@ -1,4 +1,4 @@
-import { membershipOf } from '../cohorts/membership.js';
+import { completeMembershipOf, isMemberOf } from '../cohorts/membership.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import type { ReportView } from '../reports/report-store.js';
@@ -39,20 +39,22 @@ export type DeviceSummary = ReturnType<typeof summary>;
  * a cursor, so a page may hold fewer than `limit` devices (even none) while
  * `nextCursor` is not null. Clients page until `nextCursor` is null.
  */
-export function listDevices(q: DeviceQuery, deps: Deps): { devices: DeviceSummary[]; nextCursor: string | null } {
+export async function listDevices(q: DeviceQuery, deps: Deps): Promise<{ devices: DeviceSummary[]; nextCursor: string | null }> {
   if (q.cohort !== undefined && !deps.cohorts.exists(q.cohort)) throw new AppError('not_found', `no cohort ${q.cohort}`);
-  if (q.rollout !== undefined && !deps.rollouts.summary(q.rollout)) throw new AppError('not_found', `no rollout ${q.rollout}`);
+  if (q.rollout !== undefined && !(await deps.rollouts.summary(q.rollout))) throw new AppError('not_found', `no rollout ${q.rollout}`);
   const { rollout, state } = q;
   // A rollout narrows the walk to the devices it offered (by its state index when a state is given).
-  const source = (after: string, n: number): { id: string; device: Device | undefined }[] =>
-    rollout !== undefined
-      ? deps.rolloutDevices.page(rollout, state, after, n).map((rd) => ({ id: rd.deviceId, device: deps.devices.get(rd.deviceId) }))
-      : deps.devices.after(after, n).map((d) => ({ id: d.id, device: d }));
+  const source = async (after: string, n: number): Promise<{ id: string; device: Device | undefined }[]> => {
+    if (rollout === undefined) return (await deps.devices.after(after, n)).map((d) => ({ id: d.id, device: d }));
+    const out: { id: string; device: Device | undefined }[] = [];
+    for (const rd of await deps.rolloutDevices.page(rollout, state, after, n)) out.push({ id: rd.deviceId, device: await deps.devices.get(rd.deviceId) });
+    return out;
+  };
   const anyState = rollout === undefined && state !== undefined ? (state === 'silent' ? null : state) : undefined;
-  const matches = (d: Device): boolean =>
+  const matches = async (d: Device): Promise<boolean> =>
     (q.model === undefined || d.model === q.model) &&
-    (q.cohort === undefined || membershipOf(deps.cohorts, d)(q.cohort)) &&
-    (anyState === undefined || deps.rolloutDevices.inStateAnywhere(d.id, anyState));
+    (q.cohort === undefined || (await isMemberOf(deps.cohorts, d, q.cohort))) &&
+    (anyState === undefined || (await deps.rolloutDevices.inStateAnywhere(d.id, anyState)));
 
   const found: Device[] = [];
   let after = q.cursor ?? '';
@@ -60,12 +62,12 @@ export function listDevices(q: DeviceQuery, deps: Deps): { devices: DeviceSummar
   let exhausted = false;
   while (found.length < q.limit && examined < SCAN_BUDGET) {
     const n = Math.min(CHUNK, SCAN_BUDGET - examined);
-    const batch = source(after, n);
+    const batch = await source(after, n);
     let used = 0;
     for (const { id, device } of batch) {
       used++;
       after = id;
-      if (device && matches(device)) found.push(device);
+      if (device && (await matches(device))) found.push(device);
       if (found.length === q.limit) break;
     }
     examined += used;
@@ -88,16 +90,17 @@ const reportOut = (r: ReportView) => ({
 });
 
 /** GET /v1/devices/{deviceId}: the device, its cohorts, and per rollout that offered it its state and reports. */
-export function deviceDetail(id: string, deps: Deps) {
-  const device = deps.devices.get(id);
+export async function deviceDetail(id: string, deps: Deps) {
+  const device = await deps.devices.get(id);
   if (!device) throw new AppError('not_found', `no device ${id}`);
-  const inCohort = membershipOf(deps.cohorts, device);
-  const reports = deps.reports.ofDevice(id, REPORTS_PER_DEVICE);
-  const rollouts = deps.rollouts.started().flatMap((r) => {
-    const rd = deps.rolloutDevices.get(r.id, id);
-    if (!rd) return [];
+  const inCohort = await completeMembershipOf(deps.cohorts, device);
+  const reports = await deps.reports.ofDevice(id, REPORTS_PER_DEVICE);
+  const rollouts = [];
+  for (const r of await deps.rollouts.started()) {
+    const rd = await deps.rolloutDevices.get(r.id, id);
+    if (!rd) continue;
     const own = reports.filter((x) => x.rolloutId === r.id);
-    return [{
+    rollouts.push({
       rolloutId: r.id,
       releaseId: r.releaseId,
       rolloutState: r.state,
@@ -105,15 +108,15 @@ export function deviceDetail(id: string, deps: Deps) {
       offeredAt: toTimestamp(new Date(rd.offeredAt)),
       state: rd.state ?? 'silent',
       stateAt: rd.stateAt === null ? null : toTimestamp(new Date(rd.stateAt)),
-      error: rd.state === null ? null : (own[0]?.error ?? deps.reports.latest(id, r.id)?.error ?? null),
+      error: rd.state === null ? null : (own[0]?.error ?? (await deps.reports.latest(id, r.id))?.error ?? null),
       reports: own.map(reportOut),
-    }];
-  });
+    });
+  }
   return {
     ...summary(device),
     // Read from the table: the device cache (device-cache.ts) serves the poll's fields, not report progress.
-    lastSeq: ((seq) => (seq === undefined || seq < 0 ? null : seq))(deps.devices.lastSeqOf(id)),
-    cohorts: deps.cohorts.list().map((c) => c.name).filter(inCohort),
+    lastSeq: ((seq) => (seq === undefined || seq < 0 ? null : seq))(await deps.devices.lastSeqOf(id)),
+    cohorts: (await deps.cohorts.list()).map((c) => c.name).filter(inCohort),
     rollouts,
   };
 }

@@ -22,13 +22,13 @@ const given = (q: Record<string, unknown>): Record<string, unknown> => Object.fr
  */
 export function deviceQueryRoutes(ctx: AppContext): Router {
   const router = Router();
-  router.get('/v1/devices', requireRole(...READERS), (req, res) => {
+  router.get('/v1/devices', requireRole(...READERS), async (req, res) => {
     const q = parseQuery(given(req.query as Record<string, unknown>));
     const page = parsePage(q);
-    res.json(listDevices({ model: q.model, cohort: q.cohort, rollout: q.rollout, state: q.state, limit: page.limit, cursor: page.cursor }, ctx));
+    res.json(await listDevices({ model: q.model, cohort: q.cohort, rollout: q.rollout, state: q.state, limit: page.limit, cursor: page.cursor }, ctx));
   });
-  router.get('/v1/devices/:deviceId', requireRole(...READERS), (req, res) => {
-    res.json(deviceDetail(pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id'), ctx));
+  router.get('/v1/devices/:deviceId', requireRole(...READERS), async (req, res) => {
+    res.json(await deviceDetail(pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id'), ctx));
   });
   return router;
 }

@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
 import { createDeviceCache } from './device-cache.js';
 
@@ -39,60 +39,57 @@ export type DeviceStore = ReturnType<typeof createDeviceStore>;
  * or facts goes through this store, which drops the cached copy: a write
  * elsewhere must call `forget(id)`.
  */
-export function createDeviceStore(db: Db, opts: { cacheEntries?: number } = {}) {
+export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}) {
   const cache = createDeviceCache(opts.cacheEntries ?? 0);
-  const getStmt = db.prepare<[string], DeviceRow>(
-    'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices WHERE id = ?',
-  );
-  const idByTokenStmt = db.prepare<[Buffer], string>('SELECT id FROM devices WHERE token_hash = ?').pluck();
-  const insertStmt = db.prepare(
-    // last_seq -1: a device's first report may carry seq 0 (protocol §7 only says "increasing").
-    'INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, -1)',
-  );
-  const reenrollStmt = db.prepare('UPDATE devices SET token_hash = ?, model = ?, version = ?, attributes = ?, last_seen = ? WHERE id = ?');
-  const seenStmt = db.prepare('UPDATE devices SET last_seen = max(last_seen, ?), version = ? WHERE id = ?');
-  const lastSeqStmt = db.prepare('UPDATE devices SET last_seq = ? WHERE id = ?');
-  const lastSeqOfStmt = db.prepare<[string], number>('SELECT last_seq FROM devices WHERE id = ?').pluck();
-  const countStmt = db.prepare<[], number>('SELECT COUNT(*) FROM devices').pluck();
-  const afterStmt = db.prepare<[string, number], DeviceRow>(
-    'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices WHERE id > ? ORDER BY id LIMIT ?',
-  );
-  const lastSeenStmt = db.prepare<[string], number>('SELECT last_seen FROM devices WHERE id = ?').pluck();
+  const COLUMNS = 'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices';
 
   return {
-    get(id: string): Device | undefined {
+    /**
+     * The cached copy, from memory only (the poll's fast path: no promise, no wait).
+     * Inside a transaction nothing is served from the cache: the row may be uncommitted there.
+     */
+    peek: (id: string): Device | undefined => (sql.inTransaction() ? undefined : cache.get(id)),
+    async get(id: string): Promise<Device | undefined> {
       // Inside a transaction the row may be uncommitted: read it, but never cache it.
-      const inTransaction = db.inTransaction;
+      const inTransaction = sql.inTransaction();
       if (!inTransaction) {
         const cached = cache.get(id);
         if (cached) return cached;
       }
-      const row = getStmt.get(id);
+      const row = await sql.one<DeviceRow>(`${COLUMNS} WHERE id = ?`, [id]);
       if (!row) return undefined;
       return inTransaction ? toDevice(row) : cache.put(toDevice(row), row.attributes);
     },
-    idByTokenHash: (hash: Buffer): string | undefined => idByTokenStmt.get(hash) as string | undefined,
-    insert(d: DeviceFacts, tokenHash: Buffer, at: number): void {
+    idByTokenHash: (hash: Buffer): Promise<string | undefined> => sql.value<string>('SELECT id FROM devices WHERE token_hash = ?', [hash]),
+    async insert(d: DeviceFacts, tokenHash: Buffer, at: number): Promise<void> {
       cache.forget(d.id);
-      insertStmt.run(d.id, tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, at);
+      // last_seq -1: a device's first report may carry seq 0 (protocol §7 only says "increasing").
+      await sql.run('INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, -1)',
+        [d.id, tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, at]);
     },
-    reenroll(d: DeviceFacts, tokenHash: Buffer, at: number): void {
+    async reenroll(d: DeviceFacts, tokenHash: Buffer, at: number): Promise<void> {
       // protocol §7: the replaced token stops working at once, on this read path too.
       cache.forget(d.id);
-      reenrollStmt.run(tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, d.id);
+      await sql.run('UPDATE devices SET token_hash = ?, model = ?, version = ?, attributes = ?, last_seen = ? WHERE id = ?',
+        [tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, d.id]);
+      // Forgotten again: a poll may have cached the old row while the update waited its turn.
+      cache.forget(d.id);
     },
-    seen(id: string, version: string, at: number): void {
-      seenStmt.run(at, version, id);
+    async seen(id: string, version: string, at: number): Promise<void> {
+      await sql.run('UPDATE devices SET last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END, version = ? WHERE id = ?', [at, at, version, id]);
       cache.seen(id, version, at);
     },
     /** Drops the cached copy of a device changed outside this store. */
     forget: (id: string): void => cache.forget(id),
     cacheStats: () => cache.stats(),
-    setLastSeq: (id: string, seq: number): void => void lastSeqStmt.run(seq, id),
-    lastSeqOf: (id: string): number | undefined => lastSeqOfStmt.get(id) as number | undefined,
-    count: (): number => countStmt.get() as number,
+    async setLastSeq(id: string, seq: number): Promise<void> {
+      await sql.run('UPDATE devices SET last_seq = ? WHERE id = ?', [seq, id]);
+    },
+    lastSeqOf: (id: string): Promise<number | undefined> => sql.value<number>('SELECT last_seq FROM devices WHERE id = ?', [id]),
+    count: async (): Promise<number> => (await sql.value<number>('SELECT COUNT(*) FROM devices')) ?? 0,
     /** The next `limit` devices by id after `afterId` (operators' listing walks the table in windows). */
-    after: (afterId: string, limit: number): Device[] => afterStmt.all(afterId, limit).map(toDevice),
-    lastSeen: (id: string): number | undefined => lastSeenStmt.get(id) as number | undefined,
+    after: async (afterId: string, limit: number): Promise<Device[]> =>
+      (await sql.all<DeviceRow>(`${COLUMNS} WHERE id > ? ORDER BY id LIMIT ?`, [afterId, limit])).map(toDevice),
+    lastSeen: (id: string): Promise<number | undefined> => sql.value<number>('SELECT last_seen FROM devices WHERE id = ?', [id]),
   };
 }

@@ -40,7 +40,7 @@ export function enrollFastPath(ctx: AppContext, observer: RequestObserver, limit
     if (!ENROLL_RE.test(req.url ?? '')) return false;
     serveBodyRoute(req, res, { observer, logger: ctx.logger, route: ROUTE, what: 'enrollment' }, async (): Promise<void> => {
       const token = bearerToken(req.headers.authorization);
-      const by = token === undefined ? undefined : (ctx.operatorTokens.authenticate(token) ?? resolveDevice(token));
+      const by = token === undefined ? undefined : ((await ctx.operatorTokens.authenticate(token)) ?? (await resolveDevice(token)));
       if (!by) throw new AppError('unauthorized', token === undefined ? 'a bearer token is required' : 'the token is not valid');
       // Last used, as on every operator request (auth/token-usage.ts: noted in memory, written behind).
       if (by.kind === 'operator') ctx.tokenUsage.touch(by.tokenId);

@@ -35,8 +35,8 @@ export async function enroll(
   const now = deps.now();
   const facts = { id: e.deviceId, model: e.model, version: e.version, attributes: e.attributes ?? {} };
   // Group-committed: the token is answered only once it is on disk, and a burst of enrollments shares one fsync.
-  const reenrolled = await deps.commits.run(() => {
-    const existing = deps.devices.get(e.deviceId);
+  const reenrolled = await deps.commits.run(async () => {
+    const existing = await deps.devices.get(e.deviceId);
     if (existing && by.kind !== 'device') {
       throw new AppError('conflict', `device ${e.deviceId} is already enrolled; re-enroll with its current device token`);
     }
@@ -47,11 +47,11 @@ export async function enroll(
     }
     // A device re-enrolling rotates its token and reports its version; its model and attributes stay
     // as the enroller set them, so no device can move itself into a rule-based cohort (e.g. QA).
-    if (existing) deps.devices.reenroll({ ...facts, model: existing.model, attributes: existing.attributes }, deviceTokenHash(token), now.getTime());
-    else deps.devices.insert(facts, deviceTokenHash(token), now.getTime());
+    if (existing) await deps.devices.reenroll({ ...facts, model: existing.model, attributes: existing.attributes }, deviceTokenHash(token), now.getTime());
+    else await deps.devices.insert(facts, deviceTokenHash(token), now.getTime());
     // Enrollment is not audited per device (fleet-scale noise); re-enrollment replaces a credential, so it is.
     if (existing) {
-      deps.audit.append({ actor: `device:${e.deviceId}`, action: 'device.reenroll', subject: e.deviceId, details: { version: e.version } }, toTimestamp(now));
+      await deps.audit.append({ actor: `device:${e.deviceId}`, action: 'device.reenroll', subject: e.deviceId, details: { version: e.version } }, toTimestamp(now));
     }
     return existing !== undefined;
   });

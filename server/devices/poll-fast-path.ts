@@ -7,6 +7,8 @@ import { decodeDeviceId } from '../http/params.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import { deviceForToken } from './device-auth.js';
+import type { Device } from './device-store.js';
+import type { PollAnswer } from './poll-service.js';
 
 const POLL_RE = /^\/v1\/devices\/([^/?]+)\/update(?:\?(.*))?$/;
 const ROUTE = '/v1/devices/:deviceId/update';
@@ -48,16 +50,7 @@ export function pollFastPath(ctx: AppContext, observer: RequestObserver) {
     if (!match) return false;
     const started = process.hrtime.bigint();
     const ip = req.socket?.remoteAddress ?? 'unknown';
-    try {
-      const authorization = req.headers.authorization;
-      if (authorization === undefined) throw new AppError('unauthorized', 'a device token is required', { headers: { 'WWW-Authenticate': 'Bearer' } });
-      const target = parseTarget(match);
-      const device = deviceForToken(ctx.devices, ctx.operatorTokens, target.deviceId, authorization);
-      const installed = target.version ?? device.version;
-      const now = ctx.now().getTime();
-      // lastSeen to the minute: a device polling often does not rewrite its row every time.
-      if (installed !== device.version || now - device.lastSeen >= SEEN_RESOLUTION_MS) ctx.activity.seen(device.id, installed, now);
-      const answer = ctx.poll.poll(device, installed, now);
+    const respond = (answer: PollAnswer): void => {
       if (matchesEtag(req.headers['if-none-match'], answer.etag)) {
         res.writeHead(304, { ETag: answer.etag, 'Cache-Control': 'private, no-cache' });
         res.end();
@@ -70,11 +63,37 @@ export function pollFastPath(ctx: AppContext, observer: RequestObserver) {
         });
         res.end(req.method === 'HEAD' ? undefined : answer.bytes);
       }
-    } catch (e) {
+    };
+    const fail = (e: unknown): void => {
       if (!isAppError(e)) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'poll failed');
       writeError(res, isAppError(e) ? observer.refused(ip, e) : new AppError('internal', 'internal error'));
+    };
+    const finish = (): void =>
+      observer.finish({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: ROUTE, status: res.statusCode, ip, started });
+    try {
+      const authorization = req.headers.authorization;
+      if (authorization === undefined) throw new AppError('unauthorized', 'a device token is required', { headers: { 'WWW-Authenticate': 'Bearer' } });
+      const target = parseTarget(match);
+      const answerFor = (device: Device): PollAnswer | Promise<PollAnswer> => {
+        const installed = target.version ?? device.version;
+        const now = ctx.now().getTime();
+        // lastSeen to the minute: a device polling often does not rewrite its row every time.
+        if (installed !== device.version || now - device.lastSeen >= SEEN_RESOLUTION_MS) ctx.activity.seen(device.id, installed, now);
+        return ctx.poll.poll(device, installed, now);
+      };
+      // A cached device whose cohorts are in memory is answered in this turn, without a promise;
+      // only a store read (device-cache miss, a large cohort, a paused offer) makes it wait.
+      const device = deviceForToken(ctx.devices, ctx.operatorTokens, target.deviceId, authorization);
+      const answer = device instanceof Promise ? device.then(answerFor) : answerFor(device);
+      if (answer instanceof Promise) {
+        void answer.then(respond).catch(fail).finally(finish);
+        return true;
+      }
+      respond(answer);
+    } catch (e) {
+      fail(e);
     }
-    observer.finish({ method: req.method, path: (req.url ?? '').split('?')[0] as string, route: ROUTE, status: res.statusCode, ip, started });
+    finish();
     return true;
   };
 }

@@ -1,4 +1,5 @@
-import { membershipOf } from '../cohorts/membership.js';
+import { explicitMembershipsOf, membershipOf } from '../cohorts/membership.js';
+import type { DeviceFacts } from '../cohorts/cohort.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { eligibleStage } from '../rollouts/eligibility.js';
@@ -29,6 +30,15 @@ export interface PollAnswer {
 
 const MAX_CACHED_BODIES = 10_000;
 
+interface Candidate {
+  release: LiveRollout;
+  stage: number;
+  statement: LiveRollout['statements'][number];
+  /** Paused: offered only if the device was offered it before. */
+  paused: boolean;
+}
+
+
 export type PollService = ReturnType<typeof createPollService>;
 
 /**
@@ -49,43 +59,77 @@ export function createPollService(deps: PollDeps) {
   const pollAfterOf = (device: Device): number =>
     deps.pollIntervalSeconds + (deps.pollJitterSeconds > 0 ? deviceBucket(device, 'poll-jitter') % (deps.pollJitterSeconds + 1) : 0);
 
+  /** The offers the device is eligible for, from memory; no side effect. */
+  const candidates = (device: Device, facts: DeviceFacts, inCohort: (cohort: string) => boolean, now: number): Candidate[] => {
+    const found: Candidate[] = [];
+    for (const l of deps.live.current()) {
+      // An expired release would only be refused by the device (and counted as a failure).
+      if (now >= l.releaseExpires) continue;
+      const stage = eligibleStage(l, facts, deviceBucket(device, l.salt), inCohort);
+      if (stage < 0) continue;
+      const statement = l.statements[stage];
+      // protocol §8: the device installs only logged offers; an unlogged one is never made.
+      if (!statement || statement.logIndex === undefined || l.releaseLogIndex === undefined) continue;
+      found.push({ release: l, stage, statement, paused: l.state === 'paused' });
+    }
+    return found;
+  };
+
+  /** Paused rollouts' offers this node has not seen made: their records are in the store. */
+  const unsure = (device: Device, found: readonly Candidate[]): Candidate[] =>
+    found.filter((c) => c.paused && !deps.activity.knownOffer(c.release.id, device.id));
+
+  const settle = (device: Device, found: Candidate[], now: number): PollAnswer | Promise<PollAnswer> => {
+    const check = unsure(device, found);
+    if (check.length === 0) return answerOf(device, found, now);
+    return (async () => {
+      const refused = new Set<Candidate>();
+      for (const c of check) if (!(await deps.rolloutDevices.wasOffered(c.release.id, device.id))) refused.add(c);
+      return answerOf(device, found.filter((c) => !refused.has(c)), now);
+    })();
+  };
+
+  const answerOf = (device: Device, found: readonly Candidate[], now: number): PollAnswer => {
+    const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string }[] = [];
+    for (const c of found) {
+      // protocol §5: paused serves no new offers, only those already made.
+      if (!c.paused) deps.activity.offered(c.release.id, device.id, c.stage, now);
+      offers.push({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` });
+    }
+    const pollAfter = pollAfterOf(device) * (deps.loadFactor?.() ?? 1);
+    const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
+    let answer = bodies.get(key);
+    if (!answer) {
+      const updates = offers.map((o) =>
+        `{"release":${o.release.releaseJson},"rollout":${o.statement.json},"log":${deps.log.offerMember(o.release.releaseLogIndex as number, o.statement.logIndex as number)}}`);
+      const body = `{"updates":[${updates.join(',')}],"pollAfterSeconds":${pollAfter}}`;
+      answer = { bytes: Buffer.from(body), etag: `"${sha256Hex(body).slice(0, 32)}"` };
+      bodies.set(key, answer);
+    }
+    return answer;
+  };
+
   return {
-    poll(device: Device, installedVersion: string, now: number): PollAnswer {
+    /**
+     * The answer, synchronously when everything it needs is in memory (the
+     * device's cohorts, the live view): no promise, no wait. It reads the
+     * store, and so returns a promise, only for a cohort whose member list
+     * is too large for memory, or for a paused rollout's offer this node
+     * has not seen (protocol §5: paused serves only offers already made).
+     */
+    poll(device: Device, installedVersion: string, now: number): PollAnswer | Promise<PollAnswer> {
       if (generation !== deps.live.generation() || logGeneration !== deps.log.generation() || bodies.size > MAX_CACHED_BODIES) {
         bodies.clear();
         generation = deps.live.generation();
         logGeneration = deps.log.generation();
       }
       const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
-      const inCohort = membershipOf(deps.cohorts, facts);
-      const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string }[] = [];
-      for (const l of deps.live.current()) {
-        // An expired release would only be refused by the device (and counted as a failure).
-        if (now >= l.releaseExpires) continue;
-        const stage = eligibleStage(l, facts, deviceBucket(device, l.salt), inCohort);
-        if (stage < 0) continue;
-        const statement = l.statements[stage];
-        // protocol §8: the device installs only logged offers; an unlogged one is never made.
-        if (!statement || statement.logIndex === undefined || l.releaseLogIndex === undefined) continue;
-        if (l.state === 'paused') {
-          // protocol §5: paused serves no new offers, only those already made.
-          if (!deps.activity.pendingOffer(l.id, device.id) && !deps.rolloutDevices.wasOffered(l.id, device.id)) continue;
-        } else {
-          deps.activity.offered(l.id, device.id, stage, now);
-        }
-        offers.push({ release: l, statement, key: `${l.id}:${stage}:${statement.version}` });
-      }
-      const pollAfter = pollAfterOf(device) * (deps.loadFactor?.() ?? 1);
-      const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
-      let answer = bodies.get(key);
-      if (!answer) {
-        const updates = offers.map((o) =>
-          `{"release":${o.release.releaseJson},"rollout":${o.statement.json},"log":${deps.log.offerMember(o.release.releaseLogIndex as number, o.statement.logIndex as number)}}`);
-        const body = `{"updates":[${updates.join(',')}],"pollAfterSeconds":${pollAfter}}`;
-        answer = { bytes: Buffer.from(body), etag: `"${sha256Hex(body).slice(0, 32)}"` };
-        bodies.set(key, answer);
-      }
-      return answer;
+      const membership = membershipOf(deps.cohorts, facts);
+      const found = candidates(device, facts, membership.inCohort, now);
+      if (membership.needsStore) return explicitMembershipsOf(deps.cohorts, device.id).then((explicit) =>
+        settle(device, candidates(device, facts, membershipOf(deps.cohorts, facts, explicit).inCohort, now), now));
+      return settle(device, found, now);
     },
   };
+
 }

@@ -25,7 +25,7 @@ export function reportFastPath(ctx: AppContext, observer: RequestObserver) {
     serveBodyRoute(req, res, { observer, logger: ctx.logger, route: ROUTE, what: 'report ingestion' }, async (): Promise<void> => {
       const authorization = req.headers.authorization;
       if (authorization === undefined) throw new AppError('unauthorized', 'a device token is required');
-      const device = deviceForToken(ctx.devices, ctx.operatorTokens, decodeDeviceId(match[1] as string), authorization);
+      const device = await deviceForToken(ctx.devices, ctx.operatorTokens, decodeDeviceId(match[1] as string), authorization);
       const reports = parseReportBatch(await readJsonBody(req, ctx.config.maxJsonBytes));
       const body = JSON.stringify(await ctx.ingest.submit(device, reports));
       res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });

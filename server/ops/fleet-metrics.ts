@@ -45,41 +45,44 @@ export function registerFleetMetrics(registry: Registry, deps: FleetMetricDeps) 
     help: 'Rollouts by state (all rollouts ever created)',
     labelNames: ['state'] as const,
     registers,
-    collect() {
+    async collect() {
+      const rows = await deps.rollouts.countByState();
       this.reset();
       for (const s of ROLLOUT_STATES) this.set({ state: s }, 0);
-      for (const row of deps.rollouts.countByState()) this.set({ state: row.state }, row.n);
+      for (const row of rows) this.set({ state: row.state }, row.n);
     },
   });
 
   // One pass over the watched rollouts feeds every per-rollout family of a scrape.
   const perRollout = {
-    state: new Gauge({ name: 'ota_rollout_state', help: '1 for the state each rollout is in, 0 for the others', labelNames: ['rollout', 'state'] as const, registers, collect: () => fill() }),
-    stage: new Gauge({ name: 'ota_rollout_stage', help: 'Current stage of each rollout (0-based, as in the API)', labelNames: ['rollout'] as const, registers }),
-    eligible: new Gauge({ name: 'ota_rollout_eligible_devices', help: 'Devices eligible through the stages reached (last census)', labelNames: ['rollout'] as const, registers }),
-    offered: new Gauge({ name: 'ota_rollout_offered_devices', help: 'Devices offered the rollout (first offers, written behind)', labelNames: ['rollout'] as const, registers }),
-    devices: new Gauge({ name: 'ota_rollout_devices', help: "Devices by their latest reported state (timed_out derived), per rollout", labelNames: ['rollout', 'state'] as const, registers }),
-    failureRatio: new Gauge({ name: 'ota_rollout_failure_ratio', help: 'Failures / terminal reports, as auto-halt computes it (0 before any terminal report)', labelNames: ['rollout'] as const, registers }),
-    threshold: new Gauge({ name: 'ota_rollout_failure_threshold_ratio', help: "The rollout's maxFailureBasisPoints / 10000", labelNames: ['rollout'] as const, registers }),
-    terminal: new Gauge({ name: 'ota_rollout_terminal_reports', help: 'Terminal reports counted for auto-halt (applied, failed, rolled_back, rejected, timed_out)', labelNames: ['rollout'] as const, registers }),
-    expiry: new Gauge({ name: 'ota_rollout_statement_expiry_seconds', help: 'Seconds until the earliest statement a serving rollout hands out expires', labelNames: ['rollout'] as const, registers }),
+    state: new Gauge({ name: 'ota_rollout_state', help: '1 for the state each rollout is in, 0 for the others', labelNames: ['rollout', 'state'] as const, registers, collect: () => filled() }),
+    stage: new Gauge({ name: 'ota_rollout_stage', help: 'Current stage of each rollout (0-based, as in the API)', labelNames: ['rollout'] as const, registers, collect: () => filled() }),
+    eligible: new Gauge({ name: 'ota_rollout_eligible_devices', help: 'Devices eligible through the stages reached (last census)', labelNames: ['rollout'] as const, registers, collect: () => filled() }),
+    offered: new Gauge({ name: 'ota_rollout_offered_devices', help: 'Devices offered the rollout (first offers, written behind)', labelNames: ['rollout'] as const, registers, collect: () => filled() }),
+    devices: new Gauge({ name: 'ota_rollout_devices', help: "Devices by their latest reported state (timed_out derived), per rollout", labelNames: ['rollout', 'state'] as const, registers, collect: () => filled() }),
+    failureRatio: new Gauge({ name: 'ota_rollout_failure_ratio', help: 'Failures / terminal reports, as auto-halt computes it (0 before any terminal report)', labelNames: ['rollout'] as const, registers, collect: () => filled() }),
+    threshold: new Gauge({ name: 'ota_rollout_failure_threshold_ratio', help: "The rollout's maxFailureBasisPoints / 10000", labelNames: ['rollout'] as const, registers, collect: () => filled() }),
+    terminal: new Gauge({ name: 'ota_rollout_terminal_reports', help: 'Terminal reports counted for auto-halt (applied, failed, rolled_back, rejected, timed_out)', labelNames: ['rollout'] as const, registers, collect: () => filled() }),
+    expiry: new Gauge({ name: 'ota_rollout_statement_expiry_seconds', help: 'Seconds until the earliest statement a serving rollout hands out expires', labelNames: ['rollout'] as const, registers, collect: () => filled() }),
   };
   const families = Object.values(perRollout);
   /**
-   * Fills every per-rollout family at once. A registry collects its families
-   * in registration order, so `ota_rollout_state` (registered first) does the
-   * work for the whole group, once per scrape.
+   * Fills every per-rollout family at once, once per scrape (see `filled`).
    */
-  const fill = (): void => {
+  const fill = async (): Promise<void> => {
     const nowMs = deps.now().getTime();
+    const rollouts = await watched();
+    const counters = new Map<string, Awaited<ReturnType<CounterStore['all']>>>();
+    for (const r of rollouts) counters.set(r.id, await deps.counters.all(r.id));
+    // Reset and filled in one synchronous stretch: a scrape never sees a family half filled.
     for (const g of families) g.reset();
-    for (const r of watched()) {
+    for (const r of rollouts) {
       const rollout = r.id;
       for (const s of ROLLOUT_STATES) perRollout.state.set({ rollout, state: s }, s === r.state ? 1 : 0);
       perRollout.stage.set({ rollout }, r.currentStage);
       const census = deps.census.of(r.id);
       if (census) perRollout.eligible.set({ rollout }, census.eligible);
-      const counts = deps.counters.all(r.id);
+      const counts = counters.get(r.id) as Awaited<ReturnType<CounterStore['all']>>;
       perRollout.offered.set({ rollout }, counts.get(counterKey.offered) ?? 0);
       for (const s of DEVICE_STATES) perRollout.devices.set({ rollout, state: s }, counts.get(counterKey.state(s)) ?? 0);
       // The same figures auto-halt uses (health-service.ts figuresOf), from the counters just read.
@@ -94,6 +97,16 @@ export function registerFleetMetrics(registry: Registry, deps: FleetMetricDeps) 
       perRollout.expiry.set({ rollout: l.id }, (earliest - nowMs) / 1000);
     }
   };
+
+  /**
+   * A registry collects its families concurrently when a collect is async:
+   * every per-rollout family waits for the one fill of this scrape.
+   */
+  let filling: Promise<void> | undefined;
+  const filled = (): Promise<void> =>
+    (filling ??= fill().finally(() => {
+      filling = undefined;
+    }));
 
   const transitions = new Counter({
     name: 'ota_rollout_transitions_total',
@@ -117,8 +130,8 @@ export function registerFleetMetrics(registry: Registry, deps: FleetMetricDeps) 
     name: 'ota_devices_enrolled',
     help: 'Devices enrolled (counted once at the first scrape, then kept up to date in memory)',
     registers,
-    collect() {
-      base ??= deps.devices.count() - newSinceStart;
+    async collect() {
+      base ??= (await deps.devices.count()) - newSinceStart;
       this.set(base + newSinceStart);
     },
   });

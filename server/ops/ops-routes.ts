@@ -5,11 +5,10 @@ import type { AppContext } from '../context.js';
 /** /healthz is public (load balancers); /metrics needs an operator token. */
 export function healthRoutes(ctx: AppContext): Router {
   const router = Router();
-  const ping = ctx.db.prepare('SELECT 1 AS ok');
-  router.get('/healthz', (_req, res) => {
+  router.get('/healthz', async (_req, res) => {
     let db = 'ok';
     try {
-      ping.get();
+      await ctx.sql.value('SELECT 1');
     } catch {
       db = 'error';
     }

@@ -3,7 +3,7 @@ import { describeThreshold, verifyThreshold } from '../crypto/envelope.js';
 import { AppError, type ErrorCode, type ErrorDetail } from '../errors.js';
 import type { AuditStore } from '../audit/audit-store.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { RootSigned } from '../trust/root.js';
 import { checkSettings, type PolicySigned } from '../trust/settings-policy.js';
@@ -13,11 +13,11 @@ import { manifestSha256, type ReleaseEnvelope } from './release-manifest.js';
 import type { ReleaseStore, StoredRelease } from './release-store.js';
 
 export interface PublishDeps {
-  db: Db;
+  sql: Sql;
   releases: ReleaseStore;
   artifacts: ArtifactStore;
   audit: AuditStore;
-  log: Pick<TransparencyLog, 'append'>;
+  log: Pick<TransparencyLog, 'append' | 'refresh'>;
   trust: TrustState;
   now: () => Date;
 }
@@ -63,28 +63,35 @@ export function releaseRefusals(envelope: ReleaseEnvelope, root: RootSigned, pol
 }
 
 /** releaseRefusals by the server's current trust, plus what only the server knows: the artifact was uploaded. */
-export function refusalsOf(envelope: ReleaseEnvelope, deps: Pick<PublishDeps, 'trust' | 'artifacts' | 'now'>): ErrorDetail[] {
+export async function refusalsOf(envelope: ReleaseEnvelope, deps: Pick<PublishDeps, 'trust' | 'artifacts' | 'now'>): Promise<ErrorDetail[]> {
   const { root, policy } = deps.trust.current();
   const reasons = releaseRefusals(envelope, root, policy.signed, deps.now());
   const { artifact } = envelope.signed;
   if (artifact && artifact.url === undefined) {
-    const stored = deps.artifacts.get(artifact.sha256);
+    const stored = await deps.artifacts.get(artifact.sha256);
     if (!stored) reasons.push({ code: 'release_refused', path: '/signed/artifact', message: `artifact ${artifact.sha256} has not been uploaded (PUT /v1/artifacts first)` });
     else if (stored.size !== artifact.size) reasons.push({ code: 'release_refused', path: '/signed/artifact/size', message: `artifact is ${stored.size} bytes, the manifest says ${artifact.size}` });
   }
   return reasons;
 }
 
-export function publishRelease(envelope: ReleaseEnvelope, actor: string, deps: PublishDeps): PublishOutcome {
+export async function publishRelease(envelope: ReleaseEnvelope, actor: string, deps: PublishDeps): Promise<PublishOutcome> {
   const sha = manifestSha256(envelope.signed);
-  const existing = deps.releases.get(envelope.signed.id);
+  // The existence check and the insert share one transaction: two publishes of one id never both insert.
+  const outcome = await deps.sql.transaction(() => publishInTransaction(envelope, sha, actor, deps));
+  if (outcome.created) await deps.log.refresh();
+  return outcome;
+}
+
+async function publishInTransaction(envelope: ReleaseEnvelope, sha: string, actor: string, deps: PublishDeps): Promise<PublishOutcome> {
+  const existing = await deps.releases.get(envelope.signed.id);
   if (existing) {
     if (existing.manifestSha256 === sha) return { created: false, release: existing };
     throw new AppError('conflict', `release ${envelope.signed.id} already exists with other content`, {
       details: [{ path: '/signed/id', message: `published manifestSha256 is ${existing.manifestSha256}` }],
     });
   }
-  const reasons = refusalsOf(envelope, deps);
+  const reasons = await refusalsOf(envelope, deps);
   if (reasons.length) {
     const codes = new Set(reasons.map((r) => r.code));
     const code: ErrorCode = codes.size === 1 ? ([...codes][0] as ErrorCode) : 'release_refused';
@@ -100,11 +107,9 @@ export function publishRelease(envelope: ReleaseEnvelope, actor: string, deps: P
     publishedAt: at,
     publishedBy: actor,
   };
-  deps.db.transaction(() => {
-    deps.releases.insert(release);
-    // protocol §8: logged in the transaction that stores it, as served.
-    deps.log.append(served, at);
-    deps.audit.append({ actor, action: 'release.publish', subject: release.id, details: { manifestSha256: sha, signatures: envelope.signatures.map((s) => s.keyid) } }, at);
-  })();
+  await deps.releases.insert(release);
+  // protocol §8: logged in the transaction that stores it, as served.
+  await deps.log.append(served, at);
+  await deps.audit.append({ actor, action: 'release.publish', subject: release.id, details: { manifestSha256: sha, signatures: envelope.signatures.map((s) => s.keyid) } }, at);
   return { created: true, release };
 }

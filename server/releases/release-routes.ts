@@ -21,23 +21,23 @@ const view = (r: StoredRelease) => ({
 export function releaseRoutes(ctx: AppContext): Router {
   const router = Router();
 
-  router.post('/v1/releases', requireRole('release-manager'), ctx.jsonBody, (req, res) => {
+  router.post('/v1/releases', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
     const envelope = parseRelease(req.body);
-    const outcome = publishRelease(envelope, actorOf(principalOf(res)), ctx);
+    const outcome = await publishRelease(envelope, actorOf(principalOf(res)), ctx);
     res.status(outcome.created ? 201 : 200).json(view(outcome.release));
   });
 
-  router.get('/v1/releases', requireRole(...READERS), (req, res) => {
+  router.get('/v1/releases', requireRole(...READERS), async (req, res) => {
     // Full envelopes are up to the JSON body limit each: pages stay small.
     const page = parsePage(req.query, 100);
-    const rows = ctx.releases.page(page.cursor ?? '', page.limit);
+    const rows = await ctx.releases.page(page.cursor ?? '', page.limit);
     const last = rows.length === page.limit ? rows[rows.length - 1] : undefined;
     res.json({ releases: rows.map(view), nextCursor: last?.id ?? null });
   });
 
-  router.get('/v1/releases/:id', requireRole(...READERS), (req, res) => {
+  router.get('/v1/releases/:id', requireRole(...READERS), async (req, res) => {
     const id = pathParam(req, 'id', SLUG_RE, 'release id');
-    const found = ctx.releases.get(id);
+    const found = await ctx.releases.get(id);
     if (!found) throw new AppError('not_found', `no release ${id}`);
     res.json(view(found));
   });

@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import type { ReleaseEnvelope } from './release-manifest.js';
 
 export interface StoredRelease {
@@ -33,23 +33,18 @@ export const envelopeOf = (r: StoredRelease): ReleaseEnvelope => JSON.parse(r.en
 
 export type ReleaseStore = ReturnType<typeof createReleaseStore>;
 
-export function createReleaseStore(db: Db) {
-  const insertStmt = db.prepare(
-    'INSERT INTO releases (id, manifest_sha256, envelope, issued_at, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?)',
-  );
-  const getStmt = db.prepare<[string], ReleaseRow>('SELECT * FROM releases WHERE id = ?');
-  const pageStmt = db.prepare<[string, number], ReleaseRow>('SELECT * FROM releases WHERE id > ? ORDER BY id LIMIT ?');
-
+export function createReleaseStore(sql: Sql) {
   return {
-    insert(r: StoredRelease): void {
-      insertStmt.run(r.id, r.manifestSha256, r.envelopeJson, r.issuedAt, r.publishedAt, r.publishedBy);
+    async insert(r: StoredRelease): Promise<void> {
+      await sql.run('INSERT INTO releases (id, manifest_sha256, envelope, issued_at, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?)',
+        [r.id, r.manifestSha256, r.envelopeJson, r.issuedAt, r.publishedAt, r.publishedBy]);
     },
-    get(id: string): StoredRelease | undefined {
-      const row = getStmt.get(id);
+    async get(id: string): Promise<StoredRelease | undefined> {
+      const row = await sql.one<ReleaseRow>('SELECT * FROM releases WHERE id = ?', [id]);
       return row && toStored(row);
     },
-    page(afterId: string, limit: number): StoredRelease[] {
-      return pageStmt.all(afterId, limit).map(toStored);
+    async page(afterId: string, limit: number): Promise<StoredRelease[]> {
+      return (await sql.all<ReleaseRow>('SELECT * FROM releases WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit])).map(toStored);
     },
   };
 }

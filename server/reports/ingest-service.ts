@@ -1,7 +1,7 @@
 import { canonicalJson } from '../crypto/canonical.js';
 import type { GroupCommit } from '../db/group-commit.js';
 import semver from 'semver';
-import { membershipOf } from '../cohorts/membership.js';
+import { completeMembershipOf } from '../cohorts/membership.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
 import { nativeSha256 } from '../crypto/native-hash.js';
 import type { Device, DeviceStore } from '../devices/device-store.js';
@@ -65,10 +65,10 @@ export function createIngestService(deps: IngestDeps) {
   const { reports, rollouts, rolloutDevices, counters } = deps;
   const settingKeysOf = new Map<string, ReadonlySet<string>>();
 
-  const releaseSettingKeys = (releaseId: string): ReadonlySet<string> => {
+  const releaseSettingKeys = async (releaseId: string): Promise<ReadonlySet<string>> => {
     let keys = settingKeysOf.get(releaseId);
     if (!keys) {
-      const stored = deps.releases.get(releaseId);
+      const stored = await deps.releases.get(releaseId);
       keys = new Set(stored ? envelopeOf(stored).signed.settings.map((s) => s.key) : []);
       settingKeysOf.set(releaseId, keys);
     }
@@ -87,20 +87,20 @@ export function createIngestService(deps: IngestDeps) {
    * Counters are never deleted, so a pair maps to the same counter for ever
    * and a device's earlier count is always taken back from where it went.
    */
-  const counterFor = (rolloutId: string, key: string, value: unknown, source: string): string => {
+  const counterFor = async (rolloutId: string, key: string, value: unknown, source: string): Promise<string> => {
     const own = counterKey.setting(key, value, source);
     const type = specOf(key)?.type;
     if (type === 'boolean' || type === 'enum') return own;
-    if (counters.has(rolloutId, own) || counters.settingCounters(rolloutId, key) < MAX_SETTING_VALUES) return own;
+    if ((await counters.has(rolloutId, own)) || (await counters.settingCounters(rolloutId, key)) < MAX_SETTING_VALUES) return own;
     return counterKey.settingOther(key, source);
   };
 
-  const countSettings = (rolloutId: string, before: SettingsMap, after: SettingsMap): void => {
+  const countSettings = async (rolloutId: string, before: SettingsMap, after: SettingsMap): Promise<void> => {
     for (const [key, now] of Object.entries(after)) {
       const was = Object.hasOwn(before, key) ? before[key] : undefined;
       if (was && was.value === now.value && was.source === now.source) continue;
-      if (was) counters.add(rolloutId, counterFor(rolloutId, key, was.value, was.source), -1);
-      counters.add(rolloutId, counterFor(rolloutId, key, now.value, now.source), 1);
+      if (was) await counters.add(rolloutId, await counterFor(rolloutId, key, was.value, was.source), -1);
+      await counters.add(rolloutId, await counterFor(rolloutId, key, now.value, now.source), 1);
     }
   };
 
@@ -110,10 +110,14 @@ export function createIngestService(deps: IngestDeps) {
    * merged settings keep), each of the policy's type. A refusal here
    * refuses this batch only.
    */
-  const prepare = (batch: Report[]): PreparedReport[] =>
-    batch.map((report, i) => {
-      if (!report.settings) return { report, body: canonicalJson(report) };
-      const tracked = releaseSettingKeys(report.releaseId);
+  const prepare = async (batch: Report[]): Promise<PreparedReport[]> => {
+    const prepared: PreparedReport[] = [];
+    for (const [i, report] of batch.entries()) {
+      if (!report.settings) {
+        prepared.push({ report, body: canonicalJson(report) });
+        continue;
+      }
+      const tracked = await releaseSettingKeys(report.releaseId);
       const settings: SettingsMap = {};
       for (const [key, reported] of Object.entries(report.settings)) {
         // Every setting the policy declares must have its type, whether or not this release changes it.
@@ -127,75 +131,78 @@ export function createIngestService(deps: IngestDeps) {
       }
       // The stored body stays what the device sent (evidence, and the same bytes a retry is compared
       // with); what the server derives from it (merged settings, counters) holds only the trimmed part.
-      return { report: { ...report, settings }, body: canonicalJson(report) };
-    });
-
-  /** One report; throws an AppError that refuses the whole batch. Returns false for a duplicate. */
-  const provenStage = (rolloutId: string, device: Device): number => {
-    const live = deps.live.current().find((l) => l.id === rolloutId);
-    if (!live) return -1;
-    return eligibleStage({ ...live, appliesTo: ANY_VERSION }, device, bucketOf(live.salt, device.id, nativeSha256), membershipOf(deps.cohorts, device));
+      prepared.push({ report: { ...report, settings }, body: canonicalJson(report) });
+    }
+    return prepared;
   };
 
-  const applyOne = (device: Device, { report: r, body }: PreparedReport, lastSeq: number, now: number, touched: Set<string>): boolean => {
+  /** One report; throws an AppError that refuses the whole batch. Returns false for a duplicate. */
+  const provenStage = async (rolloutId: string, device: Device): Promise<number> => {
+    const live = deps.live.current().find((l) => l.id === rolloutId);
+    if (!live) return -1;
+    const inCohort = await completeMembershipOf(deps.cohorts, device);
+    return eligibleStage({ ...live, appliesTo: ANY_VERSION }, device, bucketOf(live.salt, device.id, nativeSha256), inCohort);
+  };
+
+  const applyOne = async (device: Device, { report: r, body }: PreparedReport, lastSeq: number, now: number, touched: Set<string>): Promise<boolean> => {
     const deviceId = device.id;
-    const stored = reports.bodyOf(deviceId, r.seq);
+    const stored = await reports.bodyOf(deviceId, r.seq);
     if (stored !== undefined) {
       if (stored === body) return false;
       throw new AppError('seq_conflict', `seq ${r.seq} was already reported with a different body`);
     }
     if (r.seq <= lastSeq) throw new AppError('seq_conflict', `seq ${r.seq} is out of order: the last seq stored is ${lastSeq}`);
-    const rollout = rollouts.summary(r.rolloutId);
+    const rollout = await rollouts.summary(r.rolloutId);
     if (!rollout) throw new AppError('unprocessable', `no rollout ${r.rolloutId}`);
     if (rollout.releaseId !== r.releaseId) throw new AppError('unprocessable', `rollout ${r.rolloutId} ships ${rollout.releaseId}, not ${r.releaseId}`);
     if (rollout.state === 'draft') throw new AppError('unprocessable', `rollout ${r.rolloutId} has not started`);
-    let rd = rolloutDevices.get(r.rolloutId, deviceId);
+    let rd = await rolloutDevices.get(r.rolloutId, deviceId);
     if (!rd) {
       // The offer record may have been lost with the last moments of a crash: accept the report only
       // if the rollout would offer this device its release, so no device can vote in a rollout that
       // never reached it. The installed version is not checked: it may be the one just installed.
-      const stage = provenStage(r.rolloutId, device);
+      const stage = await provenStage(r.rolloutId, device);
       if (stage < 0) throw new AppError('unprocessable', `rollout ${r.rolloutId} never offered its release to this device`);
-      rolloutDevices.offer(r.rolloutId, deviceId, stage, now);
-      counters.add(r.rolloutId, counterKey.offered, 1);
-      counters.add(r.rolloutId, counterKey.offeredAt(stage), 1);
+      await rolloutDevices.offer(r.rolloutId, deviceId, stage, now);
+      await counters.add(r.rolloutId, counterKey.offered, 1);
+      await counters.add(r.rolloutId, counterKey.offeredAt(stage), 1);
       rd = { rolloutId: r.rolloutId, deviceId, stage, offeredAt: now, state: null, stateAt: null, settings: null };
     }
     const from = rd.state as DeviceState | null;
     const why = refuseTransition(from, r.state);
     if (why) throw new AppError('invalid_transition', `seq ${r.seq}: ${why}`);
-    reports.insert({ deviceId, seq: r.seq, rolloutId: r.rolloutId, releaseId: r.releaseId, state: r.state, at: r.at, body, receivedAt: now });
+    await reports.insert({ deviceId, seq: r.seq, rolloutId: r.rolloutId, releaseId: r.releaseId, state: r.state, at: r.at, body, receivedAt: now });
     if (from !== r.state) {
-      if (from !== null) counters.add(r.rolloutId, counterKey.state(from), -1);
-      counters.add(r.rolloutId, counterKey.state(r.state), 1);
-      deps.timeline.moved(r.rolloutId, from, r.state, now);
+      if (from !== null) await counters.add(r.rolloutId, counterKey.state(from), -1);
+      await counters.add(r.rolloutId, counterKey.state(r.state), 1);
+      await deps.timeline.moved(r.rolloutId, from, r.state, now);
     }
-    if (from === null) counters.add(r.rolloutId, counterKey.reportedAt(rd.stage), 1);
+    if (from === null) await counters.add(r.rolloutId, counterKey.reportedAt(rd.stage), 1);
     let settings = rd.settings;
     if (r.settings) {
       const before = rd.settings ? (JSON.parse(rd.settings) as SettingsMap) : {};
-      countSettings(r.rolloutId, before, r.settings);
+      await countSettings(r.rolloutId, before, r.settings);
       settings = JSON.stringify({ ...before, ...r.settings });
     }
     // protocol §5 timed_out: the clock runs from the first progress report of an attempt; more
     // progress (or the same state again) does not restart it, so a chatty device still times out.
     const stateAt = isNonTerminal(from) && isNonTerminal(r.state) && rd.stateAt !== null ? rd.stateAt : now;
-    rolloutDevices.setState({ rolloutId: r.rolloutId, deviceId, state: r.state, stateAt, settings });
+    await rolloutDevices.setState({ rolloutId: r.rolloutId, deviceId, state: r.state, stateAt, settings });
     touched.add(r.rolloutId);
     return true;
   };
 
-  const applyBatch = (device: Device, batch: PreparedReport[], now: number, touched: Set<string>): IngestResult => {
+  const applyBatch = async (device: Device, batch: PreparedReport[], now: number, touched: Set<string>): Promise<IngestResult> => {
     const deviceId = device.id;
     // Read inside the transaction: an earlier request of this device in the same group moved it.
-    const storedSeq = deps.devices.lastSeqOf(deviceId);
+    const storedSeq = await deps.devices.lastSeqOf(deviceId);
     if (storedSeq === undefined) throw new AppError('not_found', `no device ${deviceId}`);
     let lastSeq = storedSeq;
     let accepted = 0;
     let duplicates = 0;
-    batch.forEach((r, i) => {
+    for (const [i, r] of batch.entries()) {
       try {
-        if (applyOne(device, r, lastSeq, now, touched)) {
+        if (await applyOne(device, r, lastSeq, now, touched)) {
           accepted++;
           lastSeq = Math.max(lastSeq, r.report.seq);
         } else duplicates++;
@@ -203,8 +210,8 @@ export function createIngestService(deps: IngestDeps) {
         if (!isAppError(e)) throw e;
         throw new AppError(e.code, `report ${i} refused, so is its batch: ${e.message}`, { details: [{ path: `/${i}`, code: e.code, message: e.message }] });
       }
-    });
-    if (lastSeq !== storedSeq) deps.devices.setLastSeq(deviceId, lastSeq);
+    }
+    if (lastSeq !== storedSeq) await deps.devices.setLastSeq(deviceId, lastSeq);
     return { accepted, duplicates, lastSeq };
   };
 
@@ -218,17 +225,12 @@ export function createIngestService(deps: IngestDeps) {
 
   return {
     /** `device` as authenticated (its model and attributes); its last seq is re-read in the transaction. */
-    submit(device: Device, batch: Report[]): Promise<IngestResult> {
+    async submit(device: Device, batch: Report[]): Promise<IngestResult> {
       const now = deps.now().getTime();
       const moved = new Set<string>();
-      let prepared: PreparedReport[];
-      try {
-        prepared = prepare(batch);
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      return deps.commits.run(() => {
-        const result = applyBatch(device, prepared, now, moved);
+      const prepared = await prepare(batch);
+      return deps.commits.run(async () => {
+        const result = await applyBatch(device, prepared, now, moved);
         for (const id of moved) touched.add(id);
         return result;
       });

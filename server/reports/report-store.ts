@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 
 export interface StoredReport {
   deviceId: string;
@@ -41,32 +41,24 @@ const toView = (r: ReportRow): ReportView => {
 
 export type ReportStore = ReturnType<typeof createReportStore>;
 
-export function createReportStore(db: Db) {
-  const insertStmt = db.prepare(
-    'INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const bodyStmt = db.prepare<[string, number], string>('SELECT body FROM reports WHERE device_id = ? AND seq = ?').pluck();
-  // Both walk one device's reports only (primary key device_id, seq).
-  const latestStmt = db.prepare<[string, string], ReportRow>(
-    'SELECT seq, rollout_id, release_id, state, at, body, received_at FROM reports WHERE device_id = ? AND rollout_id = ? ORDER BY seq DESC LIMIT 1',
-  );
-  const ofDeviceStmt = db.prepare<[string, number], ReportRow>(
-    'SELECT seq, rollout_id, release_id, state, at, body, received_at FROM reports WHERE device_id = ? ORDER BY seq DESC LIMIT ?',
-  );
-  const countStmt = db.prepare<[], number>('SELECT COUNT(*) FROM reports').pluck();
+export function createReportStore(sql: Sql) {
+  const COLUMNS = 'SELECT seq, rollout_id, release_id, state, at, body, received_at FROM reports';
   return {
-    insert(r: StoredReport): void {
-      insertStmt.run(r.deviceId, r.seq, r.rolloutId, r.releaseId, r.state, r.at, r.body, r.receivedAt);
+    async insert(r: StoredReport): Promise<void> {
+      await sql.run('INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [r.deviceId, r.seq, r.rolloutId, r.releaseId, r.state, r.at, r.body, r.receivedAt]);
     },
     /** The stored canonical body of (device, seq), for duplicate detection. */
-    bodyOf: (deviceId: string, seq: number): string | undefined => bodyStmt.get(deviceId, seq) as string | undefined,
-    /** The device's latest report in a rollout (its error, if the device gave one). */
-    latest(deviceId: string, rolloutId: string): ReportView | undefined {
-      const row = latestStmt.get(deviceId, rolloutId);
+    bodyOf: (deviceId: string, seq: number): Promise<string | undefined> =>
+      sql.value<string>('SELECT body FROM reports WHERE device_id = ? AND seq = ?', [deviceId, seq]),
+    /** The device's latest report in a rollout (its error, if the device gave one). Both walk one device's reports only (primary key device_id, seq). */
+    async latest(deviceId: string, rolloutId: string): Promise<ReportView | undefined> {
+      const row = await sql.one<ReportRow>(`${COLUMNS} WHERE device_id = ? AND rollout_id = ? ORDER BY seq DESC LIMIT 1`, [deviceId, rolloutId]);
       return row && toView(row);
     },
     /** The device's latest `limit` reports, newest first. */
-    ofDevice: (deviceId: string, limit: number): ReportView[] => ofDeviceStmt.all(deviceId, limit).map(toView),
-    count: (): number => countStmt.get() as number,
+    ofDevice: async (deviceId: string, limit: number): Promise<ReportView[]> =>
+      (await sql.all<ReportRow>(`${COLUMNS} WHERE device_id = ? ORDER BY seq DESC LIMIT ?`, [deviceId, limit])).map(toView),
+    count: async (): Promise<number> => (await sql.value<number>('SELECT COUNT(*) FROM reports')) ?? 0,
   };
 }

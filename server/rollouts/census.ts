@@ -1,7 +1,6 @@
 import { ALL_COHORT, matchesRule } from '../cohorts/cohort.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
-import type { Db } from '../db/open.js';
-import type { AttributeValue } from '../cohorts/cohort.js';
+import type { DeviceStore } from '../devices/device-store.js';
 import { bucketOf } from './bucket.js';
 import { nativeSha256 } from '../crypto/native-hash.js';
 import { eligibleStage } from './eligibility.js';
@@ -26,37 +25,32 @@ const SLICE = 500;
  * event-loop turns (never blocking polls for long) and status shows the
  * latest figures with their age. Installed versions are the last polled.
  */
-export function createCensus(db: Db, live: LiveRollouts, cohorts: CohortStore, now: () => Date, onError: (err: unknown) => void = () => {}) {
-  const page = db.prepare<[string, number], { id: string; model: string; version: string; attributes: string }>(
-    'SELECT id, model, version, attributes FROM devices WHERE id > ? ORDER BY id LIMIT ?',
-  );
+export function createCensus(devices: Pick<DeviceStore, 'after'>, live: LiveRollouts, cohorts: CohortStore, now: () => Date, onError: (err: unknown) => void = () => {}) {
   let figures = new Map<string, CensusFigures>();
   let running: Promise<void> | undefined;
   let again = false;
 
   const scan = async (yieldBetween: boolean): Promise<void> => {
     const rollouts = live.current();
+    // Explicit member lists of every cohort the reached stages name, read once per pass.
     const members = new Map<string, Set<string>>();
-    const memberSet = (name: string): Set<string> => {
-      let s = members.get(name);
-      if (!s) {
-        s = new Set<string>();
-        for (let after = ''; ;) {
-          const ids = cohorts.members(name, after, 10_000);
-          ids.forEach((id) => s?.add(id));
-          if (ids.length < 10_000) break;
-          after = ids[ids.length - 1] as string;
-        }
-        members.set(name, s);
+    for (const name of new Set(rollouts.flatMap((r) => r.stages.map((s) => s.cohort)))) {
+      if (!cohorts.cached(name)?.hasMembers) continue;
+      const s = new Set<string>();
+      for (let after = ''; ;) {
+        const ids = await cohorts.members(name, after, 10_000);
+        ids.forEach((id) => s.add(id));
+        if (ids.length < 10_000) break;
+        after = ids[ids.length - 1] as string;
       }
-      return s;
-    };
+      members.set(name, s);
+    }
+    const memberSet = (name: string): ReadonlySet<string> => members.get(name) ?? new Set();
     const next = new Map(rollouts.map((r) => [r.id, { eligible: 0, perStage: r.stages.map(() => 0), computedAt: 0, devicesScanned: 0 }]));
     let scanned = 0;
     for (let after = ''; ;) {
-      const rows = page.all(after, SLICE);
-      for (const row of rows) {
-        const device = { id: row.id, model: row.model, version: row.version, attributes: JSON.parse(row.attributes) as Record<string, AttributeValue> };
+      const rows = await devices.after(after, SLICE);
+      for (const device of rows) {
         const inCohort = (name: string): boolean => {
           if (name === ALL_COHORT) return true;
           const c = cohorts.cached(name);

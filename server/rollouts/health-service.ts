@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { figuresSince, shouldHalt, type DeviceState } from '../reports/report-rules.js';
 import { counterKey, figuresOf, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
@@ -9,7 +9,7 @@ import type { TimelineStore } from './rollout-timeline.js';
 import type { Rollout } from './rollout.js';
 
 export interface HealthDeps {
-  db: Db;
+  sql: Sql;
   rollouts: RolloutStore;
   rolloutDevices: RolloutDeviceStore;
   counters: CounterStore;
@@ -28,35 +28,35 @@ export type HealthService = ReturnType<typeof createHealthService>;
  * figures that caused it.
  */
 export function createHealthService(deps: HealthDeps) {
-  const { db, rollouts, rolloutDevices, counters, service } = deps;
+  const { sql, rollouts, rolloutDevices, counters, service } = deps;
 
-  const markTimeouts = (r: Rollout, now: number): number => {
+  const markTimeouts = async (r: Rollout, now: number): Promise<number> => {
     const before = now - r.failurePolicy.reportTimeoutSeconds * 1000;
     let total = 0;
     for (;;) {
-      const marked = db.transaction(() => {
-        const stale = rolloutDevices.stale(r.id, before, 1000);
+      const marked = await sql.transaction(async () => {
+        const stale = await rolloutDevices.stale(r.id, before, 1000);
         for (const d of stale) {
-          counters.add(r.id, counterKey.state(d.state as string), -1);
-          counters.add(r.id, counterKey.state('timed_out'), 1);
-          deps.timeline.moved(r.id, d.state as DeviceState, 'timed_out', now);
-          rolloutDevices.setState({ ...d, state: 'timed_out', stateAt: now });
+          await counters.add(r.id, counterKey.state(d.state as string), -1);
+          await counters.add(r.id, counterKey.state('timed_out'), 1);
+          await deps.timeline.moved(r.id, d.state as DeviceState, 'timed_out', now);
+          await rolloutDevices.setState({ ...d, state: 'timed_out', stateAt: now });
         }
         return stale.length;
-      })();
+      });
       total += marked;
       if (marked < 1000) return total;
     }
   };
 
-  const haltIfFailing = (r: Rollout): boolean => {
+  const haltIfFailing = async (r: Rollout): Promise<boolean> => {
     if (r.state !== 'running' && r.state !== 'paused') return false;
-    const f = figuresOf(counters, r.id);
+    const f = await figuresOf(counters, r.id);
     const judged = figuresSince(f, r.overruledHalt);
     if (!shouldHalt(judged, r.failurePolicy)) return false;
     const rateBasisPoints = Math.floor((judged.failures * 10000) / judged.terminal);
     const since = r.overruledHalt ? ` since the halt was overruled at ${r.overruledHalt.at}` : '';
-    service.act(r.id, 'halt', 'system:auto-halt', {
+    await service.act(r.id, 'halt', 'system:auto-halt', {
       reason: `failure rate ${rateBasisPoints}bp over ${r.failurePolicy.maxFailureBasisPoints}bp after ${judged.terminal} terminal reports${since}`,
       figures: { ...f, rateBasisPoints, ...(r.overruledHalt ? { sinceOverruled: judged } : {}) },
       failurePolicy: r.failurePolicy,
@@ -65,33 +65,33 @@ export function createHealthService(deps: HealthDeps) {
     return true;
   };
 
-  const advanceIfDwelt = (r: Rollout, now: number): void => {
+  const advanceIfDwelt = async (r: Rollout, now: number): Promise<void> => {
     const stage = r.stages[r.currentStage];
     if (r.state !== 'running' || !stage?.autoAdvance || r.stageStartedAt === null) return;
     const dwelt = now - r.stageStartedAt;
     if (dwelt < stage.minDwellSeconds * 1000) return;
-    service.act(r.id, 'advance', 'system:auto-advance', { dweltSeconds: Math.floor(dwelt / 1000), minDwellSeconds: stage.minDwellSeconds });
+    await service.act(r.id, 'advance', 'system:auto-advance', { dweltSeconds: Math.floor(dwelt / 1000), minDwellSeconds: stage.minDwellSeconds });
   };
 
   return {
     /** After ingest: only the halt rule, only for rollouts whose counters moved. */
-    checkHalts(ids: Iterable<string>): void {
+    async checkHalts(ids: Iterable<string>): Promise<void> {
       for (const id of ids) {
-        const r = rollouts.get(id);
-        if (r) haltIfFailing(r);
+        const r = await rollouts.get(id);
+        if (r) await haltIfFailing(r);
       }
     },
     /** The periodic pass. */
-    tick(): void {
+    async tick(): Promise<void> {
       const now = deps.now().getTime();
       // protocol §5: timed_out is a derived state shown in status, so a completed, halted or
       // cancelled rollout keeps deriving it; halt and advance concern running/paused ones only.
-      for (const r of rollouts.started()) {
-        markTimeouts(r, now);
+      for (const r of await rollouts.started()) {
+        await markTimeouts(r, now);
         if (r.state !== 'running' && r.state !== 'paused') continue;
-        if (!haltIfFailing(r)) advanceIfDwelt(r, now);
+        if (!(await haltIfFailing(r))) await advanceIfDwelt(r, now);
       }
-      service.resignExpiring();
+      await service.resignExpiring();
     },
   };
 }

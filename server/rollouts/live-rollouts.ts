@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { serialRefresh } from '../db/view-refresh.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
@@ -26,19 +27,22 @@ export interface LiveRollout extends EligibilityInput {
 export type LiveRollouts = ReturnType<typeof createLiveRollouts>;
 
 /**
- * The in-memory view of serving rollouts. Rebuilt after every committed
- * change (start, advance, re-sign...), so a poll signs and serialises nothing.
+ * The in-memory view of serving rollouts. Rebuilt whole by `refresh()`
+ * after every committed change (start, advance, re-sign...) and at start,
+ * so a poll signs, serialises and waits for nothing.
  */
-export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStore, log: Pick<TransparencyLog, 'indexOf'>) {
+export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStore, log: Pick<TransparencyLog, 'indexOf' | 'refresh'>) {
   let live: LiveRollout[] = [];
   let generation = 0;
-  const refresh = (): void => {
+  const refresh = serialRefresh(async (): Promise<void> => {
+    // Log indexes are read from the log's view: bring it up to what is committed first.
+    await log.refresh();
     const next: LiveRollout[] = [];
-    for (const r of rollouts.live()) {
-      const stored = releases.get(r.releaseId);
+    for (const r of await rollouts.live()) {
+      const stored = await releases.get(r.releaseId);
       if (!stored) continue;
       const signed = envelopeOf(stored).signed;
-      const statements = rollouts.statements(r.id).slice(0, reachedStages(r));
+      const statements = (await rollouts.statements(r.id)).slice(0, reachedStages(r));
       next.push({
         id: r.id,
         state: r.state,
@@ -58,8 +62,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
     next.sort((a, b) => (a.issuedAt < b.issuedAt ? -1 : a.issuedAt > b.issuedAt ? 1 : a.id < b.id ? -1 : 1));
     live = next;
     generation++;
-  };
-  refresh();
+  });
   return {
     current: (): readonly LiveRollout[] => live,
     /** Changes whenever the live set changes; caches key on it. */

@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { failureFigures, type DeviceState, type FailureFigures } from '../reports/report-rules.js';
 
 export type Counters = ReadonlyMap<string, number>;
@@ -26,32 +26,28 @@ export const MAX_SETTING_VALUES = 32;
 export type CounterStore = ReturnType<typeof createCounterStore>;
 
 /** Per-rollout counters, changed inside the caller's transaction so they always equal a recount. */
-export function createCounterStore(db: Db) {
-  const addStmt = db.prepare(`INSERT INTO rollout_counters (rollout_id, key, value) VALUES (?, ?, ?)
-    ON CONFLICT (rollout_id, key) DO UPDATE SET value = value + excluded.value`);
-  const allStmt = db.prepare<[string], { key: string; value: number }>('SELECT key, value FROM rollout_counters WHERE rollout_id = ?');
-  const hasStmt = db.prepare<[string, string], number>('SELECT 1 FROM rollout_counters WHERE rollout_id = ? AND key = ?').pluck();
-  // Keys of one setting sort together (`setting:<key>\0...`); \u0001 bounds the range on the primary key.
-  const rangeCountStmt = db.prepare<[string, string, string], number>('SELECT COUNT(*) FROM rollout_counters WHERE rollout_id = ? AND key > ? AND key < ?').pluck();
+export function createCounterStore(sql: Sql) {
   return {
-    add(rolloutId: string, key: string, delta: number): void {
-      if (delta !== 0) addStmt.run(rolloutId, key, delta);
+    async add(rolloutId: string, key: string, delta: number): Promise<void> {
+      if (delta !== 0) {
+        await sql.run(`INSERT INTO rollout_counters (rollout_id, key, value) VALUES (?, ?, ?)
+          ON CONFLICT (rollout_id, key) DO UPDATE SET value = rollout_counters.value + excluded.value`, [rolloutId, key, delta]);
+      }
     },
-    has(rolloutId: string, key: string): boolean {
-      return hasStmt.get(rolloutId, key) !== undefined;
-    },
+    has: async (rolloutId: string, key: string): Promise<boolean> =>
+      (await sql.value('SELECT 1 FROM rollout_counters WHERE rollout_id = ? AND key = ?', [rolloutId, key])) !== undefined,
     /** How many counters exist for one setting key (all values and sources): at most 2 × (MAX_SETTING_VALUES + 1). */
-    settingCounters(rolloutId: string, key: string): number {
-      return rangeCountStmt.get(rolloutId, `setting:${key}\u0000`, `setting:${key}\u0001`) as number;
-    },
-    all(rolloutId: string): Counters {
-      return new Map(allStmt.all(rolloutId).map((r) => [r.key, r.value]));
-    },
+    settingCounters: async (rolloutId: string, key: string): Promise<number> =>
+      // Keys of one setting sort together (`setting:<key>\0...`); \u0001 bounds the range on the primary key.
+      (await sql.value<number>('SELECT COUNT(*) FROM rollout_counters WHERE rollout_id = ? AND key > ? AND key < ?',
+        [rolloutId, `setting:${key}\u0000`, `setting:${key}\u0001`])) ?? 0,
+    all: async (rolloutId: string): Promise<Counters> =>
+      new Map((await sql.all<{ key: string; value: number }>('SELECT key, value FROM rollout_counters WHERE rollout_id = ?', [rolloutId])).map((r) => [r.key, r.value])),
   };
 }
 
 /** protocol §5 auto-halt figures of a rollout, from its counters. */
-export const figuresOf = (counters: CounterStore, rolloutId: string): FailureFigures => {
-  const all = counters.all(rolloutId);
+export const figuresOf = async (counters: CounterStore, rolloutId: string): Promise<FailureFigures> => {
+  const all = await counters.all(rolloutId);
   return failureFigures((s: DeviceState) => all.get(counterKey.state(s)) ?? 0);
 };

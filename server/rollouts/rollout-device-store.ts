@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 
 /** A device a rollout offered its release to, with its latest reported (or derived) state. */
 export interface RolloutDevice {
@@ -33,52 +33,41 @@ const toDevice = (r: Row): RolloutDevice => ({
 
 export type RolloutDeviceStore = ReturnType<typeof createRolloutDeviceStore>;
 
-export function createRolloutDeviceStore(db: Db) {
-  const getStmt = db.prepare<[string, string], Row>('SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id = ?');
-  const existsStmt = db.prepare<[string, string], number>('SELECT 1 FROM rollout_devices WHERE rollout_id = ? AND device_id = ?').pluck();
-  const offerStmt = db.prepare('INSERT OR IGNORE INTO rollout_devices (rollout_id, device_id, stage, offered_at) VALUES (?, ?, ?, ?)');
-  const setStateStmt = db.prepare('UPDATE rollout_devices SET state = ?, state_at = ?, settings = ? WHERE rollout_id = ? AND device_id = ?');
-  const staleStmt = db.prepare<[string, number, number], Row>(
-    `SELECT * FROM rollout_devices INDEXED BY rollout_devices_in_progress
-     WHERE rollout_id = ? AND state IN ('received', 'downloading', 'downloaded', 'installing') AND state_at < ? LIMIT ?`,
-  );
-  const byStateStmt = db.prepare<[string, string, string, number], Row>(
-    'SELECT * FROM rollout_devices INDEXED BY rollout_devices_by_state WHERE rollout_id = ? AND state = ? AND device_id > ? ORDER BY device_id LIMIT ?',
-  );
-  const silentStmt = db.prepare<[string, string, number], Row>(
-    'SELECT * FROM rollout_devices INDEXED BY rollout_devices_by_state WHERE rollout_id = ? AND state IS NULL AND device_id > ? ORDER BY device_id LIMIT ?',
-  );
-  // Any rollout: the IN list lets SQLite use the primary key (rollout_id, device_id) once per rollout.
-  const inAnyStmt = db.prepare<[string, string | null], number>(
-    'SELECT 1 FROM rollout_devices WHERE rollout_id IN (SELECT id FROM rollouts) AND device_id = ? AND state IS ? LIMIT 1',
-  ).pluck();
-  const allStmt = db.prepare<[string, string, number], Row>(
-    'SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id > ? ORDER BY device_id LIMIT ?',
-  );
+export function createRolloutDeviceStore(sql: Sql) {
+  // Indexes named to SQLite's planner; PostgreSQL chooses them alone.
+  const indexed = (name: string): string => (sql.engine === 'sqlite' ? `INDEXED BY ${name} ` : '');
+  const rows = async (text: string, params: (string | number)[]): Promise<RolloutDevice[]> => (await sql.all<Row>(text, params)).map(toDevice);
 
   return {
-    get(rolloutId: string, deviceId: string): RolloutDevice | undefined {
-      const row = getStmt.get(rolloutId, deviceId);
+    async get(rolloutId: string, deviceId: string): Promise<RolloutDevice | undefined> {
+      const row = await sql.one<Row>('SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id = ?', [rolloutId, deviceId]);
       return row && toDevice(row);
     },
-    wasOffered: (rolloutId: string, deviceId: string): boolean => existsStmt.get(rolloutId, deviceId) !== undefined,
+    wasOffered: async (rolloutId: string, deviceId: string): Promise<boolean> =>
+      (await sql.value('SELECT 1 FROM rollout_devices WHERE rollout_id = ? AND device_id = ?', [rolloutId, deviceId])) !== undefined,
     /** Records a first offer; true when it is new. */
-    offer: (rolloutId: string, deviceId: string, stage: number, at: number): boolean =>
-      offerStmt.run(rolloutId, deviceId, stage, at).changes === 1,
-    setState(d: Pick<RolloutDevice, 'rolloutId' | 'deviceId' | 'state' | 'stateAt' | 'settings'>): void {
-      setStateStmt.run(d.state, d.stateAt, d.settings, d.rolloutId, d.deviceId);
+    offer: async (rolloutId: string, deviceId: string, stage: number, at: number): Promise<boolean> =>
+      (await sql.run('INSERT INTO rollout_devices (rollout_id, device_id, stage, offered_at) VALUES (?, ?, ?, ?) ON CONFLICT (rollout_id, device_id) DO NOTHING',
+        [rolloutId, deviceId, stage, at])) === 1,
+    async setState(d: Pick<RolloutDevice, 'rolloutId' | 'deviceId' | 'state' | 'stateAt' | 'settings'>): Promise<void> {
+      await sql.run('UPDATE rollout_devices SET state = ?, state_at = ?, settings = ? WHERE rollout_id = ? AND device_id = ?',
+        [d.state, d.stateAt, d.settings, d.rolloutId, d.deviceId]);
     },
     /** Devices stuck in a non-terminal state since before `before` (protocol §5 timed_out). */
-    stale: (rolloutId: string, before: number, limit: number): RolloutDevice[] => staleStmt.all(rolloutId, before, limit).map(toDevice),
+    stale: (rolloutId: string, before: number, limit: number): Promise<RolloutDevice[]> =>
+      rows(`SELECT * FROM rollout_devices ${indexed('rollout_devices_in_progress')}
+        WHERE rollout_id = ? AND state IN ('received', 'downloading', 'downloaded', 'installing') AND state_at < ? LIMIT ?`, [rolloutId, before, limit]),
     /** Whether the device's latest state is `state` (null: offered, never reported) in some rollout. */
-    inStateAnywhere: (deviceId: string, state: string | null): boolean => inAnyStmt.get(deviceId, state) !== undefined,
+    inStateAnywhere: async (deviceId: string, state: string | null): Promise<boolean> =>
+      // Any rollout: the IN list lets the primary key (rollout_id, device_id) serve once per rollout.
+      (await (state === null
+        ? sql.value('SELECT 1 FROM rollout_devices WHERE rollout_id IN (SELECT id FROM rollouts) AND device_id = ? AND state IS NULL LIMIT 1', [deviceId])
+        : sql.value('SELECT 1 FROM rollout_devices WHERE rollout_id IN (SELECT id FROM rollouts) AND device_id = ? AND state = ? LIMIT 1', [deviceId, state]))) !== undefined,
     /** Paged by device id; state 'silent' = offered, never reported. */
-    page(rolloutId: string, state: string | undefined, after: string, limit: number): RolloutDevice[] {
-      const rows =
-        state === undefined ? allStmt.all(rolloutId, after, limit)
-        : state === 'silent' ? silentStmt.all(rolloutId, after, limit)
-        : byStateStmt.all(rolloutId, state, after, limit);
-      return rows.map(toDevice);
+    page(rolloutId: string, state: string | undefined, after: string, limit: number): Promise<RolloutDevice[]> {
+      return state === undefined ? rows('SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id > ? ORDER BY device_id LIMIT ?', [rolloutId, after, limit])
+        : state === 'silent' ? rows(`SELECT * FROM rollout_devices ${indexed('rollout_devices_by_state')}WHERE rollout_id = ? AND state IS NULL AND device_id > ? ORDER BY device_id LIMIT ?`, [rolloutId, after, limit])
+        : rows(`SELECT * FROM rollout_devices ${indexed('rollout_devices_by_state')}WHERE rollout_id = ? AND state = ? AND device_id > ? ORDER BY device_id LIMIT ?`, [rolloutId, state, after, limit]);
     },
   };
 }

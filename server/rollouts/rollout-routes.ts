@@ -46,60 +46,61 @@ const view = (r: Rollout, statements: string[] = []) => ({
 export function rolloutRoutes(ctx: AppContext): Router {
   const router = Router();
   const rolloutId = (req: Parameters<typeof pathParam>[0]) => pathParam(req, 'id', SLUG_RE, 'rollout id');
-  const found = (id: string): Rollout => {
-    const r = ctx.rollouts.get(id);
+  const found = async (id: string): Promise<Rollout> => {
+    const r = await ctx.rollouts.get(id);
     if (!r) throw new AppError('not_found', `no rollout ${id}`);
     return r;
   };
 
-  router.post('/v1/rollouts', requireRole('release-manager'), ctx.jsonBody, (req, res) => {
-    const rollout = ctx.rolloutService.create(parseDraft(req.body), actorOf(principalOf(res)));
+  router.post('/v1/rollouts', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
+    const rollout = await ctx.rolloutService.create(parseDraft(req.body), actorOf(principalOf(res)));
     res.status(201).json(view(rollout));
   });
 
   // protocol §5: resume takes { acknowledgeHalt, reason } to overrule a halt; the others an optional { reason }.
   const optionalBody = optionalJsonBody(ctx.jsonBody);
   for (const [action, roles] of Object.entries(ACTION_ROLES) as [RolloutAction, Parameters<typeof requireRole>][]) {
-    router.post(`/v1/rollouts/:id/${action}`, requireRole(...roles), optionalBody, (req, res) => {
+    router.post(`/v1/rollouts/:id/${action}`, requireRole(...roles), optionalBody, async (req, res) => {
       // A reason on the other actions (e.g. why QA halted) goes into the audit entry and lastHalt.
       const input = action === 'resume' ? parseResume(req.body) : {};
       const note = action === 'resume' ? {} : parseAction(req.body);
-      const r = ctx.rolloutService.act(rolloutId(req), action, actorOf(principalOf(res)), note.reason === undefined ? {} : { reason: note.reason }, input);
-      res.json(view(r, ctx.rollouts.statements(r.id).map((s) => s.envelopeJson)));
+      const r = await ctx.rolloutService.act(rolloutId(req), action, actorOf(principalOf(res)), note.reason === undefined ? {} : { reason: note.reason }, input);
+      res.json(view(r, (await ctx.rollouts.statements(r.id)).map((s) => s.envelopeJson)));
     });
   }
 
-  router.post('/v1/rollouts/:id/clone', requireRole('release-manager'), optionalBody, (req, res) => {
+  router.post('/v1/rollouts/:id/clone', requireRole('release-manager'), optionalBody, async (req, res) => {
     const body = parseClone(req.body);
-    res.status(201).json(view(ctx.rolloutService.clone(rolloutId(req), body.id, actorOf(principalOf(res)))));
+    res.status(201).json(view(await ctx.rolloutService.clone(rolloutId(req), body.id, actorOf(principalOf(res)))));
   });
 
-  router.get('/v1/rollouts', requireRole(...READERS), (req, res) => {
+  router.get('/v1/rollouts', requireRole(...READERS), async (req, res) => {
     const page = parsePage(req.query);
-    const rows = ctx.rollouts.page(page.cursor ?? '', page.limit);
+    const rows = await ctx.rollouts.page(page.cursor ?? '', page.limit);
     res.json({ rollouts: rows.map((r) => view(r)), nextCursor: rows.length === page.limit ? (rows[rows.length - 1] as Rollout).id : null });
   });
 
-  router.get('/v1/rollouts/:id', requireRole(...READERS), (req, res) => {
-    const r = found(rolloutId(req));
-    res.json(view(r, ctx.rollouts.statements(r.id).map((s) => s.envelopeJson)));
+  router.get('/v1/rollouts/:id', requireRole(...READERS), async (req, res) => {
+    const r = await found(rolloutId(req));
+    res.json(view(r, (await ctx.rollouts.statements(r.id)).map((s) => s.envelopeJson)));
   });
 
-  router.get('/v1/rollouts/:id/status', requireRole(...READERS), (req, res) => {
-    res.json(rolloutStatus(rolloutId(req), { ...ctx, policy: () => ctx.trust.current().policy.signed }));
+  router.get('/v1/rollouts/:id/status', requireRole(...READERS), async (req, res) => {
+    res.json(await rolloutStatus(rolloutId(req), { ...ctx, policy: () => ctx.trust.current().policy.signed }));
   });
 
-  router.get('/v1/rollouts/:id/devices', requireRole(...READERS), (req, res) => {
-    const r = found(rolloutId(req));
+  router.get('/v1/rollouts/:id/devices', requireRole(...READERS), async (req, res) => {
+    const r = await found(rolloutId(req));
     const page = parsePage(req.query);
     const state = req.query.state === '' ? undefined : req.query.state;
     if (state !== undefined && (typeof state !== 'string' || !DEVICE_STATES.has(state))) {
       throw new AppError('bad_request', `state must be one of ${[...DEVICE_STATES].join(', ')}`);
     }
-    const rows = ctx.rolloutDevices.page(r.id, state, page.cursor ?? '', page.limit);
-    const devices = rows.map((d) => {
-      const lastSeen = ctx.devices.lastSeen(d.deviceId);
-      return {
+    const rows = await ctx.rolloutDevices.page(r.id, state, page.cursor ?? '', page.limit);
+    const devices = [];
+    for (const d of rows) {
+      const lastSeen = await ctx.devices.lastSeen(d.deviceId);
+      devices.push({
         deviceId: d.deviceId,
         stage: d.stage,
         state: d.state ?? 'silent',
@@ -108,9 +109,9 @@ export function rolloutRoutes(ctx: AppContext): Router {
         lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)),
         settings: d.settings === null ? null : (JSON.parse(d.settings) as unknown),
         // What the device said went wrong, as it said it (attacker-controlled text: clients escape it).
-        error: d.state === null ? null : (ctx.reports.latest(d.deviceId, r.id)?.error ?? null),
-      };
-    });
+        error: d.state === null ? null : ((await ctx.reports.latest(d.deviceId, r.id))?.error ?? null),
+      });
+    }
     res.json({ devices, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.deviceId ?? null) : null });
   });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AuditStore } from '../audit/audit-store.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
 import { ed25519Signer } from '../crypto/signer.js';
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { AppError, type ErrorDetail } from '../errors.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
@@ -17,7 +17,7 @@ import type { RolloutStore } from './rollout-store.js';
 import { signStatements } from './statements.js';
 
 export interface RolloutDeps {
-  db: Db;
+  sql: Sql;
   rollouts: RolloutStore;
   releases: ReleaseStore;
   cohorts: CohortStore;
@@ -49,10 +49,10 @@ export interface ActInput extends ActionInput {
 export type RolloutService = ReturnType<typeof createRolloutService>;
 
 export function createRolloutService(deps: RolloutDeps) {
-  const { db, rollouts, releases, audit, live } = deps;
+  const { sql, rollouts, releases, audit, live } = deps;
 
-  const manifestShaOf = (r: Rollout): string => {
-    const release = releases.get(r.releaseId);
+  const manifestShaOf = async (r: Rollout): Promise<string> => {
+    const release = await releases.get(r.releaseId);
     if (!release) throw new AppError('not_found', `release ${r.releaseId} is gone`);
     return release.manifestSha256;
   };
@@ -61,21 +61,21 @@ export function createRolloutService(deps: RolloutDeps) {
    * Bumps the statement version and re-signs every reached stage (protocol
    * §6), logging each new statement in the caller's transaction (§8).
    */
-  const resign = (r: Rollout, now: Date): void => {
+  const resign = async (r: Rollout, now: Date): Promise<void> => {
     r.statementVersion += 1;
     const signer = ed25519Signer(deps.trust.current().onlineKey);
     const at = toTimestamp(now);
-    for (const s of signStatements(r, manifestShaOf(r), signer, now, deps.statementTtlSeconds)) {
-      rollouts.saveStatement(r.id, s);
-      deps.log.append(JSON.parse(s.envelopeJson), at);
+    for (const s of signStatements(r, await manifestShaOf(r), signer, now, deps.statementTtlSeconds)) {
+      await rollouts.saveStatement(r.id, s);
+      await deps.log.append(JSON.parse(s.envelopeJson), at);
     }
   };
 
   return {
     /** A draft (protocol §5: salt random, fixed at creation); `clonedFrom` names the rollout whose settings it copies. */
-    create(draft: RolloutDraft, actor: string, clonedFrom?: string): Rollout {
+    async create(draft: RolloutDraft, actor: string, clonedFrom?: string): Promise<Rollout> {
       const problems: ErrorDetail[] = [];
-      const release = releases.get(draft.releaseId);
+      const release = await releases.get(draft.releaseId);
       if (!release) problems.push({ path: '/releaseId', message: `no release ${draft.releaseId}` });
       draft.stages.forEach((s, i) => {
         if (!deps.cohorts.exists(s.cohort)) problems.push({ path: `/stages/${i}/cohort`, message: `no cohort ${s.cohort}` });
@@ -84,7 +84,7 @@ export function createRolloutService(deps: RolloutDeps) {
       if (expires && isExpired(expires, deps.now())) problems.push({ path: '/releaseId', message: `release expired at ${expires}` });
       if (problems.length) throw new AppError('unprocessable', 'the rollout cannot be created', { details: problems });
       const id = draft.id ?? `${draft.releaseId.slice(0, 55)}-${randomBytes(4).toString('hex')}`;
-      if (rollouts.get(id)) throw new AppError('conflict', `rollout ${id} already exists`);
+      if (await rollouts.get(id)) throw new AppError('conflict', `rollout ${id} already exists`);
       const at = toTimestamp(deps.now());
       const rollout: Rollout = {
         id,
@@ -102,18 +102,18 @@ export function createRolloutService(deps: RolloutDeps) {
         lastHalt: null,
         overruledHalt: null,
       };
-      db.transaction(() => {
-        rollouts.insert(rollout);
+      await sql.transaction(async () => {
+        await rollouts.insert(rollout);
         const origin = clonedFrom === undefined ? {} : { clonedFrom };
-        audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy, ...origin } }, at);
-      })();
+        await audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy, ...origin } }, at);
+      });
       deps.events?.emit({ rolloutId: id, releaseId: rollout.releaseId, action: 'create', actor, from: null, to: { state: 'draft', stage: 0 }, at, details: {} });
       return rollout;
     },
 
     /** A fresh draft with another rollout's release, stages and failure policy, and a new salt (after a halt: start over). */
-    clone(sourceId: string, newId: string | undefined, actor: string): Rollout {
-      const source = rollouts.get(sourceId);
+    async clone(sourceId: string, newId: string | undefined, actor: string): Promise<Rollout> {
+      const source = await rollouts.get(sourceId);
       if (!source) throw new AppError('not_found', `no rollout ${sourceId}`);
       const draft: RolloutDraft = { releaseId: source.releaseId, stages: source.stages, failurePolicy: source.failurePolicy };
       return this.create(newId === undefined ? draft : { ...draft, id: newId }, actor, source.id);
@@ -126,11 +126,11 @@ export function createRolloutService(deps: RolloutDeps) {
      * the rollout (lastHalt); resuming a halted rollout needs `input.acknowledgeHalt`
      * and overrules the halt on the record, keeping the terminal counts (protocol §5).
      */
-    act(id: string, action: RolloutAction, actor: string, figures: Record<string, unknown> = {}, input: ActInput = {}): Rollout {
+    async act(id: string, action: RolloutAction, actor: string, figures: Record<string, unknown> = {}, input: ActInput = {}): Promise<Rollout> {
       const now = deps.now();
       let from = { state: 'draft' as Rollout['state'], stage: 0 };
-      const rollout = db.transaction(() => {
-        const r = rollouts.get(id);
+      const rollout = await sql.transaction(async () => {
+        const r = await rollouts.get(id);
         if (!r) throw new AppError('not_found', `no rollout ${id}`);
         // One serving rollout per release: a device reports against one rolloutId per release it is offered.
         const rival = action === 'start' ? live.current().find((l) => l.releaseId === r.releaseId && l.id !== r.id) : undefined;
@@ -145,8 +145,8 @@ export function createRolloutService(deps: RolloutDeps) {
         // A stage dwells its minimum running: time spent paused does not count towards auto-advance.
         if (stageChanged || action === 'resume') r.stageStartedAt = now.getTime();
         r.updatedAt = toTimestamp(now);
-        if (r.state === 'running' || r.state === 'paused' || r.state === 'completed') resign(r, now);
-        const kept = overruling ? figuresOf(deps.counters, id) : undefined;
+        if (r.state === 'running' || r.state === 'paused' || r.state === 'completed') await resign(r, now);
+        const kept = overruling ? await figuresOf(deps.counters, id) : undefined;
         const details: Record<string, unknown> = { from, to: { state: r.state, stage: r.currentStage }, ...figures };
         if (kept) {
           const rateBasisPoints = kept.terminal ? Math.floor((kept.failures * 10000) / kept.terminal) : 0;
@@ -154,13 +154,13 @@ export function createRolloutService(deps: RolloutDeps) {
           const overruled = r.lastHalt && { haltAuditSeq: r.lastHalt.auditSeq, haltedAt: r.lastHalt.at, haltedBy: r.lastHalt.actor, haltReason: r.lastHalt.reason };
           Object.assign(details, { acknowledgeHalt: true, reason: input.reason, overruled, keptFigures: { ...kept, rateBasisPoints } });
         }
-        const entry = audit.append({ actor, action: `rollout.${action}`, subject: id, details }, r.updatedAt);
+        const entry = await audit.append({ actor, action: `rollout.${action}`, subject: id, details }, r.updatedAt);
         if (action === 'halt') r.lastHalt = haltRecordOf(entry.seq, actor, r.updatedAt, figures);
         if (kept) r.overruledHalt = { at: r.updatedAt, actor, reason: input.reason ?? '', auditSeq: entry.seq, terminal: kept.terminal, failures: kept.failures };
-        rollouts.update(r);
+        await rollouts.update(r);
         return r;
-      })();
-      live.refresh();
+      });
+      await live.refresh();
       deps.onChange?.(id);
       deps.events?.emit({
         rolloutId: id, releaseId: rollout.releaseId, action, actor, from,
@@ -170,21 +170,21 @@ export function createRolloutService(deps: RolloutDeps) {
     },
 
     /** Re-signs serving rollouts whose statements pass half their lifetime (protocol §6: before they run out). */
-    resignExpiring(): number {
+    async resignExpiring(): Promise<number> {
       const now = deps.now();
       const threshold = now.getTime() + (deps.statementTtlSeconds * 1000) / 2;
       const due = live.current().filter((l) => l.statements.some((s) => s.expires <= threshold));
       if (due.length === 0) return 0;
-      db.transaction(() => {
+      await sql.transaction(async () => {
         for (const l of due) {
-          const r = rollouts.get(l.id);
+          const r = await rollouts.get(l.id);
           if (!r) continue;
-          resign(r, now);
+          await resign(r, now);
           r.updatedAt = toTimestamp(now);
-          rollouts.update(r);
+          await rollouts.update(r);
         }
-      })();
-      live.refresh();
+      });
+      await live.refresh();
       return due.length;
     },
   };

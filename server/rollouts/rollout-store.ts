@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import type { Rollout } from './rollout.js';
 
 interface RolloutRow {
@@ -46,54 +46,42 @@ export interface StoredStatement {
 
 export type RolloutStore = ReturnType<typeof createRolloutStore>;
 
-export function createRolloutStore(db: Db) {
-  const insertStmt = db.prepare(`INSERT INTO rollouts (id, release_id, salt, stages, failure_policy, state, current_stage,
-    stage_started_at, statement_version, created_at, created_by, updated_at, last_halt, overruled_halt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const getStmt = db.prepare<[string], RolloutRow>('SELECT * FROM rollouts WHERE id = ?');
-  const summaryStmt = db.prepare<[string], { releaseId: string; state: Rollout['state']; currentStage: number }>(
-    'SELECT release_id AS releaseId, state, current_stage AS currentStage FROM rollouts WHERE id = ?',
-  );
-  const pageStmt = db.prepare<[string, number], RolloutRow>('SELECT * FROM rollouts WHERE id > ? ORDER BY id LIMIT ?');
-  const liveStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state IN ('running', 'paused', 'completed') ORDER BY id");
-  const startedStmt = db.prepare<[], RolloutRow>("SELECT * FROM rollouts WHERE state <> 'draft' ORDER BY id");
-  // Metrics: every rollout but those cancelled before `since` (cancelled ones drop out after a while; see ops/fleet-metrics.ts).
-  const watchedStmt = db.prepare<[string], RolloutRow>("SELECT * FROM rollouts WHERE state <> 'cancelled' OR updated_at >= ? ORDER BY id");
-  const byStateStmt = db.prepare<[], { state: Rollout['state']; n: number }>('SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state');
-  const updateStmt = db.prepare(
-    'UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ?, last_halt = ?, overruled_halt = ? WHERE id = ?',
-  );
-  const upsertStatement = db.prepare(`INSERT INTO rollout_statements (rollout_id, stage, version, expires, envelope) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (rollout_id, stage) DO UPDATE SET version = excluded.version, expires = excluded.expires, envelope = excluded.envelope`);
-  const statementsStmt = db.prepare<[string], { stage: number; version: number; expires: number; envelope: string }>(
-    'SELECT stage, version, expires, envelope FROM rollout_statements WHERE rollout_id = ? ORDER BY stage',
-  );
-
+export function createRolloutStore(sql: Sql) {
+  const rows = async (text: string, params: (string | number)[] = []): Promise<Rollout[]> => (await sql.all<RolloutRow>(text, params)).map(toRollout);
   return {
-    insert(r: Rollout): void {
-      insertStmt.run(r.id, r.releaseId, r.salt, JSON.stringify(r.stages), JSON.stringify(r.failurePolicy), r.state, r.currentStage,
-        r.stageStartedAt, r.statementVersion, r.createdAt, r.createdBy, r.updatedAt, jsonOrNull(r.lastHalt), jsonOrNull(r.overruledHalt));
+    async insert(r: Rollout): Promise<void> {
+      await sql.run(`INSERT INTO rollouts (id, release_id, salt, stages, failure_policy, state, current_stage,
+        stage_started_at, statement_version, created_at, created_by, updated_at, last_halt, overruled_halt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [r.id, r.releaseId, r.salt, JSON.stringify(r.stages), JSON.stringify(r.failurePolicy), r.state, r.currentStage,
+        r.stageStartedAt, r.statementVersion, r.createdAt, r.createdBy, r.updatedAt, jsonOrNull(r.lastHalt), jsonOrNull(r.overruledHalt)]);
     },
-    get(id: string): Rollout | undefined {
-      const row = getStmt.get(id);
+    async get(id: string): Promise<Rollout | undefined> {
+      const row = await sql.one<RolloutRow>('SELECT * FROM rollouts WHERE id = ?', [id]);
       return row && toRollout(row);
     },
     /** What report ingestion needs, without parsing stages (once per report on the hot path). */
-    summary: (id: string): Pick<Rollout, 'releaseId' | 'state' | 'currentStage'> | undefined => summaryStmt.get(id),
-    page: (afterId: string, limit: number): Rollout[] => pageStmt.all(afterId, limit).map(toRollout),
+    summary: (id: string): Promise<Pick<Rollout, 'releaseId' | 'state' | 'currentStage'> | undefined> =>
+      sql.one('SELECT release_id AS "releaseId", state, current_stage AS "currentStage" FROM rollouts WHERE id = ?', [id]),
+    page: (afterId: string, limit: number): Promise<Rollout[]> => rows('SELECT * FROM rollouts WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]),
     /** Rollouts that serve offers (running, paused, completed). */
-    live: (): Rollout[] => liveStmt.all().map(toRollout),
+    live: (): Promise<Rollout[]> => rows("SELECT * FROM rollouts WHERE state IN ('running', 'paused', 'completed') ORDER BY id"),
     /** Rollouts that may have offered devices (every state but draft): timed_out is derived for all of them. */
-    started: (): Rollout[] => startedStmt.all().map(toRollout),
-    /** Rollouts worth a metric series: all but those cancelled before `since` (an RFC 3339 timestamp). */
-    watched: (since: string): Rollout[] => watchedStmt.all(since).map(toRollout),
-    countByState: (): { state: Rollout['state']; n: number }[] => byStateStmt.all(),
-    update(r: Rollout): void {
-      updateStmt.run(r.state, r.currentStage, r.stageStartedAt, r.statementVersion, r.updatedAt, jsonOrNull(r.lastHalt), jsonOrNull(r.overruledHalt), r.id);
+    started: (): Promise<Rollout[]> => rows("SELECT * FROM rollouts WHERE state <> 'draft' ORDER BY id"),
+    /** Rollouts worth a metric series: all but those cancelled before `since` (an RFC 3339 timestamp; see ops/fleet-metrics.ts). */
+    watched: (since: string): Promise<Rollout[]> => rows("SELECT * FROM rollouts WHERE state <> 'cancelled' OR updated_at >= ? ORDER BY id", [since]),
+    countByState: (): Promise<{ state: Rollout['state']; n: number }[]> => sql.all('SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state'),
+    async update(r: Rollout): Promise<void> {
+      await sql.run('UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ?, last_halt = ?, overruled_halt = ? WHERE id = ?',
+        [r.state, r.currentStage, r.stageStartedAt, r.statementVersion, r.updatedAt, jsonOrNull(r.lastHalt), jsonOrNull(r.overruledHalt), r.id]);
     },
-    saveStatement(rolloutId: string, s: StoredStatement): void {
-      upsertStatement.run(rolloutId, s.stage, s.version, s.expires, s.envelopeJson);
+    async saveStatement(rolloutId: string, s: StoredStatement): Promise<void> {
+      await sql.run(`INSERT INTO rollout_statements (rollout_id, stage, version, expires, envelope) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (rollout_id, stage) DO UPDATE SET version = excluded.version, expires = excluded.expires, envelope = excluded.envelope`,
+      [rolloutId, s.stage, s.version, s.expires, s.envelopeJson]);
     },
-    statements: (rolloutId: string): StoredStatement[] =>
-      statementsStmt.all(rolloutId).map((s) => ({ stage: s.stage, version: s.version, expires: s.expires, envelopeJson: s.envelope })),
+    statements: async (rolloutId: string): Promise<StoredStatement[]> =>
+      (await sql.all<{ stage: number; version: number; expires: number; envelope: string }>(
+        'SELECT stage, version, expires, envelope FROM rollout_statements WHERE rollout_id = ? ORDER BY stage', [rolloutId],
+      )).map((s) => ({ stage: s.stage, version: s.version, expires: s.expires, envelopeJson: s.envelope })),
   };
 }

@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { FAILURE_STATES, TERMINAL_STATES, type DeviceState } from '../reports/report-rules.js';
 
 const MINUTE_MS = 60_000;
@@ -21,29 +21,29 @@ export type TimelineStore = ReturnType<typeof createTimelineStore>;
  * minute gives the terminal and failure counts at that minute, so the
  * failure-rate chart shows exactly what auto-halt compared.
  */
-export function createTimelineStore(db: Db) {
-  const addStmt = db.prepare(`INSERT INTO rollout_intervals (rollout_id, minute, terminal, failures) VALUES (?, ?, ?, ?)
-    ON CONFLICT (rollout_id, minute) DO UPDATE SET terminal = terminal + excluded.terminal, failures = failures + excluded.failures`);
-  const recentStmt = db.prepare<[string, number], TimelineInterval>(
-    'SELECT minute, terminal, failures FROM rollout_intervals WHERE rollout_id = ? ORDER BY minute DESC LIMIT ?',
-  );
-  const beforeStmt = db.prepare<[string, number], { terminal: number | null; failures: number | null }>(
-    'SELECT SUM(terminal) AS terminal, SUM(failures) AS failures FROM rollout_intervals WHERE rollout_id = ? AND minute < ?',
-  );
+export function createTimelineStore(sql: Sql) {
   const flag = (set: ReadonlySet<string>, s: string | null): number => (s !== null && set.has(s) ? 1 : 0);
 
   return {
     /** A device moved from `from` to `to` at `at` (epoch ms); writes only when the figures change. */
-    moved(rolloutId: string, from: DeviceState | null, to: DeviceState, at: number): void {
+    async moved(rolloutId: string, from: DeviceState | null, to: DeviceState, at: number): Promise<void> {
       const terminal = flag(TERMINAL, to) - flag(TERMINAL, from);
       const failures = flag(FAILURE, to) - flag(FAILURE, from);
-      if (terminal !== 0 || failures !== 0) addStmt.run(rolloutId, Math.floor(at / MINUTE_MS) * MINUTE_MS, terminal, failures);
+      if (terminal === 0 && failures === 0) return;
+      await sql.run(`INSERT INTO rollout_intervals (rollout_id, minute, terminal, failures) VALUES (?, ?, ?, ?)
+        ON CONFLICT (rollout_id, minute) DO UPDATE SET terminal = rollout_intervals.terminal + excluded.terminal, failures = rollout_intervals.failures + excluded.failures`,
+      [rolloutId, Math.floor(at / MINUTE_MS) * MINUTE_MS, terminal, failures]);
     },
     /** The latest `limit` minutes that saw a change, oldest first, with the totals before them. */
-    recent(rolloutId: string, limit: number): { before: { terminal: number; failures: number }; intervals: TimelineInterval[] } {
-      const intervals = recentStmt.all(rolloutId, limit).reverse();
+    async recent(rolloutId: string, limit: number): Promise<{ before: { terminal: number; failures: number }; intervals: TimelineInterval[] }> {
+      const intervals = (await sql.all<TimelineInterval>(
+        'SELECT minute, terminal, failures FROM rollout_intervals WHERE rollout_id = ? ORDER BY minute DESC LIMIT ?', [rolloutId, limit],
+      )).reverse();
       const first = intervals[0];
-      const sums = first ? beforeStmt.get(rolloutId, first.minute) : undefined;
+      const sums = first
+        ? await sql.one<{ terminal: number | null; failures: number | null }>(
+          'SELECT SUM(terminal) AS terminal, SUM(failures) AS failures FROM rollout_intervals WHERE rollout_id = ? AND minute < ?', [rolloutId, first.minute])
+        : undefined;
       return { before: { terminal: sums?.terminal ?? 0, failures: sums?.failures ?? 0 }, intervals };
     },
   };

@@ -29,18 +29,18 @@ const SILENT_SAMPLE = 20;
  * GET /v1/rollouts/{id}/status: built from the incrementally maintained
  * counters (a handful of rows per rollout), never from a scan of reports.
  */
-export function rolloutStatus(id: string, deps: StatusDeps) {
-  const r = deps.rollouts.get(id);
+export async function rolloutStatus(id: string, deps: StatusDeps) {
+  const r = await deps.rollouts.get(id);
   if (!r) throw new AppError('not_found', `no rollout ${id}`);
-  const c = deps.counters.all(id);
+  const c = await deps.counters.all(id);
   const get = (k: string): number => c.get(k) ?? 0;
-  const release = deps.releases.get(r.releaseId);
+  const release = await deps.releases.get(r.releaseId);
   const settingKeys = release ? envelopeOf(release).signed.settings.map((s) => s.key) : [];
   const policy = deps.policy();
 
   const counts: Record<string, number> = {};
   for (const s of [...REPORT_STATES, 'timed_out']) counts[s] = get(counterKey.state(s));
-  const f = figuresOf(deps.counters, id);
+  const f = await figuresOf(deps.counters, id);
 
   // `other: true` (value null) gathers the values past MAX_SETTING_VALUES of an integer or string setting.
   const settings: Record<string, { value: unknown; source: string; devices: number; other?: true }[]> = Object.fromEntries(settingKeys.map((k) => [k, []]));
@@ -62,10 +62,11 @@ export function rolloutStatus(id: string, deps: StatusDeps) {
     const reported = get(counterKey.reportedAt(j));
     return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? (census.perStage[j] ?? 0) : null, offered, reported, silent: offered - reported };
   });
-  const silentDevices = deps.rolloutDevices.page(id, 'silent', '', SILENT_SAMPLE).map((d) => {
-    const lastSeen = deps.devices.lastSeen(d.deviceId);
-    return { deviceId: d.deviceId, stage: d.stage, offeredAt: toTimestamp(new Date(d.offeredAt)), lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)) };
-  });
+  const silentDevices = [];
+  for (const d of await deps.rolloutDevices.page(id, 'silent', '', SILENT_SAMPLE)) {
+    const lastSeen = await deps.devices.lastSeen(d.deviceId);
+    silentDevices.push({ deviceId: d.deviceId, stage: d.stage, offeredAt: toTimestamp(new Date(d.offeredAt)), lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)) });
+  }
 
   return {
     id: r.id,
@@ -96,4 +97,4 @@ export function rolloutStatus(id: string, deps: StatusDeps) {
   };
 }
 
-export type RolloutStatus = ReturnType<typeof rolloutStatus>;
+export type RolloutStatus = Awaited<ReturnType<typeof rolloutStatus>>;

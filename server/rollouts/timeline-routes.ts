@@ -16,14 +16,14 @@ const MAX_INTERVALS = 10080;
  */
 export function timelineRoutes(ctx: AppContext): Router {
   const router = Router();
-  router.get('/v1/rollouts/:id/timeline', requireRole(...READERS), (req, res) => {
+  router.get('/v1/rollouts/:id/timeline', requireRole(...READERS), async (req, res) => {
     const id = pathParam(req, 'id', SLUG_RE, 'rollout id');
-    const r = ctx.rollouts.get(id);
+    const r = await ctx.rollouts.get(id);
     if (!r) throw new AppError('not_found', `no rollout ${id}`);
     const raw = req.query.limit;
     const limit = raw === undefined || raw === '' ? DEFAULT_INTERVALS : typeof raw === 'string' && /^[0-9]{1,6}$/.test(raw) ? Number(raw) : NaN;
     if (!(limit >= 1 && limit <= MAX_INTERVALS)) throw new AppError('bad_request', `limit must be an integer from 1 to ${MAX_INTERVALS}`);
-    const { before, intervals } = ctx.timeline.recent(id, limit);
+    const { before, intervals } = await ctx.timeline.recent(id, limit);
     let terminal = before.terminal;
     let failures = before.failures;
     const points = intervals.map((i) => {

@@ -1,11 +1,11 @@
-import type { Db } from '../db/open.js';
+import type { Sql } from '../db/sql.js';
 import { envelopeOf, type ReleaseStore, type StoredRelease } from '../releases/release-store.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
 import type { TrustSnapshot } from '../trust/trust-state.js';
 import type { TransparencyLog } from './transparency-log.js';
 
 export interface StartupLogDeps {
-  db: Db;
+  sql: Sql;
   log: TransparencyLog;
   releases: ReleaseStore;
   rollouts: RolloutStore;
@@ -19,18 +19,20 @@ export interface StartupLogDeps {
  * gets its published releases (in publishing order) and current statements,
  * so every offer the server makes can carry its proofs.
  */
-export function logAtStartup(trust: TrustSnapshot, at: string, deps: StartupLogDeps): void {
-  deps.db.transaction(() => {
+export async function logAtStartup(trust: TrustSnapshot, at: string, deps: StartupLogDeps): Promise<void> {
+  await deps.log.refresh();
+  await deps.sql.transaction(async () => {
     const backfill = deps.log.size() === 0;
-    for (const root of trust.roots) deps.log.append(root, at);
-    deps.log.append(trust.policy, at);
+    for (const root of trust.roots) await deps.log.append(root, at);
+    await deps.log.append(trust.policy, at);
     if (!backfill) return;
     const releases: StoredRelease[] = [];
-    for (let page = deps.releases.page('', 500); page.length; page = deps.releases.page((page.at(-1) as StoredRelease).id, 500)) releases.push(...page);
+    for (let page = await deps.releases.page('', 500); page.length; page = await deps.releases.page((page.at(-1) as StoredRelease).id, 500)) releases.push(...page);
     releases.sort((a, b) => (a.publishedAt < b.publishedAt ? -1 : a.publishedAt > b.publishedAt ? 1 : a.id < b.id ? -1 : 1));
-    for (const r of releases) deps.log.append(envelopeOf(r), at);
-    for (const rollout of deps.rollouts.started()) {
-      for (const s of deps.rollouts.statements(rollout.id)) deps.log.append(JSON.parse(s.envelopeJson), at);
+    for (const r of releases) await deps.log.append(envelopeOf(r), at);
+    for (const rollout of await deps.rollouts.started()) {
+      for (const s of await deps.rollouts.statements(rollout.id)) await deps.log.append(JSON.parse(s.envelopeJson), at);
     }
-  })();
+  });
+  await deps.log.refresh();
 }

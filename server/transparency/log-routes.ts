@@ -39,7 +39,7 @@ export function logRoutes(ctx: AppContext): Router {
   const router = Router();
   const { log } = ctx;
 
-  router.get('/v1/log/checkpoint', (req, res) => {
+  router.get('/v1/log/checkpoint', async (req, res) => {
     const cp = log.checkpoint();
     res.setHeader('ETag', cp.etag);
     res.setHeader('Cache-Control', 'no-cache');
@@ -47,16 +47,16 @@ export function logRoutes(ctx: AppContext): Router {
     res.type('text/plain; charset=utf-8').send(cp.note);
   });
 
-  router.get('/v1/log/entries', (req, res) => {
+  router.get('/v1/log/entries', async (req, res) => {
     const start = count(req, 'start');
     const end = count(req, 'end');
     const size = log.size();
     if (!(start < end && end <= size)) throw outside(`entries [${start}, ${end}) are not inside the log of size ${size}`);
     if (end - start > MAX_ENTRIES_PER_CALL) throw outside(`at most ${MAX_ENTRIES_PER_CALL} entries per call`);
-    sendJson(res, `{"entries":[${log.entries(start, end).join(',')}]}`, IMMUTABLE);
+    sendJson(res, `{"entries":[${(await log.entries(start, end)).join(',')}]}`, IMMUTABLE);
   });
 
-  router.get('/v1/log/proof/inclusion', (req, res) => {
+  router.get('/v1/log/proof/inclusion', async (req, res) => {
     const index = count(req, 'index');
     const treeSize = count(req, 'size');
     const size = log.size();
@@ -64,7 +64,7 @@ export function logRoutes(ctx: AppContext): Router {
     sendJson(res, JSON.stringify({ index, treeSize, hashes: log.inclusion(index, treeSize) }), IMMUTABLE);
   });
 
-  router.get('/v1/log/proof/consistency', (req, res) => {
+  router.get('/v1/log/proof/consistency', async (req, res) => {
     const from = count(req, 'from');
     const to = count(req, 'to');
     const size = log.size();
@@ -73,9 +73,9 @@ export function logRoutes(ctx: AppContext): Router {
   });
 
   // Public like the log itself: a cosignature authenticates itself (a configured witness's key over this log's own checkpoint).
-  router.post('/v1/log/cosignatures', limitAddress(COSIGNATURES_PER_MINUTE), ctx.jsonBody, (req, res) => {
+  router.post('/v1/log/cosignatures', limitAddress(COSIGNATURES_PER_MINUTE), ctx.jsonBody, async (req, res) => {
     const body = parseCosignature(req.body);
-    res.status(201).json({ size: body.size, ...log.addCosignature(body.size, body.cosignature) });
+    res.status(201).json({ size: body.size, ...(await log.addCosignature(body.size, body.cosignature)) });
   });
 
   return router;

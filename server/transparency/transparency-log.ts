@@ -2,11 +2,12 @@ import { canonicalJson } from '../crypto/canonical.js';
 import { toHex, utf8 } from '../crypto/encoding.js';
 import { ed25519Signer } from '../crypto/signer.js';
 import type { TrustState } from '../trust/trust-state.js';
+import { serialRefresh } from '../db/view-refresh.js';
 import { AppError } from '../errors.js';
 import { checkpointBody, parseCheckpoint, signCheckpoint } from './checkpoint.js';
 import { cosignedAt, type Witness } from './cosignature.js';
 import type { LogStore } from './log-store.js';
-import { consistencyProof, inclusionPath, leafHash, rootAt } from './merkle.js';
+import { consistencyProof, inclusionPath, leafHash, MemoryTree, rootAt } from './merkle.js';
 
 export interface LatestCheckpoint {
   size: number;
@@ -33,13 +34,16 @@ export type TransparencyLog = ReturnType<typeof createTransparencyLog>;
 
 /**
  * The log as the rest of the server uses it: append (inside the caller's
- * transaction), and the latest checkpoint and proofs, cached in memory
- * until the next append so the poll and the public routes read SQLite at
- * most once per new tree size.
+ * transaction), and an in-memory view of the committed tree — every leaf
+ * hash, the latest signed checkpoint, proofs — rebuilt by `refresh()` after
+ * each commit that appended (and at start), so polls and the public routes
+ * read no database for a checkpoint or a proof. Leaves and complete
+ * subtrees never change once written: a refresh reads only new leaves.
  */
 export function createTransparencyLog(deps: LogDeps) {
   const { store } = deps;
-  let size: number | undefined;
+  let tree = new MemoryTree();
+  let indexByLeaf = new Map<string, number>();
   let latest: LatestCheckpoint | undefined;
   let generation = 0;
   // Proofs against the latest size, per offer (release index, statement index): what polls carry.
@@ -57,47 +61,71 @@ export function createTransparencyLog(deps: LogDeps) {
     return hit;
   };
 
-  const currentSize = (): number => (size ??= store.size());
+  const signLatest = (n: number, cosignatures: readonly string[]): LatestCheckpoint => {
+    const rootHash = rootAt(tree, n);
+    const key = deps.trust.current().onlineKey;
+    const note = signCheckpoint({ origin: deps.origin, size: n, rootHash }, ed25519Signer(key), key.keyval.public) + cosignatures.join('');
+    return { size: n, rootHash, note, etag: `"${n}-${toHex(rootHash).slice(0, 32)}-${cosignatures.length}"` };
+  };
 
-  /** Drops what a new tree size or a new cosignature changes: the latest note and the offers carrying it. */
-  const invalidate = (): void => {
-    latest = undefined;
-    members.clear();
-    generation++;
+  /** Reads committed leaves past the view's size and re-signs the checkpoint when the tree or its cosignatures changed. */
+  const rebuild = async (): Promise<void> => {
+    const known = tree.size;
+    const added = await store.leavesFrom(known);
+    // A store behind the view (a test swapped the database, or a rollback the view never saw): start over.
+    let next = tree;
+    let nextIndex = indexByLeaf;
+    if (added.length > 0 && added[0]?.idx !== known) {
+      next = new MemoryTree();
+      nextIndex = new Map();
+      for (const r of await store.leavesFrom(0)) {
+        nextIndex.set(toHex(r.leaf), next.append(r.leaf));
+      }
+    } else {
+      for (const r of added) nextIndex.set(toHex(r.leaf), next.append(r.leaf));
+    }
+    tree = next;
+    indexByLeaf = nextIndex;
+    const n = tree.size;
+    const cosignatures = await store.cosignatures(n);
+    const cp = signLatest(n, cosignatures);
+    if (latest?.note !== cp.note) {
+      latest = cp;
+      members.clear();
+      generation++;
+    }
   };
 
   const log = {
-    /** Changes with every append; caches of poll answers key on it. */
+    /** Changes with every new checkpoint; caches of poll answers key on it. */
     generation: (): number => generation,
-    size: currentSize,
+    /** Entries in the view (committed and refreshed). */
+    size: (): number => tree.size,
+
+    /**
+     * Brings the in-memory view up to what is committed: call after the
+     * commit of every transaction that appended or saved a cosignature.
+     */
+    refresh: serialRefresh(rebuild),
 
     /**
      * Appends the envelope (idempotent: a document already logged keeps its
-     * index). Call inside the transaction that stores the document.
+     * index). Call inside the transaction that stores the document, then
+     * `refresh()` after it commits.
      */
-    append(envelope: unknown, at: string): number {
+    async append(envelope: unknown, at: string): Promise<number> {
       const text = entryTextOf(envelope);
       const leaf = leafHash(utf8(text));
-      const existing = store.indexOfLeaf(leaf);
+      const existing = await store.indexOfLeaf(leaf);
       if (existing !== undefined) return existing;
-      const index = store.append(text, leaf, at);
-      // Dropped, not advanced: if the transaction rolls back, the next read recounts what was committed.
-      size = undefined;
-      invalidate();
-      return index;
+      return store.append(text, leaf, at);
     },
 
-    /** The index of an envelope served as `json`, if it was logged. */
-    indexOf: (json: string): number | undefined => store.indexOfLeaf(leafHash(utf8(entryTextOf(JSON.parse(json))))),
+    /** The index of an envelope served as `json`, if it was logged (from the view). */
+    indexOf: (json: string): number | undefined => indexByLeaf.get(toHex(leafHash(utf8(entryTextOf(JSON.parse(json)))))),
 
     checkpoint(): LatestCheckpoint {
-      const n = currentSize();
-      if (latest?.size === n) return latest;
-      const rootHash = rootAt(store.source, n);
-      const key = deps.trust.current().onlineKey;
-      const cosignatures = store.cosignatures(n);
-      const note = signCheckpoint({ origin: deps.origin, size: n, rootHash }, ed25519Signer(key), key.keyval.public) + cosignatures.join('');
-      latest = { size: n, rootHash, note, etag: `"${n}-${toHex(rootHash).slice(0, 32)}-${cosignatures.length}"` };
+      latest ??= signLatest(tree.size, []);
       return latest;
     },
 
@@ -106,13 +134,13 @@ export function createTransparencyLog(deps: LogDeps) {
      * on the checkpoint of `treeSize`, verified against this log's own root
      * at that size; served from then on with that checkpoint.
      */
-    addCosignature(treeSize: number, line: string): { witness: string; time: number } {
-      const n = currentSize();
+    async addCosignature(treeSize: number, line: string): Promise<{ witness: string; time: number }> {
+      const n = tree.size;
       if (treeSize > n) throw new AppError('bad_request', `no checkpoint of size ${treeSize}: the log has ${n} entries`);
       const name = /^\u2014 (\S+) /.exec(line)?.[1];
       const witness = deps.witnesses?.find((w) => w.name === name);
       if (!witness) throw new AppError('unprocessable', `${String(name)} is not a witness this log accepts (OTA_LOG_WITNESSES)`);
-      const body = checkpointBody({ origin: deps.origin, size: treeSize, rootHash: rootAt(store.source, treeSize) });
+      const body = checkpointBody({ origin: deps.origin, size: treeSize, rootHash: rootAt(tree, treeSize) });
       let time: number | undefined;
       try {
         time = cosignedAt(parseCheckpoint(`${body}\n${line}\n`), witness);
@@ -120,20 +148,20 @@ export function createTransparencyLog(deps: LogDeps) {
         time = undefined;
       }
       if (time === undefined) throw new AppError('signature_invalid', `the cosignature of ${witness.name} does not verify for the checkpoint of size ${treeSize}`);
-      store.saveCosignature(treeSize, witness.name, time, `${line}\n`);
-      if (treeSize === n) invalidate();
+      await store.saveCosignature(treeSize, witness.name, time, `${line}\n`);
+      if (treeSize === n) await log.refresh();
       return { witness: witness.name, time };
     },
 
     /** RFC 9162 §2.1.3 path for entry `index` in the tree of `treeSize` (both checked by the caller). */
     inclusion: (index: number, treeSize: number): string[] =>
-      remember(`i:${index}:${treeSize}`, () => inclusionPath(store.source, index, treeSize).map(toHex)),
+      remember(`i:${index}:${treeSize}`, () => inclusionPath(tree, index, treeSize).map(toHex)),
 
     /** RFC 9162 §2.1.4 proof that the tree of `to` extends the tree of `from`. */
     consistency: (from: number, to: number): string[] =>
-      remember(`c:${from}:${to}`, () => consistencyProof(store.source, from, to).map(toHex)),
+      remember(`c:${from}:${to}`, () => consistencyProof(tree, from, to).map(toHex)),
 
-    entries: (start: number, end: number): string[] => store.entries(start, end),
+    entries: (start: number, end: number): Promise<string[]> => store.entries(start, end),
 
     /**
      * protocol §8: the `log` member of a poll offer, as JSON, against the

@@ -14,7 +14,7 @@ afterEach(async () => {
 
 describe('trust documents: conditional GETs', () => {
   it('the server answers a matching If-None-Match with 304 for the root, each version and the policy', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     for (const path of ['/v1/trust/root', '/v1/trust/root/1', '/v1/trust/policy']) {
       const first = await request(f.app).get(path);
       expect(first.status).toBe(200);
@@ -26,7 +26,7 @@ describe('trust documents: conditional GETs', () => {
   });
 
   it('a device re-checking its policy gets a 304 and keeps the policy it verified', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const server = createServer(f.app).listen(0, '127.0.0.1');
     servers.push(server);
     await new Promise((r) => server.once('listening', r));

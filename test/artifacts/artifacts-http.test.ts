@@ -13,7 +13,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const upload = (f: AppFixture, bytes: Buffer, token = f.tokens['release-manager']) =>
   request(f.app).put('/v1/artifacts').set(bearer(token)).set('Content-Type', 'application/octet-stream').send(bytes);
 
-const artifactRows = (f: AppFixture) => (f.ctx.db.prepare('SELECT COUNT(*) AS n FROM artifacts').get() as { n: number }).n;
+const artifactRows = async (f: AppFixture) => ((await f.ctx.sql.one('SELECT COUNT(*) AS n FROM artifacts')) as { n: number }).n;
 const tmpFiles = (f: AppFixture) => readdirSync(join(f.ctx.config.dataDir, 'artifacts', 'tmp'));
 
 const servers: Server[] = [];
@@ -46,7 +46,7 @@ async function chunkedUpload(f: AppFixture, chunks: Buffer[]): Promise<{ status:
 
 describe('PUT /v1/artifacts', () => {
   it('stores the bytes under their SHA-256 (201 {sha256,size}) and accepts the same bytes again', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await upload(f, payload);
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ sha256: sha(payload), size: payload.length });
@@ -55,46 +55,46 @@ describe('PUT /v1/artifacts', () => {
     const again = await upload(f, payload);
     expect(again.status).toBe(201);
     expect(again.body).toEqual(res.body);
-    expect(artifactRows(f)).toBe(1);
-    expect(f.ctx.audit.page(0, 10).map((e) => e.action)).toEqual(['artifact.upload']);
+    expect(await artifactRows(f)).toBe(1);
+    expect((await f.ctx.audit.page(0, 10)).map((e) => e.action)).toEqual(['artifact.upload']);
     expect(tmpFiles(f)).toEqual([]);
   });
 
   it('stores an empty artifact', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await upload(f, Buffer.alloc(0));
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ sha256: sha(Buffer.alloc(0)), size: 0 });
   });
 
   it('takes the body as raw bytes whatever its Content-Type (protocol §7: "raw bytes"; curl --data-binary sends a form type)', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).put('/v1/artifacts').set(bearer(f.tokens['release-manager'])).set('Content-Type', 'application/x-www-form-urlencoded').send('a=1&b=2');
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ sha256: sha(Buffer.from('a=1&b=2')), size: 7 });
   });
 
   it('413 when Content-Length is over the limit; nothing left behind', async () => {
-    const f = makeApp({ config: { maxArtifactBytes: 1000 } });
+    const f = await makeApp({ config: { maxArtifactBytes: 1000 } });
     const res = await upload(f, Buffer.alloc(1001, 7));
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
-    expect(artifactRows(f)).toBe(0);
+    expect(await artifactRows(f)).toBe(0);
     expect(tmpFiles(f)).toEqual([]);
   });
 
   it('413 when a chunked upload grows over the limit while streaming; nothing left behind', async () => {
-    const f = makeApp({ config: { maxArtifactBytes: 1000 } });
+    const f = await makeApp({ config: { maxArtifactBytes: 1000 } });
     const res = await chunkedUpload(f, Array.from({ length: 8 }, () => Buffer.alloc(400, 1)));
     expect(res.status).toBe(413);
     expect((JSON.parse(res.body) as { error: { code: string } }).error.code).toBe('payload_too_large');
-    expect(artifactRows(f)).toBe(0);
+    expect(await artifactRows(f)).toBe(0);
     expect(tmpFiles(f)).toEqual([]);
     expect(readdirSync(join(f.ctx.config.dataDir, 'artifacts'))).toEqual(['tmp']);
   });
 
   it('accepts exactly the limit, chunked', async () => {
-    const f = makeApp({ config: { maxArtifactBytes: 1000 } });
+    const f = await makeApp({ config: { maxArtifactBytes: 1000 } });
     const res = await chunkedUpload(f, [Buffer.alloc(600, 2), Buffer.alloc(400, 2)]);
     expect(res.status).toBe(201);
     expect(JSON.parse(res.body)).toEqual({ sha256: sha(Buffer.alloc(1000, 2)), size: 1000 });
@@ -103,7 +103,7 @@ describe('PUT /v1/artifacts', () => {
 
 describe('GET /v1/artifacts/:sha256 (public)', () => {
   async function withArtifact(): Promise<AppFixture> {
-    const f = makeApp();
+    const f = await makeApp();
     expect((await upload(f, payload)).status).toBe(201);
     return f;
   }
@@ -176,7 +176,7 @@ describe('releases that name an artifact', () => {
       .send(signWith(releaseBody({ version: '1.4.3', artifact }), f.trust.releaseKeys));
 
   it('422 when the artifact was not uploaded, 201 once it was', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const refused = await publish(f, { sha256: sha(payload), size: 100 });
     expect(refused.status).toBe(422);
     expect(refused.body.error.details[0].path).toBe('/signed/artifact');
@@ -185,7 +185,7 @@ describe('releases that name an artifact', () => {
   });
 
   it('422 when the manifest states another size', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await upload(f, payload);
     const res = await publish(f, { sha256: sha(payload), size: 99 });
     expect(res.status).toBe(422);

@@ -8,12 +8,12 @@ import { ota } from '../cli/cli-harness.js';
 import { listen } from '../cli/cli-server.js';
 import { bearer, makeApp, tempDir } from '../helpers/fixtures.js';
 
-const lastUsedInDb = (f: ReturnType<typeof makeApp>, id: number) =>
-  (f.ctx.db.prepare('SELECT last_used_at AS v FROM operator_tokens WHERE id = ?').get(id) as { v: string | null }).v;
+const lastUsedInDb = async (f: Awaited<ReturnType<typeof makeApp>>, id: number) =>
+  ((await f.ctx.sql.one('SELECT last_used_at AS v FROM operator_tokens WHERE id = ?', [id])) as { v: string | null }).v;
 
 describe('operator tokens over HTTP (admin only)', () => {
   it('POST shows the secret once; GET lists id, role, name, created, last used and never a secret or hash; DELETE revokes at once', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const admin = bearer(f.tokens.admin);
     const created = await request(f.app).post('/v1/tokens').set(admin).send({ role: 'qa', name: 'ci bot' });
     expect(created.status).toBe(201);
@@ -24,7 +24,7 @@ describe('operator tokens over HTTP (admin only)', () => {
     f.clock.now = new Date('2026-11-24T12:05:00Z');
     expect((await request(f.app).get('/v1/rollouts').set(bearer(token))).status).toBe(200);
     // The use is noted in memory, not written on the request's path…
-    expect(lastUsedInDb(f, id)).toBeNull();
+    expect(await lastUsedInDb(f, id)).toBeNull();
     const list = await request(f.app).get('/v1/tokens').set(admin);
     expect(list.status).toBe(200);
     const mine = (list.body as { tokens: Record<string, unknown>[] }).tokens.find((t) => t.id === id);
@@ -34,10 +34,10 @@ describe('operator tokens over HTTP (admin only)', () => {
     expect(JSON.stringify(list.body)).not.toContain(tokenHash(token));
     expect(Object.keys(mine ?? {}).sort()).toEqual(['createdAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'role']);
     // The batch writes it; a late, older batch never moves it back.
-    expect(f.ctx.tokenUsage.flush()).toBeGreaterThanOrEqual(1);
-    expect(lastUsedInDb(f, id)).toBe('2026-11-24T12:05:00Z');
-    f.ctx.operatorTokens.markUsed(id, '2026-11-24T12:01:00Z');
-    expect(lastUsedInDb(f, id)).toBe('2026-11-24T12:05:00Z');
+    expect((await f.ctx.tokenUsage.flush())).toBeGreaterThanOrEqual(1);
+    expect(await lastUsedInDb(f, id)).toBe('2026-11-24T12:05:00Z');
+    await f.ctx.operatorTokens.markUsed(id, '2026-11-24T12:01:00Z');
+    expect(await lastUsedInDb(f, id)).toBe('2026-11-24T12:05:00Z');
 
     const revoked = await request(f.app).delete(`/v1/tokens/${id}`).set(admin);
     expect(revoked.status).toBe(200);
@@ -46,7 +46,7 @@ describe('operator tokens over HTTP (admin only)', () => {
     expect(refused.status).toBe(401);
     // Idempotent: the same answer, one audit entry.
     expect((await request(f.app).delete(`/v1/tokens/${id}`).set(admin)).body).toEqual(revoked.body);
-    const audit = f.ctx.audit.page(0, 100).filter((e) => e.subject === `token:${id}`);
+    const audit = (await f.ctx.audit.page(0, 100)).filter((e) => e.subject === `token:${id}`);
     expect(audit.map((e) => [e.action, e.actor, e.details])).toEqual([
       ['token.create', 'operator:test-admin(admin)', { role: 'qa', name: 'ci bot' }],
       ['token.revoke', 'operator:test-admin(admin)', { role: 'qa', name: 'ci bot' }],
@@ -55,7 +55,7 @@ describe('operator tokens over HTTP (admin only)', () => {
   });
 
   it('bad input is 400/404 and creates or revokes nothing', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const admin = bearer(f.tokens.admin);
     const before = (await request(f.app).get('/v1/tokens').set(admin)).body as unknown;
     for (const body of [{ role: 'root', name: 'x' }, { role: 'qa' }, { name: 'x' }, { role: 'qa', name: 'x', token: 'ota_mine' }, { role: 'qa', name: ' leading space' }, { role: 'qa', name: 'x'.repeat(65) }]) {
@@ -70,7 +70,7 @@ describe('operator tokens over HTTP (admin only)', () => {
   });
 
   it('the secret is never cached; the last active admin token cannot be revoked over HTTP', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const admin = bearer(f.tokens.admin);
     const created = await request(f.app).post('/v1/tokens').set(admin).send({ role: 'admin', name: 'second admin' });
     expect(created.status).toBe(201);

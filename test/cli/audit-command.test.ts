@@ -25,7 +25,7 @@ const audit = (r: Running, root: string, ...extra: string[]) => ota(['audit', '-
 /** A server on `trust` with `ids` published as settings-only releases (the consent setting to its safe value). */
 async function serverWithReleases(trust: TrustFixture, ids: string[], dataDir = tempDir('ota-audit-')): Promise<{ r: Running; dataDir: string }> {
   const r = await serve(dataDir, trust);
-  for (const id of ids) publishRelease(signWith(releaseBody({ id }), trust.releaseKeys), 'test', r.ctx);
+  for (const id of ids) await publishRelease(signWith(releaseBody({ id }), trust.releaseKeys), 'test', r.ctx);
   return { r, dataDir };
 }
 
@@ -53,7 +53,7 @@ describe('ota audit (protocol §8, from the outside)', () => {
     const state = join(tempDir(), 'kept.json');
     expect((await audit(r, join(trust.dir, 'root.json'), '--state', state)).code).toBe(0);
     expect(JSON.parse(readFileSync(state, 'utf8'))).toMatchObject({ origin: 'ota.local/log', size: 3 });
-    publishRelease(signWith(releaseBody({ id: 'second' }), trust.releaseKeys), 'test', r.ctx);
+    await publishRelease(signWith(releaseBody({ id: 'second' }), trust.releaseKeys), 'test', r.ctx);
     const next = await audit(r, join(trust.dir, 'root.json'), '--state', state);
     expect(next.code).toBe(0);
     expect(next.out).toMatch(/consistency with the checkpoint kept in .* \(size 3\): ok/);
@@ -63,7 +63,7 @@ describe('ota audit (protocol §8, from the outside)', () => {
   it('fails naming the index when a stored entry is edited', async () => {
     const trust = makeTrust();
     const { r } = await serverWithReleases(trust, ['first', 'second']);
-    r.ctx.db.prepare("UPDATE log_entries SET entry = replace(entry, '\"mandatory\":false', '\"mandatory\":true') WHERE idx = 3").run();
+    await r.ctx.sql.run("UPDATE log_entries SET entry = replace(entry, '\"mandatory\":false', '\"mandatory\":true') WHERE idx = 3");
     const res = await audit(r, join(trust.dir, 'root.json'));
     expect(res.code).toBe(1);
     expect(res.out).toMatch(/^FAIL: entry 3: release second: .*signature/m);
@@ -73,7 +73,7 @@ describe('ota audit (protocol §8, from the outside)', () => {
   it('fails naming the index when a stored entry is deleted', async () => {
     const trust = makeTrust();
     const { r } = await serverWithReleases(trust, ['first', 'second', 'third']);
-    r.ctx.db.prepare('DELETE FROM log_entries WHERE idx = 3').run();
+    await r.ctx.sql.run('DELETE FROM log_entries WHERE idx = 3');
     const res = await audit(r, join(trust.dir, 'root.json'));
     expect(res.code).toBe(1);
     expect(res.out).toMatch(/^FAIL: entry 3: entry 3 is not the entry the signed checkpoint commits to/m);
@@ -87,7 +87,7 @@ describe('ota audit (protocol §8, from the outside)', () => {
     expect((await audit(a.r, join(trust.dir, 'root.json'), '--state', state)).code).toBe(0);
     // Swap a's log for b's (same trust, same size), then restart a: it now serves and signs b's log.
     const bDb = join(b.dataDir, 'ota.db');
-    a.r.ctx.db.exec(`ATTACH DATABASE '${bDb}' AS other;
+    await a.r.ctx.sql.exec(`ATTACH DATABASE '${bDb}' AS other;
       DELETE FROM log_entries; DELETE FROM log_nodes;
       INSERT INTO log_entries SELECT * FROM other.log_entries; INSERT INTO log_nodes SELECT * FROM other.log_nodes;
       DETACH DATABASE other;`);
@@ -125,9 +125,10 @@ describe('ota audit on a long log', () => {
     const { auditTransparencyLog } = await import('../../server/cli/audit-command.js');
     const trust = makeTrust();
     const { r } = await serverWithReleases(trust, []);
-    r.ctx.db.transaction(() => {
-      for (let i = 0; i < 2100; i++) r.ctx.log.append({ signed: { type: 'filler', n: i }, signatures: [] }, '2026-11-24T12:00:00Z');
-    })();
+    await r.ctx.sql.transaction(async () => {
+      for (let i = 0; i < 2100; i++) (await r.ctx.log.append({ signed: { type: 'filler', n: i }, signatures: [] }, '2026-11-24T12:00:00Z'));
+    });
+    await r.ctx.log.refresh();
     let out = '';
     let err = '';
     const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), env: {}, now: () => new Date(), errIsTTY: true };
@@ -146,7 +147,7 @@ describe('ota audit when the server serves no entries', () => {
   it('fails at entry 0: a log without the trust root is not this server\'s history', async () => {
     const trust = makeTrust();
     const { r } = await serverWithReleases(trust, []);
-    r.ctx.db.prepare('DELETE FROM log_entries').run();
+    await r.ctx.sql.run('DELETE FROM log_entries');
     const res = await audit(r, join(trust.dir, 'root.json'));
     expect(res.code).toBe(1);
     expect(res.out).toMatch(/^FAIL: entry 0: /m);

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
-import { makeApp } from '../helpers/fixtures.js';
+import { makeApp, type AppFixture } from '../helpers/fixtures.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -13,7 +13,8 @@ afterEach(async () => {
 });
 
 /** makeApp() listening on 127.0.0.1:0 for the CLI's real fetch; closed after the test. */
-export async function listen(fixture = makeApp()) {
+export async function listen(given?: AppFixture) {
+  const fixture = given ?? (await makeApp());
   const server = createServer(fixture.app).listen(0, '127.0.0.1');
   servers.push(server);
   await once(server, 'listening');

@@ -50,7 +50,7 @@ describe('ota audit log [--verify]', () => {
     expect(log.code, log.err).toBe(0);
     expect(log.out).toMatch(/^SEQ\s+AT\s+ACTOR\s+ACTION\s+SUBJECT\n\s*1\s+\S+\s+\S+\s+release\.publish\s+redmi-1s-cloud-optin-2014-08\n\s*2\s+\S+\s+\S+\s+cohort\.create\s+qa\n/);
     expect(log.out).toMatch(/\nPASS: 2 entries, each hash recomputed/);
-    s.ctx.db.prepare("UPDATE audit_log SET subject = 'qa-tampered' WHERE seq = 2").run();
+    await s.ctx.sql.run("UPDATE audit_log SET subject = 'qa-tampered' WHERE seq = 2");
     const broken = await ota(['audit', 'log', '--verify'], { env });
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/\nFAIL: the chain breaks at seq 2: hash does not match the entry \(1 entries before it verify\)\n$/);

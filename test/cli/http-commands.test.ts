@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOperatorTokenStore } from '../../server/auth/operator-token-store.js';
-import { openDatabase } from '../../server/db/open.js';
-import { makeApp, makeTrust, releaseBody, signWith, tempDir } from '../helpers/fixtures.js';
+import { openDatabase, openSqlite } from '../../server/db/open.js';
+import { makeApp, makeTrust, releaseBody, signWith, tempDir, type AppFixture } from '../helpers/fixtures.js';
 import { ota, writeJsonFile } from './cli-harness.js';
 
 const servers: Server[] = [];
@@ -19,7 +19,8 @@ afterEach(async () => {
 });
 
 /** makeApp() listening on 127.0.0.1:0. */
-async function listen(fixture = makeApp()) {
+async function listen(given?: AppFixture) {
+  const fixture = given ?? (await makeApp());
   const server = createServer(fixture.app).listen(0, '127.0.0.1');
   servers.push(server);
   await once(server, 'listening');
@@ -43,7 +44,7 @@ describe('ota publish', () => {
   });
 
   it('prints `code: message` and each detail of an error body, exit 1', async () => {
-    const s = await listen(makeApp({ trust: makeTrust({ releaseKeys: 2, releaseThreshold: 2 }) }));
+    const s = await listen(await makeApp({ trust: makeTrust({ releaseKeys: 2, releaseThreshold: 2 }) }));
     const file = join(tempDir(), 'negative.json');
     writeJsonFile(file, signWith(releaseBody({ id: 'enable-messaging', settings: [{ key: 'cloud.messaging.enabled', value: true, mode: 'default' }] }), s.trust.releaseKeys.slice(0, 1)));
     const r = await ota(['publish', file, '--server', s.url, '--token', s.tokens['release-manager']]);
@@ -103,11 +104,11 @@ describe('ota token create', () => {
     const token = r.out.trim();
     expect(token).toMatch(/^ota_[A-Za-z0-9_-]{43}$/);
     expect(r.err).not.toContain(token);
-    const db = openDatabase(join(data, 'ota.db'));
+    const sql = openSqlite(join(data, 'ota.db'));
     try {
-      expect(createOperatorTokenStore(db).authenticate(token)).toMatchObject({ role: 'release-manager', name: 'alice' });
+      expect(await createOperatorTokenStore(sql).authenticate(token)).toMatchObject({ role: 'release-manager', name: 'alice' });
     } finally {
-      db.close();
+      await sql.close();
     }
     expect((await ota(['token', 'create', '--role', 'root', '--data', data])).err).toMatch(/^ota: --role must be one of admin, /);
   });

@@ -60,7 +60,7 @@ describe('ota witness (C2SP tlog-cosignature/v1 over protocol §8 checkpoints)',
     expect(cosignedAt(parseCheckpoint(first.out), { name: NAME, publicHex: generatePrivateKey().keyval.public })).toBeUndefined();
     expect(JSON.parse(readFileSync(state, 'utf8'))).toMatchObject({ size: 2 });
 
-    publishRelease(signWith(releaseBody({ id: 'next' }), trust.releaseKeys), 'test', r.ctx);
+    await publishRelease(signWith(releaseBody({ id: 'next' }), trust.releaseKeys), 'test', r.ctx);
     const second = await ota([...args, '--json'], { now: new Date(NOW.getTime() + 60_000) });
     expect(second.code).toBe(0);
     expect(JSON.parse(second.out)).toMatchObject({ ok: true, size: 3, time: time + 60 });
@@ -72,8 +72,8 @@ describe('ota witness (C2SP tlog-cosignature/v1 over protocol §8 checkpoints)',
     const dataA = tempDir('ota-witness-a-');
     const a = await serve(dataA, trust);
     const b = await serve(tempDir('ota-witness-b-'), trust);
-    publishRelease(signWith(releaseBody({ id: 'mine' }), trust.releaseKeys), 'test', a.ctx);
-    publishRelease(signWith(releaseBody({ id: 'theirs' }), trust.releaseKeys), 'test', b.ctx);
+    await publishRelease(signWith(releaseBody({ id: 'mine' }), trust.releaseKeys), 'test', a.ctx);
+    await publishRelease(signWith(releaseBody({ id: 'theirs' }), trust.releaseKeys), 'test', b.ctx);
     const w = witnessKey();
     const state = join(tempDir(), 'witness-state.json');
     const run = (url: string) => ota(['witness', '--server', url, '--root', join(trust.dir, 'root.json'), '--key', w.file, '--name', NAME, '--state', state], { now: NOW });

@@ -30,11 +30,11 @@ describe('cohort rules (protocol §5): every condition given must hold', () => {
 
 describe('cohorts over HTTP', () => {
   async function setup() {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     return f;
   }
-  const rm = (f: ReturnType<typeof makeApp>) => bearer(f.tokens['release-manager']);
+  const rm = (f: Awaited<ReturnType<typeof makeApp>>) => bearer(f.tokens['release-manager']);
 
   it('creates, lists and reads cohorts; `all` always exists and has no member list', async () => {
     const f = await setup();
@@ -83,7 +83,7 @@ describe('cohorts over HTTP', () => {
     expect(put.body).toMatchObject({ name: 'qa', memberCount: 1 });
     expect((await poll(f.app, 'm2', t2)).body.updates).toHaveLength(1);
     expect((await poll(f.app, 'm1', t1)).body.updates).toEqual([]);
-    expect(f.ctx.audit.page(0, 100).some((e) => e.action === 'cohort.members' && e.subject === 'qa')).toBe(true);
+    expect((await f.ctx.audit.page(0, 100)).some((e) => e.action === 'cohort.members' && e.subject === 'qa')).toBe(true);
 
     expect((await request(f.app).put('/v1/cohorts/all/members').set(rm(f)).send({ members: ['m1'] })).status).toBe(409);
     expect((await request(f.app).put('/v1/cohorts/nope/members').set(rm(f)).send({ members: ['m1'] })).status).toBe(404);

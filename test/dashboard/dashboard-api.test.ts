@@ -7,7 +7,7 @@ import { advanceClock, enrollAll, RELEASE_ID, reportOf, scenario } from '../roll
 
 describe('GET /v1/whoami (the dashboard learns its role)', () => {
   it('names every operator role, a device as a device, and refuses no or bad tokens with 401', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     for (const role of OPERATOR_ROLES) {
       const res = await request(f.app).get('/v1/whoami').set(bearer(f.tokens[role]));
       expect(res.status).toBe(200);
@@ -63,7 +63,7 @@ describe('GET /v1/rollouts/{id}/timeline (failure rate over time, protocol §5 f
     await poll(s.f.app, 'slow-1', tokens.get('slow-1') as string);
     expect((await report(s.f.app, 'slow-1', tokens.get('slow-1') as string, reportOf(s, 1, 'downloading'))).status).toBe(200);
     advanceClock(s.f, 300);
-    s.f.ctx.health.tick();
+    await s.f.ctx.health.tick();
     const res = await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/timeline`).set(bearer(s.f.tokens.viewer));
     expect(res.body.points).toEqual([{ at: '2026-11-24T12:05:00Z', terminalDelta: 1, failuresDelta: 1, terminal: 1, failures: 1, rateBasisPoints: 10000 }]);
   });
@@ -121,7 +121,7 @@ describe('GET /v1/audit: newest first, and one subject', () => {
 describe('operators look devices up: GET /v1/devices/{id} and GET /v1/devices', () => {
   async function fleet() {
     // Stage 1 reaches the bench only (dev-a, dev-c); dev-b is in `all` but the rollout never got there.
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     await createCohort(f, { name: 'bench', members: ['dev-a', 'dev-c'] });
     const r = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'bench', basisPoints: 10000 }, { cohort: 'all', basisPoints: 10000 }], failurePolicy: FAILURE_POLICY });
@@ -132,7 +132,7 @@ describe('operators look devices up: GET /v1/devices/{id} and GET /v1/devices', 
     for (const [id, t] of tokens) await poll(s.f.app, id, t);
     expect((await report(s.f.app, 'dev-a', tokens.get('dev-a') as string, reportOf(s, 1, 'downloading'))).status).toBe(200);
     expect((await report(s.f.app, 'dev-a', tokens.get('dev-a') as string, reportOf(s, 2, 'failed', { error: { code: 'disk_full', message: 'no space' } }))).status).toBe(200);
-    s.f.ctx.activity.flushAll();
+    await s.f.ctx.activity.flushAll();
     return { s, tokens: new Map([...tokens, ...other]) };
   }
 
@@ -208,12 +208,12 @@ describe('operators look devices up: GET /v1/devices/{id} and GET /v1/devices', 
   });
 
   it('a filter that matches little still answers each request after a bounded walk, with a cursor to go on', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const ids = Array.from({ length: 2600 }, (_, i) => `walk-${String(i).padStart(5, '0')}`);
     const at = f.clock.now.getTime();
-    f.ctx.db.transaction(() => {
-      for (const id of ids) f.ctx.devices.insert({ id, model: id === 'walk-02500' ? 'rare-1' : 'redmi-1s', version: '1.0.0', attributes: {} }, Buffer.from(id), at);
-    })();
+    await f.ctx.sql.transaction(async () => {
+      for (const id of ids) (await f.ctx.devices.insert({ id, model: id === 'walk-02500' ? 'rare-1' : 'redmi-1s', version: '1.0.0', attributes: {} }, Buffer.from(id), at));
+    });
     const first = await request(f.app).get('/v1/devices?model=rare-1').set(bearer(f.tokens.viewer));
     expect(first.body).toEqual({ devices: [], nextCursor: 'walk-01999' });
     const second = await request(f.app).get(`/v1/devices?model=rare-1&cursor=${first.body.nextCursor}`).set(bearer(f.tokens.viewer));

@@ -30,16 +30,16 @@ describe('which buttons the dashboard enables (the routes enforce the same table
 });
 
 describe('the browser chain check (WebCrypto) agrees with the server', () => {
-  function chain(): AuditEntry[] {
-    const f = makeApp();
-    f.ctx.db.transaction(() => {
-      for (let i = 0; i < 5; i++) f.ctx.audit.append({ actor: 'test', action: 'x', subject: `s${i}`, details: { i, text: '<b>é</b>' } }, '2026-11-24T12:00:00Z');
-    })();
-    return f.ctx.audit.page(0, 100);
+  async function chain(): Promise<AuditEntry[]> {
+    const f = await makeApp();
+    await f.ctx.sql.transaction(async () => {
+      for (let i = 0; i < 5; i++) (await f.ctx.audit.append({ actor: 'test', action: 'x', subject: `s${i}`, details: { i, text: '<b>é</b>' } }, '2026-11-24T12:00:00Z'));
+    });
+    return await f.ctx.audit.page(0, 100);
   }
 
   it('verifies an intact chain and names the first broken entry of each kind of tampering', async () => {
-    const entries = chain();
+    const entries = await chain();
     expect(await verifyChain(entries)).toEqual({ ok: true, checked: 5, lastSeq: 5 });
     expect(verifyAuditChain(entries).ok).toBe(true);
 

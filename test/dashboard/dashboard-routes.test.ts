@@ -45,7 +45,7 @@ describe('the dashboard files at /ui/ (protocol §10)', () => {
   });
 
   it('is public in the full app, while the data behind it needs a token', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     expect((await request(f.app).get('/ui/assets/missing.js')).status).toBe(404);
     expect((await request(f.app).get('/v1/rollouts')).status).toBe(401);
     expect(DASHBOARD_CSP).not.toMatch(/unsafe|\*/);

@@ -83,7 +83,7 @@ describe('a data folder remembers its trust root (issue 9)', () => {
     const switched = await startServer(loadConfig({ OTA_SWITCH_TRUST: '1' }, { dataDir: data, trustDir: b.dir, port: 0, logLevel: 'silent', demo: false }), (l) => lines.push(l));
     running.push(switched);
     expect(lines[0]).toBe(`trust switched: data folder ${data} is now bound to the root in ${b.dir}`);
-    const entry = switched.ctx.audit.page(0, 100).find((e) => e.action === 'trust.switch');
+    const entry = (await switched.ctx.audit.page(0, 100)).find((e) => e.action === 'trust.switch');
     expect(entry).toMatchObject({ actor: 'system:start', subject: b.dir, details: { from: { version: 1 }, to: { version: 1 } } });
     await stop(switched);
     await expect(start(data, a.dir)).rejects.toThrow('was created under another trust root');

@@ -37,11 +37,11 @@ async function setup() {
 }
 
 /** Nothing a refused request could have written: reports, last-seen, offers. */
-function untouched(s: Scenario) {
-  s.f.ctx.activity.flushAll();
-  expect(s.f.ctx.reports.count()).toBe(0);
-  expect(s.f.ctx.devices.get('alice')?.lastSeen).toBe(s.f.ctx.devices.get('alice')?.enrolledAt);
-  expect(s.f.ctx.rolloutDevices.wasOffered(s.rolloutId, 'alice')).toBe(false);
+async function untouched(s: Scenario) {
+  await s.f.ctx.activity.flushAll();
+  expect((await s.f.ctx.reports.count())).toBe(0);
+  expect((await s.f.ctx.devices.get('alice'))?.lastSeen).toBe((await s.f.ctx.devices.get('alice'))?.enrolledAt);
+  expect((await s.f.ctx.rolloutDevices.wasOffered(s.rolloutId, 'alice'))).toBe(false);
 }
 
 describe.each(DEVICE_ROUTES)('$name: 401 / 403 (protocol §7)', ({ call }) => {
@@ -55,13 +55,13 @@ describe.each(DEVICE_ROUTES)('$name: 401 / 403 (protocol §7)', ({ call }) => {
   ])('%s → 401', async (_what, header) => {
     const { s } = await setup();
     expectError(await call(s, 'alice', header), 401, 'unauthorized');
-    untouched(s);
+    await untouched(s);
   });
 
   it("another device's token → 403", async () => {
     const { s, bob } = await setup();
     expectError(await call(s, 'alice', `Bearer ${bob}`), 403, 'forbidden');
-    untouched(s);
+    await untouched(s);
   });
 
   it("a device's token on a device id that is not enrolled → 403", async () => {
@@ -72,7 +72,7 @@ describe.each(DEVICE_ROUTES)('$name: 401 / 403 (protocol §7)', ({ call }) => {
   it.each(OPERATOR_ROLES)('an operator token (%s) where a device token is required → 403', async (role) => {
     const { s } = await setup();
     expectError(await call(s, 'alice', `Bearer ${s.f.tokens[role]}`), 403, 'forbidden');
-    untouched(s);
+    await untouched(s);
   });
 
   it('its own token → not refused', async () => {
@@ -96,16 +96,16 @@ describe('enrollment (protocol §7: POST /v1/devices)', () => {
     const token = (res.body as { deviceToken: string }).deviceToken;
     expect(typeof token).toBe('string');
     expect((await poll(s.f.app, 'new-1', token)).status).toBe(200);
-    const stored = s.f.ctx.db.prepare('SELECT token_hash FROM devices WHERE id = ?').pluck().get('new-1') as Buffer;
+    const stored = (await s.f.ctx.sql.value('SELECT token_hash FROM devices WHERE id = ?', ['new-1'])) as Buffer;
     expect(stored.toString('utf8')).not.toContain(token);
     expect(stored.toString('hex')).not.toContain(Buffer.from(token).toString('hex'));
-    expect(s.f.ctx.devices.get('new-1')).toMatchObject({ model: 'redmi-1s', version: '1.4.1', attributes: { region: 'cn' } });
+    expect((await s.f.ctx.devices.get('new-1'))).toMatchObject({ model: 'redmi-1s', version: '1.4.1', attributes: { region: 'cn' } });
   });
 
   it.each(['viewer', 'qa', 'release-manager'] as const)('a %s token → 403, nothing enrolled', async (role) => {
     const { s } = await setup();
     expectError(await enrollWith(s, s.f.tokens[role]), 403, 'forbidden');
-    expect(s.f.ctx.devices.get('new-1')).toBeUndefined();
+    expect((await s.f.ctx.devices.get('new-1'))).toBeUndefined();
   });
 
   it('no token → 401; a garbage token → 401', async () => {
@@ -117,7 +117,7 @@ describe('enrollment (protocol §7: POST /v1/devices)', () => {
   it('re-enrolling an existing id with the enroller token → 409, and the device keeps its token', async () => {
     const { s, alice } = await setup();
     expectError(await enrollWith(s, s.f.tokens.enroller, { ...body, deviceId: 'alice', model: 'evil' }), 409, 'conflict');
-    expect(s.f.ctx.devices.get('alice')?.model).toBe('redmi-1s');
+    expect((await s.f.ctx.devices.get('alice'))?.model).toBe('redmi-1s');
     expect((await poll(s.f.app, 'alice', alice)).status).toBe(200);
   });
 
@@ -130,11 +130,11 @@ describe('enrollment (protocol §7: POST /v1/devices)', () => {
     expectError(await poll(s.f.app, 'alice', alice), 401, 'unauthorized');
     expectError(await request(s.f.app).post('/v1/devices/alice/reports').set(bearer(alice)).send(reportOf(s, 1, 'received')), 401, 'unauthorized');
     expect((await poll(s.f.app, 'alice', fresh)).status).toBe(200);
-    expect(s.f.ctx.devices.get('alice')?.version).toBe('1.4.2');
+    expect((await s.f.ctx.devices.get('alice'))?.version).toBe('1.4.2');
     // The old token cannot re-enroll again either.
     expectError(await enrollWith(s, alice, { deviceId: 'alice', model: 'redmi-1s', version: '1.4.1' }), 401, 'unauthorized');
     // A re-enrollment replaces a credential: it is audited.
-    expect(s.f.ctx.audit.page(0, 1000).some((e) => e.action === 'device.reenroll' && e.subject === 'alice')).toBe(true);
+    expect((await s.f.ctx.audit.page(0, 1000)).some((e) => e.action === 'device.reenroll' && e.subject === 'alice')).toBe(true);
   });
 
   it('two re-enrollments racing with the same token: only one gets a token, since the other no longer holds the current one', async () => {
@@ -158,7 +158,7 @@ describe('enrollment (protocol §7: POST /v1/devices)', () => {
     const { s, bob } = await setup();
     expectError(await enrollWith(s, bob, { ...body, deviceId: 'alice' }), 409, 'conflict');
     expectError(await enrollWith(s, bob, body), 409, 'conflict');
-    expect(s.f.ctx.devices.get('new-1')).toBeUndefined();
+    expect((await s.f.ctx.devices.get('new-1'))).toBeUndefined();
   });
 
   it.each([
@@ -172,6 +172,6 @@ describe('enrollment (protocol §7: POST /v1/devices)', () => {
     const { s } = await setup();
     const res = await enrollWith(s, s.f.tokens.enroller, b);
     expect(res.status, res.text).toBe(400);
-    expect(s.f.ctx.devices.count()).toBe(2);
+    expect((await s.f.ctx.devices.count())).toBe(2);
   });
 });

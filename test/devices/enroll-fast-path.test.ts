@@ -9,17 +9,17 @@ const codeOf = (res: request.Response) => (res.body as { error?: { code?: string
 /** POST /v1/devices is answered ahead of Express (devices/enroll-fast-path.ts) with the Express route's rules. */
 describe('enrollment ahead of Express', () => {
   it('enrolls (201, stored before the answer) and the token polls at once', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).post('/v1/devices').set(bearer(f.tokens.enroller)).send(body('dev-1'));
     expect(res.status).toBe(201);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(res.body).toMatchObject({ deviceId: 'dev-1', reenrolled: false });
-    expect(f.ctx.devices.get('dev-1')?.model).toBe('redmi-1s');
+    expect((await f.ctx.devices.get('dev-1'))?.model).toBe('redmi-1s');
     expect((await poll(f.app, 'dev-1', (res.body as { deviceToken: string }).deviceToken)).status).toBe(200);
   });
 
   it('refuses in the Express order: 401 without a token, 403 for another role, 415, 400 invalid JSON, 400 schema; nothing stored', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const none = await request(f.app).post('/v1/devices').send(body('dev-1'));
     expect([none.status, codeOf(none), none.headers['www-authenticate']]).toEqual([401, 'unauthorized', 'Bearer']);
     const qa = await request(f.app).post('/v1/devices').set(bearer(f.tokens.qa)).send(body('dev-1'));
@@ -30,11 +30,11 @@ describe('enrollment ahead of Express', () => {
     expect([broken.status, codeOf(broken)]).toEqual([400, 'invalid_json']);
     const invalid = await request(f.app).post('/v1/devices').set(bearer(f.tokens.enroller)).send({ ...body('dev-1'), version: 'one' });
     expect([invalid.status, codeOf(invalid)]).toEqual([400, 'validation_failed']);
-    expect(f.ctx.devices.count()).toBe(0);
+    expect((await f.ctx.devices.count())).toBe(0);
   });
 
   it('re-enrollment with the device token rotates it; the old token stops working at once', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const first = (await request(f.app).post('/v1/devices').set(bearer(f.tokens.enroller)).send(body('dev-1'))).body as { deviceToken: string };
     expect((await poll(f.app, 'dev-1', first.deviceToken)).status).toBe(200);
     const again = await request(f.app).post('/v1/devices').set(bearer(first.deviceToken)).send(body('dev-1'));
@@ -45,20 +45,20 @@ describe('enrollment ahead of Express', () => {
   });
 
   it('shares one per-credential rate limit with the Express routes (429 with Retry-After)', async () => {
-    const f = makeApp({ config: { rateLimitPerMinute: 2 } });
+    const f = await makeApp({ config: { rateLimitPerMinute: 2 } });
     expect((await request(f.app).post('/v1/devices').set(bearer(f.tokens.admin)).send(body('dev-1'))).status).toBe(201);
     expect((await request(f.app).get('/v1/rollouts').set(bearer(f.tokens.admin))).status).toBe(200);
     const limited = await request(f.app).post('/v1/devices').set(bearer(f.tokens.admin)).send(body('dev-2'));
     expect([limited.status, codeOf(limited)]).toEqual([429, 'rate_limited']);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await request(f.app).get('/v1/rollouts').set(bearer(f.tokens.admin))).status).toBe(429);
-    expect(f.ctx.devices.get('dev-2')).toBeUndefined();
+    expect((await f.ctx.devices.get('dev-2'))).toBeUndefined();
   });
 
   it('other spellings of the path still reach the Express route with the same outcome', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).post('/v1/devices/').set(bearer(f.tokens.enroller)).send(body('dev-9'));
     expect(res.status).toBe(201);
-    expect(f.ctx.devices.get('dev-9')).toBeDefined();
+    expect((await f.ctx.devices.get('dev-9'))).toBeDefined();
   });
 });

@@ -84,12 +84,12 @@ describe('poll ETag and If-None-Match (protocol §7)', () => {
     const s = await setup();
     const first = await pollWith(s, s.inside);
     advanceClock(s.f, 60);
-    expect(s.f.ctx.rolloutService.resignExpiring()).toBe(0);
+    expect((await s.f.ctx.rolloutService.resignExpiring())).toBe(0);
     expect((await pollWith(s, s.inside, first.headers.etag as string)).status).toBe(304);
 
     // Default TTL 1 h: past half of it the statements are re-signed.
     advanceClock(s.f, 31 * 60);
-    expect(s.f.ctx.rolloutService.resignExpiring()).toBe(1);
+    expect((await s.f.ctx.rolloutService.resignExpiring())).toBe(1);
     const res = await pollWith(s, s.inside, first.headers.etag as string);
     expect(res.status).toBe(200);
     expect(res.headers.etag).not.toBe(first.headers.etag);
@@ -120,12 +120,12 @@ describe('poll ETag and If-None-Match (protocol §7)', () => {
   it('a 304 poll still records lastSeen and the installed version', async () => {
     const s = await setup();
     const first = await pollWith(s, s.inside);
-    s.f.ctx.activity.flushAll();
+    await s.f.ctx.activity.flushAll();
     advanceClock(s.f, 600);
     expect((await pollWith(s, s.inside, first.headers.etag as string)).status).toBe(304);
-    s.f.ctx.activity.flushAll();
-    expect(s.f.ctx.devices.lastSeen(s.inside)).toBe(s.f.clock.now.getTime());
-    expect(s.f.ctx.devices.get(s.inside)?.version).toBe('1.4.1');
+    await s.f.ctx.activity.flushAll();
+    expect((await s.f.ctx.devices.lastSeen(s.inside))).toBe(s.f.clock.now.getTime());
+    expect((await s.f.ctx.devices.get(s.inside))?.version).toBe('1.4.1');
   });
 });
 
@@ -136,7 +136,7 @@ describe('paused rollouts serve no new offers (protocol §5)', () => {
     const tokens = await enrollAll(s.f, [early, buffered, late] as string[]);
     const ask = (id: string) => poll(s.f.app, id, tokens.get(id) as string);
     expect((await ask(early as string)).body.updates).toHaveLength(1);
-    s.f.ctx.activity.flushAll();
+    await s.f.ctx.activity.flushAll();
     // This offer is still only in the write-behind buffer when the pause lands.
     expect((await ask(buffered as string)).body.updates).toHaveLength(1);
     expect((await act(s.f, s.rolloutId, 'pause')).status).toBe(200);
@@ -144,8 +144,8 @@ describe('paused rollouts serve no new offers (protocol §5)', () => {
     expect((await ask(early as string)).body.updates).toHaveLength(1);
     expect((await ask(buffered as string)).body.updates).toHaveLength(1);
     expect((await ask(late as string)).body.updates).toEqual([]);
-    s.f.ctx.activity.flushAll();
-    expect(s.f.ctx.rolloutDevices.wasOffered(s.rolloutId, late as string)).toBe(false);
+    await s.f.ctx.activity.flushAll();
+    expect((await s.f.ctx.rolloutDevices.wasOffered(s.rolloutId, late as string))).toBe(false);
 
     expect((await act(s.f, s.rolloutId, 'resume')).status).toBe(200);
     expect((await ask(late as string)).body.updates).toHaveLength(1);

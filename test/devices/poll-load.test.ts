@@ -7,13 +7,15 @@ describe('under load the server raises pollAfterSeconds (protocol §7)', () => {
   it('multiplies the interval by the load factor, and the ETag follows the body', async () => {
     const s = await scenario();
     await enrollAll(s.f, ['busy']);
-    const device = s.f.ctx.devices.get('busy');
+    const device = (await s.f.ctx.devices.get('busy'));
     if (!device) throw new Error('not enrolled');
     let factor = 1;
     const poll = createPollService({ ...s.f.ctx, pollIntervalSeconds: 900, pollJitterSeconds: 0, loadFactor: () => factor });
+    // A cached device, cohorts in memory: the answer comes back in this turn, not as a promise.
     const calm = poll.poll(device, '1.4.1', Date.now());
+    if (calm instanceof Promise) throw new Error('a poll with everything in memory must not return a promise');
     factor = 4;
-    const loaded = poll.poll(device, '1.4.1', Date.now());
+    const loaded = await poll.poll(device, '1.4.1', Date.now());
     expect(JSON.parse(calm.bytes.toString()).pollAfterSeconds).toBe(900);
     expect(JSON.parse(loaded.bytes.toString()).pollAfterSeconds).toBe(3600);
     expect(loaded.etag).not.toBe(calm.etag);

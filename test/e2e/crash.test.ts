@@ -9,7 +9,8 @@ import { createApp } from '../../server/app.js';
 import { OPERATOR_ROLES, type OperatorRole } from '../../server/auth/principal.js';
 import { loadConfig } from '../../server/config.js';
 import { createContext } from '../../server/context.js';
-import { openDatabase } from '../../server/db/open.js';
+import { openSqlite } from '../../server/db/open.js';
+import { sqliteSql } from '../../server/db/sqlite-sql.js';
 import { loadTrustFolder } from '../../server/trust/trust-folder.js';
 import { createTrustState } from '../../server/trust/trust-state.js';
 import { makeTrust, tempDir, type AppFixture } from '../helpers/fixtures.js';
@@ -64,10 +65,10 @@ const exited = (proc: ChildProcess): Promise<void> =>
 /** Prepares the data folder in-process (tokens, release, fleet, running rollout), then closes it. */
 async function prepare(dataDir: string, trust: ReturnType<typeof makeTrust>): Promise<{ devices: Map<string, string>; tokens: Record<OperatorRole, string> }> {
   const config = loadConfig({}, { dataDir, trustDir: trust.dir, logLevel: 'silent', demo: false });
-  const db = openDatabase(join(dataDir, 'ota.db'));
-  const ctx = createContext({ config, db, trust: createTrustState(loadTrustFolder(trust.dir)), logger: pino({ level: 'silent' }) });
+  const sql = openSqlite(join(dataDir, 'ota.db'));
+  const ctx = await createContext({ config, sql, trust: createTrustState(loadTrustFolder(trust.dir)), logger: pino({ level: 'silent' }) });
   const tokens = {} as Record<OperatorRole, string>;
-  for (const role of OPERATOR_ROLES) tokens[role] = ctx.operatorTokens.create(role, `crash-${role}`, '2026-11-24T00:00:00Z').token;
+  for (const role of OPERATOR_ROLES) tokens[role] = (await ctx.operatorTokens.create(role, `crash-${role}`, '2026-11-24T00:00:00Z')).token;
   const f: AppFixture = { ctx, app: createApp(ctx), trust, tokens, clock: { now: new Date() } };
   await publish(f);
   const devices = new Map<string, string>();
@@ -77,8 +78,8 @@ async function prepare(dataDir: string, trust: ReturnType<typeof makeTrust>): Pr
   }
   await createRollout(f, { id: ROLLOUT, releaseId: RELEASE, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 9000, minTerminalReports: 1000, reportTimeoutSeconds: 86400 } });
   expect((await act(f, ROLLOUT, 'start')).status).toBe(200);
-  ctx.activity.flushAll();
-  db.close();
+  await ctx.activity.flushAll();
+  await sql.close();
   return { devices, tokens };
 }
 
@@ -93,14 +94,14 @@ function planOf(id: string, i: number): object[][] {
   return i % 3 === 0 ? [all.slice(0, 2), all.slice(2)] : all.map((r) => [r]);
 }
 
-function check(dataDir: string, acked: ReadonlySet<string>) {
-  const db = new Database(join(dataDir, 'ota.db'));
+async function check(dataDir: string, acked: ReadonlySet<string>) {
+  const sql = sqliteSql(new Database(join(dataDir, 'ota.db')));
   try {
-    const stored = new Set((db.prepare('SELECT device_id, seq FROM reports').all() as { device_id: string; seq: number }[]).map((r) => `${r.device_id}:${r.seq}`));
+    const stored = new Set((await sql.all<{ device_id: string; seq: number }>('SELECT device_id, seq FROM reports')).map((r) => `${r.device_id}:${r.seq}`));
     const lost = [...acked].filter((k) => !stored.has(k));
-    return { stored, lost, counters: storedCounters(db, ROLLOUT), recount: recountCounters(db, ROLLOUT), disagree: latestStatesAgree(db, ROLLOUT) };
+    return { stored, lost, counters: await storedCounters(sql, ROLLOUT), recount: await recountCounters(sql, ROLLOUT), disagree: await latestStatesAgree(sql, ROLLOUT) };
   } finally {
-    db.close();
+    await sql.close();
   }
 }
 
@@ -150,7 +151,7 @@ describe('crash test: SIGKILL mid-load loses no acknowledged report (issue 3 acc
     expect(acked.size).toBeGreaterThan(0);
     expect(acked.size).toBeLessThan(total);
 
-    const afterCrash = check(dataDir, acked);
+    const afterCrash = await check(dataDir, acked);
     expect(afterCrash.lost).toEqual([]);
     expect(afterCrash.counters).toEqual(afterCrash.recount);
     expect(afterCrash.disagree).toEqual([]);
@@ -171,7 +172,7 @@ describe('crash test: SIGKILL mid-load loses no acknowledged report (issue 3 acc
     second.proc.kill('SIGTERM');
     await exited(second.proc);
 
-    const final = check(dataDir, acked);
+    const final = await check(dataDir, acked);
     expect(final.stored.size).toBe(total);
     expect(final.counters).toEqual(final.recount);
     expect(final.disagree).toEqual([]);

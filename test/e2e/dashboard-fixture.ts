@@ -31,8 +31,8 @@ export async function startDashboardServer(): Promise<DashboardFixture> {
   const running = await startServer(loadConfig({}, { dataDir, port: 0, logLevel: 'silent', demo: true }), () => undefined);
   const { ctx, url } = running;
   const at = toTimestamp(new Date());
-  const token = (role: 'release-manager' | 'qa' | 'viewer' | 'enroller') => ctx.operatorTokens.create(role, `ui-${role}`, at).token;
-  const tokens = { rm: token('release-manager'), qa: token('qa'), viewer: token('viewer'), enroller: token('enroller') };
+  const token = async (role: 'release-manager' | 'qa' | 'viewer' | 'enroller') => (await ctx.operatorTokens.create(role, `ui-${role}`, at)).token;
+  const tokens = { rm: await token('release-manager'), qa: await token('qa'), viewer: await token('viewer'), enroller: await token('enroller') };
   const api = async <T = Record<string, unknown>>(method: string, path: string, bearer: string, body?: unknown): Promise<{ status: number; body: T }> => {
     const res = await fetch(`${url}${path}`, {
       method,
@@ -84,7 +84,7 @@ export async function startDashboardServer(): Promise<DashboardFixture> {
     await must(api('POST', `/v1/devices/${id}/reports`, deviceTokens.get(id) as string, report), 200);
   }
   // Auto-halt runs after the commit that carried the fifth terminal report (2 of 5 failed: 40% > 20%).
-  for (let i = 0; i < 50 && ctx.rollouts.get(HALTED_ROLLOUT)?.state !== 'halted'; i++) await new Promise((r) => setTimeout(r, 20));
-  if (ctx.rollouts.get(HALTED_ROLLOUT)?.state !== 'halted') throw new Error('the e2e rollout did not halt');
+  for (let i = 0; i < 50 && (await ctx.rollouts.get(HALTED_ROLLOUT))?.state !== 'halted'; i++) await new Promise((r) => setTimeout(r, 20));
+  if ((await ctx.rollouts.get(HALTED_ROLLOUT))?.state !== 'halted') throw new Error('the e2e rollout did not halt');
   return { running, url, tokens, api };
 }

@@ -240,7 +240,7 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     await page.getByRole('button', { name: 'Verify chain' }).click();
     await expect.poll(() => page.getByTestId('chain-result').textContent()).toMatch(/Chain verified: \d+ entries from seq 1/);
 
-    fx.running.ctx.db.prepare("UPDATE audit_log SET details = json_set(details, '$.tampered', 1) WHERE seq = 3").run();
+    await fx.running.ctx.sql.run("UPDATE audit_log SET details = json_set(details, '$.tampered', 1) WHERE seq = 3");
     await page.getByRole('button', { name: 'Verify chain' }).click();
     await expect.poll(() => page.getByTestId('chain-result').textContent()).toMatch(/Chain broken at seq 3: its hash does not match its contents/);
     await expectNoProblems();

@@ -65,11 +65,11 @@ describe('end to end on real HTTP and a real SQLite file (issue 3 acceptance)', 
     const { ctx, url } = running;
     const api = client(url);
     const at = toTimestamp(new Date());
-    const token = (role: 'release-manager' | 'qa' | 'viewer' | 'enroller') => ctx.operatorTokens.create(role, `e2e-${role}`, at).token;
-    const rm = token('release-manager');
-    const qa = token('qa');
-    const viewer = token('viewer');
-    const enroller = token('enroller');
+    const token = async (role: 'release-manager' | 'qa' | 'viewer' | 'enroller') => (await ctx.operatorTokens.create(role, `e2e-${role}`, at)).token;
+    const rm = await token('release-manager');
+    const qa = await token('qa');
+    const viewer = await token('viewer');
+    const enroller = await token('enroller');
     const ok = (a: Answer, status = 200) => expect(a.status, a.text).toBe(status);
 
     // Publish: the artifact first, then the release that pins it.
@@ -162,7 +162,7 @@ describe('end to end on real HTTP and a real SQLite file (issue 3 acceptance)', 
     expect(eligible.length).toBeLessThan(devices.length);
 
     // Status before any report: census of eligible devices per stage, offers per stage.
-    ctx.activity.flushAll();
+    await ctx.activity.flushAll();
     await ctx.census.run(false);
     let status = (await api('GET', '/v1/rollouts/e2e-rollout/status', { token: qa })).body;
     const perStage = [0, 1, 2].map((j) => eligible.filter((d) => earliestStage(d, 2) === j).length);
@@ -237,7 +237,7 @@ describe('end to end on real HTTP and a real SQLite file (issue 3 acceptance)', 
     expect(String((halts[0] as AuditEntry).details.reason)).toContain('2105');
 
     // Status counts are what was sent (latest state per device).
-    ctx.activity.flushAll();
+    await ctx.activity.flushAll();
     status = (await api('GET', '/v1/rollouts/e2e-rollout/status', { token: qa })).body;
     const reportedIds = new Set([...applied, ...failed, ...rejected, ...stuck, ...declined]);
     expect(status.counts).toEqual({
@@ -311,6 +311,6 @@ describe('end to end on real HTTP and a real SQLite file (issue 3 acceptance)', 
     expect((await api('GET', '/v1/rollouts/e2e-rollout/devices?state=exploded', { token: viewer })).status).toBe(400);
 
     // The incremental counters equal a recount from the tables.
-    expect(storedCounters(ctx.db, 'e2e-rollout')).toEqual(recountCounters(ctx.db, 'e2e-rollout'));
+    expect(await storedCounters(ctx.sql, 'e2e-rollout')).toEqual(await recountCounters(ctx.sql, 'e2e-rollout'));
   });
 });

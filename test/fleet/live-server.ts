@@ -30,7 +30,7 @@ export async function startLiveServer(config: Partial<Config> = {}): Promise<Liv
   const dataDir = join(base, 'data');
   const running = await startServer(loadConfig({}, { dataDir, trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false, ...config }), () => undefined);
   const tokens = {} as Record<OperatorRole, string>;
-  for (const role of OPERATOR_ROLES) tokens[role] = running.ctx.operatorTokens.create(role, `test-${role}`, toTimestamp(new Date())).token;
+  for (const role of OPERATOR_ROLES) tokens[role] = (await running.ctx.operatorTokens.create(role, `test-${role}`, toTimestamp(new Date()))).token;
   return { running, url: running.url, trust, rootFile: join(trust.dir, 'root.json'), tokens, close: async () => {
     await running.close();
     rmSync(base, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { signEnvelope, type Envelope } from '../../server/crypto/envelope.js';
 import { writePrivateKeyFile } from '../../server/crypto/key-files.js';
 import { generatePrivateKey, type PrivateKey } from '../../server/crypto/keys.js';
 import { ed25519Signer } from '../../server/crypto/signer.js';
-import { openDatabase } from '../../server/db/open.js';
+import { openSqlite } from '../../server/db/open.js';
 import { OPERATOR_ROLES, type OperatorRole } from '../../server/auth/principal.js';
 import { buildRoot } from '../../server/trust/build.js';
 import { writeJson } from '../../server/trust/dev-trust.js';
@@ -92,15 +92,15 @@ export interface AppFixture {
 }
 
 /** A full app on a real SQLite file in a temp data folder, one operator token per role. */
-export function makeApp(opts: { trust?: TrustFixture; config?: Partial<Config>; now?: Date; logger?: Logger } = {}): AppFixture {
+export async function makeApp(opts: { trust?: TrustFixture; config?: Partial<Config>; now?: Date; logger?: Logger } = {}): Promise<AppFixture> {
   const trust = opts.trust ?? makeTrust();
   const dataDir = tempDir('ota-data-');
   const config = loadConfig({}, { dataDir, trustDir: trust.dir, logLevel: 'silent', demo: false, ...opts.config });
-  const db = openDatabase(join(dataDir, 'ota.db'));
+  const sql = openSqlite(join(dataDir, 'ota.db'));
   const clock = { now: opts.now ?? new Date('2026-11-24T12:00:00Z') };
-  const ctx = createContext({ config, db, trust: createTrustState(loadTrustFolder(trust.dir, clock.now)), logger: opts.logger ?? pino({ level: 'silent' }), now: () => clock.now });
+  const ctx = await createContext({ config, sql, trust: createTrustState(loadTrustFolder(trust.dir, clock.now)), logger: opts.logger ?? pino({ level: 'silent' }), now: () => clock.now });
   const tokens = {} as Record<OperatorRole, string>;
-  for (const role of OPERATOR_ROLES) tokens[role] = ctx.operatorTokens.create(role, `test-${role}`, '2026-11-24T00:00:00Z').token;
+  for (const role of OPERATOR_ROLES) tokens[role] = (await ctx.operatorTokens.create(role, `test-${role}`, '2026-11-24T00:00:00Z')).token;
   return { ctx, app: createApp(ctx), trust, tokens, clock };
 }
 

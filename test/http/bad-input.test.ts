@@ -76,15 +76,15 @@ describe('bad input never yields a 500 (protocol §7)', () => {
     { name: 'deeply nested JSON', send: (f) => postRaw(f, `{"signed":${'['.repeat(5000)}${']'.repeat(5000)},"signatures":[]}`), status: 400, code: 'invalid_json' },
     { name: '65 signatures', send: (f) => postRaw(f, signedText(f, (s) => s.replace(/"signatures":\[(.*)\]/, (_m, one: string) => `"signatures":[${Array(65).fill(one).join(',')}]`))), status: 400, code: 'validation_failed' },
   ])('$name → $status $code', async ({ send, status, code }) => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await send(f);
     expectErrorBody(res, status, code);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(f.ctx.releases.page('', 10)).toEqual([]);
+    expect((await f.ctx.releases.page('', 10))).toEqual([]);
   });
 
   it('validation errors name the offending path', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await postRaw(f, signedText(f, (s) => s.replace('"signed":{', '"signed":{"__proto__":{"polluted":true},')));
     expect((res.body as { error: { details: { path: string; message: string }[] } }).error.details).toContainEqual(
       expect.objectContaining({ path: '/signed', message: expect.stringContaining('__proto__') }),
@@ -99,7 +99,7 @@ describe('bad input never yields a 500 (protocol §7)', () => {
     ['a repeated limit', (f: AppFixture) => request(f.app).get('/v1/releases?limit=1&limit=2').set(bearer(f.tokens.admin)), 400, 'bad_request'],
     ['a JSON body over the limit with a small configured limit', (f: AppFixture) => postRaw(f, JSON.stringify({ pad: 'x'.repeat(2000) })), 413, 'payload_too_large'],
   ] as const)('%s → %i %s', async (_name, send, status, code) => {
-    const f = makeApp({ config: { maxJsonBytes: 1024 } });
+    const f = await makeApp({ config: { maxJsonBytes: 1024 } });
     expectErrorBody(await send(f), status, code);
   });
 });

@@ -75,10 +75,10 @@ function send(f: AppFixture, route: FuzzRoute, token: string | undefined, path: 
 describe('fuzzing every route: no 5xx, §7 errors, refused requests change nothing', () => {
   let f: AppFixture;
   let deviceToken: string;
-  const changes = () => f.ctx.db.prepare<[], number>('SELECT total_changes()').pluck().get() as number;
+  const changes = async () => (await f.ctx.sql.value('SELECT total_changes()')) as number;
 
   beforeAll(async () => {
-    f = makeApp();
+    f = await makeApp();
     await publish(f);
     deviceToken = await enroll(f.app, f.tokens.enroller, DEVICE);
   });
@@ -90,15 +90,15 @@ describe('fuzzing every route: no 5xx, §7 errors, refused requests change nothi
       expect(typeof error?.code, res.text.slice(0, 300)).toBe('string');
       expect(typeof error?.message).toBe('string');
       expect(res.text).not.toMatch(STACK_RE);
-      expect(changes(), `a refused ${res.status} changed the database`).toBe(before);
+      expect(await changes(), `a refused ${res.status} changed the database`).toBe(before);
     }
   };
 
   it.each(ROUTES.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: generated bodies and query strings', async (_name, route) => {
     await fc.assert(
       fc.asyncProperty(body, contentType, fc.option(query, { nil: undefined }), async (b, type, q) => {
-        f.ctx.activity.flushAll();
-        const before = changes();
+        await f.ctx.activity.flushAll();
+        const before = await changes();
         const withBody = route.method !== 'get';
         await check(await send(f, route, route.token(f, deviceToken), route.path, { ...(withBody ? { body: b, type } : {}), ...(q ? { query: q } : {}) }), before);
       }),
@@ -109,8 +109,8 @@ describe('fuzzing every route: no 5xx, §7 errors, refused requests change nothi
   it.each(ROUTES.filter((r) => /\/v1\/[a-z]+\/[^/]+/.test(r.path)).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: generated path parameters', async (_name, route) => {
     await fc.assert(
       fc.asyncProperty(segment, async (seg) => {
-        f.ctx.activity.flushAll();
-        const before = changes();
+        await f.ctx.activity.flushAll();
+        const before = await changes();
         const parts = route.path.split('/');
         // Percent-encoded bytes as sent (a lone surrogate has no UTF-8 form: Buffer makes it U+FFFD).
         parts[3] = /%/.test(seg) ? seg : [...Buffer.from(seg, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');

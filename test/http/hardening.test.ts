@@ -5,7 +5,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
 import { createGroupCommit } from '../../server/db/group-commit.js';
-import { openDatabase } from '../../server/db/open.js';
+import { openDatabase, openSqlite } from '../../server/db/open.js';
 import { AppError } from '../../server/errors.js';
 import { MAX_SETTING_VALUES } from '../../server/rollouts/rollout-counters.js';
 import { startServer, type Running } from '../../server/serve.js';
@@ -20,10 +20,12 @@ const LONE = '\ud800';
 const errorCode = (res: { body: unknown }) => (res.body as { error?: { code?: string } }).error?.code;
 
 /** Rows in every table: what a refused request must leave as it was. */
-function tableCounts(f: AppFixture): Record<string, number> {
-  f.ctx.activity.flushAll();
-  const tables = f.ctx.db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as unknown as string[];
-  return Object.fromEntries(tables.map((t) => [t, f.ctx.db.prepare<[], number>(`SELECT COUNT(*) FROM "${t}"`).pluck().get() as number]));
+async function tableCounts(f: AppFixture): Promise<Record<string, number>> {
+  await f.ctx.activity.flushAll();
+  const tables = (await f.ctx.sql.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
+  const counts: Record<string, number> = {};
+  for (const t of tables) counts[t] = (await f.ctx.sql.value<number>(`SELECT COUNT(*) FROM "${t}"`)) as number;
+  return counts;
 }
 
 /** A started rollout of a release whose settings include an integer one; `ids` enrolled and offered. */
@@ -63,32 +65,32 @@ describe('the JSON edge guard refuses what canonical JSON and storage cannot tak
     ['-1e999', (s: string) => s.replace('"NOTES"', '-1e999')],
     ['20,000 levels of nesting', (s: string) => s.replace('"NOTES"', `${'['.repeat(20000)}${']'.repeat(20000)}`)],
   ])('POST /v1/releases with %s → 400 invalid_json, nothing stored', async (_name, edit) => {
-    const f = makeApp();
-    const before = tableCounts(f);
+    const f = await makeApp();
+    const before = await tableCounts(f);
     const res = await release(f, edit);
     expect(res.status, res.text).toBe(400);
     expect(errorCode(res)).toBe('invalid_json');
-    expect(tableCounts(f)).toEqual(before);
+    expect(await tableCounts(f)).toEqual(before);
   });
 
   it('a well-formed surrogate pair (an emoji) passes the guard', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await release(f, (s) => s.replace('"NOTES"', '"\\ud83d\\ude00"'));
     // The guard lets it through; the signature (made over "NOTES") then refuses it.
     expect(errorCode(res)).toBe('signature_invalid');
   });
 
   it('POST /v1/cohorts with a lone surrogate in a rule attribute → 400, no cohort, no audit entry', async () => {
-    const f = makeApp();
-    const before = tableCounts(f);
+    const f = await makeApp();
+    const before = await tableCounts(f);
     const res = await request(f.app).post('/v1/cohorts').set(bearer(f.tokens['release-manager'])).send({ name: 'eu', rule: { attributes: { region: `e${LONE}u` } } });
     expect(res.status, res.text).toBe(400);
     expect(errorCode(res)).toBe('invalid_json');
-    expect(tableCounts(f)).toEqual(before);
+    expect(await tableCounts(f)).toEqual(before);
   });
 
   it('POST /v1/devices with a lone surrogate in an attribute → 400', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).post('/v1/devices').set(bearer(f.tokens.enroller)).send({ deviceId: 'd-1', model: 'redmi-1s', version: '1.4.1', attributes: { region: LONE } });
     expect(res.status, res.text).toBe(400);
     expect(errorCode(res)).toBe('invalid_json');
@@ -99,19 +101,19 @@ describe('the JSON edge guard refuses what canonical JSON and storage cannot tak
     ['error.code', (r: Record<string, unknown>) => ({ ...r, state: 'failed', error: { code: LONE, message: 'm' } })],
     ['a settings string value', (r: Record<string, unknown>) => ({ ...r, settings: { 'battery.saver.threshold': { value: LONE, source: 'user' } } })],
   ])('a report with a lone surrogate in %s → 400 invalid_json, nothing stored', async (_name, edit) => {
-    const f = makeApp();
+    const f = await makeApp();
     const { tokens, reportOf } = await rolloutWithDevices(f, ['dev-1']);
-    const before = tableCounts(f);
+    const before = await tableCounts(f);
     const res = await report(f.app, 'dev-1', tokens.get('dev-1') as string, edit(reportOf(1, 'received')));
     expect(res.status, res.text).toBe(400);
     expect(errorCode(res)).toBe('invalid_json');
-    expect(tableCounts(f)).toEqual(before);
+    expect(await tableCounts(f)).toEqual(before);
   });
 });
 
 describe('group commit: one request failing never fails its neighbours', () => {
   it('a device looping poisoned reports while 20 others report: every honest report is 200 and stored', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const honest = Array.from({ length: 20 }, (_, i) => `honest-${i}`);
     const { tokens, reportOf, rolloutId } = await rolloutWithDevices(f, ['poison', ...honest]);
     const poisonToken = tokens.get('poison') as string;
@@ -137,37 +139,37 @@ describe('group commit: one request failing never fails its neighbours', () => {
     await attacker;
     expect(poisoned).toBeGreaterThan(0);
     expect(results.flat().every((s) => s === 200)).toBe(true);
-    const stored = f.ctx.db.prepare<[string], number>("SELECT COUNT(*) FROM reports WHERE rollout_id = ? AND device_id LIKE 'honest-%'").pluck().get(rolloutId);
+    const stored = (await f.ctx.sql.value("SELECT COUNT(*) FROM reports WHERE rollout_id = ? AND device_id LIKE 'honest-%'", [rolloutId]));
     expect(stored).toBe(honest.length * 4);
-    expect(f.ctx.rolloutDevices.get(rolloutId, 'poison')?.state ?? null).toBe(null);
+    expect((await f.ctx.rolloutDevices.get(rolloutId, 'poison'))?.state ?? null).toBe(null);
   });
 
   it('an unexpected error inside one job rolls back that job alone; the others commit', async () => {
-    const db = openDatabase(join(tempDir(), 'gc.db'));
-    db.exec('CREATE TABLE t (v TEXT NOT NULL)');
-    const commits = createGroupCommit(db);
-    const insert = (v: string) => () => db.prepare('INSERT INTO t (v) VALUES (?)').run(v);
+    const sql = openSqlite(join(tempDir(), 'gc.db'));
+    await sql.exec('CREATE TABLE t (v TEXT NOT NULL)');
+    const commits = createGroupCommit(sql);
+    const insert = (v: string) => () => sql.run('INSERT INTO t (v) VALUES (?)', [v]);
     const outcomes = await Promise.allSettled([
       commits.run(insert('a')),
-      commits.run(() => {
-        insert('half-written')();
+      commits.run(async () => {
+        await insert('half-written')();
         throw new TypeError('a bug in one request');
       }),
-      commits.run(() => {
+      commits.run(async () => {
         throw new AppError('conflict', 'refused');
       }),
       commits.run(insert('b')),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(TypeError);
-    expect(db.prepare<[], string>('SELECT v FROM t ORDER BY v').pluck().all()).toEqual(['a', 'b']);
-    db.close();
+    expect((await sql.all<{ v: string }>('SELECT v FROM t ORDER BY v')).map((r) => r.v)).toEqual(['a', 'b']);
+    await sql.close();
   });
 });
 
 describe('reports can only make the server store and count bounded things', () => {
   it(`ever-new values of an integer setting: at most ${MAX_SETTING_VALUES} counters, the rest counted as other values`, async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const ids = Array.from({ length: 3 }, (_, i) => `d-${i}`);
     const { tokens, reportOf, rolloutId } = await rolloutWithDevices(f, ids);
     // One device walks through 100 values; the others report two of them.
@@ -180,7 +182,7 @@ describe('reports can only make the server store and count bounded things', () =
       const res = await report(f.app, id, tokens.get(id) as string, reportOf(1, 'applied', { settings: { 'battery.saver.threshold': { value: 1000, source: 'user' } } }));
       expect(res.status).toBe(200);
     }
-    const keys = f.ctx.db.prepare<[string], string>("SELECT key FROM rollout_counters WHERE rollout_id = ? AND key LIKE 'setting:battery%'").pluck().all(rolloutId);
+    const keys = (await f.ctx.sql.all<Record<string, unknown>>("SELECT key FROM rollout_counters WHERE rollout_id = ? AND key LIKE 'setting:battery%'", [rolloutId])).map((r) => Object.values(r)[0]);
     expect(keys.length).toBeLessThanOrEqual(MAX_SETTING_VALUES + 1);
     const status = await request(f.app).get(`/v1/rollouts/${rolloutId}/status`).set(bearer(f.tokens.qa));
     const battery = (status.body as { settings: Record<string, { value: unknown; source: string; devices: number; other?: boolean }[]> }).settings['battery.saver.threshold'];
@@ -190,12 +192,12 @@ describe('reports can only make the server store and count bounded things', () =
   });
 
   it('settings the release does not change are not stored; a value of the wrong type refuses the report', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const { tokens, reportOf, rolloutId } = await rolloutWithDevices(f, ['d-1']);
     const token = tokens.get('d-1') as string;
     const ok = await report(f.app, 'd-1', token, reportOf(1, 'received', { settings: { 'cloud.messaging.enabled': { value: false, source: 'default' }, 'display.brightness.auto': { value: true, source: 'user' } } }));
     expect(ok.status).toBe(200);
-    expect(JSON.parse(f.ctx.rolloutDevices.get(rolloutId, 'd-1')?.settings ?? '{}')).toEqual({ 'cloud.messaging.enabled': { value: false, source: 'default' } });
+    expect(JSON.parse((await f.ctx.rolloutDevices.get(rolloutId, 'd-1'))?.settings ?? '{}')).toEqual({ 'cloud.messaging.enabled': { value: false, source: 'default' } });
     const wrong = await report(f.app, 'd-1', token, reportOf(2, 'applied', { settings: { 'cloud.messaging.enabled': { value: 'yes', source: 'user' } } }));
     expect(wrong.status).toBe(400);
     expect(errorCode(wrong)).toBe('validation_failed');
@@ -203,13 +205,13 @@ describe('reports can only make the server store and count bounded things', () =
     const offEnum = await report(f.app, 'd-1', token, reportOf(2, 'applied', { settings: { 'updates.download.network': { value: 'satellite', source: 'user' } } }));
     expect(offEnum.status).toBe(400);
     expect(errorCode(offEnum)).toBe('validation_failed');
-    expect(f.ctx.rolloutDevices.get(rolloutId, 'd-1')?.state).toBe('received');
+    expect((await f.ctx.rolloutDevices.get(rolloutId, 'd-1'))?.state).toBe('received');
   });
 });
 
 describe('timestamps are real calendar instants', () => {
   it.each(['2026-02-31T00:00:00Z', '2026-02-29T00:00:00Z', '2026-04-31T12:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z'])('a report at %s → 400', async (at) => {
-    const f = makeApp();
+    const f = await makeApp();
     const { tokens, reportOf } = await rolloutWithDevices(f, ['d-1']);
     const res = await report(f.app, 'd-1', tokens.get('d-1') as string, { ...reportOf(1, 'received'), at });
     expect(res.status, res.text).toBe(400);
@@ -217,7 +219,7 @@ describe('timestamps are real calendar instants', () => {
   });
 
   it('a leap day is a real date; a release expiring on 30 February is refused', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const { tokens, reportOf } = await rolloutWithDevices(f, ['d-1']);
     expect((await report(f.app, 'd-1', tokens.get('d-1') as string, { ...reportOf(1, 'received'), at: '2028-02-29T23:59:59Z' })).status).toBe(200);
     const res = await request(f.app).post('/v1/releases').set(bearer(f.tokens['release-manager'])).send(signWith(releaseBody({ id: 'other', expires: '2099-02-30T00:00:00Z' }), f.trust.releaseKeys));
@@ -237,7 +239,7 @@ describe('member lists at the documented limit keep the event loop free', () => 
     const trust = makeTrust();
     running = await startServer(loadConfig({}, { dataDir: tempDir('ota-members-'), trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false }), () => undefined);
     const { url, ctx } = running;
-    const rm = ctx.operatorTokens.create('release-manager', 'members', toTimestamp(new Date())).token;
+    const rm = (await ctx.operatorTokens.create('release-manager', 'members', toTimestamp(new Date()))).token;
     const headers = { ...bearer(rm), 'Content-Type': 'application/json' };
     expect((await fetch(`${url}/v1/cohorts`, { method: 'POST', headers, body: JSON.stringify({ name: 'qa' }) })).status).toBe(201);
     const ids = (n: number) => Array.from({ length: n }, (_, i) => `device-${String(i).padStart(6, '0')}`);
@@ -292,7 +294,7 @@ describe('HTTP edges: ranges, parser errors, aborted bodies, file modes', () => 
     });
 
   it('a suffix range longer than the artifact serves the whole artifact (RFC 9110 §14.1.1); bytes=-0 is 416', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const bytes = Buffer.alloc(1024 * 1024, 7);
     const up = await request(f.app).put('/v1/artifacts').set(bearer(f.tokens['release-manager'])).set('Content-Type', 'application/octet-stream').send(bytes);
     expect(up.status).toBe(201);
@@ -331,7 +333,7 @@ describe('HTTP edges: ranges, parser errors, aborted bodies, file modes', () => 
 
   it('a client that aborts mid-body is counted as an abort, not as a 5xx', async () => {
     const { url, ctx } = await start();
-    const token = ctx.operatorTokens.create('release-manager', 'abort', toTimestamp(new Date())).token;
+    const token = (await ctx.operatorTokens.create('release-manager', 'abort', toTimestamp(new Date()))).token;
     await raw(url, `POST /v1/releases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"signed":`, { end: true });
     await new Promise((r) => setTimeout(r, 100));
     const metrics = await ctx.metrics.registry.metrics();
@@ -348,7 +350,7 @@ describe('HTTP edges: ranges, parser errors, aborted bodies, file modes', () => 
     chmodSync(db, 0o644);
     writeFileSync(join(dataDir, 'marker'), '');
     const { ctx } = await start(dataDir);
-    ctx.db.prepare('SELECT 1').get();
+    await ctx.sql.one('SELECT 1');
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(statSync(db).mode & 0o777).toBe(0o600);
     expect(statSync(`${db}-wal`).mode & 0o777).toBe(0o600);

@@ -35,7 +35,7 @@ describe('operator routes: 401 without a valid token, 403 for other roles (proto
 
   it.each(cases)('$r.method $r.path — $what', async ({ r, header, role }) => {
     // One app per case: makeApp's temp folders are removed after each test.
-    const f = makeApp();
+    const f = await makeApp();
     if (role === undefined) {
       const res = await call(f.app, r, header);
       expectError(res, 401, 'unauthorized');
@@ -52,9 +52,9 @@ describe('operator routes: 401 without a valid token, 403 for other roles (proto
   });
 
   it('a revoked token is refused (401)', async () => {
-    const f = makeApp();
-    const t = f.ctx.operatorTokens.create('admin', 'to-revoke', '2026-11-24T00:00:00Z');
-    f.ctx.operatorTokens.revoke(t.id, '2026-11-24T01:00:00Z');
+    const f = await makeApp();
+    const t = (await f.ctx.operatorTokens.create('admin', 'to-revoke', '2026-11-24T00:00:00Z'));
+    await f.ctx.operatorTokens.revoke(t.id, '2026-11-24T01:00:00Z');
     expectError(await request(f.app).get('/v1/releases').set('Authorization', `Bearer ${t.token}`), 401, 'unauthorized');
   });
 });

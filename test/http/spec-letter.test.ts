@@ -16,7 +16,7 @@ describe('the spec, to the letter', () => {
   });
 
   it('§3: a setting value of the wrong type is a P1 violation (422) naming the setting and the rule', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     for (const value of [{}, null, 'abc', [true]]) {
       const body = releaseBody({ id: `wrong-type-${Math.random().toString(16).slice(2, 8)}`, settings: [{ key: 'battery.saver.threshold', value: value as never, mode: 'default' }] });
       const res = await request(f.app).post('/v1/releases').set(bearer(f.tokens['release-manager'])).send(signWith(body, f.trust.releaseKeys));
@@ -27,7 +27,7 @@ describe('the spec, to the letter', () => {
   });
 
   it('§1: a malformed signature entry is ignored, not a 400, and the valid one still counts', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const env = signWith(releaseBody(), f.trust.releaseKeys);
     env.signatures.push({ keyid: 'FF'.repeat(32), sig: 'not hex' });
     const res = await request(f.app).post('/v1/releases').set(bearer(f.tokens['release-manager'])).send(env);
@@ -43,7 +43,7 @@ describe('the spec, to the letter', () => {
     expect((await report(s.f.app, 'chatty', token, reportOf(s, 2, 'downloading'))).status).toBe(200);
     advanceClock(s.f, 400);
     expect((await report(s.f.app, 'chatty', token, reportOf(s, 3, 'downloaded'))).status).toBe(200);
-    s.f.ctx.health.tick();
+    await s.f.ctx.health.tick();
     expect((await statusOf(s)).counts.timed_out).toBe(1);
   });
 
@@ -71,11 +71,11 @@ describe('the spec, to the letter', () => {
     const tokens = await enrollAll(s.f, ['clock']);
     const res = await report(s.f.app, 'clock', tokens.get('clock') as string, { ...reportOf(s, 1, 'received'), at: '2026-13-45T99:99:99Z' });
     expect(res.status).toBe(400);
-    expect(s.f.ctx.reports.count()).toBe(0);
+    expect((await s.f.ctx.reports.count())).toBe(0);
   });
 
   it('§4: a release past its expires is no longer offered', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f, { expires: '2026-11-24T13:00:00Z' });
     const r = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: FAILURE_POLICY });
     await act(f, r.id, 'start');
@@ -102,13 +102,13 @@ describe('the spec, to the letter', () => {
   });
 
   it('RFC 9110: the bearer scheme is case-insensitive', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).get('/v1/releases').set('Authorization', `bearer ${f.tokens.viewer}`);
     expect(res.status).toBe(200);
   });
 
   it('PUT members takes a bare array of ids as well as {members}', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await request(f.app).post('/v1/cohorts').set(bearer(f.tokens['release-manager'])).send({ name: 'bench' });
     const res = await request(f.app).put('/v1/cohorts/bench/members').set(bearer(f.tokens['release-manager'])).send(['d-1', 'd-2']);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -130,11 +130,11 @@ describe('security', () => {
   });
 
   it('a device re-enrolling with its own token keeps the model and attributes its enroller gave it', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const first = await request(f.app).post('/v1/devices').set(bearer(f.tokens.enroller)).send({ deviceId: 'self', model: 'redmi-1s', version: '1.4.1', attributes: { ring: 'public' } });
     const res = await request(f.app).post('/v1/devices').set(bearer(first.body.deviceToken)).send({ deviceId: 'self', model: 'qa-model', version: '1.4.2', attributes: { ring: 'qa' } });
     expect(res.status).toBe(201);
-    const stored = f.ctx.devices.get('self');
+    const stored = (await f.ctx.devices.get('self'));
     expect(stored).toMatchObject({ model: 'redmi-1s', version: '1.4.2', attributes: { ring: 'public' } });
   });
 });

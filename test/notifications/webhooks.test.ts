@@ -60,11 +60,11 @@ async function until<T>(what: string, fn: () => T | undefined, ms = 5000): Promi
   }
 }
 
-function app(config: Partial<Config>, logLines?: string[]) {
+async function app(config: Partial<Config>, logLines?: string[]) {
   const logger = logLines
     ? pino({ level: 'debug' }, new Writable({ write: (c: Buffer, _e, done) => void (logLines.push(c.toString()), done()) }))
     : undefined;
-  const f = makeApp({ config: { webhookSecret: SECRET, webhookRetryBaseMs: 20, ...config }, ...(logger ? { logger } : {}) });
+  const f = await makeApp({ config: { webhookSecret: SECRET, webhookRetryBaseMs: 20, ...config }, ...(logger ? { logger } : {}) });
   fixtures.push(f);
   return f;
 }
@@ -74,7 +74,7 @@ const POLICY = { maxFailureBasisPoints: 4000, minTerminalReports: 2, reportTimeo
 describe('webhooks: every rollout state change, signed, retried, off the request path', () => {
   it('operator actions arrive in order, HMAC-signed over timestamp and body, and a 500 is retried', async () => {
     const hook = await receiver([500]);
-    const f = app({ webhookUrls: [hook.url] });
+    const f = await app({ webhookUrls: [hook.url] });
     await publish(f);
     const { id } = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 1000 }], failurePolicy: POLICY });
     expect((await act(f, id, 'start')).status).toBe(200);
@@ -103,7 +103,7 @@ describe('webhooks: every rollout state change, signed, retried, off the request
 
   it('an auto-halt says why, with the figures; auto-advance and completion are announced too', async () => {
     const hook = await receiver();
-    const f = app({ webhookUrls: [hook.url] });
+    const f = await app({ webhookUrls: [hook.url] });
     await publish(f);
     const { id } = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: POLICY });
     expect((await act(f, id, 'start')).status).toBe(200);
@@ -130,9 +130,9 @@ describe('webhooks: every rollout state change, signed, retried, off the request
     expect((await act(f, id, 'cancel')).status).toBe(200);
     expect((await act(f, staged.id, 'start')).status).toBe(200);
     f.clock.now = new Date(f.clock.now.getTime() + 61_000);
-    f.ctx.health.tick();
+    await f.ctx.health.tick();
     f.clock.now = new Date(f.clock.now.getTime() + 61_000);
-    f.ctx.health.tick();
+    await f.ctx.health.tick();
     const advances = await until('two advances', () => {
       const a = hook.got.filter((g) => g.json.rollout.id === 'staged' && g.json.action === 'advance');
       return a.length === 2 ? a : undefined;
@@ -147,7 +147,7 @@ describe('webhooks: every rollout state change, signed, retried, off the request
   it('never blocks the request path: a receiver that does not answer delays nothing; several receivers each get every change', async () => {
     const silent = await receiver([0, 0, 0]);
     const other = await receiver();
-    const f = app({ webhookUrls: [silent.url, other.url], webhookTimeoutSeconds: 30 });
+    const f = await app({ webhookUrls: [silent.url, other.url], webhookTimeoutSeconds: 30 });
     await publish(f);
     const started = Date.now();
     const { id } = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 1000 }], failurePolicy: POLICY });
@@ -163,7 +163,7 @@ describe('webhooks: every rollout state change, signed, retried, off the request
   it('a refusal that will not change (4xx) is not retried; failures are logged without the secret or the URL path', async () => {
     const hook = await receiver([400, 503, 503]);
     const lines: string[] = [];
-    const f = app({ webhookUrls: [hook.url], webhookMaxAttempts: 2 }, lines);
+    const f = await app({ webhookUrls: [hook.url], webhookMaxAttempts: 2 }, lines);
     await publish(f);
     const { id } = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 1000 }], failurePolicy: POLICY });
     await until('the create refused', () => hook.got.length >= 1);

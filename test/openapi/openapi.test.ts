@@ -23,8 +23,8 @@ interface Layer {
 }
 
 /** Every (method, path) the Express app routes, walking its routers. */
-function expressRoutes(): { method: string; path: string }[] {
-  const f = makeApp();
+async function expressRoutes(): Promise<{ method: string; path: string }[]> {
+  const f = await makeApp();
   const app = createExpressApp(f.ctx, createRequestObserver({ logger: f.ctx.logger, metrics: f.ctx.metrics, authFailuresPerMinute: 1000 }));
   const out: { method: string; path: string }[] = [];
   const walk = (stack: Layer[]): void => {
@@ -48,7 +48,7 @@ function templateFor(doc: Doc, method: string, path: string): string | undefined
 }
 
 const fetchDoc = async (): Promise<{ doc: Doc; etag: string }> => {
-  const res = await request(makeApp().app).get('/v1/openapi.json');
+  const res = await request((await makeApp()).app).get('/v1/openapi.json');
   expect(res.status).toBe(200);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   return { doc: res.body as Doc, etag: res.headers.etag as string };
@@ -56,7 +56,7 @@ const fetchDoc = async (): Promise<{ doc: Doc; etag: string }> => {
 
 describe('GET /v1/openapi.json (protocol §7)', () => {
   it('is public, cached with an ETag, and valid OpenAPI 3.1 by a maintained validator', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).get('/v1/openapi.json');
     expect(res.status).toBe(200);
     expect((await request(f.app).get('/v1/openapi.json').set('If-None-Match', res.headers.etag as string)).status).toBe(304);
@@ -89,7 +89,7 @@ describe('GET /v1/openapi.json (protocol §7)', () => {
   it('documents every route the server answers, and nothing it does not', async () => {
     const { doc } = await fetchDoc();
     // The dashboard (protocol §10, /ui/) is HTML for browsers, not part of the JSON API.
-    const served = [...expressRoutes(), ...FAST_PATHS].filter((r) => r.path !== '/ui' && !r.path.startsWith('/ui/'));
+    const served = [...await expressRoutes(), ...FAST_PATHS].filter((r) => r.path !== '/ui' && !r.path.startsWith('/ui/'));
     expect(served.length).toBeGreaterThan(20);
     const missing = served.filter((r) => templateFor(doc, r.method, r.path) === undefined).map((r) => `${r.method.toUpperCase()} ${r.path}`);
     expect(missing, 'add these to server/openapi/api-routes.ts').toEqual([]);
@@ -125,7 +125,7 @@ describe('GET /v1/openapi.json (protocol §7)', () => {
     const good = { releaseId: 'redmi-1s-cloud-optin-2014-08', stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 500, minTerminalReports: 50, reportTimeoutSeconds: 3600 } };
     const bad = [{ ...good, extra: 1 }, { ...good, releaseId: 'Not A Slug' }, { ...good, stages: [{ cohort: 'all', basisPoints: 10001 }] }];
     expect(validate(good)).toBe(true);
-    const f = makeApp();
+    const f = await makeApp();
     for (const body of bad) {
       expect(validate(body), JSON.stringify(body)).toBe(false);
       const res = await request(f.app).post('/v1/rollouts').set('Authorization', `Bearer ${f.tokens['release-manager']}`).send(body);

@@ -18,7 +18,7 @@ const reportBody = (f: AppFixture, rolloutId: string, seq: number, state: string
 
 describe('/metrics: what the fleet does (docs/operations.md)', () => {
   it('rollout state, stage, offers, reports, failure rate, auto-halts, devices, backlog, commits and statement expiry move', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     // Halts once failures pass 40% of at least 2 terminal reports.
     const { id } = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 4000, minTerminalReports: 2, reportTimeoutSeconds: 3600 } });
@@ -47,7 +47,7 @@ describe('/metrics: what the fleet does (docs/operations.md)', () => {
     expect(sample(text, 'ota_rollout_statement_expiry_seconds', { rollout: id })).toBe(3600);
     expect(sample(text, 'ota_rollout_failure_threshold_ratio', { rollout: id })).toBe(0.4);
 
-    f.ctx.activity.flushAll();
+    await f.ctx.activity.flushAll();
     f.clock.now = new Date(f.clock.now.getTime() + 600_000);
     expect((await report(f.app, 'dev-a', tokens.a, reportBody(f, id, 1, 'applied'))).status).toBe(200);
     text = await scrape(f);
@@ -77,13 +77,13 @@ describe('/metrics: what the fleet does (docs/operations.md)', () => {
   });
 
   it('labels stay bounded: no device id in any series, and a rollout cancelled a day ago drops out', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     const { id } = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 2000, minTerminalReports: 5, reportTimeoutSeconds: 3600 } });
     expect((await act(f, id, 'start')).status).toBe(200);
     const token = await enroll(f.app, f.tokens.enroller, 'device-label-probe');
     expect((await poll(f.app, 'device-label-probe', token)).status).toBe(200);
-    f.ctx.activity.flushAll();
+    await f.ctx.activity.flushAll();
     let text = await scrape(f);
     expect(text).not.toContain('device-label-probe');
     expect(seriesOf(text, 'ota_rollout_state')).toHaveLength(6);

@@ -14,7 +14,7 @@ interface Line {
 }
 
 /** An app whose pino logger writes JSON lines into an array. */
-function loggedApp(level: 'info' | 'debug' = 'info') {
+async function loggedApp(level: 'info' | 'debug' = 'info') {
   const lines: Line[] = [];
   const raw: string[] = [];
   const sink = new Writable({
@@ -24,7 +24,7 @@ function loggedApp(level: 'info' | 'debug' = 'info') {
       done();
     },
   });
-  const f = makeApp({ logger: pino({ level }, sink) });
+  const f = await makeApp({ logger: pino({ level }, sink) });
   return { f, lines, raw };
 }
 
@@ -33,11 +33,11 @@ const DEBUG = 20;
 
 describe('log levels (issue 9: the log says what the fleet and operators do)', () => {
   it("a device's check for root N+1 (404) is debug, not info", async () => {
-    const quiet = loggedApp('info');
+    const quiet = await loggedApp('info');
     expect((await request(quiet.f.app).get('/v1/trust/root/2')).status).toBe(404);
     expect(quiet.lines).toEqual([]);
 
-    const verbose = loggedApp('debug');
+    const verbose = await loggedApp('debug');
     expect((await request(verbose.f.app).get('/v1/trust/root/2')).status).toBe(404);
     expect(verbose.lines).toContainEqual(expect.objectContaining({ level: DEBUG, msg: 'request refused', path: '/v1/trust/root/2', status: 404 }));
     // Other refusals stay at info.
@@ -46,12 +46,12 @@ describe('log levels (issue 9: the log says what the fleet and operators do)', (
   });
 
   it('an operator action that changes state is logged at info with who, what and the request id, never the token', async () => {
-    const { f, lines, raw } = loggedApp('info');
+    const { f, lines, raw } = await loggedApp('info');
     const res = await request(f.app).post('/v1/cohorts').set(bearer(f.tokens['release-manager'])).send({ name: 'qa', members: ['dev-1'] });
     expect(res.status).toBe(201);
     const requestId = res.headers['x-request-id'] as string;
     expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
-    const who = f.ctx.operatorTokens.authenticate(f.tokens['release-manager']);
+    const who = (await f.ctx.operatorTokens.authenticate(f.tokens['release-manager']));
     const tokenId = who?.kind === 'operator' ? who.tokenId : -1;
     expect(tokenId).toBeGreaterThan(0);
     expect(lines).toContainEqual(expect.objectContaining({
@@ -81,7 +81,7 @@ describe('log levels (issue 9: the log says what the fleet and operators do)', (
   });
 
   it('a refused operator action names the token and the request id at info', async () => {
-    const { f, lines } = loggedApp('info');
+    const { f, lines } = await loggedApp('info');
     const res = await request(f.app).post('/v1/rollouts/nope/halt').set(bearer(f.tokens.qa));
     expect(res.status).toBe(404);
     expect(lines).toContainEqual(expect.objectContaining({ level: INFO, msg: 'request refused', requestId: res.headers['x-request-id'], actor: expect.objectContaining({ role: 'qa' }), status: 404 }));

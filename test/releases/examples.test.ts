@@ -53,7 +53,7 @@ describe('manifests/examples', () => {
   });
 
   it('over HTTP: the good examples publish (201) and the negative one is refused 422 naming the setting and P2', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const token = bearer(f.tokens['release-manager']);
     const up = await request(f.app).put('/v1/artifacts').set(token).set('Content-Type', 'application/octet-stream').send(examplePayload());
     expect(up.status).toBe(201);

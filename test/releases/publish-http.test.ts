@@ -24,7 +24,7 @@ async function expectRefused(res: request.Response, status: number, code: string
 
 describe('POST /v1/releases (protocol §7)', () => {
   it('publishes (201), answers the same body again with 200, and refuses other content under the same id (409)', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const env = signWith(releaseBody(), f.trust.releaseKeys);
     const first = await publish(f, env);
     expect(first.status).toBe(201);
@@ -40,7 +40,7 @@ describe('POST /v1/releases (protocol §7)', () => {
   });
 
   it('admin may publish too', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     expect((await publish(f, signWith(releaseBody(), f.trust.releaseKeys), f.tokens.admin)).status).toBe(201);
   });
 
@@ -48,19 +48,19 @@ describe('POST /v1/releases (protocol §7)', () => {
     const trustOf = () => makeTrust({ releaseKeys: 2, releaseThreshold: 2 });
 
     it('refuses a release signed by one release key (422 threshold_not_met)', async () => {
-      const f = makeApp({ trust: trustOf() });
+      const f = await makeApp({ trust: trustOf() });
       const details = await expectRefused(await publish(f, signWith(releaseBody(), f.trust.releaseKeys.slice(0, 1))), 422, 'threshold_not_met');
       expect(details[0]).toMatchObject({ code: 'threshold_not_met', path: '/signatures' });
       expect(details[0]?.message).toMatch(/needs 2 valid signature\(s\) from distinct keys, found 1/);
     });
 
     it('accepts it signed by both', async () => {
-      const f = makeApp({ trust: trustOf() });
+      const f = await makeApp({ trust: trustOf() });
       expect((await publish(f, signWith(releaseBody(), f.trust.releaseKeys))).status).toBe(201);
     });
 
     it('counts the same signature twice once', async () => {
-      const f = makeApp({ trust: trustOf() });
+      const f = await makeApp({ trust: trustOf() });
       const one = signWith(releaseBody(), f.trust.releaseKeys.slice(0, 1));
       const twice = { signed: one.signed, signatures: [one.signatures[0], one.signatures[0]] };
       const details = await expectRefused(await publish(f, twice), 422, 'threshold_not_met');
@@ -69,18 +69,18 @@ describe('POST /v1/releases (protocol §7)', () => {
   });
 
   it('refuses a manifest signed by a root key (wrong role)', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const details = await expectRefused(await publish(f, signWith(releaseBody(), f.trust.rootKeys)), 422, 'signature_invalid');
     expect(details[0]?.message).toMatch(/found 0.*unknown_keyid/);
   });
 
   it('refuses a manifest signed by the online key (wrong role)', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await expectRefused(await publish(f, signWith(releaseBody(), [f.trust.onlineKey])), 422, 'signature_invalid');
   });
 
   it('refuses a tampered body (signature_invalid)', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const env = signWith(releaseBody(), f.trust.releaseKeys);
     const tampered = { ...env, signed: { ...env.signed, appliesTo: '>=0.0.0' } };
     const details = await expectRefused(await publish(f, tampered), 422, 'signature_invalid');
@@ -88,23 +88,23 @@ describe('POST /v1/releases (protocol §7)', () => {
   });
 
   it('refuses an unsigned manifest', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await expectRefused(await publish(f, { signed: releaseBody(), signatures: [] }), 422, 'signature_invalid');
   });
 
   it('refuses an expired release (release_expired)', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const details = await expectRefused(await publish(f, signWith(releaseBody({ expires: '2026-11-24T11:59:59Z' }), f.trust.releaseKeys)), 422, 'release_expired');
     expect(details[0]).toMatchObject({ path: '/signed/expires' });
   });
 
   it('accepts a release that expires later', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     expect((await publish(f, signWith(releaseBody({ expires: '2026-12-24T00:00:00Z' }), f.trust.releaseKeys))).status).toBe(201);
   });
 
   it('refuses a policy-violating release (P2) naming the setting and the rule', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const body = releaseBody({ settings: [{ key: 'cloud.messaging.enabled', value: true, mode: 'default' }] });
     const details = await expectRefused(await publish(f, signWith(body, f.trust.releaseKeys)), 422, 'policy_violation');
     expect(details).toHaveLength(1);
@@ -113,7 +113,7 @@ describe('POST /v1/releases (protocol §7)', () => {
   });
 
   it('lists every reason at once (release_refused)', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const body = releaseBody({
       expires: '2026-01-01T00:00:00Z',
       settings: [
@@ -128,18 +128,18 @@ describe('POST /v1/releases (protocol §7)', () => {
   });
 
   it('refuses a release whose artifact was not uploaded (422)', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const body = releaseBody({ version: '1.4.3', artifact: { sha256: 'ab'.repeat(32), size: 10 } });
     const details = await expectRefused(await publish(f, signWith(body, f.trust.releaseKeys)), 422, 'release_refused');
     expect(details[0]?.path).toBe('/signed/artifact');
   });
 
   it('nothing is stored by a refusal, and a publish is audited in a valid chain', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f, signWith(releaseBody({ id: 'refused' }), f.trust.rootKeys));
-    expect(f.ctx.releases.get('refused')).toBeUndefined();
+    expect((await f.ctx.releases.get('refused'))).toBeUndefined();
     await publish(f, signWith(releaseBody(), f.trust.releaseKeys));
-    const entries = f.ctx.audit.page(0, 100);
+    const entries = (await f.ctx.audit.page(0, 100));
     expect(entries.map((e) => [e.action, e.subject])).toEqual([['release.publish', 'redmi-1s-cloud-optin-2014-08']]);
     expect(verifyAuditChain(entries).ok).toBe(true);
   });
@@ -147,7 +147,7 @@ describe('POST /v1/releases (protocol §7)', () => {
 
 describe('GET /v1/releases', () => {
   async function withReleases(ids: string[]): Promise<AppFixture> {
-    const f = makeApp();
+    const f = await makeApp();
     for (const id of ids) expect((await publish(f, signWith(releaseBody({ id }), f.trust.releaseKeys))).status).toBe(201);
     return f;
   }
@@ -166,7 +166,7 @@ describe('GET /v1/releases', () => {
   });
 
   it('serves the envelope exactly as published', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const env: Envelope<ReleaseSigned> = signWith(releaseBody({ notes: 'ünïcode ✓' }), f.trust.releaseKeys);
     await publish(f, env);
     const res = await request(f.app).get(`/v1/releases/${env.signed.id}`).set(bearer(f.tokens.qa));
@@ -176,21 +176,21 @@ describe('GET /v1/releases', () => {
   });
 
   it('404 for an unknown id, with the error body', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).get('/v1/releases/no-such-release').set(bearer(f.tokens.viewer));
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
   });
 
   it.each(['UPPER', 'has space', '-leading-dash', 'x'.repeat(65), '%00'])('400 for the bad id %j', async (id) => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).get(`/v1/releases/${encodeURIComponent(id)}`).set(bearer(f.tokens.viewer));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('bad_request');
   });
 
   it.each(['0', '-1', '1001', 'abc', '1.5'])('400 for limit=%s', async (limit) => {
-    const f = makeApp();
+    const f = await makeApp();
     const res = await request(f.app).get('/v1/releases').query({ limit }).set(bearer(f.tokens.viewer));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('bad_request');

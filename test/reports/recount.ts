@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Sql } from '../../server/db/sql.js';
 
 type Settings = Record<string, { value: unknown; source: string }>;
 
@@ -8,23 +8,23 @@ type Settings = Record<string, { value: unknown; source: string }>;
  * rollout_devices, independently of the server's incremental bookkeeping.
  * Keys with a zero count are left out on both sides.
  */
-export function recountCounters(db: Database.Database, rolloutId: string): Record<string, number> {
+export async function recountCounters(sql: Sql, rolloutId: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const add = (k: string, n = 1) => {
     out[k] = (out[k] ?? 0) + n;
   };
-  const releaseId = db.prepare<[string], string>('SELECT release_id FROM rollouts WHERE id = ?').pluck().get(rolloutId) as string;
-  const envelope = JSON.parse(db.prepare<[string], string>('SELECT envelope FROM releases WHERE id = ?').pluck().get(releaseId) as string) as {
+  const releaseId = (await sql.value<string>('SELECT release_id FROM rollouts WHERE id = ?', [rolloutId])) as string;
+  const envelope = JSON.parse((await sql.value<string>('SELECT envelope FROM releases WHERE id = ?', [releaseId])) as string) as {
     signed: { settings: { key: string }[] };
   };
   const tracked = new Set(envelope.signed.settings.map((s) => s.key));
 
-  const offers = db.prepare<[string], { device_id: string; stage: number; state: string | null }>(
-    'SELECT device_id, stage, state FROM rollout_devices WHERE rollout_id = ?',
-  ).all(rolloutId);
-  const reports = db.prepare<[string], { device_id: string; seq: number; state: string; body: string }>(
-    'SELECT device_id, seq, state, body FROM reports WHERE rollout_id = ? ORDER BY device_id, seq',
-  ).all(rolloutId);
+  const offers = await sql.all<{ device_id: string; stage: number; state: string | null }>(
+    'SELECT device_id, stage, state FROM rollout_devices WHERE rollout_id = ?', [rolloutId],
+  );
+  const reports = await sql.all<{ device_id: string; seq: number; state: string; body: string }>(
+    'SELECT device_id, seq, state, body FROM reports WHERE rollout_id = ? ORDER BY device_id, seq', [rolloutId],
+  );
   const byDevice = new Map<string, { state: string; settings: Settings }>();
   for (const r of reports) {
     const cur = byDevice.get(r.device_id) ?? { state: r.state, settings: {} };
@@ -52,18 +52,18 @@ export function recountCounters(db: Database.Database, rolloutId: string): Recor
 }
 
 /** The server's counters for a rollout, zero entries left out. */
-export function storedCounters(db: Database.Database, rolloutId: string): Record<string, number> {
-  const rows = db.prepare<[string], { key: string; value: number }>('SELECT key, value FROM rollout_counters WHERE rollout_id = ?').all(rolloutId);
+export async function storedCounters(sql: Sql, rolloutId: string): Promise<Record<string, number>> {
+  const rows = await sql.all<{ key: string; value: number }>('SELECT key, value FROM rollout_counters WHERE rollout_id = ?', [rolloutId]);
   return Object.fromEntries(rows.filter((r) => r.value !== 0).map((r) => [r.key, r.value]));
 }
 
 /** rollout_devices.state must be the latest report's state (or a derived timed_out over a non-terminal one). */
-export function latestStatesAgree(db: Database.Database, rolloutId: string): string[] {
-  const rows = db.prepare<[string], { device_id: string; state: string | null; latest: string | null }>(
+export async function latestStatesAgree(sql: Sql, rolloutId: string): Promise<string[]> {
+  const rows = await sql.all<{ device_id: string; state: string | null; latest: string | null }>(
     `SELECT d.device_id, d.state,
        (SELECT r.state FROM reports r WHERE r.device_id = d.device_id AND r.rollout_id = d.rollout_id ORDER BY r.seq DESC LIMIT 1) AS latest
-     FROM rollout_devices d WHERE d.rollout_id = ?`,
-  ).all(rolloutId);
+     FROM rollout_devices d WHERE d.rollout_id = ?`, [rolloutId],
+  );
   const nonTerminal = new Set(['received', 'downloading', 'downloaded', 'installing']);
   return rows
     .filter((r) => !(r.state === r.latest || (r.state === 'timed_out' && r.latest !== null && nonTerminal.has(r.latest))))

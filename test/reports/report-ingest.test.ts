@@ -18,16 +18,16 @@ async function setup(config: Partial<Config> = {}) {
 }
 
 /** Everything a refused report could have changed. */
-function snapshot(s: Scenario) {
+async function snapshot(s: Scenario) {
   // Polls are written behind (any ingest flushes them first): settle them so only the report's effects show.
-  s.f.ctx.activity.flushAll();
-  const db = s.f.ctx.db;
+  await s.f.ctx.activity.flushAll();
+  const { sql } = s.f.ctx;
   return {
-    counters: storedCounters(db, s.rolloutId),
-    reports: db.prepare('SELECT device_id, seq, body FROM reports ORDER BY device_id, seq').all(),
-    devices: db.prepare('SELECT id, last_seq FROM devices ORDER BY id').all(),
-    rolloutDevices: db.prepare('SELECT device_id, state, state_at, settings FROM rollout_devices ORDER BY device_id').all(),
-    rollout: s.f.ctx.rollouts.get(s.rolloutId),
+    counters: await storedCounters(sql, s.rolloutId),
+    reports: await sql.all('SELECT device_id, seq, body FROM reports ORDER BY device_id, seq'),
+    devices: await sql.all('SELECT id, last_seq FROM devices ORDER BY id'),
+    rolloutDevices: await sql.all('SELECT device_id, state, state_at, settings FROM rollout_devices ORDER BY device_id'),
+    rollout: (await s.f.ctx.rollouts.get(s.rolloutId)),
   };
 }
 
@@ -51,9 +51,9 @@ describe('reports: accepted ones', () => {
     const batch = await send([reportOf(s, 2, 'downloading'), reportOf(s, 3, 'downloaded'), reportOf(s, 4, 'installing'), reportOf(s, 5, 'applied', { version: '1.4.3' })]);
     expect(batch.status).toBe(200);
     expect(batch.body).toEqual({ accepted: 4, duplicates: 0, lastSeq: 5 });
-    expect(s.f.ctx.rolloutDevices.get(s.rolloutId, DEVICE)?.state).toBe('applied');
-    expect(storedCounters(s.f.ctx.db, s.rolloutId)).toEqual(recountCounters(s.f.ctx.db, s.rolloutId));
-    expect(latestStatesAgree(s.f.ctx.db, s.rolloutId)).toEqual([]);
+    expect((await s.f.ctx.rolloutDevices.get(s.rolloutId, DEVICE))?.state).toBe('applied');
+    expect(await storedCounters(s.f.ctx.sql, s.rolloutId)).toEqual(await recountCounters(s.f.ctx.sql, s.rolloutId));
+    expect(await latestStatesAgree(s.f.ctx.sql, s.rolloutId)).toEqual([]);
   });
 
   it('settings compliance counts each device once, at its latest (value, source); keys the release does not set are not counted', async () => {
@@ -64,27 +64,27 @@ describe('reports: accepted ones', () => {
     expect((await report(s.f.app, 'rep-2', tokens.get('rep-2') as string, reportOf(s, 1, 'applied', { settings: { [key]: { value: false, source: 'default' } } }))).status).toBe(200);
     const status = await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/status`).set(bearer(s.f.tokens.qa));
     expect((status.body as { settings: unknown }).settings).toEqual({ [key]: [{ value: false, source: 'default', devices: 2 }] });
-    expect(storedCounters(s.f.ctx.db, s.rolloutId)).toEqual(recountCounters(s.f.ctx.db, s.rolloutId));
+    expect(await storedCounters(s.f.ctx.sql, s.rolloutId)).toEqual(await recountCounters(s.f.ctx.sql, s.rolloutId));
   });
 
   it('applied → rolled_back is allowed; seq may skip numbers', async () => {
     const { s, send } = await setup();
     expect((await send(reportOf(s, 10, 'applied'))).status).toBe(200);
     expect((await send(reportOf(s, 20, 'rolled_back', { error: { code: 'boot_loop', message: 'rolled back after 3 failed boots' } }))).status).toBe(200);
-    expect(s.f.ctx.rolloutDevices.get(s.rolloutId, DEVICE)?.state).toBe('rolled_back');
+    expect((await s.f.ctx.rolloutDevices.get(s.rolloutId, DEVICE))?.state).toBe('rolled_back');
   });
 
   it('an identical duplicate (even with its keys in another order) is a no-op 200', async () => {
     const { s, send } = await setup();
     const body = reportOf(s, 1, 'downloading', { settings: { 'cloud.messaging.enabled': { value: false, source: 'default' } } });
     expect((await send(body)).status).toBe(200);
-    const before = snapshot(s);
+    const before = await snapshot(s);
     const reordered = Object.fromEntries(Object.entries(body).reverse());
     const dup = await send(reordered);
     expect(dup.status).toBe(200);
     expect(dup.body).toEqual({ accepted: 0, duplicates: 1, lastSeq: 1 });
     // A batch replaying what is stored and adding one new report accepts only the new one.
-    expect(snapshot(s)).toEqual(before);
+    expect(await snapshot(s)).toEqual(before);
     const mixed = await send([body, reportOf(s, 2, 'downloaded')]);
     expect(mixed.body).toEqual({ accepted: 1, duplicates: 1, lastSeq: 2 });
   });
@@ -191,7 +191,7 @@ describe('reports: refused ones get the spec error body and change nothing', () 
       const res = await send(c.before(s));
       expect(res.status, JSON.stringify(res.body)).toBe(200);
     }
-    const before = snapshot(s);
+    const before = await snapshot(s);
     const what = c.send(s);
     const res =
       what.raw !== undefined
@@ -202,15 +202,15 @@ describe('reports: refused ones get the spec error body and change nothing', () 
       // The refused report is named by its index in the batch.
       expect(err.details?.some((d) => (d as { path?: string }).path?.startsWith(`/${c.index}`)), JSON.stringify(err)).toBe(true);
     }
-    expect(snapshot(s)).toEqual(before);
+    expect(await snapshot(s)).toEqual(before);
   });
 
   it('a refused batch stores none of its reports, and its seqs stay free for the corrected batch', async () => {
     const { s, send } = await setup();
     const bad = await send([reportOf(s, 1, 'received'), reportOf(s, 2, 'installing'), reportOf(s, 3, 'downloading')]);
     expectSpecError(bad, 409, 'invalid_transition');
-    expect(s.f.ctx.db.prepare('SELECT COUNT(*) FROM reports WHERE device_id = ?').pluck().get(DEVICE)).toBe(0);
-    expect(s.f.ctx.devices.get(DEVICE)?.lastSeq).toBe(-1);
+    expect((await s.f.ctx.sql.value('SELECT COUNT(*) FROM reports WHERE device_id = ?', [DEVICE]))).toBe(0);
+    expect((await s.f.ctx.devices.get(DEVICE))?.lastSeq).toBe(-1);
     const good = await send([reportOf(s, 1, 'received'), reportOf(s, 2, 'downloading'), reportOf(s, 3, 'installing')]);
     expect(good.body).toEqual({ accepted: 3, duplicates: 0, lastSeq: 3 });
   });
@@ -218,9 +218,9 @@ describe('reports: refused ones get the spec error body and change nothing', () 
   it('a report for a draft rollout is refused (422) and stores nothing', async () => {
     const { s, send } = await setup();
     const draft = await createRollout(s.f, { id: 'still-draft', releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: FAILURE_POLICY });
-    const before = snapshot(s);
+    const before = await snapshot(s);
     expectSpecError(await send({ ...reportOf(s, 1, 'received'), rolloutId: draft.id }), 422, 'unprocessable');
-    expect(snapshot(s)).toEqual(before);
+    expect(await snapshot(s)).toEqual(before);
   });
 
   it('a halted rollout still takes reports (devices tell what happened after the halt)', async () => {
@@ -237,16 +237,16 @@ describe('reports: refused ones get the spec error body and change nothing', () 
     ]);
     expectSpecError(bad, 409, 'invalid_transition');
     expect(good.status).toBe(200);
-    const stored = s.f.ctx.db.prepare('SELECT device_id, seq FROM reports ORDER BY device_id, seq').all();
+    const stored = (await s.f.ctx.sql.all('SELECT device_id, seq FROM reports ORDER BY device_id, seq'));
     expect(stored).toEqual([{ device_id: 'rep-2', seq: 1 }, { device_id: 'rep-2', seq: 2 }]);
-    expect(storedCounters(s.f.ctx.db, s.rolloutId)).toEqual(recountCounters(s.f.ctx.db, s.rolloutId));
+    expect(await storedCounters(s.f.ctx.sql, s.rolloutId)).toEqual(await recountCounters(s.f.ctx.sql, s.rolloutId));
   });
 
   it('many concurrent requests from one device: each is all-or-nothing and the counters still equal a recount', async () => {
     const { s, send } = await setup();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => send(reportOf(s, i + 1, i < 19 ? 'downloading' : 'applied'))));
     for (const r of results) expect([200, 409]).toContain(r.status);
-    expect(storedCounters(s.f.ctx.db, s.rolloutId)).toEqual(recountCounters(s.f.ctx.db, s.rolloutId));
-    expect(latestStatesAgree(s.f.ctx.db, s.rolloutId)).toEqual([]);
+    expect(await storedCounters(s.f.ctx.sql, s.rolloutId)).toEqual(await recountCounters(s.f.ctx.sql, s.rolloutId));
+    expect(await latestStatesAgree(s.f.ctx.sql, s.rolloutId)).toEqual([]);
   });
 });

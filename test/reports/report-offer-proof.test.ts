@@ -36,11 +36,11 @@ describe('dwell time', () => {
     expect((await act(s.f, s.rolloutId, 'pause')).status).toBe(200);
     advanceClock(s.f, 900);
     expect((await act(s.f, s.rolloutId, 'resume')).status).toBe(200);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)?.currentStage).toBe(0);
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))?.currentStage).toBe(0);
     advanceClock(s.f, 600);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)?.currentStage).toBe(1);
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))?.currentStage).toBe(1);
   });
 });
 

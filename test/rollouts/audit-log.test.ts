@@ -59,14 +59,14 @@ describe('GET /v1/audit: a hash chain QA can check (protocol §7)', () => {
   });
 
   it.each([
-    ['details', (db: Scenario['f']['ctx']['db']) => db.prepare("UPDATE audit_log SET details = json_set(details, '$.to.stage', 7) WHERE seq = ?")],
-    ['actor', (db: Scenario['f']['ctx']['db']) => db.prepare("UPDATE audit_log SET actor = 'operator:nobody(admin)' WHERE seq = ?")],
-    ['action', (db: Scenario['f']['ctx']['db']) => db.prepare("UPDATE audit_log SET action = 'rollout.cancel' WHERE seq = ?")],
+    ['details', "UPDATE audit_log SET details = json_set(details, '$.to.stage', 7) WHERE seq = ?"],
+    ['actor', "UPDATE audit_log SET actor = 'operator:nobody(admin)' WHERE seq = ?"],
+    ['action', "UPDATE audit_log SET action = 'rollout.cancel' WHERE seq = ?"],
   ])('tampering with one row (%s) in SQLite is detected at that seq', async (_what, tamper) => {
     const s = await busyLog();
     const { entries } = await fetchAll(s, 100);
     const target = entries.find((e) => e.action === 'rollout.pause') as AuditEntry;
-    tamper(s.f.ctx.db).run(target.seq);
+    await s.f.ctx.sql.run(tamper, [target.seq]);
     const after = await fetchAll(s, 100);
     const check = verifyAuditChain(after.entries);
     expect(check.ok).toBe(false);
@@ -79,7 +79,7 @@ describe('GET /v1/audit: a hash chain QA can check (protocol §7)', () => {
     const { entries } = await fetchAll(s, 100);
     const target = entries.find((e) => e.action === 'rollout.pause') as AuditEntry;
     const forged = { ...target, actor: 'operator:nobody(admin)' };
-    s.f.ctx.db.prepare('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = ?').run(forged.actor, auditEntryHash(forged), target.seq);
+    await s.f.ctx.sql.run('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = ?', [forged.actor, auditEntryHash(forged), target.seq]);
     const check = verifyAuditChain((await fetchAll(s, 100)).entries);
     expect(check.ok).toBe(false);
     expect(check.brokenAt).toBe(target.seq + 1);
@@ -92,10 +92,10 @@ describe('GET /v1/audit: a hash chain QA can check (protocol §7)', () => {
     const next = entries.find((e) => e.seq === target.seq + 1) as AuditEntry;
     const forged = { ...target, actor: 'operator:nobody(admin)' };
     const forgedServed = { ...forged, hash: auditEntryHash(forged) };
-    const update = s.f.ctx.db.prepare('UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?');
-    update.run(forged.actor, forged.prevHash, forgedServed.hash, target.seq);
+    const update = 'UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?';
+    await s.f.ctx.sql.run(update, [forged.actor, forged.prevHash, forgedServed.hash, target.seq]);
     // Re-linking the next entry changes its own hash: caught there.
-    update.run(next.actor, auditLinkHash(forgedServed), next.hash, next.seq);
+    await s.f.ctx.sql.run(update, [next.actor, auditLinkHash(forgedServed), next.hash, next.seq]);
     expect(verifyAuditChain((await fetchAll(s, 100)).entries)).toMatchObject({ ok: false, brokenAt: next.seq, reason: 'hash does not match the entry' });
   });
 
@@ -168,7 +168,7 @@ describe('GET /v1/audit recomputed by a spec-only tool', () => {
     const target = before.find((e) => e.action === 'rollout.pause') as Record<string, unknown>;
     const rest: Record<string, unknown> = { ...target, actor: 'operator:nobody(admin)' };
     delete rest.hash;
-    s.f.ctx.db.prepare('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = ?').run(rest.actor, sha256(jcs(rest)), target.seq);
+    await s.f.ctx.sql.run('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = ?', [rest.actor as string, sha256(jcs(rest)), target.seq as number]);
     const after = await served(s);
     expect(firstBroken(after)).toBe((target.seq as number) + 1);
     expect(verifyAuditChain(after as unknown as AuditEntry[]).brokenAt).toBe((target.seq as number) + 1);

@@ -141,12 +141,12 @@ describe('after a halt: say it, overrule it on the record, or start over', () =>
 describe('a rollout halted before halts were kept on it (migration 004)', () => {
   it('resumes with the acknowledgement, and the audit entry still carries the reason and the kept figures', async () => {
     const s = await scenario({ stages: [{ cohort: 'all', basisPoints: 10000 }] });
-    const r = s.f.ctx.rollouts.get(s.rolloutId) as Rollout;
-    s.f.ctx.rollouts.update({ ...r, state: 'halted', lastHalt: null });
+    const r = (await s.f.ctx.rollouts.get(s.rolloutId)) as Rollout;
+    await s.f.ctx.rollouts.update({ ...r, state: 'halted', lastHalt: null });
     const res = await request(s.f.app).post(`/v1/rollouts/${s.rolloutId}/resume`).set(bearer(s.f.tokens['release-manager'])).send({ acknowledgeHalt: true, reason: 'legacy halt, checked by hand' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ state: 'running', lastHalt: null, overruledHalt: { reason: 'legacy halt, checked by hand', terminal: 0, failures: 0 } });
-    const entry = s.f.ctx.audit.page(0, 100).filter((e) => e.action === 'rollout.resume').at(-1);
+    const entry = (await s.f.ctx.audit.page(0, 100)).filter((e) => e.action === 'rollout.resume').at(-1);
     expect(entry?.details).toMatchObject({ acknowledgeHalt: true, reason: 'legacy halt, checked by hand', overruled: null, keptFigures: { terminal: 0, failures: 0, rateBasisPoints: 0 } });
   });
 });
@@ -163,11 +163,11 @@ describe('a manual halt keeps its reason', () => {
       expect(res.status, JSON.stringify(bad)).toBe(400);
       expect((res.body as { error: { code: string } }).error.code).toBe('validation_failed');
     }
-    expect(s.f.ctx.rollouts.get(s.rolloutId)?.state).toBe('running');
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))?.state).toBe('running');
     const halted = await post('halt', { reason: 'crash reports from the field on 1.4.3' });
     expect(halted.status).toBe(200);
     expect((halted.body as Rollout).lastHalt).toMatchObject({ actor: 'operator:test-qa(qa)', reason: 'crash reports from the field on 1.4.3' });
-    const audit = s.f.ctx.db.prepare<[], string>("SELECT details FROM audit_log WHERE action = 'rollout.halt'").pluck().get() as string;
+    const audit = (await s.f.ctx.sql.value("SELECT details FROM audit_log WHERE action = 'rollout.halt'")) as string;
     expect(JSON.parse(audit)).toMatchObject({ reason: 'crash reports from the field on 1.4.3' });
   });
 });

@@ -11,11 +11,11 @@ async function send(s: Scenario, tokens: Map<string, string>, id: string, seq: n
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 }
 
-const auditOf = (s: Scenario, action: string): AuditEntry[] => s.f.ctx.audit.page(0, 10_000).filter((e) => e.subject === s.rolloutId && e.action === action);
+const auditOf = async (s: Scenario, action: string): Promise<AuditEntry[]> => (await s.f.ctx.audit.page(0, 10_000)).filter((e) => e.subject === s.rolloutId && e.action === action);
 
-const countersAgree = (s: Scenario) => {
-  expect(storedCounters(s.f.ctx.db, s.rolloutId)).toEqual(recountCounters(s.f.ctx.db, s.rolloutId));
-  expect(latestStatesAgree(s.f.ctx.db, s.rolloutId)).toEqual([]);
+const countersAgree = async (s: Scenario) => {
+  expect(await storedCounters(s.f.ctx.sql, s.rolloutId)).toEqual(await recountCounters(s.f.ctx.sql, s.rolloutId));
+  expect(await latestStatesAgree(s.f.ctx.sql, s.rolloutId)).toEqual([]);
 };
 
 describe('timed_out (protocol §5): a non-terminal report and then silence past reportTimeoutSeconds', () => {
@@ -30,11 +30,11 @@ describe('timed_out (protocol §5): a non-terminal report and then silence past 
 
     // Exactly reportTimeoutSeconds after `slow`'s report: not yet past it.
     advanceClock(s.f, 300);
-    s.f.ctx.health.tick();
+    await s.f.ctx.health.tick();
     expect((await statusOf(s)).counts).toMatchObject({ downloading: 1, installing: 1, applied: 1, timed_out: 0 });
 
     advanceClock(s.f, 1);
-    s.f.ctx.health.tick();
+    await s.f.ctx.health.tick();
     let st = await statusOf(s);
     expect(st.counts).toMatchObject({ downloading: 0, installing: 1, applied: 1, timed_out: 1 });
     expect(st.failure).toMatchObject({ terminal: 2, failures: 1, rateBasisPoints: 5000 });
@@ -42,10 +42,10 @@ describe('timed_out (protocol §5): a non-terminal report and then silence past 
     expect(await devicesIn(s, 'timed_out')).toEqual(['slow']);
     // Offered but never reporting is "silent", not timed out.
     expect(await devicesIn(s, 'silent')).toEqual(['quiet']);
-    countersAgree(s);
+    await countersAgree(s);
 
     advanceClock(s.f, 300);
-    s.f.ctx.health.tick();
+    await s.f.ctx.health.tick();
     expect(await devicesIn(s, 'timed_out')).toEqual(['later', 'slow']);
 
     // Late news from a timed-out device replaces the derived state.
@@ -53,7 +53,7 @@ describe('timed_out (protocol §5): a non-terminal report and then silence past 
     st = await statusOf(s);
     expect(st.counts).toMatchObject({ applied: 2, timed_out: 1, downloading: 0, installing: 0 });
     expect(st.failure).toMatchObject({ terminal: 3, failures: 1 });
-    countersAgree(s);
+    await countersAgree(s);
   });
 
   it('timeouts alone can halt a rollout on the next health pass, with the figures in the audit log', async () => {
@@ -64,13 +64,13 @@ describe('timed_out (protocol §5): a non-terminal report and then silence past 
       await send(s, tokens, id, 1, 'downloading');
     }
     advanceClock(s.f, 61);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)?.state).toBe('halted');
-    const [halt] = auditOf(s, 'rollout.halt');
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))?.state).toBe('halted');
+    const [halt] = await auditOf(s, 'rollout.halt');
     expect(halt?.actor).toBe('system:auto-halt');
     expect(halt?.details).toMatchObject({ figures: { terminal: 3, failures: 3, rateBasisPoints: 10000, byState: { timed_out: 3 } } });
     expect((await poll(s.f.app, 'a', tokens.get('a') as string)).body.updates).toEqual([]);
-    countersAgree(s);
+    await countersAgree(s);
   });
 
   it('a completed rollout keeps deriving timed_out for devices that go silent mid-install', async () => {
@@ -80,9 +80,9 @@ describe('timed_out (protocol §5): a non-terminal report and then silence past 
     await send(s, tokens, 'mid', 1, 'downloaded');
     expect((await act(s.f, s.rolloutId, 'advance')).body).toMatchObject({ state: 'completed' });
     advanceClock(s.f, 61);
-    s.f.ctx.health.tick();
+    await s.f.ctx.health.tick();
     expect((await statusOf(s)).counts).toMatchObject({ downloaded: 0, timed_out: 1 });
-    countersAgree(s);
+    await countersAgree(s);
   });
 
   it('so does a halted one (devices stop installing, they must not show as still downloading forever)', async () => {
@@ -92,9 +92,9 @@ describe('timed_out (protocol §5): a non-terminal report and then silence past 
     await send(s, tokens, 'mid', 1, 'downloading');
     expect((await act(s.f, s.rolloutId, 'halt')).status).toBe(200);
     advanceClock(s.f, 61);
-    s.f.ctx.health.tick();
+    await s.f.ctx.health.tick();
     expect((await statusOf(s)).counts).toMatchObject({ downloading: 0, timed_out: 1 });
-    countersAgree(s);
+    await countersAgree(s);
   });
 });
 
@@ -108,41 +108,41 @@ describe('auto-advance (protocol §5): after minDwellSeconds without a halt', ()
   it('advances once the dwell has passed, not before; a stage without autoAdvance waits for an operator; the last stage completes', async () => {
     const s = await scenario({ stages: STAGES });
     advanceClock(s.f, 3599);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)).toMatchObject({ state: 'running', currentStage: 0 });
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))).toMatchObject({ state: 'running', currentStage: 0 });
 
     advanceClock(s.f, 1);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)).toMatchObject({ state: 'running', currentStage: 1, stageStartedAt: s.f.clock.now.getTime() });
-    const [auto] = auditOf(s, 'rollout.advance');
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))).toMatchObject({ state: 'running', currentStage: 1, stageStartedAt: s.f.clock.now.getTime() });
+    const [auto] = await auditOf(s, 'rollout.advance');
     expect(auto?.actor).toBe('system:auto-advance');
     expect(auto?.details).toMatchObject({ from: { state: 'running', stage: 0 }, to: { state: 'running', stage: 1 }, dweltSeconds: 3600, minDwellSeconds: 3600 });
 
     // Stage 1 has no autoAdvance: however long it dwells, it stays.
     advanceClock(s.f, 30 * 86400);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)).toMatchObject({ state: 'running', currentStage: 1 });
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))).toMatchObject({ state: 'running', currentStage: 1 });
 
     expect((await act(s.f, s.rolloutId, 'advance')).status).toBe(200);
     advanceClock(s.f, 59);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)).toMatchObject({ state: 'running', currentStage: 2 });
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))).toMatchObject({ state: 'running', currentStage: 2 });
     advanceClock(s.f, 1);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)).toMatchObject({ state: 'completed' });
-    expect(auditOf(s, 'rollout.advance').map((e) => e.actor)).toEqual(['system:auto-advance', expect.stringMatching(/^operator:/), 'system:auto-advance']);
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))).toMatchObject({ state: 'completed' });
+    expect((await auditOf(s, 'rollout.advance')).map((e) => e.actor)).toEqual(['system:auto-advance', expect.stringMatching(/^operator:/), 'system:auto-advance']);
 
     // Completed is final for the health rules: more passes change nothing.
     advanceClock(s.f, 10);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)?.state).toBe('completed');
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))?.state).toBe('completed');
   });
 
   it('a completed rollout keeps serving its release, to old and new devices alike, and keeps re-signing', async () => {
     const s = await scenario({ stages: [{ cohort: 'all', basisPoints: 100 }, { cohort: 'all', basisPoints: 10000, minDwellSeconds: 0, autoAdvance: true }] });
     expect((await act(s.f, s.rolloutId, 'advance')).status).toBe(200);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)?.state).toBe('completed');
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))?.state).toBe('completed');
     const tokens = await enrollAll(s.f, ['after-1', 'after-2', 'other-model']);
     const first = await poll(s.f.app, 'after-1', tokens.get('after-1') as string);
     expect(first.body.updates).toHaveLength(1);
@@ -150,7 +150,7 @@ describe('auto-advance (protocol §5): after minDwellSeconds without a halt', ()
     const version = (first.body as { updates: { rollout: { signed: { version: number; expires: string } } }[] }).updates[0]?.rollout.signed.version as number;
 
     advanceClock(s.f, 45 * 60);
-    s.f.ctx.health.tick();
+    await s.f.ctx.health.tick();
     const later = await poll(s.f.app, 'after-1', tokens.get('after-1') as string);
     const statement = (later.body as { updates: { rollout: { signed: { version: number; expires: string } } }[] }).updates[0]?.rollout.signed;
     expect(statement?.version).toBeGreaterThan(version);
@@ -161,8 +161,8 @@ describe('auto-advance (protocol §5): after minDwellSeconds without a halt', ()
     const s = await scenario({ stages: [{ cohort: 'all', basisPoints: 1000, minDwellSeconds: 60, autoAdvance: true }, { cohort: 'all', basisPoints: 10000 }] });
     expect((await act(s.f, s.rolloutId, 'pause')).status).toBe(200);
     advanceClock(s.f, 3600);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)).toMatchObject({ state: 'paused', currentStage: 0 });
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))).toMatchObject({ state: 'paused', currentStage: 0 });
   });
 
   it('a failing stage halts instead of advancing, even when its dwell has passed in the same pass', async () => {
@@ -176,9 +176,9 @@ describe('auto-advance (protocol §5): after minDwellSeconds without a halt', ()
       await send(s, tokens, id, 1, 'installing');
     }
     advanceClock(s.f, 61);
-    s.f.ctx.health.tick();
-    expect(s.f.ctx.rollouts.get(s.rolloutId)).toMatchObject({ state: 'halted', currentStage: 0 });
-    expect(auditOf(s, 'rollout.advance')).toEqual([]);
+    await s.f.ctx.health.tick();
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))).toMatchObject({ state: 'halted', currentStage: 0 });
+    expect(await auditOf(s, 'rollout.advance')).toEqual([]);
   });
 });
 
@@ -192,18 +192,18 @@ describe('auto-halt after ingest', () => {
     await send(s, tokens, 'h2', 1, 'applied');
     await send(s, tokens, 'h3', 1, 'failed');
     // 1 failure in 3 terminal: under minTerminalReports.
-    expect(s.f.ctx.rollouts.get(s.rolloutId)?.state).toBe('running');
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))?.state).toBe('running');
     await send(s, tokens, 'h4', 1, 'applied');
     // 1/4 = 2500bp: at the threshold, not above.
-    expect(s.f.ctx.rollouts.get(s.rolloutId)?.state).toBe('running');
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))?.state).toBe('running');
     await send(s, tokens, 'h5', 1, 'rolled_back');
     // 2/5 = 4000bp.
-    expect(s.f.ctx.rollouts.get(s.rolloutId)?.state).toBe('halted');
-    const [halt] = auditOf(s, 'rollout.halt');
+    expect((await s.f.ctx.rollouts.get(s.rolloutId))?.state).toBe('halted');
+    const [halt] = await auditOf(s, 'rollout.halt');
     expect(halt?.details).toMatchObject({ from: { state: 'running' }, to: { state: 'halted' }, figures: { terminal: 5, failures: 2, rateBasisPoints: 4000 }, failurePolicy: { maxFailureBasisPoints: 2500 } });
     const audit = await request(s.f.app).get('/v1/audit').set(bearer(s.f.tokens.viewer));
     expect((audit.body as { entries: AuditEntry[] }).entries.some((e) => e.action === 'rollout.halt' && e.actor === 'system:auto-halt')).toBe(true);
     for (const id of ids) expect((await poll(s.f.app, id, tokens.get(id) as string)).body.updates).toEqual([]);
-    countersAgree(s);
+    await countersAgree(s);
   });
 });

@@ -68,7 +68,7 @@ describe('rollout-state transition(): the full (state × action) table', () => {
 
 describe('rollout actions over HTTP', () => {
   async function setup() {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     const r = await createRollout(f, {
       releaseId: 'redmi-1s-cloud-optin-2014-08',
@@ -117,8 +117,8 @@ describe('rollout actions over HTTP', () => {
   ] as const)('%s → 409 invalid_transition with the spec error body, nothing changed', async (_what, before, action) => {
     const { f, id } = await setup();
     for (const a of before) expect((await act(f, id, a)).status).toBe(200);
-    const stored = f.ctx.rollouts.get(id);
-    const auditBefore = f.ctx.audit.page(0, 1000).length;
+    const stored = (await f.ctx.rollouts.get(id));
+    const auditBefore = (await f.ctx.audit.page(0, 1000)).length;
     const res = await act(f, id, action);
     expect(res.status).toBe(409);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -127,8 +127,8 @@ describe('rollout actions over HTTP', () => {
     expect(err.code).toBe('invalid_transition');
     expect(typeof err.message).toBe('string');
     expect(err.message.length).toBeGreaterThan(0);
-    expect(f.ctx.rollouts.get(id)).toEqual(stored);
-    expect(f.ctx.audit.page(0, 1000)).toHaveLength(auditBefore);
+    expect((await f.ctx.rollouts.get(id))).toEqual(stored);
+    expect((await f.ctx.audit.page(0, 1000))).toHaveLength(auditBefore);
   });
 
   it('an unknown rollout is 404, a malformed id 400', async () => {
@@ -147,6 +147,6 @@ describe('rollout actions over HTTP', () => {
     expect((await act(f, id, 'pause', f.tokens.qa)).status).toBe(200);
     expect((await act(f, id, 'resume', f.tokens.qa)).status).toBe(403);
     expect((await act(f, id, 'halt', f.tokens.qa)).status).toBe(200);
-    expect(f.ctx.rollouts.get(id)?.state).toBe('halted');
+    expect((await f.ctx.rollouts.get(id))?.state).toBe('halted');
   });
 });

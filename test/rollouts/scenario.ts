@@ -28,7 +28,7 @@ export async function scenario(opts: {
   start?: boolean;
   config?: Partial<Config>;
 } = { stages: [{ cohort: 'all', basisPoints: 10000 }] }): Promise<Scenario> {
-  const f = makeApp({ config: opts.config });
+  const f = await makeApp({ config: opts.config });
   await publish(f);
   const r = await createRollout(f, { releaseId: RELEASE_ID, stages: opts.stages, failurePolicy: opts.failurePolicy ?? FAILURE_POLICY });
   if (opts.start !== false) expect((await act(f, r.id, 'start')).status).toBe(200);

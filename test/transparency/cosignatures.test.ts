@@ -15,7 +15,7 @@ const lineFor = (note: string, time = 1_800_000_000, key = witness) => cosign(pa
 
 describe('witness cosignatures on checkpoints (C2SP tlog-cosignature/v1)', () => {
   it('accepts a configured witness\'s cosignature and serves it with the checkpoint and in poll offers (new ETag)', async () => {
-    const f = makeApp({ config: { logWitnesses: [W] } });
+    const f = await makeApp({ config: { logWitnesses: [W] } });
     await publish(f);
     const r = await createRollout(f, { releaseId: RELEASE_ID, failurePolicy: FAILURE_POLICY, stages: [{ cohort: 'all', basisPoints: 10000 }] });
     await act(f, r.id, 'start');
@@ -42,7 +42,7 @@ describe('witness cosignatures on checkpoints (C2SP tlog-cosignature/v1)', () =>
   });
 
   it('refuses unknown witnesses, bad signatures, other sizes and malformed bodies, storing nothing', async () => {
-    const f = makeApp({ config: { logWitnesses: [W] } });
+    const f = await makeApp({ config: { logWitnesses: [W] } });
     const cp = (await request(f.app).get('/v1/log/checkpoint')).text;
     const size = parseCheckpoint(cp).size;
     const cases: [unknown, number, string][] = [
@@ -63,7 +63,7 @@ describe('witness cosignatures on checkpoints (C2SP tlog-cosignature/v1)', () =>
     const huge = await request(f.app).post('/v1/log/cosignatures').send({ size, cosignature: 'x'.repeat(2_000_000) });
     expect(huge.status).toBe(413);
     expect((await request(f.app).get('/v1/log/checkpoint')).text).toBe(cp);
-    expect(makeApp().ctx.config.logWitnesses).toEqual([]);
+    expect((await makeApp()).ctx.config.logWitnesses).toEqual([]);
   });
 
   it('OTA_LOG_WITNESSES is parsed at start-up, and a bad entry stops it', () => {
@@ -73,7 +73,7 @@ describe('witness cosignatures on checkpoints (C2SP tlog-cosignature/v1)', () =>
   });
 
   it('limits submissions per address (429 with Retry-After)', async () => {
-    const f = makeApp({ config: { logWitnesses: [W] } });
+    const f = await makeApp({ config: { logWitnesses: [W] } });
     const cp = (await request(f.app).get('/v1/log/checkpoint')).text;
     const size = parseCheckpoint(cp).size;
     let last = 0;

@@ -41,7 +41,7 @@ async function consistent(f: AppFixture, from: { size: number; root: Buffer }, t
 
 describe('transparency log (protocol §8)', () => {
   it('starts with the root and policy; the checkpoint is a C2SP note signed by the online key (checked with node:crypto)', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const cp = await checkpointOf(f);
     expect(cp.origin).toBe('ota.local/log');
     expect(cp.size).toBe(2);
@@ -59,14 +59,14 @@ describe('transparency log (protocol §8)', () => {
   });
 
   it('honours OTA_LOG_ORIGIN and refuses an origin a note cannot carry', async () => {
-    const f = makeApp({ config: { logOrigin: 'example.com/ota' } });
+    const f = await makeApp({ config: { logOrigin: 'example.com/ota' } });
     expect((await checkpointOf(f)).origin).toBe('example.com/ota');
     const { loadConfig } = await import('../../server/config.js');
     expect(() => loadConfig({ OTA_LOG_ORIGIN: 'two words' })).toThrow(/OTA_LOG_ORIGIN/);
   });
 
   it('publishing appends exactly one entry (the envelope as served); republishing appends none', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const before = await checkpointOf(f);
     await publish(f);
     const after = await checkpointOf(f);
@@ -81,7 +81,7 @@ describe('transparency log (protocol §8)', () => {
   });
 
   it('a three-stage rollout logs its statements at start and at each advance, re-signing logs new ones, every checkpoint consistent', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     const r = await createRollout(f, { releaseId: RELEASE_ID, failurePolicy: FAILURE_POLICY, stages: [{ cohort: 'all', basisPoints: 100 }, { cohort: 'all', basisPoints: 1000 }, { cohort: 'all', basisPoints: 10000 }] });
     const c0 = await checkpointOf(f);
@@ -98,7 +98,7 @@ describe('transparency log (protocol §8)', () => {
       ['rollout', 0, 1], ['rollout', 0, 2], ['rollout', 1, 2], ['rollout', 0, 3], ['rollout', 1, 3], ['rollout', 2, 3],
     ]);
     advanceClock(f, 3600);
-    expect(f.ctx.rolloutService.resignExpiring()).toBe(1);
+    expect((await f.ctx.rolloutService.resignExpiring())).toBe(1);
     const c3 = await checkpointOf(f);
     expect(c3.size).toBe(c2.size + 3);
     for (const [a, b] of [[c0, c1], [c1, c2], [c2, c3], [c0, c3]] as const) expect(await consistent(f, a, b)).toBe(true);
@@ -109,7 +109,7 @@ describe('transparency log (protocol §8)', () => {
   });
 
   it('every poll offer carries the checkpoint and both inclusion proofs; a new checkpoint changes the ETag', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     await publish(f);
     const r = await createRollout(f, { releaseId: RELEASE_ID, failurePolicy: FAILURE_POLICY, stages: [{ cohort: 'all', basisPoints: 10000 }] });
     await act(f, r.id, 'start');
@@ -132,7 +132,7 @@ describe('transparency log (protocol §8)', () => {
   });
 
   it('bad parameters get 400 with the §7 error body; answers for fixed sizes are cacheable', async () => {
-    const f = makeApp();
+    const f = await makeApp();
     const bad = [
       ['/v1/log/entries', { start: '0', end: '3' }], ['/v1/log/entries', { start: '1', end: '1' }], ['/v1/log/entries', { start: '-1', end: '1' }],
       ['/v1/log/entries', { start: 'x', end: '1' }], ['/v1/log/entries', { end: '1' }], ['/v1/log/entries', { start: '01', end: '2' }],
@@ -149,7 +149,7 @@ describe('transparency log (protocol §8)', () => {
     const ok = await request(f.app).get('/v1/log/proof/consistency').query({ from: '1', to: '2' });
     expect(ok.status).toBe(200);
     expect(ok.headers['cache-control']).toMatch(/immutable/);
-    const many = makeApp();
+    const many = await makeApp();
     for (let i = 0; i < 3; i++) await publish(many, { id: `r-${i}` });
     expect((await request(many.app).get('/v1/log/entries').query({ start: '0', end: '1001' })).status).toBe(400);
   });
