@@ -43,57 +43,62 @@ const matchesEtag = (header: string | undefined, etag: string): boolean =>
  * skips only the router and response helpers (profiled at about a third of
  * the poll's CPU). Returns false for any other request.
  */
+function respond(req: IncomingMessage, res: ServerResponse, answer: PollAnswer): void {
+  if (matchesEtag(req.headers['if-none-match'], answer.etag)) {
+    res.writeHead(304, { ETag: answer.etag, 'Cache-Control': 'private, no-cache' });
+    res.end();
+  } else {
+    res.writeHead(200, {
+      ETag: answer.etag,
+      'Cache-Control': 'private, no-cache',
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': answer.bytes.length,
+    });
+    res.end(req.method === 'HEAD' ? undefined : answer.bytes);
+  }
+}
+
 export function pollFastPath(ctx: AppContext, observer: RequestObserver) {
+  const fail = (req: IncomingMessage, res: ServerResponse, ip: string, e: unknown): void => {
+    if (!isAppError(e)) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'poll failed');
+    writeError(res, isAppError(e) ? observer.refused(ip, e) : new AppError('internal', 'internal error'));
+  };
+  const finish = (req: IncomingMessage, res: ServerResponse, ip: string, started: bigint): void =>
+    observer.finish({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: ROUTE, status: res.statusCode, ip, started });
+  const answerFor = (device: Device, version: string | undefined): PollAnswer | Promise<PollAnswer> => {
+    const installed = version ?? device.version;
+    const now = ctx.now().getTime();
+    // lastSeen to the minute: a device polling often does not rewrite its row every time.
+    if (installed !== device.version || now - device.lastSeen >= SEEN_RESOLUTION_MS) ctx.activity.seen(device.id, installed, now);
+    return ctx.poll.poll(device, installed, now);
+  };
+
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const match = POLL_RE.exec(req.url ?? '');
     if (!match) return false;
     const started = process.hrtime.bigint();
     const ip = req.socket?.remoteAddress ?? 'unknown';
-    const respond = (answer: PollAnswer): void => {
-      if (matchesEtag(req.headers['if-none-match'], answer.etag)) {
-        res.writeHead(304, { ETag: answer.etag, 'Cache-Control': 'private, no-cache' });
-        res.end();
-      } else {
-        res.writeHead(200, {
-          ETag: answer.etag,
-          'Cache-Control': 'private, no-cache',
-          'Content-Type': 'application/json; charset=utf-8',
-          'Content-Length': answer.bytes.length,
-        });
-        res.end(req.method === 'HEAD' ? undefined : answer.bytes);
-      }
-    };
-    const fail = (e: unknown): void => {
-      if (!isAppError(e)) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'poll failed');
-      writeError(res, isAppError(e) ? observer.refused(ip, e) : new AppError('internal', 'internal error'));
-    };
-    const finish = (): void =>
-      observer.finish({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: ROUTE, status: res.statusCode, ip, started });
     try {
       const authorization = req.headers.authorization;
       if (authorization === undefined) throw new AppError('unauthorized', 'a device token is required', { headers: { 'WWW-Authenticate': 'Bearer' } });
       const target = parseTarget(match);
-      const answerFor = (device: Device): PollAnswer | Promise<PollAnswer> => {
-        const installed = target.version ?? device.version;
-        const now = ctx.now().getTime();
-        // lastSeen to the minute: a device polling often does not rewrite its row every time.
-        if (installed !== device.version || now - device.lastSeen >= SEEN_RESOLUTION_MS) ctx.activity.seen(device.id, installed, now);
-        return ctx.poll.poll(device, installed, now);
-      };
-      // A cached device whose cohorts are in memory is answered in this turn, without a promise;
-      // only a store read (device-cache miss, a large cohort, a paused offer) makes it wait.
+      // A cached device whose cohorts are in memory is answered in this turn, without a promise or a
+      // closure; only a store read (device-cache miss, a large cohort, a paused offer) makes it wait.
       const device = deviceForToken(ctx.devices, ctx.operatorTokens, target.deviceId, authorization);
-      const answer = device instanceof Promise ? device.then(answerFor) : answerFor(device);
+      const answer = device instanceof Promise ? device.then((d) => answerFor(d, target.version)) : answerFor(device, target.version);
       if (answer instanceof Promise) {
-        void answer.then(respond).catch(fail).finally(finish);
+        void answer
+          .then((a) => respond(req, res, a))
+          .catch((e: unknown) => fail(req, res, ip, e))
+          .finally(() => finish(req, res, ip, started));
         return true;
       }
-      respond(answer);
+      respond(req, res, answer);
     } catch (e) {
-      fail(e);
+      fail(req, res, ip, e);
     }
-    finish();
+    finish(req, res, ip, started);
     return true;
   };
 }

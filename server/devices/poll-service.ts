@@ -76,12 +76,15 @@ export function createPollService(deps: PollDeps) {
   };
 
   /** Paused rollouts' offers this node has not seen made: their records are in the store. */
-  const unsure = (device: Device, found: readonly Candidate[]): Candidate[] =>
-    found.filter((c) => c.paused && !deps.activity.knownOffer(c.release.id, device.id));
+  const unsure = (device: Device, found: readonly Candidate[]): Candidate[] | undefined => {
+    let check: Candidate[] | undefined;
+    for (const c of found) if (c.paused && !deps.activity.knownOffer(c.release.id, device.id)) (check ??= []).push(c);
+    return check;
+  };
 
   const settle = (device: Device, found: Candidate[], now: number): PollAnswer | Promise<PollAnswer> => {
     const check = unsure(device, found);
-    if (check.length === 0) return answerOf(device, found, now);
+    if (check === undefined) return answerOf(device, found, now);
     return (async () => {
       const refused = new Set<Candidate>();
       for (const c of check) if (!(await deps.rolloutDevices.wasOffered(c.release.id, device.id))) refused.add(c);
