@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import examplePolicy from '../../manifests/policy.json' with { type: 'json' };
 import { createApp } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
@@ -12,6 +12,8 @@ import { writePrivateKeyFile } from '../../server/crypto/key-files.js';
 import { generatePrivateKey, type PrivateKey } from '../../server/crypto/keys.js';
 import { ed25519Signer } from '../../server/crypto/signer.js';
 import { openSqlite } from '../../server/db/open.js';
+import type { Sql } from '../../server/db/sql.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 import { OPERATOR_ROLES, type OperatorRole } from '../../server/auth/principal.js';
 import { buildRoot } from '../../server/trust/build.js';
 import { writeJson } from '../../server/trust/dev-trust.js';
@@ -91,12 +93,29 @@ export interface AppFixture {
   clock: { now: Date };
 }
 
-/** A full app on a real SQLite file in a temp data folder, one operator token per role. */
+const databases: TestDatabase[] = [];
+afterAll(async () => {
+  for (const d of databases.splice(0)) await d.drop();
+});
+
+/**
+ * The engine every fixture runs on: a SQLite file in the data folder, or with
+ * OTA_TEST_ENGINE=postgres a fresh PostgreSQL database (dropped after the file),
+ * so .ci/run can run the whole suite once per engine (protocol §9).
+ */
+export async function testEngine(dataDir: string): Promise<{ sql: Sql; databaseUrl?: string }> {
+  if (process.env.OTA_TEST_ENGINE !== 'postgres') return { sql: openSqlite(join(dataDir, 'ota.db')) };
+  const db = await createTestDatabase('postgres', { poolSize: 4, idleTimeoutMs: 2000 });
+  databases.push(db);
+  return { sql: db.sql, databaseUrl: db.url };
+}
+
+/** A full app on a real database (see testEngine) with a temp data folder, one operator token per role. */
 export async function makeApp(opts: { trust?: TrustFixture; config?: Partial<Config>; now?: Date; logger?: Logger } = {}): Promise<AppFixture> {
   const trust = opts.trust ?? makeTrust();
   const dataDir = tempDir('ota-data-');
-  const config = loadConfig({}, { dataDir, trustDir: trust.dir, logLevel: 'silent', demo: false, ...opts.config });
-  const sql = openSqlite(join(dataDir, 'ota.db'));
+  const { sql, databaseUrl } = await testEngine(dataDir);
+  const config = loadConfig({}, { dataDir, trustDir: trust.dir, logLevel: 'silent', demo: false, databaseUrl, ...opts.config });
   const clock = { now: opts.now ?? new Date('2026-11-24T12:00:00Z') };
   const ctx = await createContext({ config, sql, trust: createTrustState(loadTrustFolder(trust.dir, clock.now)), logger: opts.logger ?? pino({ level: 'silent' }), now: () => clock.now });
   const tokens = {} as Record<OperatorRole, string>;
