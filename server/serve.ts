@@ -7,7 +7,8 @@ import type { Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
 import { applyConnectionLimits } from './http/server-limits.js';
 import { createLoadGauge } from './ops/load-gauge.js';
-import { openSqlite } from './db/open.js';
+import { connectDatabase } from './db/connect.js';
+import { redactDatabaseUrl } from './db/database-url.js';
 import { ensureDevTrust } from './trust/dev-trust.js';
 import { loadTrustFolder, type TrustFolder } from './trust/trust-folder.js';
 import { createAuditStore } from './audit/audit-store.js';
@@ -102,12 +103,21 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   const trustDir = config.trustDir ?? (dev as { trustDir: string }).trustDir;
   const folder = loadTrustFolder(trustDir);
   const trust = createTrustState(folder);
-  const sql = openSqlite(join(config.dataDir, 'ota.db'));
+  const logger = pino({ level: config.logLevel });
+  // protocol §9: PostgreSQL with OTA_DATABASE_URL (connected and migrated), else the data folder's SQLite file.
+  const sql = await connectDatabase({
+    url: config.databaseUrl,
+    file: join(config.dataDir, 'ota.db'),
+    poolSize: config.databasePoolSize,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+    onConnectionError: (err) => logger.warn({ err }, 'a database connection was lost; calls on it fail and the pool reconnects'),
+  });
   const load = createLoadGauge();
   let ctx: AppContext;
   try {
     await sql.transaction(() => bindTrust(sql, folder, config, trustDir, out));
-    ctx = await createContext({ config, sql, trust, logger: pino({ level: config.logLevel }), loadFactor: load.factor });
+    ctx = await createContext({ config, sql, trust, logger, loadFactor: load.factor });
   } catch (e) {
     load.stop();
     await sql.close();
@@ -127,8 +137,10 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-  ctx.logger.info({ url, dataDir: config.dataDir, trustDir }, 'server listening');
-  out(`OTA server listening on ${url} (data: ${config.dataDir}, trust: ${trustDir})`);
+  // The database URL may hold a password: only its redacted form is ever logged or shown.
+  const database = config.databaseUrl === undefined ? join(config.dataDir, 'ota.db') : redactDatabaseUrl(config.databaseUrl);
+  ctx.logger.info({ url, dataDir: config.dataDir, trustDir, database }, 'server listening');
+  out(`OTA server listening on ${url} (data: ${config.dataDir}, trust: ${trustDir}, database: ${database})`);
   if (dev) {
     const tokens = await ensureDevTokens(ctx);
     out(`dev trust folder${dev.created ? ' created' : ''}: ${dev.trustDir}; offline dev keys: ${dev.keysDir}`);

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createOperatorTokenStore, type TokenInfo } from '../auth/operator-token-store.js';
 import { isOperatorRole, OPERATOR_ROLES } from '../auth/principal.js';
-import { openSqlite } from '../db/open.js';
+import { connectDatabase } from '../db/connect.js';
+import { DatabaseUrlError } from '../db/database-url.js';
 import type { Sql } from '../db/sql.js';
 import { toTimestamp } from '../trust/time.js';
 import { apiRequest, fetchAll, serverOptions, type ServerOptions } from './http-client.js';
@@ -18,17 +19,26 @@ interface TokenOptions extends ServerOptions {
 }
 
 /**
- * The local form opens an existing database only: a mistyped --data must
- * not quietly create a new, empty one (issue 9).
+ * The local form works on the state directly: on PostgreSQL when
+ * OTA_DATABASE_URL is set, as the server does (protocol §9), otherwise on
+ * DIR/ota.db, which must exist: a mistyped --data must not quietly create
+ * a new, empty one (issue 9).
  */
 async function withLocalDb<T>(dataDir: string, work: (sql: Sql, file: string) => Promise<T>): Promise<T> {
   const file = join(dataDir, 'ota.db');
-  if (!existsSync(file)) {
+  const url = process.env.OTA_DATABASE_URL?.trim() || undefined;
+  if (url === undefined && !existsSync(file)) {
     throw new CliError(`no database in ${dataDir} (${file} is missing): check --data; a server creates it on its first start (npm start, or ota serve --data ${dataDir})`);
   }
-  const sql = openSqlite(file);
+  let sql: Sql;
   try {
-    return await work(sql, file);
+    sql = await connectDatabase({ url, file });
+  } catch (e) {
+    if (e instanceof DatabaseUrlError) throw new CliError(e.message);
+    throw e;
+  }
+  try {
+    return await work(sql, url === undefined ? file : 'PostgreSQL (OTA_DATABASE_URL)');
   } finally {
     await sql.close();
   }

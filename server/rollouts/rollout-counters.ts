@@ -3,16 +3,29 @@ import { failureFigures, type DeviceState, type FailureFigures } from '../report
 
 export type Counters = ReadonlyMap<string, number>;
 
+/**
+ * Separates a setting counter's key, value and source. A control character
+ * no policy key (common.schema.json settingKey), source or JSON text holds
+ * raw, and one PostgreSQL text can store (unlike NUL, used before
+ * migration 010).
+ */
+const SEP = '\u001f';
+/** The character right after SEP: `setting:<key>SEP` ≤ every counter of that key < `setting:<key>SEP_END`. */
+const SEP_END = '\u0020';
+
 /** Counter keys, in one place so writers and readers agree. */
 export const counterKey = {
   state: (s: string) => `state:${s}`,
   offered: 'offered',
   offeredAt: (stage: number) => `offered:${stage}`,
   reportedAt: (stage: number) => `reported:${stage}`,
-  setting: (key: string, value: unknown, source: string) => `setting:${key}\u0000${JSON.stringify(value)}\u0000${source}`,
+  setting: (key: string, value: unknown, source: string) => `setting:${key}${SEP}${JSON.stringify(value)}${SEP}${source}`,
   /** Devices whose value of `key` is one of the values past the cap (MAX_SETTING_VALUES); `*` is no JSON value. */
-  settingOther: (key: string, source: string) => `setting:${key}\u0000*\u0000${source}`,
+  settingOther: (key: string, source: string) => `setting:${key}${SEP}*${SEP}${source}`,
 };
+
+/** The parts of a setting counter's key (after `setting:`): the key, the value's JSON (or `*` for other values) and the source. */
+export const settingCounterParts = (rest: string): [key: string, valueJson: string, source: string] => rest.split(SEP) as [string, string, string];
 
 /**
  * Distinct reported values counted one by one per setting key and rollout.
@@ -38,9 +51,9 @@ export function createCounterStore(sql: Sql) {
       (await sql.value('SELECT 1 FROM rollout_counters WHERE rollout_id = ? AND key = ?', [rolloutId, key])) !== undefined,
     /** How many counters exist for one setting key (all values and sources): at most 2 × (MAX_SETTING_VALUES + 1). */
     settingCounters: async (rolloutId: string, key: string): Promise<number> =>
-      // Keys of one setting sort together (`setting:<key>\0...`); \u0001 bounds the range on the primary key.
+      // Keys of one setting sort together (`setting:<key>SEP...`); SEP_END bounds the range on the primary key.
       (await sql.value<number>('SELECT COUNT(*) FROM rollout_counters WHERE rollout_id = ? AND key > ? AND key < ?',
-        [rolloutId, `setting:${key}\u0000`, `setting:${key}\u0001`])) ?? 0,
+        [rolloutId, `setting:${key}${SEP}`, `setting:${key}${SEP_END}`])) ?? 0,
     all: async (rolloutId: string): Promise<Counters> =>
       new Map((await sql.all<{ key: string; value: number }>('SELECT key, value FROM rollout_counters WHERE rollout_id = ?', [rolloutId])).map((r) => [r.key, r.value])),
   };

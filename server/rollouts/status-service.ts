@@ -5,7 +5,7 @@ import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { PolicySigned } from '../trust/settings-policy.js';
 import { toTimestamp } from '../trust/time.js';
 import type { Census } from './census.js';
-import { counterKey, figuresOf, type CounterStore } from './rollout-counters.js';
+import { counterKey, figuresOf, settingCounterParts, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
 import type { RolloutStore } from './rollout-store.js';
 import { reachedStages } from './statements.js';
@@ -47,7 +47,7 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
   let consentOnByDefault = 0;
   for (const [k, n] of c) {
     if (!k.startsWith(SETTING_PREFIX) || n === 0) continue;
-    const [key, valueJson, source] = k.slice(SETTING_PREFIX.length).split('\u0000') as [string, string, string];
+    const [key, valueJson, source] = settingCounterParts(k.slice(SETTING_PREFIX.length));
     const other = valueJson === '*';
     const value = other ? null : (JSON.parse(valueJson) as unknown);
     settings[key]?.push(other ? { value, source, devices: n, other } : { value, source, devices: n });

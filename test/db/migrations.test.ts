@@ -97,4 +97,20 @@ describe('004-dashboard', () => {
     add.run(1, 0);
     expect(db.prepare("SELECT terminal, failures FROM rollout_intervals WHERE rollout_id = 'r1'").get()).toEqual({ terminal: 2, failures: 1 });
   });
+
+  it('rewrites v9 setting counters separated by NUL to U+001F, leaving the others and their values alone', () => {
+    const db = new Database(':memory:');
+    migrate(db, migrations.filter((m) => m.version <= 9));
+    const add = db.prepare('INSERT INTO rollout_counters (rollout_id, key, value) VALUES (?, ?, ?)');
+    add.run('r1', 'setting:messaging.cloud\u0000false\u0000policy', 7);
+    add.run('r1', 'setting:messaging.cloud\u0000*\u0000user', 2);
+    add.run('r1', 'state:applied', 9);
+    migrate(db);
+    const rows = db.prepare('SELECT key, value FROM rollout_counters ORDER BY key').all();
+    expect(rows).toEqual([
+      { key: 'setting:messaging.cloud\u001f*\u001fuser', value: 2 },
+      { key: 'setting:messaging.cloud\u001ffalse\u001fpolicy', value: 7 },
+      { key: 'state:applied', value: 9 },
+    ]);
+  });
 });

@@ -61,6 +61,8 @@ describe('the JSON edge guard refuses what canonical JSON and storage cannot tak
   it.each([
     ['a lone surrogate in notes', (s: string) => s.replace('"NOTES"', '"\\ud800"')],
     ['a lone low surrogate in a member name', (s: string) => s.replace('"signed":{', '"signed":{"\\udc00":1,')],
+    ['a NUL in notes', (s: string) => s.replace('"NOTES"', '"a\\u0000b"')],
+    ['a NUL in a member name', (s: string) => s.replace('"signed":{', '"signed":{"a\\u0000":1,')],
     ['1e999', (s: string) => s.replace('"NOTES"', '1e999')],
     ['-1e999', (s: string) => s.replace('"NOTES"', '-1e999')],
     ['20,000 levels of nesting', (s: string) => s.replace('"NOTES"', `${'['.repeat(20000)}${']'.repeat(20000)}`)],

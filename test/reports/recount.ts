@@ -1,4 +1,5 @@
 import type { Sql } from '../../server/db/sql.js';
+import { counterKey } from '../../server/rollouts/rollout-counters.js';
 
 type Settings = Record<string, { value: unknown; source: string }>;
 
@@ -45,7 +46,7 @@ export async function recountCounters(sql: Sql, rolloutId: string): Promise<Reco
     add(`reported:${o.stage}`);
     // A derived timed_out replaces a non-terminal latest report (protocol §5).
     add(`state:${o.state === 'timed_out' ? 'timed_out' : reported.state}`);
-    for (const [k, v] of Object.entries(reported.settings)) add(`setting:${k}\u0000${JSON.stringify(v.value)}\u0000${v.source}`);
+    for (const [k, v] of Object.entries(reported.settings)) add(counterKey.setting(k, v.value, v.source));
   }
   for (const id of byDevice.keys()) if (!offers.some((o) => o.device_id === id)) throw new Error(`${id} reported but has no offer row`);
   return out;
