@@ -138,9 +138,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const ingest = createIngestService({
     devices, reports, rollouts, releases, rolloutDevices, counters, timeline, commits, live, cohorts, now,
     policy: () => trust.current().policy.signed,
-    onCommitted: (ids) => {
-      health.checkHalts(ids).catch((err: unknown) => logger.error({ err }, 'auto-halt check failed'));
-    },
+    onCommitted: (ids) => health.checkHalts(ids).catch((err: unknown) => logger.error({ err }, 'auto-halt check failed')),
   });
   return {
     config,

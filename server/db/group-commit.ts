@@ -35,7 +35,7 @@ export function createGroupCommit(
   } = {},
 ) {
   let queue: Job[] = [];
-  const committed: (() => void)[] = [];
+  const committed: (() => void | Promise<void>)[] = [];
   /** A group is scheduled or being written: new jobs wait for the next one. */
   let busy = false;
 
@@ -70,12 +70,20 @@ export function createGroupCommit(
     }
     // The transaction's wall time, fsync included: what every acknowledged report waited for (ota_group_commit_seconds).
     hooks.committed?.(Number(process.hrtime.bigint() - started) / 1e9, jobs.length);
+    // What must follow a commit (the auto-halt check) is done before anyone in the group is answered:
+    // the report that crosses a rollout's threshold gets its 200 after the halt, on either engine.
+    for (const listener of committed) {
+      try {
+        await listener();
+      } catch (e) {
+        hooks.onHookError?.(e);
+      }
+    }
     for (const job of jobs) {
       const o = job.outcome as NonNullable<Job['outcome']>;
       if (o.ok) job.resolve(o.value);
       else job.reject(o.error);
     }
-    for (const listener of committed) listener();
   };
 
   /** Writes groups until no job waits: what arrived during one commit forms the next group. */
@@ -92,8 +100,8 @@ export function createGroupCommit(
   };
 
   return {
-    /** Called after every successful group commit (e.g. to look at what moved). */
-    onCommit(listener: () => void): void {
+    /** Called (and awaited) after every successful group commit, before its requests are answered. */
+    onCommit(listener: () => void | Promise<void>): void {
       committed.push(listener);
     },
     /** Runs `work` inside the next group transaction; resolves with its result once committed. */

@@ -35,7 +35,7 @@ export interface IngestDeps {
   /** The settings policy in force: reported values must have their setting's type. */
   policy: () => PolicySigned;
   /** Called after each commit with the rollouts whose counters moved (auto-halt runs there). */
-  onCommitted?: (rolloutIds: ReadonlySet<string>) => void;
+  onCommitted?: (rolloutIds: ReadonlySet<string>) => void | Promise<void>;
 }
 
 export interface IngestResult {
@@ -217,10 +217,10 @@ export function createIngestService(deps: IngestDeps) {
 
   // Rollouts whose counters moved since the last commit: auto-halt looks at them after it.
   let touched = new Set<string>();
-  deps.commits.onCommit(() => {
+  deps.commits.onCommit(async () => {
     const ids = touched;
     touched = new Set();
-    if (ids.size) deps.onCommitted?.(ids);
+    if (ids.size) await deps.onCommitted?.(ids);
   });
 
   return {

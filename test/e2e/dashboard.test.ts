@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, screenshot, watchProblems } from './browser.js';
+import { tamperAuditDetails } from '../helpers/db-state.js';
 import { DEMO_ROLLOUT, EVIL_MESSAGE, HALTED_ROLLOUT, startDashboardServer, type DashboardFixture } from './dashboard-fixture.js';
 
 /**
@@ -240,7 +241,7 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     await page.getByRole('button', { name: 'Verify chain' }).click();
     await expect.poll(() => page.getByTestId('chain-result').textContent()).toMatch(/Chain verified: \d+ entries from seq 1/);
 
-    await fx.running.ctx.sql.run("UPDATE audit_log SET details = json_set(details, '$.tampered', 1) WHERE seq = 3");
+    await tamperAuditDetails(fx.running.ctx.sql, 3, (d) => void (d.tampered = 1));
     await page.getByRole('button', { name: 'Verify chain' }).click();
     await expect.poll(() => page.getByTestId('chain-result').textContent()).toMatch(/Chain broken at seq 3: its hash does not match its contents/);
     await expectNoProblems();

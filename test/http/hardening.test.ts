@@ -12,6 +12,7 @@ import { startServer, type Running } from '../../server/serve.js';
 import { toTimestamp } from '../../server/trust/time.js';
 import { bearer, makeApp, makeTrust, releaseBody, signWith, tempDir, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, FAILURE_POLICY, poll, publish, report } from '../helpers/fleet.js';
+import { userTables } from '../helpers/db-state.js';
 
 /** Issue 8: one device's bad input never touches another's; no 500 for any body. */
 
@@ -22,7 +23,7 @@ const errorCode = (res: { body: unknown }) => (res.body as { error?: { code?: st
 /** Rows in every table: what a refused request must leave as it was. */
 async function tableCounts(f: AppFixture): Promise<Record<string, number>> {
   await f.ctx.activity.flushAll();
-  const tables = (await f.ctx.sql.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
+  const tables = await userTables(f.ctx.sql);
   const counts: Record<string, number> = {};
   for (const t of tables) counts[t] = (await f.ctx.sql.value<number>(`SELECT COUNT(*) FROM "${t}"`)) as number;
   return counts;

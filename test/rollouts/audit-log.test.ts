@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { auditEntryHash, auditLinkHash, GENESIS_HASH, verifyAuditChain, type AuditEntry } from '../../server/audit/audit-chain.js';
 import { bearer } from '../helpers/fixtures.js';
 import { act, createCohort } from '../helpers/fleet.js';
+import type { Sql } from '../../server/db/sql.js';
+import { tamperAuditDetails } from '../helpers/db-state.js';
 import { scenario, type Scenario } from './scenario.js';
 
 /** Walks GET /v1/audit page by page, as QA would. */
@@ -59,14 +61,14 @@ describe('GET /v1/audit: a hash chain QA can check (protocol §7)', () => {
   });
 
   it.each([
-    ['details', "UPDATE audit_log SET details = json_set(details, '$.to.stage', 7) WHERE seq = ?"],
-    ['actor', "UPDATE audit_log SET actor = 'operator:nobody(admin)' WHERE seq = ?"],
-    ['action', "UPDATE audit_log SET action = 'rollout.cancel' WHERE seq = ?"],
-  ])('tampering with one row (%s) in SQLite is detected at that seq', async (_what, tamper) => {
+    ['details', (sql: Sql, seq: number) => tamperAuditDetails(sql, seq, (d) => void ((d.to as Record<string, unknown>).stage = 7))],
+    ['actor', (sql: Sql, seq: number) => sql.run("UPDATE audit_log SET actor = 'operator:nobody(admin)' WHERE seq = ?", [seq])],
+    ['action', (sql: Sql, seq: number) => sql.run("UPDATE audit_log SET action = 'rollout.cancel' WHERE seq = ?", [seq])],
+  ])('tampering with one row (%s) in the database is detected at that seq', async (_what, tamper) => {
     const s = await busyLog();
     const { entries } = await fetchAll(s, 100);
     const target = entries.find((e) => e.action === 'rollout.pause') as AuditEntry;
-    await s.f.ctx.sql.run(tamper, [target.seq]);
+    await tamper(s.f.ctx.sql, target.seq);
     const after = await fetchAll(s, 100);
     const check = verifyAuditChain(after.entries);
     expect(check.ok).toBe(false);

@@ -5,6 +5,7 @@ import { sqliteSql } from '../../server/db/sqlite-sql.js';
 import { publishRelease } from '../../server/releases/publish-service.js';
 import { createLogStore } from '../../server/transparency/log-store.js';
 import { consistencyProof, inclusionPath, leafHash, MemoryTree, rootAt } from '../../server/transparency/merkle.js';
+import { allowInserts, refuseInserts } from '../helpers/db-state.js';
 import { makeApp, releaseBody, signWith } from '../helpers/fixtures.js';
 
 describe('transparency log store', () => {
@@ -40,16 +41,17 @@ describe('transparency log store', () => {
     const f = await makeApp();
     const before = f.ctx.log.checkpoint();
     // A failure after the append, inside the same transaction (the audit record), rolls both back.
-    await f.ctx.sql.exec("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+    await refuseInserts(f.ctx.sql, 'audit_log', 'disk full');
     await expect(publishRelease(signWith(releaseBody({ id: 'half' }), f.trust.releaseKeys), 'test', f.ctx)).rejects.toThrow(/disk full/);
     expect((await f.ctx.releases.get('half'))).toBeUndefined();
     expect(f.ctx.log.size()).toBe(before.size);
     expect(f.ctx.log.checkpoint().note).toBe(before.note);
     // A failing append leaves no release behind either.
-    await f.ctx.sql.exec("DROP TRIGGER refuse_audit; CREATE TRIGGER refuse_log BEFORE INSERT ON log_entries BEGIN SELECT RAISE(ABORT, 'log full'); END;");
+    await allowInserts(f.ctx.sql, 'audit_log');
+    await refuseInserts(f.ctx.sql, 'log_entries', 'log full');
     await expect(publishRelease(signWith(releaseBody({ id: 'half' }), f.trust.releaseKeys), 'test', f.ctx)).rejects.toThrow(/log full/);
     expect((await f.ctx.releases.get('half'))).toBeUndefined();
-    await f.ctx.sql.exec('DROP TRIGGER refuse_log');
+    await allowInserts(f.ctx.sql, 'log_entries');
     await publishRelease(signWith(releaseBody({ id: 'whole' }), f.trust.releaseKeys), 'test', f.ctx);
     expect(f.ctx.log.size()).toBe(before.size + 1);
   });
