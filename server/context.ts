@@ -32,6 +32,9 @@ import { logAtStartup } from './transparency/log-documents.js';
 import { createLogStore } from './transparency/log-store.js';
 import { createTransparencyLog, type TransparencyLog } from './transparency/transparency-log.js';
 import { toTimestamp } from './trust/time.js';
+import type { ChangeFeed } from './cluster/change-feed.js';
+import { createNodeChangeFeed } from './cluster/node-change-feed.js';
+import { ADVISORY_LOCK, holdUntilCommit } from './cluster/advisory-locks.js';
 import type { TrustState } from './trust/trust-state.js';
 
 /** Everything a route or service may use, built once from config by the composition root (or a test). */
@@ -73,6 +76,13 @@ export interface AppContext {
   ingest: IngestService;
   commits: GroupCommit;
   jsonBody: RequestHandler;
+  /**
+   * protocol §9: what one node commits that others keep in memory (live
+   * rollouts, cohorts, the log, the device cache) reaches every node.
+   */
+  changes: ChangeFeed;
+  /** Stops following the change feed (shutdown; the database is closed by its owner). */
+  stop(): Promise<void>;
 }
 
 export interface ContextInput {
@@ -105,9 +115,19 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const operatorTokens = createOperatorTokenStore(sql);
   const activity = createActivityBuffer(sql, devices, rolloutDevices, counters);
   const log = createTransparencyLog({ store: createLogStore(sql), trust, origin: config.logOrigin, witnesses: config.logWitnesses });
-  await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts });
-  await cohorts.refresh();
+  // Created outside any transaction (SQLite's feed keeps its pending changes on the connection).
+  const changes = createNodeChangeFeed({ sql, databaseUrl: config.databaseUrl, onError: (err) => logger.error({ err }, 'change feed failed') });
   const live = createLiveRollouts(rollouts, releases, log);
+  // Each view follows the feed from before it is first loaded, so nothing committed in between is
+  // missed; a view re-reads what changed from the store (never stale, never partial).
+  changes.subscribe(async (c) => {
+    if (c.topic === 'rollout' || c.topic === 'log') await live.refresh();
+    else if (c.topic === 'cohort') await cohorts.refresh();
+    else if (c.topic === 'device' && c.key !== null) devices.forget(c.key);
+  });
+  await changes.start();
+  await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts, changes });
+  await cohorts.refresh();
   await live.refresh();
   const metrics = createMetrics();
   const rolloutEvents = createRolloutEvents(logger);
@@ -125,11 +145,13 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
   const rolloutService = createRolloutService({
-    sql, rollouts, releases, cohorts, audit, counters, live, log, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents,
+    sql, rollouts, releases, cohorts, audit, counters, live, log, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents, changes,
     onChange: () => void census.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
   });
   const health = createHealthService({ sql, rollouts, rolloutDevices, counters, timeline, service: rolloutService, now, logger });
   const commits = createGroupCommit(sql, {
+    // The fleet's hot rows, one group at a time across nodes (cluster/advisory-locks.ts).
+    begin: () => holdUntilCommit(sql, ADVISORY_LOCK.fleetWrites),
     beforeEach: () => activity.flushInTransaction(),
     onHookError: (err) => logger.error({ err }, 'write-behind of poll activity failed inside a group commit'),
     onGroupError: (err, requests) => logger.error({ err, requests }, 'group commit failed; every request in it was answered 503'),
@@ -177,5 +199,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     ingest,
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),
+    changes,
+    stop: () => changes.stop(),
   };
 }

@@ -19,6 +19,7 @@ import { demoCommands, prepareDemo } from './demo/demo-setup.js';
 import { lockDataFolder, type DataLock } from './data-folder/data-lock.js';
 import { bindingOf, checkTrustBinding } from './data-folder/trust-binding.js';
 import { createTrustBindingStore } from './data-folder/trust-binding-store.js';
+import { createLeadership, type Leadership } from './cluster/leadership.js';
 import type { Sql } from './db/sql.js';
 
 export interface Running {
@@ -45,11 +46,14 @@ async function ensureDevTokens(ctx: AppContext): Promise<{ path: string; tokens:
 }
 
 /**
- * The periodic work of a running server: write-behind of poll activity
- * (every 100 ms), health rules and statement re-signing, and the eligibility census.
- * A failing pass is logged and retried next time, never fatal.
+ * The periodic work of a running server. Every node writes behind what it
+ * observed (poll activity every 100 ms, token last-used times) and keeps its
+ * own eligibility census; the singleton jobs — health rules (timeouts,
+ * auto-halt, auto-advance), statement re-signing and pruning the change
+ * feed — run on the leader only (protocol §9: once, never twice). A failing
+ * pass is logged and retried next time, never fatal.
  */
-function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
+function startBackgroundWork(ctx: AppContext, leadership: Leadership): NodeJS.Timeout[] {
   const every = (ms: number, name: string, fn: () => unknown): NodeJS.Timeout =>
     setInterval(() => {
       Promise.resolve()
@@ -60,11 +64,15 @@ function startBackgroundWork(ctx: AppContext): NodeJS.Timeout[] {
   return [
     // Short, frequent flushes keep each write-behind transaction (and its pause) small.
     every(100, 'activity flush', () => ctx.activity.flush()),
-    every(ctx.config.healthIntervalSeconds * 1000, 'health pass', () => ctx.health.tick()),
+    every(ctx.config.healthIntervalSeconds * 1000, 'health pass', () => leadership.runIfLeader(() => ctx.health.tick())),
     every(ctx.config.censusIntervalSeconds * 1000, 'census', () => ctx.census.run()),
     every(5000, 'token last-used', () => ctx.tokenUsage.flush()),
+    every(60_000, 'change feed pruning', () => leadership.runIfLeader(() => ctx.changes.prune(CHANGES_KEPT_MINUTES))),
   ];
 }
+
+/** How long the change feed keeps a change: far beyond the 1 s catch-up read of any live node. */
+const CHANGES_KEPT_MINUTES = 60;
 
 /**
  * A data folder remembers the trust root it was made under and refuses
@@ -155,7 +163,15 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
     out(`health: curl ${url}/healthz   trust root: curl ${url}/v1/trust/root`);
   }
 
-  const timers = startBackgroundWork(ctx);
+  const leadership = createLeadership({
+    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
+    intervalMs: config.healthIntervalSeconds * 1000,
+    name: `${process.pid}`,
+    onChange: (leader) => ctx.logger.info({ leader }, leader ? 'this node now runs the singleton jobs (leader)' : 'this node no longer leads'),
+    onError: (err) => ctx.logger.warn({ err }, 'leader election: session failed; retrying'),
+  });
+  await leadership.start();
+  const timers = startBackgroundWork(ctx, leadership);
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -165,6 +181,8 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await leadership.stop().catch((err: unknown) => ctx.logger.error({ err }, 'giving up leadership failed'));
+      await ctx.stop().catch((err: unknown) => ctx.logger.error({ err }, 'stopping the change feed failed'));
       // The last write-behind before the database closes: a failure is logged, the close goes on.
       await ctx.activity.flushAll().catch((err: unknown) => ctx.logger.error({ err }, 'last activity flush failed'));
       await ctx.tokenUsage.flush().catch((err: unknown) => ctx.logger.error({ err }, 'last token last-used flush failed'));

@@ -1,3 +1,4 @@
+import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import type { Sql } from '../db/sql.js';
 import { auditEntryHash, auditLinkHash, GENESIS_HASH, type AuditEntry } from './audit-chain.js';
 
@@ -44,6 +45,8 @@ export function createAuditStore(sql: Sql) {
 
   return {
     async append(input: AuditInput, at: string): Promise<AuditEntry> {
+      // protocol §9: one linear chain across nodes — appends take turns from reading the head to commit.
+      await holdUntilCommit(sql, ADVISORY_LOCK.history);
       // prevHash links to the previous entry exactly as GET /v1/audit serves it (hash included).
       const lastRow = await sql.one<AuditRow>('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1');
       const last = lastRow ? toEntry(lastRow) : undefined;

@@ -10,6 +10,7 @@ import { parsePage } from '../http/paging.js';
 import { pathParam, SLUG_RE } from '../http/params.js';
 import { compileValidator } from '../schema/validator.js';
 import { toTimestamp } from '../trust/time.js';
+import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import { ALL_COHORT, type Cohort } from './cohort.js';
 
 type CohortBody = Cohort & { members?: string[] };
@@ -29,10 +30,12 @@ export function cohortRoutes(ctx: AppContext): Router {
     const at = toTimestamp(ctx.now());
     const actor = actorOf(principalOf(res));
     await ctx.sql.transaction(async () => {
-      // Checked in the transaction that inserts: two creations of one name never both pass.
+      // Checked in the transaction that inserts: two creations of one name never both pass, on any node.
+      await holdUntilCommit(ctx.sql, ADVISORY_LOCK.history);
       if (body.name === ALL_COHORT || (await cohorts.get(body.name))) throw new AppError('conflict', `cohort ${body.name} already exists`);
       await cohorts.insert(body, at);
       await ctx.audit.append({ actor, action: 'cohort.create', subject: body.name, details: { rule: body.rule ?? null, members: body.members?.length ?? 0 } }, at);
+      await ctx.changes.publish('cohort', body.name);
     });
     await cohorts.refresh();
     res.status(201).json(await cohorts.get(body.name));
@@ -59,9 +62,11 @@ export function cohortRoutes(ctx: AppContext): Router {
     const at = toTimestamp(ctx.now());
     const actor = actorOf(principalOf(res));
     await ctx.sql.transaction(async () => {
+      await holdUntilCommit(ctx.sql, ADVISORY_LOCK.history);
       if (!(await cohorts.get(name))) throw new AppError('not_found', `no cohort ${name}`);
       await cohorts.replaceMembers(name, members, at);
       await ctx.audit.append({ actor, action: 'cohort.members', subject: name, details: { members: members.length } }, at);
+      await ctx.changes.publish('cohort', name);
     });
     await cohorts.refresh();
     res.json(await cohorts.get(name));

@@ -27,6 +27,8 @@ export type GroupCommit = ReturnType<typeof createGroupCommit>;
 export function createGroupCommit(
   sql: Sql,
   hooks: {
+    /** First inside each group's transaction; its failure fails the group (e.g. a cluster-wide lock: protocol §9). */
+    begin?: () => Promise<void>;
     beforeEach?: () => Promise<void>;
     onHookError?: (e: unknown) => void;
     onGroupError?: (e: unknown, requests: number) => void;
@@ -43,6 +45,7 @@ export function createGroupCommit(
     const started = process.hrtime.bigint();
     try {
       await sql.transaction(async () => {
+        await hooks.begin?.();
         // e.g. the write-behind of poll activity, so reports always find their offers. Best effort:
         // a report whose offer is not written yet proves its eligibility itself.
         const before = hooks.beforeEach;

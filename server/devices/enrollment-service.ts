@@ -6,6 +6,7 @@ import type { GroupCommit } from '../db/group-commit.js';
 import { AppError } from '../errors.js';
 import { toTimestamp } from '../trust/time.js';
 import { deviceTokenHash, sameDigest } from './device-token.js';
+import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { DeviceStore } from './device-store.js';
 
 export interface Enrollment {
@@ -23,7 +24,7 @@ export interface Enrollment {
 export async function enroll(
   e: Enrollment,
   by: Principal,
-  deps: { commits: GroupCommit; devices: DeviceStore; audit: AuditStore; now: () => Date; fleetMetrics?: { enrolled(reenrolled: boolean): void } },
+  deps: { commits: GroupCommit; devices: DeviceStore; audit: AuditStore; now: () => Date; fleetMetrics?: { enrolled(reenrolled: boolean): void }; changes?: Pick<ChangeFeed, 'publish'> },
   /** For a device principal: the digest of the token it presented, checked again inside the commit. */
   presentedTokenHash?: Buffer,
 ): Promise<{ deviceToken: string; reenrolled: boolean }> {
@@ -52,6 +53,8 @@ export async function enroll(
     // Enrollment is not audited per device (fleet-scale noise); re-enrollment replaces a credential, so it is.
     if (existing) {
       await deps.audit.append({ actor: `device:${e.deviceId}`, action: 'device.reenroll', subject: e.deviceId, details: { version: e.version } }, toTimestamp(now));
+      // protocol §7 + §9: the replaced token stops working on every node's device cache too.
+      await deps.changes?.publish('device', e.deviceId);
     }
     return existing !== undefined;
   });

@@ -1,3 +1,4 @@
+import { databaseAppError } from '../db/database-errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import semver from 'semver';
 import type { AppContext } from '../context.js';
@@ -60,8 +61,10 @@ function respond(req: IncomingMessage, res: ServerResponse, answer: PollAnswer):
 
 export function pollFastPath(ctx: AppContext, observer: RequestObserver) {
   const fail = (req: IncomingMessage, res: ServerResponse, ip: string, e: unknown): void => {
-    if (!isAppError(e)) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'poll failed');
-    writeError(res, isAppError(e) ? observer.refused(ip, e) : new AppError('internal', 'internal error'));
+    const known = isAppError(e) ? e : databaseAppError(e);
+    if (!known) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'poll failed');
+    else if (!isAppError(e)) ctx.logger.warn({ err: e, requestId: requestIdOf(req) }, 'poll: database refused');
+    writeError(res, known ? observer.refused(ip, known) : new AppError('internal', 'internal error'));
   };
   const finish = (req: IncomingMessage, res: ServerResponse, ip: string, started: bigint): void =>
     observer.finish({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: ROUTE, status: res.statusCode, ip, started });

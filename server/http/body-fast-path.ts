@@ -1,3 +1,4 @@
+import { databaseAppError } from '../db/database-errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
@@ -28,11 +29,13 @@ export function serveBodyRoute(
         aborted = true;
         return void res.destroy();
       }
-      if (!isAppError(e)) deps.logger.error({ err: e, requestId: requestIdOf(req) }, `${deps.what} failed`);
+      const known = isAppError(e) ? e : databaseAppError(e);
+      if (!known) deps.logger.error({ err: e, requestId: requestIdOf(req) }, `${deps.what} failed`);
+      else if (!isAppError(e)) deps.logger.warn({ err: e, requestId: requestIdOf(req) }, `${deps.what}: database refused`);
       if (res.headersSent) return void res.destroy();
       // Unread body bytes must not be parsed as the next request on this connection.
       if (!req.complete) res.setHeader('Connection', 'close');
-      writeError(res, isAppError(e) ? deps.observer.refused(ip, e) : new AppError('internal', 'internal error'));
+      writeError(res, known ? deps.observer.refused(ip, known) : new AppError('internal', 'internal error'));
     })
     .finally(() => {
       const f = { method: req.method ?? 'POST', path: (req.url ?? '').split('?')[0] as string, route: deps.route, ip, started };

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { databaseAppError } from '../db/database-errors.js';
 import { AppError, isAppError } from '../errors.js';
 import { isClientAbort } from './client-abort.js';
 import { requestIdOf } from './request-id.js';
@@ -49,7 +50,8 @@ export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'r
       res.destroy();
       return;
     }
-    let appErr = isAppError(err) ? err : fromFrameworkError(err as HttpishError & Error);
+    let appErr = isAppError(err) ? err : (fromFrameworkError(err as HttpishError & Error) ?? databaseAppError(err));
+    if (appErr?.code === 'unavailable' && !isAppError(err)) logger.warn({ err, requestId: requestIdOf(req) }, 'database unavailable');
     if (!appErr) {
       logger.error({ err, method: req.method, path: req.path, requestId: requestIdOf(req) }, 'unhandled error');
       appErr = new AppError('internal', 'internal error');

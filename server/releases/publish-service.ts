@@ -10,6 +10,8 @@ import { checkSettings, type PolicySigned } from '../trust/settings-policy.js';
 import type { TrustState } from '../trust/trust-state.js';
 import { isExpired, toTimestamp } from '../trust/time.js';
 import { manifestSha256, type ReleaseEnvelope } from './release-manifest.js';
+import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
+import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { ReleaseStore, StoredRelease } from './release-store.js';
 
 export interface PublishDeps {
@@ -20,6 +22,7 @@ export interface PublishDeps {
   log: Pick<TransparencyLog, 'append' | 'refresh'>;
   trust: TrustState;
   now: () => Date;
+  changes?: Pick<ChangeFeed, 'publish'>;
 }
 
 export type PublishOutcome = { created: boolean; release: StoredRelease };
@@ -84,6 +87,8 @@ export async function publishRelease(envelope: ReleaseEnvelope, actor: string, d
 }
 
 async function publishInTransaction(envelope: ReleaseEnvelope, sha: string, actor: string, deps: PublishDeps): Promise<PublishOutcome> {
+  // protocol §9: publishes on any node take turns from this check to commit (the history lock, taken first).
+  await holdUntilCommit(deps.sql, ADVISORY_LOCK.history);
   const existing = await deps.releases.get(envelope.signed.id);
   if (existing) {
     if (existing.manifestSha256 === sha) return { created: false, release: existing };
@@ -111,5 +116,7 @@ async function publishInTransaction(envelope: ReleaseEnvelope, sha: string, acto
   // protocol §8: logged in the transaction that stores it, as served.
   await deps.log.append(served, at);
   await deps.audit.append({ actor, action: 'release.publish', subject: release.id, details: { manifestSha256: sha, signatures: envelope.signatures.map((s) => s.keyid) } }, at);
+  // Every node's log view serves the new checkpoint (protocol §9).
+  await deps.changes?.publish('log');
   return { created: true, release };
 }

@@ -6,6 +6,8 @@ import type { RolloutDeviceStore } from './rollout-device-store.js';
 import type { RolloutService } from './rollout-service.js';
 import type { RolloutStore } from './rollout-store.js';
 import type { TimelineStore } from './rollout-timeline.js';
+import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
+import { isAppError } from '../errors.js';
 import type { Rollout } from './rollout.js';
 
 export interface HealthDeps {
@@ -30,11 +32,28 @@ export type HealthService = ReturnType<typeof createHealthService>;
 export function createHealthService(deps: HealthDeps) {
   const { sql, rollouts, rolloutDevices, counters, service } = deps;
 
+  /**
+   * Runs an automatic action read from a rollout that may have moved since:
+   * another request or node (protocol §9) acted first, and the state
+   * machine refused this one. Nothing to do then; the next pass looks again.
+   */
+  const actUnlessRaced = async (act: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await act();
+      return true;
+    } catch (e) {
+      if (isAppError(e) && e.code === 'invalid_transition') return false;
+      throw e;
+    }
+  };
+
   const markTimeouts = async (r: Rollout, now: number): Promise<number> => {
     const before = now - r.failurePolicy.reportTimeoutSeconds * 1000;
     let total = 0;
     for (;;) {
       const marked = await sql.transaction(async () => {
+        // The fleet's hot rows, in the cluster's lock order (cluster/advisory-locks.ts).
+        await holdUntilCommit(sql, ADVISORY_LOCK.fleetWrites);
         const stale = await rolloutDevices.stale(r.id, before, 1000);
         for (const d of stale) {
           await counters.add(r.id, counterKey.state(d.state as string), -1);
@@ -56,11 +75,12 @@ export function createHealthService(deps: HealthDeps) {
     if (!shouldHalt(judged, r.failurePolicy)) return false;
     const rateBasisPoints = Math.floor((judged.failures * 10000) / judged.terminal);
     const since = r.overruledHalt ? ` since the halt was overruled at ${r.overruledHalt.at}` : '';
-    await service.act(r.id, 'halt', 'system:auto-halt', {
+    const acted = await actUnlessRaced(() => service.act(r.id, 'halt', 'system:auto-halt', {
       reason: `failure rate ${rateBasisPoints}bp over ${r.failurePolicy.maxFailureBasisPoints}bp after ${judged.terminal} terminal reports${since}`,
       figures: { ...f, rateBasisPoints, ...(r.overruledHalt ? { sinceOverruled: judged } : {}) },
       failurePolicy: r.failurePolicy,
-    });
+    }));
+    if (!acted) return true;
     deps.logger.warn({ rollout: r.id, rateBasisPoints, terminal: judged.terminal }, 'rollout halted automatically');
     return true;
   };
@@ -70,7 +90,7 @@ export function createHealthService(deps: HealthDeps) {
     if (r.state !== 'running' || !stage?.autoAdvance || r.stageStartedAt === null) return;
     const dwelt = now - r.stageStartedAt;
     if (dwelt < stage.minDwellSeconds * 1000) return;
-    await service.act(r.id, 'advance', 'system:auto-advance', { dweltSeconds: Math.floor(dwelt / 1000), minDwellSeconds: stage.minDwellSeconds });
+    await actUnlessRaced(() => service.act(r.id, 'advance', 'system:auto-advance', { dweltSeconds: Math.floor(dwelt / 1000), minDwellSeconds: stage.minDwellSeconds }));
   };
 
   return {

@@ -14,6 +14,8 @@ import type { FailurePolicy, HaltRecord, Rollout, Stage } from './rollout.js';
 import { figuresOf, type CounterStore } from './rollout-counters.js';
 import { transition, type ActionInput, type RolloutAction } from './rollout-state.js';
 import type { RolloutStore } from './rollout-store.js';
+import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
+import type { ChangeFeed } from '../cluster/change-feed.js';
 import { signStatements } from './statements.js';
 
 export interface RolloutDeps {
@@ -30,6 +32,8 @@ export interface RolloutDeps {
   statementTtlSeconds: number;
   /** After a committed state change (e.g. to recount eligible devices). */
   onChange?: (rolloutId: string) => void;
+  /** protocol §9: every committed change to what polls serve reaches every node's live view. */
+  changes?: Pick<ChangeFeed, 'publish'>;
   /** Told of every committed creation and transition (metrics, logs, webhooks). */
   events?: RolloutEvents;
 }
@@ -130,10 +134,14 @@ export function createRolloutService(deps: RolloutDeps) {
       const now = deps.now();
       let from = { state: 'draft' as Rollout['state'], stage: 0 };
       const rollout = await sql.transaction(async () => {
+        // protocol §9: actions on any node take turns, each reading the rollout as the last one left it
+        // (the audit chain's lock, taken first: cluster/advisory-locks.ts).
+        await holdUntilCommit(sql, ADVISORY_LOCK.history);
         const r = await rollouts.get(id);
         if (!r) throw new AppError('not_found', `no rollout ${id}`);
         // One serving rollout per release: a device reports against one rolloutId per release it is offered.
-        const rival = action === 'start' ? live.current().find((l) => l.releaseId === r.releaseId && l.id !== r.id) : undefined;
+        // Read from the store, not this node's live view: another node may have started one a moment ago.
+        const rival = action === 'start' ? (await rollouts.live()).find((l) => l.releaseId === r.releaseId && l.id !== r.id) : undefined;
         if (rival) throw new AppError('conflict', `release ${r.releaseId} is already served by rollout ${rival.id}; cancel it first`);
         const t = transition({ state: r.state, currentStage: r.currentStage }, action, r.stages.length, input);
         if (!t.ok) throw new AppError('invalid_transition', t.reason);
@@ -158,6 +166,7 @@ export function createRolloutService(deps: RolloutDeps) {
         if (action === 'halt') r.lastHalt = haltRecordOf(entry.seq, actor, r.updatedAt, figures);
         if (kept) r.overruledHalt = { at: r.updatedAt, actor, reason: input.reason ?? '', auditSeq: entry.seq, terminal: kept.terminal, failures: kept.failures };
         await rollouts.update(r);
+        await deps.changes?.publish('rollout', id);
         return r;
       });
       await live.refresh();
@@ -176,12 +185,14 @@ export function createRolloutService(deps: RolloutDeps) {
       const due = live.current().filter((l) => l.statements.some((s) => s.expires <= threshold));
       if (due.length === 0) return 0;
       await sql.transaction(async () => {
+        await holdUntilCommit(sql, ADVISORY_LOCK.history);
         for (const l of due) {
           const r = await rollouts.get(l.id);
           if (!r) continue;
           await resign(r, now);
           r.updatedAt = toTimestamp(now);
           await rollouts.update(r);
+          await deps.changes?.publish('rollout', r.id);
         }
       });
       await live.refresh();

@@ -2,6 +2,8 @@ import type { Sql } from '../db/sql.js';
 import { envelopeOf, type ReleaseStore, type StoredRelease } from '../releases/release-store.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
 import type { TrustSnapshot } from '../trust/trust-state.js';
+import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
+import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { TransparencyLog } from './transparency-log.js';
 
 export interface StartupLogDeps {
@@ -9,6 +11,7 @@ export interface StartupLogDeps {
   log: TransparencyLog;
   releases: ReleaseStore;
   rollouts: RolloutStore;
+  changes?: Pick<ChangeFeed, 'publish'>;
 }
 
 /**
@@ -22,10 +25,18 @@ export interface StartupLogDeps {
 export async function logAtStartup(trust: TrustSnapshot, at: string, deps: StartupLogDeps): Promise<void> {
   await deps.log.refresh();
   await deps.sql.transaction(async () => {
-    const backfill = deps.log.size() === 0;
-    for (const root of trust.roots) await deps.log.append(root, at);
-    await deps.log.append(trust.policy, at);
-    if (!backfill) return;
+    // protocol §9: nodes starting together take turns; each sees what the one before it logged.
+    await holdUntilCommit(deps.sql, ADVISORY_LOCK.history);
+    await deps.log.refresh();
+    const before = deps.log.size();
+    const backfill = before === 0;
+    let last = -1;
+    for (const root of trust.roots) last = Math.max(last, await deps.log.append(root, at));
+    last = Math.max(last, await deps.log.append(trust.policy, at));
+    if (!backfill) {
+      if (last >= before) await deps.changes?.publish('log');
+      return;
+    }
     const releases: StoredRelease[] = [];
     for (let page = await deps.releases.page('', 500); page.length; page = await deps.releases.page((page.at(-1) as StoredRelease).id, 500)) releases.push(...page);
     releases.sort((a, b) => (a.publishedAt < b.publishedAt ? -1 : a.publishedAt > b.publishedAt ? 1 : a.id < b.id ? -1 : 1));
@@ -33,6 +44,7 @@ export async function logAtStartup(trust: TrustSnapshot, at: string, deps: Start
     for (const rollout of await deps.rollouts.started()) {
       for (const s of await deps.rollouts.statements(rollout.id)) await deps.log.append(JSON.parse(s.envelopeJson), at);
     }
+    await deps.changes?.publish('log');
   });
   await deps.log.refresh();
 }

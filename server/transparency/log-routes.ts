@@ -75,7 +75,10 @@ export function logRoutes(ctx: AppContext): Router {
   // Public like the log itself: a cosignature authenticates itself (a configured witness's key over this log's own checkpoint).
   router.post('/v1/log/cosignatures', limitAddress(COSIGNATURES_PER_MINUTE), ctx.jsonBody, async (req, res) => {
     const body = parseCosignature(req.body);
-    res.status(201).json({ size: body.size, ...(await log.addCosignature(body.size, body.cosignature)) });
+    const accepted = await log.addCosignature(body.size, body.cosignature);
+    // Every node serves the cosigned checkpoint (protocol §9).
+    await ctx.changes.publish('log');
+    res.status(201).json({ size: body.size, ...accepted });
   });
 
   return router;

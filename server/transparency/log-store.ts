@@ -1,3 +1,4 @@
+import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import type { Sql } from '../db/sql.js';
 import { nodeHash } from './merkle.js';
 
@@ -43,6 +44,8 @@ export function createLogStore(sql: Sql) {
      * writes, at most log2(n) reads of left siblings.
      */
     async append(entry: string, leaf: Uint8Array, at: string): Promise<number> {
+      // protocol §9: one linear log across nodes — appends take turns from reading the size to commit.
+      await holdUntilCommit(sql, ADVISORY_LOCK.history);
       const index = await size();
       await sql.run('INSERT INTO log_entries (idx, entry, leaf_hash, logged_at) VALUES (?, ?, ?, ?)', [index, entry, Buffer.from(leaf), at]);
       await insertNode(0, index, leaf);

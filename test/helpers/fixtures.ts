@@ -94,7 +94,10 @@ export interface AppFixture {
 }
 
 const databases: TestDatabase[] = [];
+const contexts: AppContext[] = [];
 afterAll(async () => {
+  // Contexts first: their change feeds hold sessions on the databases dropped next.
+  for (const c of contexts.splice(0)) await c.stop();
   for (const d of databases.splice(0)) await d.drop();
 });
 
@@ -118,6 +121,7 @@ export async function makeApp(opts: { trust?: TrustFixture; config?: Partial<Con
   const config = loadConfig({}, { dataDir, trustDir: trust.dir, logLevel: 'silent', demo: false, databaseUrl, ...opts.config });
   const clock = { now: opts.now ?? new Date('2026-11-24T12:00:00Z') };
   const ctx = await createContext({ config, sql, trust: createTrustState(loadTrustFolder(trust.dir, clock.now)), logger: opts.logger ?? pino({ level: 'silent' }), now: () => clock.now });
+  contexts.push(ctx);
   const tokens = {} as Record<OperatorRole, string>;
   for (const role of OPERATOR_ROLES) tokens[role] = (await ctx.operatorTokens.create(role, `test-${role}`, '2026-11-24T00:00:00Z')).token;
   return { ctx, app: createApp(ctx), trust, tokens, clock };
