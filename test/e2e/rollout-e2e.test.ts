@@ -7,7 +7,7 @@ import { verifyThreshold } from '../../server/crypto/envelope.js';
 import { bucketOf } from '../../server/rollouts/bucket.js';
 import { startServer, type Running } from '../../server/serve.js';
 import { toTimestamp } from '../../server/trust/time.js';
-import { makeTrust, releaseBody, signWith, tempDir } from '../helpers/fixtures.js';
+import { makeTrust, releaseBody, signWith, tempDir, testDatabaseConfig } from '../helpers/fixtures.js';
 import { recountCounters, storedCounters } from '../reports/recount.js';
 import { client, inBatches, type Answer } from './http-client.js';
 
@@ -57,12 +57,13 @@ function fleetPlan(): Omit<Device, 'token'>[] {
   }));
 }
 
-describe('end to end on real HTTP and a real SQLite file (issue 3 acceptance)', () => {
+describe('end to end on real HTTP and a real database — SQLite, or PostgreSQL with OTA_TEST_ENGINE=postgres (issues 3 and 10)', () => {
   it('publish → cohort → staged rollout; exactly the eligible devices get it; a failing rollout halts itself and says why', async () => {
     const trust = makeTrust();
     const dataDir = tempDir('ota-e2e-');
-    running = await startServer(loadConfig({}, { dataDir, trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false }), () => undefined);
+    running = await startServer(loadConfig({}, { dataDir, trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false, ...(await testDatabaseConfig()) }), () => undefined);
     const { ctx, url } = running;
+    expect(ctx.sql.engine).toBe(process.env.OTA_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite');
     const api = client(url);
     const at = toTimestamp(new Date());
     const token = async (role: 'release-manager' | 'qa' | 'viewer' | 'enroller') => (await ctx.operatorTokens.create(role, `e2e-${role}`, at)).token;

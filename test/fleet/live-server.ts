@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../server/config.js';
 import type { ReleaseSigned } from '../../server/releases/release-manifest.js';
 import { startServer, type Running } from '../../server/serve.js';
 import { toTimestamp } from '../../server/trust/time.js';
-import { makeTrust, releaseBody, signWith, type TrustFixture } from '../helpers/fixtures.js';
+import { makeTrust, releaseBody, signWith, testDatabaseConfig, type TrustFixture } from '../helpers/fixtures.js';
 
 /** A real server on 127.0.0.1:0 with a generated trust folder and one operator token per role. */
 export interface LiveServer {
@@ -28,7 +28,7 @@ export async function startLiveServer(config: Partial<Config> = {}): Promise<Liv
   const trust = { ...made, dir: join(base, 'trust') };
   cpSync(made.dir, trust.dir, { recursive: true });
   const dataDir = join(base, 'data');
-  const running = await startServer(loadConfig({}, { dataDir, trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false, ...config }), () => undefined);
+  const running = await startServer(loadConfig({}, { dataDir, trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false, ...(await testDatabaseConfig()), ...config }), () => undefined);
   const tokens = {} as Record<OperatorRole, string>;
   for (const role of OPERATOR_ROLES) tokens[role] = (await running.ctx.operatorTokens.create(role, `test-${role}`, toTimestamp(new Date()))).token;
   return { running, url: running.url, trust, rootFile: join(trust.dir, 'root.json'), tokens, close: async () => {

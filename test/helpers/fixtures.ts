@@ -113,6 +113,18 @@ export async function testEngine(dataDir: string): Promise<{ sql: Sql; databaseU
   return { sql: db.sql, databaseUrl: db.url };
 }
 
+/**
+ * Config for a real server (startServer) on the test engine: nothing for
+ * SQLite (the data folder's file), OTA_DATABASE_URL of a fresh PostgreSQL
+ * database under OTA_TEST_ENGINE=postgres (dropped after the file).
+ */
+export async function testDatabaseConfig(): Promise<{ databaseUrl?: string }> {
+  if (process.env.OTA_TEST_ENGINE !== 'postgres') return {};
+  const db = await createTestDatabase('postgres', { poolSize: 1, idleTimeoutMs: 1000 });
+  databases.push(db);
+  return { databaseUrl: db.url };
+}
+
 /** A full app on a real database (see testEngine) with a temp data folder, one operator token per role. */
 export async function makeApp(opts: { trust?: TrustFixture; config?: Partial<Config>; now?: Date; logger?: Logger } = {}): Promise<AppFixture> {
   const trust = opts.trust ?? makeTrust();
