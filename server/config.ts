@@ -21,6 +21,8 @@ export interface Config {
   databaseConnectTimeoutMs: number;
   /** Trust folder (protocol §1); undefined = a dev trust folder generated under dataDir. */
   trustDir: string | undefined;
+  /** OTA_ARTIFACT_DIR (protocol §9): uploaded artifacts, a folder several nodes may share; undefined = dataDir/artifacts. */
+  artifactDir: string | undefined;
   maxJsonBytes: number;
   maxArtifactBytes: number;
   /** Lifetime of signed rollout statements (protocol §6: default 1 hour). */
@@ -163,6 +165,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     databaseStatementTimeoutMs: int('OTA_DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 24 * 3600 * 1000),
     databaseConnectTimeoutMs: int('OTA_DATABASE_CONNECT_TIMEOUT_MS', 5000, 1, 600_000),
     trustDir: trustRaw,
+    artifactDir: env.OTA_ARTIFACT_DIR === undefined || env.OTA_ARTIFACT_DIR.trim() === '' ? undefined : env.OTA_ARTIFACT_DIR,
     maxJsonBytes: int('OTA_MAX_JSON_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxArtifactBytes: int('OTA_MAX_ARTIFACT_BYTES', 4 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     statementTtlSeconds: int('OTA_STATEMENT_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
@@ -193,6 +196,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     ...merged,
     dataDir: resolve(merged.dataDir),
     trustDir: merged.trustDir === undefined ? undefined : resolve(merged.trustDir),
+    artifactDir: merged.artifactDir === undefined ? undefined : resolve(merged.artifactDir),
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

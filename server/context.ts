@@ -173,7 +173,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     rolloutEvents,
     webhooks,
     audit,
-    artifacts: createArtifactStore(sql, join(config.dataDir, 'artifacts')),
+    artifacts: createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts')),
     operatorTokens,
     tokenUsage: createTokenUsage(sql, operatorTokens, now),
     releases,

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bearer, makeApp, releaseBody, signWith, type AppFixture } from '../helpers/fixtures.js';
+import { loadConfig } from '../../server/config.js';
+import { bearer, makeApp, releaseBody, signWith, tempDir, type AppFixture } from '../helpers/fixtures.js';
 
 const payload = Buffer.from(Array.from({ length: 100 }, (_, i) => i));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -45,6 +46,16 @@ async function chunkedUpload(f: AppFixture, chunks: Buffer[]): Promise<{ status:
 }
 
 describe('PUT /v1/artifacts', () => {
+  it('keeps the bytes in OTA_ARTIFACT_DIR when it is set (protocol §9: a folder several nodes may share)', async () => {
+    const shared = tempDir('ota-artifacts-');
+    const f = await makeApp({ config: { artifactDir: shared } });
+    expect((await upload(f, payload)).status).toBe(201);
+    expect(f.ctx.artifacts.pathOf(sha(payload)).startsWith(shared)).toBe(true);
+    expect(existsSync(f.ctx.artifacts.pathOf(sha(payload)))).toBe(true);
+    expect(existsSync(join(f.ctx.config.dataDir, 'artifacts'))).toBe(false);
+    expect(loadConfig({ OTA_ARTIFACT_DIR: shared }).artifactDir).toBe(shared);
+  });
+
   it('stores the bytes under their SHA-256 (201 {sha256,size}) and accepts the same bytes again', async () => {
     const f = await makeApp();
     const res = await upload(f, payload);
