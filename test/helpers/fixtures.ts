@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, onTestFinished } from 'vitest';
 import examplePolicy from '../../manifests/policy.json' with { type: 'json' };
 import { createApp } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
@@ -102,15 +102,33 @@ afterAll(async () => {
 });
 
 /**
+ * Releases what a fixture holds (a change feed's session, a PostgreSQL
+ * database) when the test that made it ends, or — made in a beforeAll —
+ * when the file ends: a file of hundreds of one-app tests never piles up
+ * connections.
+ */
+function release(ctx: AppContext | undefined, db: TestDatabase | undefined): void {
+  try {
+    onTestFinished(async () => {
+      await ctx?.stop();
+      await db?.drop();
+    });
+  } catch {
+    // Not inside a test (a beforeAll): kept until the file's afterAll.
+    if (ctx) contexts.push(ctx);
+    if (db) databases.push(db);
+  }
+}
+
+/**
  * The engine every fixture runs on: a SQLite file in the data folder, or with
  * OTA_TEST_ENGINE=postgres a fresh PostgreSQL database (dropped after the file),
  * so .ci/run can run the whole suite once per engine (protocol §9).
  */
-export async function testEngine(dataDir: string): Promise<{ sql: Sql; databaseUrl?: string }> {
+export async function testEngine(dataDir: string): Promise<{ sql: Sql; databaseUrl?: string; db?: TestDatabase }> {
   if (process.env.OTA_TEST_ENGINE !== 'postgres') return { sql: openSqlite(join(dataDir, 'ota.db')) };
   const db = await createTestDatabase('postgres', { poolSize: 4, idleTimeoutMs: 2000 });
-  databases.push(db);
-  return { sql: db.sql, databaseUrl: db.url };
+  return { sql: db.sql, databaseUrl: db.url, db };
 }
 
 /**
@@ -121,7 +139,7 @@ export async function testEngine(dataDir: string): Promise<{ sql: Sql; databaseU
 export async function testDatabaseConfig(): Promise<{ databaseUrl?: string }> {
   if (process.env.OTA_TEST_ENGINE !== 'postgres') return {};
   const db = await createTestDatabase('postgres', { poolSize: 1, idleTimeoutMs: 1000 });
-  databases.push(db);
+  release(undefined, db);
   return { databaseUrl: db.url };
 }
 
@@ -129,11 +147,11 @@ export async function testDatabaseConfig(): Promise<{ databaseUrl?: string }> {
 export async function makeApp(opts: { trust?: TrustFixture; config?: Partial<Config>; now?: Date; logger?: Logger } = {}): Promise<AppFixture> {
   const trust = opts.trust ?? makeTrust();
   const dataDir = tempDir('ota-data-');
-  const { sql, databaseUrl } = await testEngine(dataDir);
+  const { sql, databaseUrl, db } = await testEngine(dataDir);
   const config = loadConfig({}, { dataDir, trustDir: trust.dir, logLevel: 'silent', demo: false, databaseUrl, ...opts.config });
   const clock = { now: opts.now ?? new Date('2026-11-24T12:00:00Z') };
   const ctx = await createContext({ config, sql, trust: createTrustState(loadTrustFolder(trust.dir, clock.now)), logger: opts.logger ?? pino({ level: 'silent' }), now: () => clock.now });
-  contexts.push(ctx);
+  release(ctx, db);
   const tokens = {} as Record<OperatorRole, string>;
   for (const role of OPERATOR_ROLES) tokens[role] = (await ctx.operatorTokens.create(role, `test-${role}`, '2026-11-24T00:00:00Z')).token;
   return { ctx, app: createApp(ctx), trust, tokens, clock };

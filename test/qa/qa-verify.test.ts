@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../server/rollouts/bucket.js';
 import type { QaReport } from '../../server/qa/qa-verify.js';
@@ -14,7 +12,8 @@ import { api, LENIENT, publishOptinRelease, startLiveServer, startRollout, type 
  */
 describe('ota qa verify', () => {
   let s: LiveServer;
-  let db: Database.Database;
+  // Tampering behind the server's back goes straight to its database (either engine).
+  const db = () => s.running.ctx.sql;
   const ROLLOUT = 'optin-qa';
   const FIRST_STAGE_BP = 3000;
 
@@ -36,11 +35,9 @@ describe('ota qa verify', () => {
     const fleet = await ota(['fleet', 'simulate', '--server', s.url, '--enroll-token', s.tokens.enroller, '--root', s.rootFile, '--devices', '120',
       '--fail-rate', '0.1', '--user-optin-rate', '0.3', '--duration', '5', '--seed', 'qa', '--progress', 'none', '--json']);
     expect(fleet.code, fleet.err).toBe(0);
-    db = new Database(join(s.running.ctx.config.dataDir, 'ota.db'));
   }, 60_000);
 
   afterAll(async () => {
-    db?.close();
     await s?.close();
   });
 
@@ -61,8 +58,8 @@ describe('ota qa verify', () => {
   });
 
   it('fails naming the cause when the rollout salt is changed behind the server (the signed rule no longer matches)', async () => {
-    const { salt } = db.prepare('SELECT salt FROM rollouts WHERE id = ?').get(ROLLOUT) as { salt: string };
-    db.prepare('UPDATE rollouts SET salt = ? WHERE id = ?').run('0123456789abcdef0123456789abcdef', ROLLOUT);
+    const salt = (await db().value<string>('SELECT salt FROM rollouts WHERE id = ?', [ROLLOUT])) as string;
+    await db().run('UPDATE rollouts SET salt = ? WHERE id = ?', ['0123456789abcdef0123456789abcdef', ROLLOUT]);
     try {
       const r = await verify();
       expect(r.code).toBe(1);
@@ -71,18 +68,18 @@ describe('ota qa verify', () => {
       expect(r.out).toContain(`stage 0: the signed statement carries salt ${salt}, the rollout now says 0123456789abcdef0123456789abcdef`);
       expect(r.out).toMatch(/→ FAIL$/m);
     } finally {
-      db.prepare('UPDATE rollouts SET salt = ? WHERE id = ?').run(salt, ROLLOUT);
+      await db().run('UPDATE rollouts SET salt = ? WHERE id = ?', [salt, ROLLOUT]);
     }
   });
 
   it('fails naming the devices recorded at a stage whose bucket test they fail', async () => {
-    const { salt } = db.prepare('SELECT salt FROM rollouts WHERE id = ?').get(ROLLOUT) as { salt: string };
-    const laterStage = (db.prepare('SELECT device_id FROM rollout_devices WHERE rollout_id = ? AND stage = 1').pluck().all(ROLLOUT) as string[])
+    const salt = (await db().value<string>('SELECT salt FROM rollouts WHERE id = ?', [ROLLOUT])) as string;
+    const laterStage = (await db().all<{ id: string }>('SELECT device_id AS id FROM rollout_devices WHERE rollout_id = ? AND stage = 1', [ROLLOUT])).map((r) => r.id)
       .filter((id) => bucketOf(salt, id) >= FIRST_STAGE_BP)
       .slice(0, 2);
     expect(laterStage.length).toBe(2);
-    const move = db.prepare('UPDATE rollout_devices SET stage = ? WHERE rollout_id = ? AND device_id = ?');
-    for (const id of laterStage) move.run(0, ROLLOUT, id);
+    const move = (stage: number, id: string) => db().run('UPDATE rollout_devices SET stage = ? WHERE rollout_id = ? AND device_id = ?', [stage, ROLLOUT, id]);
+    for (const id of laterStage) await move(0, id);
     try {
       const r = await verify();
       expect(r.code).toBe(1);
@@ -90,13 +87,13 @@ describe('ota qa verify', () => {
       expect(lineOf(r.out, 'device-eligibility')).toMatch(/2 of 120 sampled devices .* eligibility rule changed behind the server's back/);
       for (const id of laterStage) expect(r.out).toMatch(new RegExp(`- ${id}: recorded at stage 0, but bucket \\d+ is not below its ${FIRST_STAGE_BP} basis points`));
     } finally {
-      for (const id of laterStage) move.run(1, ROLLOUT, id);
+      for (const id of laterStage) await move(1, id);
     }
   });
 
   it('fails naming the entry where the audit hash chain breaks', async () => {
-    const { details } = db.prepare('SELECT details FROM audit_log WHERE seq = 2').get() as { details: string };
-    db.prepare('UPDATE audit_log SET details = ? WHERE seq = 2').run('{"tampered":true}');
+    const details = (await db().value<string>('SELECT details FROM audit_log WHERE seq = 2')) as string;
+    await db().run('UPDATE audit_log SET details = ? WHERE seq = 2', ['{"tampered":true}']);
     try {
       const r = await verify();
       expect(r.code).toBe(1);
@@ -104,7 +101,7 @@ describe('ota qa verify', () => {
       expect(lineOf(r.out, 'audit-rollout')).toMatch(/^SKIP /);
       expect(lineOf(r.out, 'audit-chain')).toMatch(/the audit hash chain is broken at seq 2: hash does not match the entry/);
     } finally {
-      db.prepare('UPDATE audit_log SET details = ? WHERE seq = 2').run(details);
+      await db().run('UPDATE audit_log SET details = ? WHERE seq = 2', [details]);
     }
     expect((await verify()).code).toBe(0);
   });
