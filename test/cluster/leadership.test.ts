@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createLeadership, type Leadership } from '../../server/cluster/leadership.js';
+import { until } from '../helpers/waiting.js';
 import { createEmptyPostgresDatabase, type TestDatabase } from '../helpers/database.js';
 
 const INTERVAL = 500;
@@ -43,15 +44,6 @@ async function terminate(pid: number): Promise<void> {
   await c.connect();
   await c.query('SELECT pg_terminate_backend($1)', [pid]);
   await c.end();
-}
-
-async function until(cond: () => boolean, ms: number): Promise<number> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - t0;
 }
 
 describe('leadership on PostgreSQL', () => {

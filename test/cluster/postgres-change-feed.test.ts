@@ -3,6 +3,7 @@ import type { Change, ChangeFeed } from '../../server/cluster/change-feed.js';
 import { createPostgresChangeFeed } from '../../server/cluster/postgres-change-feed.js';
 import { postgresSql } from '../../server/db/postgres-sql.js';
 import type { Sql } from '../../server/db/sql.js';
+import { until } from '../helpers/waiting.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** Two nodes: each its own pool and feed on one migrated database (protocol §9). */
@@ -34,15 +35,6 @@ async function feed(sql: Sql, name: string, pollMs = 1000, reconnectMs = 300): P
   await f.start();
   feeds.push(f);
   return { feed: f, seen };
-}
-
-async function until(cond: () => boolean, ms: number): Promise<number> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - t0;
 }
 
 const listenerPid = async (name: string): Promise<number | undefined> =>

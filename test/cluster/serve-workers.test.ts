@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { ota } from '../cli/cli-harness.js';
+import { alive } from '../helpers/waiting.js';
 import { createEmptyPostgresDatabase, type TestDatabase } from '../helpers/database.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -19,15 +20,6 @@ afterEach(async () => {
 
 const workerPids = (primary: number): number[] =>
   execFileSync('ps', ['-o', 'pid=', '--ppid', String(primary)], { encoding: 'utf8' }).split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const health = (url: string): Promise<Response> => fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
 

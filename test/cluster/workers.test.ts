@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { alive } from '../helpers/waiting.js';
 import { superviseWorkers, type WorkerProcess } from '../../server/cluster/workers.js';
 
 const script = join(import.meta.dirname, 'fake-worker.mjs');
@@ -22,15 +23,6 @@ function spawner(modes: string[]) {
   };
   return { spawn, spawned };
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
   const t0 = Date.now();

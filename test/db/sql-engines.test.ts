@@ -198,6 +198,25 @@ describe.each<{ engine: Engine }>([{ engine: 'sqlite' }, { engine: 'postgres' }]
   });
 });
 
+describe('SQLite engine', () => {
+  it('runs transactions from concurrent async contexts one at a time on its one connection', async () => {
+    const db = await createTestDatabase('sqlite');
+    try {
+      const { sql } = db;
+      await sql.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO t (k, v) VALUES ('n', 0)");
+      // Read, yield to the event loop, then write: interleaved on one connection this would lose updates.
+      await Promise.all(Array.from({ length: 20 }, () => sql.transaction(async () => {
+        const v = (await sql.value<number>("SELECT v FROM t WHERE k = 'n'")) as number;
+        await new Promise((r) => setImmediate(r));
+        await sql.run("UPDATE t SET v = ? WHERE k = 'n'", [v + 1]);
+      })));
+      expect(await sql.value('SELECT v FROM t')).toBe(20);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 describe('PostgreSQL engine', () => {
   let db: TestDatabase | undefined;
   afterEach(async () => {
