@@ -145,7 +145,13 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     const { a, b } = c;
 
     // A device enrolled through A is known to B.
-    const first = await enroll(c, a, 'dev-000');
+    const enrolled = await enroll(c, a, 'dev-000');
+    expect(await offered(b, 'dev-000', enrolled)).toEqual([]);
+    // It re-enrolls through A (its token replaced): B, which has it cached, refuses the old token within 2 s.
+    const reenrolled = ok(await a.api('POST', '/v1/devices', { token: enrolled, json: { deviceId: 'dev-000', model: 'redmi-1s', version: '1.4.1' } }), 201);
+    expect(reenrolled.body.reenrolled).toBe(true);
+    const first = reenrolled.body.deviceToken as string;
+    await waitFor(async () => ((await poll(b, 'dev-000', enrolled)).status === 401 ? true : undefined), PROPAGATION_MS, () => 'B still accepts the replaced device token');
     expect(await offered(b, 'dev-000', first)).toEqual([]);
 
     // Six devices, enrolled through either node; each polls the other.
@@ -186,12 +192,18 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     expect(fromA).toMatchObject(expected);
     expect(withoutCensus(await status(c, b, id))).toEqual(withoutCensus(fromA));
 
+    // Audited actions through both nodes at once take turns in the one chain.
+    const cohorts = Array.from({ length: 8 }, (_, i) => `cohort-${i}`);
+    const created = await Promise.all(cohorts.map((name, i) => (i % 2 ? a : b).api('POST', '/v1/cohorts', { token: c.tokens['release-manager'], json: { name, members: ['dev-000'] } })));
+    for (const res of created) ok(res, 201);
+
     // One audit log, one linear chain, served alike by both; each action once.
     const auditA = await auditOf(c, a);
     expect(await auditOf(c, b)).toEqual(auditA);
     expect(verifyAuditChain(auditA)).toEqual({ ok: true, checked: auditA.length });
     expect(auditA.map((e) => e.seq)).toEqual(auditA.map((_, i) => i + 1));
-    expect(auditA.map((e) => `${e.action} ${e.subject}`)).toEqual([`release.publish ${RELEASE}`, `rollout.create ${id}`, `rollout.start ${id}`, `rollout.halt ${id}`]);
+    expect(auditA.slice(0, 5).map((e) => `${e.action} ${e.subject}`)).toEqual(['device.reenroll dev-000', `release.publish ${RELEASE}`, `rollout.create ${id}`, `rollout.start ${id}`, `rollout.halt ${id}`]);
+    expect(auditA.slice(5).map((e) => `${e.action} ${e.subject}`).sort()).toEqual(cohorts.map((name) => `cohort.create ${name}`));
     console.info(`two nodes: B offered A's rollout after ${offeredByB} ms; A stopped offering B's halt after ${stoppedOnA} ms`);
   }, 60_000);
 
@@ -251,6 +263,7 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     const refused: string[] = [];
     let killedAt = 0;
     let ackedByBAfterKill = 0;
+    let ackedByA = 0;
     // Every device sends its five reports in order, alternating nodes; a report whose node is gone is
     // sent again to the other one (what a load balancer does), byte for byte, so it is a duplicate if A kept it.
     await Promise.all(devices.map(async ([d, token], i) => {
@@ -264,6 +277,7 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
             continue; // connection refused or reset: A is gone
           }
           if (node === b && killedAt) ackedByBAfterKill++;
+          if (node === a && res.status === 200) ackedByA++;
           break;
         }
         if (!res || res.status < 200 || res.status > 299) {
@@ -281,6 +295,7 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     await a.exited();
     expect(a.proc.signalCode).toBe('SIGKILL');
     expect(refused).toEqual([]);
+    expect(ackedByA).toBeGreaterThan(0);
     expect(ackedByBAfterKill).toBeGreaterThan(0);
 
     // Every acknowledged (device, seq) is in PostgreSQL; here that is every report, re-sent or not.
