@@ -183,6 +183,17 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     const stoppedOnA = Date.now() - halted;
     expect(stoppedOnA).toBeLessThanOrEqual(PROPAGATION_MS);
 
+    // B's LISTEN session dies (a missed notification): the resume through A still reaches B within 2 s.
+    const ended = await c.db.sql.value<number>('SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = ?', [`ota-change-feed:${b.pid}`]);
+    expect(ended).toBe(1);
+    ok(await a.api('POST', `/v1/rollouts/${id}/resume`, { token: c.tokens['release-manager'], json: { acknowledgeHalt: true, reason: 'two-node test' } }));
+    const resumed = Date.now();
+    await waitFor(async () => ((await offered(b, 'dev-000', first)).includes(RELEASE) ? true : undefined), PROPAGATION_MS, () => 'B never served the resume made on A');
+    const resumedOnB = Date.now() - resumed;
+    expect(resumedOnB).toBeLessThanOrEqual(PROPAGATION_MS);
+    ok(await act(c, b, id, 'halt'));
+    await waitFor(async () => ((await offered(a, 'dev-005', devices.get('dev-005') as string)).length === 0 ? true : undefined), PROPAGATION_MS, () => 'A still offers the rollout halted again on B');
+
     // Counters and status: the same whichever node is asked (offers are written behind, every 100 ms).
     const expected = { state: 'halted', offered: 6, reported: 6, counts: { applied: 5, failed: 1, received: 0, downloading: 0, timed_out: 0 } };
     const fromA = await waitFor(async () => {
@@ -202,9 +213,9 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     expect(await auditOf(c, b)).toEqual(auditA);
     expect(verifyAuditChain(auditA)).toEqual({ ok: true, checked: auditA.length });
     expect(auditA.map((e) => e.seq)).toEqual(auditA.map((_, i) => i + 1));
-    expect(auditA.slice(0, 5).map((e) => `${e.action} ${e.subject}`)).toEqual(['device.reenroll dev-000', `release.publish ${RELEASE}`, `rollout.create ${id}`, `rollout.start ${id}`, `rollout.halt ${id}`]);
-    expect(auditA.slice(5).map((e) => `${e.action} ${e.subject}`).sort()).toEqual(cohorts.map((name) => `cohort.create ${name}`));
-    console.info(`two nodes: B offered A's rollout after ${offeredByB} ms; A stopped offering B's halt after ${stoppedOnA} ms`);
+    expect(auditA.slice(0, 7).map((e) => `${e.action} ${e.subject}`)).toEqual(['device.reenroll dev-000', `release.publish ${RELEASE}`, `rollout.create ${id}`, `rollout.start ${id}`, `rollout.halt ${id}`, `rollout.resume ${id}`, `rollout.halt ${id}`]);
+    expect(auditA.slice(7).map((e) => `${e.action} ${e.subject}`).sort()).toEqual(cohorts.map((name) => `cohort.create ${name}`));
+    console.info(`two nodes: B offered A's rollout after ${offeredByB} ms; A stopped offering B's halt after ${stoppedOnA} ms; B served A's resume after ${resumedOnB} ms without its LISTEN session`);
   }, 60_000);
 
   it('auto-halts once when the reports crossing the threshold reach both nodes at the same time', async () => {
