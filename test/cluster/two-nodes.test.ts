@@ -321,7 +321,7 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     expect(await status(c, b, id)).toMatchObject({ state: 'running', reported: DEVICES, counts: { applied: DEVICES - failed, failed } });
   }, 60_000);
 
-  it('hands the singleton jobs to the other node within two health intervals when the leader is SIGKILLed, and they run once', async () => {
+  it('hands the singleton jobs to the other node within two health intervals when the leader is SIGKILLed, and they run once, also once the dead node is back', async () => {
     const c = await startCluster();
     const byPid = new Map([c.a, c.b].map((n) => [n.pid, n]));
     const leader = await waitFor(async () => byPid.get((await leaderPid(c.db)) ?? -1), 5000, () => 'no node took the leader lock');
@@ -332,9 +332,15 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     await publishRelease(c, survivor);
     const DWELL_S = 2;
     const TIMEOUT_S = 2;
+    /** Long enough for the killed node to be back (as a follower) before this stage's dwell passes. */
+    const SECOND_DWELL_S = 3;
     const id = await createRollout(c, survivor, {
       id: 'takeover',
-      stages: [{ cohort: 'all', basisPoints: 10000, minDwellSeconds: DWELL_S, autoAdvance: true }, { cohort: 'all', basisPoints: 10000 }],
+      stages: [
+        { cohort: 'all', basisPoints: 10000, minDwellSeconds: DWELL_S, autoAdvance: true },
+        { cohort: 'all', basisPoints: 10000, minDwellSeconds: SECOND_DWELL_S, autoAdvance: true },
+        { cohort: 'all', basisPoints: 10000 },
+      ],
       failurePolicy: { ...LENIENT, reportTimeoutSeconds: TIMEOUT_S },
     });
     const token = await enroll(c, survivor, 'silent-1');
@@ -360,14 +366,22 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     expect(leaderLines(survivor)).toBe(1);
     expect(await leaderPid(c.db)).toBe(survivor.pid);
 
+    // The killed node comes back: a follower now, so the next auto-advance, due while both nodes run, runs once.
+    const back = await startNode(`${leader.name}2`, c.db, c.trust);
+    const rejoined = Date.now();
+    expect(rejoined - advanced, 'the node was back before the second dwell passed').toBeLessThan(SECOND_DWELL_S * 1000);
+    await waitFor(async () => ((await status(c, back, id)).stage === 2 ? true : undefined), SECOND_DWELL_S * 1000 + bound, () => 'the second stage never advanced');
     // Once: a further pass changes nothing.
     await new Promise((r) => setTimeout(r, bound));
-    const audit = await auditOf(c, survivor);
+    const audit = await auditOf(c, back);
     expect(verifyAuditChain(audit).ok).toBe(true);
-    const advances = audit.filter((e) => e.action === 'rollout.advance');
-    expect(advances).toHaveLength(1);
-    expect(advances[0]).toMatchObject({ actor: 'system:auto-advance', subject: id, details: { from: { state: 'running', stage: 0 }, to: { state: 'running', stage: 1 } } });
-    expect(await status(c, survivor, id)).toMatchObject({ state: 'running', stage: 1, counts: { timed_out: 1, downloading: 0 }, failure: { terminal: 1, failures: 1 } });
+    expect(audit.filter((e) => e.action === 'rollout.advance').map((e) => ({ actor: e.actor, subject: e.subject, details: e.details }))).toMatchObject([
+      { actor: 'system:auto-advance', subject: id, details: { from: { state: 'running', stage: 0 }, to: { state: 'running', stage: 1 } } },
+      { actor: 'system:auto-advance', subject: id, details: { from: { state: 'running', stage: 1 }, to: { state: 'running', stage: 2 } } },
+    ]);
+    expect(leaderLines(back)).toBe(0);
+    expect(await leaderPid(c.db)).toBe(survivor.pid);
+    expect(await status(c, back, id)).toMatchObject({ state: 'running', stage: 2, counts: { timed_out: 1, downloading: 0 }, failure: { terminal: 1, failures: 1 } });
     console.info(`leader takeover: the survivor led ${tookOver - killedAt} ms after the kill; advanced ${advanced - Math.max(killedAt, startedAt + DWELL_S * 1000)} ms and timed out ${timedOut - Math.max(killedAt, reportedAt + TIMEOUT_S * 1000)} ms after due (bound ${bound} ms)`);
   }, 60_000);
 });
