@@ -218,16 +218,26 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     console.info(`two nodes: B offered A's rollout after ${offeredByB} ms; A stopped offering B's halt after ${stoppedOnA} ms; B served A's resume after ${resumedOnB} ms without its LISTEN session`);
   }, 60_000);
 
-  it('auto-halts once when the reports crossing the threshold reach both nodes at the same time', async () => {
+  it('auto-halts once when the reports crossing the threshold reach both nodes at the same time; a publish, an enrollment and a start sent to both at once happen once', async () => {
     const c = await startCluster();
     const { a, b } = c;
-    await publishRelease(c, a);
+    // The same release published through both nodes at once: created once, the other answer says it exists.
+    const release = signWith(releaseBody({ issuedAt: toTimestamp(new Date(Date.now() - 60_000)) }), c.trust.releaseKeys);
+    const published = await Promise.all([a, b].map((node) => node.api('POST', '/v1/releases', { token: c.tokens['release-manager'], json: release })));
+    expect(published.map((r) => r.status).sort(), published.map((r) => r.text).join('\n')).toEqual([200, 201]);
+    // One device id enrolled through both at once: one enrollment, one conflict (a few times over).
+    for (let i = 0; i < 5; i++) {
+      const twice = await Promise.all([a, b].map((node) => node.api('POST', '/v1/devices', { token: c.tokens.enroller, json: { deviceId: `twice-${i}`, model: 'redmi-1s', version: '1.4.1' } })));
+      expect(twice.map((r) => r.status).sort(), twice.map((r) => r.text).join('\n')).toEqual([201, 409]);
+    }
     const id = await createRollout(c, a, {
       id: 'halts-once',
       stages: [{ cohort: 'all', basisPoints: 10000 }],
       failurePolicy: { maxFailureBasisPoints: 2000, minTerminalReports: 8, reportTimeoutSeconds: 3600 },
     });
-    ok(await act(c, a, id, 'start'));
+    // Started through both at once: one start; the other finds it running (the action's lock, then the state machine).
+    const starts = await Promise.all([a, b].map((node) => act(c, node, id, 'start')));
+    expect(starts.map((r) => r.status).sort(), starts.map((r) => r.text).join('\n')).toEqual([200, 409]);
     const devices = await inBatches(Array.from({ length: 16 }, (_, i) => `halt-${String(i).padStart(2, '0')}`), 4, async (d) => [d, await enroll(c, a, d)] as const);
     await waitFor(async () => ((await offered(b, devices[0]![0], devices[0]![1])).includes(RELEASE) ? true : undefined), PROPAGATION_MS, () => 'B never served the rollout');
     // Every device is offered the release (through either node) before it reports, as a real one is:
@@ -249,6 +259,7 @@ describe('two nodes on one PostgreSQL (protocol §9)', () => {
     await new Promise((r) => setTimeout(r, 2 * HEALTH_INTERVAL_S * 1000));
     const audit = await auditOf(c, b);
     expect(verifyAuditChain(audit).ok).toBe(true);
+    for (const action of ['release.publish', 'rollout.start']) expect(audit.filter((e) => e.action === action), action).toHaveLength(1);
     const halts = audit.filter((e) => e.action === 'rollout.halt');
     expect(halts).toHaveLength(1);
     expect(halts[0]).toMatchObject({ actor: 'system:auto-halt', subject: id });
