@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app.js';
 import { OPERATOR_ROLES, type OperatorRole } from '../../server/auth/principal.js';
 import { loadConfig } from '../../server/config.js';
@@ -17,50 +14,16 @@ import { makeTrust, tempDir, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, publish } from '../helpers/fleet.js';
 import { latestStatesAgree, recountCounters, storedCounters } from '../reports/recount.js';
 import { client, inBatches } from './http-client.js';
+import { expectDistBuilt, startServerProcess } from '../helpers/server-process.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(repoRoot, 'dist/server/main.js');
 const RELEASE = 'redmi-1s-cloud-optin-2014-08';
 const ROLLOUT = 'crash-rollout';
 const DEVICES = 120;
 const SETTING = 'cloud.messaging.enabled';
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-/** The real server as a child process; resolves once it prints "listening on http://127.0.0.1:PORT". */
-function startChild(dataDir: string, trustDir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [MAIN], {
-    cwd: repoRoot,
-    env: { ...process.env, OTA_DATA_DIR: dataDir, OTA_TRUST_DIR: trustDir, PORT: '0', HOST: '127.0.0.1', OTA_LOG_LEVEL: 'silent', OTA_DEMO: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  return new Promise((done, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`the server did not start: ${out}`)), 20_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:[0-9]+)/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      proc.stderr?.off('data', onData);
-      done({ proc, url: m[1] as string });
-    };
-    // The banner is on stderr; stdout carries only JSON log lines.
-    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr?.on('data', onData);
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`the server exited (${code ?? signal}) before listening: ${out}`));
-    });
-  });
-}
-
-const exited = (proc: ChildProcess): Promise<void> =>
-  proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((done) => proc.once('exit', () => done()));
+/** The real server as a child process on the SQLite file in dataDir. */
+const startChild = (dataDir: string, trustDir: string) =>
+  startServerProcess({ OTA_DATA_DIR: dataDir, OTA_TRUST_DIR: trustDir, OTA_LOG_LEVEL: 'silent', OTA_DEMO: 'false' });
 
 /** Prepares the data folder in-process (tokens, release, fleet, running rollout), then closes it. */
 async function prepare(dataDir: string, trust: ReturnType<typeof makeTrust>): Promise<{ devices: Map<string, string>; tokens: Record<OperatorRole, string> }> {
@@ -107,9 +70,7 @@ async function check(dataDir: string, acked: ReadonlySet<string>) {
 
 describe('crash test: SIGKILL mid-load loses no acknowledged report (issue 3 acceptance)', () => {
   it('every 2xx report is on disk after SIGKILL, counters equal a recount, and the restarted server carries on', { timeout: 120_000 }, async () => {
-    const build = inject('distBuild');
-    expect(build.emitted && existsSync(MAIN), `dist/ was not built by tsc -p tsconfig.build.json:\n${build.output}`).toBe(true);
-    if (!build.ok) console.warn(`tsc reported errors (dist/ was emitted anyway):\n${build.output}`);
+    expectDistBuilt();
 
     const trust = makeTrust();
     const dataDir = tempDir('ota-crash-');
@@ -144,7 +105,7 @@ describe('crash test: SIGKILL mid-load loses no acknowledged report (issue 3 acc
         }
       }),
     );
-    await exited(first.proc);
+    await first.exited();
     expect(first.proc.signalCode).toBe('SIGKILL');
     expect(refused).toBe(0);
     // Killed mid-load: some acknowledged, some not.
@@ -170,7 +131,7 @@ describe('crash test: SIGKILL mid-load loses no acknowledged report (issue 3 acc
     expect(status.status, status.text).toBe(200);
     expect(status.body).toMatchObject({ state: 'running', offered: ids.length, reported: ids.length, counts: { applied: ids.length - failed, failed, received: 0, installing: 0 } });
     second.proc.kill('SIGTERM');
-    await exited(second.proc);
+    await second.exited();
 
     const final = await check(dataDir, acked);
     expect(final.stored.size).toBe(total);

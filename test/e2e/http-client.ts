@@ -1,4 +1,4 @@
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
 
 /** A tiny HTTP client for tests that talk to a real listening server. */
 export interface Answer {
@@ -17,11 +17,13 @@ export interface CallOptions {
 }
 
 /**
- * One connection per request (no keep-alive): an idle pooled socket that the
+ * One connection per request (no keep-alive) by default: an idle pooled socket that the
  * server closes just as the client reuses it would fail a test with
- * ECONNRESET for reasons that have nothing to do with what is tested.
+ * ECONNRESET for reasons that have nothing to do with what is tested. A test
+ * that needs its requests on one connection (one process of several sharing
+ * a port) passes a keep-alive `agent`.
  */
-export function client(baseUrl: string) {
+export function client(baseUrl: string, agent: Agent | false = false) {
   return (method: string, path: string, opts: CallOptions = {}): Promise<Answer> =>
     new Promise<Answer>((resolve, reject) => {
       const headers: Record<string, string | number> = { ...opts.headers };
@@ -35,7 +37,7 @@ export function client(baseUrl: string) {
         payload = opts.raw;
       }
       if (payload) headers['Content-Length'] = payload.length;
-      const req = request(`${baseUrl}${path}`, { method, headers, agent: false }, (res) => {
+      const req = request(`${baseUrl}${path}`, { method, headers, agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
