@@ -226,8 +226,12 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
       try {
         const list = Math.min(size, hot.warmDevices);
         const poll = scenarios.pollOffered!;
-        // Both nodes see every device once before measuring (a balancer sends a device to any node).
-        await pollOn([server, second], { ...poll, durationSeconds: Math.max(3, Math.ceil(duration / 2)) }, Math.max(1, connections / 2), list);
+        // Both nodes see every device of the list before measuring (a balancer sends a device to any node):
+        // warm-up rounds until each node has answered at least the whole list once.
+        for (let round = 0; round < 6; round++) {
+          const w = await pollOn([server, second], { ...poll, durationSeconds: Math.max(3, Math.ceil(duration / 2)) }, Math.max(1, connections / 2), list);
+          if (w.perNode.every((x) => x.requests >= list)) break;
+        }
         const two = await pollOn([server, second], poll, Math.max(1, connections / 2), list);
         const one = await pollOn([server], poll, connections, list);
         extra.nodes = { one: { rps: one.rps, cpuUsPerRequest: one.cpuUsPerRequest }, two: { rps: two.rps, cpuUsPerRequest: two.cpuUsPerRequest, perNodeRps: two.perNode.map((x) => x.rps) } };
