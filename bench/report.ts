@@ -88,6 +88,7 @@ export function formatReport(r: BenchReport): string {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
+    ...[...Object.values(b), r.hot.cold.poll, ...r.hot.warm.map((w) => w.poll)].filter((x) => (x.drainedAfter?.ms ?? 0) > 1000).map((x) => `- after "${x.name}"${x === r.hot.cold.poll ? ' (cold round)' : ''}: its write-behind took ${fmt((x.drainedAfter as { ms: number }).ms / 1000, 1)} s more and ${fmt((x.drainedAfter as { statements: number }).statements)} statements to drain (counted in its CPU and statements)`),
     `- seed: ${fmt(r.seedMs / 1000, 1)} s for ${fmt(r.devices)} devices and ${fmt(r.seededReports)} reports`,
     `- server RSS after the run: ${fmt(r.rssBytes / 2 ** 20)} MiB`,
     `- database: ${fmt(r.dbBytesPerDevice)} bytes per device, ${fmt(r.dbBytesPerReport)} bytes per report (with indexes), ${fmt(r.dbFileBytes / 2 ** 20)} MiB ${r.engine === 'postgres' ? 'database' : 'file'}`,

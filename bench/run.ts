@@ -62,6 +62,24 @@ const startServer = (s: SeedResult, databaseUrl?: string): Promise<Child> =>
 
 let profiles = 0;
 
+/**
+ * Waits until the server's write-behind has drained what a load left (statements stop moving:
+ * fewer than 5 in 500 ms), so the load's CPU and statements include it and the next scenario starts clean.
+ * Returns how long that took and how many statements it ran (at most 120 s).
+ */
+async function settle(child: Child): Promise<{ ms: number; statements: number }> {
+  const t0 = Date.now();
+  const first = (await child.statements()) ?? 0;
+  let last = first;
+  while (Date.now() - t0 < 120_000) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = (await child.statements()) ?? 0;
+    if (now - last < 5) break;
+    last = now;
+  }
+  return { ms: Date.now() - t0, statements: last - first };
+}
+
 /** One load run on `child`, with the child's CPU time and (for the server) SQLite statements per answered request. */
 async function measured(child: Child, spec: LoadSpec & { sequential?: number }, listLength: number, countStatements: boolean): Promise<LoadResult> {
   // --cpu-prof: one profile per server scenario, of that scenario alone.
@@ -74,8 +92,11 @@ async function measured(child: Child, spec: LoadSpec & { sequential?: number }, 
     : useWrk && (spec.method ?? 'GET') === 'GET'
       ? await runWrk(spec, workDir, listLength)
       : await runLoad(spec);
-  // The write-behind of what this load observed runs every 100 ms: count it with the load that caused it.
+  // The write-behind of what this load observed runs every 100 ms: count it with the load that caused it,
+  // waiting until it has drained (on PostgreSQL it can trail the load by seconds: a round trip per row).
   await new Promise((done) => setTimeout(done, 250));
+  const settled = countStatements ? await settle(child) : undefined;
+  if (settled && settled.ms > 1000) log(`  (its write-behind took ${(settled.ms / 1000).toFixed(1)} s more and ${settled.statements} statements to drain)`);
   const c1 = child.cpuMicros();
   const s1 = countStatements ? await child.statements() : undefined;
   if (profile) await child.profile({ profile: 'stop', file: profile });
@@ -86,6 +107,7 @@ async function measured(child: Child, spec: LoadSpec & { sequential?: number }, 
       ? { cpuUsPerRequest: (c1.user + c1.system - c0.user - c0.system) / answered, cpuSystemUsPerRequest: (c1.system - c0.system) / answered }
       : {}),
     ...(answered && s0 !== undefined && s1 !== undefined ? { statementsPerRequest: (s1 - s0) / answered } : {}),
+    ...(settled ? { drainedAfter: settled } : {}),
   };
 }
 
@@ -232,7 +254,9 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
           const w = await pollOn([server, second], { ...poll, durationSeconds: Math.max(3, Math.ceil(duration / 2)) }, Math.max(1, connections / 2), list);
           if (w.perNode.every((x) => x.requests >= list)) break;
         }
+        await Promise.all([settle(server), settle(second)]);
         const two = await pollOn([server, second], poll, Math.max(1, connections / 2), list);
+        await Promise.all([settle(server), settle(second)]);
         const one = await pollOn([server], poll, connections, list);
         extra.nodes = { one: { rps: one.rps, cpuUsPerRequest: one.cpuUsPerRequest }, two: { rps: two.rps, cpuUsPerRequest: two.cpuUsPerRequest, perNodeRps: two.perNode.map((x) => x.rps) } };
       } finally {
@@ -240,6 +264,7 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
       }
       // PostgreSQL itself dies under report load: every report acknowledged with 2xx must be there after its restart.
       log('postgres: SIGKILL of the postmaster under report load');
+      await settle(server);
       const before = await storedReports();
       const spec = tracked({ ...scenarios.reportSingle!, url: server.url }, reportSingle.used());
       const load = runLoad(spec);
