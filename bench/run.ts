@@ -245,8 +245,8 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
       log('postgres: two nodes on one database');
       server = await startServer(s, databaseUrl);
       const second = await startServer(s, databaseUrl);
+      const list = Math.min(size, hot.warmDevices);
       try {
-        const list = Math.min(size, hot.warmDevices);
         const poll = scenarios.pollOffered!;
         // Both nodes see every device of the list before measuring (a balancer sends a device to any node):
         // warm-up rounds until each node has answered at least the whole list once.
@@ -258,7 +258,14 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
         const two = await pollOn([server, second], poll, Math.max(1, connections / 2), list);
         await Promise.all([settle(server), settle(second)]);
         const one = await pollOn([server], poll, connections, list);
-        extra.nodes = { one: { rps: one.rps, cpuUsPerRequest: one.cpuUsPerRequest }, two: { rps: two.rps, cpuUsPerRequest: two.cpuUsPerRequest, perNodeRps: two.perNode.map((x) => x.rps) } };
+        const refused = [...two.perNode, ...one.perNode].reduce((n, x) => n + x.non2xx + x.errors, 0);
+        extra.nodes = { one: { rps: one.rps, cpuUsPerRequest: one.cpuUsPerRequest }, two: { rps: two.rps, cpuUsPerRequest: two.cpuUsPerRequest, perNodeRps: two.perNode.map((x) => x.rps) }, refused };
+      } catch (e) {
+        // Not fatal: the kill of PostgreSQL below still runs. Say what a node answers, for the write-up.
+        const sample = scenarios.pollOffered!.request(0);
+        const answers = await Promise.all([server, second].map((x) => fetch(`${x.url}${sample.path}`, { headers: sample.headers }).then(async (r) => `${r.status} ${(await r.text()).slice(0, 200)}`, (err: unknown) => String(err))));
+        extra.nodesError = `${String(e).slice(0, 300)}; a sample poll answers: ${answers.join(' | ')}`;
+        log(`two nodes failed: ${extra.nodesError}`);
       } finally {
         await second.stop();
       }
