@@ -99,7 +99,7 @@ export function formatReport(r: BenchReport): string {
       ? [`- durability (SIGKILL of the PostgreSQL postmaster under report load, restarted on the same data folder in ${fmt(r.pgKill.restartMs)} ms; the server answered 200 again ${fmt(r.pgKill.recoveredMs)} ms after the load ended): ${fmt(r.pgKill.acknowledged)} acknowledged, ${fmt(r.pgKill.stored)} stored, **${fmt(r.pgKill.lost)} lost**; ${fmt(r.pgKill.refused)} refused (503 while it was down), ${fmt(r.pgKill.errors)} connection errors/timeouts`]
       : []),
     ...(r.nodes
-      ? [`- two nodes on one PostgreSQL (warm poll, each node its own autocannon with half the connections): ${fmt(r.nodes.two.rps)} req/s (${r.nodes.two.perNodeRps.map((x) => fmt(x)).join(' + ')}), ${fmt(r.nodes.two.cpuUsPerRequest, 1)} µs CPU per poll; one node, same list: ${fmt(r.nodes.one.rps)} req/s, ${fmt(r.nodes.one.cpuUsPerRequest, 1)} µs; two / one CPU per poll **${ratio(r.nodes.two.cpuUsPerRequest, r.nodes.one.cpuUsPerRequest)}** (target ≤ 1.1×); ${fmt(r.nodes.refused)} answers not 2xx/3xx`]
+      ? [`- two nodes on one PostgreSQL (warm poll, each node its own load generator with half the connections): ${fmt(r.nodes.two.rps)} req/s (${r.nodes.two.perNodeRps.map((x) => fmt(x)).join(' + ')}), ${fmt(r.nodes.two.cpuUsPerRequest, 1)} µs CPU per poll; one node, same list: ${fmt(r.nodes.one.rps)} req/s, ${fmt(r.nodes.one.cpuUsPerRequest, 1)} µs; two / one CPU per poll **${ratio(r.nodes.two.cpuUsPerRequest, r.nodes.one.cpuUsPerRequest)}** (target ≤ 1.1×); ${fmt(r.nodes.refused)} answers not 2xx/3xx`]
       : []),
     ...(r.nodesError ? [`- two nodes: not measured: ${r.nodesError}`] : []),
     '',

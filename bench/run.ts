@@ -170,13 +170,12 @@ async function until(url: string, token: string, ms: number): Promise<number> {
 }
 
 /** GET load on several servers at once (each its own load generator), CPU per answered request over all of them. */
-async function pollOn(servers: Child[], spec: LoadSpec, connectionsEach: number, _listLength: number): Promise<{ rps: number; cpuUsPerRequest: number; answered: number; perNode: LoadResult[] }> {
+async function pollOn(servers: Child[], spec: LoadSpec, connectionsEach: number, listLength: number): Promise<{ rps: number; cpuUsPerRequest: number; answered: number; perNode: LoadResult[] }> {
   const c0 = servers.map((x) => x.cpuMicros());
   const rs = await Promise.all(
     servers.map((x) => {
-      // autocannon here: two wrk processes at once failed to report (no summary, a share of answers
-      // counted as errors) in two runs, while the same polls through fetch all answered 200.
-      return runLoad({ ...spec, url: x.url, connections: connectionsEach });
+      const one = { ...spec, url: x.url, connections: connectionsEach };
+      return useWrk ? runWrk(one, workDir, listLength) : runLoad(one);
     }),
   );
   await sleep(250);
