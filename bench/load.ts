@@ -18,6 +18,8 @@ export interface LoadResult {
   cpuSystemUsPerRequest?: number;
   /** SQLite statements the server executed per answered request. */
   statementsPerRequest?: number;
+  /** After the load ended: how long the server took to drain its write-behind, and the statements that took (included above). */
+  drainedAfter?: { ms: number; statements: number };
 }
 
 export interface LoadSpec {

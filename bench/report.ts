@@ -9,6 +9,7 @@ export interface HotPath {
 }
 
 export interface BenchReport {
+  engine: 'sqlite' | 'postgres';
   devices: number;
   seedMs: number;
   seededReports: number;
@@ -25,6 +26,12 @@ export interface BenchReport {
   totalSeconds: number;
   node: string;
   getGenerator: 'wrk' | 'autocannon';
+  /** PostgreSQL: the warm poll on two server processes sharing the database against one (same run, same list). */
+  nodes?: { one: { rps: number; cpuUsPerRequest: number }; two: { rps: number; cpuUsPerRequest: number; perNodeRps: number[] }; refused: number };
+  /** Why the two-node measurement did not complete, with what a node answered. */
+  nodesError?: string;
+  /** PostgreSQL: SIGKILL of the postmaster under single-report load, restarted on the same data folder. */
+  pgKill?: { acknowledged: number; stored: number; lost: number; refused: number; errors: number; restartMs: number; recoveredMs: number };
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -77,16 +84,24 @@ export function formatReport(r: BenchReport): string {
   const first = r.curve[0];
   const last = r.curve[r.curve.length - 1];
   return [
-    `## ${fmt(r.devices)} devices, ${r.connections} connections, ${r.durationSeconds} s per scenario (${r.node}; GET load: ${r.getGenerator})`,
+    `## ${r.engine === 'postgres' ? 'PostgreSQL' : 'SQLite'}: ${fmt(r.devices)} devices, ${r.connections} connections, ${r.durationSeconds} s per scenario (${r.node}; GET load: ${r.getGenerator})`,
     '',
     '| scenario | load | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline | server CPU µs/req (kernel) | SQL statements/req | 2xx/3xx | errors |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
+    ...[...Object.values(b), r.hot.cold.poll, ...r.hot.warm.map((w) => w.poll)].filter((x) => (x.drainedAfter?.ms ?? 0) > 1000).map((x) => `- after "${x.name}"${x === r.hot.cold.poll ? ' (cold round)' : ''}: its write-behind took ${fmt((x.drainedAfter as { ms: number }).ms / 1000, 1)} s more and ${fmt((x.drainedAfter as { statements: number }).statements)} statements to drain (counted in its CPU and statements)`),
     `- seed: ${fmt(r.seedMs / 1000, 1)} s for ${fmt(r.devices)} devices and ${fmt(r.seededReports)} reports`,
     `- server RSS after the run: ${fmt(r.rssBytes / 2 ** 20)} MiB`,
-    `- database: ${fmt(r.dbBytesPerDevice)} bytes per device, ${fmt(r.dbBytesPerReport)} bytes per report, ${fmt(r.dbFileBytes / 2 ** 20)} MiB file`,
-    `- durability (after SIGKILL): ${fmt(r.durability.acknowledged)} reports acknowledged with 2xx, ${fmt(r.durability.stored)} stored (the excess was in flight when the load stopped), ${fmt(r.durability.lost)} lost`,
+    `- database: ${fmt(r.dbBytesPerDevice)} bytes per device, ${fmt(r.dbBytesPerReport)} bytes per report (with indexes), ${fmt(r.dbFileBytes / 2 ** 20)} MiB ${r.engine === 'postgres' ? 'database' : 'file'}`,
+    `- durability (after SIGKILL of the server): ${fmt(r.durability.acknowledged)} reports acknowledged with 2xx, ${fmt(r.durability.stored)} stored (the excess was in flight when the load stopped), ${fmt(r.durability.lost)} lost`,
+    ...(r.pgKill
+      ? [`- durability (SIGKILL of the PostgreSQL postmaster under report load, restarted on the same data folder in ${fmt(r.pgKill.restartMs)} ms; the server answered 200 again ${fmt(r.pgKill.recoveredMs)} ms after the load ended): ${fmt(r.pgKill.acknowledged)} acknowledged, ${fmt(r.pgKill.stored)} stored, **${fmt(r.pgKill.lost)} lost**; ${fmt(r.pgKill.refused)} refused (503 while it was down), ${fmt(r.pgKill.errors)} connection errors/timeouts`]
+      : []),
+    ...(r.nodes
+      ? [`- two nodes on one PostgreSQL (warm poll, each node its own load generator with half the connections): ${fmt(r.nodes.two.rps)} req/s (${r.nodes.two.perNodeRps.map((x) => fmt(x)).join(' + ')}), ${fmt(r.nodes.two.cpuUsPerRequest, 1)} µs CPU per poll; one node, same list: ${fmt(r.nodes.one.rps)} req/s, ${fmt(r.nodes.one.cpuUsPerRequest, 1)} µs; two / one CPU per poll **${ratio(r.nodes.two.cpuUsPerRequest, r.nodes.one.cpuUsPerRequest)}** (target ≤ 1.1×); ${fmt(r.nodes.refused)} answers not 2xx/3xx`]
+      : []),
+    ...(r.nodesError ? [`- two nodes: not measured: ${r.nodesError}`] : []),
     '',
     '### Poll against raw node:http writing the same bytes (alternating rounds, each request another device)',
     '',
@@ -102,5 +117,35 @@ export function formatReport(r: BenchReport): string {
     '',
     first && last ? `- poll p50 at ${fmt(last.devices)} vs ${fmt(first.devices)} devices: ${ratio(last.poll.p50 || 0.01, first.poll.p50 || 0.01)}; CPU per poll: ${ratio(last.poll.cpuUsPerRequest ?? 0, first.poll.cpuUsPerRequest)}; warm rounds' poll p50: ${ratio(warmP50(last) || 0.01, warmP50(first) || 0.01)}` : '',
     `- total bench time: ${fmt(r.totalSeconds)} s`,
+  ].join('\n');
+}
+
+/** SQLite against PostgreSQL from one run: the same scenarios, each beside its own engine's baselines. */
+export function formatComparison(lite: BenchReport, pg: BenchReport): string {
+  const rows = [
+    ['poll, update offered (warm rounds, each request another device)', (r: BenchReport) => { const h = hotFigures(r.hot.warm); return { rps: h.pollRps, cpu: h.pollCpu, st: h.pollStatements, base: h.rawRps, baseCpu: h.rawCpu }; }],
+    ['poll, update offered (cold round)', (r: BenchReport) => { const h = hotFigures([r.hot.cold]); return { rps: h.pollRps, cpu: h.pollCpu, st: h.pollStatements, base: h.rawRps, baseCpu: h.rawCpu }; }],
+    ...(['poll304', 'reportSingle', 'reportBatch', 'enroll', 'status'] as const).map((k) =>
+      [k, (r: BenchReport) => {
+        const x = r.results[k];
+        const base = { poll304: r.results.baselineGet, reportSingle: r.results.baselinePostSingle, reportBatch: r.results.baselinePostBatch, enroll: r.results.baselinePostSingle, status: undefined }[k];
+        return x ? { rps: x.rps, cpu: x.cpuUsPerRequest ?? 0, st: x.statementsPerRequest ?? 0, base: base?.rps, baseCpu: base?.cpuUsPerRequest, p99: x.p99, name: x.name } : undefined;
+      }] as const,
+    ),
+  ] as const;
+  const lines = rows.map(([label, f]) => {
+    const a = f(lite) as { rps: number; cpu: number; st: number; base?: number | undefined; baseCpu?: number | undefined; name?: string } | undefined;
+    const b = f(pg) as typeof a;
+    if (!a || !b) return '';
+    return `| ${a.name ?? label} | ${fmt(a.rps)} (${ratio(a.rps, a.base)}) | ${fmt(b.rps)} (${ratio(b.rps, b.base)}) | **${ratio(b.rps, a.rps)}** | ${fmt(a.cpu)} | ${fmt(b.cpu)} | ${ratio(b.cpu, a.cpu)} | ${fmt(a.st, 2)} | ${fmt(b.st, 2)} |`;
+  }).filter(Boolean);
+  return [
+    `## SQLite against PostgreSQL, ${fmt(lite.devices)} devices, same run`,
+    '',
+    'req/s in brackets: against that engine\'s same-run baseline (raw node:http for the polls, bare Express for the 304, express.json() for reports and enrollment).',
+    '',
+    '| scenario | SQLite req/s | PostgreSQL req/s | PG / SQLite req/s | SQLite CPU µs/req | PG CPU µs/req | PG / SQLite CPU | SQLite statements/req | PG statements/req |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...lines,
   ].join('\n');
 }

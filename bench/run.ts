@@ -8,8 +8,9 @@ import { startChild, type Child } from './child.js';
 import { runLoad, runSequential, type LoadResult, type LoadSpec } from './load.js';
 import { REPORTS_PER_REQUEST, serverScenarios, targetDevice } from './scenarios.js';
 import { deviceIdOf, deviceTokenOf, seed, type SeedResult } from './seed.js';
-import { formatReport, type BenchReport, type HotPath } from './report.js';
+import { formatComparison, formatReport, type BenchReport, type HotPath } from './report.js';
 import { runWrk, wrkAvailable } from './wrk.js';
+import { pgValue, startCluster, type Cluster } from './postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -25,15 +26,19 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string' },
     autocannon: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    db: { type: 'string', default: 'sqlite' },
   },
 });
+if (!['sqlite', 'postgres', 'both'].includes(args.db as string)) throw new Error(`--db sqlite|postgres|both, not ${args.db}`);
+type Engine = 'sqlite' | 'postgres';
+const engines: Engine[] = args.db === 'both' ? ['sqlite', 'postgres'] : [args.db as Engine];
 
 const devices = Number(args.devices ?? (args.quick ? 10_000 : 1_000_000));
 const duration = Number(args.duration ?? (args.quick ? 3 : 10));
 const connections = Number(args.connections);
 const curveSizes = args.curve
   ? args.curve.split(',').map(Number)
-  : args.quick ? [1_000, 10_000] : args.full ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000];
+  : args.db !== 'sqlite' ? [] : args.quick ? [1_000, 10_000] : args.full ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000];
 const rounds = Number(args.rounds);
 // wrk for the GET scenarios where it is installed (it steals far less CPU from the server); autocannon otherwise.
 const useWrk = !args.autocannon && wrkAvailable();
@@ -41,8 +46,9 @@ const workDir = mkdtempSync(join(tmpdir(), 'ota-bench-'));
 const resultsDir = resolve(here, '../../bench/results');
 const log = (m: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
-function serverEnv(s: SeedResult): NodeJS.ProcessEnv {
+function serverEnv(s: SeedResult, databaseUrl?: string): NodeJS.ProcessEnv {
   return {
+    ...(databaseUrl ? { OTA_DATABASE_URL: databaseUrl } : {}),
     OTA_DATA_DIR: s.dataDir, OTA_TRUST_DIR: s.trustDir, PORT: '0', HOST: '127.0.0.1', OTA_LOG_LEVEL: 'warn', OTA_DEMO: 'false',
     // The bench drives one enroller and one QA token far beyond an operator's normal rate.
     OTA_RATE_LIMIT_PER_MINUTE: '100000000', OTA_AUTH_FAILURES_PER_MINUTE: '100000000',
@@ -51,10 +57,28 @@ function serverEnv(s: SeedResult): NodeJS.ProcessEnv {
 }
 
 // Counts SQLite statements and takes per-scenario profiles for the figures; the server's own code is unchanged.
-const startServer = (s: SeedResult): Promise<Child> =>
-  startChild(join(here, '../server/main.js'), [], serverEnv(s), ['--import', pathToFileURL(join(here, 'server-probe.js')).href]);
+const startServer = (s: SeedResult, databaseUrl?: string): Promise<Child> =>
+  startChild(join(here, '../server/main.js'), [], serverEnv(s, databaseUrl), ['--import', pathToFileURL(join(here, 'server-probe.js')).href]);
 
 let profiles = 0;
+
+/**
+ * Waits until the server's write-behind has drained what a load left (statements stop moving:
+ * fewer than 5 in 500 ms), so the load's CPU and statements include it and the next scenario starts clean.
+ * Returns how long that took and how many statements it ran (at most 120 s).
+ */
+async function settle(child: Child): Promise<{ ms: number; statements: number }> {
+  const t0 = Date.now();
+  const first = (await child.statements()) ?? 0;
+  let last = first;
+  while (Date.now() - t0 < 120_000) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = (await child.statements()) ?? 0;
+    if (now - last < 5) break;
+    last = now;
+  }
+  return { ms: Date.now() - t0, statements: last - first };
+}
 
 /** One load run on `child`, with the child's CPU time and (for the server) SQLite statements per answered request. */
 async function measured(child: Child, spec: LoadSpec & { sequential?: number }, listLength: number, countStatements: boolean): Promise<LoadResult> {
@@ -68,8 +92,11 @@ async function measured(child: Child, spec: LoadSpec & { sequential?: number }, 
     : useWrk && (spec.method ?? 'GET') === 'GET'
       ? await runWrk(spec, workDir, listLength)
       : await runLoad(spec);
-  // The write-behind of what this load observed runs every 100 ms: count it with the load that caused it.
+  // The write-behind of what this load observed runs every 100 ms: count it with the load that caused it,
+  // waiting until it has drained (on PostgreSQL it can trail the load by seconds: a round trip per row).
   await new Promise((done) => setTimeout(done, 250));
+  const settled = countStatements ? await settle(child) : undefined;
+  if (settled && settled.ms > 1000) log(`  (its write-behind took ${(settled.ms / 1000).toFixed(1)} s more and ${settled.statements} statements to drain)`);
   const c1 = child.cpuMicros();
   const s1 = countStatements ? await child.statements() : undefined;
   if (profile) await child.profile({ profile: 'stop', file: profile });
@@ -80,6 +107,7 @@ async function measured(child: Child, spec: LoadSpec & { sequential?: number }, 
       ? { cpuUsPerRequest: (c1.user + c1.system - c0.user - c0.system) / answered, cpuSystemUsPerRequest: (c1.system - c0.system) / answered }
       : {}),
     ...(answered && s0 !== undefined && s1 !== undefined ? { statementsPerRequest: (s1 - s0) / answered } : {}),
+    ...(settled ? { drainedAfter: settled } : {}),
   };
 }
 
@@ -119,16 +147,64 @@ async function collectEtags(url: string, s: SeedResult, count: number): Promise<
   return { etags, body };
 }
 
-async function measureFleet(size: number, scenarioNames: string[], withBaselines: boolean): Promise<Partial<BenchReport>> {
-  log(`seeding ${size.toLocaleString()} devices`);
-  const s = await seed(join(workDir, `fleet-${size}`), size);
+let cluster: Cluster | undefined;
+let databases = 0;
+
+/** The scenarios' per-request builders, recording the highest request index used (a later load continues after it). */
+function tracked(spec: LoadSpec & { sequential?: number }, from = 0): LoadSpec & { sequential?: number; used: () => number } {
+  let top = from - 1;
+  return { ...spec, request: (k) => { top = Math.max(top, from + k); return spec.request(from + k); }, used: () => top + 1 };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the server answers `path` with `status` (after the database came back). */
+async function until(url: string, token: string, ms: number): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    const r = await fetch(`${url}/v1/rollouts/bench-system/status`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+    if (r?.status === 200) return Date.now() - t0;
+    await sleep(200);
+  }
+  throw new Error(`the server did not answer 200 within ${ms} ms after PostgreSQL restarted`);
+}
+
+/** GET load on several servers at once (each its own load generator), CPU per answered request over all of them. */
+async function pollOn(servers: Child[], spec: LoadSpec, connectionsEach: number, listLength: number): Promise<{ rps: number; cpuUsPerRequest: number; answered: number; perNode: LoadResult[] }> {
+  const c0 = servers.map((x) => x.cpuMicros());
+  const rs = await Promise.all(
+    servers.map((x) => {
+      const one = { ...spec, url: x.url, connections: connectionsEach };
+      return useWrk ? runWrk(one, workDir, listLength) : runLoad(one);
+    }),
+  );
+  await sleep(250);
+  const cpu = servers.reduce((n, x, k) => { const c = x.cpuMicros(); return n + c.user + c.system - c0[k]!.user - c0[k]!.system; }, 0);
+  const answered = rs.reduce((n, r) => n + r.ok + r.non2xx, 0);
+  return { rps: rs.reduce((n, r) => n + r.rps, 0), cpuUsPerRequest: cpu / Math.max(1, answered), answered, perNode: rs };
+}
+
+async function measureFleet(size: number, scenarioNames: string[], withBaselines: boolean, engine: Engine): Promise<Partial<BenchReport>> {
+  const databaseUrl = engine === 'postgres' ? await (cluster as Cluster).createDatabase(`fleet_${size}_${++databases}`) : undefined;
+  log(`${engine}: seeding ${size.toLocaleString()} devices`);
+  const s = await seed(join(workDir, `fleet-${engine}-${size}`), size, databaseUrl ? { databaseUrl } : {});
   log(`seeded in ${(s.seedMs / 1000).toFixed(1)} s: ${s.reports.toLocaleString()} reports`);
-  const server = await startServer(s);
+  const storedReports = async (): Promise<number> => {
+    if (databaseUrl) return pgValue(databaseUrl, 'SELECT COUNT(*) AS n FROM reports');
+    const db = new Database(join(s.dataDir, 'ota.db'), { readonly: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM reports').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  let server = await startServer(s, databaseUrl);
   const results: Record<string, LoadResult> = {};
+  const extra: Partial<BenchReport> = {};
   try {
     const { etags, body } = await collectEtags(server.url, s, Math.min(2000, s.devices));
     // Let the first offers' write-behind land before measuring.
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const scenarios = serverScenarios({ seed: s, url: server.url, connections, durationSeconds: duration, etags, runTag: String(Date.now()) });
     const raw = await startChild(join(here, 'raw-baseline-server.js'), [body], {});
     let hot: HotPath;
@@ -151,23 +227,73 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
         await baseline.stop();
       }
     }
+    const reportSingle = tracked(scenarios.reportSingle!);
     for (const name of scenarioNames) {
-      log(`${size.toLocaleString()} devices: ${scenarios[name]!.name}`);
-      results[name] = await measured(server, scenarios[name]!, size, true);
+      log(`${engine}, ${size.toLocaleString()} devices: ${scenarios[name]!.name}`);
+      results[name] = await measured(server, name === 'reportSingle' ? reportSingle : scenarios[name]!, size, true);
     }
     const rss = server.rssBytes();
-    // Durability: kill -9, then every acknowledged report must be in the file.
+    // Durability: kill -9, then every acknowledged report must be in the database.
     server.proc.kill('SIGKILL');
     await new Promise((r) => server.proc.once('exit', r));
     const acknowledged = Object.entries(REPORTS_PER_REQUEST).reduce((n, [k, per]) => n + (results[k]?.ok ?? 0) * per, 0);
-    const db = new Database(join(s.dataDir, 'ota.db'), { readonly: true });
-    const stored = (db.prepare('SELECT COUNT(*) AS n FROM reports').get() as { n: number }).n - s.reports;
-    db.close();
+    const stored = (await storedReports()) - s.reports;
+    const dbFileBytes = databaseUrl ? await pgValue(databaseUrl, 'SELECT pg_database_size(current_database()) AS n') : statSync(join(s.dataDir, 'ota.db')).size;
+
+    if (databaseUrl && withBaselines) {
+      // Several nodes (protocol §9): two server processes on this database, each its own port and load generator.
+      log('postgres: two nodes on one database');
+      server = await startServer(s, databaseUrl);
+      const second = await startServer(s, databaseUrl);
+      const list = Math.min(size, hot.warmDevices);
+      try {
+        const poll = scenarios.pollOffered!;
+        // Both nodes see every device of the list before measuring (a balancer sends a device to any node):
+        // warm-up rounds until each node has answered at least the whole list once.
+        for (let round = 0; round < 6; round++) {
+          const w = await pollOn([server, second], { ...poll, durationSeconds: Math.max(3, Math.ceil(duration / 2)) }, Math.max(1, connections / 2), list);
+          if (w.perNode.every((x) => x.requests >= list)) break;
+        }
+        await Promise.all([settle(server), settle(second)]);
+        const two = await pollOn([server, second], poll, Math.max(1, connections / 2), list);
+        await Promise.all([settle(server), settle(second)]);
+        const one = await pollOn([server], poll, connections, list);
+        const refused = [...two.perNode, ...one.perNode].reduce((n, x) => n + x.non2xx + x.errors, 0);
+        extra.nodes = { one: { rps: one.rps, cpuUsPerRequest: one.cpuUsPerRequest }, two: { rps: two.rps, cpuUsPerRequest: two.cpuUsPerRequest, perNodeRps: two.perNode.map((x) => x.rps) }, refused };
+      } catch (e) {
+        // Not fatal: the kill of PostgreSQL below still runs. Say what a node answers, for the write-up.
+        const sample = scenarios.pollOffered!.request(0);
+        const answers = await Promise.all([server, second].map((x) => fetch(`${x.url}${sample.path}`, { headers: sample.headers }).then(async (r) => `${r.status} ${(await r.text()).slice(0, 200)}`, (err: unknown) => String(err))));
+        extra.nodesError = `${String(e).slice(0, 300)}; a sample poll answers: ${answers.join(' | ')}`;
+        log(`two nodes failed: ${extra.nodesError}`);
+      } finally {
+        await second.stop();
+      }
+      // PostgreSQL itself dies under report load: every report acknowledged with 2xx must be there after its restart.
+      log('postgres: SIGKILL of the postmaster under report load');
+      await settle(server);
+      const before = await storedReports();
+      const spec = tracked({ ...scenarios.reportSingle!, url: server.url }, reportSingle.used());
+      const load = runLoad(spec);
+      await sleep((duration * 1000) / 3);
+      const pid = (cluster as Cluster).kill();
+      log(`killed postmaster ${pid}; restarting it in 2 s`);
+      await sleep(2000);
+      const r0 = Date.now();
+      await (cluster as Cluster).restart();
+      const restartMs = Date.now() - r0;
+      const r = await load;
+      const recoveredMs = await until(server.url, s.tokens.qa, 30_000);
+      await sleep(500);
+      const after = await storedReports();
+      extra.pgKill = { acknowledged: r.ok, stored: after - before, lost: Math.max(0, r.ok - (after - before)), refused: r.non2xx, errors: r.errors, restartMs, recoveredMs };
+    }
     return {
-      devices: size, seedMs: s.seedMs, seededReports: s.reports, rssBytes: rss,
+      engine, devices: size, seedMs: s.seedMs, seededReports: s.reports, rssBytes: rss,
       dbBytesPerDevice: s.dbBytesDevices / size, dbBytesPerReport: s.reports ? s.dbBytesReports / s.reports : 0,
-      dbFileBytes: statSync(join(s.dataDir, 'ota.db')).size,
+      dbFileBytes,
       results, hot, durability: { acknowledged, stored, lost: Math.max(0, acknowledged - stored) },
+      ...extra,
     };
   } finally {
     await server.stop();
@@ -175,31 +301,57 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
   }
 }
 
-async function main(): Promise<void> {
-  mkdirSync(resultsDir, { recursive: true });
+async function measureEngine(engine: Engine, all: string[]): Promise<BenchReport> {
   const started = Date.now();
-  const everything = ['pollOffered', 'pollNothing', 'poll304', 'reportSingle', 'reportBatch', 'enroll', 'status', 'deviceList'];
-  // --scenarios a,b: a subset while profiling one path (the curve needs pollOffered and status).
-  const all = args.scenarios ? [...new Set([...args.scenarios.split(','), 'pollOffered', 'status'])] : everything;
-  for (const name of all) if (!everything.includes(name)) throw new Error(`unknown scenario ${name}; one of ${everything.join(', ')}`);
-  const main = await measureFleet(devices, all, true);
+  const main = await measureFleet(devices, all, true, engine);
   const curve: BenchReport['curve'] = [];
-  for (const size of curveSizes) {
+  for (const size of curveSizes.length ? curveSizes : [devices]) {
     if (size === devices) {
       curve.push({ devices: size, poll: main.results!.pollOffered!, status: main.results!.status!, hot: main.hot! });
       continue;
     }
-    const point = await measureFleet(size, ['pollOffered', 'status'], false);
+    const point = await measureFleet(size, ['pollOffered', 'status'], false, engine);
     curve.push({ devices: size, poll: point.results!.pollOffered!, status: point.results!.status!, hot: point.hot! });
   }
-  const report = { ...main, curve, connections, durationSeconds: duration, totalSeconds: (Date.now() - started) / 1000, node: process.version, getGenerator: useWrk ? 'wrk' : 'autocannon' } as BenchReport;
+  return { ...main, curve, connections, durationSeconds: duration, totalSeconds: (Date.now() - started) / 1000, node: process.version, getGenerator: useWrk ? 'wrk' : 'autocannon' } as BenchReport;
+}
+
+// Ctrl-C: the throwaway PostgreSQL goes with the bench.
+process.once('SIGINT', () => {
+  void (cluster?.stop() ?? Promise.resolve()).finally(() => {
+    if (cluster && !args.keep) rmSync(cluster.dir, { recursive: true, force: true });
+    if (!args.keep) rmSync(workDir, { recursive: true, force: true });
+    process.exit(130);
+  });
+});
+
+async function main(): Promise<void> {
+  mkdirSync(resultsDir, { recursive: true });
+  const everything = ['pollOffered', 'pollNothing', 'poll304', 'reportSingle', 'reportBatch', 'enroll', 'status', 'deviceList'];
+  // --scenarios a,b: a subset while profiling one path (the curve needs pollOffered and status).
+  const all = args.scenarios ? [...new Set([...args.scenarios.split(','), 'pollOffered', 'status'])] : everything;
+  for (const name of all) if (!everything.includes(name)) throw new Error(`unknown scenario ${name}; one of ${everything.join(', ')}`);
+  const reports: BenchReport[] = [];
+  try {
+    if (engines.includes('postgres')) {
+      // Its own temporary folder (the postgres user cannot enter the bench's 0700 work folder).
+      cluster = await startCluster(mkdtempSync(join(tmpdir(), 'ota-bench-pg-')));
+      log(`postgres: throwaway cluster at ${cluster.url}`);
+    }
+    for (const engine of engines) reports.push(await measureEngine(engine, all));
+  } finally {
+    await cluster?.stop();
+    if (cluster && !args.keep) rmSync(cluster.dir, { recursive: true, force: true });
+    if (!args.keep) rmSync(workDir, { recursive: true, force: true });
+  }
   const file = join(resultsDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(report, null, 2));
-  console.log(formatReport(report));
+  writeFileSync(file, JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+  for (const r of reports) console.log(`${formatReport(r)}\n`);
+  if (reports.length === 2) console.log(formatComparison(reports[0]!, reports[1]!));
   console.log(`\nraw figures: ${file}`);
-  if (!args.keep) rmSync(workDir, { recursive: true, force: true });
-  if (report.durability.lost !== 0) {
-    console.error(`DURABILITY FAILURE: ${report.durability.lost} acknowledged reports are not in the database`);
+  const lost = reports.reduce((n, r) => n + r.durability.lost + (r.pgKill?.lost ?? 0), 0);
+  if (lost !== 0) {
+    console.error(`DURABILITY FAILURE: ${lost} acknowledged reports are not in the database`);
     process.exit(1);
   }
 }

@@ -7,7 +7,9 @@ import { createContext } from '../server/context.js';
 import { signEnvelope } from '../server/crypto/envelope.js';
 import { readKeyFile } from '../server/crypto/key-files.js';
 import { ed25519Signer } from '../server/crypto/signer.js';
+import { connectDatabase } from '../server/db/connect.js';
 import { openDatabase, type Db } from '../server/db/open.js';
+import type { Sql, SqlValue } from '../server/db/sql.js';
 import { sqliteSql } from '../server/db/sqlite-sql.js';
 import { deviceTokenHash } from '../server/devices/device-token.js';
 import { publishRelease } from '../server/releases/publish-service.js';
@@ -39,10 +41,23 @@ export interface SeedResult {
   tokens: { admin: string; enroller: string; qa: string };
 }
 
+/** Rows per PostgreSQL bulk statement (one array parameter per column). */
+const PG_BATCH = 10_000;
+/** One column of some rows, as the array parameter unnest() takes (node-postgres encodes JS arrays as PG arrays). */
+const columnOf = (rows: readonly (readonly unknown[])[], c: number): SqlValue => rows.map((r) => r[c]) as unknown as SqlValue;
+
 const SEEDED_REPORT_STATES = ['received', 'downloading', 'downloaded', 'installing', 'applied'] as const;
 
 function release(id: string, over: Partial<ReleaseSigned>, at: string): ReleaseSigned {
   return { type: 'release', id, models: ['redmi-1s'], appliesTo: '>=1.4.0 <1.4.3', settings: [], mandatory: false, downgrade: false, issuedAt: at, ...over };
+}
+
+/** Bytes on disk of some PostgreSQL tables with their indexes and TOAST (what the rows cost, as on SQLite). */
+async function pgBytes(sql: Sql, tables: string[]): Promise<number> {
+  await sql.exec('CHECKPOINT');
+  let n = 0;
+  for (const t of tables) n += (await sql.value<number>('SELECT pg_total_relation_size(?::regclass)::bigint', [t])) ?? 0;
+  return n;
 }
 
 function dbBytes(db: Db): number {
@@ -61,11 +76,13 @@ function dbBytes(db: Db): number {
  * through better-sqlite3 on the connection the stores use (nothing else
  * runs while the seed does).
  */
-export async function seed(dataDir: string, devices: number, opts: { reportsPerDevice?: number } = {}): Promise<SeedResult> {
+export async function seed(dataDir: string, devices: number, opts: { reportsPerDevice?: number; databaseUrl?: string } = {}): Promise<SeedResult> {
   const dev = ensureDevTrust(dataDir);
   const config = loadConfig({}, { dataDir, trustDir: dev.trustDir, logLevel: 'silent', demo: false });
-  const db = openDatabase(join(dataDir, 'ota.db'));
-  const sql = sqliteSql(db);
+  // SQLite: bulk rows straight through better-sqlite3; PostgreSQL: through the Sql layer connectDatabase
+  // opens (migrated as the server would), in unnest() batches of 10,000 rows per statement.
+  const db = opts.databaseUrl ? undefined : openDatabase(join(dataDir, 'ota.db'));
+  const sql = db ? sqliteSql(db) : await connectDatabase({ url: opts.databaseUrl, file: join(dataDir, 'ota.db'), statementTimeoutMs: 0 });
   const ctx = await createContext({ config, sql, trust: createTrustState(loadTrustFolder(dev.trustDir)), logger: pino({ level: 'silent' }) });
   const at = toTimestamp(new Date());
   const actor = 'system:bench';
@@ -83,17 +100,35 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
   for (const r of releases) await publishRelease(signEnvelope({ signed: r }, [signer]), actor, ctx);
 
   const started = Date.now();
-  const insertDevice = db.prepare('INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const now = Date.now();
-  for (let from = 0; from < devices; from += 50_000) {
-    db.transaction(() => {
-      for (let i = from; i < Math.min(devices, from + 50_000); i++) {
-        const target = isTargetModel(i);
-        insertDevice.run(deviceIdOf(i), deviceTokenHash(deviceTokenOf(i)), target ? 'redmi-1s' : 'redmi-2', target ? '1.4.1' : '2.0.0', `{"region":"${i % 2 ? 'eu' : 'us'}"}`, now, now);
-      }
-    })();
+  const perDevice = opts.reportsPerDevice ?? SEEDED_REPORT_STATES.length;
+  const deviceRow = (i: number) => {
+    const target = isTargetModel(i);
+    return [deviceIdOf(i), deviceTokenHash(deviceTokenOf(i)), target ? 'redmi-1s' : 'redmi-2', target ? '1.4.1' : '2.0.0', `{"region":"${i % 2 ? 'eu' : 'us'}"}`, now, now] as const;
+  };
+  let dbBytesDevicesOnly: number;
+  if (db) {
+    const insertDevice = db.prepare('INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (let from = 0; from < devices; from += 50_000) {
+      db.transaction(() => {
+        for (let i = from; i < Math.min(devices, from + 50_000); i++) insertDevice.run(...deviceRow(i));
+      })();
+    }
+    dbBytesDevicesOnly = dbBytes(db);
+  } else {
+    // last_seq is the seeded history's last seq from the start (set with the history on SQLite: same end state).
+    for (let from = 0; from < devices; from += PG_BATCH) {
+      const rows = Array.from({ length: Math.min(devices, from + PG_BATCH) - from }, (_, k) => deviceRow(from + k));
+      await sql.transaction(() =>
+        sql.run(
+          `INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq)
+           SELECT t.*, ?::bigint FROM unnest(?::text[], ?::bytea[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS t`,
+          [perDevice, ...[0, 1, 2, 3, 4, 5, 6].map((c) => columnOf(rows, c))],
+        ),
+      );
+    }
+    dbBytesDevicesOnly = await pgBytes(sql, ['devices']);
   }
-  const dbBytesDevicesOnly = dbBytes(db);
 
   await ctx.sql.transaction(() => ctx.cohorts.insert({ name: 'qa', members: Array.from({ length: Math.min(100, devices) }, (_, i) => deviceIdOf(i)) }, at));
   await ctx.cohorts.refresh();
@@ -112,31 +147,59 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
 
   // Report history: every device went received → applied, the targeted
   // model in the system rollout (stage 2), the others in the redmi-2 one.
-  const perDevice = opts.reportsPerDevice ?? SEEDED_REPORT_STATES.length;
-  const insertReport = db.prepare('INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-  const insertRd = db.prepare('INSERT INTO rollout_devices (rollout_id, device_id, stage, offered_at, state, state_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  const setSeq = db.prepare('UPDATE devices SET last_seq = ? WHERE id = ?');
   let reports = 0;
   const reported = { target: 0, other: 0 };
   const settingsJson = '{"cloud.messaging.enabled":{"source":"default","value":false}}';
-  const before = dbBytes(db);
-  for (let from = 0; from < devices; from += 20_000) {
-    db.transaction(() => {
-      for (let i = from; i < Math.min(devices, from + 20_000); i++) {
-        const target = isTargetModel(i);
-        const [rolloutId, releaseId, stage] = target ? ['bench-system', 'bench-system-1.4.3', 2] : ['bench-redmi-2', 'bench-redmi-2-3.0.0', 0];
-        const id = deviceIdOf(i);
-        for (let seq = 1; seq <= perDevice; seq++) {
-          const state = SEEDED_REPORT_STATES[Math.min(seq - 1, SEEDED_REPORT_STATES.length - 1)] as string;
-          const body = `{"at":"${at}","releaseId":"${releaseId}","rolloutId":"${rolloutId}","seq":${seq},"state":"${state}"}`;
-          insertReport.run(id, seq, rolloutId, releaseId, state, at, body, now);
-          reports++;
+  const historyOf = (i: number) => {
+    const target = isTargetModel(i);
+    const [rolloutId, releaseId, stage] = target ? ['bench-system', 'bench-system-1.4.3', 2] : ['bench-redmi-2', 'bench-redmi-2-3.0.0', 0];
+    const id = deviceIdOf(i);
+    const rows = [];
+    for (let seq = 1; seq <= perDevice; seq++) {
+      const state = SEEDED_REPORT_STATES[Math.min(seq - 1, SEEDED_REPORT_STATES.length - 1)] as string;
+      const body = `{"at":"${at}","releaseId":"${releaseId}","rolloutId":"${rolloutId}","seq":${seq},"state":"${state}"}`;
+      rows.push([id, seq, rolloutId, releaseId, state, at, body, now] as const);
+    }
+    reports += perDevice;
+    reported[target ? 'target' : 'other']++;
+    return { reports: rows, rd: [rolloutId, id, stage, now, 'applied', now, target ? settingsJson : null] as const };
+  };
+  let before: number;
+  if (db) {
+    const insertReport = db.prepare('INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const insertRd = db.prepare('INSERT INTO rollout_devices (rollout_id, device_id, stage, offered_at, state, state_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const setSeq = db.prepare('UPDATE devices SET last_seq = ? WHERE id = ?');
+    before = dbBytes(db);
+    for (let from = 0; from < devices; from += 20_000) {
+      db.transaction(() => {
+        for (let i = from; i < Math.min(devices, from + 20_000); i++) {
+          const h = historyOf(i);
+          for (const r of h.reports) insertReport.run(...r);
+          insertRd.run(...h.rd);
+          setSeq.run(perDevice, deviceIdOf(i));
         }
-        insertRd.run(rolloutId, id, stage, now, 'applied', now, target ? settingsJson : null);
-        setSeq.run(perDevice, id);
-        reported[target ? 'target' : 'other']++;
-      }
-    })();
+      })();
+    }
+  } else {
+    before = await pgBytes(sql, ['reports', 'rollout_devices']);
+    const per = Math.max(1, Math.floor(PG_BATCH / Math.max(1, perDevice)));
+    for (let from = 0; from < devices; from += per) {
+      const hs = Array.from({ length: Math.min(devices, from + per) - from }, (_, k) => historyOf(from + k));
+      const rs = hs.flatMap((h) => h.reports);
+      const rds = hs.map((h) => h.rd);
+      await sql.transaction(async () => {
+        await sql.run(
+          `INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at)
+           SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])`,
+          [0, 1, 2, 3, 4, 5, 6, 7].map((c) => columnOf(rs, c)),
+        );
+        await sql.run(
+          `INSERT INTO rollout_devices (rollout_id, device_id, stage, offered_at, state, state_at, settings)
+           SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::bigint[], ?::text[], ?::bigint[], ?::text[])`,
+          [0, 1, 2, 3, 4, 5, 6].map((c) => columnOf(rds, c)),
+        );
+      });
+    }
   }
   await ctx.sql.transaction(async () => {
     for (const [rolloutId, n, stage] of [['bench-system', reported.target, 2], ['bench-redmi-2', reported.other, 0]] as const) {
@@ -147,7 +210,7 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     }
     await ctx.counters.add('bench-system', counterKey.setting('cloud.messaging.enabled', false, 'default'), reported.target);
   });
-  const after = dbBytes(db);
+  const after = db ? dbBytes(db) : await pgBytes(sql, ['reports', 'rollout_devices']);
   const seedMs = Date.now() - started;
 
   const tokens = {

@@ -1,14 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 
 /**
  * Loaded into the server child with `node --import` by the bench only. It
  * answers the bench over IPC:
- * - "statements": SQLite statement executions so far (run/get/all/iterate
- *   on any prepared statement, which includes the BEGIN/COMMIT/SAVEPOINT/
- *   RELEASE statements better-sqlite3's transactions run and every pragma);
- *   the wrapper costs one extra JS call per statement;
+ * - "statements": SQL statement executions so far. SQLite: run/get/all/
+ *   iterate on any prepared statement, which includes the BEGIN/COMMIT/
+ *   SAVEPOINT/RELEASE statements better-sqlite3's transactions run and every
+ *   pragma. PostgreSQL: every node-postgres `Client.query` (pooled calls
+ *   go through it too), which includes BEGIN/COMMIT/SAVEPOINT, LISTEN and
+ *   advisory-lock calls. The wrappers cost one extra JS call per statement;
  * - { profile: 'start' } / { profile: 'stop', file }: a CPU profile of one
  *   scenario alone (`--cpu-prof`), written where the bench says.
  * The server's own code is unchanged.
@@ -24,6 +27,14 @@ for (const method of ['run', 'get', 'all', 'iterate'] as const) {
     return original.apply(this, args);
   };
 }
+
+// node-postgres: the pool's query and every transaction's statements go through Client.prototype.query.
+const clientProto = pg.Client.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+const originalQuery = clientProto.query as (...a: unknown[]) => unknown;
+clientProto.query = function counted(this: unknown, ...args: unknown[]) {
+  statements++;
+  return originalQuery.apply(this, args);
+};
 
 let session: Session | undefined;
 const post = (method: string, params?: object): Promise<unknown> =>

@@ -47,10 +47,15 @@ end
 /** How many distinct requests a list holds before it wraps: enough for 10 s at any rate this machine reaches. */
 const MAX_LIST = 300_000;
 
+let runs = 0;
+
 export async function runWrk(spec: LoadSpec, dir: string, listLength: number): Promise<LoadResult> {
-  const script = join(dir, 'requests.lua');
+  // One script and list per run: two runs at once (two nodes) must not rewrite a file the other wrk is reading
+  // (it then loaded half a script and sent its default `GET /`).
+  const run = `${process.pid}-${process.hrtime.bigint()}-${++runs}`;
+  const script = join(dir, `requests-${run}.lua`);
   writeFileSync(script, LUA);
-  const list = join(dir, `requests-${process.hrtime.bigint()}.tsv`);
+  const list = join(dir, `requests-${run}.tsv`);
   const lines: string[] = [];
   for (let k = 0; k < Math.min(listLength, MAX_LIST); k++) {
     const r = spec.request(k);
