@@ -78,7 +78,7 @@ function dbBytes(db: Db): number {
  */
 export async function seed(dataDir: string, devices: number, opts: { reportsPerDevice?: number; databaseUrl?: string } = {}): Promise<SeedResult> {
   const dev = ensureDevTrust(dataDir);
-  const config = loadConfig({}, { dataDir, trustDir: dev.trustDir, logLevel: 'silent', demo: false });
+  const config = loadConfig({}, { dataDir, trustDir: dev.trustDir, logLevel: 'silent', demo: false, databaseUrl: opts.databaseUrl });
   // SQLite: bulk rows straight through better-sqlite3; PostgreSQL: through the Sql layer connectDatabase
   // opens (migrated as the server would), in unnest() batches of 10,000 rows per statement.
   const db = opts.databaseUrl ? undefined : openDatabase(join(dataDir, 'ota.db'));
@@ -218,6 +218,7 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     enroller: (await ctx.operatorTokens.create('enroller', 'bench-enroller', at)).token,
     qa: (await ctx.operatorTokens.create('qa', 'bench-qa', at)).token,
   };
+  await ctx.stop();
   await sql.close();
   return {
     dataDir,
