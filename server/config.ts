@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { checkDatabaseUrl } from './db/database-url.js';
+import { checkDatabaseUrl, databaseUrlOf } from './db/database-url.js';
 
 /** Everything the server can be told, parsed once, validated, frozen. Units live in the names. */
 export interface Config {
@@ -148,7 +148,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
   const secret = env.OTA_WEBHOOK_SECRET === '' ? undefined : env.OTA_WEBHOOK_SECRET;
   if (secret !== undefined && secret.length < 16) problems.push('OTA_WEBHOOK_SECRET must be at least 16 characters');
   if (secret !== undefined && hooks.length === 0) problems.push('OTA_WEBHOOK_SECRET is set but OTA_WEBHOOK_URL is not');
-  const databaseUrl = env.OTA_DATABASE_URL === undefined || env.OTA_DATABASE_URL.trim() === '' ? undefined : env.OTA_DATABASE_URL.trim();
+  const databaseUrl = databaseUrlOf(env);
   if (databaseUrl !== undefined) {
     try {
       checkDatabaseUrl(databaseUrl);

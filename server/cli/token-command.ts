@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { createOperatorTokenStore, type TokenInfo } from '../auth/operator-token-store.js';
 import { isOperatorRole, OPERATOR_ROLES } from '../auth/principal.js';
 import { connectDatabase } from '../db/connect.js';
-import { DatabaseUrlError } from '../db/database-url.js';
+import { databaseUrlOf, DatabaseUrlError } from '../db/database-url.js';
 import type { Sql } from '../db/sql.js';
 import { toTimestamp } from '../trust/time.js';
 import { apiRequest, fetchAll, serverOptions, type ServerOptions } from './http-client.js';
@@ -24,9 +24,9 @@ interface TokenOptions extends ServerOptions {
  * DIR/ota.db, which must exist: a mistyped --data must not quietly create
  * a new, empty one (issue 9).
  */
-async function withLocalDb<T>(dataDir: string, work: (sql: Sql, file: string) => Promise<T>): Promise<T> {
+async function withLocalDb<T>(dataDir: string, io: CliIo, work: (sql: Sql, file: string) => Promise<T>): Promise<T> {
   const file = join(dataDir, 'ota.db');
-  const url = process.env.OTA_DATABASE_URL?.trim() || undefined;
+  const url = databaseUrlOf(io.env);
   if (url === undefined && !existsSync(file)) {
     throw new CliError(`no database in ${dataDir} (${file} is missing): check --data; a server creates it on its first start (npm start, or ota serve --data ${dataDir})`);
   }
@@ -61,7 +61,7 @@ export async function createToken(role: string, name: string | undefined, opts: 
   if (!isOperatorRole(role)) throw new CliError(`--role must be one of ${OPERATOR_ROLES.join(', ')}, got "${role}"`);
   const label = name ?? `cli-${role}`;
   if (isLocal(opts)) {
-    return withLocalDb(opts.data, async (sql, file) => {
+    return withLocalDb(opts.data, io, async (sql, file) => {
       const at = toTimestamp(io.now());
       const store = createOperatorTokenStore(sql);
       const created = await store.create(role, label, at);
@@ -81,7 +81,7 @@ const rows = (tokens: readonly TokenInfo[]) =>
 /** `ota token list`: every token's id, role, name, created, last used, revoked; never a secret. */
 export async function listTokens(opts: TokenOptions, io: CliIo): Promise<number> {
   let tokens: TokenInfo[] | undefined;
-  if (isLocal(opts)) tokens = await withLocalDb(opts.data, (sql) => createOperatorTokenStore(sql).page(0, Number.MAX_SAFE_INTEGER));
+  if (isLocal(opts)) tokens = await withLocalDb(opts.data, io, (sql) => createOperatorTokenStore(sql).page(0, Number.MAX_SAFE_INTEGER));
   else tokens = await fetchAll<TokenInfo>(opts, io, '/v1/tokens', 'tokens', 1000);
   if (!tokens) return 1;
   if (opts.json) println(io.out, JSON.stringify({ tokens, nextCursor: null }, null, 2));
@@ -96,7 +96,7 @@ export async function revokeToken(rawId: string, opts: TokenOptions, io: CliIo):
   const id = Number(rawId);
   let info: TokenInfo | undefined;
   if (isLocal(opts)) {
-    info = await withLocalDb(opts.data, (sql) => sql.transaction(async () => {
+    info = await withLocalDb(opts.data, io, (sql) => sql.transaction(async () => {
       const store = createOperatorTokenStore(sql);
       if (!(await store.get(id))) throw new CliError(`no token ${id} in ${opts.data}`);
       await store.revoke(id, toTimestamp(io.now()));

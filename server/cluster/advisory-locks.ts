@@ -28,6 +28,8 @@ export const ADVISORY_LOCK = {
    * batch still carries many requests under one commit.
    */
   fleetWrites: 0x4f54_4104,
+  /** Taken (transaction-scoped) by the PostgreSQL migrator: nodes starting together apply each migration once. */
+  migrations: 0x6f74_6100_01,
 } as const;
 
 /**

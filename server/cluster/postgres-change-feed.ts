@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Sql } from '../db/sql.js';
-import { ADVISORY_LOCK } from './advisory-locks.js';
+import { ADVISORY_LOCK, holdUntilCommit } from './advisory-locks.js';
 import { checkChange, createSubscribers, type Change, type ChangeFeed } from './change-feed.js';
 
 export const CHANGES_CHANNEL = 'ota_changes';
@@ -112,7 +112,7 @@ export function createPostgresChangeFeed(opts: PostgresChangeFeedOptions): Chang
     async publish(topic, key = null) {
       checkChange(topic, key);
       const record = async (): Promise<void> => {
-        await sql.value('SELECT pg_advisory_xact_lock(?)', [ADVISORY_LOCK.changes]);
+        await holdUntilCommit(sql, ADVISORY_LOCK.changes);
         const seq = await sql.value<number>('INSERT INTO changes (topic, key) VALUES (?, ?) RETURNING seq', [topic, key]);
         await sql.value(`SELECT pg_notify('${CHANGES_CHANNEL}', ?)`, [String(seq)]);
       };

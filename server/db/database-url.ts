@@ -4,6 +4,12 @@ export class DatabaseUrlError extends Error {}
 
 const POSTGRES_SCHEMES = ['postgres:', 'postgresql:'];
 
+/** OTA_DATABASE_URL as given, or undefined when unset or blank (then: SQLite in the data folder). */
+export function databaseUrlOf(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const url = env.OTA_DATABASE_URL?.trim();
+  return url === undefined || url === '' ? undefined : url;
+}
+
 /** Throws DatabaseUrlError unless `url` is a postgres:// URL; the message never repeats the URL (it may hold a password). */
 export function checkDatabaseUrl(url: string): void {
   let parsed: URL;

@@ -6,6 +6,7 @@ import { tokenHash } from '../../server/auth/tokens.js';
 import { openDatabase } from '../../server/db/open.js';
 import { ota } from '../cli/cli-harness.js';
 import { listen } from '../cli/cli-server.js';
+import { createTestDatabase } from '../helpers/database.js';
 import { bearer, makeApp, tempDir } from '../helpers/fixtures.js';
 
 const lastUsedInDb = async (f: Awaited<ReturnType<typeof makeApp>>, id: number) =>
@@ -129,5 +130,27 @@ describe('ota token create|list|revoke', () => {
     expect(JSON.parse(list.out)).toMatchObject({ tokens: [{ id: 1, role: 'enroller', name: 'cli-enroller', lastUsedAt: null, revokedAt: null }] });
     expect((await ota(['token', 'revoke', '1', '--data', data])).out).toMatch(/^token #1 "cli-enroller" \(enroller\) revoked at /);
     expect((await ota(['token', 'revoke', '7', '--data', data])).err).toBe(`ota: no token 7 in ${data}\n`);
+  });
+
+  it('--data with OTA_DATABASE_URL works on PostgreSQL, as the server would (protocol §9), and reports a bad URL without it', async () => {
+    const db = await createTestDatabase('postgres');
+    try {
+      const env = { OTA_DATABASE_URL: db.url };
+      // The data folder holds no ota.db: with OTA_DATABASE_URL the state is in PostgreSQL.
+      const data = tempDir();
+      const made = await ota(['token', 'create', '--role', 'qa', '--name', 'pg-qa', '--data', data], { env });
+      expect(made.code, made.err).toBe(0);
+      expect(made.err).toContain('stored hashed in PostgreSQL (OTA_DATABASE_URL)');
+      expect(existsSync(join(data, 'ota.db'))).toBe(false);
+      expect(await db.sql.value('SELECT name FROM operator_tokens WHERE token_hash = ?', [tokenHash(made.out.trim())])).toBe('pg-qa');
+      const list = await ota(['token', 'list', '--data', data, '--json'], { env });
+      expect(JSON.parse(list.out)).toMatchObject({ tokens: [{ role: 'qa', name: 'pg-qa' }] });
+      const bad = await ota(['token', 'list', '--data', data], { env: { OTA_DATABASE_URL: 'mysql://u:secret@h/db' } });
+      expect(bad.code).toBe(1);
+      expect(bad.err).toMatch(/^ota: OTA_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/);
+      expect(bad.err).not.toContain('secret');
+    } finally {
+      await db.drop();
+    }
   });
 });

@@ -7,7 +7,9 @@ import { connectDatabase } from '../../server/db/connect.js';
 import { DatabaseUrlError, redactDatabaseUrl } from '../../server/db/database-url.js';
 import { postgresMigrations } from '../../server/db/postgres/migrations/index.js';
 import type { Sql } from '../../server/db/sql.js';
-import { createEmptyPostgresDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/database.js';
+import { createEmptyPostgresDatabase, createTestDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/database.js';
+import { makeTrust } from '../helpers/fixtures.js';
+import { startServer } from '../../server/serve.js';
 
 describe('choosing the engine (protocol §9)', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -83,5 +85,28 @@ describe('choosing the engine (protocol §9)', () => {
       process.env.OTA_TEST_DATABASE_URL = saved;
     }
     expect(testDatabaseUrl()).toMatch(/^postgres:\/\//);
+  });
+
+  it('starts the server on OTA_DATABASE_URL, showing the URL only with its password hidden', async () => {
+    const db = await createTestDatabase('postgres');
+    cleanups.push(() => db.drop());
+    const secret = 'not-for-logs-42';
+    const u = new URL(db.url);
+    u.password = secret; // the throwaway cluster trusts 127.0.0.1: any password is accepted
+    const lines: string[] = [];
+    const dataDir = mkdtempSync(join(tmpdir(), 'ota-connect-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    // The banner and the 'server listening' log line show the same redacted form (serve.ts).
+    const running = await startServer(loadConfig({}, { dataDir, trustDir: makeTrust().dir, databaseUrl: u.toString(), port: 0, demo: false, logLevel: 'silent' }), (l) => lines.push(l));
+    try {
+      expect(running.ctx.sql.engine).toBe('postgres');
+      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+    } finally {
+      await running.close();
+    }
+    const said = lines.join('\n');
+    expect(said).toContain(redactDatabaseUrl(u.toString()));
+    expect(said).toContain(':***@');
+    expect(said).not.toContain(secret);
   });
 });

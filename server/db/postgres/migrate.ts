@@ -1,5 +1,6 @@
 import { SchemaTooNewError } from '../migrations/index.js';
 import type { Sql } from '../sql.js';
+import { ADVISORY_LOCK, holdUntilCommit } from '../../cluster/advisory-locks.js';
 import { postgresMigrations } from './migrations/index.js';
 
 /** One PostgreSQL schema step; numbered like the SQLite migrations it mirrors (design §3). */
@@ -9,9 +10,6 @@ export interface PostgresMigration {
   /** Schema statements without parameters, run in one transaction. */
   sql: string;
 }
-
-/** pg_advisory_xact_lock key of the migrator: nodes starting together apply each migration once. */
-export const MIGRATION_LOCK_KEY = 0x6f74_6100_01;
 
 /**
  * Applies every migration above the database's version, each in its own
@@ -24,7 +22,7 @@ export async function migratePostgres(sql: Sql, list: readonly PostgresMigration
   if (sql.engine !== 'postgres') throw new Error('migratePostgres needs the PostgreSQL engine');
   const latest = list.length ? (list[list.length - 1] as PostgresMigration).version : 0;
   const applied = async (): Promise<number> => {
-    await sql.value('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY]);
+    await holdUntilCommit(sql, ADVISORY_LOCK.migrations);
     const current = (await sql.value<number>('SELECT COALESCE(MAX(version), 0) FROM schema_migrations')) ?? 0;
     if (current > latest) {
       throw new SchemaTooNewError(`database schema v${current} is newer than this server (v${latest}); refusing to open it`);
@@ -32,7 +30,7 @@ export async function migratePostgres(sql: Sql, list: readonly PostgresMigration
     return current;
   };
   await sql.transaction(async () => {
-    await sql.value('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY]);
+    await holdUntilCommit(sql, ADVISORY_LOCK.migrations);
     await sql.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
     );
