@@ -153,7 +153,8 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     // The fleet's hot rows, one group at a time across nodes (cluster/advisory-locks.ts).
     begin: () => holdUntilCommit(sql, ADVISORY_LOCK.fleetWrites),
     beforeEach: () => activity.flushInTransaction(),
-    onHookError: (err) => logger.error({ err }, 'write-behind of poll activity failed inside a group commit'),
+    onHookError: (err, hook) =>
+      logger.error({ err }, hook === 'beforeEach' ? 'write-behind of poll activity failed inside a group commit' : 'the check after a group commit failed'),
     onGroupError: (err, requests) => logger.error({ err, requests }, 'group commit failed; every request in it was answered 503'),
     committed: (seconds, jobs) => fleetMetrics.committed(seconds, jobs),
   });

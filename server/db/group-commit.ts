@@ -30,7 +30,8 @@ export function createGroupCommit(
     /** First inside each group's transaction; its failure fails the group (e.g. a cluster-wide lock: protocol §9). */
     begin?: () => Promise<void>;
     beforeEach?: () => Promise<void>;
-    onHookError?: (e: unknown) => void;
+    /** A failure of `beforeEach` or of an after-commit listener: logged, and the group goes on. */
+    onHookError?: (e: unknown, hook: 'beforeEach' | 'afterCommit') => void;
     onGroupError?: (e: unknown, requests: number) => void;
     /** After each successful commit: how long the group took and how many requests it held (metrics). */
     committed?: (seconds: number, jobs: number) => void;
@@ -53,7 +54,7 @@ export function createGroupCommit(
           try {
             await sql.transaction(before);
           } catch (e) {
-            hooks.onHookError?.(e);
+            hooks.onHookError?.(e, 'beforeEach');
           }
         }
         // One savepoint at a time (never two concurrently inside one transaction).
@@ -79,7 +80,7 @@ export function createGroupCommit(
       try {
         await listener();
       } catch (e) {
-        hooks.onHookError?.(e);
+        hooks.onHookError?.(e, 'afterCommit');
       }
     }
     for (const job of jobs) {
