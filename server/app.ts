@@ -26,6 +26,7 @@ import { logRoutes } from './transparency/log-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import type { TokenResolver } from './auth/authorize.js';
+import { ddiPollFastPath, ddiRoutes, type DdiRouteDeps } from './ddi/ddi-routes.js';
 
 /** Operator tokens, noting each use in memory (written behind by ctx.tokenUsage). */
 const operatorResolver = (ctx: AppContext): TokenResolver => async (token) => {
@@ -33,6 +34,18 @@ const operatorResolver = (ctx: AppContext): TokenResolver => async (token) => {
   if (p?.kind === 'operator') ctx.tokenUsage.touch(p.tokenId);
   return p;
 };
+
+/** What the DDI gateway's routes need (protocol §11), and nothing else of the context. */
+const ddiRouteDeps = (ctx: AppContext, observer: RequestObserver, limiter: RequestHandler): DdiRouteDeps => ({
+  gateway: ctx.ddi,
+  config: { tenant: ctx.config.ddiTenant, publicUrl: ctx.config.publicUrl },
+  artifacts: ctx.artifacts,
+  artifact: (sha256) => ctx.artifacts.details(sha256),
+  limiter,
+  jsonBody: ctx.jsonBody,
+  observer,
+  logger: ctx.logger,
+});
 
 /**
  * Builds the HTTP request listener from a context; never listens (serve.ts
@@ -46,9 +59,10 @@ export function createApp(ctx: AppContext): RequestListener {
   // One limiter for both ways in: an operator's budget is the same whichever path served it.
   const limiter = limitPrincipal(ctx.config.rateLimitPerMinute);
   const enrollments = enrollFastPath(ctx, observer, limiter);
+  const ddiPoll = ddiPollFastPath(ddiRouteDeps(ctx, observer, limiter));
   const app = createExpressApp(ctx, observer, limiter);
   return (req, res) => {
-    if (!refuseTransferCoding(req, res) && !poll(req, res) && !reports(req, res) && !enrollments(req, res)) app(req, res);
+    if (!refuseTransferCoding(req, res) && !poll(req, res) && !reports(req, res) && !enrollments(req, res) && !ddiPoll(req, res)) app(req, res);
   };
 }
 
@@ -74,6 +88,8 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver, lim
   app.use(logRoutes(ctx));
   // The dashboard's files (protocol §10); everything they show comes from the API below, with a token.
   app.use(dashboardRoutes());
+  // protocol §11: the hawkBit DDI gateway authenticates its own schemes (TargetToken, GatewayToken).
+  app.use(ddiRoutes(ddiRouteDeps(ctx, observer, limiter)));
 
   app.use(authenticate([operatorResolver(ctx), deviceTokenResolver(ctx.devices)]));
   app.use(limiter);

@@ -64,12 +64,36 @@ export interface Config {
   logOrigin: string;
   /** Witnesses whose cosignatures the server accepts and serves with its checkpoints. */
   logWitnesses: readonly { name: string; publicHex: string }[];
+  /** OTA_PUBLIC_URL: the server's address as devices reach it (behind a proxy); absolute links are built from it, else from the request's Host. */
+  publicUrl: string | undefined;
+  /** protocol §11: the one hawkBit DDI tenant (OTA_DDI_TENANT, default DEFAULT). */
+  ddiTenant: string;
+  /** protocol §11: the DDI base poll's `sleep` (OTA_DDI_POLL_SECONDS, default 300, at least 1). */
+  ddiPollSeconds: number;
+  /** protocol §11: the configData attributes that give a DDI device's model and installed version. */
+  ddiModelAttribute: string;
+  ddiVersionAttribute: string;
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
+}
+
+const DDI_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** OTA_PUBLIC_URL: an http(s) origin (and optional path prefix), kept without a trailing slash. */
+function publicUrlOf(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    const u = new URL(raw);
+    if ((u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash && !u.username && !u.password) return u.href.replace(/\/+$/, '');
+  } catch {
+    // reported below
+  }
+  problems.push(`OTA_PUBLIC_URL must be an http(s) URL without query, fragment or credentials, got "${raw.slice(0, 128)}"`);
+  return undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -137,6 +161,10 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     return def;
   };
   const level = env.OTA_LOG_LEVEL ?? 'info';
+  for (const key of ['OTA_DDI_TENANT', 'OTA_DDI_MODEL_ATTRIBUTE', 'OTA_DDI_VERSION_ATTRIBUTE'] as const) {
+    const v = env[key];
+    if (v !== undefined && !DDI_NAME_RE.test(v)) problems.push(`${key} must be 1 to 64 letters, digits, ".", "_" or "-", got "${v.slice(0, 64)}"`);
+  }
   if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`OTA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
   const logOrigin = env.OTA_LOG_ORIGIN ?? 'ota.local/log';
@@ -190,6 +218,11 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     switchTrust: bool('OTA_SWITCH_TRUST', false),
     logOrigin,
     logWitnesses,
+    publicUrl: publicUrlOf(env.OTA_PUBLIC_URL, problems),
+    ddiTenant: env.OTA_DDI_TENANT ?? 'DEFAULT',
+    ddiPollSeconds: int('OTA_DDI_POLL_SECONDS', 300, 1, 24 * 3600),
+    ddiModelAttribute: env.OTA_DDI_MODEL_ATTRIBUTE ?? 'model',
+    ddiVersionAttribute: env.OTA_DDI_VERSION_ATTRIBUTE ?? 'version',
   };
   const merged = { ...fromEnv, ...overrides };
   const config: Config = {

@@ -36,6 +36,16 @@ import type { ChangeFeed } from './cluster/change-feed.js';
 import { createNodeChangeFeed } from './cluster/node-change-feed.js';
 import { ADVISORY_LOCK, holdUntilCommit } from './cluster/advisory-locks.js';
 import type { TrustState } from './trust/trust-state.js';
+import { createDdiGateway, type DdiGateway } from './ddi/ddi-gateway.js';
+import { createDdiStore } from './ddi/ddi-store.js';
+import { enroll } from './devices/enrollment-service.js';
+import { DEVICE_TOKEN_PREFIX, deviceTokenHash, sameDigest } from './devices/device-token.js';
+import type { Device } from './devices/device-store.js';
+import { envelopeOf } from './releases/release-store.js';
+import { actorOf } from './auth/principal.js';
+
+/** Change-feed topic of a DDI controller's record (its actions, its configData): key = device id. */
+const DDI_TOPIC = 'ddi-controller';
 
 /** Everything a route or service may use, built once from config by the composition root (or a test). */
 export interface AppContext {
@@ -74,6 +84,8 @@ export interface AppContext {
   log: TransparencyLog;
   poll: PollService;
   ingest: IngestService;
+  /** protocol §11: the hawkBit DDI gateway, translating to the services above. */
+  ddi: DdiGateway;
   commits: GroupCommit;
   jsonBody: RequestHandler;
   /**
@@ -142,6 +154,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   });
   rolloutEvents.on((t) => webhooks.notify(t));
   const census = createCensus(devices, live, cohorts, now, (err) => logger.error({ err }, 'census failed'));
+  const tokenUsage = createTokenUsage(sql, operatorTokens, now);
   const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
   const rolloutService = createRolloutService({
@@ -163,10 +176,65 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     policy: () => trust.current().policy.signed,
     onCommitted: (ids) => health.checkHalts(ids).catch((err: unknown) => logger.error({ err }, 'auto-halt check failed')),
   });
+  const poll = createPollService({
+    live, log, cohorts, rolloutDevices, activity,
+    pollIntervalSeconds: config.pollIntervalSeconds,
+    pollJitterSeconds: config.pollJitterSeconds,
+    loadFactor: input.loadFactor,
+  });
+  const artifacts = createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts'));
+  // protocol §11: the DDI gateway, wired to the services the native routes call (enrollment, the poll's
+  // offers, durable report ingestion); its own store holds only its actions and controllers.
+  const gateway = createDdiGateway({
+    authenticate: (deviceId, token) => {
+      if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return undefined;
+      const digest = deviceTokenHash(token);
+      const own = (d: Device | undefined): Device | undefined => (d && sameDigest(d.tokenHash, digest) ? d : undefined);
+      const cached = devices.peek(deviceId);
+      return cached ? own(cached) : devices.get(deviceId).then(own);
+    },
+    authenticateOperator: async (token) => {
+      const p = await operatorTokens.authenticate(token);
+      if (p?.kind === 'operator') tokenUsage.touch(p.tokenId);
+      return p;
+    },
+    device: (id) => devices.get(id),
+    enroll: async (deviceId, by) => {
+      // A gateway-registered controller has no model until its configData names one (offered nothing until then).
+      await enroll({ deviceId, model: '', version: '0.0.0' }, by, { commits, devices, audit, now, fleetMetrics, changes });
+      // A credential other than the device's own created a device: on the record, with who did it.
+      await audit.append({ actor: actorOf(by), action: 'ddi.register', subject: deviceId, details: {} }, toTimestamp(now()));
+    },
+    offers: (device, at) => poll.offers(device, device.version, at),
+    made: (deviceId, offer, at) => poll.made(deviceId, [offer], at),
+    serving: (rolloutId) => live.current().some((l) => l.id === rolloutId),
+    report: async (device, report, alongside) => void (await ingest.submit(device, [report], { assignSeq: true, alongside })),
+    setAttributes: async (deviceId, facts) => {
+      await devices.setFacts({ id: deviceId, ...facts });
+      await changes.publish('device', deviceId);
+    },
+    seen: (deviceId, version, at) => activity.seen(deviceId, version, at),
+    release: async (releaseId) => {
+      const stored = await releases.get(releaseId);
+      if (!stored) return undefined;
+      const signed = envelopeOf(stored).signed;
+      return { version: signed.version, mandatory: signed.mandatory === true, artifact: signed.artifact };
+    },
+    artifact: (sha256) => artifacts.details(sha256),
+    changed: (deviceId) => changes.publish(DDI_TOPIC, deviceId),
+    store: createDdiStore(sql),
+    now,
+    config: { pollSeconds: config.ddiPollSeconds, modelAttribute: config.ddiModelAttribute, versionAttribute: config.ddiVersionAttribute, cacheEntries: config.deviceCacheEntries },
+  });
+  // Followed from here: before, the gateway had nothing cached to drop.
+  changes.subscribe((c) => {
+    if (c.topic === DDI_TOPIC && c.key !== null) gateway.forget(c.key);
+  });
   return {
     config,
     sql,
     trust,
+    ddi: gateway,
     logger,
     now,
     metrics,
@@ -174,9 +242,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     rolloutEvents,
     webhooks,
     audit,
-    artifacts: createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts')),
+    artifacts,
     operatorTokens,
-    tokenUsage: createTokenUsage(sql, operatorTokens, now),
+    tokenUsage,
     releases,
     cohorts,
     devices,
@@ -191,12 +259,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     health,
     census,
     log,
-    poll: createPollService({
-      live, log, cohorts, rolloutDevices, activity,
-      pollIntervalSeconds: config.pollIntervalSeconds,
-      pollJitterSeconds: config.pollJitterSeconds,
-      loadFactor: input.loadFactor,
-    }),
+    poll,
     ingest,
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),

@@ -14,6 +14,7 @@ export const errorStatus = {
   conflict: 409,
   seq_conflict: 409,
   invalid_transition: 409,
+  action_closed: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
   signature_invalid: 422,

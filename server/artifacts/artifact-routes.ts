@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import { AppError } from '../errors.js';
@@ -6,6 +6,7 @@ import { parsePage } from '../http/paging.js';
 import { pathParam, SHA256_RE } from '../http/params.js';
 import type { AppContext } from '../context.js';
 import { toTimestamp } from '../trust/time.js';
+import { ARTIFACT_NAME_RE, type ArtifactStore, type StoredArtifact } from './artifact-store.js';
 import { clampSuffixRanges } from './range-header.js';
 
 /** protocol §7 says "raw bytes": any Content-Type is taken as such (curl --data-binary sends a form type). */
@@ -16,16 +17,27 @@ function checkUploadHeaders(req: Request, maxBytes: number): void {
   }
 }
 
+/** protocol §11: `PUT /v1/artifacts?name=<file name>` names the file DDI clients are given. */
+function uploadName(req: Request): string | undefined {
+  const raw = req.query.name;
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !ARTIFACT_NAME_RE.test(raw)) {
+    throw new AppError('bad_request', 'name must be one plain file name: letters, digits, ".", "_", "+" or "-", at most 128 characters');
+  }
+  return raw;
+}
+
 /** Upload (release-manager) and the listing (readers) are authenticated; download is public because artifacts are content-addressed and only installed against a signed manifest. */
 export function artifactUploadRoutes(ctx: AppContext): Router {
   const router = Router();
   router.put('/v1/artifacts', requireRole('release-manager'), async (req, res) => {
     checkUploadHeaders(req, ctx.config.maxArtifactBytes);
+    const name = uploadName(req);
     const actor = actorOf(principalOf(res));
     const at = toTimestamp(ctx.now());
-    const stored = await ctx.artifacts.put(req, ctx.config.maxArtifactBytes, actor, at);
+    const stored = await ctx.artifacts.put(req, ctx.config.maxArtifactBytes, actor, at, name);
     if (stored.created) {
-      await ctx.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size } }, at);
+      await ctx.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size, ...(name === undefined ? {} : { name }) } }, at);
     }
     res.status(201).json({ sha256: stored.sha256, size: stored.size });
   });
@@ -45,26 +57,35 @@ export function artifactDownloadRoutes(ctx: AppContext): Router {
     const sha = pathParam(req, 'sha256', SHA256_RE, 'artifact sha256');
     const stored = await ctx.artifacts.get(sha);
     if (!stored) throw new AppError('not_found', 'no such artifact');
-    // Strong ETag = the content hash; `send` honours it for If-None-Match and If-Range.
-    res.setHeader('ETag', `"${sha}"`);
-    if (req.headers.range !== undefined) req.headers.range = clampSuffixRanges(req.headers.range, stored.size);
-    res.sendFile(ctx.artifacts.pathOf(sha), {
-      etag: false,
-      lastModified: false,
-      acceptRanges: true,
-      cacheControl: true,
-      immutable: true,
-      maxAge: 365 * 24 * 3600 * 1000,
-      headers: { 'Content-Type': 'application/octet-stream' },
-    }, (err?: Error & { status?: number; statusCode?: number }) => {
-      if (!err) return;
-      // The error body is JSON and must not inherit the file's type, ETag or year-long immutable caching.
-      if (!res.headersSent) for (const h of ['Content-Type', 'Cache-Control', 'ETag']) res.removeHeader(h);
-      const status = err.status ?? err.statusCode;
-      if (status === 416) {
-        next(new AppError('invalid_range', 'the requested range is not satisfiable', { headers: { 'Content-Range': `bytes */${stored.size}` } }));
-      } else if (!res.headersSent) next(err);
-    });
+    sendArtifact(ctx.artifacts, stored, req, res, next);
   });
   return router;
+}
+
+/**
+ * The bytes of a stored artifact (GET and HEAD), with `Range` (protocol §7) and immutable
+ * caching; shared by the native route and the DDI gateway's artifact links (§11).
+ */
+export function sendArtifact(artifacts: Pick<ArtifactStore, 'pathOf'>, stored: StoredArtifact, req: Request, res: Response, next: NextFunction): void {
+  const sha = stored.sha256;
+  // Strong ETag = the content hash; `send` honours it for If-None-Match and If-Range.
+  res.setHeader('ETag', `"${sha}"`);
+  if (req.headers.range !== undefined) req.headers.range = clampSuffixRanges(req.headers.range, stored.size);
+  res.sendFile(artifacts.pathOf(sha), {
+    etag: false,
+    lastModified: false,
+    acceptRanges: true,
+    cacheControl: true,
+    immutable: true,
+    maxAge: 365 * 24 * 3600 * 1000,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  }, (err?: Error & { status?: number; statusCode?: number }) => {
+    if (!err) return;
+    // The error body is JSON and must not inherit the file's type, ETag or year-long immutable caching.
+    if (!res.headersSent) for (const h of ['Content-Type', 'Cache-Control', 'ETag']) res.removeHeader(h);
+    const status = err.status ?? err.statusCode;
+    if (status === 416) {
+      next(new AppError('invalid_range', 'the requested range is not satisfiable', { headers: { 'Content-Range': `bytes */${stored.size}` } }));
+    } else if (!res.headersSent) next(err);
+  });
 }

@@ -1,8 +1,8 @@
 import type { Response } from 'express';
 import { AppError } from '../errors.js';
 
-/** protocol §7: operator tokens carry one role. */
-export const OPERATOR_ROLES = ['admin', 'release-manager', 'qa', 'viewer', 'enroller'] as const;
+/** protocol §7: operator tokens carry one role; `gateway` acts for any device over the DDI gateway (§11). */
+export const OPERATOR_ROLES = ['admin', 'release-manager', 'qa', 'viewer', 'enroller', 'gateway'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 export const isOperatorRole = (r: string): r is OperatorRole => (OPERATOR_ROLES as readonly string[]).includes(r);
 

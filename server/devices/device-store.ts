@@ -75,6 +75,12 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
       // Forgotten again: a poll may have cached the old row while the update waited its turn.
       cache.forget(d.id);
     },
+    /** Replaces a device's model, installed version and attributes (protocol §11 configData). */
+    async setFacts(d: DeviceFacts): Promise<void> {
+      cache.forget(d.id);
+      await sql.run('UPDATE devices SET model = ?, version = ?, attributes = ? WHERE id = ?', [d.model, d.version, JSON.stringify(d.attributes), d.id]);
+      cache.forget(d.id);
+    },
     async seen(id: string, version: string, at: number): Promise<void> {
       await sql.run('UPDATE devices SET last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END, version = ? WHERE id = ?', [at, at, version, id]);
       cache.seen(id, version, at);

@@ -28,7 +28,8 @@ export async function enroll(
   /** For a device principal: the digest of the token it presented, checked again inside the commit. */
   presentedTokenHash?: Buffer,
 ): Promise<{ deviceToken: string; reenrolled: boolean }> {
-  const isEnroller = by.kind === 'operator' && (by.role === 'enroller' || by.role === 'admin');
+  // protocol §11: a gateway token enrolls an unknown controllerId on its first DDI poll.
+  const isEnroller = by.kind === 'operator' && (by.role === 'enroller' || by.role === 'admin' || by.role === 'gateway');
   if (by.kind === 'operator' && !isEnroller) throw new AppError('forbidden', 'enrollment needs an enroller token');
   // protocol §7: an existing deviceId re-enrolls only with ITS current token, "409 otherwise".
   if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('conflict', `device ${e.deviceId} can only be re-enrolled with its own current device token`);

@@ -30,13 +30,18 @@ export interface PollAnswer {
 
 const MAX_CACHED_BODIES = 10_000;
 
-interface Candidate {
+/**
+ * One release the device is offered now (protocol §5 eligibility, §8 logged),
+ * in the structured form other edges translate (the DDI gateway, §11).
+ */
+export interface Offer {
   release: LiveRollout;
   stage: number;
   statement: LiveRollout['statements'][number];
   /** Paused: offered only if the device was offered it before. */
   paused: boolean;
 }
+type Candidate = Offer;
 
 
 export type PollService = ReturnType<typeof createPollService>;
@@ -82,23 +87,25 @@ export function createPollService(deps: PollDeps) {
     return check;
   };
 
-  const settle = (device: Device, found: Candidate[], now: number): PollAnswer | Promise<PollAnswer> => {
+  /** Drops paused rollouts' offers that were never made to this device (protocol §5: paused serves no new offers). */
+  const settle = (device: Device, found: Candidate[]): Offer[] | Promise<Offer[]> => {
     const check = unsure(device, found);
-    if (check === undefined) return answerOf(device, found, now);
+    if (check === undefined) return found;
     return (async () => {
       const refused = new Set<Candidate>();
       for (const c of check) if (!(await deps.rolloutDevices.wasOffered(c.release.id, device.id))) refused.add(c);
-      return answerOf(device, found.filter((c) => !refused.has(c)), now);
+      return found.filter((c) => !refused.has(c));
     })();
   };
 
+  /** Records the offers as made (write-behind; a paused rollout's were made before). */
+  const made = (deviceId: string, offers: readonly Offer[], now: number): void => {
+    for (const c of offers) if (!c.paused) deps.activity.offered(c.release.id, deviceId, c.stage, now);
+  };
+
   const answerOf = (device: Device, found: readonly Candidate[], now: number): PollAnswer => {
-    const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string }[] = [];
-    for (const c of found) {
-      // protocol §5: paused serves no new offers, only those already made.
-      if (!c.paused) deps.activity.offered(c.release.id, device.id, c.stage, now);
-      offers.push({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` });
-    }
+    made(device.id, found, now);
+    const offers = found.map((c) => ({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` }));
     const pollAfter = pollAfterOf(device) * (deps.loadFactor?.() ?? 1);
     const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
     let answer = bodies.get(key);
@@ -112,27 +119,40 @@ export function createPollService(deps: PollDeps) {
     return answer;
   };
 
+  const clearStale = (): void => {
+    if (generation !== deps.live.generation() || logGeneration !== deps.log.generation() || bodies.size > MAX_CACHED_BODIES) {
+      bodies.clear();
+      generation = deps.live.generation();
+      logGeneration = deps.log.generation();
+    }
+  };
+
+  /**
+   * The offers, synchronously when everything they need is in memory (the
+   * device's cohorts, the live view): no promise, no wait. It reads the
+   * store, and so returns a promise, only for a cohort whose member list
+   * is too large for memory, or for a paused rollout's offer this node
+   * has not seen (protocol §5: paused serves only offers already made).
+   */
+  const offers = (device: Device, installedVersion: string, now: number): Offer[] | Promise<Offer[]> => {
+    const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
+    const membership = membershipOf(deps.cohorts, facts);
+    if (membership.needsStore) return explicitMembershipsOf(deps.cohorts, device.id).then((explicit) =>
+      settle(device, candidates(device, facts, membershipOf(deps.cohorts, facts, explicit).inCohort, now)));
+    return settle(device, candidates(device, facts, membership.inCohort, now));
+  };
+
   return {
-    /**
-     * The answer, synchronously when everything it needs is in memory (the
-     * device's cohorts, the live view): no promise, no wait. It reads the
-     * store, and so returns a promise, only for a cohort whose member list
-     * is too large for memory, or for a paused rollout's offer this node
-     * has not seen (protocol §5: paused serves only offers already made).
-     */
+    /** The native poll's answer (protocol §7), from `offers`, recorded as made; synchronous when they are. */
     poll(device: Device, installedVersion: string, now: number): PollAnswer | Promise<PollAnswer> {
-      if (generation !== deps.live.generation() || logGeneration !== deps.log.generation() || bodies.size > MAX_CACHED_BODIES) {
-        bodies.clear();
-        generation = deps.live.generation();
-        logGeneration = deps.log.generation();
-      }
-      const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
-      const membership = membershipOf(deps.cohorts, facts);
-      const found = candidates(device, facts, membership.inCohort, now);
-      if (membership.needsStore) return explicitMembershipsOf(deps.cohorts, device.id).then((explicit) =>
-        settle(device, candidates(device, facts, membershipOf(deps.cohorts, facts, explicit).inCohort, now), now));
-      return settle(device, found, now);
+      clearStale();
+      const found = offers(device, installedVersion, now);
+      if (found instanceof Promise) return found.then((o) => answerOf(device, o, now));
+      return answerOf(device, found, now);
     },
+    /** What the device is offered now, recording nothing: other edges (the DDI gateway) translate it, then call `made`. */
+    offers,
+    made,
   };
 
 }

@@ -34,11 +34,11 @@ const isRoutineMiss = (f: Finished): boolean => f.status === 404 && f.route === 
 /**
  * An operator's change of server state: who (token id, name and role — never
  * the secret), what (method, route and the path with its ids) and the request
- * id, at info, whatever the route. Enrollment tokens are fleet traffic (one
- * line per device would drown the log), so their requests stay at debug.
+ * id, at info, whatever the route. Enrollment and gateway tokens are fleet
+ * traffic (one line per device would drown the log), so their requests stay at debug.
  */
 const operatorAction = (f: Finished) =>
-  f.principal?.kind === 'operator' && f.principal.role !== 'enroller' && MUTATING.has(f.method) && f.status < 400
+  f.principal?.kind === 'operator' && f.principal.role !== 'enroller' && f.principal.role !== 'gateway' && MUTATING.has(f.method) && f.status < 400
     ? {
         requestId: f.requestId,
         actor: { tokenId: f.principal.tokenId, name: f.principal.name, role: f.principal.role },

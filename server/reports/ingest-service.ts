@@ -51,6 +51,18 @@ interface PreparedReport {
   report: Report;
   /** RFC 8785 bytes, stored and compared for seq idempotency. */
   body: string;
+  /** The report as sent (the stored body's source). */
+  sent: Report;
+}
+
+export interface SubmitOptions {
+  /**
+   * The server numbers the reports (protocol §11: DDI feedback has no seq): each gets the
+   * device's last seq + 1, read inside the transaction, so concurrent feedback never collides.
+   */
+  assignSeq?: boolean;
+  /** Runs in the same transaction after the batch is applied (an edge's own record of it commits with it). */
+  alongside?: () => Promise<void>;
 }
 
 const ANY_VERSION = new semver.Range('*', { includePrerelease: true });
@@ -114,7 +126,7 @@ export function createIngestService(deps: IngestDeps) {
     const prepared: PreparedReport[] = [];
     for (const [i, report] of batch.entries()) {
       if (!report.settings) {
-        prepared.push({ report, body: canonicalJson(report) });
+        prepared.push({ report, body: canonicalJson(report), sent: report });
         continue;
       }
       const tracked = await releaseSettingKeys(report.releaseId);
@@ -131,7 +143,7 @@ export function createIngestService(deps: IngestDeps) {
       }
       // The stored body stays what the device sent (evidence, and the same bytes a retry is compared
       // with); what the server derives from it (merged settings, counters) holds only the trimmed part.
-      prepared.push({ report: { ...report, settings }, body: canonicalJson(report) });
+      prepared.push({ report: { ...report, settings }, body: canonicalJson(report), sent: report });
     }
     return prepared;
   };
@@ -192,12 +204,19 @@ export function createIngestService(deps: IngestDeps) {
     return true;
   };
 
-  const applyBatch = async (device: Device, batch: PreparedReport[], now: number, touched: Set<string>): Promise<IngestResult> => {
+  const applyBatch = async (device: Device, batch: PreparedReport[], now: number, touched: Set<string>, assignSeq: boolean): Promise<IngestResult> => {
     const deviceId = device.id;
     // Read inside the transaction: an earlier request of this device in the same group moved it.
     const storedSeq = await deps.devices.lastSeqOf(deviceId);
     if (storedSeq === undefined) throw new AppError('not_found', `no device ${deviceId}`);
     let lastSeq = storedSeq;
+    if (assignSeq) {
+      for (const [i, p] of batch.entries()) {
+        const seq = storedSeq + 1 + i;
+        p.report = { ...p.report, seq };
+        p.body = canonicalJson({ ...p.sent, seq });
+      }
+    }
     let accepted = 0;
     let duplicates = 0;
     for (const [i, r] of batch.entries()) {
@@ -225,12 +244,13 @@ export function createIngestService(deps: IngestDeps) {
 
   return {
     /** `device` as authenticated (its model and attributes); its last seq is re-read in the transaction. */
-    async submit(device: Device, batch: Report[]): Promise<IngestResult> {
+    async submit(device: Device, batch: Report[], opts: SubmitOptions = {}): Promise<IngestResult> {
       const now = deps.now().getTime();
       const moved = new Set<string>();
       const prepared = await prepare(batch);
       return deps.commits.run(async () => {
-        const result = await applyBatch(device, prepared, now, moved);
+        const result = await applyBatch(device, prepared, now, moved, opts.assignSeq === true);
+        await opts.alongside?.();
         for (const id of moved) touched.add(id);
         return result;
       });

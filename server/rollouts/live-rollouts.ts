@@ -18,6 +18,8 @@ export interface LiveRollout extends EligibilityInput {
   releaseJson: string;
   /** The release's `expires` as epoch ms (Infinity when it has none): not offered after it. */
   releaseExpires: number;
+  /** The release's artifact digest; undefined for a settings-only release (never offered over DDI, protocol §11). */
+  artifactSha256: string | undefined;
   /** The release envelope's index in the transparency log (protocol §8; undefined = not logged, never offered). */
   releaseLogIndex: number | undefined;
   /** Signed statement per reached stage, serialised once, with its version and log index. */
@@ -53,6 +55,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
         appliesTo: new semver.Range(signed.appliesTo),
         stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
         releaseJson: stored.envelopeJson,
+        artifactSha256: signed.artifact?.sha256,
         releaseLogIndex: log.indexOf(stored.envelopeJson),
         releaseExpires: signed.expires === undefined ? Number.POSITIVE_INFINITY : Date.parse(signed.expires),
         statements: statements.map((s) => ({ json: s.envelopeJson, version: s.version, expires: s.expires, logIndex: log.indexOf(s.envelopeJson) })),
