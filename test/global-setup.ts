@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide('uiBuild', ui);
   await ensureChromium();
+  await ensureSwupdate();
   const stopPostgres = await postgres;
   return stopPostgres;
 }
@@ -109,4 +110,33 @@ async function ensureChromium(): Promise<void> {
     });
   await run(['update']);
   await run(['install', '-y', 'chromium']);
+}
+
+const SWUPDATE = '/usr/bin/swupdate';
+const POLICY_RC = '/usr/sbin/policy-rc.d';
+
+/**
+ * The DDI gateway's acceptance test (test/ddi/swupdate-stock.test.ts) runs
+ * Debian's stock SWUpdate. Installed here like Chromium when missing (root
+ * with apt-get). The package enables a swupdate service: a temporary
+ * policy-rc.d that exits 101 keeps any daemon from starting, and is removed
+ * afterwards (only if this run created it).
+ */
+async function ensureSwupdate(): Promise<void> {
+  if (existsSync(SWUPDATE) || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+  const run = (args: string[]) =>
+    new Promise<void>((done) => {
+      execFile('/usr/bin/apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 * 1024 * 1024 }, () => done());
+    });
+  const ownPolicy = !existsSync(POLICY_RC);
+  if (ownPolicy) {
+    writeFileSync(POLICY_RC, '#!/bin/sh\nexit 101\n');
+    chmodSync(POLICY_RC, 0o755);
+  }
+  try {
+    await run(['update']);
+    await run(['install', '-y', 'swupdate']);
+  } finally {
+    if (ownPolicy) rmSync(POLICY_RC, { force: true });
+  }
 }
