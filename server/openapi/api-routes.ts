@@ -1,6 +1,8 @@
 import cohortMembers from '../../manifests/schema/api/cohort-members.schema.json' with { type: 'json' };
 import cohort from '../../manifests/schema/api/cohort.schema.json' with { type: 'json' };
 import enrollment from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
+import ddiConfigData from '../../manifests/schema/api/ddi-config-data.schema.json' with { type: 'json' };
+import ddiFeedback from '../../manifests/schema/api/ddi-feedback.schema.json' with { type: 'json' };
 import report from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
 import rolloutAction from '../../manifests/schema/api/rollout-action.schema.json' with { type: 'json' };
 import rolloutClone from '../../manifests/schema/api/rollout-clone.schema.json' with { type: 'json' };
@@ -35,8 +37,8 @@ export interface ApiRoute {
   /** OpenAPI template: `/v1/rollouts/{id}/start`. */
   path: string;
   summary: string;
-  /** `public`, `device` (the device's own token), or the operator roles allowed (admin always is). */
-  auth: 'public' | 'device' | readonly OperatorRole[];
+  /** `public`, `device` (the device's own token), `ddi` (hawkBit TargetToken or GatewayToken, protocol §11), or the operator roles allowed (admin always is). */
+  auth: 'public' | 'device' | 'ddi' | readonly OperatorRole[];
   tag: string;
   /** The schema file that validates the body (the same object the route compiles), or raw bytes. */
   body?: JsonSchema | 'binary';
@@ -105,6 +107,35 @@ export const API_ROUTES: ApiRoute[] = [
     responses: { 200: 'updates: [{ release, rollout }] envelopes, pollAfterSeconds', 304: 'nothing changed', 429: 'rate_limited: retry after Retry-After' },
   },
   { method: 'post', path: '/v1/devices/{deviceId}/reports', summary: 'Report install progress, one report or a batch (durable before 200)', auth: 'device', tag: 'devices', body: report, responses: { 200: 'what was accepted', 409: 'seq_conflict' } },
+  // hawkBit DDI gateway (protocol §11): stock clients (SWUpdate, rauc-hawkbit-updater, Zephyr) in the same rollouts
+  {
+    method: 'get', path: '/{tenant}/controller/v1/{controllerId}', summary: 'DDI base poll: polling sleep and links to deploymentBase, cancelAction, configData; a GatewayToken registers an unknown controllerId', auth: 'ddi', tag: 'ddi',
+    responses: { 200: '{ config: { polling: { sleep } }, _links }', 404: 'not_found: another tenant' },
+  },
+  {
+    method: 'get', path: '/{tenant}/controller/v1/{controllerId}/deploymentBase/{actionId}', summary: 'DDI deployment: the release as one chunk with its artifact (sha1, md5, sha256, absolute links)', auth: 'ddi', tag: 'ddi',
+    responses: { 200: '{ id, deployment: { download, update, chunks } }', 404: 'not this controller\'s action', 410: 'action_closed' },
+  },
+  {
+    method: 'post', path: '/{tenant}/controller/v1/{controllerId}/deploymentBase/{actionId}/feedback', summary: 'DDI feedback, stored as a durable report with a server-assigned seq (proceeding → installing, closed → applied or failed, rejected → declined)', auth: 'ddi', tag: 'ddi', body: ddiFeedback,
+    responses: { 200: 'durable (or a repeat, which stores nothing)', 404: 'not this controller\'s action', 410: 'action_closed', 413: 'payload_too_large' },
+  },
+  {
+    method: 'get', path: '/{tenant}/controller/v1/{controllerId}/cancelAction/{actionId}', summary: 'DDI cancel of an open action whose rollout was halted or cancelled', auth: 'ddi', tag: 'ddi',
+    responses: { 200: '{ id, cancelAction: { stopId } }', 404: 'no such cancel for this controller' },
+  },
+  {
+    method: 'post', path: '/{tenant}/controller/v1/{controllerId}/cancelAction/{actionId}/feedback', summary: 'DDI cancel acknowledgement: closed closes the action as declined (code cancelled), never applied', auth: 'ddi', tag: 'ddi', body: ddiFeedback,
+    responses: { 200: 'durable', 404: 'no such cancel for this controller', 410: 'action_closed' },
+  },
+  {
+    method: 'put', path: '/{tenant}/controller/v1/{controllerId}/configData', summary: 'DDI configData: the attributes become the device\'s (model and version from the configured attribute names)', auth: 'ddi', tag: 'ddi', body: ddiConfigData,
+    responses: { 200: 'stored' },
+  },
+  {
+    method: 'get', path: '/{tenant}/controller/v1/{controllerId}/softwaremodules/{moduleId}/artifacts/{filename}', summary: 'DDI artifact download (content-addressed: no token needed), with HEAD and Range; {filename}.MD5SUM gives its md5 line', auth: 'public', tag: 'ddi',
+    responses: { 200: { description: 'the bytes (or the md5 line)', contentType: 'application/octet-stream' }, 206: { description: 'the requested range', contentType: 'application/octet-stream' }, 404: 'no such artifact', 416: 'invalid_range' },
+  },
   // Operators
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics (docs/operations.md)', auth: READERS, tag: 'operations', responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } } },
   { method: 'post', path: '/v1/releases', summary: 'Publish a signed release (protocol §4)', auth: PUBLISH, tag: 'releases', body: release, responses: { 200: 'already published with this content', 201: 'published', 409: 'the id exists with other content', 422: 'signatures, threshold, policy or expiry refused (every reason listed)' } },

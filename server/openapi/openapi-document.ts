@@ -12,6 +12,12 @@ export const PATH_PARAMS: Record<string, JsonSchema> = {
   deviceId: { $ref: `${COMMON}deviceId` },
   sha256: { $ref: `${COMMON}hex32` },
   version: { type: 'integer', minimum: 1 },
+  // protocol §11 (hawkBit DDI)
+  tenant: { type: 'string', description: 'the one tenant, OTA_DDI_TENANT (default DEFAULT); any other is 404' },
+  controllerId: { $ref: `${COMMON}deviceId` },
+  actionId: { type: 'integer', minimum: 1, maximum: 2147483647 },
+  moduleId: { $ref: `${COMMON}hex32` },
+  filename: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$', description: 'the artifact file name; with .MD5SUM appended, its md5 line' },
 };
 
 /** protocol §7 error body, its codes taken from the one table in server/errors.ts. */
@@ -42,6 +48,7 @@ const operationId = (r: ApiRoute): string =>
 function authText(r: ApiRoute): string {
   if (r.auth === 'public') return 'Public: no token.';
   if (r.auth === 'device') return "The device's own token (issued at enrollment).";
+  if (r.auth === 'ddi') return "hawkBit DDI (protocol §11): `Authorization: TargetToken <the device's token>` or `GatewayToken <a token of the gateway role>`; anything else is 401.";
   const roles = ['admin', ...r.auth];
   return `Operator token with one of the roles: ${roles.join(', ')}${r.path === '/v1/devices' ? "; or the device's own token, to re-enroll" : ''}.`;
 }
@@ -89,7 +96,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
       summary: r.summary,
       description: authText(r),
       tags: [r.tag],
-      security: r.auth === 'public' ? [] : [{ bearer: [] }],
+      security: r.auth === 'public' ? [] : r.auth === 'ddi' ? [{ ddiTargetToken: [] }, { ddiGatewayToken: [] }] : [{ bearer: [] }],
       ...(Array.isArray(r.auth) ? { 'x-roles': ['admin', ...r.auth] } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(r.body
@@ -119,7 +126,11 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
     paths,
     components: {
       schemas: { ...components, Error: ERROR_SCHEMA },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Operator token (ota_…) or device token (dev_…)' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Operator token (ota_…) or device token (dev_…)' },
+        ddiTargetToken: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'hawkBit DDI: "TargetToken <device token>" (protocol §11)' },
+        ddiGatewayToken: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'hawkBit DDI: "GatewayToken <token of the gateway role>", for any controllerId (protocol §11)' },
+      },
     },
   };
 }

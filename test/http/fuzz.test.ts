@@ -18,6 +18,10 @@ interface FuzzRoute {
   /** `{id}` is replaced by a generated path segment in the path-parameter runs. */
   path: string;
   token: (f: AppFixture, deviceToken: string) => string | undefined;
+  /** The Authorization scheme (default Bearer; the DDI gateway takes TargetToken, protocol §11). */
+  scheme?: string;
+  /** Which path segment the path-parameter runs replace (default 3: /v1/things/{here}). */
+  segment?: number;
 }
 
 const DEVICE = 'fuzz-device';
@@ -39,6 +43,14 @@ const ROUTES: FuzzRoute[] = [
   { method: 'post', path: '/v1/log/cosignatures', token: () => undefined },
   { method: 'get', path: '/v1/openapi.json', token: () => undefined },
   { method: 'get', path: '/v1/whoami', token: (f) => f.tokens.viewer },
+  // protocol §11: the hawkBit DDI gateway, with the device's own TargetToken (segment 4 = controllerId, 6 = actionId).
+  { method: 'get', path: `/DEFAULT/controller/v1/${DEVICE}`, token: (_f, d) => d, scheme: 'TargetToken', segment: 4 },
+  { method: 'get', path: `/DEFAULT/controller/v1/${DEVICE}/deploymentBase/1`, token: (_f, d) => d, scheme: 'TargetToken', segment: 6 },
+  { method: 'post', path: `/DEFAULT/controller/v1/${DEVICE}/deploymentBase/1/feedback`, token: (_f, d) => d, scheme: 'TargetToken', segment: 6 },
+  { method: 'get', path: `/DEFAULT/controller/v1/${DEVICE}/cancelAction/1`, token: (_f, d) => d, scheme: 'TargetToken', segment: 6 },
+  { method: 'post', path: `/DEFAULT/controller/v1/${DEVICE}/cancelAction/1/feedback`, token: (_f, d) => d, scheme: 'TargetToken', segment: 6 },
+  { method: 'put', path: `/DEFAULT/controller/v1/${DEVICE}/configData`, token: (_f, d) => d, scheme: 'TargetToken', segment: 4 },
+  { method: 'get', path: `/DEFAULT/controller/v1/${DEVICE}/softwaremodules/${'a'.repeat(64)}/artifacts/x.swu`, token: () => undefined, segment: 6 },
 ];
 
 const STACK_RE = /\bat [\w.<>]+ \(|\.ts:\d+|\.js:\d+|node_modules/;
@@ -67,7 +79,7 @@ const segment = fc.oneof(fc.string({ minLength: 1 }), nasty.filter((s) => s.leng
 
 function send(f: AppFixture, route: FuzzRoute, token: string | undefined, path: string, opts: { body?: string; type?: string; query?: Record<string, string> }) {
   let req = request(f.app)[route.method](path);
-  if (token) req = req.set(bearer(token));
+  if (token) req = req.set(route.scheme ? { Authorization: `${route.scheme} ${token}` } : bearer(token));
   if (opts.query) req = req.query(opts.query);
   if (opts.body !== undefined) req = req.set('Content-Type', opts.type ?? 'application/json').serialize((b: unknown) => b as string).send(opts.body);
   return req;
@@ -107,14 +119,14 @@ describe('fuzzing every route: no 5xx, §7 errors, refused requests change nothi
     );
   });
 
-  it.each(ROUTES.filter((r) => /\/v1\/[a-z]+\/[^/]+/.test(r.path)).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: generated path parameters', async (_name, route) => {
+  it.each(ROUTES.filter((r) => r.segment !== undefined || /\/v1\/[a-z]+\/[^/]+/.test(r.path)).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: generated path parameters', async (_name, route) => {
     await fc.assert(
       fc.asyncProperty(segment, async (seg) => {
         await f.ctx.activity.flushAll();
         const before = await changes();
         const parts = route.path.split('/');
         // Percent-encoded bytes as sent (a lone surrogate has no UTF-8 form: Buffer makes it U+FFFD).
-        parts[3] = /%/.test(seg) ? seg : [...Buffer.from(seg, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+        parts[route.segment ?? 3] = /%/.test(seg) ? seg : [...Buffer.from(seg, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
         await check(await send(f, route, route.token(f, deviceToken), parts.join('/'), route.method === 'get' ? {} : { body: '{}' }), before);
       }),
       { numRuns: 25, seed: 8 },

@@ -11,10 +11,11 @@ import { OPERATOR_ROUTES } from '../http/route-table.js';
 
 type Doc = { openapi: string; paths: Record<string, Record<string, { operationId: string; security: unknown[]; 'x-roles'?: string[]; requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }>>; components: { schemas: Record<string, unknown> } };
 
-/** The two routes served ahead of Express (server/devices/*-fast-path.ts). */
+/** The routes served ahead of Express (server/devices/*-fast-path.ts, the DDI base poll in server/ddi/ddi-routes.ts). */
 const FAST_PATHS = [
   { method: 'get', path: '/v1/devices/:deviceId/update' },
   { method: 'post', path: '/v1/devices/:deviceId/reports' },
+  { method: 'get', path: '/:tenant/controller/v1/:controllerId' },
 ];
 
 interface Layer {
