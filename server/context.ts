@@ -202,8 +202,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     enroll: async (deviceId, by) => {
       // A gateway-registered controller has no model until its configData names one (offered nothing until then).
       await enroll({ deviceId, model: '', version: '0.0.0' }, by, { commits, devices, audit, now, fleetMetrics, changes });
-      // A credential other than the device's own created a device: on the record, with who did it.
-      await audit.append({ actor: actorOf(by), action: 'ddi.register', subject: deviceId, details: {} }, toTimestamp(now()));
+      // A credential other than the device's own created a device: on the record, with who did it
+      // (in the group commit: the audit chain takes one writer at a time).
+      await commits.run(() => audit.append({ actor: actorOf(by), action: 'ddi.register', subject: deviceId, details: {} }, toTimestamp(now())));
     },
     offers: (device, at) => poll.offers(device, device.version, at),
     made: (deviceId, offer, at) => poll.made(deviceId, [offer], at),

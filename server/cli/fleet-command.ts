@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { simulateDdiFleet } from '../fleet/ddi-fleet.js';
 import { simulateFleet, type FleetOptions, type FleetProgress } from '../fleet/fleet-simulator.js';
 import { progressLine, summaryLines } from '../fleet/fleet-summary.js';
 import { parseRoot } from '../trust/root.js';
@@ -17,7 +18,12 @@ interface SimulateFlags {
   enrollToken?: string;
   /** An operator token with read access: after the run, each rollout seen is looked up to say whether it halted. */
   token?: string;
-  root: string;
+  /** Required for native devices (they ship with it); DDI devices cannot verify signatures. */
+  root?: string;
+  /** protocol §11: `ddi` simulates hawkBit DDI controllers instead of native agents. */
+  protocol: 'native' | 'ddi';
+  /** A `gateway`-role token (DDI devices register with it). */
+  gatewayToken?: string;
   devices: number;
   model: string;
   version: string;
@@ -108,8 +114,12 @@ async function rolloutsAfter(ids: string[], server: string, flags: SimulateFlags
 }
 
 export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<number> {
-  const enrollToken = flags.enrollToken ?? io.env.OTA_ENROLL_TOKEN;
-  if (!enrollToken) throw new CliError('no enrollment token: pass --enroll-token or set OTA_ENROLL_TOKEN');
+  const ddi = flags.protocol === 'ddi';
+  const enrollToken = ddi ? (flags.gatewayToken ?? io.env.OTA_GATEWAY_TOKEN) : (flags.enrollToken ?? io.env.OTA_ENROLL_TOKEN);
+  if (!enrollToken) {
+    throw new CliError(ddi ? 'no gateway token: pass --gateway-token or set OTA_GATEWAY_TOKEN (a token of the gateway role)' : 'no enrollment token: pass --enroll-token or set OTA_ENROLL_TOKEN');
+  }
+  if (!ddi && flags.root === undefined) throw new CliError('native devices ship with a root: pass --root <file>');
   const server = resolveServer(flags.server, io);
   serverUrl(server);
   const seed = flags.seed ?? randomBytes(4).toString('hex');
@@ -128,7 +138,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
   const options: FleetOptions = {
     server: server.replace(/\/+$/, ''),
     enrollToken,
-    pinnedRoot: pinnedRootOf(flags.root),
+    pinnedRoot: ddi ? undefined : pinnedRootOf(flags.root as string),
     devices: flags.devices,
     model: flags.model,
     version: flags.version,
@@ -148,7 +158,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
   };
   let result;
   try {
-    result = await simulateFleet(options);
+    result = ddi ? await simulateDdiFleet({ ...options, gatewayToken: enrollToken }) : await simulateFleet(options);
   } finally {
     progress.end();
     process.removeListener('SIGINT', onSignal);
@@ -182,8 +192,10 @@ export function registerFleet(program: Command, io: CliIo, exit: (code: number) 
     .description('enroll N in-process reference device agents, poll and install in rounds for --duration seconds, then print their tally')
     .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
     .option('--enroll-token <token>', 'enrollment credential for POST /v1/devices (default: $OTA_ENROLL_TOKEN)')
+    .addOption(new Option('--protocol <protocol>', 'native agents, or hawkBit DDI controllers behaving like a stock SWUpdate (protocol §11)').choices(['native', 'ddi']).default('native'))
+    .option('--gateway-token <token>', 'with --protocol ddi: a token of the gateway role, which registers each controller (default: $OTA_GATEWAY_TOKEN)')
     .option('--token <token>', 'operator token with read access, to report whether the rollouts halted (default: $OTA_TOKEN, then ota login)')
-    .requiredOption('--root <file>', 'root.json every device ships with (or a trust folder: its root.json)')
+    .option('--root <file>', 'root.json every native device ships with (or a trust folder: its root.json); not used with --protocol ddi')
     .requiredOption('--devices <n>', 'number of devices', intOption('--devices', 1, 1_000_000))
     .option('--model <model>', 'device model', 'redmi-1s')
     .option('--version <version>', 'installed (factory) system version', '1.4.1')
