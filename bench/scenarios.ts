@@ -50,6 +50,12 @@ export function serverScenarios(s: ScenarioInput): Record<string, LoadSpec & { s
       ...base, name: 'poll, update offered',
       request: (k) => { const i = targetDevice(k, n); return { path: `/v1/devices/${deviceIdOf(i)}/update?version=1.4.1`, headers: auth(deviceTokenOf(i)) }; },
     },
+    // protocol §11: the hawkBit DDI base poll of the same devices (TargetToken = the device token); the
+    // first poll of each makes its action, every later one is answered from memory like the native poll.
+    ddiPoll: {
+      ...base, name: 'DDI base poll (hawkBit), action linked',
+      request: (k) => { const i = targetDevice(k, n); return { path: `/DEFAULT/controller/v1/${deviceIdOf(i)}`, headers: { authorization: `TargetToken ${deviceTokenOf(i)}` } }; },
+    },
     pollNothing: {
       ...base, name: 'poll, nothing offered',
       request: (k) => { const i = ((k * 7919) % Math.floor(n / 5)) * 5; return { path: `/v1/devices/${deviceIdOf(i)}/update?version=2.0.0`, headers: auth(deviceTokenOf(i)) }; },
