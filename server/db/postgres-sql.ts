@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import type { Sql, SqlValue, TransactionOptions } from './sql.js';
+import type { Dialect, Sql, SqlValue, TransactionOptions } from './sql.js';
 
 export interface PostgresOptions {
   /** postgres://user:password@host:port/database (never logged: it may hold a password). */
@@ -45,6 +45,11 @@ const types: pg.CustomTypesConfig = {
     if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
     return pg.types.getTypeParser(oid, format as 'text');
   }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+const postgresDialect: Dialect = {
+  jsonTextElements: 'json_array_elements_text(?::json)',
+  indexedBy: () => '',
 };
 
 /**
@@ -170,6 +175,7 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
 
   const sql = {
     engine: 'postgres' as const,
+    dialect: postgresDialect,
     pool,
     async all<T>(text: string, p?: readonly SqlValue[]): Promise<T[]> {
       return (await query(text, p)).rows as T[];
@@ -233,6 +239,9 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
     },
     inTransaction(): boolean {
       return current() !== undefined;
+    },
+    async lockUntilCommit(key: number): Promise<void> {
+      await query('SELECT pg_advisory_xact_lock(?)', [key]);
     },
     async exec(text: string): Promise<void> {
       const frame = current();
