@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { Dialect, Sql, SqlValue, TransactionOptions } from './sql.js';
 
@@ -116,12 +117,12 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
 
   /** Rewritten text and statement name per SQL text (the texts are the stores' constants: a bounded set). */
   let named = 0;
-  const statements = new Map<string, { text: string; name: string | undefined }>();
+  // Bounded for a caller that builds statement texts (the stores' are a few hundred); the least recently used go.
+  const statements = new LRUCache<string, { text: string; name: string | undefined }>({ max: 10_000 });
   const statement = (sqlText: string): { text: string; name: string | undefined } => {
     let s = statements.get(sqlText);
     if (!s) {
-      if (statements.size >= 10_000) statements.clear();
-      // Names never repeat within this pool, also after a clear: a connection keeps what it prepared.
+      // Names never repeat within this pool, also after an eviction: a connection keeps what it prepared.
       s = { text: numberPlaceholders(sqlText), name: prepare ? `ota_${++named}` : undefined };
       statements.set(sqlText, s);
     }
