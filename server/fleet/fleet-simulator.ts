@@ -7,6 +7,7 @@ import { chance } from './fleet-random.js';
 import { cuttableFetch, GRACE_MS, messageOf, pause, runPool } from './run-control.js';
 import { tallyFleet, type FleetTally } from './fleet-tally.js';
 import { SimDevice } from './sim-device.js';
+import { backoffDelay } from '../lib/backoff.js';
 
 export interface FleetOptions {
   /** Base URL of any server speaking docs/protocol.md. */
@@ -166,7 +167,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
       } catch (e) {
         const retryable = (e instanceof EnrollmentError && (e.status === 429 || e.status >= 500)) || e instanceof TransportError;
         if (retryable && attempt < 8 && !stopped()) {
-          await pause(Math.min(250 * 2 ** attempt, 10_000, deadline - performance.now()), o.signal);
+          await pause(Math.min(backoffDelay(attempt, { firstMs: 250, maxMs: 10_000 }), deadline - performance.now()), o.signal);
           continue;
         }
         d.enrollError = e instanceof EnrollmentError ? `${e.status}${e.code ? ` ${e.code}` : ''}` : e instanceof TransportError ? 'network' : 'error';
