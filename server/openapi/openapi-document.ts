@@ -78,7 +78,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
       responses['401'] ??= response(401, 'unauthorized: no valid token');
       responses['403'] ??= response(403, 'forbidden: another role, or another device');
     }
-    if (r.body) responses['400'] ??= response(400, 'the body or a parameter is not valid (details name every problem)');
+    if (r.body || parameters.length) responses['400'] ??= response(400, r.body ? 'the body or a parameter is not valid (details name every problem)' : 'a parameter is not valid');
     responses.default = response(500, 'an error body (protocol §7), see the error codes in README');
     const operation = {
       operationId: operationId(r),
