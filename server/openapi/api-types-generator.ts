@@ -10,7 +10,6 @@ export const GENERATED_BANNER = `/**
  * bundles them). Do not edit: change a schema and run the script again;
  * test/openapi/api-types.test.ts fails while this file is stale.
  */
-/* eslint-disable */
 `;
 
 /**

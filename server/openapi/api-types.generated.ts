@@ -4,7 +4,6 @@
  * bundles them). Do not edit: change a schema and run the script again;
  * test/openapi/api-types.test.ts fails while this file is stale.
  */
-/* eslint-disable */
 
 /**
  * @maxItems 10000

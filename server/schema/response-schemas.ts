@@ -26,6 +26,14 @@ import tokenCreated from '../../manifests/schema/api/responses/token-created.sch
 import tokenInfo from '../../manifests/schema/api/responses/token-info.schema.json' with { type: 'json' };
 import tokenPage from '../../manifests/schema/api/responses/token-page.schema.json' with { type: 'json' };
 import whoami from '../../manifests/schema/api/responses/whoami.schema.json' with { type: 'json' };
+import cohort from '../../manifests/schema/api/cohort.schema.json' with { type: 'json' };
+import report from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
+import rolloutCreate from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
+import tokenCreate from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
+import release from '../../manifests/schema/release.schema.json' with { type: 'json' };
+import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
+import rolloutStatement from '../../manifests/schema/rollout-statement.schema.json' with { type: 'json' };
+import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
 
 /**
  * The JSON bodies the API answers with (protocol §7, §8), one schema file
@@ -66,3 +74,9 @@ export const RESPONSE_SCHEMAS = {
   tokenPage,
   whoami,
 };
+
+/**
+ * Everything a response schema refers to, itself included: the refs to pass
+ * to compileValidator (schema/validator.ts) to check an answer with it.
+ */
+export const RESPONSE_REFS: object[] = [release, root, rolloutStatement, settingsPolicy, cohort, report, rolloutCreate, tokenCreate, ...Object.values(RESPONSE_SCHEMAS)];

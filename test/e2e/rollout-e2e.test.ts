@@ -59,7 +59,7 @@ function fleetPlan(): Omit<Device, 'token'>[] {
 }
 
 describe('end to end on real HTTP and a real database — SQLite, or PostgreSQL with OTA_TEST_ENGINE=postgres (issues 3 and 10)', () => {
-  it('publish → cohort → staged rollout; exactly the eligible devices get it; a failing rollout halts itself and says why', async () => {
+  it('publish → cohort → staged rollout; exactly the eligible devices get it; a failing rollout halts itself and says why', { timeout: 120_000 }, async () => {
     const trust = makeTrust();
     const dataDir = tempDir('ota-e2e-');
     running = await startServer(loadConfig({}, { dataDir, trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false, ...(await testDatabaseConfig()) }), () => undefined);
