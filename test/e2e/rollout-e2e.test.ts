@@ -332,6 +332,9 @@ describe('end to end on real HTTP and a real database — SQLite, or PostgreSQL 
     ok(await api('GET', `/v1/releases/${RELEASE}`, { token: viewer }));
     ok(await api('GET', '/v1/artifacts', { token: viewer }));
     ok(await api('GET', '/v1/cohorts', { token: viewer }));
+    ok(await api('PUT', '/v1/cohorts/qa/members', { token: rm, json: { members: [...qaMembers] } }));
+    ok(await api('POST', '/v1/rollouts/e2e-rollout/clone', { token: rm, json: { id: 'e2e-rollout-again' } }), 201);
+    ok(await api('POST', '/v1/releases', { token: rm, json: release }));
     ok(await api('GET', '/v1/rollouts', { token: viewer }));
     ok(await api('GET', '/v1/rollouts/e2e-rollout/timeline', { token: viewer }));
     ok(await api('GET', '/v1/devices?limit=5', { token: viewer }));
@@ -359,6 +362,7 @@ describe('end to end on real HTTP and a real database — SQLite, or PostgreSQL 
       'post /v1/rollouts/{id}/advance', 'get /v1/devices/{deviceId}/update', 'post /v1/devices/{deviceId}/reports', 'get /v1/rollouts/{id}/status', 'get /v1/rollouts/{id}/devices',
       'get /v1/rollouts/{id}', 'get /v1/audit', 'get /v1/log/entries', 'get /v1/log/proof/inclusion', 'get /v1/log/proof/consistency', 'get /healthz', 'get /v1/whoami',
       'get /v1/tokens', 'post /v1/tokens', 'delete /v1/tokens/{id}', 'get /v1/devices', 'get /v1/devices/{deviceId}', 'get /v1/rollouts/{id}/timeline',
+      'put /v1/cohorts/{name}/members', 'post /v1/rollouts/{id}/clone', 'get /v1/releases', 'get /v1/releases/{id}', 'get /v1/artifacts', 'get /v1/cohorts', 'get /v1/rollouts',
     ]) expect(validated.split('\n'), route).toContain(route);
   });
 });
