@@ -48,9 +48,9 @@ export type ReleaseSettingValue = unknown;
  */
 export type Report = ReportBody | ReportBody[];
 /**
- * protocol §7 operator roles, plus enroller (the enrollment credential).
+ * protocol §7 operator roles: enroller (the enrollment credential) and gateway (acts for any device over the hawkBit DDI gateway, §11) included.
  */
-export type OperatorRole = "admin" | "release-manager" | "qa" | "viewer" | "enroller";
+export type OperatorRole = "admin" | "release-manager" | "qa" | "viewer" | "enroller" | "gateway";
 /**
  * GET /v1/whoami answer: an operator token (name, role) or a device token (its id)
  */
@@ -78,6 +78,8 @@ export interface ApiContract {
   CohortPage: CohortPage;
   CohortView: CohortView;
   CosignatureAccepted: CosignatureAccepted;
+  DdiConfigData: DdiConfigData;
+  DdiFeedback: DdiFeedback;
   DeviceDetail: DeviceDetail;
   DevicePage: DevicePage;
   Enrolled: Enrolled;
@@ -280,6 +282,44 @@ export interface CosignatureAccepted {
   time: number;
 }
 /**
+ * hawkBit DDI configData (protocol §11)
+ */
+export interface DdiConfigData {
+  id?: string | number;
+  time?: string;
+  mode?: "merge" | "replace" | "remove";
+  data: {
+    [k: string]: string;
+  };
+  [k: string]: unknown;
+}
+/**
+ * hawkBit DDI action feedback (protocol §11)
+ */
+export interface DdiFeedback {
+  /**
+   * The action id as the client read it (ignored: the path names the action).
+   */
+  id?: string | number;
+  time?: string;
+  status: {
+    execution: "proceeding" | "scheduled" | "resumed" | "download" | "downloaded" | "closed" | "rejected" | "canceled";
+    result: {
+      finished: "success" | "failure" | "none";
+      progress?: {
+        cnt?: number;
+        of?: number;
+        [k: string]: unknown;
+      };
+      [k: string]: unknown;
+    };
+    code?: number;
+    details?: string[];
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
  * GET /v1/devices/{deviceId} answer: the device, its cohorts, and per rollout that offered it its state and reports
  */
 export interface DeviceDetail {
@@ -415,6 +455,7 @@ export interface ErrorBody {
       | "conflict"
       | "seq_conflict"
       | "invalid_transition"
+      | "action_closed"
       | "payload_too_large"
       | "unsupported_media_type"
       | "signature_invalid"
