@@ -25,6 +25,8 @@ export interface ApiResponse {
   schema?: JsonSchema;
   /** Default application/json. */
   contentType?: string;
+  /** An answer without a body (the DDI gateway's 200s to feedback and configData, as hawkBit answers). */
+  empty?: boolean;
 }
 
 /**
@@ -111,27 +113,27 @@ export const API_ROUTES: ApiRoute[] = [
   // hawkBit DDI gateway (protocol §11): stock clients (SWUpdate, rauc-hawkbit-updater, Zephyr) in the same rollouts
   {
     method: 'get', path: '/{tenant}/controller/v1/{controllerId}', summary: 'DDI base poll: polling sleep and links to deploymentBase, cancelAction, configData; a GatewayToken registers an unknown controllerId', auth: 'ddi', tag: 'ddi',
-    responses: { 200: '{ config: { polling: { sleep } }, _links }', 404: 'not_found: another tenant' },
+    responses: { 200: json('polling sleep and links', R.ddiBasePoll), 404: 'not_found: another tenant' },
   },
   {
     method: 'get', path: '/{tenant}/controller/v1/{controllerId}/deploymentBase/{actionId}', summary: 'DDI deployment: the release as one chunk with its artifact (sha1, md5, sha256, absolute links)', auth: 'ddi', tag: 'ddi',
-    responses: { 200: '{ id, deployment: { download, update, chunks } }', 404: 'not this controller\'s action', 410: 'action_closed' },
+    responses: { 200: json('the deployment', R.ddiDeploymentBase), 404: 'not this controller\'s action', 410: 'action_closed' },
   },
   {
     method: 'post', path: '/{tenant}/controller/v1/{controllerId}/deploymentBase/{actionId}/feedback', summary: 'DDI feedback, stored as a durable report with a server-assigned seq (proceeding → installing, closed → applied or failed, rejected → declined)', auth: 'ddi', tag: 'ddi', body: ddiFeedback,
-    responses: { 200: 'durable (or a repeat, which stores nothing)', 404: 'not this controller\'s action', 410: 'action_closed', 413: 'payload_too_large' },
+    responses: { 200: { description: 'durable (or a repeat, which stores nothing); no body', empty: true }, 404: 'not this controller\'s action', 410: 'action_closed', 413: 'payload_too_large' },
   },
   {
     method: 'get', path: '/{tenant}/controller/v1/{controllerId}/cancelAction/{actionId}', summary: 'DDI cancel of an open action whose rollout was halted or cancelled', auth: 'ddi', tag: 'ddi',
-    responses: { 200: '{ id, cancelAction: { stopId } }', 404: 'no such cancel for this controller' },
+    responses: { 200: json('the cancel', R.ddiCancelAction), 404: 'no such cancel for this controller' },
   },
   {
     method: 'post', path: '/{tenant}/controller/v1/{controllerId}/cancelAction/{actionId}/feedback', summary: 'DDI cancel acknowledgement: closed closes the action as declined (code cancelled), never applied', auth: 'ddi', tag: 'ddi', body: ddiFeedback,
-    responses: { 200: 'durable', 404: 'no such cancel for this controller', 410: 'action_closed' },
+    responses: { 200: { description: 'durable; no body', empty: true }, 404: 'no such cancel for this controller', 410: 'action_closed' },
   },
   {
     method: 'put', path: '/{tenant}/controller/v1/{controllerId}/configData', summary: 'DDI configData: the attributes become the device\'s (model and version from the configured attribute names)', auth: 'ddi', tag: 'ddi', body: ddiConfigData,
-    responses: { 200: 'stored' },
+    responses: { 200: { description: 'stored; no body', empty: true } },
   },
   {
     method: 'get', path: '/{tenant}/controller/v1/{controllerId}/softwaremodules/{moduleId}/artifacts/{filename}', summary: 'DDI artifact download (content-addressed: no token needed), with HEAD and Range; {filename}.MD5SUM gives its md5 line', auth: 'public', tag: 'ddi',

@@ -78,7 +78,10 @@ export interface ApiContract {
   CohortPage: CohortPage;
   CohortView: CohortView;
   CosignatureAccepted: CosignatureAccepted;
+  DdiBasePoll: DdiBasePoll;
+  DdiCancelAction: DdiCancelAction;
   DdiConfigData: DdiConfigData;
+  DdiDeploymentBase: DdiDeploymentBase;
   DdiFeedback: DdiFeedback;
   DeviceDetail: DeviceDetail;
   DevicePage: DevicePage;
@@ -282,6 +285,39 @@ export interface CosignatureAccepted {
   time: number;
 }
 /**
+ * GET /{tenant}/controller/v1/{controllerId} 200 answer: the hawkBit DDI base poll (protocol §11)
+ */
+export interface DdiBasePoll {
+  config: {
+    polling: {
+      /**
+       * HH:MM:SS, at least 00:00:01
+       */
+      sleep: string;
+    };
+  };
+  _links: {
+    deploymentBase?: Link;
+    cancelAction?: Link;
+    configData?: Link;
+  };
+}
+export interface Link {
+  /**
+   * absolute (protocol §11)
+   */
+  href: string;
+}
+/**
+ * GET …/cancelAction/{actionId} 200 answer (protocol §11)
+ */
+export interface DdiCancelAction {
+  id: string;
+  cancelAction: {
+    stopId: string;
+  };
+}
+/**
  * hawkBit DDI configData (protocol §11)
  */
 export interface DdiConfigData {
@@ -292,6 +328,47 @@ export interface DdiConfigData {
     [k: string]: string;
   };
   [k: string]: unknown;
+}
+/**
+ * GET …/deploymentBase/{actionId} 200 answer: the release as one DDI chunk (protocol §11)
+ */
+export interface DdiDeploymentBase {
+  id: string;
+  deployment: {
+    download: "attempt" | "forced";
+    update: "attempt" | "forced";
+    chunks: {
+      part: "os";
+      /**
+       * the release id
+       */
+      name: string;
+      /**
+       * the release version
+       */
+      version: string;
+      artifacts: {
+        filename: string;
+        size: number;
+        hashes: {
+          sha1: string;
+          md5: string;
+          sha256: string;
+        };
+        _links: {
+          download: DdiDeploymentBaseLink;
+          "download-http": DdiDeploymentBaseLink;
+          md5sum: DdiDeploymentBaseLink;
+        };
+      }[];
+    }[];
+  };
+}
+export interface DdiDeploymentBaseLink {
+  /**
+   * absolute (protocol §11)
+   */
+  href: string;
 }
 /**
  * hawkBit DDI action feedback (protocol §11)

@@ -63,7 +63,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
 
   const response = (status: number, r: string | ApiResponse) => {
     const { description, schema, contentType } = typeof r === 'string' ? { description: r, schema: undefined, contentType: undefined } : r;
-    if (status === 304) return { description };
+    if (status === 304 || (typeof r === 'object' && r.empty === true)) return { description };
     // An error status answers the §7 error body, unless the route names another (the degraded /healthz).
     if (status >= 400 && !schema) return { description, content: { 'application/json': { schema: errorRef } } };
     return { description, content: { [contentType ?? 'application/json']: schema ? { schema: schemaOf(schema) } : {} } };

@@ -13,6 +13,9 @@ import health from '../../manifests/schema/api/responses/health.schema.json' wit
 import logConsistencyProof from '../../manifests/schema/api/responses/log-consistency-proof.schema.json' with { type: 'json' };
 import logEntries from '../../manifests/schema/api/responses/log-entries.schema.json' with { type: 'json' };
 import logInclusionProof from '../../manifests/schema/api/responses/log-inclusion-proof.schema.json' with { type: 'json' };
+import ddiBasePoll from '../../manifests/schema/api/responses/ddi-base-poll.schema.json' with { type: 'json' };
+import ddiCancelAction from '../../manifests/schema/api/responses/ddi-cancel-action.schema.json' with { type: 'json' };
+import ddiDeploymentBase from '../../manifests/schema/api/responses/ddi-deployment-base.schema.json' with { type: 'json' };
 import pollAnswer from '../../manifests/schema/api/responses/poll-answer.schema.json' with { type: 'json' };
 import releasePage from '../../manifests/schema/api/responses/release-page.schema.json' with { type: 'json' };
 import releaseView from '../../manifests/schema/api/responses/release-view.schema.json' with { type: 'json' };
@@ -52,6 +55,9 @@ export const RESPONSE_SCHEMAS = {
   cohortPage,
   cohortView,
   cosignatureAccepted,
+  ddiBasePoll,
+  ddiCancelAction,
+  ddiDeploymentBase,
   deviceDetail,
   devicePage,
   enrolled,
