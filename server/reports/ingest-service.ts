@@ -56,14 +56,15 @@ export type IngestService = ReturnType<typeof createIngestService>;
  * whole or refused whole, and its promise settles only once it is on disk.
  */
 export function createIngestService(deps: IngestDeps) {
-  const settingKeysOf = new Map<string, ReadonlySet<string>>();
-
-  const releaseSettingKeys = async (releaseId: string): Promise<ReadonlySet<string>> => {
+  // The promise is kept, so a burst of first reports for a release reads it once, not once per request.
+  const settingKeysOf = new Map<string, Promise<ReadonlySet<string>>>();
+  const releaseSettingKeys = (releaseId: string): Promise<ReadonlySet<string>> => {
     let keys = settingKeysOf.get(releaseId);
     if (!keys) {
-      const stored = await deps.releases.get(releaseId);
-      keys = new Set(stored ? envelopeOf(stored).signed.settings.map((s) => s.key) : []);
+      keys = deps.releases.get(releaseId).then((stored) => new Set(stored ? envelopeOf(stored).signed.settings.map((s) => s.key) : []));
       settingKeysOf.set(releaseId, keys);
+      // A failed read is not remembered: the next report reads again.
+      keys.catch(() => settingKeysOf.delete(releaseId));
     }
     return keys;
   };
