@@ -1,3 +1,4 @@
+import { coalescedReads } from '../db/coalesced-reads.js';
 import { fromHex, rowSet, rowSetParam, SELECT_ALL_ROWS } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
 import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
@@ -44,6 +45,14 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
   const cache = createDeviceCache(opts.cacheEntries ?? 0);
   const COLUMNS = 'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices';
 
+  const readRow = coalescedReads<DeviceRow>(sql, async (ids) => {
+    const rows = ids.length === 1
+      ? await sql.all<DeviceRow>(`${COLUMNS} WHERE id = ?`, [ids[0] as string])
+      : await sql.all<DeviceRow>(`SELECT devices.id, devices.token_hash, devices.model, devices.version, devices.attributes, devices.enrolled_at, devices.last_seen, devices.last_seq
+        FROM ${rowSet(sql, 'k', { id: 'text' })} JOIN devices ON devices.id = k.id`, [rowSetParam(ids.map((id) => ({ id })))]);
+    return new Map(rows.map((r) => [r.id, r]));
+  });
+
   return {
     /**
      * The cached copy, from memory only (the poll's fast path: no promise, no wait).
@@ -57,9 +66,13 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
         const cached = cache.get(id);
         if (cached) return cached;
       }
-      const row = await sql.one<DeviceRow>(`${COLUMNS} WHERE id = ?`, [id]);
-      if (!row) return undefined;
-      return inTransaction ? toDevice(row) : cache.put(toDevice(row), row.attributes);
+      if (inTransaction) {
+        const row = await sql.one<DeviceRow>(`${COLUMNS} WHERE id = ?`, [id]);
+        return row && toDevice(row);
+      }
+      // A cache miss outside a transaction (a cold poll): misses of one turn share one read on PostgreSQL.
+      const row = await readRow(id);
+      return row && cache.put(toDevice(row), row.attributes);
     },
     idByTokenHash: (hash: Buffer): Promise<string | undefined> => sql.value<string>('SELECT id FROM devices WHERE token_hash = ?', [hash]),
     async insert(d: DeviceFacts, tokenHash: Buffer, at: number): Promise<void> {

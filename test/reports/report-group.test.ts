@@ -63,9 +63,11 @@ describe('set-based group commit of reports (issue 20)', () => {
       expect(await s.f.ctx.sql.value<number>('SELECT COUNT(*) FROM reports WHERE rollout_id = ?', [s.rolloutId])).toBe(devices.length * 2);
     }
     const [small1, small2, large1, large2] = counts as [number, number, number, number];
-    // Not one statement per request: the same statements for ten times the requests.
-    expect(large1).toBe(small1);
-    expect(large2).toBe(small2);
+    // Not one statement per request: the same statements for ten times the requests (27 more requests
+    // would be 27+ more statements; a background statement of the server, e.g. the change feed on
+    // PostgreSQL, may land in either window).
+    expect(Math.abs(large1 - small1)).toBeLessThanOrEqual(3);
+    expect(Math.abs(large2 - small2)).toBeLessThanOrEqual(3);
     expect(large1).toBeLessThan(30);
   });
 
