@@ -116,9 +116,12 @@ export function createRolloutDeviceStore(sql: Sql) {
     async listing(rolloutId: string, state: string | undefined, after: string, limit: number): Promise<ListedDevice[]> {
       const where = state === undefined ? '' : state === 'silent' ? 'AND rd.state IS NULL ' : 'AND rd.state = ? ';
       const from = state === undefined ? 'rollout_devices rd' : `rollout_devices rd ${indexed('rollout_devices_by_state')}`;
-      const found = await sql.all<Row & { last_seen: number | null; last_body: string | null }>(`SELECT rd.*, d.last_seen,
+      // Per-row subqueries, not a join: a join lets PostgreSQL merge along the devices index from its start
+      // (measured: 10,100 index rows read for a page in the middle of 20,000 devices).
+      const found = await sql.all<Row & { last_seen: number | null; last_body: string | null }>(`SELECT rd.*,
+          (SELECT last_seen FROM devices WHERE devices.id = rd.device_id) AS last_seen,
           CASE WHEN rd.state IS NULL THEN NULL ELSE (SELECT body FROM reports WHERE reports.device_id = rd.device_id AND reports.rollout_id = rd.rollout_id ORDER BY reports.seq DESC LIMIT 1) END AS last_body
-        FROM ${from} LEFT JOIN devices d ON d.id = rd.device_id
+        FROM ${from}
         WHERE rd.rollout_id = ? ${where}AND rd.device_id > ? ORDER BY rd.device_id LIMIT ?`,
       state === undefined || state === 'silent' ? [rolloutId, after, limit] : [rolloutId, state, after, limit]);
       return found.map((r) => ({
