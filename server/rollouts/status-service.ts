@@ -30,9 +30,15 @@ const SILENT_SAMPLE = 20;
 export async function rolloutStatus(id: string, deps: StatusDeps) {
   const r = await deps.rollouts.get(id);
   if (!r) throw new AppError('not_found', `no rollout ${id}`);
-  const c = await deps.counters.all(id);
+  // Three independent reads: on PostgreSQL they go out on pooled connections at once, so the answer
+  // waits two round trips (the rollout, then these), not four (issue 20).
+  const [c, release, silent] = await Promise.all([
+    deps.counters.all(id),
+    deps.releases.get(r.releaseId),
+    // The silent sample with its last-seen times, one statement (one more per device before).
+    deps.rolloutDevices.listing(id, 'silent', '', SILENT_SAMPLE),
+  ]);
   const get = (k: string): number => c.get(k) ?? 0;
-  const release = await deps.releases.get(r.releaseId);
   const settingKeys = release ? envelopeOf(release).signed.settings.map((s) => s.key) : [];
   const policy = deps.policy();
 
@@ -61,8 +67,7 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
     const reported = get(counterKey.reportedAt(j));
     return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? (census.perStage[j] ?? 0) : null, offered, reported, silent: offered - reported };
   });
-  // One statement for the sample with its last-seen times (issue 20: one more per device before).
-  const silentDevices = (await deps.rolloutDevices.listing(id, 'silent', '', SILENT_SAMPLE)).map((d) => ({
+  const silentDevices = silent.map((d) => ({
     deviceId: d.deviceId, stage: d.stage, offeredAt: toTimestamp(new Date(d.offeredAt)), lastSeen: d.lastSeen === null ? null : toTimestamp(new Date(d.lastSeen)),
   }));
 
