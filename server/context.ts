@@ -12,6 +12,7 @@ import { createGroupCommit, type GroupCommit } from './db/group-commit.js';
 import { createActivityBuffer, type ActivityBuffer } from './devices/activity-buffer.js';
 import { createDeviceStore, type DeviceStore } from './devices/device-store.js';
 import { createPollService, type PollService } from './devices/poll-service.js';
+import { createDeviceCore, type DeviceCore } from './device-core/device-core.js';
 import { jsonBody } from './http/json-body.js';
 import { registerFleetMetrics, type FleetMetrics } from './ops/fleet-metrics.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -74,6 +75,8 @@ export interface AppContext {
   log: TransparencyLog;
   poll: PollService;
   ingest: IngestService;
+  /** The one door of every device protocol (device-core/device-core.ts). */
+  core: DeviceCore;
   commits: GroupCommit;
   jsonBody: RequestHandler;
   /**
@@ -163,6 +166,14 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     policy: () => trust.current().policy.signed,
     onCommitted: (ids) => health.checkHalts(ids).catch((err: unknown) => logger.error({ err }, 'auto-halt check failed')),
   });
+  const tokenUsage = createTokenUsage(sql, operatorTokens, now);
+  const poll = createPollService({
+    live, log, cohorts, rolloutDevices, activity,
+    pollIntervalSeconds: config.pollIntervalSeconds,
+    pollJitterSeconds: config.pollJitterSeconds,
+    loadFactor: input.loadFactor,
+  });
+  const core = createDeviceCore({ devices, operatorTokens, tokenUsage, poll, activity, ingest, commits, audit, changes, fleetMetrics, now });
   return {
     config,
     sql,
@@ -176,7 +187,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     audit,
     artifacts: createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts')),
     operatorTokens,
-    tokenUsage: createTokenUsage(sql, operatorTokens, now),
+    tokenUsage,
     releases,
     cohorts,
     devices,
@@ -191,13 +202,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     health,
     census,
     log,
-    poll: createPollService({
-      live, log, cohorts, rolloutDevices, activity,
-      pollIntervalSeconds: config.pollIntervalSeconds,
-      pollJitterSeconds: config.pollJitterSeconds,
-      loadFactor: input.loadFactor,
-    }),
+    poll,
     ingest,
+    core,
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),
     changes,

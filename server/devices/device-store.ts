@@ -75,6 +75,17 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
       // Forgotten again: a poll may have cached the old row while the update waited its turn.
       cache.forget(d.id);
     },
+    /**
+     * A device's facts as a device protocol reports them (hawkBit configData, Mender inventory):
+     * model, installed version and attributes, in one write. Returns false when no such device.
+     */
+    async setFacts(d: DeviceFacts): Promise<boolean> {
+      cache.forget(d.id);
+      const changed = await sql.run('UPDATE devices SET model = ?, version = ?, attributes = ? WHERE id = ?', [d.model, d.version, JSON.stringify(d.attributes), d.id]);
+      // Forgotten again: a poll may have cached the old row while the update waited its turn.
+      cache.forget(d.id);
+      return changed > 0;
+    },
     async seen(id: string, version: string, at: number): Promise<void> {
       await sql.run('UPDATE devices SET last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END, version = ? WHERE id = ?', [at, at, version, id]);
       cache.seen(id, version, at);

@@ -22,6 +22,21 @@ export interface PollDeps {
   loadFactor?: () => number;
 }
 
+/**
+ * One offer in words any device protocol can translate (the native poll,
+ * hawkBit DDI, Mender): the rollout and stage, the signed release as
+ * published (protocol §3: version, mandatory, artifact sha256 and size) and
+ * the signed statement of the stage the device is in (protocol §5).
+ */
+export interface DeviceOffer {
+  rolloutId: string;
+  stage: number;
+  release: LiveRollout['release'];
+  /** The release envelope as published, serialised once (protocol §3). */
+  releaseJson: string;
+  statement: LiveRollout['statements'][number];
+}
+
 export interface PollAnswer {
   /** The JSON body, encoded once. */
   bytes: Buffer;
@@ -82,23 +97,33 @@ export function createPollService(deps: PollDeps) {
     return check;
   };
 
-  const settle = (device: Device, found: Candidate[], now: number): PollAnswer | Promise<PollAnswer> => {
+  /**
+   * The offers made, shaped by `shape` (the native body, or neutral offers):
+   * in this turn unless a paused rollout's offer must be looked up.
+   */
+  const settle = <T>(device: Device, found: Candidate[], now: number, shape: (device: Device, made: readonly Candidate[], now: number) => T): T | Promise<T> => {
     const check = unsure(device, found);
-    if (check === undefined) return answerOf(device, found, now);
+    if (check === undefined) return shape(device, made(device, found, now), now);
     return (async () => {
       const refused = new Set<Candidate>();
       for (const c of check) if (!(await deps.rolloutDevices.wasOffered(c.release.id, device.id))) refused.add(c);
-      return answerOf(device, found.filter((c) => !refused.has(c)), now);
+      const kept = found.filter((c) => !refused.has(c));
+      return shape(device, made(device, kept, now), now);
     })();
   };
 
-  const answerOf = (device: Device, found: readonly Candidate[], now: number): PollAnswer => {
+  /** Notes each offer made (written behind, activity-buffer.ts); protocol §5: paused serves no new offers, only those already made. */
+  const made = (device: Device, found: readonly Candidate[], now: number): readonly Candidate[] => {
+    for (const c of found) if (!c.paused) deps.activity.offered(c.release.id, device.id, c.stage, now);
+    return found;
+  };
+
+  const neutralOf = (_device: Device, found: readonly Candidate[]): DeviceOffer[] =>
+    found.map((c) => ({ rolloutId: c.release.id, stage: c.stage, release: c.release.release, releaseJson: c.release.releaseJson, statement: c.statement }));
+
+  const answerOf = (device: Device, found: readonly Candidate[]): PollAnswer => {
     const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string }[] = [];
-    for (const c of found) {
-      // protocol §5: paused serves no new offers, only those already made.
-      if (!c.paused) deps.activity.offered(c.release.id, device.id, c.stage, now);
-      offers.push({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` });
-    }
+    for (const c of found) offers.push({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` });
     const pollAfter = pollAfterOf(device) * (deps.loadFactor?.() ?? 1);
     const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
     let answer = bodies.get(key);
@@ -121,18 +146,29 @@ export function createPollService(deps: PollDeps) {
      * has not seen (protocol §5: paused serves only offers already made).
      */
     poll(device: Device, installedVersion: string, now: number): PollAnswer | Promise<PollAnswer> {
-      if (generation !== deps.live.generation() || logGeneration !== deps.log.generation() || bodies.size > MAX_CACHED_BODIES) {
-        bodies.clear();
-        generation = deps.live.generation();
-        logGeneration = deps.log.generation();
-      }
-      const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
-      const membership = membershipOf(deps.cohorts, facts);
-      const found = candidates(device, facts, membership.inCohort, now);
-      if (membership.needsStore) return explicitMembershipsOf(deps.cohorts, device.id).then((explicit) =>
-        settle(device, candidates(device, facts, membershipOf(deps.cohorts, facts, explicit).inCohort, now), now));
-      return settle(device, found, now);
+      return offersTo(device, installedVersion, now, answerOf);
+    },
+    /**
+     * The same offers, made and noted the same way, as protocol-neutral
+     * values for the gateways (hawkBit DDI, Mender) to translate.
+     */
+    offers(device: Device, installedVersion: string, now: number): DeviceOffer[] | Promise<DeviceOffer[]> {
+      return offersTo(device, installedVersion, now, neutralOf);
     },
   };
 
+  /** The eligible offers of a device, from memory where it can (the body of `poll` and `offers`). */
+  function offersTo<T>(device: Device, installedVersion: string, now: number, shape: (device: Device, made: readonly Candidate[], now: number) => T): T | Promise<T> {
+    if (generation !== deps.live.generation() || logGeneration !== deps.log.generation() || bodies.size > MAX_CACHED_BODIES) {
+      bodies.clear();
+      generation = deps.live.generation();
+      logGeneration = deps.log.generation();
+    }
+    const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
+    const membership = membershipOf(deps.cohorts, facts);
+    const found = candidates(device, facts, membership.inCohort, now);
+    if (membership.needsStore) return explicitMembershipsOf(deps.cohorts, device.id).then((explicit) =>
+      settle(device, candidates(device, facts, membershipOf(deps.cohorts, facts, explicit).inCohort, now), now, shape));
+    return settle(device, found, now, shape);
+  }
 }

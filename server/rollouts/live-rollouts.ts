@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { serialRefresh } from '../db/view-refresh.js';
+import type { ReleaseSigned } from '../releases/release-manifest.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
@@ -14,6 +15,8 @@ export interface LiveRollout extends EligibilityInput {
   salt: string;
   releaseId: string;
   issuedAt: string;
+  /** The signed release (protocol §3: version, mandatory, artifact), parsed once: what gateways translate. */
+  release: Readonly<ReleaseSigned>;
   /** The published release envelope, serialised once. */
   releaseJson: string;
   /** The release's `expires` as epoch ms (Infinity when it has none): not offered after it. */
@@ -52,6 +55,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
         models: new Set(signed.models),
         appliesTo: new semver.Range(signed.appliesTo),
         stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
+        release: signed,
         releaseJson: stored.envelopeJson,
         releaseLogIndex: log.indexOf(stored.envelopeJson),
         releaseExpires: signed.expires === undefined ? Number.POSITIVE_INFINITY : Date.parse(signed.expires),
