@@ -12,6 +12,11 @@ import { createGroupCommit, type GroupCommit } from './db/group-commit.js';
 import { createActivityBuffer, type ActivityBuffer } from './devices/activity-buffer.js';
 import { createDeviceStore, type DeviceStore } from './devices/device-store.js';
 import { createPollService, type PollService } from './devices/poll-service.js';
+import { createCohortService, type CohortService } from './cohorts/cohort-service.js';
+import { createTokenService, type TokenService } from './auth/token-service.js';
+import { createHealthStore, type HealthStore } from './ops/health-store.js';
+import { publishRelease, type PublishOutcome } from './releases/publish-service.js';
+import type { ReleaseEnvelope } from './releases/release-manifest.js';
 import { createDeviceCore, type DeviceCore } from './device-core/device-core.js';
 import { jsonBody } from './http/json-body.js';
 import { registerFleetMetrics, type FleetMetrics } from './ops/fleet-metrics.js';
@@ -77,6 +82,12 @@ export interface AppContext {
   ingest: IngestService;
   /** The one door of every device protocol (device-core/device-core.ts). */
   core: DeviceCore;
+  cohortService: CohortService;
+  tokenService: TokenService;
+  /** What /healthz asks the database. */
+  databaseHealth: HealthStore;
+  /** protocol §3: publishes a signed release (publish-service.ts, bound to its stores). */
+  publish(envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome>;
   commits: GroupCommit;
   jsonBody: RequestHandler;
   /**
@@ -123,11 +134,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const live = createLiveRollouts(rollouts, releases, log);
   // Each view follows the feed from before it is first loaded, so nothing committed in between is
   // missed; a view re-reads what changed from the store (never stale, never partial).
-  changes.subscribe(async (c) => {
-    if (c.topic === 'rollout' || c.topic === 'log') await live.refresh();
-    else if (c.topic === 'cohort') await cohorts.refresh();
-    else if (c.topic === 'device' && c.key !== null) devices.forget(c.key);
-  });
+  live.follow(changes);
+  cohorts.follow(changes);
+  devices.follow(changes);
   await changes.start();
   await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts, changes });
   await cohorts.refresh();
@@ -174,6 +183,11 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     loadFactor: input.loadFactor,
   });
   const core = createDeviceCore({ devices, operatorTokens, tokenUsage, poll, activity, ingest, commits, audit, changes, fleetMetrics, now });
+  const artifacts = createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts'));
+  const cohortService = createCohortService({ sql, cohorts, audit, changes });
+  const tokenService = createTokenService({ sql, operatorTokens, audit });
+  const publish = (envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome> =>
+    publishRelease(envelope, actor, { sql, releases, artifacts, audit, log, trust, now, changes });
   return {
     config,
     sql,
@@ -185,7 +199,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     rolloutEvents,
     webhooks,
     audit,
-    artifacts: createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts')),
+    artifacts,
     operatorTokens,
     tokenUsage,
     releases,
@@ -205,6 +219,10 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     poll,
     ingest,
     core,
+    cohortService,
+    tokenService,
+    databaseHealth: createHealthStore(sql),
+    publish,
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),
     changes,

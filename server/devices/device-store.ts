@@ -1,3 +1,4 @@
+import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { Sql } from '../db/sql.js';
 import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
 import { createDeviceCache } from './device-cache.js';
@@ -92,6 +93,11 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
     },
     /** Drops the cached copy of a device changed outside this store. */
     forget: (id: string): void => cache.forget(id),
+    /** protocol §7 + §9: a device another node re-enrolled or changed is dropped from this node's cache. */
+    follow: (changes: Pick<ChangeFeed, 'subscribe'>): (() => void) =>
+      changes.subscribe((c) => {
+        if (c.topic === 'device' && c.key !== null) cache.forget(c.key);
+      }),
     cacheStats: () => cache.stats(),
     async setLastSeq(id: string, seq: number): Promise<void> {
       await sql.run('UPDATE devices SET last_seq = ? WHERE id = ?', [seq, id]);

@@ -2,6 +2,7 @@ import semver from 'semver';
 import { serialRefresh } from '../db/view-refresh.js';
 import type { ReleaseSigned } from '../releases/release-manifest.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
 import type { RolloutState } from './rollout-state.js';
@@ -72,5 +73,10 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
     /** Changes whenever the live set changes; caches key on it. */
     generation: (): number => generation,
     refresh,
+    /** protocol §9: rebuilt after any node commits a rollout change or a log entry (call before the first refresh). */
+    follow: (changes: Pick<ChangeFeed, 'subscribe'>): (() => void) =>
+      changes.subscribe(async (c) => {
+        if (c.topic === 'rollout' || c.topic === 'log') await refresh();
+      }),
   };
 }
