@@ -1,6 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { AppError } from '../errors.js';
 import { failureOf, writeError } from './error-handler.js';
 import { readJsonBody } from './raw-json-body.js';
 import { newRequestId } from './request-id.js';
@@ -87,8 +86,8 @@ export function createDeviceEdge(deps: DeviceEdgeDeps) {
       status: res.statusCode,
       ip,
       started,
-      // Ids only where a log line carries one: the hot 2xx path skips them.
-      ...(res.statusCode >= 400 ? { requestId } : {}),
+      // Ids only where a log line carries one: the hot 2xx path's debug line skips it.
+      requestId: res.statusCode >= 400 ? requestId : undefined,
     });
 
   const send = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, answer: unknown, requestId: string): void => {
@@ -154,7 +153,7 @@ export function createDeviceEdge(deps: DeviceEdgeDeps) {
   return {
     /** Adds a hot route (see EdgeRoute); routes are tried in the order registered. */
     register<M, A, R>(route: EdgeRoute<M, A, R>): void {
-      if (routes.some((r) => r.route === route.route && r.methods.some((x) => route.methods.includes(x)))) throw new AppError('conflict', `edge route ${route.route} is registered twice`);
+      if (routes.some((r) => r.route === route.route && r.methods.some((x) => route.methods.includes(x)))) throw new Error(`edge route ${route.route} is registered twice`);
       routes.push(route as AnyRoute);
     },
     /** Every registered (method, route), for the OpenAPI route table's test. */
