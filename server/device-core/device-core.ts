@@ -38,15 +38,16 @@ export interface EnrollResult {
 }
 
 export interface DeviceCoreDeps {
-  devices: Pick<DeviceStore, 'peek' | 'get' | 'idByTokenHash' | 'insert' | 'reenroll' | 'setFacts'>;
+  /** The whole store: enrollment's group writer (enrollment-service.ts) reads and writes devices in sets. */
+  devices: DeviceStore;
   operatorTokens: Pick<OperatorTokenStore, 'authenticate'>;
   /** Last use of operator tokens, noted in memory and written behind (auth/token-usage.ts). */
   tokenUsage: Pick<TokenUsage, 'touch'>;
   poll: Pick<PollService, 'poll' | 'offers'>;
   activity: Pick<ActivityBuffer, 'seen'>;
   ingest: Pick<IngestService, 'submit'>;
-  commits: Pick<GroupCommit, 'run'>;
-  audit: Pick<AuditStore, 'append'>;
+  commits: GroupCommit;
+  audit: AuditStore;
   changes: Pick<ChangeFeed, 'publish'>;
   fleetMetrics: { enrolled(reenrolled: boolean): void };
   now: () => Date;

@@ -6,8 +6,6 @@ import resumeSchema from '../../manifests/schema/api/rollout-resume.schema.json'
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import type { RequestHandler } from 'express';
-import type { DeviceStore } from '../devices/device-store.js';
-import type { ReportStore } from '../reports/report-store.js';
 import type { TrustState } from '../trust/trust-state.js';
 import type { RolloutService } from './rollout-service.js';
 import { AppError } from '../errors.js';
@@ -49,8 +47,6 @@ const view = (r: Rollout, statements: string[] = []) => ({
 
 export interface RolloutRoutesDeps extends Omit<StatusDeps, 'policy'> {
   rolloutService: Pick<RolloutService, 'create' | 'act' | 'clone'>;
-  devices: StatusDeps['devices'] & Pick<DeviceStore, 'lastSeen'>;
-  reports: Pick<ReportStore, 'latest'>;
   trust: Pick<TrustState, 'current'>;
   jsonBody: RequestHandler;
 }
@@ -108,22 +104,19 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
     if (state !== undefined && (typeof state !== 'string' || !DEVICE_STATES.has(state))) {
       throw new AppError('bad_request', `state must be one of ${[...DEVICE_STATES].join(', ')}`);
     }
-    const rows = await deps.rolloutDevices.page(r.id, state, page.cursor ?? '', page.limit);
-    const devices = [];
-    for (const d of rows) {
-      const lastSeen = await deps.devices.lastSeen(d.deviceId);
-      devices.push({
-        deviceId: d.deviceId,
-        stage: d.stage,
-        state: d.state ?? 'silent',
-        offeredAt: toTimestamp(new Date(d.offeredAt)),
-        stateAt: d.stateAt === null ? null : toTimestamp(new Date(d.stateAt)),
-        lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)),
-        settings: d.settings === null ? null : (JSON.parse(d.settings) as unknown),
-        // What the device said went wrong, as it said it (attacker-controlled text: clients escape it).
-        error: d.state === null ? null : ((await deps.reports.latest(d.deviceId, r.id))?.error ?? null),
-      });
-    }
+    // One statement for the page, last-seen times and latest errors included.
+    const rows = await deps.rolloutDevices.listing(r.id, state, page.cursor ?? '', page.limit);
+    const devices = rows.map((d) => ({
+      deviceId: d.deviceId,
+      stage: d.stage,
+      state: d.state ?? 'silent',
+      offeredAt: toTimestamp(new Date(d.offeredAt)),
+      stateAt: d.stateAt === null ? null : toTimestamp(new Date(d.stateAt)),
+      lastSeen: d.lastSeen === null ? null : toTimestamp(new Date(d.lastSeen)),
+      settings: d.settings === null ? null : (JSON.parse(d.settings) as unknown),
+      // What the device said went wrong, as it said it (attacker-controlled text: clients escape it).
+      error: d.error,
+    }));
     res.json({ devices, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.deviceId ?? null) : null });
   });
 
