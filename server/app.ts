@@ -7,10 +7,10 @@ import { whoamiRoutes } from './auth/whoami-routes.js';
 import { cohortRoutes } from './cohorts/cohort-routes.js';
 import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { deviceTokenResolver } from './devices/device-auth.js';
-import { enrollmentRoutes } from './devices/device-routes.js';
+import { enrollRoute, pollRoute } from './devices/device-routes.js';
 import { deviceQueryRoutes } from './devices/device-query-routes.js';
-import { enrollFastPath } from './devices/enroll-fast-path.js';
-import { reportFastPath } from './devices/report-fast-path.js';
+import { reportRoute } from './reports/report-routes.js';
+import { createDeviceEdge, type DeviceEdge } from './http/device-edge.js';
 import { rolloutRoutes } from './rollouts/rollout-routes.js';
 import { timelineRoutes } from './rollouts/timeline-routes.js';
 import type { AppContext } from './context.js';
@@ -18,7 +18,6 @@ import { errorHandler, notFound } from './http/error-handler.js';
 import { limitPrincipal } from './http/rate-limit.js';
 import { refuseTransferCoding } from './http/server-limits.js';
 import { createRequestObserver, observeRequests, type RequestObserver } from './http/request-observer.js';
-import { pollFastPath } from './devices/poll-fast-path.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { openApiRoutes } from './openapi/openapi-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
@@ -26,7 +25,7 @@ import { logRoutes } from './transparency/log-routes.js';
 import { trustRoutes } from './trust/trust-routes.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import type { TokenResolver } from './auth/authorize.js';
-import { ddiPollFastPath, ddiRoutes, type DdiRouteDeps } from './ddi/ddi-routes.js';
+import { ddiPollRoute, ddiRoutes, type DdiRouteDeps } from './ddi/ddi-routes.js';
 
 /** Operator tokens, noting each use in memory (written behind by ctx.tokenUsage). */
 const operatorResolver = (ctx: AppContext): TokenResolver => async (token) => {
@@ -50,20 +49,33 @@ const ddiRouteDeps = (ctx: AppContext, observer: RequestObserver, limiter: Reque
 /**
  * Builds the HTTP request listener from a context; never listens (serve.ts
  * and tests do). The routes a fleet calls at scale — poll, reports and
- * enrollment — are answered ahead of Express; everything else goes through Express.
+ * enrollment — are answered by the device edge (http/device-edge.ts) ahead
+ * of Express; everything else goes through Express.
  */
 export function createApp(ctx: AppContext): RequestListener {
   const observer = createRequestObserver({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute });
-  const poll = pollFastPath(ctx, observer);
-  const reports = reportFastPath(ctx, observer);
   // One limiter for both ways in: an operator's budget is the same whichever path served it.
   const limiter = limitPrincipal(ctx.config.rateLimitPerMinute);
-  const enrollments = enrollFastPath(ctx, observer, limiter);
-  const ddiPoll = ddiPollFastPath(ddiRouteDeps(ctx, observer, limiter));
+  const edge = createDeviceEdgeOf(ctx, observer, limiter);
   const app = createExpressApp(ctx, observer, limiter);
   return (req, res) => {
-    if (!refuseTransferCoding(req, res) && !poll(req, res) && !reports(req, res) && !enrollments(req, res) && !ddiPoll(req, res)) app(req, res);
+    if (!refuseTransferCoding(req, res) && !edge.serve(req, res)) app(req, res);
   };
+}
+
+/**
+ * The device edge with the native protocol's hot routes (protocol §7). A
+ * gateway's hot routes (hawkBit DDI, Mender) are registered here beside
+ * them, built from `ctx.core` (docs/architecture.md).
+ */
+export function createDeviceEdgeOf(ctx: AppContext, observer: RequestObserver, limiter: RequestHandler): DeviceEdge {
+  const edge = createDeviceEdge({ observer, logger: ctx.logger, maxJsonBytes: ctx.config.maxJsonBytes });
+  edge.register(pollRoute({ core: ctx.core }));
+  edge.register(reportRoute({ core: ctx.core }));
+  edge.register(enrollRoute({ core: ctx.core, limiter }));
+  // protocol §11: the hawkBit DDI base poll, answered from memory like the native poll.
+  edge.register(ddiPollRoute(ddiRouteDeps(ctx, observer, limiter)));
+  return edge;
 }
 
 /** Every route but the fast paths (exported so test/openapi can list what it answers). */
@@ -97,7 +109,6 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver, lim
   app.use(metricsRoutes(ctx));
   app.use(releaseRoutes(ctx));
   app.use(artifactUploadRoutes(ctx));
-  app.use(enrollmentRoutes(ctx));
   app.use(deviceQueryRoutes(ctx));
   app.use(cohortRoutes(ctx));
   app.use(rolloutRoutes(ctx));

@@ -12,6 +12,12 @@ import { createGroupCommit, type GroupCommit } from './db/group-commit.js';
 import { createActivityBuffer, type ActivityBuffer } from './devices/activity-buffer.js';
 import { createDeviceStore, type DeviceStore } from './devices/device-store.js';
 import { createPollService, type PollService } from './devices/poll-service.js';
+import { createCohortService, type CohortService } from './cohorts/cohort-service.js';
+import { createTokenService, type TokenService } from './auth/token-service.js';
+import { createHealthStore, type HealthStore } from './ops/health-store.js';
+import { publishRelease, type PublishOutcome } from './releases/publish-service.js';
+import type { ReleaseEnvelope } from './releases/release-manifest.js';
+import { createDeviceCore, type DeviceCore } from './device-core/device-core.js';
 import { jsonBody } from './http/json-body.js';
 import { registerFleetMetrics, type FleetMetrics } from './ops/fleet-metrics.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -38,9 +44,6 @@ import { ADVISORY_LOCK, holdUntilCommit } from './cluster/advisory-locks.js';
 import type { TrustState } from './trust/trust-state.js';
 import { createDdiGateway, type DdiGateway } from './ddi/ddi-gateway.js';
 import { createDdiStore } from './ddi/ddi-store.js';
-import { enroll } from './devices/enrollment-service.js';
-import { DEVICE_TOKEN_PREFIX, deviceTokenHash, sameDigest } from './devices/device-token.js';
-import type { Device } from './devices/device-store.js';
 import { envelopeOf } from './releases/release-store.js';
 import { actorOf } from './auth/principal.js';
 
@@ -86,6 +89,14 @@ export interface AppContext {
   ingest: IngestService;
   /** protocol §11: the hawkBit DDI gateway, translating to the services above. */
   ddi: DdiGateway;
+  /** The one door of every device protocol (device-core/device-core.ts). */
+  core: DeviceCore;
+  cohortService: CohortService;
+  tokenService: TokenService;
+  /** What /healthz asks the database. */
+  databaseHealth: HealthStore;
+  /** protocol §3: publishes a signed release (publish-service.ts, bound to its stores). */
+  publish(envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome>;
   commits: GroupCommit;
   jsonBody: RequestHandler;
   /**
@@ -132,11 +143,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const live = createLiveRollouts(rollouts, releases, log);
   // Each view follows the feed from before it is first loaded, so nothing committed in between is
   // missed; a view re-reads what changed from the store (never stale, never partial).
-  changes.subscribe(async (c) => {
-    if (c.topic === 'rollout' || c.topic === 'log') await live.refresh();
-    else if (c.topic === 'cohort') await cohorts.refresh();
-    else if (c.topic === 'device' && c.key !== null) devices.forget(c.key);
-  });
+  live.follow(changes);
+  cohorts.follow(changes);
+  devices.follow(changes);
   await changes.start();
   await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts, changes });
   await cohorts.refresh();
@@ -183,38 +192,38 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     pollJitterSeconds: config.pollJitterSeconds,
     loadFactor: input.loadFactor,
   });
+  const core = createDeviceCore({ devices, operatorTokens, tokenUsage, poll, activity, ingest, commits, audit, changes, fleetMetrics, now });
+  const cohortService = createCohortService({ sql, cohorts, audit, changes });
+  const tokenService = createTokenService({ sql, operatorTokens, audit });
+  const publish = (envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome> =>
+    publishRelease(envelope, actor, { sql, releases, artifacts, audit, log, trust, now, changes });
   const artifacts = createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts'));
   // protocol §11: the DDI gateway, wired to the services the native routes call (enrollment, the poll's
   // offers, durable report ingestion); its own store holds only its actions and controllers.
   const gateway = createDdiGateway({
+    // §11: any refused credential is 401 over DDI (the core's 403 for another device's token included).
     authenticate: (deviceId, token) => {
-      if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return undefined;
-      const digest = deviceTokenHash(token);
-      const own = (d: Device | undefined): Device | undefined => (d && sameDigest(d.tokenHash, digest) ? d : undefined);
-      const cached = devices.peek(deviceId);
-      return cached ? own(cached) : devices.get(deviceId).then(own);
+      try {
+        const found = core.authenticate(deviceId, `Bearer ${token}`);
+        return found instanceof Promise ? found.catch(() => undefined) : found;
+      } catch {
+        return undefined;
+      }
     },
-    authenticateOperator: async (token) => {
-      const p = await operatorTokens.authenticate(token);
-      if (p?.kind === 'operator') tokenUsage.touch(p.tokenId);
-      return p;
-    },
+    authenticateOperator: (token) => core.credential(`Bearer ${token}`).then((p) => (p.kind === 'operator' ? p : undefined), () => undefined),
     device: (id) => devices.get(id),
     enroll: async (deviceId, by) => {
       // A gateway-registered controller has no model until its configData names one (offered nothing until then).
-      await enroll({ deviceId, model: '', version: '0.0.0' }, by, { commits, devices, audit, now, fleetMetrics, changes });
+      await core.enroll({ deviceId, model: '', version: '0.0.0' }, by, undefined, 'ddi');
       // A credential other than the device's own created a device: on the record, with who did it
       // (in the group commit: the audit chain takes one writer at a time).
       await commits.run(() => audit.append({ actor: actorOf(by), action: 'ddi.register', subject: deviceId, details: {} }, toTimestamp(now())));
     },
-    offers: (device, at) => poll.offers(device, device.version, at),
-    made: (deviceId, offer, at) => poll.made(deviceId, [offer], at),
+    offers: (device, at) => core.eligibleOffers(device, device.version, at),
+    made: (deviceId, offer, at) => core.offerMade(deviceId, offer, at),
     serving: (rolloutId) => live.current().some((l) => l.id === rolloutId),
-    report: async (device, report, alongside) => void (await ingest.submit(device, [report], { assignSeq: true, alongside })),
-    setAttributes: async (deviceId, facts) => {
-      await devices.setFacts({ id: deviceId, ...facts });
-      await changes.publish('device', deviceId);
-    },
+    report: async (device, report, alongside) => void (await core.report(device, [report], { assignSeq: true, alongside })),
+    setAttributes: async (deviceId, facts) => void (await core.updateFacts(deviceId, facts)),
     seen: (deviceId, version, at) => activity.seen(deviceId, version, at),
     release: async (releaseId) => {
       const stored = await releases.get(releaseId);
@@ -263,6 +272,11 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     log,
     poll,
     ingest,
+    core,
+    cohortService,
+    tokenService,
+    databaseHealth: createHealthStore(sql),
+    publish,
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),
     changes,

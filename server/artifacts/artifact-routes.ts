@@ -4,7 +4,7 @@ import { actorOf, principalOf } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
 import { pathParam, SHA256_RE } from '../http/params.js';
-import type { AppContext } from '../context.js';
+import type { AuditStore } from '../audit/audit-store.js';
 import { toTimestamp } from '../trust/time.js';
 import { ARTIFACT_NAME_RE, type ArtifactStore, type StoredArtifact } from './artifact-store.js';
 import { clampSuffixRanges } from './range-header.js';
@@ -28,16 +28,23 @@ function uploadName(req: Request): string | undefined {
 }
 
 /** Upload (release-manager) and the listing (readers) are authenticated; download is public because artifacts are content-addressed and only installed against a signed manifest. */
-export function artifactUploadRoutes(ctx: AppContext): Router {
+export interface ArtifactRoutesDeps {
+  artifacts: Pick<ArtifactStore, 'put' | 'page' | 'get' | 'pathOf'>;
+  audit: Pick<AuditStore, 'append'>;
+  config: { maxArtifactBytes: number };
+  now: () => Date;
+}
+
+export function artifactUploadRoutes(deps: ArtifactRoutesDeps): Router {
   const router = Router();
   router.put('/v1/artifacts', requireRole('release-manager'), async (req, res) => {
-    checkUploadHeaders(req, ctx.config.maxArtifactBytes);
+    checkUploadHeaders(req, deps.config.maxArtifactBytes);
     const name = uploadName(req);
     const actor = actorOf(principalOf(res));
-    const at = toTimestamp(ctx.now());
-    const stored = await ctx.artifacts.put(req, ctx.config.maxArtifactBytes, actor, at, name);
+    const at = toTimestamp(deps.now());
+    const stored = await deps.artifacts.put(req, deps.config.maxArtifactBytes, actor, at, name);
     if (stored.created) {
-      await ctx.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size, ...(name === undefined ? {} : { name }) } }, at);
+      await deps.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size, ...(name === undefined ? {} : { name }) } }, at);
     }
     res.status(201).json({ sha256: stored.sha256, size: stored.size });
   });
@@ -45,19 +52,19 @@ export function artifactUploadRoutes(ctx: AppContext): Router {
   router.get('/v1/artifacts', requireRole(...READERS), async (req, res) => {
     const page = parsePage(req.query);
     if (page.cursor !== undefined && !SHA256_RE.test(page.cursor)) throw new AppError('bad_request', 'cursor must be the sha256 of the last artifact seen');
-    const rows = await ctx.artifacts.page(page.cursor ?? '', page.limit);
+    const rows = await deps.artifacts.page(page.cursor ?? '', page.limit);
     res.json({ artifacts: rows, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.sha256 ?? null) : null });
   });
   return router;
 }
 
-export function artifactDownloadRoutes(ctx: AppContext): Router {
+export function artifactDownloadRoutes(deps: Pick<ArtifactRoutesDeps, 'artifacts'>): Router {
   const router = Router();
   router.get('/v1/artifacts/:sha256', async (req, res, next) => {
     const sha = pathParam(req, 'sha256', SHA256_RE, 'artifact sha256');
-    const stored = await ctx.artifacts.get(sha);
+    const stored = await deps.artifacts.get(sha);
     if (!stored) throw new AppError('not_found', 'no such artifact');
-    sendArtifact(ctx.artifacts, stored, req, res, next);
+    sendArtifact(deps.artifacts, stored, req, res, next);
   });
   return router;
 }

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { READERS, requireRole } from '../auth/authorize.js';
-import type { AppContext } from '../context.js';
+import type { AuditStore } from './audit-store.js';
 import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
 
@@ -12,7 +12,7 @@ const SUBJECT_MAX = 256;
  * pages newest first (the dashboard's view), the cursor then being the
  * oldest seq seen; `subject=` keeps one subject's entries (e.g. why a rollout halted).
  */
-export function auditRoutes(ctx: AppContext): Router {
+export function auditRoutes(deps: { audit: Pick<AuditStore, 'query'> }): Router {
   const router = Router();
   router.get('/v1/audit', requireRole(...READERS), async (req, res) => {
     const page = parsePage(req.query);
@@ -24,7 +24,7 @@ export function auditRoutes(ctx: AppContext): Router {
     if (subject !== undefined && (typeof subject !== 'string' || subject.length > SUBJECT_MAX)) {
       throw new AppError('bad_request', `subject must be a string of at most ${SUBJECT_MAX} characters`);
     }
-    const entries = await ctx.audit.query({ order, cursorSeq, limit: page.limit, subject });
+    const entries = await deps.audit.query({ order, cursorSeq, limit: page.limit, subject });
     res.json({ entries, nextCursor: entries.length === page.limit ? String(entries[entries.length - 1]?.seq) : null });
   });
   return router;

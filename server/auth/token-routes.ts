@@ -1,12 +1,14 @@
 import { Router } from 'express';
 import createSchema from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
-import type { AppContext } from '../context.js';
+import type { RequestHandler } from 'express';
 import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
 import { compileValidator } from '../schema/validator.js';
 import { toTimestamp } from '../trust/time.js';
 import { requireRole } from './authorize.js';
-import type { TokenInfo } from './operator-token-store.js';
+import type { OperatorTokenStore, TokenInfo } from './operator-token-store.js';
+import type { TokenService } from './token-service.js';
+import type { TokenUsage } from './token-usage.js';
 import { actorOf, principalOf, type OperatorRole } from './principal.js';
 
 const parseCreate = compileValidator<{ role: OperatorRole; name: string }>(createSchema, 'token');
@@ -18,24 +20,28 @@ const ID_RE = /^[1-9][0-9]{0,14}$/;
  * revoked token is refused on its next request: authentication reads
  * the store every time (there is no cache to forget it).
  */
-export function tokenRoutes(ctx: AppContext): Router {
+export interface TokenRoutesDeps {
+  operatorTokens: Pick<OperatorTokenStore, 'page'>;
+  tokenService: TokenService;
+  tokenUsage: Pick<TokenUsage, 'latest'>;
+  jsonBody: RequestHandler;
+  now: () => Date;
+}
+
+export function tokenRoutes(deps: TokenRoutesDeps): Router {
   const router = Router();
   const admin = requireRole();
-  const view = (t: TokenInfo) => ({ ...t, lastUsedAt: ctx.tokenUsage.latest(t.id, t.lastUsedAt) });
+  const view = (t: TokenInfo) => ({ ...t, lastUsedAt: deps.tokenUsage.latest(t.id, t.lastUsedAt) });
   const idOf = (raw: unknown): number => {
     if (typeof raw !== 'string' || !ID_RE.test(raw)) throw new AppError('bad_request', 'token id must be a positive integer');
     return Number(raw);
   };
 
-  router.post('/v1/tokens', admin, ctx.jsonBody, async (req, res) => {
+  router.post('/v1/tokens', admin, deps.jsonBody, async (req, res) => {
     const body = parseCreate(req.body);
-    const at = toTimestamp(ctx.now());
+    const at = toTimestamp(deps.now());
     const actor = actorOf(principalOf(res));
-    const created = await ctx.sql.transaction(async () => {
-      const t = await ctx.operatorTokens.create(body.role, body.name, at);
-      await ctx.audit.append({ actor, action: 'token.create', subject: `token:${t.id}`, details: { role: body.role, name: body.name } }, at);
-      return t;
-    });
+    const created = await deps.tokenService.create(body.role, body.name, actor, at);
     // The only time the secret is shown: never cached.
     res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ id: created.id, role: body.role, name: body.name, createdAt: at, token: created.token });
@@ -44,27 +50,15 @@ export function tokenRoutes(ctx: AppContext): Router {
   router.get('/v1/tokens', admin, async (req, res) => {
     const page = parsePage(req.query);
     const after = page.cursor === undefined ? 0 : idOf(page.cursor);
-    const rows = await ctx.operatorTokens.page(after, page.limit);
+    const rows = await deps.operatorTokens.page(after, page.limit);
     res.json({ tokens: rows.map(view), nextCursor: rows.length === page.limit ? String(rows[rows.length - 1]?.id) : null });
   });
 
   router.delete('/v1/tokens/:id', admin, async (req, res) => {
     const id = idOf(req.params.id);
-    const at = toTimestamp(ctx.now());
+    const at = toTimestamp(deps.now());
     const actor = actorOf(principalOf(res));
-    const found = await ctx.sql.transaction(async () => {
-      const before = await ctx.operatorTokens.get(id);
-      if (!before) throw new AppError('not_found', `no token ${id}`);
-      // Over HTTP the last admin cannot lock every admin out; `ota token create --data DIR` on the server can always mint one.
-      if (before.role === 'admin' && before.revokedAt === null && (await ctx.operatorTokens.activeAdmins()) === 1) {
-        throw new AppError('conflict', 'this is the last active admin token: create another admin token before revoking it');
-      }
-      // DELETE is idempotent: revoking a revoked token changes nothing and is not logged again.
-      if (await ctx.operatorTokens.revoke(id, at)) {
-        await ctx.audit.append({ actor, action: 'token.revoke', subject: `token:${id}`, details: { role: before.role, name: before.name } }, at);
-      }
-      return (await ctx.operatorTokens.get(id)) as TokenInfo;
-    });
+    const found = await deps.tokenService.revoke(id, actor, at);
     res.json(view(found));
   });
 

@@ -4,40 +4,40 @@ import cohortSchema from '../../manifests/schema/api/cohort.schema.json' with { 
 import membersSchema from '../../manifests/schema/api/cohort-members.schema.json' with { type: 'json' };
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
-import type { AppContext } from '../context.js';
+import type { RequestHandler } from 'express';
 import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
 import { pathParam, SLUG_RE } from '../http/params.js';
 import { compileValidator } from '../schema/validator.js';
 import { toTimestamp } from '../trust/time.js';
-import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import { ALL_COHORT, type Cohort } from './cohort.js';
+import type { CohortService } from './cohort-service.js';
+import type { CohortStore } from './cohort-store.js';
 
 type CohortBody = Cohort & { members?: string[] };
 const parseCohort = compileValidator<CohortBody>(cohortSchema, 'cohort');
 const parseMembers = compileValidator<{ members: string[] }>(membersSchema, 'member list', [cohortSchema]);
 
-export function cohortRoutes(ctx: AppContext): Router {
-  const router = Router();
-  const { cohorts } = ctx;
+export interface CohortRoutesDeps {
+  cohorts: Pick<CohortStore, 'get' | 'list' | 'members'>;
+  cohortService: CohortService;
+  jsonBody: RequestHandler;
+  now: () => Date;
+}
 
-  router.post('/v1/cohorts', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
+export function cohortRoutes(deps: CohortRoutesDeps): Router {
+  const router = Router();
+  const { cohorts } = deps;
+
+  router.post('/v1/cohorts', requireRole('release-manager'), deps.jsonBody, async (req, res) => {
     const body = parseCohort(req.body);
     const range = body.rule?.versionRange;
     if (range !== undefined && semver.validRange(range) === null) {
       throw new AppError('validation_failed', 'cohort is not valid', { details: [{ path: '/rule/versionRange', message: `"${range}" is not a valid semver range` }] });
     }
-    const at = toTimestamp(ctx.now());
+    const at = toTimestamp(deps.now());
     const actor = actorOf(principalOf(res));
-    await ctx.sql.transaction(async () => {
-      // Checked in the transaction that inserts: two creations of one name never both pass, on any node.
-      await holdUntilCommit(ctx.sql, ADVISORY_LOCK.history);
-      if (body.name === ALL_COHORT || (await cohorts.get(body.name))) throw new AppError('conflict', `cohort ${body.name} already exists`);
-      await cohorts.insert(body, at);
-      await ctx.audit.append({ actor, action: 'cohort.create', subject: body.name, details: { rule: body.rule ?? null, members: body.members?.length ?? 0 } }, at);
-      await ctx.changes.publish('cohort', body.name);
-    });
-    await cohorts.refresh();
+    await deps.cohortService.create(body, actor, at);
     res.status(201).json(await cohorts.get(body.name));
   });
 
@@ -54,21 +54,14 @@ export function cohortRoutes(ctx: AppContext): Router {
     res.json({ ...found, members, nextCursor: members.length === page.limit ? members[members.length - 1] : null });
   });
 
-  router.put('/v1/cohorts/:name/members', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
+  router.put('/v1/cohorts/:name/members', requireRole('release-manager'), deps.jsonBody, async (req, res) => {
     const name = pathParam(req, 'name', SLUG_RE, 'cohort name');
     // The object form documents itself; a bare array of ids is taken too.
     const { members } = parseMembers(Array.isArray(req.body) ? { members: req.body } : req.body);
     if (name === ALL_COHORT) throw new AppError('conflict', 'the cohort "all" is implicit and has no member list');
-    const at = toTimestamp(ctx.now());
+    const at = toTimestamp(deps.now());
     const actor = actorOf(principalOf(res));
-    await ctx.sql.transaction(async () => {
-      await holdUntilCommit(ctx.sql, ADVISORY_LOCK.history);
-      if (!(await cohorts.get(name))) throw new AppError('not_found', `no cohort ${name}`);
-      await cohorts.replaceMembers(name, members, at);
-      await ctx.audit.append({ actor, action: 'cohort.members', subject: name, details: { members: members.length } }, at);
-      await ctx.changes.publish('cohort', name);
-    });
-    await cohorts.refresh();
+    await deps.cohortService.replaceMembers(name, members, actor, at);
     res.json(await cohorts.get(name));
   });
 

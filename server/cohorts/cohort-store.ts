@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql.js';
+import type { ChangeFeed } from '../cluster/change-feed.js';
 import { serialRefresh } from '../db/view-refresh.js';
 import { ALL_COHORT, compileRule, type Cohort, type CompiledRule } from './cohort.js';
 
@@ -82,6 +83,11 @@ export function createCohortStore(sql: Sql) {
 
   return {
     refresh,
+    /** protocol §9: re-read after any node commits a cohort change (call before the first refresh). */
+    follow: (changes: Pick<ChangeFeed, 'subscribe'>): (() => void) =>
+      changes.subscribe(async (c) => {
+        if (c.topic === 'cohort') await refresh();
+      }),
     exists: (name: string): boolean => name === ALL_COHORT || cache.has(name),
     cached: (name: string): CachedCohort | undefined => cache.get(name),
     async get(name: string): Promise<CohortView | undefined> {

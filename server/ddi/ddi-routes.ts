@@ -5,11 +5,9 @@ import type { ArtifactDetails } from '../artifacts/artifact-store.js';
 import { sendArtifact } from '../artifacts/artifact-routes.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Principal } from '../auth/principal.js';
-import { databaseAppError } from '../db/database-errors.js';
-import { AppError, isAppError } from '../errors.js';
-import { writeError } from '../http/error-handler.js';
+import { AppError } from '../errors.js';
+import type { EdgeRoute } from '../http/device-edge.js';
 import { decodeDeviceId, DEVICE_ID_RE, SHA256_RE } from '../http/params.js';
-import { requestIdOf } from '../http/request-id.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import type { Authorized, DdiGateway, Links } from './ddi-gateway.js';
 import { authorizationOf, parseActionId, parseConfigData, parseFeedback } from './ddi-wire.js';
@@ -59,55 +57,38 @@ function checkTenant(raw: string, tenant: string): void {
 
 /**
  * GET /{tenant}/controller/v1/{controllerId}, the base poll every DDI
- * client makes on a schedule, straight from node:http like the native poll
- * (devices/poll-fast-path.ts): same observer, error bodies and
+ * client makes on a schedule, on the device edge beside the native poll
+ * (http/device-edge.ts): the same headers, error bodies, observer and
  * refused-credential limit. A controller that polled before with its
  * TargetToken is answered in this turn from memory, without a promise.
  */
-export function ddiPollFastPath(deps: DdiRouteDeps) {
-  const fail = (req: IncomingMessage, res: ServerResponse, ip: string, e: unknown): void => {
-    const known = isAppError(e) ? e : databaseAppError(e);
-    if (!known) deps.logger.error({ err: e, requestId: requestIdOf(req) }, 'DDI poll failed');
-    writeError(res, known ? deps.observer.refused(ip, known) : new AppError('internal', 'internal error'));
-  };
-  const respond = (req: IncomingMessage, res: ServerResponse, body: string): void => {
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'private, no-cache' });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  };
+export function ddiPollRoute(deps: DdiRouteDeps): EdgeRoute<RegExpExecArray, { a: Authorized; links: ReturnType<typeof linksOf> }, string> {
+  /** A gateway token is an operator's credential: it spends that token's request budget like any other. */
   const limit = (req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> =>
     new Promise((resolve, reject) => {
       (res as ServerResponse & { locals: { principal: Principal } }).locals = { principal };
       void deps.limiter(req as Request, res as Response, (err?: unknown) => (err ? reject(err) : resolve()));
     });
-  const answer = (req: IncomingMessage, res: ServerResponse, a: Authorized): string | Promise<string> => {
-    const links = linksOf(req, deps, a.device.id);
-    if (!a.by) return deps.gateway.poll(a.device, links);
-    return limit(req, res, a.by).then(() => deps.gateway.poll(a.device, links));
-  };
-
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const match = BASE_RE.exec(req.url ?? '');
-    if (!match) return false;
-    const started = process.hrtime.bigint();
-    const ip = req.socket?.remoteAddress ?? 'unknown';
-    const finish = (): void => deps.observer.finish({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: ROUTE, status: res.statusCode, ip, started });
-    try {
-      checkTenant(match[1] as string, deps.config.tenant);
+  return {
+    route: ROUTE,
+    methods: ['GET', 'HEAD'],
+    match: (url) => BASE_RE.exec(url) ?? undefined,
+    auth(req, m, res) {
+      checkTenant(m[1] as string, deps.config.tenant);
       const auth = authorizationOf(req.headers.authorization);
-      const deviceId = decodeDeviceId(match[2] as string);
+      const deviceId = decodeDeviceId(m[2] as string);
+      const links = (a: Authorized) => ({ a, links: linksOf(req, deps, a.device.id) });
+      const withLimit = (a: Authorized) => (a.by ? limit(req, res, a.by).then(() => links(a)) : links(a));
       const authorized = deps.gateway.authorize(deviceId, auth, { enrollUnknown: true });
-      const body = authorized instanceof Promise ? authorized.then((a) => answer(req, res, a)) : answer(req, res, authorized);
-      if (body instanceof Promise) {
-        void body.then((b) => respond(req, res, b)).catch((e: unknown) => fail(req, res, ip, e)).finally(finish);
-        return true;
-      }
-      respond(req, res, body);
-    } catch (e) {
-      fail(req, res, ip, e);
-    }
-    finish();
-    return true;
+      return authorized instanceof Promise ? authorized.then(withLimit) : withLimit(authorized);
+    },
+    body: 'none',
+    core: ({ a, links }) => deps.gateway.poll(a.device, links),
+    send: (body, req) => ({
+      status: 200,
+      headers: { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'private, no-cache' },
+      body: req.method === 'HEAD' ? undefined : body,
+    }),
   };
 }
 

@@ -6,7 +6,7 @@ import { DEVICE_TOKEN_PREFIX, deviceTokenHash, sameDigest } from './device-token
 import type { Device, DeviceStore } from './device-store.js';
 
 /** Resolves any device token to its device (for routes not scoped to one device id). */
-export function deviceTokenResolver(devices: DeviceStore) {
+export function deviceTokenResolver(devices: Pick<DeviceStore, 'idByTokenHash'>) {
   return async (token: string): Promise<Principal | undefined> => {
     if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return undefined;
     const id = await devices.idByTokenHash(deviceTokenHash(token));
@@ -21,7 +21,7 @@ export function deviceTokenResolver(devices: DeviceStore) {
  * Synchronous when the device is cached and the token is its own (every
  * poll of a known device); otherwise it reads the store and returns a promise.
  */
-export function deviceForToken(devices: DeviceStore, operators: OperatorTokenStore, deviceId: string, authorization: string | undefined): Device | Promise<Device> {
+export function deviceForToken(devices: Pick<DeviceStore, 'peek' | 'get' | 'idByTokenHash'>, operators: Pick<OperatorTokenStore, 'authenticate'>, deviceId: string, authorization: string | undefined): Device | Promise<Device> {
   const token = bearerToken(authorization);
   if (token === undefined) throw new AppError('unauthorized', 'a device token is required');
   if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return refuseOperator(operators, token);
@@ -36,7 +36,7 @@ export function deviceForToken(devices: DeviceStore, operators: OperatorTokenSto
   })();
 }
 
-async function refuseOperator(operators: OperatorTokenStore, token: string): Promise<never> {
+async function refuseOperator(operators: Pick<OperatorTokenStore, 'authenticate'>, token: string): Promise<never> {
   if (await operators.authenticate(token)) throw new AppError('forbidden', 'this route takes a device token, not an operator token');
   throw new AppError('unauthorized', 'the token is not valid');
 }

@@ -1,9 +1,12 @@
 import { completeMembershipOf, isMemberOf } from '../cohorts/membership.js';
-import type { AppContext } from '../context.js';
+import type { CohortStore } from '../cohorts/cohort-store.js';
+import type { RolloutStore } from '../rollouts/rollout-store.js';
+import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
+import type { ReportStore } from '../reports/report-store.js';
 import { AppError } from '../errors.js';
 import type { ReportView } from '../reports/report-store.js';
 import { toTimestamp } from '../trust/time.js';
-import type { Device } from './device-store.js';
+import type { Device, DeviceStore } from './device-store.js';
 
 /** Devices looked at per listing request, matching or not: a rare filter never holds the event loop. */
 export const SCAN_BUDGET = 2000;
@@ -20,7 +23,15 @@ export interface DeviceQuery {
   cursor?: string;
 }
 
-type Deps = Pick<AppContext, 'devices' | 'cohorts' | 'rollouts' | 'rolloutDevices' | 'reports'>;
+export interface DirectoryDeps {
+  devices: DeviceStore;
+  cohorts: CohortStore;
+  rollouts: RolloutStore;
+  rolloutDevices: RolloutDeviceStore;
+  reports: ReportStore;
+}
+
+type Deps = DirectoryDeps;
 
 const summary = (d: Device) => ({
   deviceId: d.id,

@@ -1,11 +1,10 @@
 import { Router } from 'express';
 import querySchema from '../../manifests/schema/api/device-query.schema.json' with { type: 'json' };
 import { READERS, requireRole } from '../auth/authorize.js';
-import type { AppContext } from '../context.js';
 import { parsePage } from '../http/paging.js';
 import { DEVICE_ID_RE, pathParam } from '../http/params.js';
 import { compileValidator } from '../schema/validator.js';
-import { deviceDetail, listDevices } from './device-directory.js';
+import { deviceDetail, listDevices, type DirectoryDeps } from './device-directory.js';
 
 type RawQuery = { model?: string; cohort?: string; rollout?: string; state?: string; limit?: string; cursor?: string };
 const parseQuery = compileValidator<RawQuery>(querySchema, 'device query');
@@ -20,15 +19,15 @@ const given = (q: Record<string, unknown>): Record<string, unknown> => Object.fr
  * its own through this path. The device's own routes under the same prefix
  * (poll, reports) are answered ahead of Express and never reach these.
  */
-export function deviceQueryRoutes(ctx: AppContext): Router {
+export function deviceQueryRoutes(deps: DirectoryDeps): Router {
   const router = Router();
   router.get('/v1/devices', requireRole(...READERS), async (req, res) => {
     const q = parseQuery(given(req.query as Record<string, unknown>));
     const page = parsePage(q);
-    res.json(await listDevices({ model: q.model, cohort: q.cohort, rollout: q.rollout, state: q.state, limit: page.limit, cursor: page.cursor }, ctx));
+    res.json(await listDevices({ model: q.model, cohort: q.cohort, rollout: q.rollout, state: q.state, limit: page.limit, cursor: page.cursor }, deps));
   });
   router.get('/v1/devices/:deviceId', requireRole(...READERS), async (req, res) => {
-    res.json(await deviceDetail(pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id'), ctx));
+    res.json(await deviceDetail(pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id'), deps));
   });
   return router;
 }

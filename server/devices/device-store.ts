@@ -1,3 +1,4 @@
+import type { ChangeFeed } from '../cluster/change-feed.js';
 import { coalescedReads } from '../db/coalesced-reads.js';
 import { fromHex, rowSet, rowSetParam, SELECT_ALL_ROWS } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
@@ -104,11 +105,16 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
       // Forgotten again: a poll may have cached the old row while the update waited its turn.
       cache.forget(d.id);
     },
-    /** Replaces a device's model, installed version and attributes (protocol §11 configData). */
-    async setFacts(d: DeviceFacts): Promise<void> {
+    /**
+     * A device's facts as a device protocol reports them (hawkBit configData, Mender inventory):
+     * model, installed version and attributes, in one write. Returns false when no such device.
+     */
+    async setFacts(d: DeviceFacts): Promise<boolean> {
       cache.forget(d.id);
-      await sql.run('UPDATE devices SET model = ?, version = ?, attributes = ? WHERE id = ?', [d.model, d.version, JSON.stringify(d.attributes), d.id]);
+      const changed = await sql.run('UPDATE devices SET model = ?, version = ?, attributes = ? WHERE id = ?', [d.model, d.version, JSON.stringify(d.attributes), d.id]);
+      // Forgotten again: a poll may have cached the old row while the update waited its turn.
       cache.forget(d.id);
+      return changed > 0;
     },
     async seen(id: string, version: string, at: number): Promise<void> {
       await sql.run('UPDATE devices SET last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END, version = ? WHERE id = ?', [at, at, version, id]);
@@ -116,6 +122,11 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
     },
     /** Drops the cached copy of a device changed outside this store. */
     forget: (id: string): void => cache.forget(id),
+    /** protocol §7 + §9: a device another node re-enrolled or changed is dropped from this node's cache. */
+    follow: (changes: Pick<ChangeFeed, 'subscribe'>): (() => void) =>
+      changes.subscribe((c) => {
+        if (c.topic === 'device' && c.key !== null) cache.forget(c.key);
+      }),
     cacheStats: () => cache.stats(),
     async setLastSeq(id: string, seq: number): Promise<void> {
       await sql.run('UPDATE devices SET last_seq = ? WHERE id = ?', [seq, id]);

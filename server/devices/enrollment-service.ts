@@ -17,6 +17,19 @@ export interface Enrollment {
 }
 
 /**
+ * protocol §7 + §6 roles: who may call enrollment at all. An operator token
+ * must be an enroller's (or an admin's); a device token may only re-enroll
+ * (checked against the deviceId by `enroll`). The one place this rule lives:
+ * the edge asks it before reading the body, `enroll` asks it again.
+ */
+export function mayEnroll(by: Principal, over: 'native' | 'ddi' = 'native'): void {
+  if (by.kind !== 'operator' || by.role === 'enroller' || by.role === 'admin') return;
+  // protocol §11: a gateway token enrolls an unknown controllerId on its first DDI poll, and only there.
+  if (by.role === 'gateway' && over === 'ddi') return;
+  throw new AppError('forbidden', 'enrollment needs an enroller token');
+}
+
+/**
  * protocol §7: enrollment with an enrollment credential; an existing
  * deviceId re-enrolls only with its current device token (409 otherwise).
  * A re-enrollment replaces the token: the old one stops working at once.
@@ -27,10 +40,10 @@ export async function enroll(
   deps: { commits: GroupCommit; devices: DeviceStore; audit: AuditStore; now: () => Date; fleetMetrics?: { enrolled(reenrolled: boolean): void }; changes?: Pick<ChangeFeed, 'publish'> },
   /** For a device principal: the digest of the token it presented, checked again inside the commit. */
   presentedTokenHash?: Buffer,
+  /** The device protocol the request came in by (a gateway token enrolls over DDI only). */
+  over: 'native' | 'ddi' = 'native',
 ): Promise<{ deviceToken: string; reenrolled: boolean }> {
-  // protocol §11: a gateway token enrolls an unknown controllerId on its first DDI poll.
-  const isEnroller = by.kind === 'operator' && (by.role === 'enroller' || by.role === 'admin' || by.role === 'gateway');
-  if (by.kind === 'operator' && !isEnroller) throw new AppError('forbidden', 'enrollment needs an enroller token');
+  mayEnroll(by, over);
   // protocol §7: an existing deviceId re-enrolls only with ITS current token, "409 otherwise".
   if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('conflict', `device ${e.deviceId} can only be re-enrolled with its own current device token`);
   const token = newToken('dev');

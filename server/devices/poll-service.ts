@@ -22,6 +22,21 @@ export interface PollDeps {
   loadFactor?: () => number;
 }
 
+/**
+ * One offer in words any device protocol can translate (the native poll,
+ * hawkBit DDI, Mender): the rollout and stage, the signed release as
+ * published (protocol §3: version, mandatory, artifact sha256 and size) and
+ * the signed statement of the stage the device is in (protocol §5).
+ */
+export interface DeviceOffer {
+  rolloutId: string;
+  stage: number;
+  release: LiveRollout['release'];
+  /** The release envelope as published, serialised once (protocol §3). */
+  releaseJson: string;
+  statement: LiveRollout['statements'][number];
+}
+
 export interface PollAnswer {
   /** The JSON body, encoded once. */
   bytes: Buffer;
@@ -98,14 +113,18 @@ export function createPollService(deps: PollDeps) {
     })();
   };
 
-  /** Records the offers as made (write-behind; a paused rollout's were made before). */
-  const made = (deviceId: string, offers: readonly Offer[], now: number): void => {
+  /** Notes each offer made (written behind, activity-buffer.ts); protocol §5: paused serves no new offers, only those already made. */
+  const made = (deviceId: string, offers: readonly Offer[], now: number): readonly Offer[] => {
     for (const c of offers) if (!c.paused) deps.activity.offered(c.release.id, deviceId, c.stage, now);
+    return offers;
   };
 
-  const answerOf = (device: Device, found: readonly Candidate[], now: number): PollAnswer => {
-    made(device.id, found, now);
-    const offers = found.map((c) => ({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` }));
+  const neutralOf = (found: readonly Candidate[]): DeviceOffer[] =>
+    found.map((c) => ({ rolloutId: c.release.id, stage: c.stage, release: c.release.release, releaseJson: c.release.releaseJson, statement: c.statement }));
+
+  const answerOf = (device: Device, found: readonly Candidate[]): PollAnswer => {
+    const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string }[] = [];
+    for (const c of found) offers.push({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` });
     const pollAfter = pollAfterOf(device) * (deps.loadFactor?.() ?? 1);
     const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
     let answer = bodies.get(key);
@@ -134,7 +153,7 @@ export function createPollService(deps: PollDeps) {
    * is too large for memory, or for a paused rollout's offer this node
    * has not seen (protocol §5: paused serves only offers already made).
    */
-  const offers = (device: Device, installedVersion: string, now: number): Offer[] | Promise<Offer[]> => {
+  const eligible = (device: Device, installedVersion: string, now: number): Offer[] | Promise<Offer[]> => {
     const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
     const membership = membershipOf(deps.cohorts, facts);
     if (membership.needsStore) return explicitMembershipsOf(deps.cohorts, device.id).then((explicit) =>
@@ -146,13 +165,21 @@ export function createPollService(deps: PollDeps) {
     /** The native poll's answer (protocol §7), from `offers`, recorded as made; synchronous when they are. */
     poll(device: Device, installedVersion: string, now: number): PollAnswer | Promise<PollAnswer> {
       clearStale();
-      const found = offers(device, installedVersion, now);
-      if (found instanceof Promise) return found.then((o) => answerOf(device, o, now));
-      return answerOf(device, found, now);
+      const found = eligible(device, installedVersion, now);
+      if (found instanceof Promise) return found.then((o) => answerOf(device, made(device.id, o, now)));
+      return answerOf(device, made(device.id, found, now));
     },
-    /** What the device is offered now, recording nothing: other edges (the DDI gateway) translate it, then call `made`. */
-    offers,
+    /**
+     * The same offers, made and noted the same way, as protocol-neutral
+     * values for the gateways (device-core.ts) to translate.
+     */
+    offers(device: Device, installedVersion: string, now: number): DeviceOffer[] | Promise<DeviceOffer[]> {
+      const found = eligible(device, installedVersion, now);
+      if (found instanceof Promise) return found.then((o) => neutralOf(made(device.id, o, now)));
+      return neutralOf(made(device.id, found, now));
+    },
+    /** What the device is offered now, recording nothing: an edge that decides later whether it made the offer (the DDI gateway's actions) calls `made` then. */
+    eligible,
     made,
   };
-
 }

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { databaseAppError } from '../db/database-errors.js';
@@ -39,24 +39,32 @@ function fromFrameworkError(err: HttpishError & Error): AppError | undefined {
 }
 
 /**
- * The one place errors become HTTP (protocol §7 error body). Unknown errors
- * are logged with their stack and answered 500 with no detail: never a stack
- * trace to a client.
+ * The one mapping from anything a request threw to its answer (protocol §7
+ * error body), shared by Express's error handler and the device edge
+ * (device-edge.ts). Returns undefined when the client went away (nothing is
+ * answered; the caller counts an abort). Unknown errors are logged with their
+ * stack and become a 500 with no detail: never a stack trace to a client.
  */
+export function failureOf(err: unknown, req: IncomingMessage, log: { logger: Logger; requestId: string; route?: string }): AppError | undefined {
+  if (isAppError(err)) return err;
+  if (isClientAbort(err, req)) return undefined;
+  const framework = fromFrameworkError(err as HttpishError & Error);
+  if (framework) return framework;
+  const database = databaseAppError(err);
+  if (database) {
+    log.logger.warn({ err, requestId: log.requestId, route: log.route }, database.code === 'unavailable' ? 'database unavailable' : 'database refused the request');
+    return database;
+  }
+  log.logger.error({ err, method: req.method, path: (req.url ?? '').split('?')[0], requestId: log.requestId, route: log.route }, 'unhandled error');
+  return new AppError('internal', 'internal error');
+}
+
+/** Express's side of the one error mapping (failureOf), with the refused-credential limit. */
 export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'refused'>) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    if (!isAppError(err) && isClientAbort(err, req)) {
-      // Nobody is listening for an answer; the 'close' observer counts it as an abort.
-      res.destroy();
-      return;
-    }
-    let appErr = isAppError(err) ? err : (fromFrameworkError(err as HttpishError & Error) ?? databaseAppError(err));
-    if (appErr?.code === 'unavailable' && !isAppError(err)) logger.warn({ err, requestId: requestIdOf(req) }, 'database unavailable');
-    if (!appErr) {
-      logger.error({ err, method: req.method, path: req.path, requestId: requestIdOf(req) }, 'unhandled error');
-      appErr = new AppError('internal', 'internal error');
-    }
-    if (res.headersSent) {
+    const appErr = failureOf(err, req, { logger, requestId: requestIdOf(req) });
+    // No answer for a client that went away (the 'close' observer counts the abort), nor after headers.
+    if (appErr === undefined || res.headersSent) {
       res.destroy();
       return;
     }
@@ -68,12 +76,12 @@ export function notFound(req: Request): never {
   throw new AppError('not_found', `no route for ${req.method} ${req.path}`);
 }
 
-/** Writes the protocol §7 error body; also used by paths that bypass Express. */
-export function writeError(res: ServerResponse, err: AppError): void {
+/** Writes the protocol §7 error body (Express and the device edge). */
+export function writeError(res: ServerResponse, err: AppError, requestId: string = requestIdOf(res.req)): void {
   const body = JSON.stringify(err.toBody());
   res.writeHead(err.status, {
     // The id the server's log lines carry, so an operator can find what a client saw.
-    'X-Request-Id': requestIdOf(res.req),
+    'X-Request-Id': requestId,
     'X-Content-Type-Options': 'nosniff',
     // RFC 9110: every 401 names the scheme it wants.
     ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}),

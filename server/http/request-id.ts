@@ -16,9 +16,18 @@ const CLIENT_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 export function requestIdOf(req: IncomingMessage): string {
   let id = ids.get(req);
   if (id === undefined) {
-    const sent = req.headers['x-request-id'];
-    id = typeof sent === 'string' && CLIENT_ID_RE.test(sent) ? sent : `${prefix}-${(counter++).toString(36)}`;
+    id = newRequestId(req);
     ids.set(req, id);
   }
   return id;
+}
+
+/**
+ * A request's id without remembering it: the device edge (device-edge.ts)
+ * makes it once per request and passes it along itself, which keeps the
+ * poll's hot path free of the map above.
+ */
+export function newRequestId(req: IncomingMessage): string {
+  const sent = req.headers['x-request-id'];
+  return typeof sent === 'string' && CLIENT_ID_RE.test(sent) ? sent : `${prefix}-${(counter++).toString(36)}`;
 }

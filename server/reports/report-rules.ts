@@ -72,7 +72,3 @@ export function figuresSince(f: FailureFigures, base: { terminal: number; failur
   if (!base) return { terminal: f.terminal, failures: f.failures };
   return { terminal: Math.max(0, f.terminal - base.terminal), failures: Math.max(0, f.failures - base.failures) };
 }
-
-/** protocol §5 auto-halt: enough terminal reports and failures / terminal > max/10000 (integer maths). */
-export const shouldHalt = (f: Pick<FailureFigures, 'terminal' | 'failures'>, policy: { maxFailureBasisPoints: number; minTerminalReports: number }): boolean =>
-  f.terminal >= policy.minTerminalReports && f.failures * 10000 > policy.maxFailureBasisPoints * f.terminal;

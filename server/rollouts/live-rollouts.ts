@@ -1,6 +1,8 @@
 import semver from 'semver';
 import { serialRefresh } from '../db/view-refresh.js';
+import type { ReleaseSigned } from '../releases/release-manifest.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
 import type { RolloutState } from './rollout-state.js';
@@ -14,6 +16,8 @@ export interface LiveRollout extends EligibilityInput {
   salt: string;
   releaseId: string;
   issuedAt: string;
+  /** The signed release (protocol §3: version, mandatory, artifact), parsed once: what gateways translate. */
+  release: Readonly<ReleaseSigned>;
   /** The published release envelope, serialised once. */
   releaseJson: string;
   /** The release's `expires` as epoch ms (Infinity when it has none): not offered after it. */
@@ -54,6 +58,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
         models: new Set(signed.models),
         appliesTo: new semver.Range(signed.appliesTo),
         stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
+        release: signed,
         releaseJson: stored.envelopeJson,
         artifactSha256: signed.artifact?.sha256,
         releaseLogIndex: log.indexOf(stored.envelopeJson),
@@ -71,5 +76,10 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
     /** Changes whenever the live set changes; caches key on it. */
     generation: (): number => generation,
     refresh,
+    /** protocol §9: rebuilt after any node commits a rollout change or a log entry (call before the first refresh). */
+    follow: (changes: Pick<ChangeFeed, 'subscribe'>): (() => void) =>
+      changes.subscribe(async (c) => {
+        if (c.topic === 'rollout' || c.topic === 'log') await refresh();
+      }),
   };
 }

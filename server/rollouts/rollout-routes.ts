@@ -5,7 +5,9 @@ import createSchema from '../../manifests/schema/api/rollout-create.schema.json'
 import resumeSchema from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
-import type { AppContext } from '../context.js';
+import type { RequestHandler } from 'express';
+import type { TrustState } from '../trust/trust-state.js';
+import type { RolloutService } from './rollout-service.js';
 import { AppError } from '../errors.js';
 import { optionalJsonBody } from '../http/json-body.js';
 import { parsePage } from '../http/paging.js';
@@ -17,7 +19,7 @@ import { ACTION_ROLES } from './rollout-permissions.js';
 import type { Rollout } from './rollout.js';
 import type { ActInput, RolloutDraft } from './rollout-service.js';
 import type { RolloutAction } from './rollout-state.js';
-import { rolloutStatus } from './status-service.js';
+import { rolloutStatus, type StatusDeps } from './status-service.js';
 
 const parseDraft = compileValidator<RolloutDraft>(createSchema, 'rollout');
 const parseResume = compileValidator<ActInput>(resumeSchema, 'resume body');
@@ -43,50 +45,56 @@ const view = (r: Rollout, statements: string[] = []) => ({
   statements: statements.map((s) => JSON.parse(s) as unknown),
 });
 
-export function rolloutRoutes(ctx: AppContext): Router {
+export interface RolloutRoutesDeps extends Omit<StatusDeps, 'policy'> {
+  rolloutService: Pick<RolloutService, 'create' | 'act' | 'clone'>;
+  trust: Pick<TrustState, 'current'>;
+  jsonBody: RequestHandler;
+}
+
+export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
   const router = Router();
   const rolloutId = (req: Parameters<typeof pathParam>[0]) => pathParam(req, 'id', SLUG_RE, 'rollout id');
   const found = async (id: string): Promise<Rollout> => {
-    const r = await ctx.rollouts.get(id);
+    const r = await deps.rollouts.get(id);
     if (!r) throw new AppError('not_found', `no rollout ${id}`);
     return r;
   };
 
-  router.post('/v1/rollouts', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
-    const rollout = await ctx.rolloutService.create(parseDraft(req.body), actorOf(principalOf(res)));
+  router.post('/v1/rollouts', requireRole('release-manager'), deps.jsonBody, async (req, res) => {
+    const rollout = await deps.rolloutService.create(parseDraft(req.body), actorOf(principalOf(res)));
     res.status(201).json(view(rollout));
   });
 
   // protocol §5: resume takes { acknowledgeHalt, reason } to overrule a halt; the others an optional { reason }.
-  const optionalBody = optionalJsonBody(ctx.jsonBody);
+  const optionalBody = optionalJsonBody(deps.jsonBody);
   for (const [action, roles] of Object.entries(ACTION_ROLES) as [RolloutAction, Parameters<typeof requireRole>][]) {
     router.post(`/v1/rollouts/:id/${action}`, requireRole(...roles), optionalBody, async (req, res) => {
       // A reason on the other actions (e.g. why QA halted) goes into the audit entry and lastHalt.
       const input = action === 'resume' ? parseResume(req.body) : {};
       const note = action === 'resume' ? {} : parseAction(req.body);
-      const r = await ctx.rolloutService.act(rolloutId(req), action, actorOf(principalOf(res)), note.reason === undefined ? {} : { reason: note.reason }, input);
-      res.json(view(r, (await ctx.rollouts.statements(r.id)).map((s) => s.envelopeJson)));
+      const r = await deps.rolloutService.act(rolloutId(req), action, actorOf(principalOf(res)), note.reason === undefined ? {} : { reason: note.reason }, input);
+      res.json(view(r, (await deps.rollouts.statements(r.id)).map((s) => s.envelopeJson)));
     });
   }
 
   router.post('/v1/rollouts/:id/clone', requireRole('release-manager'), optionalBody, async (req, res) => {
     const body = parseClone(req.body);
-    res.status(201).json(view(await ctx.rolloutService.clone(rolloutId(req), body.id, actorOf(principalOf(res)))));
+    res.status(201).json(view(await deps.rolloutService.clone(rolloutId(req), body.id, actorOf(principalOf(res)))));
   });
 
   router.get('/v1/rollouts', requireRole(...READERS), async (req, res) => {
     const page = parsePage(req.query);
-    const rows = await ctx.rollouts.page(page.cursor ?? '', page.limit);
+    const rows = await deps.rollouts.page(page.cursor ?? '', page.limit);
     res.json({ rollouts: rows.map((r) => view(r)), nextCursor: rows.length === page.limit ? (rows[rows.length - 1] as Rollout).id : null });
   });
 
   router.get('/v1/rollouts/:id', requireRole(...READERS), async (req, res) => {
     const r = await found(rolloutId(req));
-    res.json(view(r, (await ctx.rollouts.statements(r.id)).map((s) => s.envelopeJson)));
+    res.json(view(r, (await deps.rollouts.statements(r.id)).map((s) => s.envelopeJson)));
   });
 
   router.get('/v1/rollouts/:id/status', requireRole(...READERS), async (req, res) => {
-    res.json(await rolloutStatus(rolloutId(req), { ...ctx, policy: () => ctx.trust.current().policy.signed }));
+    res.json(await rolloutStatus(rolloutId(req), { ...deps, policy: () => deps.trust.current().policy.signed }));
   });
 
   router.get('/v1/rollouts/:id/devices', requireRole(...READERS), async (req, res) => {
@@ -97,7 +105,7 @@ export function rolloutRoutes(ctx: AppContext): Router {
       throw new AppError('bad_request', `state must be one of ${[...DEVICE_STATES].join(', ')}`);
     }
     // One statement for the page, last-seen times and latest errors included.
-    const rows = await ctx.rolloutDevices.listing(r.id, state, page.cursor ?? '', page.limit);
+    const rows = await deps.rolloutDevices.listing(r.id, state, page.cursor ?? '', page.limit);
     const devices = rows.map((d) => ({
       deviceId: d.deviceId,
       stage: d.stage,

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { READERS, requireRole } from '../auth/authorize.js';
-import type { AppContext } from '../context.js';
+import type { RolloutStore } from './rollout-store.js';
+import type { TimelineStore } from './rollout-timeline.js';
 import { AppError } from '../errors.js';
 import { pathParam, SLUG_RE } from '../http/params.js';
 import { toTimestamp } from '../trust/time.js';
@@ -14,16 +15,16 @@ const MAX_INTERVALS = 10080;
  * Each point carries the running totals, so a client plots rate = failures /
  * terminal against the threshold without summing anything itself.
  */
-export function timelineRoutes(ctx: AppContext): Router {
+export function timelineRoutes(deps: { rollouts: Pick<RolloutStore, 'get'>; timeline: Pick<TimelineStore, 'recent'> }): Router {
   const router = Router();
   router.get('/v1/rollouts/:id/timeline', requireRole(...READERS), async (req, res) => {
     const id = pathParam(req, 'id', SLUG_RE, 'rollout id');
-    const r = await ctx.rollouts.get(id);
+    const r = await deps.rollouts.get(id);
     if (!r) throw new AppError('not_found', `no rollout ${id}`);
     const raw = req.query.limit;
     const limit = raw === undefined || raw === '' ? DEFAULT_INTERVALS : typeof raw === 'string' && /^[0-9]{1,6}$/.test(raw) ? Number(raw) : NaN;
     if (!(limit >= 1 && limit <= MAX_INTERVALS)) throw new AppError('bad_request', `limit must be an integer from 1 to ${MAX_INTERVALS}`);
-    const { before, intervals } = await ctx.timeline.recent(id, limit);
+    const { before, intervals } = await deps.timeline.recent(id, limit);
     let terminal = before.terminal;
     let failures = before.failures;
     const points = intervals.map((i) => {

@@ -2,7 +2,9 @@ import { Router, type Request, type Response } from 'express';
 import cosignatureSchema from '../../manifests/schema/api/log-cosignature.schema.json' with { type: 'json' };
 import { limitAddress } from '../http/rate-limit.js';
 import { compileValidator } from '../schema/validator.js';
-import type { AppContext } from '../context.js';
+import type { RequestHandler } from 'express';
+import type { ChangeFeed } from '../cluster/change-feed.js';
+import type { TransparencyLog } from './transparency-log.js';
 import { AppError } from '../errors.js';
 
 /** protocol §8: at most this many entries per GET /v1/log/entries. */
@@ -35,9 +37,9 @@ const sendJson = (res: Response, json: string, cacheControl: string): void => {
  * protocol §8 public routes, no auth. Everything but the checkpoint names
  * fixed tree sizes, so its answer never changes and may be cached anywhere.
  */
-export function logRoutes(ctx: AppContext): Router {
+export function logRoutes(deps: { log: TransparencyLog; changes: Pick<ChangeFeed, 'publish'>; jsonBody: RequestHandler }): Router {
   const router = Router();
-  const { log } = ctx;
+  const { log } = deps;
 
   router.get('/v1/log/checkpoint', async (req, res) => {
     const cp = log.checkpoint();
@@ -73,11 +75,11 @@ export function logRoutes(ctx: AppContext): Router {
   });
 
   // Public like the log itself: a cosignature authenticates itself (a configured witness's key over this log's own checkpoint).
-  router.post('/v1/log/cosignatures', limitAddress(COSIGNATURES_PER_MINUTE), ctx.jsonBody, async (req, res) => {
+  router.post('/v1/log/cosignatures', limitAddress(COSIGNATURES_PER_MINUTE), deps.jsonBody, async (req, res) => {
     const body = parseCosignature(req.body);
     const accepted = await log.addCosignature(body.size, body.cosignature);
     // Every node serves the cosigned checkpoint (protocol §9).
-    await ctx.changes.publish('log');
+    await deps.changes.publish('log');
     res.status(201).json({ size: body.size, ...accepted });
   });
 

@@ -3,7 +3,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { createExpressApp } from '../../server/app.js';
+import { createDeviceEdgeOf, createExpressApp } from '../../server/app.js';
+import { limitPrincipal } from '../../server/http/rate-limit.js';
 import { createRequestObserver } from '../../server/http/request-observer.js';
 import { API_ROUTES } from '../../server/openapi/api-routes.js';
 import { buildOpenApiDocument } from '../../server/openapi/openapi-document.js';
@@ -13,12 +14,14 @@ import { OPERATOR_ROUTES } from '../http/route-table.js';
 
 type Doc = { openapi: string; paths: Record<string, Record<string, { operationId: string; security: unknown[]; 'x-roles'?: string[]; requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }>>; components: { schemas: Record<string, unknown> } };
 
-/** The routes served ahead of Express (server/devices/*-fast-path.ts, the DDI base poll in server/ddi/ddi-routes.ts). */
-const FAST_PATHS = [
-  { method: 'get', path: '/v1/devices/:deviceId/update' },
-  { method: 'post', path: '/v1/devices/:deviceId/reports' },
-  { method: 'get', path: '/:tenant/controller/v1/:controllerId' },
-];
+/** The routes the device edge serves ahead of Express (server/http/device-edge.ts), as registered. */
+async function edgeRoutes(): Promise<{ method: string; path: string }[]> {
+  const f = await makeApp();
+  const observer = createRequestObserver({ logger: f.ctx.logger, metrics: f.ctx.metrics, authFailuresPerMinute: 1000 });
+  return createDeviceEdgeOf(f.ctx, observer, limitPrincipal(1000)).routes()
+    .filter((r) => r.method !== 'HEAD')
+    .map((r) => ({ method: r.method.toLowerCase(), path: r.route }));
+}
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -92,7 +95,7 @@ describe('GET /v1/openapi.json (protocol §7)', () => {
   it('documents every route the server answers, and nothing it does not', async () => {
     const { doc } = await fetchDoc();
     // The dashboard (protocol §10, /ui/) is HTML for browsers, not part of the JSON API.
-    const served = [...await expressRoutes(), ...FAST_PATHS].filter((r) => r.path !== '/ui' && !r.path.startsWith('/ui/'));
+    const served = [...await expressRoutes(), ...await edgeRoutes()].filter((r) => r.path !== '/ui' && !r.path.startsWith('/ui/'));
     expect(served.length).toBeGreaterThan(20);
     const missing = served.filter((r) => templateFor(doc, r.method, r.path) === undefined).map((r) => `${r.method.toUpperCase()} ${r.path}`);
     expect(missing, 'add these to server/openapi/api-routes.ts').toEqual([]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { failureFigures, figuresSince, REPORT_STATES, refuseTransition, shouldHalt, type DeviceState, type ReportState } from '../../server/reports/report-rules.js';
+import { failureFigures, figuresSince, REPORT_STATES, refuseTransition, type DeviceState, type ReportState } from '../../server/reports/report-rules.js';
+import { shouldHalt } from '../../server/rollouts/auto-halt.js';
 
 /**
  * Issue 3 §6: forward-only transitions against the device's own history.

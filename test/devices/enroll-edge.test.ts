@@ -6,8 +6,8 @@ import { poll } from '../helpers/fleet.js';
 const body = (deviceId: string) => ({ deviceId, model: 'redmi-1s', version: '1.4.1', attributes: { region: 'eu' } });
 const codeOf = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
 
-/** POST /v1/devices is answered ahead of Express (devices/enroll-fast-path.ts) with the Express route's rules. */
-describe('enrollment ahead of Express', () => {
+/** POST /v1/devices is answered by the device edge (http/device-edge.ts, devices/device-routes.ts) with the rules the Express route had. */
+describe('enrollment on the device edge', () => {
   it('enrolls (201, stored before the answer) and the token polls at once', async () => {
     const f = await makeApp();
     const res = await request(f.app).post('/v1/devices').set(bearer(f.tokens.enroller)).send(body('dev-1'));
@@ -55,7 +55,7 @@ describe('enrollment ahead of Express', () => {
     expect((await f.ctx.devices.get('dev-2'))).toBeUndefined();
   });
 
-  it('other spellings of the path still reach the Express route with the same outcome', async () => {
+  it('other spellings Express accepted (trailing slash) are enrolled the same way', async () => {
     const f = await makeApp();
     const res = await request(f.app).post('/v1/devices/').set(bearer(f.tokens.enroller)).send(body('dev-9'));
     expect(res.status).toBe(201);

@@ -1,0 +1,176 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { failureOf, writeError } from './error-handler.js';
+import { readJsonBody } from './raw-json-body.js';
+import { newRequestId } from './request-id.js';
+import type { RequestObserver } from './request-observer.js';
+
+/**
+ * One hot route of a device protocol, served ahead of Express by the device
+ * edge. The stages run in this order, each only once the one before it is
+ * done: match → auth → body → core → send → observe.
+ *
+ * - `methods` and `match(url)`: a cheap test (a regular expression); a
+ *   request that does not match goes on to the next route, then to Express.
+ * - `auth(req, m)`: the credential, and anything the refusal order puts
+ *   before it (a 400 for a malformed path); throws an AppError to refuse.
+ *   It returns a value or, only when it must read a store, a promise.
+ * - `body`: 'json' to read the request body after auth (the §7 JSON rules:
+ *   415, 413 at `maxJsonBytes`, 400; http/raw-json-body.ts); 'none' to leave
+ *   it unread (the connection then closes after an error answer).
+ * - `core(a, body, req)`: the call into the device core
+ *   (device-core/device-core.ts), a value or a promise.
+ * - `send(answer, req)`: the status, headers and body of a success; the edge
+ *   adds `X-Request-Id` and `X-Content-Type-Options: nosniff` and writes it.
+ *
+ * Errors from any stage are mapped and written by the edge alone, with the
+ * same function as Express's error handler (error-handler.ts `failureOf`).
+ * Every answer is observed (metrics, access log, refused-credential limit)
+ * under `route`, the label it carries in /metrics.
+ *
+ * A gateway (hawkBit DDI §11, Mender §12) registers its own hot routes:
+ *
+ *   edge.register({ route: '/{tenant}/controller/v1/{id}', methods: ['GET'], match: (url) => DDI_RE.exec(url) ?? undefined,
+ *     auth: (req, m) => core.authenticate(m[2], req.headers.authorization), body: 'none',
+ *     core: (device) => core.offers(device, undefined), send: (offers) => ({ status: 200, headers: {...}, body }) });
+ *
+ * A route whose stages all answer synchronously (the native poll of a cached
+ * device) is answered in the request's own turn, with no promise made.
+ */
+export interface EdgeRoute<M, A, R> {
+  route: string;
+  methods: readonly string[];
+  match(url: string): M | undefined;
+  auth(req: IncomingMessage, m: M, res: ServerResponse): A | Promise<A>;
+  body: 'json' | 'none';
+  core(a: A, body: unknown, req: IncomingMessage): R | Promise<R>;
+  send(answer: R, req: IncomingMessage): EdgeReply;
+}
+
+export interface EdgeReply {
+  status: number;
+  /** A fresh object per answer (the edge adds its two headers to it). */
+  headers: OutgoingHttpHeaders;
+  body: Buffer | string | undefined;
+}
+
+export interface DeviceEdgeDeps {
+  observer: Pick<RequestObserver, 'refused' | 'finish' | 'aborted'>;
+  logger: Logger;
+  /** The JSON body limit of every route that reads one (config.maxJsonBytes). */
+  maxJsonBytes: number;
+}
+
+/** A JSON success answer, byte for byte as Express's res.json writes it. */
+export function jsonReply(status: number, value: unknown, headers?: OutgoingHttpHeaders): EdgeReply {
+  const body = JSON.stringify(value);
+  return { status, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers }, body };
+}
+
+// Any route's types: the edge only passes each stage's value to the next stage of the same route.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyRoute = EdgeRoute<any, any, any>;
+
+export type DeviceEdge = ReturnType<typeof createDeviceEdge>;
+
+/** Builds the edge; `serve` answers a request if a registered route matches it and returns whether it did. */
+export function createDeviceEdge(deps: DeviceEdgeDeps) {
+  const routes: AnyRoute[] = [];
+  const { observer, logger } = deps;
+
+  const observe = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, started: bigint, requestId: string): void =>
+    observer.finish({
+      method: req.method as string,
+      path: (req.url ?? '').split('?')[0] as string,
+      route: route.route,
+      status: res.statusCode,
+      ip,
+      started,
+      // Ids only where a log line carries one: the hot 2xx path's debug line skips it.
+      requestId: res.statusCode >= 400 ? requestId : undefined,
+    });
+
+  const send = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, answer: unknown, requestId: string): void => {
+    const reply = route.send(answer, req);
+    reply.headers['X-Request-Id'] = requestId;
+    reply.headers['X-Content-Type-Options'] = 'nosniff';
+    res.writeHead(reply.status, reply.headers);
+    res.end(req.method === 'HEAD' ? undefined : reply.body);
+  };
+
+  /** The one ending of a failed request on the edge; false when the client went away (nothing to answer). */
+  const fail = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, requestId: string, e: unknown): boolean => {
+    const err = failureOf(e, req, { logger, requestId, route: route.route });
+    if (err === undefined || res.headersSent) {
+      res.destroy();
+      return err !== undefined;
+    }
+    // Unread body bytes must not be parsed as the next request on this connection.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    writeError(res, observer.refused(ip, err), requestId);
+    return true;
+  };
+
+  /** The stages after a credential that needed a store, or before a body: always a promise. */
+  const afterAuth = async (route: AnyRoute, req: IncomingMessage, auth: unknown): Promise<unknown> => {
+    const a: unknown = await auth;
+    const body = route.body === 'json' ? await readJsonBody(req, deps.maxJsonBytes) : undefined;
+    return route.core(a, body, req);
+  };
+
+  const finishLater = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, started: bigint, requestId: string, answer: Promise<unknown>): void => {
+    answer
+      .then((a) => send(route, req, res, a, requestId))
+      .then(
+        () => observe(route, req, res, ip, started, requestId),
+        (e: unknown) => {
+          if (fail(route, req, res, ip, requestId, e)) observe(route, req, res, ip, started, requestId);
+          else observer.aborted({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: route.route, ip, started, requestId });
+        },
+      )
+      .catch((e: unknown) => logger.error({ err: e, requestId }, 'the device edge failed to answer'));
+  };
+
+  const serveRoute = (route: AnyRoute, m: unknown, req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    const ip = req.socket?.remoteAddress ?? 'unknown';
+    const requestId = newRequestId(req);
+    try {
+      const a: unknown = route.auth(req, m, res);
+      if (a instanceof Promise || route.body !== 'none') return finishLater(route, req, res, ip, started, requestId, afterAuth(route, req, a));
+      const answer: unknown = route.core(a, undefined, req);
+      if (answer instanceof Promise) return finishLater(route, req, res, ip, started, requestId, answer);
+      send(route, req, res, answer, requestId);
+    } catch (e) {
+      if (!fail(route, req, res, ip, requestId, e)) {
+        observer.aborted({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: route.route, ip, started, requestId });
+        return;
+      }
+    }
+    observe(route, req, res, ip, started, requestId);
+  };
+
+  return {
+    /** Adds a hot route (see EdgeRoute); routes are tried in the order registered. */
+    register<M, A, R>(route: EdgeRoute<M, A, R>): void {
+      if (routes.some((r) => r.route === route.route && r.methods.some((x) => route.methods.includes(x)))) throw new Error(`edge route ${route.route} is registered twice`);
+      routes.push(route as AnyRoute);
+    },
+    /** Every registered (method, route), for the OpenAPI route table's test. */
+    routes: (): { method: string; route: string }[] => routes.flatMap((r) => r.methods.map((method) => ({ method, route: r.route }))),
+    /** Answers the request when a registered route matches it; false sends it on (to Express). */
+    serve(req: IncomingMessage, res: ServerResponse): boolean {
+      const method = req.method as string;
+      const url = req.url ?? '';
+      for (let i = 0; i < routes.length; i++) {
+        const route = routes[i] as AnyRoute;
+        if (!route.methods.includes(method)) continue;
+        const m: unknown = route.match(url);
+        if (m === undefined) continue;
+        serveRoute(route, m, req, res);
+        return true;
+      }
+      return false;
+    },
+  };
+}

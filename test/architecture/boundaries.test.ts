@@ -1,0 +1,135 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The import graph of server/ against the layers of docs/architecture.md:
+ * an import may point down the layer order or across one layer, never up;
+ * route and edge files never reach the database. (That only db/ knows the
+ * engine is test/db/engine-boundary.test.ts.)
+ */
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const server = join(root, 'server');
+
+/** Lowest first; the order docs/architecture.md draws. */
+const LAYERS = ['kernel', 'storage', 'domain', 'http', 'device-core', 'edge', 'composition'] as const;
+type Layer = (typeof LAYERS)[number];
+
+/** Separate programs (agent, CLI, fleet simulator, QA, demo): outside the server's layers until they move out of server/. */
+const PROGRAMS = new Set(['agent', 'cli', 'fleet', 'qa', 'demo']);
+const KERNEL = new Set(['crypto', 'schema', 'files', 'trust', 'lib']);
+const STORAGE = new Set(['db', 'cluster']);
+const DOMAIN = new Set(['audit', 'auth', 'artifacts', 'cohorts', 'releases', 'transparency', 'rollouts', 'devices', 'reports', 'notifications', 'ops', 'data-folder']);
+const EDGE_FOLDERS = new Set(['openapi', 'dashboard']);
+const COMPOSITION = new Set(['app.ts', 'context.ts', 'serve.ts', 'main.ts']);
+
+/** The connection and its engines (types of services built on them, such as GroupCommit, are fine). */
+const DATABASE_MODULES = /^db\/(sql|sqlite-sql|postgres-sql|connect|open)\.ts$|^cluster\/advisory-locks\.ts$/;
+
+/** Route and edge files: they translate HTTP and call services, never the database. */
+const isEdgeFile = (rel: string): boolean => /-routes\.ts$/.test(rel) || rel === 'http/device-edge.ts';
+
+function layerOf(rel: string): Layer | 'program' {
+  const [top] = rel.split('/') as [string];
+  if (!rel.includes('/')) {
+    if (COMPOSITION.has(rel)) return 'composition';
+    if (rel === 'errors.ts') return 'kernel';
+    if (rel === 'config.ts') return 'storage';
+    throw new Error(`server/${rel} has no layer: add it to test/architecture/boundaries.test.ts and docs/architecture.md`);
+  }
+  if (PROGRAMS.has(top)) return 'program';
+  if (isEdgeFile(rel) || EDGE_FOLDERS.has(top)) return 'edge';
+  if (KERNEL.has(top)) return 'kernel';
+  if (STORAGE.has(top)) return 'storage';
+  if (DOMAIN.has(top)) return 'domain';
+  if (top === 'http') return 'http';
+  if (top === 'device-core') return 'device-core';
+  throw new Error(`server/${top}/ has no layer: add it to test/architecture/boundaries.test.ts and docs/architecture.md`);
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'node_modules' || e.name === 'web' ? [] : sourceFiles(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+interface Edge {
+  from: string;
+  to: string;
+}
+
+/** Every relative import (static, re-export, dynamic, type-only) of every file, as paths under server/. */
+function importGraph(): { files: Map<string, string>; edges: Edge[] } {
+  const files = new Map<string, string>();
+  const edges: Edge[] = [];
+  for (const file of sourceFiles(server)) {
+    const rel = relative(server, file);
+    const text = readFileSync(file, 'utf8');
+    files.set(rel, text);
+    for (const { fileName } of ts.preProcessFile(text, true, true).importedFiles) {
+      if (!fileName.startsWith('.')) continue;
+      const target = relative(server, resolve(dirname(file), fileName)).replace(/\.js$/, '.ts');
+      if (target.startsWith('..')) continue;
+      edges.push({ from: rel, to: target });
+    }
+  }
+  return { files, edges };
+}
+
+const { files, edges } = importGraph();
+const rank = (l: Layer | 'program'): number => (l === 'program' ? -1 : LAYERS.indexOf(l));
+
+describe('architecture boundaries (docs/architecture.md)', () => {
+  it('reads a real graph: the poll and report routes reach the device core, the core reaches the services', () => {
+    expect(files.size).toBeGreaterThan(150);
+    expect(edges).toContainEqual({ from: 'devices/device-routes.ts', to: 'device-core/device-core.ts' });
+    expect(edges).toContainEqual({ from: 'reports/report-routes.ts', to: 'device-core/device-core.ts' });
+    expect(edges).toContainEqual({ from: 'device-core/device-core.ts', to: 'reports/ingest-service.ts' });
+  });
+
+  it('only the composition root imports context.ts', () => {
+    // The demo program (server/demo/) still builds on the whole context; it moves out of server/ with the other programs.
+    const offenders = edges.filter((e) => e.to === 'context.ts' && layerOf(e.from) !== 'composition' && !e.from.startsWith('demo/')).map((e) => e.from);
+    expect(offenders).toEqual([]);
+  });
+
+  it('no import points up the layer order', () => {
+    const up = edges.filter((e) => {
+      const from = layerOf(e.from);
+      const to = layerOf(e.to);
+      if (from === 'program') return false;
+      // The server never depends on a separate program (the composition root may start the demo).
+      if (to === 'program') return from !== 'composition';
+      return rank(to) > rank(from);
+    });
+    expect(up.map((e) => `${e.from} (${layerOf(e.from)}) → ${e.to} (${layerOf(e.to)})`)).toEqual([]);
+  });
+
+  it('route and edge files never open a transaction, take a lock, run SQL or import the database', () => {
+    const offenders: string[] = [];
+    for (const [rel, text] of files) {
+      if (!isEdgeFile(rel) && !rel.startsWith('device-core/')) continue;
+      const reasons = [
+        /\.transaction\(/.test(text) && 'opens a transaction',
+        /holdUntilCommit|advisory-locks/.test(text) && 'takes a lock',
+        /\bsql\s*\./.test(text) && 'uses sql',
+        /['"`]\s*(SELECT|INSERT|UPDATE|DELETE)\s/i.test(text) && 'holds SQL text',
+        edges.some((e) => e.from === rel && DATABASE_MODULES.test(e.to)) && 'imports the database',
+      ].filter(Boolean);
+      if (reasons.length) offenders.push(`${rel}: ${reasons.join(', ')}`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('the checks see a violation when there is one', () => {
+    expect(layerOf('rollouts/rollout-store.ts')).toBe('domain');
+    expect(layerOf('rollouts/rollout-routes.ts')).toBe('edge');
+    expect(rank(layerOf('http/device-edge.ts'))).toBeGreaterThan(rank(layerOf('devices/poll-service.ts')));
+    expect(rank(layerOf('context.ts'))).toBeGreaterThan(rank(layerOf('device-core/device-core.ts')));
+    expect(() => layerOf('newfolder/x.ts')).toThrow(/has no layer/);
+  });
+});
