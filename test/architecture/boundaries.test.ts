@@ -22,7 +22,8 @@ const PROGRAMS = new Set(['agent', 'cli', 'fleet', 'qa', 'demo']);
 const KERNEL = new Set(['crypto', 'schema', 'files', 'trust', 'lib']);
 const STORAGE = new Set(['db', 'cluster']);
 const DOMAIN = new Set(['audit', 'auth', 'artifacts', 'cohorts', 'releases', 'transparency', 'rollouts', 'devices', 'reports', 'notifications', 'ops', 'data-folder']);
-const EDGE_FOLDERS = new Set(['openapi', 'dashboard']);
+/** The device-protocol gateways (hawkBit DDI §11, Mender §12) are edges: they translate and call the device core. */
+const EDGE_FOLDERS = new Set(['openapi', 'dashboard', 'ddi', 'mender']);
 const COMPOSITION = new Set(['app.ts', 'context.ts', 'serve.ts', 'main.ts']);
 
 /** The connection and its engines (types of services built on them, such as GroupCommit, are fine). */
