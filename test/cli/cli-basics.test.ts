@@ -29,11 +29,10 @@ describe('ota --version, required options in --help, Ctrl-C (issue 9)', () => {
       await startRollout(s, { id: 'ctrl-c', releaseId: 'redmi-1s-optin', stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: LENIENT });
       const stop = new AbortController();
       setTimeout(() => stop.abort(), 2500).unref();
-      const started = Date.now();
+      // A duration far beyond the test's timeout: ending at all shows the interrupt stopped the run.
       const r = await ota(['fleet', 'simulate', '--server', s.url, '--enroll-token', s.tokens.enroller, '--root', s.rootFile,
-        '--devices', '20', '--duration', '60', '--drain', '10', '--seed', 'ctrl-c', '--progress', 'none', '--json'], { stop: stop.signal });
+        '--devices', '20', '--duration', '600', '--drain', '10', '--seed', 'ctrl-c', '--progress', 'none', '--json'], { stop: stop.signal });
       expect(r.code, r.err).toBe(130);
-      expect(Date.now() - started).toBeLessThan(30_000);
       expect(r.err).toContain('ota: interrupted: stopping; delivering queued reports first (Ctrl-C again to quit now)\n');
       expect(r.err).toContain('ota: interrupted: the tally above is what the devices saw until then\n');
       const tally = JSON.parse(r.out) as { enrolled: number; pendingReports: number };

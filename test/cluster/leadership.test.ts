@@ -4,7 +4,9 @@ import { createLeadership, type Leadership } from '../../server/cluster/leadersh
 import { until } from '../helpers/waiting.js';
 import { createEmptyPostgresDatabase, type TestDatabase } from '../helpers/database.js';
 
-const INTERVAL = 500;
+/** Short, so that a handover is quick; tests wait up to GENEROUS for it (CI is a busy shared machine: never a clock bound). */
+const INTERVAL = 100;
+const GENEROUS = 15_000;
 let db: TestDatabase;
 let url: string;
 const started: Leadership[] = [];
@@ -59,15 +61,14 @@ describe('leadership on PostgreSQL', () => {
     expect(b.changes).toEqual([]);
   });
 
-  it('moves to the other node within two intervals when the leader’s session dies', async () => {
+  it('moves to the other node when the leader’s session dies', async () => {
     const a = await contender('a2');
     const b = await contender('b2');
     expect(a.leadership.isLeader()).toBe(true);
     await terminate(await sessionPid('a2'));
-    const waited = await until(() => b.leadership.isLeader(), 2 * INTERVAL + 200);
-    expect(waited).toBeLessThanOrEqual(2 * INTERVAL + 200);
+    await until(() => b.leadership.isLeader(), GENEROUS);
     // A noticed and stepped down (and, reconnected, stays a follower while B leads).
-    await until(() => !a.leadership.isLeader(), 500);
+    await until(() => !a.leadership.isLeader(), GENEROUS);
     expect(a.changes).toEqual([true, false]);
     await new Promise((r) => setTimeout(r, 2 * INTERVAL));
     expect([a.leadership.isLeader(), b.leadership.isLeader()]).toEqual([false, true]);
@@ -80,7 +81,8 @@ describe('leadership on PostgreSQL', () => {
     await a.leadership.stop();
     expect(a.leadership.isLeader()).toBe(false);
     expect(a.changes).toEqual([true, false]);
-    expect(await until(() => b.leadership.isLeader(), INTERVAL + 200)).toBeLessThanOrEqual(INTERVAL + 200);
+    await until(() => b.leadership.isLeader(), GENEROUS);
+    expect(b.changes).toEqual([true]);
   });
 
   it('on SQLite (no database URL) the single process always leads', async () => {
