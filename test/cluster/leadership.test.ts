@@ -34,7 +34,7 @@ async function sessionPid(name: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`ota-leader:${name}`]);
+    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1', [`ota-leader:${name}`]);
     return r.rows[0]?.pid as number;
   } finally {
     await c.end();

@@ -38,7 +38,7 @@ async function feed(sql: Sql, name: string, pollMs = 1000, reconnectMs = 300): P
 }
 
 const listenerPid = async (name: string): Promise<number | undefined> =>
-  sqlA.value<number>("SELECT pid FROM pg_stat_activity WHERE application_name = ? AND query ILIKE 'LISTEN%'", [`ota-change-feed:${name}`]);
+  sqlA.value<number>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = ? AND query ILIKE 'LISTEN%'", [`ota-change-feed:${name}`]);
 
 describe('PostgreSQL change feed', () => {
   it('delivers a committed change once to both nodes, and a rolled-back one never', async () => {

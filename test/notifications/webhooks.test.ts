@@ -157,6 +157,8 @@ describe('webhooks: every rollout state change, signed, retried, off the request
     expect(other.got.map((g) => g.json.action)).toEqual(['create', 'start']);
     // The silent one holds its first delivery; the second waits behind it, in order.
     await until('the silent receiver saw the first', () => silent.got.length === 1);
+    // The answering receiver's second delivery counts as pending until its answer is read.
+    await until('the answering receiver acknowledged both', () => f.ctx.webhooks.pending()[1] === 0);
     expect(f.ctx.webhooks.pending()).toEqual([2, 0]);
   });
 
