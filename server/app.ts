@@ -16,7 +16,7 @@ import { timelineRoutes } from './rollouts/timeline-routes.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { limitPrincipal } from './http/rate-limit.js';
-import { refuseTransferCoding } from './http/server-limits.js';
+import { refuseNul, refuseTransferCoding } from './http/server-limits.js';
 import { createRequestObserver, observeRequests, type RequestObserver } from './http/request-observer.js';
 import { pollFastPath } from './devices/poll-fast-path.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
@@ -48,7 +48,7 @@ export function createApp(ctx: AppContext): RequestListener {
   const enrollments = enrollFastPath(ctx, observer, limiter);
   const app = createExpressApp(ctx, observer, limiter);
   return (req, res) => {
-    if (!refuseTransferCoding(req, res) && !poll(req, res) && !reports(req, res) && !enrollments(req, res)) app(req, res);
+    if (!refuseTransferCoding(req, res) && !refuseNul(req, res) && !poll(req, res) && !reports(req, res) && !enrollments(req, res)) app(req, res);
   };
 }
 
