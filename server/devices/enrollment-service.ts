@@ -30,8 +30,9 @@ export async function enroll(
 ): Promise<{ deviceToken: string; reenrolled: boolean }> {
   const isEnroller = by.kind === 'operator' && (by.role === 'enroller' || by.role === 'admin');
   if (by.kind === 'operator' && !isEnroller) throw new AppError('forbidden', 'enrollment needs an enroller token');
-  // protocol §7: an existing deviceId re-enrolls only with ITS current token, "409 otherwise".
-  if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('conflict', `device ${e.deviceId} can only be re-enrolled with its own current device token`);
+  // protocol §7: a device token acts for its own device only ("403 ... for another device's resources"),
+  // whether or not the other id exists: the answer must not tell a device which ids are enrolled.
+  if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('forbidden', 'a device token can only re-enroll its own device');
   const token = newToken('dev');
   const now = deps.now();
   const facts = { id: e.deviceId, model: e.model, version: e.version, attributes: e.attributes ?? {} };
