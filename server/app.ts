@@ -40,7 +40,7 @@ const operatorResolver = (ctx: AppContext): TokenResolver => async (token) => {
  * enrollment — are answered ahead of Express; everything else goes through Express.
  */
 export function createApp(ctx: AppContext): RequestListener {
-  const observer = createRequestObserver({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute });
+  const observer = createRequestObserver({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute, outage: ctx.outage });
   const poll = pollFastPath(ctx, observer);
   const reports = reportFastPath(ctx, observer);
   // One limiter for both ways in: an operator's budget is the same whichever path served it.

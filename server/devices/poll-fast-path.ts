@@ -63,7 +63,7 @@ export function pollFastPath(ctx: AppContext, observer: RequestObserver) {
   const fail = (req: IncomingMessage, res: ServerResponse, ip: string, e: unknown): void => {
     const known = isAppError(e) ? e : databaseAppError(e);
     if (!known) ctx.logger.error({ err: e, requestId: requestIdOf(req) }, 'poll failed');
-    else if (!isAppError(e)) ctx.logger.warn({ err: e, requestId: requestIdOf(req) }, 'poll: database refused');
+    else if (!isAppError(e) && !observer.databaseAway(e)) ctx.logger.warn({ err: e, requestId: requestIdOf(req) }, 'poll: database refused');
     writeError(res, known ? observer.refused(ip, known) : new AppError('internal', 'internal error'));
   };
   const finish = (req: IncomingMessage, res: ServerResponse, ip: string, started: bigint): void =>

@@ -31,10 +31,10 @@ export function serveBodyRoute(
       }
       const known = isAppError(e) ? e : databaseAppError(e);
       if (!known) deps.logger.error({ err: e, requestId: requestIdOf(req) }, `${deps.what} failed`);
-      else if (!isAppError(e)) deps.logger.warn({ err: e, requestId: requestIdOf(req) }, `${deps.what}: database refused`);
+      else if (!isAppError(e) && !deps.observer.databaseAway(e)) deps.logger.warn({ err: e, requestId: requestIdOf(req) }, `${deps.what}: database refused`);
       if (res.headersSent) return void res.destroy();
       // Unread body bytes must not be parsed as the next request on this connection.
-      if (!req.complete) res.setHeader('Connection', 'close');
+      if (!req.complete && !isDiscarding(req)) res.setHeader('Connection', 'close');
       writeError(res, known ? deps.observer.refused(ip, known) : new AppError('internal', 'internal error'));
     })
     .finally(() => {

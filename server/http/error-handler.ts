@@ -43,7 +43,7 @@ function fromFrameworkError(err: HttpishError & Error): AppError | undefined {
  * are logged with their stack and answered 500 with no detail: never a stack
  * trace to a client.
  */
-export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'refused'>) {
+export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'refused' | 'databaseAway'>) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     if (!isAppError(err) && isClientAbort(err, req)) {
       // Nobody is listening for an answer; the 'close' observer counts it as an abort.
@@ -51,7 +51,7 @@ export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'r
       return;
     }
     let appErr = isAppError(err) ? err : (fromFrameworkError(err as HttpishError & Error) ?? databaseAppError(err));
-    if (appErr?.code === 'unavailable' && !isAppError(err)) logger.warn({ err, requestId: requestIdOf(req) }, 'database unavailable');
+    if (appErr?.code === 'unavailable' && !isAppError(err) && !observer?.databaseAway(err)) logger.warn({ err, requestId: requestIdOf(req) }, 'database unavailable');
     if (!appErr) {
       logger.error({ err, method: req.method, path: req.path, requestId: requestIdOf(req) }, 'unhandled error');
       appErr = new AppError('internal', 'internal error');
