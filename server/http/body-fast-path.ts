@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
 import { isClientAbort } from './client-abort.js';
+import { isDiscarding } from './linger.js';
 import { writeError } from './error-handler.js';
 import { requestIdOf } from './request-id.js';
 import type { RequestObserver } from './request-observer.js';

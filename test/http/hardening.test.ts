@@ -358,6 +358,26 @@ describe('HTTP edges: ranges, parser errors, aborted bodies, file modes', () => 
     expect((JSON.parse(body) as { error: { code: string } }).error.code).toBe(code);
   });
 
+  it.each([
+    ['POST /v1/releases (Express)', '/v1/releases', 'release-manager'],
+    ['POST /v1/devices (the enrollment fast path)', '/v1/devices', 'enroller'],
+  ] as const)('a 5 MB body to %s: fetch reads the 413, not EPIPE (the rest is read and discarded first)', async (_name, path, role) => {
+    const { url, ctx } = await start();
+    const token = (await ctx.operatorTokens.create(role, 'big', toTimestamp(new Date()))).token;
+    const body = JSON.stringify({ notes: 'x'.repeat(5 * 1024 * 1024) });
+    for (const chunked of [false, true]) {
+      // Content-Length known up front, then a streamed body of unknown length (refused while it is read).
+      const res = await fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { ...bearer(token), 'Content-Type': 'application/json' },
+        body: chunked ? new Blob([body]).stream() : body,
+        ...(chunked ? { duplex: 'half' } : {}),
+      } as RequestInit);
+      expect(res.status).toBe(413);
+      expect(errorCode({ body: await res.json() })).toBe('payload_too_large');
+    }
+  });
+
   it('a client that aborts mid-body is counted as an abort, not as a 5xx', async () => {
     const { url, ctx } = await start();
     const token = (await ctx.operatorTokens.create('release-manager', 'abort', toTimestamp(new Date()))).token;
