@@ -66,9 +66,7 @@ export function createCohortStore(sql: Sql) {
    * never holds a poll or a health check behind it for long (issue 20 measured 140–180 ms unsplit).
    */
   const addMembers = async (name: string, members: readonly string[]): Promise<void> => {
-    const insert = sql.engine === 'sqlite'
-      ? 'INSERT INTO cohort_members (device_id, cohort) SELECT value, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING'
-      : 'INSERT INTO cohort_members (device_id, cohort) SELECT value, ? FROM json_array_elements_text(?::json) ON CONFLICT DO NOTHING';
+    const insert = `INSERT INTO cohort_members (device_id, cohort) SELECT value, ? FROM ${sql.dialect.jsonTextElements} WHERE true ON CONFLICT DO NOTHING`;
     for (let i = 0; i < members.length; i += MEMBER_SLICE) {
       await turn();
       await sql.run(insert, [name, JSON.stringify(members.slice(i, i + MEMBER_SLICE))]);
