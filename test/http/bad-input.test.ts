@@ -107,7 +107,7 @@ describe('bad input never yields a 500 (protocol §7)', () => {
     '/v1/audit?subject=%00', '/v1/devices?cursor=%00', '/v1/releases?cursor=a%00', '/v1/rollouts?cursor=%00',
     '/v1/rollouts/r-1/devices?cursor=%00', '/v1/rollouts?cursor=ok&other=%00', '/v1/releases/a%00b', '/v1/cohorts/%00',
     '/v1/devices/d%00/update', '/v1/devices/d-1/reports',
-  ])('a NUL (%%00) in %s → 400 bad_request at the edge, on either engine (issue 20 defect 2)', async (path) => {
+  ])('a NUL in the request target → 400 bad_request at the edge, on either engine (issue 20 defect 2): %s', async (path) => {
     const f = await makeApp();
     const res = path.endsWith('/reports')
       ? await request(f.app).post(`${path}?x=%00`).set(bearer(f.tokens.viewer)).send({})
