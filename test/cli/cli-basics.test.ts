@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { expectDistBuilt } from '../helpers/server-process.js';
 import { LENIENT, publishOptinRelease, startLiveServer, startRollout } from '../fleet/live-server.js';
 import { ota } from './cli-harness.js';
 
@@ -42,4 +45,18 @@ describe('ota --version, required options in --help, Ctrl-C (issue 9)', () => {
       await s.close();
     }
   }, 60_000);
+
+  it('`ota … | head`: a reader that leaves early ends the command quietly, not with an EPIPE stack (issue 18)', async () => {
+    expectDistBuilt();
+    const bin = fileURLToPath(new URL('../../bin/ota.js', import.meta.url));
+    for (const argv of [['--help'], ['keygen', '--help'], ['rollout', 'status', '--help']]) {
+      const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // The reader is gone before the first line is written, as `head -0` would be.
+      child.stdout.destroy();
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect({ argv, code, err }).toEqual({ argv, code: 0, err: '' });
+    }
+  });
 });
