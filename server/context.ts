@@ -163,6 +163,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     beforeEach: () => activity.flushInTransaction(),
     onHookError: (err, hook) =>
       jobFailed(hook === 'beforeEach' ? 'write-behind of poll activity failed inside a group commit' : 'the check after a group commit failed')(err),
+    retried: (err) => void (outage.failed(err, 'job') || logger.warn({ err }, 'a set-based group write failed in the database; the group was written again, each request alone')),
     onGroupError: (err, requests) => {
       // Every request of the group is answered 503: counted once each, logged once per outage.
       let away = false;
