@@ -16,7 +16,7 @@ import { timelineRoutes } from './rollouts/timeline-routes.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { limitPrincipal } from './http/rate-limit.js';
-import { refuseTransferCoding } from './http/server-limits.js';
+import { refuseNul, refuseTransferCoding } from './http/server-limits.js';
 import { createRequestObserver, observeRequests, type RequestObserver } from './http/request-observer.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { openApiRoutes } from './openapi/openapi-routes.js';
@@ -53,13 +53,13 @@ const ddiRouteDeps = (ctx: AppContext, observer: RequestObserver, limiter: Reque
  * of Express; everything else goes through Express.
  */
 export function createApp(ctx: AppContext): RequestListener {
-  const observer = createRequestObserver({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute });
+  const observer = createRequestObserver({ logger: ctx.logger, metrics: ctx.metrics, authFailuresPerMinute: ctx.config.authFailuresPerMinute, outage: ctx.outage });
   // One limiter for both ways in: an operator's budget is the same whichever path served it.
   const limiter = limitPrincipal(ctx.config.rateLimitPerMinute);
   const edge = createDeviceEdgeOf(ctx, observer, limiter);
   const app = createExpressApp(ctx, observer, limiter);
   return (req, res) => {
-    if (!refuseTransferCoding(req, res) && !edge.serve(req, res)) app(req, res);
+    if (!refuseTransferCoding(req, res) && !refuseNul(req, res) && !edge.serve(req, res)) app(req, res);
   };
 }
 

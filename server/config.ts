@@ -25,6 +25,10 @@ export interface Config {
   artifactDir: string | undefined;
   maxJsonBytes: number;
   maxArtifactBytes: number;
+  /** Most bytes of entries one GET /v1/log/entries answers (fewer entries than asked above it; protocol-notes). */
+  logEntriesMaxBytes: number;
+  /** GET /v1/log/entries per client address per minute (a public route: no credential to count by). */
+  logEntriesPerMinute: number;
   /** Lifetime of signed rollout statements (protocol §6: default 1 hour). */
   statementTtlSeconds: number;
   /** Base poll interval handed to devices; jitter is added on top. */
@@ -196,6 +200,8 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     artifactDir: env.OTA_ARTIFACT_DIR === undefined || env.OTA_ARTIFACT_DIR.trim() === '' ? undefined : env.OTA_ARTIFACT_DIR,
     maxJsonBytes: int('OTA_MAX_JSON_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxArtifactBytes: int('OTA_MAX_ARTIFACT_BYTES', 4 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    logEntriesMaxBytes: int('OTA_LOG_ENTRIES_MAX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    logEntriesPerMinute: int('OTA_LOG_ENTRIES_PER_MINUTE', 600, 1, 100_000_000),
     statementTtlSeconds: int('OTA_STATEMENT_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
     pollIntervalSeconds: int('OTA_POLL_INTERVAL_SECONDS', 900, 1, 7 * 24 * 3600),
     pollJitterSeconds: int('OTA_POLL_JITTER_SECONDS', 300, 0, 24 * 3600),

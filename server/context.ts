@@ -21,6 +21,7 @@ import { createDeviceCore, type DeviceCore } from './device-core/device-core.js'
 import { jsonBody } from './http/json-body.js';
 import { registerFleetMetrics, type FleetMetrics } from './ops/fleet-metrics.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createDatabaseOutage, type DatabaseOutage } from './db/outage.js';
 import { createWebhookNotifier, type WebhookNotifier } from './notifications/webhook-notifier.js';
 import { createReleaseStore, type ReleaseStore } from './releases/release-store.js';
 import { createIngestService, type IngestService } from './reports/ingest-service.js';
@@ -59,6 +60,8 @@ export interface AppContext {
   now: () => Date;
   trust: TrustState;
   metrics: Metrics;
+  /** One log line per database outage, not one per refused request (db/outage.ts). */
+  outage: DatabaseOutage;
   /** Fleet figures for /metrics (rollouts, devices, group commit); see docs/operations.md. */
   fleetMetrics: FleetMetrics;
   /** Every committed rollout creation and transition (metrics, logs and webhooks listen). */
@@ -125,6 +128,12 @@ export interface ContextInput {
 export async function createContext(input: ContextInput): Promise<AppContext> {
   const { config, sql, trust } = input;
   const logger = input.logger ?? pino({ level: config.logLevel });
+  const metrics = createMetrics();
+  const outage = createDatabaseOutage({ logger, probe: () => sql.value('SELECT 1'), counter: metrics.databaseUnavailable });
+  /** A background failure: one outage line while the database is away, else an error line of its own. */
+  const jobFailed = (msg: string, extra: Record<string, unknown> = {}) => (err: unknown): void => {
+    if (!outage.failed(err, 'job')) logger.error({ err, ...extra }, msg);
+  };
   const now = input.now ?? (() => new Date());
   const audit = createAuditStore(sql);
   const releases = createReleaseStore(sql);
@@ -139,7 +148,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const activity = createActivityBuffer(sql, devices, rolloutDevices, counters);
   const log = createTransparencyLog({ store: createLogStore(sql), trust, origin: config.logOrigin, witnesses: config.logWitnesses });
   // Created outside any transaction (SQLite's feed keeps its pending changes on the connection).
-  const changes = createNodeChangeFeed({ sql, databaseUrl: config.databaseUrl, onError: (err) => logger.error({ err }, 'change feed failed') });
+  const changes = createNodeChangeFeed({ sql, databaseUrl: config.databaseUrl, onError: jobFailed('change feed failed') });
   const live = createLiveRollouts(rollouts, releases, log);
   // Each view follows the feed from before it is first loaded, so nothing committed in between is
   // missed; a view re-reads what changed from the store (never stale, never partial).
@@ -150,7 +159,6 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts, changes });
   await cohorts.refresh();
   await live.refresh();
-  const metrics = createMetrics();
   const rolloutEvents = createRolloutEvents(logger);
   // Operators' actions are logged with their request (http/request-observer.ts); the server's own
   // advances and completions here (health-service.ts already warns of an auto-halt, with its figures).
@@ -162,13 +170,13 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     retryBaseMs: config.webhookRetryBaseMs, maxAttempts: config.webhookMaxAttempts, logger,
   });
   rolloutEvents.on((t) => webhooks.notify(t));
-  const census = createCensus(devices, live, cohorts, now, (err) => logger.error({ err }, 'census failed'));
+  const census = createCensus(devices, live, cohorts, now, jobFailed('census failed'));
   const tokenUsage = createTokenUsage(sql, operatorTokens, now);
   const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
   const rolloutService = createRolloutService({
     sql, rollouts, releases, cohorts, audit, counters, live, log, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents, changes,
-    onChange: () => void census.run().catch((err: unknown) => logger.error({ err }, 'census failed')),
+    onChange: () => void census.run().catch(jobFailed('census failed')),
   });
   const health = createHealthService({ sql, rollouts, rolloutDevices, counters, timeline, service: rolloutService, now, logger });
   const commits = createGroupCommit(sql, {
@@ -176,15 +184,20 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     begin: () => holdUntilCommit(sql, ADVISORY_LOCK.fleetWrites),
     beforeEach: () => activity.flushInTransaction(),
     onHookError: (err, hook) =>
-      logger.error({ err }, hook === 'beforeEach' ? 'write-behind of poll activity failed inside a group commit' : 'the check after a group commit failed'),
-    retried: (err) => logger.warn({ err }, 'a set-based group write failed in the database; the group was written again, each request alone'),
-    onGroupError: (err, requests) => logger.error({ err, requests }, 'group commit failed; every request in it was answered 503'),
+      jobFailed(hook === 'beforeEach' ? 'write-behind of poll activity failed inside a group commit' : 'the check after a group commit failed')(err),
+    retried: (err) => void (outage.failed(err, 'job') || logger.warn({ err }, 'a set-based group write failed in the database; the group was written again, each request alone')),
+    onGroupError: (err, requests) => {
+      // Every request of the group is answered 503: counted once each, logged once per outage.
+      let away = false;
+      for (let i = 0; i < requests; i++) away = outage.failed(err, 'request');
+      if (!away) logger.error({ err, requests }, 'group commit failed; every request in it was answered 503');
+    },
     committed: (seconds, jobs) => fleetMetrics.committed(seconds, jobs),
   });
   const ingest = createIngestService({
     devices, reports, rollouts, releases, rolloutDevices, counters, timeline, commits, live, cohorts, now,
     policy: () => trust.current().policy.signed,
-    onCommitted: (ids) => health.checkHalts(ids).catch((err: unknown) => logger.error({ err }, 'auto-halt check failed')),
+    onCommitted: (ids) => health.checkHalts(ids).catch(jobFailed('auto-halt check failed')),
   });
   const poll = createPollService({
     live, log, cohorts, rolloutDevices, activity,
@@ -280,6 +293,10 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),
     changes,
-    stop: () => changes.stop(),
+    outage,
+    stop: () => {
+      outage.stop();
+      return changes.stop();
+    },
   };
 }

@@ -58,9 +58,9 @@ function startBackgroundWork(ctx: AppContext, leadership: Leadership): NodeJS.Ti
     setInterval(() => {
       Promise.resolve()
         .then(fn)
-        .catch((err: unknown) => ctx.logger.error({ err }, `${name} failed`));
+        .catch((err: unknown) => void (ctx.outage.failed(err, 'job') || ctx.logger.error({ err }, `${name} failed`)));
     }, ms).unref();
-  void ctx.census.run().catch((err: unknown) => ctx.logger.error({ err }, 'census failed'));
+  void ctx.census.run().catch((err: unknown) => void (ctx.outage.failed(err, 'job') || ctx.logger.error({ err }, 'census failed')));
   return [
     // Short, frequent flushes keep each write-behind transaction (and its pause) small.
     every(100, 'activity flush', () => ctx.activity.flush()),
@@ -169,7 +169,7 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
     intervalMs: config.healthIntervalSeconds * 1000,
     name: `${process.pid}`,
     onChange: (leader) => ctx.logger.info({ leader }, leader ? 'this node now runs the singleton jobs (leader)' : 'this node no longer leads'),
-    onError: (err) => ctx.logger.warn({ err }, 'leader election: session failed; retrying'),
+    onError: (err) => void (ctx.outage.failed(err, 'job') || ctx.logger.warn({ err }, 'leader election: session failed; retrying')),
   });
   await leadership.start();
   const timers = startBackgroundWork(ctx, leadership);

@@ -80,7 +80,21 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
   }
 }
 
+/**
+ * `ota … | head`: once the reader has gone, what is left to print has
+ * nowhere to go. Stop quietly, as Unix tools do, instead of dying on an
+ * unhandled EPIPE with a stack trace (issue 18). Any other write error is
+ * still an error.
+ */
+function stopQuietlyWhenTheReaderLeaves(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+}
+
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  stopQuietlyWhenTheReaderLeaves(process.stdout);
   process.exitCode = await run(argv);
 }
 

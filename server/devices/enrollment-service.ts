@@ -44,8 +44,9 @@ export async function enroll(
   over: 'native' | 'ddi' = 'native',
 ): Promise<{ deviceToken: string; reenrolled: boolean }> {
   mayEnroll(by, over);
-  // protocol §7: an existing deviceId re-enrolls only with ITS current token, "409 otherwise".
-  if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('conflict', `device ${e.deviceId} can only be re-enrolled with its own current device token`);
+  // protocol §7: a device token acts for its own device only ("403 ... for another device's resources"),
+  // whether or not the other id exists: the answer must not tell a device which ids are enrolled.
+  if (by.kind === 'device' && by.deviceId !== e.deviceId) throw new AppError('forbidden', 'a device token can only re-enroll its own device');
   const token = newToken('dev');
   const now = deps.now();
   const facts = { id: e.deviceId, model: e.model, version: e.version, attributes: e.attributes ?? {} };

@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { isDiscarding } from './linger.js';
 import { failureOf, writeError } from './error-handler.js';
 import { readJsonBody } from './raw-json-body.js';
 import { newRequestId } from './request-id.js';
@@ -55,7 +56,7 @@ export interface EdgeReply {
 }
 
 export interface DeviceEdgeDeps {
-  observer: Pick<RequestObserver, 'refused' | 'finish' | 'aborted'>;
+  observer: Pick<RequestObserver, 'refused' | 'finish' | 'aborted' | 'databaseAway'>;
   logger: Logger;
   /** The JSON body limit of every route that reads one (config.maxJsonBytes). */
   maxJsonBytes: number;
@@ -100,13 +101,14 @@ export function createDeviceEdge(deps: DeviceEdgeDeps) {
 
   /** The one ending of a failed request on the edge; false when the client went away (nothing to answer). */
   const fail = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, requestId: string, e: unknown): boolean => {
-    const err = failureOf(e, req, { logger, requestId, route: route.route });
+    const err = failureOf(e, req, { logger, requestId, route: route.route, databaseAway: (x) => observer.databaseAway(x) });
     if (err === undefined || res.headersSent) {
       res.destroy();
       return err !== undefined;
     }
-    // Unread body bytes must not be parsed as the next request on this connection.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    // Unread body bytes must not be parsed as the next request on this connection (unless they are
+    // being read and thrown away so the client can read a 413: linger.ts).
+    if (!req.complete && !isDiscarding(req)) res.setHeader('Connection', 'close');
     writeError(res, observer.refused(ip, err), requestId);
     return true;
   };

@@ -45,13 +45,19 @@ function fromFrameworkError(err: HttpishError & Error): AppError | undefined {
  * answered; the caller counts an abort). Unknown errors are logged with their
  * stack and become a 500 with no detail: never a stack trace to a client.
  */
-export function failureOf(err: unknown, req: IncomingMessage, log: { logger: Logger; requestId: string; route?: string }): AppError | undefined {
+export function failureOf(
+  err: unknown,
+  req: IncomingMessage,
+  log: { logger: Logger; requestId: string; route?: string; databaseAway?: (err: unknown) => boolean },
+): AppError | undefined {
   if (isAppError(err)) return err;
   if (isClientAbort(err, req)) return undefined;
   const framework = fromFrameworkError(err as HttpishError & Error);
   if (framework) return framework;
   const database = databaseAppError(err);
   if (database) {
+    // An outage is logged once when it starts and once when it ends (db/outage.ts), not per request.
+    if (database.code === 'unavailable' && log.databaseAway?.(err)) return database;
     log.logger.warn({ err, requestId: log.requestId, route: log.route }, database.code === 'unavailable' ? 'database unavailable' : 'database refused the request');
     return database;
   }
@@ -60,9 +66,9 @@ export function failureOf(err: unknown, req: IncomingMessage, log: { logger: Log
 }
 
 /** Express's side of the one error mapping (failureOf), with the refused-credential limit. */
-export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'refused'>) {
+export function errorHandler(logger: Logger, observer?: Pick<RequestObserver, 'refused' | 'databaseAway'>) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const appErr = failureOf(err, req, { logger, requestId: requestIdOf(req) });
+    const appErr = failureOf(err, req, { logger, requestId: requestIdOf(req), ...(observer ? { databaseAway: (e: unknown) => observer.databaseAway(e) } : {}) });
     // No answer for a client that went away (the 'close' observer counts the abort), nor after headers.
     if (appErr === undefined || res.headersSent) {
       res.destroy();

@@ -29,23 +29,42 @@ const refuse = (path: string, message: string): never => {
  * bounded. Iterative, linear in the size of the value.
  */
 export function assertSafeJson(value: unknown): void {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const { value: v, path, depth } = item;
+  // Paths are built only for a refusal (from each entry's parent and key): a 10,000-element list
+  // is walked without 10,000 path strings. Entries are appended, never removed, so indices hold.
+  const values: unknown[] = [value];
+  const parents: number[] = [-1];
+  const keys: (string | number)[] = [''];
+  const depths: number[] = [0];
+  const fail = (at: number, message: string): never => {
+    const parts: string[] = [];
+    for (let i = at; i > 0; i = parents[i] as number) parts.push(String(keys[i]));
+    return refuse(parts.reverse().map((k) => `/${k}`).join(''), message);
+  };
+  for (let at = 0; at < values.length; at++) {
+    const v = values[at];
     if (typeof v === 'string') {
-      if (!wellFormed(v)) refuse(path, 'a string holds a lone UTF-16 surrogate');
-      if (hasNul(v)) refuse(path, 'a string holds U+0000');
+      if (!wellFormed(v)) fail(at, 'a string holds a lone UTF-16 surrogate');
+      if (hasNul(v)) fail(at, 'a string holds U+0000');
     } else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) refuse(path, 'a number is out of range');
+      if (!Number.isFinite(v)) fail(at, 'a number is out of range');
     } else if (typeof v === 'object' && v !== null) {
-      if (depth >= MAX_JSON_DEPTH) refuse(path, `nesting deeper than ${MAX_JSON_DEPTH} levels`);
+      const depth = depths[at] as number;
+      if (depth >= MAX_JSON_DEPTH) fail(at, `nesting deeper than ${MAX_JSON_DEPTH} levels`);
       if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) stack.push({ value: v[i], path: `${path}/${i}`, depth: depth + 1 });
+        for (let i = 0; i < v.length; i++) {
+          values.push(v[i]);
+          parents.push(at);
+          keys.push(i);
+          depths.push(depth + 1);
+        }
       } else {
-        for (const [key, member] of Object.entries(v)) {
-          if (!wellFormed(key)) refuse(path, 'a member name holds a lone UTF-16 surrogate');
-          if (hasNul(key)) refuse(path, 'a member name holds U+0000');
-          stack.push({ value: member, path: `${path}/${key}`, depth: depth + 1 });
+        for (const key of Object.keys(v)) {
+          if (!wellFormed(key)) fail(at, 'a member name holds a lone UTF-16 surrogate');
+          if (hasNul(key)) fail(at, 'a member name holds U+0000');
+          values.push((v as Record<string, unknown>)[key]);
+          parents.push(at);
+          keys.push(key);
+          depths.push(depth + 1);
         }
       }
     }

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.js';
 import { assertSafeJson } from './json-guard.js';
+import { discardRest } from './linger.js';
 
 /**
  * Reads a JSON body straight off node:http with the same guarantees as the
@@ -17,12 +18,17 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') throw new AppError('unsupported_media_type', `unsupported charset ${charset}`);
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') throw new AppError('unsupported_media_type', `unsupported content encoding ${encoding}`);
-  const tooLarge = () => new AppError('payload_too_large', 'the request body is larger than this endpoint accepts', { headers: { Connection: 'close' } });
+  // The rest of the body is read and discarded (bounded) so the client can read the 413 (linger.ts).
+  const tooLarge = (): AppError => {
+    discardRest(req);
+    return new AppError('payload_too_large', `the request body is larger than this endpoint accepts (${limitBytes} bytes)`);
+  };
   if (Number(req.headers['content-length'] ?? 0) > limitBytes) throw tooLarge();
 
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  // Not destroyed on an early exit: a refused body is discarded, not cut off (linger.ts).
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limitBytes) throw tooLarge();
     chunks.push(chunk);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { DatabaseOutage } from '../db/outage.js';
 import { requestIdOf } from './request-id.js';
 
 interface Window {
@@ -55,11 +56,11 @@ export type RequestObserver = ReturnType<typeof createRequestObserver>;
  * path: latency histogram and counters, the access log line (info for an
  * operator's change of state and for client errors but a device's routine
  * root check; debug for other successes, so a fleet's polls are not logged
- * one by one; error for 5xx — docs/operations.md), and the count of refused
+ * one by one; error for 5xx but 503 — docs/operations.md), and the count of refused
  * credentials per client address that turns further refusals into 429. Only
  * the method, path and token id are logged: secrets never reach a log line.
  */
-export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; authFailuresPerMinute: number; now?: () => number }) {
+export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; authFailuresPerMinute: number; now?: () => number; outage?: Pick<DatabaseOutage, 'failed'> }) {
   const { logger, metrics } = opts;
   const now = opts.now ?? Date.now;
   const failures = new Map<string, Window>();
@@ -86,6 +87,13 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
         headers: { 'Retry-After': String(Math.max(1, Math.ceil((w.start + 60_000 - now()) / 1000))) },
       });
     },
+    /**
+     * A request failed on a database error: when the database is away it is counted in the one
+     * outage line (db/outage.ts) and true is returned; otherwise the caller logs it itself.
+     */
+    databaseAway(err: unknown): boolean {
+      return opts.outage?.failed(err, 'request') ?? false;
+    },
     /** A request whose client went away before the answer: debug, and its own counter (never a 5xx). */
     aborted(f: Omit<Finished, 'status'>): void {
       metrics.clientAborts.inc({ route: f.route });
@@ -107,7 +115,11 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
       if (action) return void logger.info({ ...action, ms: seconds * 1000 }, 'operator action');
       const actor = f.principal?.kind === 'operator' ? { tokenId: f.principal.tokenId, role: f.principal.role } : undefined;
       const line = { requestId: f.requestId, actor, method: f.method, path: f.path, status: f.status, ms: seconds * 1000 };
-      if (f.status >= 500) logger.error(line, 'request failed');
+      // 503 is "try again" (the database away, the dashboard not built): its cause is logged once where it
+      // arises (db/outage.ts), not once per request; every other 5xx is a bug, at error.
+      if (f.status === 503) {
+        if (debug) logger.debug(line, 'request answered 503');
+      } else if (f.status >= 500) logger.error(line, 'request failed');
       else if (f.status >= 400 && !isRoutineMiss(f)) logger.info(line, 'request refused');
       else if (debug) logger.debug(line, f.status >= 400 ? 'request refused' : 'request');
     },

@@ -72,3 +72,22 @@ export function refuseTransferCoding(req: IncomingMessage, res: ServerResponse):
   writeError(res, new AppError('bad_request', 'the only transfer coding accepted is chunked'));
   return true;
 }
+
+/** A percent-encoded U+0000 anywhere in the request target (`%2500` is a literal "%00", not matched). */
+const ENCODED_NUL = /%00/i;
+
+/**
+ * Protocol §7, at the edge: no path parameter or query value of the
+ * protocol carries U+0000, and PostgreSQL text cannot hold it (it answered
+ * 500 where SQLite answered 200; issue 20). A request target that decodes
+ * to one is refused 400 before any route or store sees it, on both engines.
+ * (A raw NUL never gets this far: Node's parser refuses it.) Returns true
+ * when it answered.
+ */
+export function refuseNul(req: IncomingMessage, res: ServerResponse): boolean {
+  if (!ENCODED_NUL.test(req.url ?? '')) return false;
+  // The body, if any, is not read: do not parse it as the next request.
+  res.setHeader('Connection', 'close');
+  writeError(res, new AppError('bad_request', 'the request path or query holds a NUL character (%00), which no identifier or value may contain'));
+  return true;
+}

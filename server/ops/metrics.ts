@@ -20,6 +20,12 @@ export function createMetrics() {
       labelNames: ['route'] as const,
       registers: [registry],
     }),
+    databaseUnavailable: new Counter({
+      name: 'ota_database_unavailable_total',
+      help: 'Requests answered 503 and background jobs failed because the database was away (the log has one line per outage)',
+      labelNames: ['what'] as const,
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'ota_http_request_duration_seconds',
       help: 'HTTP request latency by route',

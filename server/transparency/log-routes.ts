@@ -9,6 +9,8 @@ import { AppError } from '../errors.js';
 
 /** protocol §8: at most this many entries per GET /v1/log/entries. */
 export const MAX_ENTRIES_PER_CALL = 1000;
+/** Entries read per statement while an answer is streamed: a bounded amount of memory per request. */
+const ENTRIES_PER_READ = 50;
 
 const parseCosignature = compileValidator<{ size: number; cosignature: string }>(cosignatureSchema, 'cosignature');
 
@@ -37,7 +39,7 @@ const sendJson = (res: Response, json: string, cacheControl: string): void => {
  * protocol §8 public routes, no auth. Everything but the checkpoint names
  * fixed tree sizes, so its answer never changes and may be cached anywhere.
  */
-export function logRoutes(deps: { log: TransparencyLog; changes: Pick<ChangeFeed, 'publish'>; jsonBody: RequestHandler }): Router {
+export function logRoutes(deps: { log: TransparencyLog; changes: Pick<ChangeFeed, 'publish'>; jsonBody: RequestHandler; config: { logEntriesPerMinute: number; logEntriesMaxBytes: number } }): Router {
   const router = Router();
   const { log } = deps;
 
@@ -49,13 +51,47 @@ export function logRoutes(deps: { log: TransparencyLog; changes: Pick<ChangeFeed
     res.type('text/plain; charset=utf-8').send(cp.note);
   });
 
-  router.get('/v1/log/entries', async (req, res) => {
+  /**
+   * Public and unauthenticated, so it must stay cheap whatever the log holds
+   * (issue 20: 300 large releases made a 60-byte request cost ~6 MB built
+   * into one string): limited per client address, answered with at most
+   * `logEntriesMaxBytes` of entries (a prefix of [start, end), never less
+   * than one entry; protocol-notes "Log entries"), read a few entries at a
+   * time and streamed with backpressure. The prefix is a fixed function of
+   * (start, end), so the answer stays immutable.
+   */
+  router.get('/v1/log/entries', limitAddress(deps.config.logEntriesPerMinute), async (req, res) => {
     const start = count(req, 'start');
     const end = count(req, 'end');
     const size = log.size();
     if (!(start < end && end <= size)) throw outside(`entries [${start}, ${end}) are not inside the log of size ${size}`);
     if (end - start > MAX_ENTRIES_PER_CALL) throw outside(`at most ${MAX_ENTRIES_PER_CALL} entries per call`);
-    sendJson(res, `{"entries":[${(await log.entries(start, end)).join(',')}]}`, IMMUTABLE);
+    const maxBytes = deps.config.logEntriesMaxBytes;
+    let page = await log.entries(start, Math.min(end, start + ENTRIES_PER_READ));
+    res.setHeader('Cache-Control', IMMUTABLE);
+    res.type('application/json');
+    let sent = 0;
+    let next = start;
+    const write = async (text: string): Promise<boolean> => {
+      if (res.write(text)) return true;
+      await new Promise((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+      return !res.destroyed;
+    };
+    if (!(await write('{"entries":['))) return;
+    for (;;) {
+      for (const entry of page) {
+        const bytes = Buffer.byteLength(entry);
+        if (next > start && sent + bytes > maxBytes) return void res.end(']}');
+        if (!(await write(next > start ? `,${entry}` : entry))) return;
+        sent += bytes;
+        next++;
+      }
+      if (next >= end || page.length === 0) return void res.end(']}');
+      page = await log.entries(next, Math.min(end, next + ENTRIES_PER_READ));
+    }
   });
 
   router.get('/v1/log/proof/inclusion', async (req, res) => {

@@ -4,7 +4,9 @@ import { createLeadership, type Leadership } from '../../server/cluster/leadersh
 import { until } from '../helpers/waiting.js';
 import { createEmptyPostgresDatabase, type TestDatabase } from '../helpers/database.js';
 
-const INTERVAL = 500;
+/** Short, so that a handover is quick; tests wait up to GENEROUS for it (CI is a busy shared machine: never a clock bound). */
+const INTERVAL = 100;
+const GENEROUS = 15_000;
 let db: TestDatabase;
 let url: string;
 const started: Leadership[] = [];
@@ -32,7 +34,7 @@ async function sessionPid(name: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`ota-leader:${name}`]);
+    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1', [`ota-leader:${name}`]);
     return r.rows[0]?.pid as number;
   } finally {
     await c.end();
@@ -59,19 +61,23 @@ describe('leadership on PostgreSQL', () => {
     expect(b.changes).toEqual([]);
   });
 
-  it('moves to the other node within two intervals when the leader’s session dies', async () => {
+  it('when the leader’s session dies it steps down at once, and exactly one contender leads again', async () => {
     const a = await contender('a2');
     const b = await contender('b2');
     expect(a.leadership.isLeader()).toBe(true);
     await terminate(await sessionPid('a2'));
-    const waited = await until(() => b.leadership.isLeader(), 2 * INTERVAL + 200);
-    expect(waited).toBeLessThanOrEqual(2 * INTERVAL + 200);
-    // A noticed and stepped down (and, reconnected, stays a follower while B leads).
-    await until(() => !a.leadership.isLeader(), 500);
-    expect(a.changes).toEqual([true, false]);
+    // A noticed and stepped down...
+    await until(() => a.changes.includes(false), GENEROUS);
+    expect(a.changes.slice(0, 2)).toEqual([true, false]);
+    // ...and the lock, freed with the session, is taken again: by B, or by A's new session if it
+    // asked first (a live process may lead again; a dead one cannot — two-nodes.test.ts SIGKILLs one).
+    await until(() => a.leadership.isLeader() !== b.leadership.isLeader(), GENEROUS);
     await new Promise((r) => setTimeout(r, 2 * INTERVAL));
-    expect([a.leadership.isLeader(), b.leadership.isLeader()]).toEqual([false, true]);
-    expect(await a.leadership.runIfLeader(() => 'ran')).toBeUndefined();
+    const leaders = [a, b].filter((c) => c.leadership.isLeader());
+    expect(leaders).toHaveLength(1);
+    const [leader, follower] = leaders[0] === a ? [a, b] : [b, a];
+    expect(await leader.leadership.runIfLeader(() => 'ran')).toBe('ran');
+    expect(await follower.leadership.runIfLeader(() => 'ran')).toBeUndefined();
   });
 
   it('releases at once on stop: the other takes over at its next try', async () => {
@@ -80,7 +86,8 @@ describe('leadership on PostgreSQL', () => {
     await a.leadership.stop();
     expect(a.leadership.isLeader()).toBe(false);
     expect(a.changes).toEqual([true, false]);
-    expect(await until(() => b.leadership.isLeader(), INTERVAL + 200)).toBeLessThanOrEqual(INTERVAL + 200);
+    await until(() => b.leadership.isLeader(), GENEROUS);
+    expect(b.changes).toEqual([true]);
   });
 
   it('needs the database URL for its session on PostgreSQL', () => {

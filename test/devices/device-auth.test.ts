@@ -154,10 +154,10 @@ describe('enrollment (protocol §7: POST /v1/devices)', () => {
     expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
   });
 
-  it('a device token cannot enroll or re-enroll another id → 409 (protocol §7: "409 otherwise")', async () => {
+  it('a device token cannot enroll a new id or re-enroll another → 403, the same answer whether the id exists (protocol §7 role table; issue 20 defect 3)', async () => {
     const { s, bob } = await setup();
-    expectError(await enrollWith(s, bob, { ...body, deviceId: 'alice' }), 409, 'conflict');
-    expectError(await enrollWith(s, bob, body), 409, 'conflict');
+    expectError(await enrollWith(s, bob, { ...body, deviceId: 'alice' }), 403, 'forbidden');
+    expectError(await enrollWith(s, bob, body), 403, 'forbidden');
     expect((await s.f.ctx.devices.get('new-1'))).toBeUndefined();
   });
 

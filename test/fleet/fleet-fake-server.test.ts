@@ -52,9 +52,8 @@ describe('fleet simulator against a scripted server', () => {
       String(input).includes('/v1/artifacts/')
         ? new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error)))
         : fetch(input, init);
-    const started = performance.now();
+    // Ending at all is the property: a run that waited on the hanging downloads would outlast the test's timeout.
     const r = await simulateFleet(options(s, { devices: 4, fetch: hanging }));
-    expect(performance.now() - started).toBeLessThan(9000);
     expect(r).toMatchObject({ enrolled: 4, applied: 0, inProgress: 4, pendingReports: 0 });
     expect(r.rollouts['optin-rollout']?.counts).toEqual({ downloading: 4 });
   }, 20_000);

@@ -22,7 +22,6 @@ describe('ota fleet simulate against a real server', () => {
   });
 
   it('2,000 devices finish, and the server status equals the fleet tally (states and settings value × source)', async () => {
-    const started = Date.now();
     const r = await ota([
       'fleet', 'simulate', '--server', s.url, '--enroll-token', s.tokens.enroller, '--root', s.rootFile,
       '--devices', '2000', '--fail-rate', '0.1', '--offline-rate', '0.2', '--user-optin-rate', '0.2',
@@ -30,7 +29,6 @@ describe('ota fleet simulate against a real server', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     const tally = JSON.parse(r.out) as FleetResult;
-    expect(Date.now() - started).toBeLessThan(60_000);
 
     expect(tally.enrolled).toBe(2000);
     expect(tally.pendingReports).toBe(0);

@@ -102,4 +102,23 @@ describe('bad input never yields a 500 (protocol §7)', () => {
     const f = await makeApp({ config: { maxJsonBytes: 1024 } });
     expectErrorBody(await send(f), status, code);
   });
+
+  it.each([
+    '/v1/audit?subject=%00', '/v1/devices?cursor=%00', '/v1/releases?cursor=a%00', '/v1/rollouts?cursor=%00',
+    '/v1/rollouts/r-1/devices?cursor=%00', '/v1/rollouts?cursor=ok&other=%00', '/v1/releases/a%00b', '/v1/cohorts/%00',
+    '/v1/devices/d%00/update', '/v1/devices/d-1/reports',
+  ])('a NUL in the request target → 400 bad_request at the edge, on either engine (issue 20 defect 2): %s', async (path) => {
+    const f = await makeApp();
+    const res = path.endsWith('/reports')
+      ? await request(f.app).post(`${path}?x=%00`).set(bearer(f.tokens.viewer)).send({})
+      : await request(f.app).get(path).set(bearer(f.tokens.viewer));
+    expectErrorBody(res, 400, 'bad_request');
+    expect(res.body.error.message).toMatch(/NUL/);
+  });
+
+  it('an encoded percent sign followed by 00 (%2500) is a literal "%00", not a NUL: no edge refusal', async () => {
+    const f = await makeApp();
+    const res = await request(f.app).get('/v1/audit?subject=%2500').set(bearer(f.tokens.viewer));
+    expect(res.status, res.text).toBe(200);
+  });
 });

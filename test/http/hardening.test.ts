@@ -1,5 +1,7 @@
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +9,7 @@ import { loadConfig } from '../../server/config.js';
 import { createGroupCommit } from '../../server/db/group-commit.js';
 import { openDatabase, openSqlite } from '../../server/db/open.js';
 import { AppError } from '../../server/errors.js';
+import { MEMBER_SLICE } from '../../server/cohorts/cohort-store.js';
 import { MAX_SETTING_VALUES } from '../../server/rollouts/rollout-counters.js';
 import { startServer, type Running } from '../../server/serve.js';
 import { toTimestamp } from '../../server/trust/time.js';
@@ -238,34 +241,56 @@ describe('member lists at the documented limit keep the event loop free', () => 
     running = undefined;
   });
 
-  it('a 10,000-member PUT takes no poll or health check hostage (/healthz under 100 ms meanwhile); 10,001 is refused', async () => {
+  it('a 10,000-member PUT is written in slices with the event loop turning between them, keeping the loop free; 10,001 is refused', async () => {
     const trust = makeTrust();
     running = await startServer(loadConfig({}, { dataDir: tempDir('ota-members-'), trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false }), () => undefined);
     const { url, ctx } = running;
     const rm = (await ctx.operatorTokens.create('release-manager', 'members', toTimestamp(new Date()))).token;
     const headers = { ...bearer(rm), 'Content-Type': 'application/json' };
     expect((await fetch(`${url}/v1/cohorts`, { method: 'POST', headers, body: JSON.stringify({ name: 'qa' }) })).status).toBe(201);
-    const ids = (n: number) => Array.from({ length: n }, (_, i) => `device-${String(i).padStart(6, '0')}`);
-    const worst: number[] = [];
+    const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `device-${String(from + i).padStart(6, '0')}`);
+    // Each statement that writes or removes members notes whether the event loop turned since the
+    // previous one (a setImmediate queued at each ran first): the work is split, not one long stretch.
+    const slices: { text: string; turned: boolean }[] = [];
+    let turned = true;
+    const run = ctx.sql.run.bind(ctx.sql);
+    ctx.sql.run = (text, params) => {
+      if (/cohort_members/.test(text)) {
+        slices.push({ text, turned });
+        turned = false;
+        setImmediate(() => (turned = true));
+      }
+      return run(text, params);
+    };
+    // The server's own event loop (it runs in this process): how long anything waited behind the PUTs.
+    const delay = monitorEventLoopDelay({ resolution: 5 });
     let done = false;
+    const healthy: number[] = [];
     const prober = (async () => {
       while (!done) {
-        const t = performance.now();
-        expect((await fetch(`${url}/healthz`)).status).toBe(200);
-        worst.push(performance.now() - t);
+        healthy.push((await fetch(`${url}/healthz`)).status);
         await new Promise((r) => setTimeout(r, 2));
       }
     })();
+    delay.enable();
+    // Three different lists: each replaces 10,000 members by 10,000 others, half of them new.
     for (let round = 0; round < 3; round++) {
-      const res = await fetch(`${url}/v1/cohorts/qa/members`, { method: 'PUT', headers, body: JSON.stringify({ members: ids(10_000) }) });
+      const res = await fetch(`${url}/v1/cohorts/qa/members`, { method: 'PUT', headers, body: JSON.stringify({ members: ids(10_000, round * 5_000) }) });
       expect(res.status).toBe(200);
+      expect(((await res.json()) as { memberCount: number }).memberCount).toBe(10_000);
     }
+    delay.disable();
     const tooMany = await fetch(`${url}/v1/cohorts/qa/members`, { method: 'PUT', headers, body: JSON.stringify({ members: ids(10_001) }) });
     done = true;
     await prober;
     expect(tooMany.status).toBe(400);
-    expect(worst.length).toBeGreaterThan(3);
-    expect(Math.max(...worst), `/healthz latencies (ms): ${worst.map((w) => w.toFixed(0)).join(' ')}`).toBeLessThan(100);
+    expect(healthy.length).toBeGreaterThan(3);
+    expect(healthy.every((s) => s === 200)).toBe(true);
+    expect(slices.filter((s) => s.text.startsWith('INSERT')).length).toBeGreaterThanOrEqual(3 * (10_000 / MEMBER_SLICE));
+    expect(slices.filter((s) => s.text.startsWith('DELETE')).length).toBeGreaterThanOrEqual(2 * (10_000 / MEMBER_SLICE));
+    expect(slices.filter((s) => !s.turned)).toEqual([]);
+    // Generous for a busy machine: unsplit, a 10,000-id PUT held the loop 140–180 ms under load (issue 20).
+    expect(delay.max / 1e6, `the server's event-loop delay: max ${(delay.max / 1e6).toFixed(1)} ms`).toBeLessThan(500);
   });
 });
 
@@ -332,6 +357,38 @@ describe('HTTP edges: ranges, parser errors, aborted bodies, file modes', () => 
     expect(head).toMatch(/Content-Type: application\/json/i);
     expect(head).toMatch(/X-Content-Type-Options: nosniff/i);
     expect((JSON.parse(body) as { error: { code: string } }).error.code).toBe(code);
+  });
+
+  it.each([
+    ['POST /v1/releases (Express)', '/v1/releases', 'release-manager'],
+    ['POST /v1/devices (the enrollment fast path)', '/v1/devices', 'enroller'],
+  ] as const)('a 5 MB body to %s: fetch and node:http read the 413, no EPIPE (the rest is read and discarded first)', async (_name, path, role) => {
+    const { url, ctx } = await start();
+    const token = (await ctx.operatorTokens.create(role, 'big', toTimestamp(new Date()))).token;
+    const body = JSON.stringify({ notes: 'x'.repeat(5 * 1024 * 1024) });
+    for (const chunked of [false, true]) {
+      // Content-Length known up front, then a streamed body of unknown length (refused while it is read).
+      const res = await fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { ...bearer(token), 'Content-Type': 'application/json' },
+        body: chunked ? new Blob([body]).stream() : body,
+        ...(chunked ? { duplex: 'half' } : {}),
+      } as RequestInit);
+      expect(res.status).toBe(413);
+      expect(errorCode({ body: await res.json() })).toBe('payload_too_large');
+    }
+    // node:http writes the whole body and reads the answer: before, the socket closed under it (EPIPE after the 413).
+    const outcome = await new Promise<{ status?: number; error?: string }>((resolve) => {
+      const seen: { status?: number; error?: string } = {};
+      const req = httpRequest(`${url}${path}`, { method: 'POST', headers: { ...bearer(token), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+        seen.status = res.statusCode;
+        res.resume();
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => (seen.error = e.code ?? e.message));
+      req.on('close', () => setTimeout(() => resolve(seen), 100));
+      req.end(body);
+    });
+    expect(outcome).toEqual({ status: 413 });
   });
 
   it('a client that aborts mid-body is counted as an abort, not as a 5xx', async () => {

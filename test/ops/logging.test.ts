@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
 import { bearer, makeApp, makeTrust, tempDir } from '../helpers/fixtures.js';
-import { publish } from '../helpers/fleet.js';
+import { createRollout, enroll, FAILURE_POLICY, poll, publish, report, act } from '../helpers/fleet.js';
+import { releaseBody } from '../helpers/fixtures.js';
+import { toTimestamp } from '../../server/trust/time.js';
 
 interface Line {
   level: number;
@@ -107,5 +109,46 @@ describe('startup banner', () => {
     } finally {
       await running.close();
     }
+  });
+});
+
+describe('a database outage is two log lines and a counter (issue 20 defect 4)', () => {
+  it('while every statement fails as a stopped PostgreSQL does: one warn when it goes, one when it is back, no error lines, 503s counted', async () => {
+    const { f, lines } = await loggedApp('info');
+    await publish(f);
+    const r = await createRollout(f, { releaseId: releaseBody().id, stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: FAILURE_POLICY });
+    expect((await act(f, r.id, 'start')).status).toBe(200);
+    const token = await enroll(f.app, f.tokens.enroller, 'dev-1');
+    expect((await poll(f.app, 'dev-1', token)).status).toBe(200);
+    await f.ctx.activity.flushAll();
+    lines.length = 0;
+
+    // PostgreSQL's answer to every statement while it shuts down (SQLSTATE 57P01), on either engine's Sql.
+    const sql = f.ctx.sql as unknown as Record<string, unknown>;
+    const saved = new Map(['all', 'one', 'value', 'run', 'transaction'].map((m) => [m, sql[m]]));
+    const away = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    for (const m of saved.keys()) sql[m] = () => Promise.reject(Object.assign(new Error(away.message), { code: away.code }));
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      statuses.push((await request(f.app).get('/v1/rollouts').set(bearer(f.tokens.viewer))).status);
+      statuses.push((await report(f.app, 'dev-1', token, { seq: i + 1, releaseId: releaseBody().id, rolloutId: r.id, state: 'received', at: toTimestamp(f.clock.now) })).status);
+      statuses.push((await request(f.app).get('/healthz')).status);
+    }
+    expect(new Set(statuses)).toEqual(new Set([503]));
+    const counted = (await f.ctx.metrics.databaseUnavailable.get()).values.find((v) => v.labels.what === 'request')?.value;
+    expect(counted).toBeGreaterThanOrEqual(40);
+
+    for (const [m, fn] of saved) sql[m] = fn;
+    await vi.waitFor(() => expect(lines.some((l) => l.msg === 'database is back')).toBe(true), { timeout: 10_000, interval: 50 });
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    const database = lines.filter((l) => /database/.test(l.msg));
+    expect(database.map((l) => [l.level, l.msg])).toEqual([
+      [40, 'database unavailable: what needs it is answered 503 (or retried) until it is back'],
+      [40, 'database is back'],
+    ]);
+    expect(database[0]).toMatchObject({ cause: { code: '57P01' } });
+    expect(JSON.stringify(database)).not.toMatch(/\bat [\w.<>]+ \(/);
+    expect(database[1]?.refusedRequests).toBeGreaterThanOrEqual(40);
+    expect((await request(f.app).get('/v1/rollouts').set(bearer(f.tokens.viewer))).status).toBe(200);
   });
 });

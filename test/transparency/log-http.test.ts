@@ -153,4 +153,40 @@ describe('transparency log (protocol §8)', () => {
     for (let i = 0; i < 3; i++) await publish(many, { id: `r-${i}` });
     expect((await request(many.app).get('/v1/log/entries').query({ start: '0', end: '1001' })).status).toBe(400);
   });
+
+  it('GET /v1/log/entries stays cheap whatever the log holds: a byte-capped prefix, streamed, limited per address (issue 20 defect 1)', async () => {
+    const f = await makeApp({ config: { logEntriesMaxBytes: 8 * 1024, logEntriesPerMinute: 20 } });
+    // Ten schema-legal releases of about 8 KB each after the root and the policy.
+    for (let i = 0; i < 10; i++) await publish(f, { id: `big-${i}`, notes: `${i}`.padEnd(8000, 'n') });
+    const size = (await checkpointOf(f)).size;
+    expect(size).toBe(12);
+    const got: unknown[] = [];
+    for (let start = 0, calls = 0; start < size; calls++) {
+      expect(calls).toBeLessThan(size);
+      const res = await request(f.app).get('/v1/log/entries').query({ start: String(start), end: String(size) });
+      expect(res.status).toBe(200);
+      // Streamed as it is read (chunked), never built whole and sent with a length.
+      expect(res.headers['transfer-encoding']).toBe('chunked');
+      expect(res.headers['content-length']).toBeUndefined();
+      expect(res.headers['cache-control']).toMatch(/immutable/);
+      const entries = (res.body as { entries: unknown[] }).entries;
+      expect(entries.length).toBeGreaterThanOrEqual(1);
+      // Within the cap, unless a single entry is larger than the cap on its own.
+      if (entries.length > 1) expect(entries.reduce<number>((n, e) => n + bytesOf(e).length, 0)).toBeLessThanOrEqual(8 * 1024);
+      got.push(...entries);
+      start += entries.length;
+    }
+    // The prefixes, joined, are the whole log in order.
+    expect(got).toHaveLength(size);
+    expect(types(got)).toEqual(['root', 'settings-policy', ...Array.from({ length: 10 }, () => 'release')]);
+    // Twenty calls a minute from this address (the paging above took twelve); then refused with a time to come back.
+    let refused: request.Response | undefined;
+    for (let i = 0; i < 20 && !refused; i++) {
+      const res = await request(f.app).get('/v1/log/entries').query({ start: '0', end: '1' });
+      if (res.status !== 200) refused = res;
+    }
+    expect(refused?.status).toBe(429);
+    expect(refused?.body).toMatchObject({ error: { code: 'rate_limited' } });
+    expect(Number(refused?.headers['retry-after'])).toBeGreaterThan(0);
+  });
 });
