@@ -9,6 +9,7 @@ import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { deviceTokenResolver } from './devices/device-auth.js';
 import { enrollmentRoutes } from './devices/device-routes.js';
 import { deviceQueryRoutes } from './devices/device-query-routes.js';
+import { deviceLifecycleRoutes } from './devices/device-lifecycle-routes.js';
 import { enrollFastPath } from './devices/enroll-fast-path.js';
 import { reportFastPath } from './devices/report-fast-path.js';
 import { rolloutRoutes } from './rollouts/rollout-routes.js';
@@ -83,6 +84,7 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver, lim
   app.use(artifactUploadRoutes(ctx));
   app.use(enrollmentRoutes(ctx));
   app.use(deviceQueryRoutes(ctx));
+  app.use(deviceLifecycleRoutes(ctx));
   app.use(cohortRoutes(ctx));
   app.use(rolloutRoutes(ctx));
   app.use(timelineRoutes(ctx));

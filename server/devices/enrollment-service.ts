@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal.js';
+import { actorOf, type Principal } from '../auth/principal.js';
 import { newToken } from '../auth/tokens.js';
 import type { AuditStore } from '../audit/audit-store.js';
 import type { AttributeValue } from '../cohorts/cohort.js';
@@ -38,6 +38,14 @@ export async function enroll(
   // Group-committed: the token is answered only once it is on disk, and a burst of enrollments shares one fsync.
   const reenrolled = await deps.commits.run(async () => {
     const existing = await deps.devices.get(e.deviceId);
+    // protocol §7 fleet lifecycle: a decommissioned id comes back only with an enrollment credential
+    // (its own tokens are all refused), as a fresh device with the enroller's facts; its history stays.
+    if (existing && by.kind !== 'device' && (await deps.devices.decommissionedAt(e.deviceId)) != null) {
+      await deps.devices.reinstate(facts, deviceTokenHash(token), now.getTime());
+      await deps.audit.append({ actor: actorOf(by), action: 'device.reinstate', subject: e.deviceId, details: { model: e.model, version: e.version } }, toTimestamp(now));
+      await deps.changes?.publish('device', e.deviceId);
+      return true;
+    }
     if (existing && by.kind !== 'device') {
       throw new AppError('conflict', `device ${e.deviceId} is already enrolled; re-enroll with its current device token`);
     }

@@ -147,6 +147,10 @@ export const API_ROUTES: ApiRoute[] = [
     responses: { 200: 'devices and nextCursor' },
   },
   { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: 'the device', 403: 'a device token (operators only)', 404: 'no such device' } },
+  {
+    method: 'delete', path: '/v1/devices/{deviceId}', summary: 'Decommission a device: its token is refused at once on every node; its history stays (protocol §7 fleet lifecycle)', auth: PUBLISH, tag: 'devices',
+    responses: { 204: 'decommissioned (or already was)', 404: 'no such device' },
+  },
   { method: 'post', path: '/v1/tokens', summary: 'Create an operator token (the secret is shown this once)', auth: [], tag: 'tokens', body: tokenCreate, responses: { 201: '{ id, role, name, createdAt, token }' } },
   { method: 'get', path: '/v1/tokens', summary: 'Operator tokens: id, role, name, created, last used, revoked (never a secret)', auth: [], tag: 'tokens', query: PAGE(1000), responses: { 200: 'tokens and nextCursor' } },
   { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke a token, effective from the next request', auth: [], tag: 'tokens', params: { id: { type: 'integer', minimum: 1 } }, responses: { 200: 'the revoked token', 404: 'no such token' } },

@@ -179,6 +179,10 @@ describe('README examples, in order, as written', () => {
       await step('ota rollout clone optin --id optin-2', 0, { exact: true });
       const [, started] = await step('ota rollout cancel optin && ota rollout start optin-2', 0, { exact: true, count: 2 });
       expect(started?.out).toMatch(/^rollout optin-2 \(release redmi-1s-cloud-optin-2014-08\): running, stage 1 of 3/);
+
+      // Fleet lifecycle (protocol §7).
+      const [retired] = await step('ota device decommission sim-7-1');
+      expect(retired?.out).toMatch(/^decommissioned sim-7-1/);
     } finally {
       stop.abort();
       await serving;
