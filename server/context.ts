@@ -25,6 +25,7 @@ import { createLiveRollouts, type LiveRollouts } from './rollouts/live-rollouts.
 import { createRolloutEvents, isAutomatic, type RolloutEvents } from './rollouts/rollout-events.js';
 import { createCounterStore, type CounterStore } from './rollouts/rollout-counters.js';
 import { createRolloutDeviceStore, type RolloutDeviceStore } from './rollouts/rollout-device-store.js';
+import { CANCELLED_OFFER_TOPIC, createCancelledOffers, type CancelledOffers } from './rollouts/cancelled-offers.js';
 import { createRolloutService, type RolloutService } from './rollouts/rollout-service.js';
 import { createRolloutStore, type RolloutStore } from './rollouts/rollout-store.js';
 import { createTimelineStore, type TimelineStore } from './rollouts/rollout-timeline.js';
@@ -62,6 +63,8 @@ export interface AppContext {
   devices: DeviceStore;
   rollouts: RolloutStore;
   rolloutDevices: RolloutDeviceStore;
+  /** Offers operators withdrew from single devices (protocol §7 cancel-update), in memory for the poll path. */
+  cancelled: CancelledOffers;
   counters: CounterStore;
   timeline: TimelineStore;
   reports: ReportStore;
@@ -109,6 +112,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const devices = createDeviceStore(sql, { cacheEntries: config.deviceCacheEntries });
   const rollouts = createRolloutStore(sql);
   const rolloutDevices = createRolloutDeviceStore(sql);
+  const cancelled = createCancelledOffers(sql);
   const counters = createCounterStore(sql);
   const timeline = createTimelineStore(sql);
   const reports = createReportStore(sql);
@@ -124,11 +128,13 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     if (c.topic === 'rollout' || c.topic === 'log') await live.refresh();
     else if (c.topic === 'cohort') await cohorts.refresh();
     else if (c.topic === 'device' && c.key !== null) devices.forget(c.key);
+    else if (c.topic === CANCELLED_OFFER_TOPIC && c.key !== null) await cancelled.changed(c.key);
   });
   await changes.start();
   await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts, changes });
   await cohorts.refresh();
   await live.refresh();
+  await cancelled.refresh();
   const metrics = createMetrics();
   const rolloutEvents = createRolloutEvents(logger);
   // Operators' actions are logged with their request (http/request-observer.ts); the server's own
@@ -182,6 +188,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     devices,
     rollouts,
     rolloutDevices,
+    cancelled,
     counters,
     timeline,
     reports,
@@ -192,7 +199,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     census,
     log,
     poll: createPollService({
-      live, log, cohorts, rolloutDevices, activity,
+      live, log, cohorts, rolloutDevices, activity, cancelled,
       pollIntervalSeconds: config.pollIntervalSeconds,
       pollJitterSeconds: config.pollJitterSeconds,
       loadFactor: input.loadFactor,

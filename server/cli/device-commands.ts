@@ -55,6 +55,19 @@ export async function decommissionDevice(id: string, opts: ServerOptions, io: Cl
   return 0;
 }
 
+/** `ota device cancel-update ID --rollout R`: POST /v1/devices/{id}/cancel-update; that offer is withdrawn. */
+export async function cancelDeviceUpdate(id: string, opts: ServerOptions & { rollout: string; json?: boolean }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/devices/${segment(id)}/cancel-update`, json: { rolloutId: opts.rollout } });
+  if (!reply) return 1;
+  if (opts.json) printJson(reply, io);
+  else {
+    const b = reply.body as { previousState?: string | null; cancelledAt: string };
+    const before = b.previousState === undefined ? 'not offered yet' : (b.previousState ?? 'offered, nothing reported');
+    println(io.out, `cancelled rollout ${opts.rollout}'s update of ${id} at ${b.cancelledAt} (was: ${before}); it is no longer offered and counts as cancelled, not failed`);
+  }
+  return 0;
+}
+
 export function registerDevice(program: Command, io: CliIo, exit: (code: number) => void): void {
   const device = program.command('device').description('enrolled devices, for operators (GET /v1/devices)');
   serverOptions(device.command('list').description('devices, filtered; every page'))
@@ -69,4 +82,8 @@ export function registerDevice(program: Command, io: CliIo, exit: (code: number)
     .action(async (id: string, opts: ServerOptions & { json?: boolean }) => exit(await showDevice(id, opts, io)));
   serverOptions(device.command('decommission').description('retire a device: its token is refused at once, its history kept (DELETE /v1/devices/{id})').argument('<id>', 'device id'))
     .action(async (id: string, opts: ServerOptions) => exit(await decommissionDevice(id, opts, io)));
+  serverOptions(device.command('cancel-update').description("withdraw a rollout's open offer to this device (POST /v1/devices/{id}/cancel-update)").argument('<id>', 'device id'))
+    .requiredOption('--rollout <id>', 'the rollout whose offer is withdrawn')
+    .option('--json', 'print the API body')
+    .action(async (id: string, opts: ServerOptions & { rollout: string; json?: boolean }) => exit(await cancelDeviceUpdate(id, opts, io)));
 }

@@ -6,6 +6,7 @@ import { eligibleStage } from '../rollouts/eligibility.js';
 import type { LiveRollout, LiveRollouts } from '../rollouts/live-rollouts.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
+import type { CancelledOffers } from '../rollouts/cancelled-offers.js';
 import type { ActivityBuffer } from './activity-buffer.js';
 import { deviceBucket } from './device-buckets.js';
 import type { Device } from './device-store.js';
@@ -16,6 +17,8 @@ export interface PollDeps {
   cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>;
   rolloutDevices: Pick<RolloutDeviceStore, 'wasOffered'>;
   activity: ActivityBuffer;
+  /** protocol §7 cancel-update: offers withdrawn from single devices are never made again. */
+  cancelled?: Pick<CancelledOffers, 'has'>;
   pollIntervalSeconds: number;
   pollJitterSeconds: number;
   /** protocol §7: under load the server may raise pollAfterSeconds (1 = normal). */
@@ -65,6 +68,7 @@ export function createPollService(deps: PollDeps) {
     for (const l of deps.live.current()) {
       // An expired release would only be refused by the device (and counted as a failure).
       if (now >= l.releaseExpires) continue;
+      if (deps.cancelled?.has(l.id, device.id)) continue;
       const stage = eligibleStage(l, facts, deviceBucket(device, l.salt), inCohort);
       if (stage < 0) continue;
       const statement = l.statements[stage];

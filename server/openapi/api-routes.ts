@@ -1,3 +1,4 @@
+import cancelUpdate from '../../manifests/schema/api/cancel-update.schema.json' with { type: 'json' };
 import cohortMembers from '../../manifests/schema/api/cohort-members.schema.json' with { type: 'json' };
 import cohort from '../../manifests/schema/api/cohort.schema.json' with { type: 'json' };
 import enrollment from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
@@ -150,6 +151,10 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: 'delete', path: '/v1/devices/{deviceId}', summary: 'Decommission a device: its token is refused at once on every node; its history stays (protocol §7 fleet lifecycle)', auth: PUBLISH, tag: 'devices',
     responses: { 204: 'decommissioned (or already was)', 404: 'no such device' },
+  },
+  {
+    method: 'post', path: '/v1/devices/{deviceId}/cancel-update', summary: "Withdraw a rollout's open offer to this device; counted as cancelled, apart from failures (protocol §7)", auth: PUBLISH, tag: 'devices', body: cancelUpdate,
+    responses: { 200: '{ rolloutId, deviceId, state: "cancelled", previousState, cancelledAt }', 404: 'no such device or rollout', 409: 'the device already finished in that rollout, or the rollout is cancelled' },
   },
   { method: 'post', path: '/v1/tokens', summary: 'Create an operator token (the secret is shown this once)', auth: [], tag: 'tokens', body: tokenCreate, responses: { 201: '{ id, role, name, createdAt, token }' } },
   { method: 'get', path: '/v1/tokens', summary: 'Operator tokens: id, role, name, created, last used, revoked (never a secret)', auth: [], tag: 'tokens', query: PAGE(1000), responses: { 200: 'tokens and nextCursor' } },

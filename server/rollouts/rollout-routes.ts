@@ -12,6 +12,7 @@ import { parsePage } from '../http/paging.js';
 import { pathParam, SLUG_RE } from '../http/params.js';
 import { REPORT_STATES } from '../reports/report-rules.js';
 import { compileValidator } from '../schema/validator.js';
+import { CANCELLED_STATE } from './cancel-update-service.js';
 import { toTimestamp } from '../trust/time.js';
 import { ACTION_ROLES } from './rollout-permissions.js';
 import type { Rollout } from './rollout.js';
@@ -23,7 +24,7 @@ const parseDraft = compileValidator<RolloutDraft>(createSchema, 'rollout');
 const parseResume = compileValidator<ActInput>(resumeSchema, 'resume body');
 const parseClone = compileValidator<{ id?: string }>(cloneSchema, 'clone body');
 const parseAction = compileValidator<{ reason?: string }>(actionSchema, 'action body');
-const DEVICE_STATES = new Set<string>([...REPORT_STATES, 'timed_out', 'silent']);
+const DEVICE_STATES = new Set<string>([...REPORT_STATES, 'timed_out', CANCELLED_STATE, 'silent']);
 
 const view = (r: Rollout, statements: string[] = []) => ({
   id: r.id,

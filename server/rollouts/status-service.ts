@@ -5,6 +5,7 @@ import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { PolicySigned } from '../trust/settings-policy.js';
 import { toTimestamp } from '../trust/time.js';
 import type { Census } from './census.js';
+import { CANCELLED_STATE } from './cancel-update-service.js';
 import { counterKey, figuresOf, settingCounterParts, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
 import type { RolloutStore } from './rollout-store.js';
@@ -39,7 +40,8 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
   const policy = deps.policy();
 
   const counts: Record<string, number> = {};
-  for (const s of [...REPORT_STATES, 'timed_out']) counts[s] = get(counterKey.state(s));
+  // `cancelled` (protocol §7 cancel-update): withdrawn by an operator, counted apart from failures.
+  for (const s of [...REPORT_STATES, 'timed_out', CANCELLED_STATE]) counts[s] = get(counterKey.state(s));
   const f = await figuresOf(deps.counters, id);
 
   // `other: true` (value null) gathers the values past MAX_SETTING_VALUES of an integer or string setting.

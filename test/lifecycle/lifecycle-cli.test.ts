@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { bearer } from '../helpers/fixtures.js';
-import { enroll, poll } from '../helpers/fleet.js';
+import { act, createRollout, enroll, FAILURE_POLICY, poll, publish } from '../helpers/fleet.js';
 import { ota } from '../cli/cli-harness.js';
 import { listen } from '../cli/cli-server.js';
 
@@ -19,5 +19,24 @@ describe('ota device decommission ID', () => {
     expect(await ota(['device', 'decommission', 'ghost'], { env })).toMatchObject({ code: 1, err: 'ota: not_found: no device ghost\n' });
     expect((await ota(['device', 'decommission', 'd1'], { env: { ...env, OTA_TOKEN: s.tokens.viewer } })).code).toBe(1);
     expect((await request(s.app).get('/v1/devices/d1').set(bearer(s.tokens.viewer))).body).toMatchObject({ decommissionedAt: expect.any(String) });
+  });
+});
+
+describe('ota device cancel-update ID --rollout R', () => {
+  it("withdraws the offer, and `rollout status` shows the device as cancelled", async () => {
+    const s = await listen();
+    await publish(s);
+    await createRollout(s, { id: 'r1', releaseId: 'redmi-1s-cloud-optin-2014-08', stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: FAILURE_POLICY });
+    expect((await act(s, 'r1', 'start')).status).toBe(200);
+    const token = await enroll(s.app, s.tokens.enroller, 'd1');
+    expect(((await poll(s.app, 'd1', token)).body as { updates: unknown[] }).updates).toHaveLength(1);
+    const env = { OTA_SERVER: s.url, OTA_TOKEN: s.tokens['release-manager'] };
+    const done = await ota(['device', 'cancel-update', 'd1', '--rollout', 'r1'], { env });
+    expect(done.code, done.err).toBe(0);
+    expect(done.out).toMatch(/^cancelled rollout r1's update of d1 at \S+ \(was: offered, nothing reported\)/);
+    expect(((await poll(s.app, 'd1', token)).body as { updates: unknown[] }).updates).toHaveLength(0);
+    const status = await ota(['rollout', 'status', 'r1'], { env });
+    expect(status.out).toMatch(/CANCELLED/);
+    expect(await ota(['device', 'cancel-update', 'd1'], { env })).toMatchObject({ code: 1 });
   });
 });

@@ -183,6 +183,8 @@ describe('README examples, in order, as written', () => {
       // Fleet lifecycle (protocol §7).
       const [retired] = await step('ota device decommission sim-7-1');
       expect(retired?.out).toMatch(/^decommissioned sim-7-1/);
+      const [withdrawn] = await step('ota device cancel-update sim-7-2 --rollout optin-2');
+      expect(withdrawn?.out).toMatch(/^cancelled rollout optin-2's update of sim-7-2/);
     } finally {
       stop.abort();
       await serving;

@@ -10,6 +10,7 @@ import { m008 } from './008-transparency-log.js';
 import { m009 } from './009-log-cosignatures.js';
 import { m010 } from './010-change-feed.js';
 import { m011 } from './011-device-decommission.js';
+import { m012 } from './012-cancelled-offers.js';
 
 /** Append only, numbered like server/db/migrations (design §3): a shipped migration is never edited. */
-export const postgresMigrations: readonly PostgresMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011];
+export const postgresMigrations: readonly PostgresMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012];
