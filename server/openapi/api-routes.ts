@@ -1,6 +1,7 @@
 import cancelUpdate from '../../manifests/schema/api/cancel-update.schema.json' with { type: 'json' };
 import cohortMembers from '../../manifests/schema/api/cohort-members.schema.json' with { type: 'json' };
 import cohort from '../../manifests/schema/api/cohort.schema.json' with { type: 'json' };
+import cohortUpdate from '../../manifests/schema/api/cohort-update.schema.json' with { type: 'json' };
 import enrollment from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
 import report from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
 import rolloutAction from '../../manifests/schema/api/rollout-action.schema.json' with { type: 'json' };
@@ -116,6 +117,8 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/v1/cohorts', summary: 'Create a cohort (protocol §5)', auth: PUBLISH, tag: 'cohorts', body: cohort, responses: { 201: 'the cohort', 409: 'it exists' } },
   { method: 'get', path: '/v1/cohorts', summary: 'Every cohort', auth: READERS, tag: 'cohorts', responses: { 200: 'cohorts' } },
   { method: 'get', path: '/v1/cohorts/{name}', summary: 'One cohort with a page of its members', auth: READERS, tag: 'cohorts', query: PAGE(10_000), responses: { 200: 'the cohort, members and nextCursor', 404: 'no such cohort' } },
+  { method: 'put', path: '/v1/cohorts/{name}', summary: "Edit a cohort's description or rule (protocol §7 fleet lifecycle)", auth: PUBLISH, tag: 'cohorts', body: cohortUpdate, responses: { 200: 'the cohort', 404: 'no such cohort', 409: 'the implicit cohort all' } },
+  { method: 'delete', path: '/v1/cohorts/{name}', summary: 'Delete a cohort no open rollout uses (protocol §7 fleet lifecycle)', auth: PUBLISH, tag: 'cohorts', responses: { 204: 'deleted', 404: 'no such cohort', 409: 'a rollout that is not completed or cancelled names it (listed in details), or the implicit cohort all' } },
   { method: 'put', path: '/v1/cohorts/{name}/members', summary: "Replace a cohort's member list", auth: PUBLISH, tag: 'cohorts', body: cohortMembers, responses: { 200: 'the cohort', 404: 'no such cohort' } },
   { method: 'post', path: '/v1/rollouts', summary: 'Create a rollout (a draft)', auth: PUBLISH, tag: 'rollouts', body: rolloutCreate, responses: { 201: 'the draft rollout', 409: 'the id exists', 422: 'unknown release or cohort, or the release expired' } },
   ...rolloutActions,

@@ -69,6 +69,11 @@ export function createRolloutStore(sql: Sql) {
     started: (): Promise<Rollout[]> => rows("SELECT * FROM rollouts WHERE state <> 'draft' ORDER BY id"),
     /** Rollouts worth a metric series: all but those cancelled before `since` (an RFC 3339 timestamp; see ops/fleet-metrics.ts). */
     watched: (since: string): Promise<Rollout[]> => rows("SELECT * FROM rollouts WHERE state <> 'cancelled' OR updated_at >= ? ORDER BY id", [since]),
+    /** Rollouts not completed or cancelled whose stages name `cohort` (protocol §7: such a cohort cannot be deleted). */
+    async namingCohort(cohort: string): Promise<string[]> {
+      const open = await sql.all<{ id: string; stages: string }>("SELECT id, stages FROM rollouts WHERE state NOT IN ('completed', 'cancelled') ORDER BY id");
+      return open.filter((r) => (JSON.parse(r.stages) as Rollout['stages']).some((s) => s.cohort === cohort)).map((r) => r.id);
+    },
     countByState: (): Promise<{ state: Rollout['state']; n: number }[]> => sql.all('SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state'),
     async update(r: Rollout): Promise<void> {
       await sql.run('UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ?, last_halt = ?, overruled_halt = ? WHERE id = ?',

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { bearer } from '../helpers/fixtures.js';
-import { act, createRollout, enroll, FAILURE_POLICY, poll, publish } from '../helpers/fleet.js';
+import { act, createCohort, createRollout, enroll, FAILURE_POLICY, poll, publish } from '../helpers/fleet.js';
 import { ota } from '../cli/cli-harness.js';
 import { listen } from '../cli/cli-server.js';
 
@@ -38,5 +38,25 @@ describe('ota device cancel-update ID --rollout R', () => {
     const status = await ota(['rollout', 'status', 'r1'], { env });
     expect(status.out).toMatch(/CANCELLED/);
     expect(await ota(['device', 'cancel-update', 'd1'], { env })).toMatchObject({ code: 1 });
+  });
+});
+
+describe('ota cohort edit|delete', () => {
+  it('edits the rule and description, refuses a delete while a rollout uses the cohort, then deletes it', async () => {
+    const s = await listen();
+    await publish(s);
+    await createCohort(s, { name: 'eu', description: 'Europe', rule: { models: ['redmi-1s'] } });
+    const env = { OTA_SERVER: s.url, OTA_TOKEN: s.tokens['release-manager'] };
+    const edited = await ota(['cohort', 'edit', 'eu', '--attribute', 'region=eu', 'region=uk', '--description', 'EU + UK'], { env });
+    expect(edited.code, edited.err).toBe(0);
+    expect(edited.out).toBe('updated cohort eu: 0 explicit members; rule: region=eu|uk\n');
+    expect(await ota(['cohort', 'edit', 'eu'], { env })).toMatchObject({ code: 1, err: expect.stringContaining('nothing to change') });
+    expect((await ota(['cohort', 'edit', 'eu', '--clear-rule'], { env })).out).toBe('updated cohort eu: 0 explicit members; rule: -\n');
+    await createRollout(s, { id: 'r1', releaseId: 'redmi-1s-cloud-optin-2014-08', stages: [{ cohort: 'eu', basisPoints: 10000 }], failurePolicy: FAILURE_POLICY });
+    const refused = await ota(['cohort', 'delete', 'eu'], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^ota: conflict: cohort eu is used by rollout r1/);
+    expect((await act(s, 'r1', 'cancel')).status).toBe(200);
+    expect(await ota(['cohort', 'delete', 'eu'], { env })).toMatchObject({ code: 0, out: 'deleted cohort eu\n' });
   });
 });

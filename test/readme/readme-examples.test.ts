@@ -185,6 +185,9 @@ describe('README examples, in order, as written', () => {
       expect(retired?.out).toMatch(/^decommissioned sim-7-1/);
       const [withdrawn] = await step('ota device cancel-update sim-7-2 --rollout optin-2');
       expect(withdrawn?.out).toMatch(/^cancelled rollout optin-2's update of sim-7-2/);
+      const [edited] = await step('ota cohort edit eu-beta --description "EU beta testers" --attribute region=eu');
+      expect(edited?.out).toBe('updated cohort eu-beta: 0 explicit members; rule: region=eu\n');
+      await step('ota cohort delete eu-beta');
     } finally {
       stop.abort();
       await serving;
