@@ -12,6 +12,7 @@ interface ReleaseView {
   publishedAt: string;
   publishedBy: string;
   release: { signed: ReleaseSigned; signatures: { keyid: string }[] };
+  withdrawal?: { signed: { issuedAt: string; reason: string } } | null;
 }
 
 interface ArtifactView {
@@ -60,12 +61,27 @@ export async function showRelease(id: string, opts: JsonOptions, io: CliIo): Pro
     `published     ${r.publishedAt} by ${r.publishedBy}`,
     `manifest      sha256 ${r.manifestSha256}`,
     `signed by     ${r.release.signatures.map((g) => g.keyid.slice(0, 16)).join(', ') || 'nobody'}`,
+    ...(r.withdrawal ? [`WITHDRAWN     ${r.withdrawal.signed.issuedAt}: ${r.withdrawal.signed.reason} (offered by no rollout)`] : []),
     '',
     'settings',
   ];
   if (s.settings.length) lines.push(...table(['KEY', 'VALUE', 'MODE'], s.settings.map((x) => [x.key, JSON.stringify(x.value), x.mode])).map((l) => `  ${l}`));
   else lines.push('  (none)');
   for (const line of lines) println(io.out, line);
+  return 0;
+}
+
+/** `ota release withdraw ID --reason TEXT`: POST /v1/releases/{id}/withdraw (idempotent). */
+export async function withdrawRelease(id: string, opts: JsonOptions & { reason: string }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/releases/${segment(id)}/withdraw`, json: { reason: opts.reason } });
+  if (!reply) return 1;
+  if (opts.json) {
+    printJson(reply, io);
+    return 0;
+  }
+  const b = reply.body as { logIndex: number; alreadyWithdrawn: boolean; rollouts: string[]; withdrawal: { signed: { issuedAt: string } } };
+  println(io.out, `${b.alreadyWithdrawn ? 'already withdrawn' : 'withdrew'} release ${id} at ${b.withdrawal.signed.issuedAt}: offered by no rollout from now on (signed withdrawal at log index ${b.logIndex})`);
+  if (b.rollouts.length) println(io.out, `its rollouts: ${b.rollouts.join(', ')}`);
   return 0;
 }
 
@@ -87,6 +103,9 @@ export function registerRelease(program: Command, io: CliIo, exit: (code: number
     .action(async (opts: JsonOptions) => exit(await listReleases(opts, io)));
   jsonOption(serverOptions(release.command('show').description('one release: models, version, artifact, settings, signatures (GET /v1/releases/{id})').argument('<id>', 'release id')))
     .action(async (id: string, opts: JsonOptions) => exit(await showRelease(id, opts, io)));
+  jsonOption(serverOptions(release.command('withdraw').description('withdraw (yank) a release: no rollout offers it any more; a signed withdrawal is logged (POST /v1/releases/{id}/withdraw)').argument('<id>', 'release id')))
+    .requiredOption('--reason <text>', 'why (3–500 characters; signed into the withdrawal and kept in the transparency log)')
+    .action(async (id: string, opts: JsonOptions & { reason: string }) => exit(await withdrawRelease(id, opts, io)));
 }
 
 /** `ota artifact list`, beside `ota artifact upload` (http-commands.ts). */

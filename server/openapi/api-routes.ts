@@ -11,6 +11,7 @@ import rolloutResume from '../../manifests/schema/api/rollout-resume.schema.json
 import cosignature from '../../manifests/schema/api/log-cosignature.schema.json' with { type: 'json' };
 import tokenCreate from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
 import release from '../../manifests/schema/release.schema.json' with { type: 'json' };
+import releaseWithdraw from '../../manifests/schema/api/release-withdraw.schema.json' with { type: 'json' };
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
 import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
 import { READERS } from '../auth/authorize.js';
@@ -112,6 +113,10 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/v1/releases', summary: 'Publish a signed release (protocol §4)', auth: PUBLISH, tag: 'releases', body: release, responses: { 200: 'already published with this content', 201: 'published', 409: 'the id exists with other content', 422: 'signatures, threshold, policy or expiry refused (every reason listed)' } },
   { method: 'get', path: '/v1/releases', summary: 'Published releases, paged', auth: READERS, tag: 'releases', query: PAGE(100), responses: { 200: 'releases and nextCursor' } },
   { method: 'get', path: '/v1/releases/{id}', summary: 'One published release', auth: READERS, tag: 'releases', responses: { 200: 'the release with its envelope', 404: 'no such release' } },
+  {
+    method: 'post', path: '/v1/releases/{id}/withdraw', summary: 'Withdraw (yank) a release: offered by no rollout any more; a signed withdrawal statement is logged (protocol §7, §8)', auth: PUBLISH, tag: 'releases', body: releaseWithdraw,
+    responses: { 200: '{ releaseId, withdrawal: the signed statement (type "withdrawal", online role), logIndex, alreadyWithdrawn, rollouts } — also when it was withdrawn before (idempotent)', 404: 'no such release' },
+  },
   { method: 'get', path: '/v1/artifacts', summary: 'Uploaded artifacts (sha256, size, who, when), paged', auth: READERS, tag: 'artifacts', query: PAGE(1000), responses: { 200: 'artifacts and nextCursor' } },
   { method: 'put', path: '/v1/artifacts', summary: 'Upload artifact bytes', auth: PUBLISH, tag: 'artifacts', body: 'binary', responses: { 201: json('stored', { type: 'object', required: ['sha256', 'size'], properties: { sha256: { type: 'string' }, size: { type: 'integer' } } }), 413: 'payload_too_large' } },
   { method: 'post', path: '/v1/cohorts', summary: 'Create a cohort (protocol §5)', auth: PUBLISH, tag: 'cohorts', body: cohort, responses: { 201: 'the cohort', 409: 'it exists' } },

@@ -1,4 +1,7 @@
 import { Router } from 'express';
+import withdrawSchema from '../../manifests/schema/api/release-withdraw.schema.json' with { type: 'json' };
+import { compileValidator } from '../schema/validator.js';
+import { withdrawRelease, type WithdrawalEnvelope } from './withdraw-service.js';
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import { AppError } from '../errors.js';
@@ -16,7 +19,11 @@ const view = (r: StoredRelease) => ({
   publishedAt: r.publishedAt,
   publishedBy: r.publishedBy,
   release: envelopeOf(r),
+  // protocol §7: the signed withdrawal statement, null while the release may be offered.
+  withdrawal: r.withdrawalJson ? (JSON.parse(r.withdrawalJson) as WithdrawalEnvelope) : null,
 });
+
+const parseWithdraw = compileValidator<{ reason: string }>(withdrawSchema, 'withdraw body');
 
 export function releaseRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -40,6 +47,15 @@ export function releaseRoutes(ctx: AppContext): Router {
     const found = await ctx.releases.get(id);
     if (!found) throw new AppError('not_found', `no release ${id}`);
     res.json(view(found));
+  });
+
+  // protocol §7 fleet lifecycle: 200 whether it was withdrawn now or before (idempotent).
+  router.post('/v1/releases/:id/withdraw', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
+    const id = pathParam(req, 'id', SLUG_RE, 'release id');
+    const { reason } = parseWithdraw(req.body);
+    const w = await withdrawRelease(id, reason, actorOf(principalOf(res)), ctx);
+    const rollouts = (await ctx.rollouts.started()).filter((r) => r.releaseId === id).map((r) => r.id);
+    res.json({ releaseId: w.releaseId, withdrawal: w.withdrawal, logIndex: w.logIndex, alreadyWithdrawn: !w.created, rollouts });
   });
 
   return router;

@@ -40,7 +40,8 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
     const next: LiveRollout[] = [];
     for (const r of await rollouts.live()) {
       const stored = await releases.get(r.releaseId);
-      if (!stored) continue;
+      // protocol §7: a withdrawn release is offered by no rollout (and, no longer re-signed, its statements run out).
+      if (!stored || stored.withdrawalJson) continue;
       const signed = envelopeOf(stored).signed;
       const statements = (await rollouts.statements(r.id)).slice(0, reachedStages(r));
       next.push({

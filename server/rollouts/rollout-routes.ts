@@ -13,6 +13,7 @@ import { pathParam, SLUG_RE } from '../http/params.js';
 import { REPORT_STATES } from '../reports/report-rules.js';
 import { compileValidator } from '../schema/validator.js';
 import { CANCELLED_STATE } from './cancel-update-service.js';
+import { withdrawalSummary } from '../releases/withdraw-service.js';
 import { toTimestamp } from '../trust/time.js';
 import { ACTION_ROLES } from './rollout-permissions.js';
 import type { Rollout } from './rollout.js';
@@ -83,7 +84,8 @@ export function rolloutRoutes(ctx: AppContext): Router {
 
   router.get('/v1/rollouts/:id', requireRole(...READERS), async (req, res) => {
     const r = await found(rolloutId(req));
-    res.json(view(r, (await ctx.rollouts.statements(r.id)).map((s) => s.envelopeJson)));
+    // protocol §7: a rollout shows that its release was withdrawn.
+    res.json({ ...view(r, (await ctx.rollouts.statements(r.id)).map((s) => s.envelopeJson)), releaseWithdrawn: withdrawalSummary(await ctx.releases.get(r.releaseId)) });
   });
 
   router.get('/v1/rollouts/:id/status', requireRole(...READERS), async (req, res) => {

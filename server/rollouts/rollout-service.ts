@@ -84,6 +84,7 @@ export function createRolloutService(deps: RolloutDeps) {
       draft.stages.forEach((s, i) => {
         if (!deps.cohorts.exists(s.cohort)) problems.push({ path: `/stages/${i}/cohort`, message: `no cohort ${s.cohort}` });
       });
+      if (release?.withdrawalJson) problems.push({ path: '/releaseId', message: `release ${draft.releaseId} was withdrawn` });
       const expires = release && envelopeOf(release).signed.expires;
       if (expires && isExpired(expires, deps.now())) problems.push({ path: '/releaseId', message: `release expired at ${expires}` });
       if (problems.length) throw new AppError('unprocessable', 'the rollout cannot be created', { details: problems });
@@ -143,6 +144,7 @@ export function createRolloutService(deps: RolloutDeps) {
         // Read from the store, not this node's live view: another node may have started one a moment ago.
         const rival = action === 'start' ? (await rollouts.live()).find((l) => l.releaseId === r.releaseId && l.id !== r.id) : undefined;
         if (rival) throw new AppError('conflict', `release ${r.releaseId} is already served by rollout ${rival.id}; cancel it first`);
+        if (action === 'start' && (await releases.get(r.releaseId))?.withdrawalJson) throw new AppError('conflict', `release ${r.releaseId} was withdrawn: no rollout may offer it`);
         const t = transition({ state: r.state, currentStage: r.currentStage }, action, r.stages.length, input);
         if (!t.ok) throw new AppError('invalid_transition', t.reason);
         from = { state: r.state, stage: r.currentStage };

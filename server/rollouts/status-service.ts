@@ -2,6 +2,7 @@ import type { DeviceStore } from '../devices/device-store.js';
 import { AppError } from '../errors.js';
 import { figuresSince, REPORT_STATES } from '../reports/report-rules.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import { withdrawalSummary } from '../releases/withdraw-service.js';
 import type { PolicySigned } from '../trust/settings-policy.js';
 import { toTimestamp } from '../trust/time.js';
 import type { Census } from './census.js';
@@ -92,6 +93,8 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
     },
     lastHalt: r.lastHalt,
     overruledHalt: r.overruledHalt,
+    // protocol §7: a withdrawn release is offered by no rollout; its rollouts say so.
+    releaseWithdrawn: withdrawalSummary(release),
     settings,
     compliance: { consentOnByDefault },
     stages,

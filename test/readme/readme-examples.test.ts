@@ -188,6 +188,8 @@ describe('README examples, in order, as written', () => {
       const [edited] = await step('ota cohort edit eu-beta --description "EU beta testers" --attribute region=eu');
       expect(edited?.out).toBe('updated cohort eu-beta: 0 explicit members; rule: region=eu\n');
       await step('ota cohort delete eu-beta');
+      const [yanked] = await step('ota release withdraw redmi-1s-cloud-optin-2014-08 --reason');
+      expect(yanked?.out).toMatch(/^withdrew release redmi-1s-cloud-optin-2014-08 .*\nits rollouts: optin, optin-2\n$/);
     } finally {
       stop.abort();
       await serving;

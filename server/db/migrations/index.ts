@@ -11,6 +11,7 @@ import { logCosignatures } from './009-log-cosignatures.js';
 import { settingCounterSeparator } from './010-setting-counter-separator.js';
 import { deviceDecommission } from './011-device-decommission.js';
 import { cancelledOffers } from './012-cancelled-offers.js';
+import { releaseWithdrawal } from './013-release-withdrawal.js';
 
 export interface Migration {
   version: number;
@@ -19,7 +20,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard, rolloutHaltRecord, trustBinding, tokenLastUsed, transparencyLog, logCosignatures, settingCounterSeparator, deviceDecommission, cancelledOffers];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard, rolloutHaltRecord, trustBinding, tokenLastUsed, transparencyLog, logCosignatures, settingCounterSeparator, deviceDecommission, cancelledOffers, releaseWithdrawal];
 
 export class SchemaTooNewError extends Error {}
 

@@ -32,6 +32,8 @@ export interface Rollout {
 
 export interface RolloutStatus {
   id: string;
+  /** protocol §7: the release was withdrawn (offered by no rollout); null while it may be offered. */
+  releaseWithdrawn?: { at: string; reason: string } | null;
   state: RolloutState;
   stage: number;
   eligible: number | null;
@@ -85,6 +87,8 @@ export interface SettingChange {
 
 export interface ReleaseView {
   id: string;
+  /** protocol §7: the signed withdrawal statement, null while the release may be offered. */
+  withdrawal?: { signed: { issuedAt: string; reason: string } } | null;
   manifestSha256: string;
   issuedAt: string;
   publishedAt: string;

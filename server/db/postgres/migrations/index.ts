@@ -11,6 +11,7 @@ import { m009 } from './009-log-cosignatures.js';
 import { m010 } from './010-change-feed.js';
 import { m011 } from './011-device-decommission.js';
 import { m012 } from './012-cancelled-offers.js';
+import { m013 } from './013-release-withdrawal.js';
 
 /** Append only, numbered like server/db/migrations (design §3): a shipped migration is never edited. */
-export const postgresMigrations: readonly PostgresMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012];
+export const postgresMigrations: readonly PostgresMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013];
