@@ -7,6 +7,7 @@ import report from '../../manifests/schema/api/report.schema.json' with { type: 
 import rolloutAction from '../../manifests/schema/api/rollout-action.schema.json' with { type: 'json' };
 import rolloutClone from '../../manifests/schema/api/rollout-clone.schema.json' with { type: 'json' };
 import rolloutCreate from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
+import rolloutUpdate from '../../manifests/schema/api/rollout-update.schema.json' with { type: 'json' };
 import rolloutResume from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
 import cosignature from '../../manifests/schema/api/log-cosignature.schema.json' with { type: 'json' };
 import tokenCreate from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
@@ -128,6 +129,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/v1/rollouts', summary: 'Create a rollout (a draft)', auth: PUBLISH, tag: 'rollouts', body: rolloutCreate, responses: { 201: 'the draft rollout', 409: 'the id exists', 422: 'unknown release or cohort, or the release expired' } },
   ...rolloutActions,
   { method: 'post', path: '/v1/rollouts/{id}/clone', summary: "A fresh draft with this rollout's release, stages and failure policy (new salt)", auth: PUBLISH, tag: 'rollouts', body: rolloutClone, responses: { 201: 'the new draft', 404: 'no such rollout', 409: 'the new id exists' } },
+  { method: 'patch', path: '/v1/rollouts/{id}', summary: "Change a running or paused rollout's failure policy (audit-logged; nothing is re-signed) (protocol §7)", auth: PUBLISH, tag: 'rollouts', body: rolloutUpdate, responses: { 200: 'the rollout (halted if the new policy is already crossed)', 404: 'no such rollout', 409: 'invalid_transition: not running or paused' } },
   { method: 'get', path: '/v1/rollouts', summary: 'Rollouts, paged', auth: READERS, tag: 'rollouts', query: PAGE(1000), responses: { 200: 'rollouts and nextCursor' } },
   { method: 'get', path: '/v1/rollouts/{id}', summary: 'One rollout with its statements', auth: READERS, tag: 'rollouts', responses: { 200: 'the rollout', 404: 'no such rollout' } },
   { method: 'get', path: '/v1/rollouts/{id}/status', summary: 'State, counts, failure rate, settings compliance, per-stage reach', auth: READERS, tag: 'rollouts', responses: { 200: 'the status', 404: 'no such rollout' } },

@@ -13,6 +13,8 @@ import { pathParam, SLUG_RE } from '../http/params.js';
 import { REPORT_STATES } from '../reports/report-rules.js';
 import { compileValidator } from '../schema/validator.js';
 import { CANCELLED_STATE } from './cancel-update-service.js';
+import updateSchema from '../../manifests/schema/api/rollout-update.schema.json' with { type: 'json' };
+import type { FailurePolicy } from './rollout.js';
 import { withdrawalSummary } from '../releases/withdraw-service.js';
 import { toTimestamp } from '../trust/time.js';
 import { ACTION_ROLES } from './rollout-permissions.js';
@@ -25,6 +27,7 @@ const parseDraft = compileValidator<RolloutDraft>(createSchema, 'rollout');
 const parseResume = compileValidator<ActInput>(resumeSchema, 'resume body');
 const parseClone = compileValidator<{ id?: string }>(cloneSchema, 'clone body');
 const parseAction = compileValidator<{ reason?: string }>(actionSchema, 'action body');
+const parseUpdate = compileValidator<{ failurePolicy: FailurePolicy; reason?: string }>(updateSchema, 'rollout update', [createSchema]);
 const DEVICE_STATES = new Set<string>([...REPORT_STATES, 'timed_out', CANCELLED_STATE, 'silent']);
 
 const view = (r: Rollout, statements: string[] = []) => ({
@@ -74,6 +77,17 @@ export function rolloutRoutes(ctx: AppContext): Router {
   router.post('/v1/rollouts/:id/clone', requireRole('release-manager'), optionalBody, async (req, res) => {
     const body = parseClone(req.body);
     res.status(201).json(view(await ctx.rolloutService.clone(rolloutId(req), body.id, actorOf(principalOf(res)))));
+  });
+
+  // protocol §7 fleet lifecycle: a running or paused rollout's failure policy; audit-logged, nothing re-signed.
+  router.patch('/v1/rollouts/:id', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
+    const id = rolloutId(req);
+    const body = parseUpdate(req.body);
+    const r = await ctx.rolloutService.setFailurePolicy(id, body.failurePolicy, actorOf(principalOf(res)), body.reason);
+    // A lower threshold may already be crossed: judged now, not at the next report.
+    await ctx.health.checkHalts([id]);
+    const after = (await ctx.rollouts.get(id)) ?? r;
+    res.json(view(after, (await ctx.rollouts.statements(id)).map((s) => s.envelopeJson)));
   });
 
   router.get('/v1/rollouts', requireRole(...READERS), async (req, res) => {

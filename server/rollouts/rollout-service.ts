@@ -180,6 +180,31 @@ export function createRolloutService(deps: RolloutDeps) {
       return rollout;
     },
 
+    /**
+     * protocol §7 `PATCH /v1/rollouts/{id} { failurePolicy }`: a running or
+     * paused rollout's thresholds change, on the record (before and after in
+     * the audit log). The policy is in no signed statement (§6), so nothing
+     * is re-signed and devices see no change; auto-halt judges by the new
+     * policy from the next check on.
+     */
+    async setFailurePolicy(id: string, policy: FailurePolicy, actor: string, reason?: string): Promise<Rollout> {
+      const now = deps.now();
+      return sql.transaction(async () => {
+        await holdUntilCommit(sql, ADVISORY_LOCK.history);
+        const r = await rollouts.get(id);
+        if (!r) throw new AppError('not_found', `no rollout ${id}`);
+        if (r.state !== 'running' && r.state !== 'paused') {
+          throw new AppError('invalid_transition', `the failure policy of a ${r.state} rollout cannot change (only running or paused ones)`);
+        }
+        const before = r.failurePolicy;
+        r.failurePolicy = policy;
+        r.updatedAt = toTimestamp(now);
+        await rollouts.setFailurePolicy(id, policy, r.updatedAt);
+        await audit.append({ actor, action: 'rollout.failure-policy', subject: id, details: { before, after: policy, ...(reason === undefined ? {} : { reason }) } }, r.updatedAt);
+        return r;
+      });
+    },
+
     /** Re-signs serving rollouts whose statements pass half their lifetime (protocol §6: before they run out). */
     async resignExpiring(): Promise<number> {
       const now = deps.now();

@@ -79,6 +79,10 @@ export function createRolloutStore(sql: Sql) {
       await sql.run('UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ?, last_halt = ?, overruled_halt = ? WHERE id = ?',
         [r.state, r.currentStage, r.stageStartedAt, r.statementVersion, r.updatedAt, jsonOrNull(r.lastHalt), jsonOrNull(r.overruledHalt), r.id]);
     },
+    /** protocol §7: only the failure policy (no statement carries it, so nothing is re-signed). */
+    async setFailurePolicy(id: string, policy: Rollout['failurePolicy'], updatedAt: string): Promise<void> {
+      await sql.run('UPDATE rollouts SET failure_policy = ?, updated_at = ? WHERE id = ?', [JSON.stringify(policy), updatedAt, id]);
+    },
     async saveStatement(rolloutId: string, s: StoredStatement): Promise<void> {
       await sql.run(`INSERT INTO rollout_statements (rollout_id, stage, version, expires, envelope) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (rollout_id, stage) DO UPDATE SET version = excluded.version, expires = excluded.expires, envelope = excluded.envelope`,
