@@ -1,4 +1,8 @@
 import { Router, type Request } from 'express';
+import pruneSchema from '../../manifests/schema/api/artifact-prune.schema.json' with { type: 'json' };
+import { optionalJsonBody } from '../http/json-body.js';
+import { compileValidator } from '../schema/validator.js';
+import { pruneArtifacts } from './prune-service.js';
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import { AppError } from '../errors.js';
@@ -17,6 +21,8 @@ function checkUploadHeaders(req: Request, maxBytes: number): void {
 }
 
 /** Upload (release-manager) and the listing (readers) are authenticated; download is public because artifacts are content-addressed and only installed against a signed manifest. */
+const parsePrune = compileValidator<{ dryRun?: boolean; minAgeSeconds?: number }>(pruneSchema, 'prune body');
+
 export function artifactUploadRoutes(ctx: AppContext): Router {
   const router = Router();
   router.put('/v1/artifacts', requireRole('release-manager'), async (req, res) => {
@@ -35,6 +41,11 @@ export function artifactUploadRoutes(ctx: AppContext): Router {
     if (page.cursor !== undefined && !SHA256_RE.test(page.cursor)) throw new AppError('bad_request', 'cursor must be the sha256 of the last artifact seen');
     const rows = await ctx.artifacts.page(page.cursor ?? '', page.limit);
     res.json({ artifacts: rows, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.sha256 ?? null) : null });
+  });
+  // Artifacts no published release references: listed (dryRun) or removed (docs/protocol-notes.md: release managers upload, so they may prune).
+  router.post('/v1/artifacts/prune', requireRole('release-manager'), optionalJsonBody(ctx.jsonBody), async (req, res) => {
+    const body = parsePrune(req.body ?? {});
+    res.json(await pruneArtifacts({ dryRun: body.dryRun ?? false, minAgeSeconds: body.minAgeSeconds ?? 86_400 }, actorOf(principalOf(res)), ctx));
   });
   return router;
 }

@@ -43,6 +43,14 @@ export function createArtifactStore(sql: Sql, dir: string) {
     /** Uploaded artifacts by digest, for operators (GET /v1/artifacts). */
     page: (afterSha: string, limit: number) => sql.all<{ sha256: string; size: number; uploadedAt: string; uploadedBy: string }>(
       'SELECT sha256, size, uploaded_at AS "uploadedAt", uploaded_by AS "uploadedBy" FROM artifacts WHERE sha256 > ? ORDER BY sha256 LIMIT ?', [afterSha, limit]),
+    /** Deletes the row (inside the caller's transaction); the bytes go with `removeFile` after it commits. */
+    async remove(sha256: string): Promise<void> {
+      await sql.run('DELETE FROM artifacts WHERE sha256 = ?', [sha256]);
+    },
+    /** The stored bytes of a removed artifact (gone already is fine: another node may share the folder). */
+    removeFile(sha256: string): void {
+      rmSync(pathOf(sha256), { force: true });
+    },
     async put(body: Readable, maxBytes: number, uploadedBy: string, at: string): Promise<StoredArtifact & { created: boolean }> {
       const tmp = join(tmpDir, randomBytes(12).toString('hex'));
       const hash = createHash('sha256');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ReleaseSigned } from '../releases/release-manifest.js';
 import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
-import { println, type CliIo } from './io.js';
+import { intOption, println, type CliIo } from './io.js';
 import { table } from './text-table.js';
 
 /** A release as GET /v1/releases answers it (server/releases/release-routes.ts). */
@@ -108,8 +108,31 @@ export function registerRelease(program: Command, io: CliIo, exit: (code: number
     .action(async (id: string, opts: JsonOptions & { reason: string }) => exit(await withdrawRelease(id, opts, io)));
 }
 
+/** `ota artifact prune [--dry-run]`: POST /v1/artifacts/prune — artifacts no published release references. */
+export async function pruneArtifacts(opts: JsonOptions & { dryRun?: boolean; minAge: number }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: '/v1/artifacts/prune', json: { dryRun: opts.dryRun === true, minAgeSeconds: opts.minAge } });
+  if (!reply) return 1;
+  if (opts.json) {
+    printJson(reply, io);
+    return 0;
+  }
+  const b = reply.body as { artifacts: ArtifactView[]; bytes: number };
+  if (!b.artifacts.length) {
+    println(io.out, 'no unreferenced artifacts (every artifact is named by a published release, or is younger than --min-age)');
+    return 0;
+  }
+  for (const line of table(['SHA256', 'SIZE', 'UPLOADED', 'BY'], b.artifacts.map((a) => [a.sha256, a.size, a.uploadedAt, a.uploadedBy]))) println(io.out, line);
+  const n = `${b.artifacts.length} artifact${b.artifacts.length === 1 ? '' : 's'}, ${b.bytes} bytes`;
+  println(io.out, opts.dryRun ? `${n} would be removed (run without --dry-run to remove them)` : `removed ${n}`);
+  return 0;
+}
+
 /** `ota artifact list`, beside `ota artifact upload` (http-commands.ts). */
 export function registerArtifactList(artifact: Command, io: CliIo, exit: (code: number) => void): void {
   jsonOption(serverOptions(artifact.command('list').description('uploaded artifacts: sha256, size, when, by whom (GET /v1/artifacts)')))
     .action(async (opts: JsonOptions) => exit(await listArtifacts(opts, io)));
+  jsonOption(serverOptions(artifact.command('prune').description('remove uploaded artifacts no published release references (POST /v1/artifacts/prune)')))
+    .option('--dry-run', 'only list them')
+    .option('--min-age <seconds>', 'keep artifacts uploaded less than this long ago (a release may be about to name them)', intOption('--min-age', 0, 31_536_000), 86_400)
+    .action(async (opts: JsonOptions & { dryRun?: boolean; minAge: number }) => exit(await pruneArtifacts(opts, io)));
 }

@@ -1,3 +1,4 @@
+import artifactPrune from '../../manifests/schema/api/artifact-prune.schema.json' with { type: 'json' };
 import cancelUpdate from '../../manifests/schema/api/cancel-update.schema.json' with { type: 'json' };
 import cohortMembers from '../../manifests/schema/api/cohort-members.schema.json' with { type: 'json' };
 import cohort from '../../manifests/schema/api/cohort.schema.json' with { type: 'json' };
@@ -120,6 +121,7 @@ export const API_ROUTES: ApiRoute[] = [
   },
   { method: 'get', path: '/v1/artifacts', summary: 'Uploaded artifacts (sha256, size, who, when), paged', auth: READERS, tag: 'artifacts', query: PAGE(1000), responses: { 200: 'artifacts and nextCursor' } },
   { method: 'put', path: '/v1/artifacts', summary: 'Upload artifact bytes', auth: PUBLISH, tag: 'artifacts', body: 'binary', responses: { 201: json('stored', { type: 'object', required: ['sha256', 'size'], properties: { sha256: { type: 'string' }, size: { type: 'integer' } } }), 413: 'payload_too_large' } },
+  { method: 'post', path: '/v1/artifacts/prune', summary: 'List (dryRun) or remove uploaded artifacts no published release references', auth: PUBLISH, tag: 'artifacts', body: artifactPrune, responses: { 200: '{ dryRun, artifacts: [{ sha256, size, uploadedAt, uploadedBy }], bytes }' } },
   { method: 'post', path: '/v1/cohorts', summary: 'Create a cohort (protocol §5)', auth: PUBLISH, tag: 'cohorts', body: cohort, responses: { 201: 'the cohort', 409: 'it exists' } },
   { method: 'get', path: '/v1/cohorts', summary: 'Every cohort', auth: READERS, tag: 'cohorts', responses: { 200: 'cohorts' } },
   { method: 'get', path: '/v1/cohorts/{name}', summary: 'One cohort with a page of its members', auth: READERS, tag: 'cohorts', query: PAGE(10_000), responses: { 200: 'the cohort, members and nextCursor', 404: 'no such cohort' } },

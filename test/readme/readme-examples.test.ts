@@ -188,6 +188,10 @@ describe('README examples, in order, as written', () => {
       const [edited] = await step('ota cohort edit eu-beta --description "EU beta testers" --attribute region=eu');
       expect(edited?.out).toBe('updated cohort eu-beta: 0 explicit members; rule: region=eu\n');
       await step('ota cohort delete eu-beta');
+      const [unreferenced] = await step('ota artifact prune --dry-run');
+      expect(unreferenced?.out).toMatch(/^no unreferenced artifacts/);
+      const [pruned] = await step('ota artifact prune                     #');
+      expect(pruned?.out).toMatch(/^no unreferenced artifacts/);
       const [tightened] = await step('ota rollout policy optin-2 --max-failure-percent 2.5');
       expect(tightened?.out).toMatch(/^rollout optin-2 failure policy: halt above 2\.5% of at least /);
       const [yanked] = await step('ota release withdraw redmi-1s-cloud-optin-2014-08 --reason');
