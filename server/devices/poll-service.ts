@@ -9,6 +9,8 @@ import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
 import type { CancelledOffers } from '../rollouts/cancelled-offers.js';
 import type { ActivityBuffer } from './activity-buffer.js';
 import { deviceBucket } from './device-buckets.js';
+import { nextWindowOpening, windowClosesAt } from '../rollouts/maintenance-window.js';
+import { toTimestamp } from '../trust/time.js';
 import type { Device } from './device-store.js';
 
 export interface PollDeps {
@@ -96,19 +98,40 @@ export function createPollService(deps: PollDeps) {
     })();
   };
 
+  /**
+   * protocol §7 maintenance windows: the stage's next opening while it is
+   * closed (an RFC 3339 string), undefined while open. Kept per rollout and
+   * stage until the window next opens or closes, so a poll formats no dates.
+   */
+  const windowed = new Map<string, { installAfter: string | undefined; until: number }>();
+  const installAfterOf = (c: Candidate, now: number): string | undefined => {
+    const window = c.release.windows[c.stage];
+    if (window === undefined) return undefined;
+    const key = `${c.release.id}:${c.stage}`;
+    const known = windowed.get(key);
+    if (known && now < known.until) return known.installAfter;
+    const next = nextWindowOpening(window, new Date(now));
+    const state = next === null
+      ? { installAfter: undefined, until: (windowClosesAt(window, new Date(now)) as Date).getTime() }
+      : { installAfter: toTimestamp(next), until: next.getTime() };
+    windowed.set(key, state);
+    return state.installAfter;
+  };
+
   const answerOf = (device: Device, found: readonly Candidate[], now: number): PollAnswer => {
-    const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string }[] = [];
+    const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string; installAfter: string | undefined }[] = [];
     for (const c of found) {
       // protocol §5: paused serves no new offers, only those already made.
       if (!c.paused) deps.activity.offered(c.release.id, device.id, c.stage, now);
-      offers.push({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` });
+      const installAfter = installAfterOf(c, now);
+      offers.push({ release: c.release, statement: c.statement, installAfter, key: `${c.release.id}:${c.stage}:${c.statement.version}${installAfter ? `@${installAfter}` : ''}` });
     }
     const pollAfter = pollAfterOf(device) * (deps.loadFactor?.() ?? 1);
     const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
     let answer = bodies.get(key);
     if (!answer) {
       const updates = offers.map((o) =>
-        `{"release":${o.release.releaseJson},"rollout":${o.statement.json},"log":${deps.log.offerMember(o.release.releaseLogIndex as number, o.statement.logIndex as number)}}`);
+        `{"release":${o.release.releaseJson},"rollout":${o.statement.json},"log":${deps.log.offerMember(o.release.releaseLogIndex as number, o.statement.logIndex as number)}${o.installAfter ? `,"installAfter":"${o.installAfter}"` : ''}}`);
       const body = `{"updates":[${updates.join(',')}],"pollAfterSeconds":${pollAfter}}`;
       answer = { bytes: Buffer.from(body), etag: `"${sha256Hex(body).slice(0, 32)}"` };
       bodies.set(key, answer);
@@ -127,6 +150,7 @@ export function createPollService(deps: PollDeps) {
     poll(device: Device, installedVersion: string, now: number): PollAnswer | Promise<PollAnswer> {
       if (generation !== deps.live.generation() || logGeneration !== deps.log.generation() || bodies.size > MAX_CACHED_BODIES) {
         bodies.clear();
+        windowed.clear();
         generation = deps.live.generation();
         logGeneration = deps.log.generation();
       }

@@ -5,6 +5,7 @@ import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
 import type { RolloutState } from './rollout-state.js';
 import type { RolloutStore } from './rollout-store.js';
+import type { MaintenanceWindow } from './maintenance-window.js';
 import { reachedStages } from './statements.js';
 
 /** Everything the poll path needs about one serving rollout, prepared once per change. */
@@ -20,6 +21,8 @@ export interface LiveRollout extends EligibilityInput {
   releaseExpires: number;
   /** The release envelope's index in the transparency log (protocol §8; undefined = not logged, never offered). */
   releaseLogIndex: number | undefined;
+  /** protocol §7: each reached stage's maintenance window (undefined: installs may start any time). */
+  windows: (MaintenanceWindow | undefined)[];
   /** Signed statement per reached stage, serialised once, with its version and log index. */
   statements: { json: string; version: number; expires: number; logIndex: number | undefined }[];
 }
@@ -53,6 +56,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
         models: new Set(signed.models),
         appliesTo: new semver.Range(signed.appliesTo),
         stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
+        windows: r.stages.slice(0, statements.length).map((s) => s.window),
         releaseJson: stored.envelopeJson,
         releaseLogIndex: log.indexOf(stored.envelopeJson),
         releaseExpires: signed.expires === undefined ? Number.POSITIVE_INFINITY : Date.parse(signed.expires),

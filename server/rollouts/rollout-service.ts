@@ -17,6 +17,7 @@ import type { RolloutStore } from './rollout-store.js';
 import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import type { ChangeFeed } from '../cluster/change-feed.js';
 import { signStatements } from './statements.js';
+import { windowProblems } from './maintenance-window.js';
 
 export interface RolloutDeps {
   sql: Sql;
@@ -87,6 +88,8 @@ export function createRolloutService(deps: RolloutDeps) {
       if (release?.withdrawalJson) problems.push({ path: '/releaseId', message: `release ${draft.releaseId} was withdrawn` });
       const expires = release && envelopeOf(release).signed.expires;
       if (expires && isExpired(expires, deps.now())) problems.push({ path: '/releaseId', message: `release expired at ${expires}` });
+      const badWindows: ErrorDetail[] = draft.stages.flatMap((s, i) => (s.window ? windowProblems(s.window).map((message) => ({ path: `/stages/${i}/window`, message })) : []));
+      if (badWindows.length) throw new AppError('validation_failed', 'rollout is not valid', { details: badWindows });
       if (problems.length) throw new AppError('unprocessable', 'the rollout cannot be created', { details: problems });
       const id = draft.id ?? `${draft.releaseId.slice(0, 55)}-${randomBytes(4).toString('hex')}`;
       if (await rollouts.get(id)) throw new AppError('conflict', `rollout ${id} already exists`);
@@ -95,7 +98,7 @@ export function createRolloutService(deps: RolloutDeps) {
         id,
         releaseId: draft.releaseId,
         salt: randomBytes(16).toString('hex'),
-        stages: draft.stages.map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints, minDwellSeconds: s.minDwellSeconds ?? 0, autoAdvance: s.autoAdvance ?? false })),
+        stages: draft.stages.map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints, minDwellSeconds: s.minDwellSeconds ?? 0, autoAdvance: s.autoAdvance ?? false, ...(s.window ? { window: s.window } : {}) })),
         failurePolicy: draft.failurePolicy,
         state: 'draft',
         currentStage: 0,

@@ -7,6 +7,7 @@ import type { PolicySigned } from '../trust/settings-policy.js';
 import { toTimestamp } from '../trust/time.js';
 import type { Census } from './census.js';
 import { CANCELLED_STATE } from './cancel-update-service.js';
+import { windowInWords } from './maintenance-window.js';
 import { counterKey, figuresOf, settingCounterParts, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
 import type { RolloutStore } from './rollout-store.js';
@@ -20,6 +21,7 @@ export interface StatusDeps {
   devices: DeviceStore;
   census: Census;
   policy: () => PolicySigned;
+  now?: () => Date;
 }
 
 const SETTING_PREFIX = 'setting:';
@@ -63,7 +65,9 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
   const stages = r.stages.map((s, j) => {
     const offered = get(counterKey.offeredAt(j));
     const reported = get(counterKey.reportedAt(j));
-    return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? (census.perStage[j] ?? 0) : null, offered, reported, silent: offered - reported };
+    // protocol §7 maintenance window, and in words when installs may next start (hawkBit users ask exactly this).
+    const windowed = s.window ? { window: s.window, windowNow: windowInWords(s.window, deps.now?.() ?? new Date()) } : {};
+    return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? (census.perStage[j] ?? 0) : null, offered, reported, silent: offered - reported, ...windowed };
   });
   const silentDevices = [];
   for (const d of await deps.rolloutDevices.page(id, 'silent', '', SILENT_SAMPLE)) {
