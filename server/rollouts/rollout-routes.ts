@@ -45,6 +45,7 @@ const view = (r: Rollout, statements: string[] = []) => ({
   updatedAt: r.updatedAt,
   lastHalt: r.lastHalt,
   overruledHalt: r.overruledHalt,
+  startAt: r.startAt ?? null,
   statements: statements.map((s) => JSON.parse(s) as unknown),
 });
 

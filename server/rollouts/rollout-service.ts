@@ -41,6 +41,8 @@ export interface RolloutDeps {
 
 export interface RolloutDraft {
   id?: string;
+  /** protocol §7: start by itself at this time. */
+  startAt?: string;
   releaseId: string;
   stages: (Pick<Stage, 'cohort' | 'basisPoints'> & Partial<Stage>)[];
   failurePolicy: FailurePolicy;
@@ -109,11 +111,13 @@ export function createRolloutService(deps: RolloutDeps) {
         updatedAt: at,
         lastHalt: null,
         overruledHalt: null,
+        startAt: draft.startAt ?? null,
       };
       await sql.transaction(async () => {
         await rollouts.insert(rollout);
         const origin = clonedFrom === undefined ? {} : { clonedFrom };
-        await audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy, ...origin } }, at);
+        const scheduled = rollout.startAt ? { startAt: rollout.startAt } : {};
+        await audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy, ...origin, ...scheduled } }, at);
       });
       deps.events?.emit({ rolloutId: id, releaseId: rollout.releaseId, action: 'create', actor, from: null, to: { state: 'draft', stage: 0 }, at, details: {} });
       return rollout;

@@ -19,6 +19,8 @@ export interface FailurePolicy {
 }
 
 export interface Rollout {
+  /** protocol §7: when the draft starts by itself (RFC 3339); null or absent = by hand. */
+  startAt?: string | null;
   id: string;
   releaseId: string;
   salt: string;

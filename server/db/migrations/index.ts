@@ -12,6 +12,7 @@ import { settingCounterSeparator } from './010-setting-counter-separator.js';
 import { deviceDecommission } from './011-device-decommission.js';
 import { cancelledOffers } from './012-cancelled-offers.js';
 import { releaseWithdrawal } from './013-release-withdrawal.js';
+import { rolloutStartAt } from './014-rollout-start-at.js';
 
 export interface Migration {
   version: number;
@@ -20,7 +21,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard, rolloutHaltRecord, trustBinding, tokenLastUsed, transparencyLog, logCosignatures, settingCounterSeparator, deviceDecommission, cancelledOffers, releaseWithdrawal];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard, rolloutHaltRecord, trustBinding, tokenLastUsed, transparencyLog, logCosignatures, settingCounterSeparator, deviceDecommission, cancelledOffers, releaseWithdrawal, rolloutStartAt];
 
 export class SchemaTooNewError extends Error {}
 

@@ -12,6 +12,7 @@ import { m010 } from './010-change-feed.js';
 import { m011 } from './011-device-decommission.js';
 import { m012 } from './012-cancelled-offers.js';
 import { m013 } from './013-release-withdrawal.js';
+import { m014 } from './014-rollout-start-at.js';
 
 /** Append only, numbered like server/db/migrations (design §3): a shipped migration is never edited. */
-export const postgresMigrations: readonly PostgresMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013];
+export const postgresMigrations: readonly PostgresMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014];
