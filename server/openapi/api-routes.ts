@@ -118,11 +118,11 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/v1/releases/{id}', summary: 'One published release', auth: READERS, tag: 'releases', responses: { 200: json('the release with its envelope', R.releaseView), 404: 'no such release' } },
   {
     method: 'post', path: '/v1/releases/{id}/withdraw', summary: 'Withdraw (yank) a release: offered by no rollout any more; a signed withdrawal statement is logged (protocol §7, §8)', auth: PUBLISH, tag: 'releases', body: releaseWithdraw,
-    responses: { 200: '{ releaseId, withdrawal: the signed statement (type "withdrawal", online role), logIndex, alreadyWithdrawn, rollouts } — also when it was withdrawn before (idempotent)', 404: 'no such release' },
+    responses: { 200: json('the signed withdrawal statement and its log index — also when it was withdrawn before (idempotent)', R.releaseWithdrawn), 404: 'no such release' },
   },
   { method: 'get', path: '/v1/artifacts', summary: 'Uploaded artifacts (sha256, size, who, when), paged', auth: READERS, tag: 'artifacts', query: PAGE(1000), responses: { 200: json('artifacts and nextCursor', R.artifactPage) } },
   { method: 'put', path: '/v1/artifacts', summary: 'Upload artifact bytes', auth: PUBLISH, tag: 'artifacts', body: 'binary', responses: { 201: json('stored', R.artifactStored), 413: 'payload_too_large' } },
-  { method: 'post', path: '/v1/artifacts/prune', summary: 'List (dryRun) or remove uploaded artifacts no published release references', auth: PUBLISH, tag: 'artifacts', body: artifactPrune, responses: { 200: '{ dryRun, artifacts: [{ sha256, size, uploadedAt, uploadedBy }], bytes }' } },
+  { method: 'post', path: '/v1/artifacts/prune', summary: 'List (dryRun) or remove uploaded artifacts no published release references', auth: PUBLISH, tag: 'artifacts', body: artifactPrune, responses: { 200: json('the unreferenced artifacts (removed unless dryRun)', R.artifactPruneResult) } },
   { method: 'post', path: '/v1/cohorts', summary: 'Create a cohort (protocol §5)', auth: PUBLISH, tag: 'cohorts', body: cohort, responses: { 201: json('the cohort', R.cohortView), 409: 'it exists' } },
   { method: 'get', path: '/v1/cohorts', summary: 'Every cohort', auth: READERS, tag: 'cohorts', responses: { 200: json('cohorts', R.cohortList) } },
   { method: 'get', path: '/v1/cohorts/{name}', summary: 'One cohort with a page of its members', auth: READERS, tag: 'cohorts', query: PAGE(10_000), responses: { 200: json('the cohort, members and nextCursor', R.cohortPage), 404: 'no such cohort' } },
@@ -167,7 +167,7 @@ export const API_ROUTES: ApiRoute[] = [
   },
   {
     method: 'post', path: '/v1/devices/{deviceId}/cancel-update', summary: "Withdraw a rollout's open offer to this device; counted as cancelled, apart from failures (protocol §7)", auth: PUBLISH, tag: 'devices', body: cancelUpdate,
-    responses: { 200: '{ rolloutId, deviceId, state: "cancelled", previousState, cancelledAt }', 404: 'no such device or rollout', 409: 'the device already finished in that rollout, or the rollout is cancelled' },
+    responses: { 200: json('the offer withdrawn, counted as cancelled', R.updateCancelled), 404: 'no such device or rollout', 409: 'the device already finished in that rollout, or the rollout is cancelled' },
   },
   { method: 'post', path: '/v1/tokens', summary: 'Create an operator token (the secret is shown this once)', auth: [], tag: 'tokens', body: tokenCreate, responses: { 201: json('the token, with its secret', R.tokenCreated) } },
   { method: 'get', path: '/v1/tokens', summary: 'Operator tokens: id, role, name, created, last used, revoked (never a secret)', auth: [], tag: 'tokens', query: PAGE(1000), responses: { 200: json('tokens and nextCursor', R.tokenPage) } },

@@ -5,6 +5,18 @@
  * test/openapi/api-types.test.ts fails while this file is stale.
  */
 
+export type Artifacts = {
+  /**
+   * 32 bytes as lower-case hex (keyids, SHA-256 digests, public keys).
+   */
+  sha256: string;
+  size: number;
+  /**
+   * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
+   */
+  uploadedAt: string;
+  uploadedBy: string;
+}[];
 /**
  * @maxItems 10000
  */
@@ -71,6 +83,7 @@ export type Whoami =
 export interface ApiContract {
   ArtifactPage: ArtifactPage;
   ArtifactPrune: ArtifactPrune;
+  ArtifactPruneResult: ArtifactPruneResult;
   ArtifactStored: ArtifactStored;
   AuditPage: AuditPage;
   CancelUpdate: CancelUpdate;
@@ -96,6 +109,7 @@ export interface ApiContract {
   ReleasePage: ReleasePage;
   ReleaseView: ReleaseView;
   ReleaseWithdraw: ReleaseWithdraw;
+  ReleaseWithdrawn: ReleaseWithdrawn;
   Report: Report;
   ReportResult: ReportResult;
   RolloutAction: RolloutAction;
@@ -115,6 +129,7 @@ export interface ApiContract {
   TokenCreated: TokenCreated;
   TokenInfo: TokenInfo;
   TokenPage: TokenPage;
+  UpdateCancelled: UpdateCancelled;
   Whoami: Whoami;
   Withdrawal: Withdrawal;
 }
@@ -122,18 +137,7 @@ export interface ApiContract {
  * GET /v1/artifacts answer: a page of uploaded artifacts
  */
 export interface ArtifactPage {
-  artifacts: {
-    /**
-     * 32 bytes as lower-case hex (keyids, SHA-256 digests, public keys).
-     */
-    sha256: string;
-    size: number;
-    /**
-     * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
-     */
-    uploadedAt: string;
-    uploadedBy: string;
-  }[];
+  artifacts: Artifacts;
   /**
    * Pass as cursor= for the next page; null on the last page.
    */
@@ -151,6 +155,14 @@ export interface ArtifactPrune {
    * Only artifacts uploaded at least this long ago: one just uploaded for a release not yet published is kept.
    */
   minAgeSeconds?: number;
+}
+/**
+ * POST /v1/artifacts/prune 200 answer: the artifacts no published release references (removed unless dryRun)
+ */
+export interface ArtifactPruneResult {
+  dryRun: boolean;
+  artifacts: Artifacts;
+  bytes: number;
 }
 /**
  * PUT /v1/artifacts 201 answer: the content address of the stored bytes
@@ -794,6 +806,24 @@ export interface ReleaseWithdraw {
    */
   reason: string;
 }
+/**
+ * POST /v1/releases/{id}/withdraw 200 answer (protocol §7): the signed withdrawal statement and its log index; also when it was withdrawn before
+ */
+export interface ReleaseWithdrawn {
+  /**
+   * Release ids, cohort names and rollout ids.
+   */
+  releaseId: string;
+  withdrawal: Withdrawal;
+  logIndex: number;
+  alreadyWithdrawn: boolean;
+  /**
+   * The started rollouts of the release (they offer it no more).
+   *
+   * Items: Release ids, cohort names and rollout ids.
+   */
+  rollouts: string[];
+}
 export interface ReportBody {
   /**
    * Per device, increasing; any non-negative integer to start.
@@ -1242,4 +1272,23 @@ export interface TokenPage {
    * Pass as cursor= for the next page; null on the last page.
    */
   nextCursor: null | string;
+}
+/**
+ * POST /v1/devices/{deviceId}/cancel-update 200 answer (protocol §7): the offer is withdrawn, counted as cancelled
+ */
+export interface UpdateCancelled {
+  /**
+   * Release ids, cohort names and rollout ids.
+   */
+  rolloutId: string;
+  deviceId: string;
+  state: "cancelled";
+  /**
+   * The device's state before (null: offered, nothing reported); absent when it had not been offered or was cancelled before.
+   */
+  previousState?: null | string;
+  /**
+   * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
+   */
+  cancelledAt: string;
 }
