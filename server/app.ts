@@ -11,6 +11,7 @@ import { enrollRoute, pollRoute } from './devices/device-routes.js';
 import { deviceQueryRoutes } from './devices/device-query-routes.js';
 import { reportRoute } from './reports/report-routes.js';
 import { createDeviceEdge, type DeviceEdge } from './http/device-edge.js';
+import { deviceLifecycleRoutes } from './devices/device-lifecycle-routes.js';
 import { rolloutRoutes } from './rollouts/rollout-routes.js';
 import { timelineRoutes } from './rollouts/timeline-routes.js';
 import type { AppContext } from './context.js';
@@ -110,6 +111,7 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver, lim
   app.use(releaseRoutes(ctx));
   app.use(artifactUploadRoutes(ctx));
   app.use(deviceQueryRoutes(ctx));
+  app.use(deviceLifecycleRoutes(ctx));
   app.use(cohortRoutes(ctx));
   app.use(rolloutRoutes(ctx));
   app.use(timelineRoutes(ctx));

@@ -32,6 +32,7 @@ import { createLiveRollouts, type LiveRollouts } from './rollouts/live-rollouts.
 import { createRolloutEvents, isAutomatic, type RolloutEvents } from './rollouts/rollout-events.js';
 import { createCounterStore, type CounterStore } from './rollouts/rollout-counters.js';
 import { createRolloutDeviceStore, type RolloutDeviceStore } from './rollouts/rollout-device-store.js';
+import { CANCELLED_OFFER_TOPIC, createCancelledOffers, type CancelledOffers } from './rollouts/cancelled-offers.js';
 import { createRolloutService, type RolloutService } from './rollouts/rollout-service.js';
 import { createRolloutStore, type RolloutStore } from './rollouts/rollout-store.js';
 import { createTimelineStore, type TimelineStore } from './rollouts/rollout-timeline.js';
@@ -43,6 +44,8 @@ import type { ChangeFeed } from './cluster/change-feed.js';
 import { createNodeChangeFeed } from './cluster/node-change-feed.js';
 import { ADVISORY_LOCK, holdUntilCommit } from './cluster/advisory-locks.js';
 import type { TrustState } from './trust/trust-state.js';
+import { withdrawRelease, type Withdrawal } from './releases/withdraw-service.js';
+import { pruneArtifacts, type PruneResult } from './artifacts/prune-service.js';
 import { createDdiGateway, type DdiGateway } from './ddi/ddi-gateway.js';
 import { createDdiStore } from './ddi/ddi-store.js';
 import { envelopeOf } from './releases/release-store.js';
@@ -78,6 +81,8 @@ export interface AppContext {
   devices: DeviceStore;
   rollouts: RolloutStore;
   rolloutDevices: RolloutDeviceStore;
+  /** Offers operators withdrew from single devices (protocol §7 cancel-update), in memory for the poll path. */
+  cancelled: CancelledOffers;
   counters: CounterStore;
   timeline: TimelineStore;
   reports: ReportStore;
@@ -100,6 +105,10 @@ export interface AppContext {
   databaseHealth: HealthStore;
   /** protocol §3: publishes a signed release (publish-service.ts, bound to its stores). */
   publish(envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome>;
+  /** protocol §7: withdraws a release, its withdrawal statement logged (withdraw-service.ts, bound to its stores). */
+  withdraw(id: string, reason: string, actor: string): Promise<Withdrawal>;
+  /** Artifacts no published release references, listed or removed (prune-service.ts, bound to its stores). */
+  pruneArtifacts(opts: { dryRun: boolean; minAgeSeconds: number }, actor: string): Promise<PruneResult>;
   commits: GroupCommit;
   jsonBody: RequestHandler;
   /**
@@ -141,6 +150,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const devices = createDeviceStore(sql, { cacheEntries: config.deviceCacheEntries });
   const rollouts = createRolloutStore(sql);
   const rolloutDevices = createRolloutDeviceStore(sql);
+  const cancelled = createCancelledOffers(sql);
   const counters = createCounterStore(sql);
   const timeline = createTimelineStore(sql);
   const reports = createReportStore(sql);
@@ -155,10 +165,15 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   live.follow(changes);
   cohorts.follow(changes);
   devices.follow(changes);
+  // Withdrawn offers of single devices (protocol §7 cancel-update) reach every node's poll.
+  changes.subscribe(async (c) => {
+    if (c.topic === CANCELLED_OFFER_TOPIC && c.key !== null) await cancelled.changed(c.key);
+  });
   await changes.start();
   await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts, changes });
   await cohorts.refresh();
   await live.refresh();
+  await cancelled.refresh();
   const rolloutEvents = createRolloutEvents(logger);
   // Operators' actions are logged with their request (http/request-observer.ts); the server's own
   // advances and completions here (health-service.ts already warns of an auto-halt, with its figures).
@@ -200,13 +215,16 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     onCommitted: (ids) => health.checkHalts(ids).catch(jobFailed('auto-halt check failed')),
   });
   const poll = createPollService({
-    live, log, cohorts, rolloutDevices, activity,
+    live, log, cohorts, rolloutDevices, activity, cancelled,
     pollIntervalSeconds: config.pollIntervalSeconds,
     pollJitterSeconds: config.pollJitterSeconds,
     loadFactor: input.loadFactor,
   });
   const core = createDeviceCore({ devices, operatorTokens, tokenUsage, poll, activity, ingest, commits, audit, changes, fleetMetrics, now });
-  const cohortService = createCohortService({ sql, cohorts, audit, changes });
+  const cohortService = createCohortService({
+    sql, cohorts, audit, changes, rollouts,
+    recount: () => void census.run().catch(jobFailed('census failed')),
+  });
   const tokenService = createTokenService({ sql, operatorTokens, audit });
   const publish = (envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome> =>
     publishRelease(envelope, actor, { sql, releases, artifacts, audit, log, trust, now, changes });
@@ -274,6 +292,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     devices,
     rollouts,
     rolloutDevices,
+    cancelled,
     counters,
     timeline,
     reports,
@@ -290,6 +309,8 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     tokenService,
     databaseHealth: createHealthStore(sql),
     publish,
+    withdraw: (id, reason, actor) => withdrawRelease(id, reason, actor, { sql, releases, log, audit, trust, live, changes, now }),
+    pruneArtifacts: (opts, actor) => pruneArtifacts(opts, actor, { sql, artifacts, releases, audit, now }),
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),
     changes,

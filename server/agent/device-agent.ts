@@ -179,15 +179,18 @@ export class DeviceAgent {
         if (res.status !== 200 || !Array.isArray(body?.updates)) return done('error', { error: `GET update answered ${res.status}` });
         if (typeof body.pollAfterSeconds === 'number') st.pollAfterSeconds = body.pollAfterSeconds;
         let stop: 'interrupted' | 'installed' | undefined;
+        let waiting = false;
         for (const offer of body.updates) {
           const out = await runOffer(rt, offer);
           outcomes.push(out);
+          // Waiting for a maintenance window: the same answer must be read again later, not answered 304.
+          if (out.result === 'waiting') waiting = true;
           stop = out.result === 'interrupted' ? 'interrupted' : out.installed ? 'installed' : undefined;
           if (stop) break;
         }
         // Keep the ETag only for an answer fully handled, so an interrupted one is fetched again.
         const etag = res.header('etag');
-        if (stop || trustProblems.length || !etag) delete st.etag;
+        if (stop || waiting || trustProblems.length || !etag) delete st.etag;
         else st.etag = etag;
         await this.save();
         if (stop !== 'installed') return done('ok');

@@ -32,7 +32,8 @@ export interface OfferOutcome {
   releaseId?: string;
   rolloutId?: string;
   /** skipped: already settled; interrupted: try again on the next check. */
-  result: 'applied' | 'failed' | 'rejected' | 'skipped' | 'interrupted';
+  /** waiting: outside the stage's maintenance window (`installAfter`, protocol §7); tried again on a later check. */
+  result: 'applied' | 'failed' | 'rejected' | 'skipped' | 'interrupted' | 'waiting';
   reasons?: RejectReason[];
   message?: string;
   /** An image was installed: the installed version changed. */
@@ -80,6 +81,14 @@ async function fetchArtifact(rt: AgentRuntime, r: ReleaseSigned): Promise<string
   }
 }
 
+/** The offer's `installAfter` (protocol §7) as epoch ms; undefined when absent or not a real instant. */
+function installAfterOf(offer: unknown): number | undefined {
+  const raw = (offer as { installAfter?: unknown } | null)?.installAfter;
+  if (typeof raw !== 'string') return undefined;
+  const t = Date.parse(raw);
+  return Number.isNaN(t) ? undefined : t;
+}
+
 /**
  * One offer through protocol §4–§8: verify, then check it is logged (refuse
  * with a `rejected` report and install nothing), then received → downloading → downloaded →
@@ -96,6 +105,11 @@ export async function runOffer(rt: AgentRuntime, offer: unknown): Promise<OfferO
     // Not yet cosigned by enough witnesses: neither refused nor reported, tried again on a later check.
     if ('wait' in logged) return { ...ids, result: 'interrupted', message: logged.wait };
     return reject(rt, ids, logged.reasons);
+  }
+  // protocol §7 maintenance windows: nothing starts (not even `received`, so no report clock runs) before installAfter.
+  const after = installAfterOf(offer);
+  if (after !== undefined && rt.now().getTime() < after && !rt.state.inFlight) {
+    return { ...ids, result: 'waiting', message: `outside the maintenance window: installs may start at ${new Date(after).toISOString()}` };
   }
   const r = v.release.signed;
   await progress(rt, ids, 'received');

@@ -1,4 +1,8 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import pruneSchema from '../../manifests/schema/api/artifact-prune.schema.json' with { type: 'json' };
+import { optionalJsonBody } from '../http/json-body.js';
+import { compileValidator } from '../schema/validator.js';
+import type { PruneResult } from './prune-service.js';
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import { AppError } from '../errors.js';
@@ -28,11 +32,16 @@ function uploadName(req: Request): string | undefined {
 }
 
 /** Upload (release-manager) and the listing (readers) are authenticated; download is public because artifacts are content-addressed and only installed against a signed manifest. */
+const parsePrune = compileValidator<{ dryRun?: boolean; minAgeSeconds?: number }>(pruneSchema, 'prune body');
+
 export interface ArtifactRoutesDeps {
   artifacts: Pick<ArtifactStore, 'put' | 'page' | 'get' | 'pathOf'>;
   audit: Pick<AuditStore, 'append'>;
   config: { maxArtifactBytes: number };
   now: () => Date;
+  jsonBody: RequestHandler;
+  /** Artifacts no published release references, listed or removed (prune-service.ts, bound to its stores). */
+  pruneArtifacts(opts: { dryRun: boolean; minAgeSeconds: number }, actor: string): Promise<PruneResult>;
 }
 
 export function artifactUploadRoutes(deps: ArtifactRoutesDeps): Router {
@@ -54,6 +63,11 @@ export function artifactUploadRoutes(deps: ArtifactRoutesDeps): Router {
     if (page.cursor !== undefined && !SHA256_RE.test(page.cursor)) throw new AppError('bad_request', 'cursor must be the sha256 of the last artifact seen');
     const rows = await deps.artifacts.page(page.cursor ?? '', page.limit);
     res.json({ artifacts: rows, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.sha256 ?? null) : null });
+  });
+  // Artifacts no published release references: listed (dryRun) or removed (docs/protocol-notes.md: release managers upload, so they may prune).
+  router.post('/v1/artifacts/prune', requireRole('release-manager'), optionalJsonBody(deps.jsonBody), async (req, res) => {
+    const body = parsePrune(req.body ?? {});
+    res.json(await deps.pruneArtifacts({ dryRun: body.dryRun ?? false, minAgeSeconds: body.minAgeSeconds ?? 86_400 }, actorOf(principalOf(res))));
   });
   return router;
 }

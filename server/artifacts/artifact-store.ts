@@ -72,6 +72,14 @@ export function createArtifactStore(sql: Sql, dir: string) {
       await sql.run('UPDATE artifacts SET sha1 = ?, md5 = ? WHERE sha256 = ?', [digests.sha1, digests.md5, sha256]);
       return { ...row, ...digests };
     },
+    /** Deletes the row (inside the caller's transaction); the bytes go with `removeFile` after it commits. */
+    async remove(sha256: string): Promise<void> {
+      await sql.run('DELETE FROM artifacts WHERE sha256 = ?', [sha256]);
+    },
+    /** The stored bytes of a removed artifact (gone already is fine: another node may share the folder). */
+    removeFile(sha256: string): void {
+      rmSync(pathOf(sha256), { force: true });
+    },
     async put(body: Readable, maxBytes: number, uploadedBy: string, at: string, name?: string): Promise<StoredArtifact & { created: boolean }> {
       const tmp = join(tmpDir, randomBytes(12).toString('hex'));
       const hash = createHash('sha256');

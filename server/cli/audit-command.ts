@@ -126,7 +126,7 @@ function print(io: CliIo, flags: AuditFlags, replay: LogReplay, total: number, c
   }
   println(io.out, `ota audit: ${flags.server} log ${cp?.origin ?? '?'}, checkpoint size ${total}, root ${cp?.rootHash ?? '?'}`);
   println(io.out);
-  const rows = (['root', 'settings-policy', 'release', 'rollout', 'unknown'] as const).filter((k) => k !== 'unknown' || replay.counts.unknown > 0)
+  const rows = (['root', 'settings-policy', 'release', 'rollout', 'withdrawal', 'unknown'] as const).filter((k) => k !== 'unknown' || replay.counts.unknown > 0)
     .map((k) => [k, replay.counts[k], replay.counts[k] - new Set(failures.filter((f) => kindAt(replay, f.index) === k).map((f) => f.index)).size]);
   for (const line of table(['entries', 'logged', 'verified'], rows)) println(io.out, line);
   println(io.out);

@@ -131,6 +131,30 @@ export async function replaceMembers(name: string, opts: ServerOptions & { membe
   return 0;
 }
 
+/** `ota cohort edit`: PUT /v1/cohorts/{name}; rule options replace the whole rule, --clear-rule removes it. */
+export async function editCohort(name: string, opts: CreateOptions & { clearRule?: boolean }, io: CliIo): Promise<number> {
+  const rule = ruleOf(opts);
+  if (rule && opts.clearRule) throw new CliError('--clear-rule removes the rule; it cannot be combined with --model, --version-range or --attribute');
+  const body = {
+    ...(opts.description !== undefined ? { description: opts.description === '' ? null : opts.description } : {}),
+    ...(rule ? { rule } : opts.clearRule ? { rule: null } : {}),
+  };
+  if (!Object.keys(body).length) throw new CliError('nothing to change: give --description TEXT, a new rule (--model, --version-range, --attribute) or --clear-rule');
+  const reply = await apiRequest(opts, io, { method: 'PUT', path: `/v1/cohorts/${segment(name)}`, json: body });
+  if (!reply) return 1;
+  if (opts.json) printJson(reply, io);
+  else println(io.out, `updated ${summary(reply.body as CohortView)}`);
+  return 0;
+}
+
+/** `ota cohort delete`: DELETE /v1/cohorts/{name}; refused while a rollout that is not completed or cancelled uses it. */
+export async function deleteCohort(name: string, opts: ServerOptions, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'DELETE', path: `/v1/cohorts/${segment(name)}` });
+  if (!reply) return 1;
+  println(io.out, `deleted cohort ${name}`);
+  return 0;
+}
+
 const jsonOption = (cmd: Command): Command => cmd.option('--json', 'print the server JSON as it is (for scripts)');
 
 export function registerCohort(program: Command, io: CliIo, exit: (code: number) => void): void {
@@ -150,4 +174,13 @@ export function registerCohort(program: Command, io: CliIo, exit: (code: number)
     .option('--member <ids...>', 'the complete new member list')
     .option('--clear', 'empty the member list')
     .action(async (name: string, opts: ServerOptions & { member?: string[]; clear?: boolean; json?: boolean }) => exit(await replaceMembers(name, opts, io)));
+  jsonOption(serverOptions(cohort.command('edit').description("change a cohort's description or rule (PUT /v1/cohorts/{name}); members: ota cohort members").argument('<name>', 'cohort name')))
+    .option('--description <text>', 'the new description ("" removes it)')
+    .option('--model <models...>', 'new rule: device models')
+    .option('--version-range <range>', 'new rule: node-semver range on the installed version')
+    .option('--attribute <pairs...>', 'new rule: key=value (string) or key:=value (integer, true/false)')
+    .option('--clear-rule', 'remove the rule (only listed members stay in the cohort)')
+    .action(async (name: string, opts: CreateOptions & { clearRule?: boolean }) => exit(await editCohort(name, opts, io)));
+  serverOptions(cohort.command('delete').description('delete a cohort no open rollout names (DELETE /v1/cohorts/{name})').argument('<name>', 'cohort name'))
+    .action(async (name: string, opts: ServerOptions) => exit(await deleteCohort(name, opts, io)));
 }

@@ -37,6 +37,7 @@ export async function showDevice(id: string, opts: ServerOptions & { json?: bool
   }
   const d = reply.body as DeviceDetail;
   println(io.out, `device ${d.deviceId}: ${d.model} ${d.version}, enrolled ${d.enrolledAt}, last seen ${d.lastSeen}`);
+  if (d.decommissionedAt) println(io.out, `decommissioned ${d.decommissionedAt}: its token is refused`);
   println(io.out, `cohorts  ${d.cohorts.join(', ') || '(none)'}`);
   if (!d.rollouts.length) {
     println(io.out, 'no rollout has offered it a release');
@@ -44,6 +45,27 @@ export async function showDevice(id: string, opts: ServerOptions & { json?: bool
   }
   const rows = d.rollouts.map((r) => [r.rolloutId, r.releaseId, r.stage + 1, r.state, r.stateAt ?? '', r.error ? `${r.error.code}: ${r.error.message}` : '']);
   for (const line of table(['ROLLOUT', 'RELEASE', 'STAGE', 'STATE', 'SINCE', 'ERROR'], rows)) println(io.out, line);
+  return 0;
+}
+
+/** `ota device decommission ID`: DELETE /v1/devices/{id}; its token is refused from its next request on. */
+export async function decommissionDevice(id: string, opts: ServerOptions, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'DELETE', path: `/v1/devices/${segment(id)}` });
+  if (!reply) return 1;
+  println(io.out, `decommissioned ${id}: its token is refused from now on; its history is kept (enrolling it again needs an enroller token)`);
+  return 0;
+}
+
+/** `ota device cancel-update ID --rollout R`: POST /v1/devices/{id}/cancel-update; that offer is withdrawn. */
+export async function cancelDeviceUpdate(id: string, opts: ServerOptions & { rollout: string; json?: boolean }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/devices/${segment(id)}/cancel-update`, json: { rolloutId: opts.rollout } });
+  if (!reply) return 1;
+  if (opts.json) printJson(reply, io);
+  else {
+    const b = reply.body as { previousState?: string | null; cancelledAt: string };
+    const before = b.previousState === undefined ? 'not offered yet' : (b.previousState ?? 'offered, nothing reported');
+    println(io.out, `cancelled rollout ${opts.rollout}'s update of ${id} at ${b.cancelledAt} (was: ${before}); it is no longer offered and counts as cancelled, not failed`);
+  }
   return 0;
 }
 
@@ -59,4 +81,10 @@ export function registerDevice(program: Command, io: CliIo, exit: (code: number)
   serverOptions(device.command('show').description('one device: model, version, cohorts, last seen, its state and error per rollout').argument('<id>', 'device id'))
     .option('--json', 'print the API body')
     .action(async (id: string, opts: ServerOptions & { json?: boolean }) => exit(await showDevice(id, opts, io)));
+  serverOptions(device.command('decommission').description('retire a device: its token is refused at once, its history kept (DELETE /v1/devices/{id})').argument('<id>', 'device id'))
+    .action(async (id: string, opts: ServerOptions) => exit(await decommissionDevice(id, opts, io)));
+  serverOptions(device.command('cancel-update').description("withdraw a rollout's open offer to this device (POST /v1/devices/{id}/cancel-update)").argument('<id>', 'device id'))
+    .requiredOption('--rollout <id>', 'the rollout whose offer is withdrawn')
+    .option('--json', 'print the API body')
+    .action(async (id: string, opts: ServerOptions & { rollout: string; json?: boolean }) => exit(await cancelDeviceUpdate(id, opts, io)));
 }

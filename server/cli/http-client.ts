@@ -9,7 +9,7 @@ export interface ServerOptions {
 }
 
 export interface ApiRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path and query, e.g. `/v1/cohorts/qa`; path segments already encoded. */
   path: string;
   /** A JSON body, serialised here. */

@@ -23,7 +23,7 @@ export interface EntryFailure {
   reason: string;
 }
 
-export type EntryKind = 'root' | 'settings-policy' | 'release' | 'rollout' | 'unknown';
+export type EntryKind = 'root' | 'settings-policy' | 'release' | 'rollout' | 'withdrawal' | 'unknown';
 
 /**
  * protocol §8, the auditor's replay: every entry in log order, checked with
@@ -31,14 +31,15 @@ export type EntryKind = 'root' | 'settings-policy' | 'release' | 'rollout' | 'un
  * Roots join the chain only as its exact next version (§2); policies verify
  * by the root role in force (§3); releases by the release role and the
  * policy in force when they were logged (P1–P3, §3/§4); statements by the
- * online role, binding a release logged before them (§6). Expiry is judged
+ * online role, binding a release logged before them (§6); withdrawals
+ * (§7) by the online role, binding a release logged before them. Expiry is judged
  * at the time the entry claims (its issuedAt): history is audited, not
  * today's validity. Also recomputes the Merkle tree as it goes.
  */
 export class LogReplay {
   readonly tree = new MemoryTree();
   readonly failures: EntryFailure[] = [];
-  readonly counts: Record<EntryKind, number> = { root: 0, 'settings-policy': 0, release: 0, rollout: 0, unknown: 0 };
+  readonly counts: Record<EntryKind, number> = { root: 0, 'settings-policy': 0, release: 0, rollout: 0, withdrawal: 0, unknown: 0 };
   readonly consent: ConsentTouch[] = [];
   /** The kind of every entry, by index. */
   readonly kinds: EntryKind[] = [];
@@ -62,7 +63,7 @@ export class LogReplay {
     const index = this.tree.size;
     this.tree.append(leafHash(utf8(canonicalJson(entry))));
     const type = (entry as { signed?: { type?: unknown } } | null)?.signed?.type;
-    const kind: EntryKind = type === 'root' || type === 'settings-policy' || type === 'release' || type === 'rollout' ? type : 'unknown';
+    const kind: EntryKind = type === 'root' || type === 'settings-policy' || type === 'release' || type === 'rollout' || type === 'withdrawal' ? type : 'unknown';
     this.counts[kind] += 1;
     this.kinds.push(kind);
     const problems = kind === 'unknown' ? ['not a signed document of a known type'] : this.check(kind, entry, index);
@@ -80,6 +81,7 @@ export class LogReplay {
     if (kind === 'root') this.acceptRoot(entry as RootEnvelope);
     else if (kind === 'settings-policy') problems.push(...this.acceptPolicy(entry as PolicyEnvelope));
     else if (kind === 'release') problems.push(...this.acceptRelease(signed, index));
+    else if (kind === 'withdrawal') problems.push(...this.acceptWithdrawal(signed));
     else problems.push(...this.acceptStatement(signed));
     return problems.map((r) => `${verdict.subject}: ${r}`);
   }
@@ -110,6 +112,15 @@ export class LogReplay {
       if (!spec?.consent) continue;
       this.consent.push({ index, releaseId: id, key: s.key, value: s.value, mode: s.mode, safeValue: spec.safeValue, enabled: s.value !== spec.safeValue });
     }
+    return [];
+  }
+
+  /** protocol §7: a withdrawal names a release logged before it, by its exact manifest. */
+  private acceptWithdrawal(signed: Record<string, unknown>): string[] {
+    const releaseId = signed.releaseId as string;
+    const bound = this.releases.get(releaseId);
+    if (bound === undefined) return [`withdraws release ${releaseId}, which was not logged before it`];
+    if (bound !== signed.manifestSha256) return [`withdraws manifest ${String(signed.manifestSha256).slice(0, 12)}…, the logged ${releaseId} is ${bound.slice(0, 12)}…`];
     return [];
   }
 

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type * as Api from '../openapi/api-types.generated.js';
 import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
-import { println, type CliIo } from './io.js';
+import { intOption, println, type CliIo } from './io.js';
 import { table } from './text-table.js';
 
 /** The answers read here, as the contract generates them (npm run gen:api). */
-type ReleaseView = Api.ReleaseView;
+type ReleaseView = Api.ReleaseView & { withdrawal?: { signed: { issuedAt: string; reason: string } } | null };
 type ArtifactView = Api.ArtifactPage['artifacts'][number];
 
 type JsonOptions = ServerOptions & { json?: boolean };
@@ -47,12 +47,27 @@ export async function showRelease(id: string, opts: JsonOptions, io: CliIo): Pro
     `published     ${r.publishedAt} by ${r.publishedBy}`,
     `manifest      sha256 ${r.manifestSha256}`,
     `signed by     ${r.release.signatures.map((g) => g.keyid.slice(0, 16)).join(', ') || 'nobody'}`,
+    ...(r.withdrawal ? [`WITHDRAWN     ${r.withdrawal.signed.issuedAt}: ${r.withdrawal.signed.reason} (offered by no rollout)`] : []),
     '',
     'settings',
   ];
   if (s.settings.length) lines.push(...table(['KEY', 'VALUE', 'MODE'], s.settings.map((x) => [x.key, JSON.stringify(x.value), x.mode])).map((l) => `  ${l}`));
   else lines.push('  (none)');
   for (const line of lines) println(io.out, line);
+  return 0;
+}
+
+/** `ota release withdraw ID --reason TEXT`: POST /v1/releases/{id}/withdraw (idempotent). */
+export async function withdrawRelease(id: string, opts: JsonOptions & { reason: string }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/releases/${segment(id)}/withdraw`, json: { reason: opts.reason } });
+  if (!reply) return 1;
+  if (opts.json) {
+    printJson(reply, io);
+    return 0;
+  }
+  const b = reply.body as { logIndex: number; alreadyWithdrawn: boolean; rollouts: string[]; withdrawal: { signed: { issuedAt: string } } };
+  println(io.out, `${b.alreadyWithdrawn ? 'already withdrawn' : 'withdrew'} release ${id} at ${b.withdrawal.signed.issuedAt}: offered by no rollout from now on (signed withdrawal at log index ${b.logIndex})`);
+  if (b.rollouts.length) println(io.out, `its rollouts: ${b.rollouts.join(', ')}`);
   return 0;
 }
 
@@ -74,10 +89,36 @@ export function registerRelease(program: Command, io: CliIo, exit: (code: number
     .action(async (opts: JsonOptions) => exit(await listReleases(opts, io)));
   jsonOption(serverOptions(release.command('show').description('one release: models, version, artifact, settings, signatures (GET /v1/releases/{id})').argument('<id>', 'release id')))
     .action(async (id: string, opts: JsonOptions) => exit(await showRelease(id, opts, io)));
+  jsonOption(serverOptions(release.command('withdraw').description('withdraw (yank) a release: no rollout offers it any more; a signed withdrawal is logged (POST /v1/releases/{id}/withdraw)').argument('<id>', 'release id')))
+    .requiredOption('--reason <text>', 'why (3–500 characters; signed into the withdrawal and kept in the transparency log)')
+    .action(async (id: string, opts: JsonOptions & { reason: string }) => exit(await withdrawRelease(id, opts, io)));
+}
+
+/** `ota artifact prune [--dry-run]`: POST /v1/artifacts/prune — artifacts no published release references. */
+export async function pruneArtifacts(opts: JsonOptions & { dryRun?: boolean; minAge: number }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: '/v1/artifacts/prune', json: { dryRun: opts.dryRun === true, minAgeSeconds: opts.minAge } });
+  if (!reply) return 1;
+  if (opts.json) {
+    printJson(reply, io);
+    return 0;
+  }
+  const b = reply.body as { artifacts: ArtifactView[]; bytes: number };
+  if (!b.artifacts.length) {
+    println(io.out, 'no unreferenced artifacts (every artifact is named by a published release, or is younger than --min-age)');
+    return 0;
+  }
+  for (const line of table(['SHA256', 'SIZE', 'UPLOADED', 'BY'], b.artifacts.map((a) => [a.sha256, a.size, a.uploadedAt, a.uploadedBy]))) println(io.out, line);
+  const n = `${b.artifacts.length} artifact${b.artifacts.length === 1 ? '' : 's'}, ${b.bytes} bytes`;
+  println(io.out, opts.dryRun ? `${n} would be removed (run without --dry-run to remove them)` : `removed ${n}`);
+  return 0;
 }
 
 /** `ota artifact list`, beside `ota artifact upload` (http-commands.ts). */
 export function registerArtifactList(artifact: Command, io: CliIo, exit: (code: number) => void): void {
   jsonOption(serverOptions(artifact.command('list').description('uploaded artifacts: sha256, size, when, by whom (GET /v1/artifacts)')))
     .action(async (opts: JsonOptions) => exit(await listArtifacts(opts, io)));
+  jsonOption(serverOptions(artifact.command('prune').description('remove uploaded artifacts no published release references (POST /v1/artifacts/prune)')))
+    .option('--dry-run', 'only list them')
+    .option('--min-age <seconds>', 'keep artifacts uploaded less than this long ago (a release may be about to name them)', intOption('--min-age', 0, 31_536_000), 86_400)
+    .action(async (opts: JsonOptions & { dryRun?: boolean; minAge: number }) => exit(await pruneArtifacts(opts, io)));
 }

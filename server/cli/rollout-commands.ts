@@ -4,7 +4,8 @@ import { ROLLOUT_ACTIONS, type RolloutAction } from '../rollouts/rollout-state.j
 import type * as Api from '../openapi/api-types.generated.js';
 import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
-import { parsePercent, parseStageSpec } from './rollout-spec.js';
+import { formatPercent, parsePercent, parseStageSpec } from './rollout-spec.js';
+import type { FailurePolicy } from '../rollouts/rollout.js';
 import { rolloutRows, rolloutSummary, statusLines, type RolloutView } from './rollout-status-view.js';
 import { table } from './text-table.js';
 
@@ -141,6 +142,42 @@ export async function rolloutDevices(id: string, opts: ServerOptions & JsonOptio
   return 0;
 }
 
+interface PolicyOptions extends ServerOptions, JsonOption {
+  maxFailurePercent?: string;
+  minTerminal?: number;
+  reportTimeout?: number;
+  reason?: string;
+}
+
+/**
+ * `ota rollout policy ID`: PATCH /v1/rollouts/{id} with the rollout's failure
+ * policy, the values given replacing the current ones (protocol §7).
+ */
+export async function changeFailurePolicy(id: string, opts: PolicyOptions, io: CliIo): Promise<number> {
+  if (opts.maxFailurePercent === undefined && opts.minTerminal === undefined && opts.reportTimeout === undefined) {
+    throw new CliError('nothing to change: give --max-failure-percent, --min-terminal and/or --report-timeout');
+  }
+  const maxFailureBasisPoints = opts.maxFailurePercent === undefined ? undefined : parsePercent(opts.maxFailurePercent, '--max-failure-percent');
+  const current = await apiRequest(opts, io, { method: 'GET', path: `/v1/rollouts/${segment(id)}` });
+  if (!current) return 1;
+  const before = (current.body as { failurePolicy: FailurePolicy }).failurePolicy;
+  const failurePolicy: FailurePolicy = {
+    maxFailureBasisPoints: maxFailureBasisPoints ?? before.maxFailureBasisPoints,
+    minTerminalReports: opts.minTerminal ?? before.minTerminalReports,
+    reportTimeoutSeconds: opts.reportTimeout ?? before.reportTimeoutSeconds,
+  };
+  const reply = await apiRequest(opts, io, { method: 'PATCH', path: `/v1/rollouts/${segment(id)}`, json: { failurePolicy, ...(opts.reason ? { reason: opts.reason } : {}) } });
+  if (!reply) return 1;
+  if (opts.json) printJson(reply, io);
+  else {
+    const r = reply.body as RolloutView & { failurePolicy: FailurePolicy };
+    const p = r.failurePolicy;
+    println(io.out, `rollout ${r.id} failure policy: halt above ${formatPercent(p.maxFailureBasisPoints)} of at least ${p.minTerminalReports} terminal reports; timed_out after ${p.reportTimeoutSeconds} s (was ${formatPercent(before.maxFailureBasisPoints)} / ${before.minTerminalReports} / ${before.reportTimeoutSeconds} s)`);
+    if (r.state === 'halted') println(io.out, `HALTED: rollout ${r.id} already crosses the new threshold (ota rollout status ${r.id})`);
+  }
+  return 0;
+}
+
 const ACTION_HELP: Record<RolloutAction, string> = {
   start: 'start a draft at its first stage',
   pause: 'stop new offers (devices already offered keep theirs)',
@@ -173,6 +210,12 @@ export function registerRollout(program: Command, io: CliIo, exit: (code: number
   jsonOption(serverOptions(rollout.command('clone').description('a fresh draft with this rollout\'s release, stages and failure policy, and a new salt (POST /v1/rollouts/{id}/clone)').argument('<id>', 'rollout id to copy')))
     .option('--id <id>', 'id of the new rollout (default: generated from the release id)')
     .action(async (id: string, opts: ServerOptions & JsonOption & { id?: string }) => exit(await cloneRollout(id, opts, io)));
+  jsonOption(serverOptions(rollout.command('policy').description("change a running or paused rollout's failure policy; the values not given are kept (PATCH /v1/rollouts/{id})").argument('<id>', 'rollout id')))
+    .option('--max-failure-percent <p>', 'halt when failures exceed this share of terminal reports, e.g. 5 or 2.5')
+    .option('--min-terminal <n>', 'terminal reports needed before the failure rate can halt', intOption('--min-terminal', 1, 100_000_000))
+    .option('--report-timeout <seconds>', 'a device that reports nothing terminal for this long counts as timed_out', intOption('--report-timeout', 1, 31_536_000))
+    .option('--reason <text>', 'why (kept in the audit log, 3 to 500 characters)')
+    .action(async (id: string, opts: PolicyOptions) => exit(await changeFailurePolicy(id, opts, io)));
   jsonOption(serverOptions(rollout.command('list').description('list rollouts (GET /v1/rollouts)')))
     .action(async (opts: ServerOptions & JsonOption) => exit(await listRollouts(opts, io)));
   jsonOption(serverOptions(rollout.command('devices').description('devices the rollout offered its release to, with state, last seen and error codes (GET /v1/rollouts/{id}/devices)').argument('<id>', 'rollout id')))

@@ -64,6 +64,10 @@ export function statusLines(s: RolloutStatus): string[] {
     ).map((l) => `  ${l}`),
   );
 
+  // protocol §7: say in words when a stage's maintenance window next opens.
+  for (const st of s.stages) if ('windowNow' in st && st.windowNow) lines.push(`  stage ${st.stage + 1} maintenance window: ${st.windowNow}`);
+  if (s.releaseWithdrawn) lines.push('', `RELEASE WITHDRAWN at ${s.releaseWithdrawn.at}: ${s.releaseWithdrawn.reason} (offered by no rollout)`);
+
   lines.push('', 'settings compliance (devices per reported value × source)');
   const rows = Object.entries(s.settings).flatMap(([key, pairs]) =>
     pairs.length ? pairs.map((p, i) => [i === 0 ? key : '', JSON.stringify(p.value), p.source, p.devices]) : [[key, '-', '-', 0]],

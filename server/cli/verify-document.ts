@@ -4,6 +4,7 @@ import { AppError, type ErrorDetail } from '../errors.js';
 import { releaseRefusals } from '../releases/publish-service.js';
 import { manifestSha256, parseRelease } from '../releases/release-manifest.js';
 import { parseRolloutStatement } from '../rollouts/rollout-statement.js';
+import { parseWithdrawal } from '../releases/withdrawal-statement.js';
 import { checkNextRoot, parseRoot, verifyForRole, type RoleName, type RootEnvelope } from '../trust/root.js';
 import { parsePolicy, type PolicyEnvelope } from '../trust/settings-policy.js';
 import { isExpired } from '../trust/time.js';
@@ -116,11 +117,21 @@ function verifyRollout(doc: unknown, input: VerifyInput, verdict: Verdict): void
   expiry(statement.signed.expires, 'the rollout statement', input, verdict);
 }
 
+/** protocol §7/§8: a release withdrawal, signed by the online role (it never expires: it is history). */
+function verifyWithdrawal(doc: unknown, input: VerifyInput, verdict: Verdict): void {
+  const w = parsed(parseWithdrawal, doc, verdict);
+  if (!w) return;
+  verdict.subject = `withdrawal of release ${w.signed.releaseId}`;
+  threshold(input, 'online', w, verdict);
+  if (!verdict.reasons.length) verdict.notes.push(`withdrawn at ${w.signed.issuedAt}: ${w.signed.reason}`);
+}
+
 const byType: Record<string, (doc: unknown, input: VerifyInput, verdict: Verdict) => void> = {
   release: verifyRelease,
   root: verifyRoot,
   'settings-policy': verifyPolicy,
   rollout: verifyRollout,
+  withdrawal: verifyWithdrawal,
 };
 
 /** Verifies any signed document by the role its `signed.type` calls for (protocol §2 table). */

@@ -139,6 +139,16 @@ export function createCohortStore(sql: Sql) {
       await addMembers(name, members);
       await sql.run('UPDATE cohorts SET updated_at = ? WHERE name = ?', [at, name]);
     },
+    /** protocol §7 fleet lifecycle: a new description and rule. Call `refresh()` after the transaction commits. */
+    async update(name: string, c: Pick<Cohort, 'description' | 'rule'>, at: string): Promise<void> {
+      await sql.run('UPDATE cohorts SET description = ?, rule = ?, updated_at = ? WHERE name = ?',
+        [c.description ?? null, c.rule ? JSON.stringify(c.rule) : null, at, name]);
+    },
+    /** The cohort and its member list. Call `refresh()` after the transaction commits. */
+    async remove(name: string): Promise<void> {
+      await sql.run('DELETE FROM cohort_members WHERE cohort = ?', [name]);
+      await sql.run('DELETE FROM cohorts WHERE name = ?', [name]);
+    },
     /** Explicit memberships of one device (one indexed read). */
     cohortsOf: async (deviceId: string): Promise<string[]> =>
       (await sql.all<{ cohort: string }>('SELECT cohort FROM cohort_members WHERE device_id = ?', [deviceId])).map((r) => r.cohort),

@@ -129,5 +129,7 @@ export async function deviceDetail(id: string, deps: Deps) {
     lastSeq: ((seq) => (seq === undefined || seq < 0 ? null : seq))(await deps.devices.lastSeqOf(id)),
     cohorts: (await deps.cohorts.list()).map((c) => c.name).filter(inCohort),
     rollouts,
+    // protocol §7 fleet lifecycle: null while in service.
+    decommissionedAt: ((at) => (at == null ? null : toTimestamp(new Date(at))))(await deps.devices.decommissionedAt(id)),
   };
 }

@@ -120,6 +120,29 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
       await sql.run('UPDATE devices SET last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END, version = ? WHERE id = ?', [at, at, version, id]);
       cache.seen(id, version, at);
     },
+    /**
+     * protocol §7 decommission: the credential is replaced by a digest no token has (so every
+     * token of the device is refused from the next request on) and the row is marked, kept for
+     * the record. False when there is no such device or it was already decommissioned.
+     */
+    async decommission(id: string, unusableTokenHash: Buffer, at: number): Promise<boolean> {
+      cache.forget(id);
+      const changed = await sql.run('UPDATE devices SET token_hash = ?, decommissioned_at = ? WHERE id = ? AND decommissioned_at IS NULL', [unusableTokenHash, at, id]);
+      cache.forget(id);
+      return changed === 1;
+    },
+    /** When the device was decommissioned (epoch ms), null while in service, undefined for no such device. */
+    decommissionedAt: async (id: string): Promise<number | null | undefined> => {
+      const row = await sql.one<{ at: number | null }>('SELECT decommissioned_at AS "at" FROM devices WHERE id = ?', [id]);
+      return row === undefined ? undefined : row.at === null ? null : Number(row.at);
+    },
+    /** An enroller brings a decommissioned id back into service: new credential, the enroller's facts. */
+    async reinstate(d: DeviceFacts, tokenHash: Buffer, at: number): Promise<void> {
+      cache.forget(d.id);
+      await sql.run('UPDATE devices SET token_hash = ?, model = ?, version = ?, attributes = ?, last_seen = ?, decommissioned_at = NULL WHERE id = ?',
+        [tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, d.id]);
+      cache.forget(d.id);
+    },
     /** Drops the cached copy of a device changed outside this store. */
     forget: (id: string): void => cache.forget(id),
     /** protocol §7 + §9: a device another node re-enrolled or changed is dropped from this node's cache. */

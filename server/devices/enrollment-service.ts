@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal.js';
+import { actorOf, type Principal } from '../auth/principal.js';
 import { newToken } from '../auth/tokens.js';
 import type { AuditStore } from '../audit/audit-store.js';
 import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
@@ -50,6 +50,18 @@ export async function enroll(
   const token = newToken('dev');
   const now = deps.now();
   const facts = { id: e.deviceId, model: e.model, version: e.version, attributes: e.attributes ?? {} };
+  // protocol §7 fleet lifecycle: a decommissioned id comes back only with an enrollment credential
+  // (its own tokens are all refused), as a fresh device with the enroller's facts; its history stays.
+  if (by.kind !== 'device' && (await deps.devices.decommissionedAt(e.deviceId)) != null) {
+    await deps.commits.run(async () => {
+      if ((await deps.devices.decommissionedAt(e.deviceId)) == null) throw new AppError('conflict', `device ${e.deviceId} is already enrolled; re-enroll with its current device token`);
+      await deps.devices.reinstate(facts, deviceTokenHash(token), now.getTime());
+      await deps.audit.append({ actor: actorOf(by), action: 'device.reinstate', subject: e.deviceId, details: { model: e.model, version: e.version } }, toTimestamp(now));
+      await deps.changes?.publish('device', e.deviceId);
+    });
+    deps.fleetMetrics?.enrolled(true);
+    return { deviceToken: token, reenrolled: true };
+  }
   // Group-committed: the token is answered only once it is on disk, and a burst of enrollments shares one fsync
   // and, written set-based, a few statements.
   const reenrolled = await deps.commits.runBatched(writerFor(deps), { facts, tokenHash: deviceTokenHash(token), byDevice: by.kind === 'device', presentedTokenHash, now });

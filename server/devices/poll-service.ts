@@ -6,8 +6,11 @@ import { eligibleStage } from '../rollouts/eligibility.js';
 import type { LiveRollout, LiveRollouts } from '../rollouts/live-rollouts.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
+import type { CancelledOffers } from '../rollouts/cancelled-offers.js';
 import type { ActivityBuffer } from './activity-buffer.js';
 import { deviceBucket } from './device-buckets.js';
+import { nextWindowOpening, windowClosesAt } from '../rollouts/maintenance-window.js';
+import { toTimestamp } from '../trust/time.js';
 import type { Device } from './device-store.js';
 
 export interface PollDeps {
@@ -16,6 +19,8 @@ export interface PollDeps {
   cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>;
   rolloutDevices: Pick<RolloutDeviceStore, 'wasOffered'>;
   activity: ActivityBuffer;
+  /** protocol §7 cancel-update: offers withdrawn from single devices are never made again. */
+  cancelled?: Pick<CancelledOffers, 'has'>;
   pollIntervalSeconds: number;
   pollJitterSeconds: number;
   /** protocol §7: under load the server may raise pollAfterSeconds (1 = normal). */
@@ -35,6 +40,8 @@ export interface DeviceOffer {
   /** The release envelope as published, serialised once (protocol §3). */
   releaseJson: string;
   statement: LiveRollout['statements'][number];
+  /** protocol §7: outside the stage's maintenance window, when it next opens (RFC 3339); the device waits until then. */
+  installAfter?: string;
 }
 
 export interface PollAnswer {
@@ -85,6 +92,7 @@ export function createPollService(deps: PollDeps) {
     for (const l of deps.live.current()) {
       // An expired release would only be refused by the device (and counted as a failure).
       if (now >= l.releaseExpires) continue;
+      if (deps.cancelled?.has(l.id, device.id)) continue;
       const stage = eligibleStage(l, facts, deviceBucket(device, l.salt), inCohort);
       if (stage < 0) continue;
       const statement = l.statements[stage];
@@ -119,18 +127,44 @@ export function createPollService(deps: PollDeps) {
     return offers;
   };
 
-  const neutralOf = (found: readonly Candidate[]): DeviceOffer[] =>
-    found.map((c) => ({ rolloutId: c.release.id, stage: c.stage, release: c.release.release, releaseJson: c.release.releaseJson, statement: c.statement }));
+  /**
+   * protocol §7 maintenance windows: the stage's next opening while it is
+   * closed (an RFC 3339 string), undefined while open. Kept per rollout and
+   * stage until the window next opens or closes, so a poll formats no dates.
+   */
+  const windowed = new Map<string, { installAfter: string | undefined; until: number }>();
+  const installAfterOf = (c: Candidate, now: number): string | undefined => {
+    const window = c.release.windows[c.stage];
+    if (window === undefined) return undefined;
+    const key = `${c.release.id}:${c.stage}`;
+    const known = windowed.get(key);
+    if (known && now < known.until) return known.installAfter;
+    const next = nextWindowOpening(window, new Date(now));
+    const state = next === null
+      ? { installAfter: undefined, until: (windowClosesAt(window, new Date(now)) as Date).getTime() }
+      : { installAfter: toTimestamp(next), until: next.getTime() };
+    windowed.set(key, state);
+    return state.installAfter;
+  };
 
-  const answerOf = (device: Device, found: readonly Candidate[]): PollAnswer => {
-    const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string }[] = [];
-    for (const c of found) offers.push({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` });
+  const neutralOf = (found: readonly Candidate[], now: number): DeviceOffer[] =>
+    found.map((c) => {
+      const installAfter = installAfterOf(c, now);
+      return { rolloutId: c.release.id, stage: c.stage, release: c.release.release, releaseJson: c.release.releaseJson, statement: c.statement, ...(installAfter ? { installAfter } : {}) };
+    });
+
+  const answerOf = (device: Device, found: readonly Candidate[], now: number): PollAnswer => {
+    const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string; installAfter: string | undefined }[] = [];
+    for (const c of found) {
+      const installAfter = installAfterOf(c, now);
+      offers.push({ release: c.release, statement: c.statement, installAfter, key: `${c.release.id}:${c.stage}:${c.statement.version}${installAfter ? `@${installAfter}` : ''}` });
+    }
     const pollAfter = pollAfterOf(device) * (deps.loadFactor?.() ?? 1);
     const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
     let answer = bodies.get(key);
     if (!answer) {
       const updates = offers.map((o) =>
-        `{"release":${o.release.releaseJson},"rollout":${o.statement.json},"log":${deps.log.offerMember(o.release.releaseLogIndex as number, o.statement.logIndex as number)}}`);
+        `{"release":${o.release.releaseJson},"rollout":${o.statement.json},"log":${deps.log.offerMember(o.release.releaseLogIndex as number, o.statement.logIndex as number)}${o.installAfter ? `,"installAfter":"${o.installAfter}"` : ''}}`);
       const body = `{"updates":[${updates.join(',')}],"pollAfterSeconds":${pollAfter}}`;
       answer = { bytes: Buffer.from(body), etag: `"${sha256Hex(body).slice(0, 32)}"` };
       bodies.set(key, answer);
@@ -141,6 +175,7 @@ export function createPollService(deps: PollDeps) {
   const clearStale = (): void => {
     if (generation !== deps.live.generation() || logGeneration !== deps.log.generation() || bodies.size > MAX_CACHED_BODIES) {
       bodies.clear();
+      windowed.clear();
       generation = deps.live.generation();
       logGeneration = deps.log.generation();
     }
@@ -166,8 +201,8 @@ export function createPollService(deps: PollDeps) {
     poll(device: Device, installedVersion: string, now: number): PollAnswer | Promise<PollAnswer> {
       clearStale();
       const found = eligible(device, installedVersion, now);
-      if (found instanceof Promise) return found.then((o) => answerOf(device, made(device.id, o, now)));
-      return answerOf(device, made(device.id, found, now));
+      if (found instanceof Promise) return found.then((o) => answerOf(device, made(device.id, o, now), now));
+      return answerOf(device, made(device.id, found, now), now);
     },
     /**
      * The same offers, made and noted the same way, as protocol-neutral
@@ -175,8 +210,8 @@ export function createPollService(deps: PollDeps) {
      */
     offers(device: Device, installedVersion: string, now: number): DeviceOffer[] | Promise<DeviceOffer[]> {
       const found = eligible(device, installedVersion, now);
-      if (found instanceof Promise) return found.then((o) => neutralOf(made(device.id, o, now)));
-      return neutralOf(made(device.id, found, now));
+      if (found instanceof Promise) return found.then((o) => neutralOf(made(device.id, o, now), now));
+      return neutralOf(made(device.id, found, now), now);
     },
     /** What the device is offered now, recording nothing: an edge that decides later whether it made the offer (the DDI gateway's actions) calls `made` then. */
     eligible,

@@ -1,5 +1,8 @@
+import artifactPrune from '../../manifests/schema/api/artifact-prune.schema.json' with { type: 'json' };
+import cancelUpdate from '../../manifests/schema/api/cancel-update.schema.json' with { type: 'json' };
 import cohortMembers from '../../manifests/schema/api/cohort-members.schema.json' with { type: 'json' };
 import cohort from '../../manifests/schema/api/cohort.schema.json' with { type: 'json' };
+import cohortUpdate from '../../manifests/schema/api/cohort-update.schema.json' with { type: 'json' };
 import enrollment from '../../manifests/schema/api/enrollment.schema.json' with { type: 'json' };
 import ddiConfigData from '../../manifests/schema/api/ddi-config-data.schema.json' with { type: 'json' };
 import ddiFeedback from '../../manifests/schema/api/ddi-feedback.schema.json' with { type: 'json' };
@@ -7,10 +10,12 @@ import report from '../../manifests/schema/api/report.schema.json' with { type: 
 import rolloutAction from '../../manifests/schema/api/rollout-action.schema.json' with { type: 'json' };
 import rolloutClone from '../../manifests/schema/api/rollout-clone.schema.json' with { type: 'json' };
 import rolloutCreate from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
+import rolloutUpdate from '../../manifests/schema/api/rollout-update.schema.json' with { type: 'json' };
 import rolloutResume from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
 import cosignature from '../../manifests/schema/api/log-cosignature.schema.json' with { type: 'json' };
 import tokenCreate from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
 import release from '../../manifests/schema/release.schema.json' with { type: 'json' };
+import releaseWithdraw from '../../manifests/schema/api/release-withdraw.schema.json' with { type: 'json' };
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
 import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
 import { READERS } from '../auth/authorize.js';
@@ -144,15 +149,23 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/v1/releases', summary: 'Publish a signed release (protocol §4)', auth: PUBLISH, tag: 'releases', body: release, responses: { 200: json('already published with this content', R.releaseView), 201: json('published', R.releaseView), 409: 'the id exists with other content', 422: 'signatures, threshold, policy or expiry refused (every reason listed)' } },
   { method: 'get', path: '/v1/releases', summary: 'Published releases, paged', auth: READERS, tag: 'releases', query: PAGE(100), responses: { 200: json('releases and nextCursor', R.releasePage) } },
   { method: 'get', path: '/v1/releases/{id}', summary: 'One published release', auth: READERS, tag: 'releases', responses: { 200: json('the release with its envelope', R.releaseView), 404: 'no such release' } },
+  {
+    method: 'post', path: '/v1/releases/{id}/withdraw', summary: 'Withdraw (yank) a release: offered by no rollout any more; a signed withdrawal statement is logged (protocol §7, §8)', auth: PUBLISH, tag: 'releases', body: releaseWithdraw,
+    responses: { 200: json('the signed withdrawal statement and its log index — also when it was withdrawn before (idempotent)', R.releaseWithdrawn), 404: 'no such release' },
+  },
   { method: 'get', path: '/v1/artifacts', summary: 'Uploaded artifacts (sha256, size, who, when), paged', auth: READERS, tag: 'artifacts', query: PAGE(1000), responses: { 200: json('artifacts and nextCursor', R.artifactPage) } },
   { method: 'put', path: '/v1/artifacts', summary: 'Upload artifact bytes', auth: PUBLISH, tag: 'artifacts', body: 'binary', responses: { 201: json('stored', R.artifactStored), 413: 'payload_too_large' } },
+  { method: 'post', path: '/v1/artifacts/prune', summary: 'List (dryRun) or remove uploaded artifacts no published release references', auth: PUBLISH, tag: 'artifacts', body: artifactPrune, responses: { 200: json('the unreferenced artifacts (removed unless dryRun)', R.artifactPruneResult) } },
   { method: 'post', path: '/v1/cohorts', summary: 'Create a cohort (protocol §5)', auth: PUBLISH, tag: 'cohorts', body: cohort, responses: { 201: json('the cohort', R.cohortView), 409: 'it exists' } },
   { method: 'get', path: '/v1/cohorts', summary: 'Every cohort', auth: READERS, tag: 'cohorts', responses: { 200: json('cohorts', R.cohortList) } },
   { method: 'get', path: '/v1/cohorts/{name}', summary: 'One cohort with a page of its members', auth: READERS, tag: 'cohorts', query: PAGE(10_000), responses: { 200: json('the cohort, members and nextCursor', R.cohortPage), 404: 'no such cohort' } },
+  { method: 'put', path: '/v1/cohorts/{name}', summary: "Edit a cohort's description or rule (protocol §7 fleet lifecycle)", auth: PUBLISH, tag: 'cohorts', body: cohortUpdate, responses: { 200: json('the cohort', R.cohortView), 404: 'no such cohort', 409: 'the implicit cohort all' } },
+  { method: 'delete', path: '/v1/cohorts/{name}', summary: 'Delete a cohort no open rollout uses (protocol §7 fleet lifecycle)', auth: PUBLISH, tag: 'cohorts', responses: { 204: 'deleted', 404: 'no such cohort', 409: 'a rollout that is not completed or cancelled names it (listed in details), or the implicit cohort all' } },
   { method: 'put', path: '/v1/cohorts/{name}/members', summary: "Replace a cohort's member list", auth: PUBLISH, tag: 'cohorts', body: cohortMembers, responses: { 200: json('the cohort', R.cohortView), 404: 'no such cohort' } },
   { method: 'post', path: '/v1/rollouts', summary: 'Create a rollout (a draft)', auth: PUBLISH, tag: 'rollouts', body: rolloutCreate, responses: { 201: json('the draft rollout', R.rolloutView), 409: 'the id exists', 422: 'unknown release or cohort, or the release expired' } },
   ...rolloutActions,
   { method: 'post', path: '/v1/rollouts/{id}/clone', summary: "A fresh draft with this rollout's release, stages and failure policy (new salt)", auth: PUBLISH, tag: 'rollouts', body: rolloutClone, responses: { 201: json('the new draft', R.rolloutView), 404: 'no such rollout', 409: 'the new id exists' } },
+  { method: 'patch', path: '/v1/rollouts/{id}', summary: "Change a running or paused rollout's failure policy (audit-logged; nothing is re-signed) (protocol §7)", auth: PUBLISH, tag: 'rollouts', body: rolloutUpdate, responses: { 200: json('the rollout (halted if the new policy is already crossed)', R.rolloutView), 404: 'no such rollout', 409: 'invalid_transition: not running or paused' } },
   { method: 'get', path: '/v1/rollouts', summary: 'Rollouts, paged', auth: READERS, tag: 'rollouts', query: PAGE(1000), responses: { 200: json('rollouts and nextCursor', R.rolloutPage) } },
   { method: 'get', path: '/v1/rollouts/{id}', summary: 'One rollout with its statements', auth: READERS, tag: 'rollouts', responses: { 200: json('the rollout with its statements', R.rolloutView), 404: 'no such rollout' } },
   { method: 'get', path: '/v1/rollouts/{id}/status', summary: 'State, counts, failure rate, settings compliance, per-stage reach', auth: READERS, tag: 'rollouts', responses: { 200: json('the status', R.rolloutStatus), 404: 'no such rollout' } },
@@ -181,6 +194,14 @@ export const API_ROUTES: ApiRoute[] = [
     responses: { 200: json('devices and nextCursor', R.devicePage), 404: 'no such cohort or rollout (the filters)' },
   },
   { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: json('the device', R.deviceDetail), 403: 'a device token (operators only)', 404: 'no such device' } },
+  {
+    method: 'delete', path: '/v1/devices/{deviceId}', summary: 'Decommission a device: its token is refused at once on every node; its history stays (protocol §7 fleet lifecycle)', auth: PUBLISH, tag: 'devices',
+    responses: { 204: 'decommissioned (or already was)', 404: 'no such device' },
+  },
+  {
+    method: 'post', path: '/v1/devices/{deviceId}/cancel-update', summary: "Withdraw a rollout's open offer to this device; counted as cancelled, apart from failures (protocol §7)", auth: PUBLISH, tag: 'devices', body: cancelUpdate,
+    responses: { 200: json('the offer withdrawn, counted as cancelled', R.updateCancelled), 404: 'no such device or rollout', 409: 'the device already finished in that rollout, or the rollout is cancelled' },
+  },
   { method: 'post', path: '/v1/tokens', summary: 'Create an operator token (the secret is shown this once)', auth: [], tag: 'tokens', body: tokenCreate, responses: { 201: json('the token, with its secret', R.tokenCreated) } },
   { method: 'get', path: '/v1/tokens', summary: 'Operator tokens: id, role, name, created, last used, revoked (never a secret)', auth: [], tag: 'tokens', query: PAGE(1000), responses: { 200: json('tokens and nextCursor', R.tokenPage) } },
   { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke a token, effective from the next request', auth: [], tag: 'tokens', params: { id: { type: 'integer', minimum: 1 } }, responses: { 200: json('the revoked token', R.tokenInfo), 404: 'no such token', 409: 'the last active admin token' } },

@@ -5,6 +5,18 @@
  * test/openapi/api-types.test.ts fails while this file is stale.
  */
 
+export type Artifacts = {
+  /**
+   * 32 bytes as lower-case hex (keyids, SHA-256 digests, public keys).
+   */
+  sha256: string;
+  size: number;
+  /**
+   * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
+   */
+  uploadedAt: string;
+  uploadedBy: string;
+}[];
 /**
  * @maxItems 10000
  */
@@ -12,9 +24,9 @@ export type Members = string[];
 export type AttributeValue = string | number | boolean;
 export type RolloutState = "draft" | "running" | "paused" | "halted" | "completed" | "cancelled";
 /**
- * A report state, or timed_out (no terminal report in time) or silent (offered, nothing reported).
+ * A report state, or timed_out (no terminal report in time), cancelled (an operator withdrew the offer, protocol §7) or silent (offered, nothing reported).
  */
-export type DeviceState = ReportState | ("timed_out" | "silent");
+export type DeviceState = ReportState | ("timed_out" | "cancelled" | "silent");
 export type ReportState =
   | "received"
   | "downloading"
@@ -70,12 +82,16 @@ export type Whoami =
  */
 export interface ApiContract {
   ArtifactPage: ArtifactPage;
+  ArtifactPrune: ArtifactPrune;
+  ArtifactPruneResult: ArtifactPruneResult;
   ArtifactStored: ArtifactStored;
   AuditPage: AuditPage;
+  CancelUpdate: CancelUpdate;
   Cohort: Cohort;
   CohortList: CohortList;
   CohortMembers: CohortMembers;
   CohortPage: CohortPage;
+  CohortUpdate: CohortUpdate;
   CohortView: CohortView;
   CosignatureAccepted: CosignatureAccepted;
   DdiBasePoll: DdiBasePoll;
@@ -97,6 +113,8 @@ export interface ApiContract {
   Release: Release;
   ReleasePage: ReleasePage;
   ReleaseView: ReleaseView;
+  ReleaseWithdraw: ReleaseWithdraw;
+  ReleaseWithdrawn: ReleaseWithdrawn;
   Report: Report;
   ReportResult: ReportResult;
   RolloutAction: RolloutAction;
@@ -108,6 +126,7 @@ export interface ApiContract {
   RolloutStatement: RolloutStatement;
   RolloutStatus: RolloutStatus;
   RolloutTimeline: RolloutTimeline;
+  RolloutUpdate: RolloutUpdate;
   RolloutView: RolloutView;
   Root: Root;
   SettingsPolicy: SettingsPolicy;
@@ -115,28 +134,40 @@ export interface ApiContract {
   TokenCreated: TokenCreated;
   TokenInfo: TokenInfo;
   TokenPage: TokenPage;
+  UpdateCancelled: UpdateCancelled;
   Whoami: Whoami;
+  Withdrawal: Withdrawal;
 }
 /**
  * GET /v1/artifacts answer: a page of uploaded artifacts
  */
 export interface ArtifactPage {
-  artifacts: {
-    /**
-     * 32 bytes as lower-case hex (keyids, SHA-256 digests, public keys).
-     */
-    sha256: string;
-    size: number;
-    /**
-     * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
-     */
-    uploadedAt: string;
-    uploadedBy: string;
-  }[];
+  artifacts: Artifacts;
   /**
    * Pass as cursor= for the next page; null on the last page.
    */
   nextCursor: null | string;
+}
+/**
+ * POST /v1/artifacts/prune body: list (dryRun) or remove uploaded artifacts no published release references
+ */
+export interface ArtifactPrune {
+  /**
+   * List only; remove nothing.
+   */
+  dryRun?: boolean;
+  /**
+   * Only artifacts uploaded at least this long ago: one just uploaded for a release not yet published is kept.
+   */
+  minAgeSeconds?: number;
+}
+/**
+ * POST /v1/artifacts/prune 200 answer: the artifacts no published release references (removed unless dryRun)
+ */
+export interface ArtifactPruneResult {
+  dryRun: boolean;
+  artifacts: Artifacts;
+  bytes: number;
 }
 /**
  * PUT /v1/artifacts 201 answer: the content address of the stored bytes
@@ -177,6 +208,15 @@ export interface AuditPage {
    * Pass as cursor= for the next page; null on the last page.
    */
   nextCursor: null | string;
+}
+/**
+ * POST /v1/devices/{deviceId}/cancel-update body: the rollout whose open offer to this device is withdrawn (protocol §7 fleet lifecycle)
+ */
+export interface CancelUpdate {
+  /**
+   * Release ids, cohort names and rollout ids.
+   */
+  rolloutId: string;
 }
 /**
  * POST /v1/cohorts body (protocol §5): a device is in a cohort if it is a listed member or matches the rule
@@ -272,6 +312,13 @@ export interface CohortPage {
    * Pass as cursor= for the next page; null on the last page.
    */
   nextCursor: null | string;
+}
+/**
+ * PUT /v1/cohorts/{name} body (protocol §7 fleet lifecycle): a field given replaces the cohort's, null removes it, a field left out is kept; members change with PUT /v1/cohorts/{name}/members
+ */
+export interface CohortUpdate {
+  description?: null | string;
+  rule?: null | Rule;
 }
 /**
  * POST /v1/log/cosignatures 201 answer: whose cosignature of which tree size was kept
@@ -455,6 +502,10 @@ export interface DeviceDetail {
       error: null | DeviceError;
     }[];
   }[];
+  /**
+   * protocol §7: when the device was decommissioned; null while in service.
+   */
+  decommissionedAt: null | string;
 }
 export interface DeviceError {
   code: string;
@@ -795,6 +846,10 @@ export interface PollAnswer {
        */
       rolloutProof: string[];
     };
+    /**
+     * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
+     */
+    installAfter?: string;
   }[];
   /**
    * When to poll next, jitter included.
@@ -833,6 +888,59 @@ export interface ReleaseView {
   publishedAt: string;
   publishedBy: string;
   release: Release;
+  /**
+   * protocol §7: the signed withdrawal statement (online role); null while the release may be offered.
+   */
+  withdrawal: null | Withdrawal;
+}
+/**
+ * Release withdrawal statement envelope (protocol §7 fleet lifecycle, §8 log entry), signed by the online role
+ */
+export interface Withdrawal {
+  signatures: Signatures;
+  signed: {
+    type: "withdrawal";
+    /**
+     * Release ids, cohort names and rollout ids.
+     */
+    releaseId: string;
+    /**
+     * 32 bytes as lower-case hex (keyids, SHA-256 digests, public keys).
+     */
+    manifestSha256: string;
+    reason: string;
+    /**
+     * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
+     */
+    issuedAt: string;
+  };
+}
+/**
+ * POST /v1/releases/{id}/withdraw body (protocol §7 fleet lifecycle)
+ */
+export interface ReleaseWithdraw {
+  /**
+   * Why the release is withdrawn; signed into the withdrawal statement and kept in the transparency log.
+   */
+  reason: string;
+}
+/**
+ * POST /v1/releases/{id}/withdraw 200 answer (protocol §7): the signed withdrawal statement and its log index; also when it was withdrawn before
+ */
+export interface ReleaseWithdrawn {
+  /**
+   * Release ids, cohort names and rollout ids.
+   */
+  releaseId: string;
+  withdrawal: Withdrawal;
+  logIndex: number;
+  alreadyWithdrawn: boolean;
+  /**
+   * The started rollouts of the release (they offer it no more).
+   *
+   * Items: Release ids, cohort names and rollout ids.
+   */
+  rollouts: string[];
 }
 export interface ReportBody {
   /**
@@ -910,6 +1018,10 @@ export interface RolloutCreate {
    */
   releaseId: string;
   /**
+   * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
+   */
+  startAt?: string;
+  /**
    * @minItems 1
    * @maxItems 100
    */
@@ -921,8 +1033,25 @@ export interface RolloutCreate {
     basisPoints: number;
     minDwellSeconds?: number;
     autoAdvance?: boolean;
+    window?: Window;
   }[];
   failurePolicy: FailurePolicy;
+}
+/**
+ * Maintenance window (protocol §7): installs may start only inside it; outside, offers carry installAfter (the next opening). days: the local days it opens on (default every day); end before start runs past midnight; end equal to start lasts 24 hours.
+ */
+export interface Window {
+  /**
+   * @minItems 1
+   * @maxItems 7
+   */
+  days?: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+  start: string;
+  end: string;
+  /**
+   * An IANA time zone name (Europe/Berlin) or UTC.
+   */
+  timeZone: string;
 }
 export interface FailurePolicy {
   maxFailureBasisPoints: number;
@@ -1001,6 +1130,20 @@ export interface RolloutView {
    * Signed statement envelopes (protocol §6); empty in listings and after create or clone.
    */
   statements: RolloutStatement[];
+  /**
+   * protocol §7: when the draft starts by itself; null = by hand.
+   */
+  startAt?: null | string;
+  /**
+   * protocol §7: the release was withdrawn (offered by no rollout); null while it may be offered.
+   */
+  releaseWithdrawn?: null | {
+    /**
+     * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
+     */
+    at: string;
+    reason: string;
+  };
 }
 export interface Stage {
   /**
@@ -1010,6 +1153,7 @@ export interface Stage {
   basisPoints: number;
   minDwellSeconds: number;
   autoAdvance: boolean;
+  window?: Window;
 }
 /**
  * The latest halt (automatic or by hand), kept after a resume.
@@ -1135,6 +1279,11 @@ export interface RolloutStatus {
     offered: number;
     reported: number;
     silent: number;
+    window?: Window;
+    /**
+     * protocol §7: whether the maintenance window is open, or when it next opens, in words.
+     */
+    windowNow?: string;
   }[];
   silentDevices: {
     deviceId: string;
@@ -1145,6 +1294,16 @@ export interface RolloutStatus {
     offeredAt: string;
     lastSeen: null | string;
   }[];
+  /**
+   * protocol §7: the release was withdrawn (offered by no rollout); null while it may be offered.
+   */
+  releaseWithdrawn: null | {
+    /**
+     * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
+     */
+    at: string;
+    reason: string;
+  };
 }
 /**
  * GET /v1/rollouts/{id}/timeline answer: per-minute terminal and failure counts, oldest first, with running totals
@@ -1168,6 +1327,16 @@ export interface RolloutTimeline {
     failures: number;
     rateBasisPoints: number;
   }[];
+}
+/**
+ * PATCH /v1/rollouts/{id} body (protocol §7 fleet lifecycle): a running or paused rollout's new failure policy
+ */
+export interface RolloutUpdate {
+  failurePolicy: FailurePolicy;
+  /**
+   * Why (kept in the audit log).
+   */
+  reason?: string;
 }
 /**
  * POST /v1/tokens body (admin): a new operator token; the answer carries the secret, once
@@ -1221,4 +1390,23 @@ export interface TokenPage {
    * Pass as cursor= for the next page; null on the last page.
    */
   nextCursor: null | string;
+}
+/**
+ * POST /v1/devices/{deviceId}/cancel-update 200 answer (protocol §7): the offer is withdrawn, counted as cancelled
+ */
+export interface UpdateCancelled {
+  /**
+   * Release ids, cohort names and rollout ids.
+   */
+  rolloutId: string;
+  deviceId: string;
+  state: "cancelled";
+  /**
+   * The device's state before (null: offered, nothing reported); absent when it had not been offered or was cancelled before.
+   */
+  previousState?: null | string;
+  /**
+   * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
+   */
+  cancelledAt: string;
 }

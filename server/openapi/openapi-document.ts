@@ -65,6 +65,8 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
     const { description, schema, contentType } = typeof r === 'string' ? { description: r, schema: undefined, contentType: undefined } : r;
     if (status === 304 || (typeof r === 'object' && r.empty === true)) return { description };
     // An error status answers the §7 error body, unless the route names another (the degraded /healthz).
+    // 204 No Content has no body to describe (RFC 9110 §15.3.5).
+    if (status === 204) return { description };
     if (status >= 400 && !schema) return { description, content: { 'application/json': { schema: errorRef } } };
     return { description, content: { [contentType ?? 'application/json']: schema ? { schema: schemaOf(schema) } : {} } };
   };

@@ -3,6 +3,7 @@ import release from '../../manifests/schema/release.schema.json' with { type: 'j
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
 import rolloutStatement from '../../manifests/schema/rollout-statement.schema.json' with { type: 'json' };
 import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
+import withdrawal from '../../manifests/schema/withdrawal.schema.json' with { type: 'json' };
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -12,7 +13,7 @@ export type JsonSchema = Record<string, unknown>;
  * the bundle takes them from the route table. A `$ref` to a file in neither
  * place fails the document's build (and test/openapi), naming the file.
  */
-export const SHARED_SCHEMAS: JsonSchema[] = [common, release, root, settingsPolicy, rolloutStatement];
+export const SHARED_SCHEMAS: JsonSchema[] = [common, release, root, settingsPolicy, rolloutStatement, withdrawal];
 
 const COMPONENTS = '#/components/schemas/';
 

@@ -1,4 +1,8 @@
 import { Router } from 'express';
+import withdrawSchema from '../../manifests/schema/api/release-withdraw.schema.json' with { type: 'json' };
+import { compileValidator } from '../schema/validator.js';
+import type { Withdrawal, WithdrawalEnvelope } from './withdraw-service.js';
+import type { RolloutStore } from '../rollouts/rollout-store.js';
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import { AppError } from '../errors.js';
@@ -17,12 +21,19 @@ const view = (r: StoredRelease) => ({
   publishedAt: r.publishedAt,
   publishedBy: r.publishedBy,
   release: envelopeOf(r),
+  // protocol §7: the signed withdrawal statement, null while the release may be offered.
+  withdrawal: r.withdrawalJson ? (JSON.parse(r.withdrawalJson) as WithdrawalEnvelope) : null,
 });
+
+const parseWithdraw = compileValidator<{ reason: string }>(withdrawSchema, 'withdraw body');
 
 export interface ReleaseRoutesDeps {
   releases: Pick<ReleaseStore, 'get' | 'page'>;
+  rollouts: Pick<RolloutStore, 'started'>;
   /** publish-service.ts `publishRelease`, bound to its stores by the composition root. */
   publish(envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome>;
+  /** withdraw-service.ts `withdrawRelease`, bound to its stores by the composition root (protocol §7). */
+  withdraw(id: string, reason: string, actor: string): Promise<Withdrawal>;
   jsonBody: RequestHandler;
 }
 
@@ -48,6 +59,15 @@ export function releaseRoutes(deps: ReleaseRoutesDeps): Router {
     const found = await deps.releases.get(id);
     if (!found) throw new AppError('not_found', `no release ${id}`);
     res.json(view(found));
+  });
+
+  // protocol §7 fleet lifecycle: 200 whether it was withdrawn now or before (idempotent).
+  router.post('/v1/releases/:id/withdraw', requireRole('release-manager'), deps.jsonBody, async (req, res) => {
+    const id = pathParam(req, 'id', SLUG_RE, 'release id');
+    const { reason } = parseWithdraw(req.body);
+    const w = await deps.withdraw(id, reason, actorOf(principalOf(res)));
+    const rollouts = (await deps.rollouts.started()).filter((r) => r.releaseId === id).map((r) => r.id);
+    res.json({ releaseId: w.releaseId, withdrawal: w.withdrawal, logIndex: w.logIndex, alreadyWithdrawn: !w.created, rollouts });
   });
 
   return router;

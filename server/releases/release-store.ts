@@ -9,6 +9,8 @@ export interface StoredRelease {
   issuedAt: string;
   publishedAt: string;
   publishedBy: string;
+  /** protocol §7: the signed withdrawal statement, serialised as logged; null while the release may be offered. */
+  withdrawalJson?: string | null;
 }
 
 interface ReleaseRow {
@@ -18,6 +20,7 @@ interface ReleaseRow {
   issued_at: string;
   published_at: string;
   published_by: string;
+  withdrawal?: string | null;
 }
 
 const toStored = (r: ReleaseRow): StoredRelease => ({
@@ -27,6 +30,7 @@ const toStored = (r: ReleaseRow): StoredRelease => ({
   issuedAt: r.issued_at,
   publishedAt: r.published_at,
   publishedBy: r.published_by,
+  withdrawalJson: r.withdrawal ?? null,
 });
 
 export const envelopeOf = (r: StoredRelease): ReleaseEnvelope => JSON.parse(r.envelopeJson) as ReleaseEnvelope;
@@ -42,6 +46,10 @@ export function createReleaseStore(sql: Sql) {
     async get(id: string): Promise<StoredRelease | undefined> {
       const row = await sql.one<ReleaseRow>('SELECT * FROM releases WHERE id = ?', [id]);
       return row && toStored(row);
+    },
+    /** Call inside the transaction that logs the statement (protocol §8). */
+    async setWithdrawal(id: string, withdrawalJson: string): Promise<void> {
+      await sql.run('UPDATE releases SET withdrawal = ? WHERE id = ? AND withdrawal IS NULL', [withdrawalJson, id]);
     },
     async page(afterId: string, limit: number): Promise<StoredRelease[]> {
       return (await sql.all<ReleaseRow>('SELECT * FROM releases WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit])).map(toStored);

@@ -27,7 +27,8 @@ export const TERMINAL_STATES: readonly DeviceState[] = ['applied', 'failed', 'ro
 export const FAILURE_STATES: readonly DeviceState[] = ['failed', 'rolled_back', 'rejected', 'timed_out'];
 
 /** Ends after which the server keeps offering the release (§5), so a device may try again. */
-const RETRYABLE: ReadonlySet<string> = new Set(['failed', 'rolled_back', 'rejected', 'declined', 'timed_out']);
+// `cancelled` (an operator withdrew the offer, protocol §7): whatever the device reports afterwards is what happened.
+const RETRYABLE: ReadonlySet<string> = new Set(['failed', 'rolled_back', 'rejected', 'declined', 'timed_out', 'cancelled']);
 
 /**
  * Forward-only within one attempt: progress never goes back; any terminal

@@ -105,6 +105,16 @@ export function createHealthService(deps: HealthDeps) {
     /** The periodic pass. */
     async tick(): Promise<void> {
       const now = deps.now().getTime();
+      // protocol §7 scheduled start: drafts whose startAt has come start now, on the record as the server's act.
+      for (const id of await rollouts.dueToStart(now)) {
+        try {
+          await service.act(id, 'start', 'system:scheduled-start', { startAt: true });
+        } catch (err) {
+          // A start refused (e.g. another rollout serves the release) stays a draft and is tried each pass; said once per pass.
+          if (!isAppError(err)) throw err;
+          deps.logger.warn({ rollout: id, err: err.message }, 'scheduled start refused; the rollout stays a draft');
+        }
+      }
       // protocol §5: timed_out is a derived state shown in status, so a completed, halted or
       // cancelled rollout keeps deriving it; halt and advance concern running/paused ones only.
       for (const r of await rollouts.started()) {

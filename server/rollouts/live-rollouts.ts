@@ -7,6 +7,7 @@ import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
 import type { RolloutState } from './rollout-state.js';
 import type { RolloutStore } from './rollout-store.js';
+import type { MaintenanceWindow } from './maintenance-window.js';
 import { reachedStages } from './statements.js';
 
 /** Everything the poll path needs about one serving rollout, prepared once per change. */
@@ -26,6 +27,8 @@ export interface LiveRollout extends EligibilityInput {
   artifactSha256: string | undefined;
   /** The release envelope's index in the transparency log (protocol §8; undefined = not logged, never offered). */
   releaseLogIndex: number | undefined;
+  /** protocol §7: each reached stage's maintenance window (undefined: installs may start any time). */
+  windows: (MaintenanceWindow | undefined)[];
   /** Signed statement per reached stage, serialised once, with its version and log index. */
   statements: { json: string; version: number; expires: number; logIndex: number | undefined }[];
 }
@@ -46,7 +49,8 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
     const next: LiveRollout[] = [];
     for (const r of await rollouts.live()) {
       const stored = await releases.get(r.releaseId);
-      if (!stored) continue;
+      // protocol §7: a withdrawn release is offered by no rollout (and, no longer re-signed, its statements run out).
+      if (!stored || stored.withdrawalJson) continue;
       const signed = envelopeOf(stored).signed;
       const statements = (await rollouts.statements(r.id)).slice(0, reachedStages(r));
       next.push({
@@ -59,6 +63,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
         appliesTo: new semver.Range(signed.appliesTo),
         stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
         release: signed,
+        windows: r.stages.slice(0, statements.length).map((s) => s.window),
         releaseJson: stored.envelopeJson,
         artifactSha256: signed.artifact?.sha256,
         releaseLogIndex: log.indexOf(stored.envelopeJson),

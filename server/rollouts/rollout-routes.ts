@@ -6,6 +6,7 @@ import resumeSchema from '../../manifests/schema/api/rollout-resume.schema.json'
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import type { RequestHandler } from 'express';
+import type { HealthService } from './health-service.js';
 import type { TrustState } from '../trust/trust-state.js';
 import type { RolloutService } from './rollout-service.js';
 import { AppError } from '../errors.js';
@@ -14,6 +15,10 @@ import { parsePage } from '../http/paging.js';
 import { pathParam, SLUG_RE } from '../http/params.js';
 import { REPORT_STATES } from '../reports/report-rules.js';
 import { compileValidator } from '../schema/validator.js';
+import { CANCELLED_STATE } from './cancel-update-service.js';
+import updateSchema from '../../manifests/schema/api/rollout-update.schema.json' with { type: 'json' };
+import type { FailurePolicy } from './rollout.js';
+import { withdrawalSummary } from '../releases/withdraw-service.js';
 import { toTimestamp } from '../trust/time.js';
 import { ACTION_ROLES } from './rollout-permissions.js';
 import type { Rollout } from './rollout.js';
@@ -25,7 +30,8 @@ const parseDraft = compileValidator<RolloutDraft>(createSchema, 'rollout');
 const parseResume = compileValidator<ActInput>(resumeSchema, 'resume body');
 const parseClone = compileValidator<{ id?: string }>(cloneSchema, 'clone body');
 const parseAction = compileValidator<{ reason?: string }>(actionSchema, 'action body');
-const DEVICE_STATES = new Set<string>([...REPORT_STATES, 'timed_out', 'silent']);
+const parseUpdate = compileValidator<{ failurePolicy: FailurePolicy; reason?: string }>(updateSchema, 'rollout update', [createSchema]);
+const DEVICE_STATES = new Set<string>([...REPORT_STATES, 'timed_out', CANCELLED_STATE, 'silent']);
 
 const view = (r: Rollout, statements: string[] = []) => ({
   id: r.id,
@@ -42,11 +48,14 @@ const view = (r: Rollout, statements: string[] = []) => ({
   updatedAt: r.updatedAt,
   lastHalt: r.lastHalt,
   overruledHalt: r.overruledHalt,
+  startAt: r.startAt ?? null,
   statements: statements.map((s) => JSON.parse(s) as unknown),
 });
 
 export interface RolloutRoutesDeps extends Omit<StatusDeps, 'policy'> {
-  rolloutService: Pick<RolloutService, 'create' | 'act' | 'clone'>;
+  rolloutService: Pick<RolloutService, 'create' | 'act' | 'clone' | 'setFailurePolicy'>;
+  /** A tighter failure policy already crossed halts at once (protocol §7 PATCH). */
+  health: Pick<HealthService, 'checkHalts'>;
   trust: Pick<TrustState, 'current'>;
   jsonBody: RequestHandler;
 }
@@ -82,6 +91,17 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
     res.status(201).json(view(await deps.rolloutService.clone(rolloutId(req), body.id, actorOf(principalOf(res)))));
   });
 
+  // protocol §7 fleet lifecycle: a running or paused rollout's failure policy; audit-logged, nothing re-signed.
+  router.patch('/v1/rollouts/:id', requireRole('release-manager'), deps.jsonBody, async (req, res) => {
+    const id = rolloutId(req);
+    const body = parseUpdate(req.body);
+    const r = await deps.rolloutService.setFailurePolicy(id, body.failurePolicy, actorOf(principalOf(res)), body.reason);
+    // A lower threshold may already be crossed: judged now, not at the next report.
+    await deps.health.checkHalts([id]);
+    const after = (await deps.rollouts.get(id)) ?? r;
+    res.json(view(after, (await deps.rollouts.statements(id)).map((s) => s.envelopeJson)));
+  });
+
   router.get('/v1/rollouts', requireRole(...READERS), async (req, res) => {
     const page = parsePage(req.query);
     const rows = await deps.rollouts.page(page.cursor ?? '', page.limit);
@@ -90,7 +110,8 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
 
   router.get('/v1/rollouts/:id', requireRole(...READERS), async (req, res) => {
     const r = await found(rolloutId(req));
-    res.json(view(r, (await deps.rollouts.statements(r.id)).map((s) => s.envelopeJson)));
+    // protocol §7: a rollout shows that its release was withdrawn.
+    res.json({ ...view(r, (await deps.rollouts.statements(r.id)).map((s) => s.envelopeJson)), releaseWithdrawn: withdrawalSummary(await deps.releases.get(r.releaseId)) });
   });
 
   router.get('/v1/rollouts/:id/status', requireRole(...READERS), async (req, res) => {

@@ -17,6 +17,7 @@ import type { RolloutStore } from './rollout-store.js';
 import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import type { ChangeFeed } from '../cluster/change-feed.js';
 import { signStatements } from './statements.js';
+import { windowProblems } from './maintenance-window.js';
 
 export interface RolloutDeps {
   sql: Sql;
@@ -40,6 +41,8 @@ export interface RolloutDeps {
 
 export interface RolloutDraft {
   id?: string;
+  /** protocol §7: start by itself at this time. */
+  startAt?: string;
   releaseId: string;
   stages: (Pick<Stage, 'cohort' | 'basisPoints'> & Partial<Stage>)[];
   failurePolicy: FailurePolicy;
@@ -84,8 +87,11 @@ export function createRolloutService(deps: RolloutDeps) {
       draft.stages.forEach((s, i) => {
         if (!deps.cohorts.exists(s.cohort)) problems.push({ path: `/stages/${i}/cohort`, message: `no cohort ${s.cohort}` });
       });
+      if (release?.withdrawalJson) problems.push({ path: '/releaseId', message: `release ${draft.releaseId} was withdrawn` });
       const expires = release && envelopeOf(release).signed.expires;
       if (expires && isExpired(expires, deps.now())) problems.push({ path: '/releaseId', message: `release expired at ${expires}` });
+      const badWindows: ErrorDetail[] = draft.stages.flatMap((s, i) => (s.window ? windowProblems(s.window).map((message) => ({ path: `/stages/${i}/window`, message })) : []));
+      if (badWindows.length) throw new AppError('validation_failed', 'rollout is not valid', { details: badWindows });
       if (problems.length) throw new AppError('unprocessable', 'the rollout cannot be created', { details: problems });
       const id = draft.id ?? `${draft.releaseId.slice(0, 55)}-${randomBytes(4).toString('hex')}`;
       if (await rollouts.get(id)) throw new AppError('conflict', `rollout ${id} already exists`);
@@ -94,7 +100,7 @@ export function createRolloutService(deps: RolloutDeps) {
         id,
         releaseId: draft.releaseId,
         salt: randomBytes(16).toString('hex'),
-        stages: draft.stages.map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints, minDwellSeconds: s.minDwellSeconds ?? 0, autoAdvance: s.autoAdvance ?? false })),
+        stages: draft.stages.map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints, minDwellSeconds: s.minDwellSeconds ?? 0, autoAdvance: s.autoAdvance ?? false, ...(s.window ? { window: s.window } : {}) })),
         failurePolicy: draft.failurePolicy,
         state: 'draft',
         currentStage: 0,
@@ -105,11 +111,13 @@ export function createRolloutService(deps: RolloutDeps) {
         updatedAt: at,
         lastHalt: null,
         overruledHalt: null,
+        startAt: draft.startAt ?? null,
       };
       await sql.transaction(async () => {
         await rollouts.insert(rollout);
         const origin = clonedFrom === undefined ? {} : { clonedFrom };
-        await audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy, ...origin } }, at);
+        const scheduled = rollout.startAt ? { startAt: rollout.startAt } : {};
+        await audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy, ...origin, ...scheduled } }, at);
       });
       deps.events?.emit({ rolloutId: id, releaseId: rollout.releaseId, action: 'create', actor, from: null, to: { state: 'draft', stage: 0 }, at, details: {} });
       return rollout;
@@ -143,6 +151,7 @@ export function createRolloutService(deps: RolloutDeps) {
         // Read from the store, not this node's live view: another node may have started one a moment ago.
         const rival = action === 'start' ? (await rollouts.live()).find((l) => l.releaseId === r.releaseId && l.id !== r.id) : undefined;
         if (rival) throw new AppError('conflict', `release ${r.releaseId} is already served by rollout ${rival.id}; cancel it first`);
+        if (action === 'start' && (await releases.get(r.releaseId))?.withdrawalJson) throw new AppError('conflict', `release ${r.releaseId} was withdrawn: no rollout may offer it`);
         const t = transition({ state: r.state, currentStage: r.currentStage }, action, r.stages.length, input);
         if (!t.ok) throw new AppError('invalid_transition', t.reason);
         from = { state: r.state, stage: r.currentStage };
@@ -176,6 +185,31 @@ export function createRolloutService(deps: RolloutDeps) {
         to: { state: rollout.state, stage: rollout.currentStage }, at: rollout.updatedAt, details: figures,
       });
       return rollout;
+    },
+
+    /**
+     * protocol §7 `PATCH /v1/rollouts/{id} { failurePolicy }`: a running or
+     * paused rollout's thresholds change, on the record (before and after in
+     * the audit log). The policy is in no signed statement (§6), so nothing
+     * is re-signed and devices see no change; auto-halt judges by the new
+     * policy from the next check on.
+     */
+    async setFailurePolicy(id: string, policy: FailurePolicy, actor: string, reason?: string): Promise<Rollout> {
+      const now = deps.now();
+      return sql.transaction(async () => {
+        await holdUntilCommit(sql, ADVISORY_LOCK.history);
+        const r = await rollouts.get(id);
+        if (!r) throw new AppError('not_found', `no rollout ${id}`);
+        if (r.state !== 'running' && r.state !== 'paused') {
+          throw new AppError('invalid_transition', `the failure policy of a ${r.state} rollout cannot change (only running or paused ones)`);
+        }
+        const before = r.failurePolicy;
+        r.failurePolicy = policy;
+        r.updatedAt = toTimestamp(now);
+        await rollouts.setFailurePolicy(id, policy, r.updatedAt);
+        await audit.append({ actor, action: 'rollout.failure-policy', subject: id, details: { before, after: policy, ...(reason === undefined ? {} : { reason }) } }, r.updatedAt);
+        return r;
+      });
     },
 
     /** Re-signs serving rollouts whose statements pass half their lifetime (protocol §6: before they run out). */

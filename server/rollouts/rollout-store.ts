@@ -16,6 +16,7 @@ interface RolloutRow {
   updated_at: string;
   last_halt: string | null;
   overruled_halt: string | null;
+  start_at?: number | string | null;
 }
 
 const toRollout = (r: RolloutRow): Rollout => ({
@@ -33,6 +34,7 @@ const toRollout = (r: RolloutRow): Rollout => ({
   updatedAt: r.updated_at,
   lastHalt: r.last_halt === null ? null : (JSON.parse(r.last_halt) as Rollout['lastHalt']),
   overruledHalt: r.overruled_halt === null ? null : (JSON.parse(r.overruled_halt) as Rollout['overruledHalt']),
+  startAt: r.start_at === null || r.start_at === undefined ? null : new Date(Number(r.start_at)).toISOString().replace(/\.\d{3}Z$/, 'Z'),
 });
 
 const jsonOrNull = (v: unknown): string | null => (v === null ? null : JSON.stringify(v));
@@ -54,7 +56,11 @@ export function createRolloutStore(sql: Sql) {
         stage_started_at, statement_version, created_at, created_by, updated_at, last_halt, overruled_halt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [r.id, r.releaseId, r.salt, JSON.stringify(r.stages), JSON.stringify(r.failurePolicy), r.state, r.currentStage,
         r.stageStartedAt, r.statementVersion, r.createdAt, r.createdBy, r.updatedAt, jsonOrNull(r.lastHalt), jsonOrNull(r.overruledHalt)]);
+      if (r.startAt) await sql.run('UPDATE rollouts SET start_at = ? WHERE id = ?', [Date.parse(r.startAt), r.id]);
     },
+    /** Drafts whose `startAt` has come (protocol §7), oldest first. */
+    dueToStart: async (now: number): Promise<string[]> =>
+      (await sql.all<{ id: string }>("SELECT id FROM rollouts WHERE state = 'draft' AND start_at IS NOT NULL AND start_at <= ? ORDER BY start_at, id", [now])).map((r) => r.id),
     async get(id: string): Promise<Rollout | undefined> {
       const row = await sql.one<RolloutRow>('SELECT * FROM rollouts WHERE id = ?', [id]);
       return row && toRollout(row);
@@ -69,10 +75,19 @@ export function createRolloutStore(sql: Sql) {
     started: (): Promise<Rollout[]> => rows("SELECT * FROM rollouts WHERE state <> 'draft' ORDER BY id"),
     /** Rollouts worth a metric series: all but those cancelled before `since` (an RFC 3339 timestamp; see ops/fleet-metrics.ts). */
     watched: (since: string): Promise<Rollout[]> => rows("SELECT * FROM rollouts WHERE state <> 'cancelled' OR updated_at >= ? ORDER BY id", [since]),
+    /** Rollouts not completed or cancelled whose stages name `cohort` (protocol §7: such a cohort cannot be deleted). */
+    async namingCohort(cohort: string): Promise<string[]> {
+      const open = await sql.all<{ id: string; stages: string }>("SELECT id, stages FROM rollouts WHERE state NOT IN ('completed', 'cancelled') ORDER BY id");
+      return open.filter((r) => (JSON.parse(r.stages) as Rollout['stages']).some((s) => s.cohort === cohort)).map((r) => r.id);
+    },
     countByState: (): Promise<{ state: Rollout['state']; n: number }[]> => sql.all('SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state'),
     async update(r: Rollout): Promise<void> {
       await sql.run('UPDATE rollouts SET state = ?, current_stage = ?, stage_started_at = ?, statement_version = ?, updated_at = ?, last_halt = ?, overruled_halt = ? WHERE id = ?',
         [r.state, r.currentStage, r.stageStartedAt, r.statementVersion, r.updatedAt, jsonOrNull(r.lastHalt), jsonOrNull(r.overruledHalt), r.id]);
+    },
+    /** protocol §7: only the failure policy (no statement carries it, so nothing is re-signed). */
+    async setFailurePolicy(id: string, policy: Rollout['failurePolicy'], updatedAt: string): Promise<void> {
+      await sql.run('UPDATE rollouts SET failure_policy = ?, updated_at = ? WHERE id = ?', [JSON.stringify(policy), updatedAt, id]);
     },
     async saveStatement(rolloutId: string, s: StoredStatement): Promise<void> {
       await sql.run(`INSERT INTO rollout_statements (rollout_id, stage, version, expires, envelope) VALUES (?, ?, ?, ?, ?)

@@ -1,3 +1,4 @@
+import type { MaintenanceWindow } from './maintenance-window.js';
 import type { FailureFigures } from '../reports/report-rules.js';
 import type { RolloutState } from './rollout-state.js';
 
@@ -7,6 +8,8 @@ export interface Stage {
   basisPoints: number;
   minDwellSeconds: number;
   autoAdvance: boolean;
+  /** protocol §7: installs may start only inside it (maintenance-window.ts). */
+  window?: MaintenanceWindow;
 }
 
 export interface FailurePolicy {
@@ -16,6 +19,8 @@ export interface FailurePolicy {
 }
 
 export interface Rollout {
+  /** protocol §7: when the draft starts by itself (RFC 3339); null or absent = by hand. */
+  startAt?: string | null;
   id: string;
   releaseId: string;
   salt: string;

@@ -1,9 +1,12 @@
 import { AppError } from '../errors.js';
 import { failureFigures, figuresSince, REPORT_STATES, type DeviceState } from '../reports/report-rules.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
+import { withdrawalSummary } from '../releases/withdraw-service.js';
 import type { PolicySigned } from '../trust/settings-policy.js';
 import { toTimestamp } from '../trust/time.js';
 import type { Census } from './census.js';
+import { CANCELLED_STATE } from './cancel-update-service.js';
+import { windowInWords } from './maintenance-window.js';
 import { counterKey, settingCounterParts, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
 import type { RolloutStore } from './rollout-store.js';
@@ -16,6 +19,7 @@ export interface StatusDeps {
   rolloutDevices: RolloutDeviceStore;
   census: Census;
   policy: () => PolicySigned;
+  now?: () => Date;
 }
 
 const SETTING_PREFIX = 'setting:';
@@ -43,7 +47,8 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
   const policy = deps.policy();
 
   const counts: Record<string, number> = {};
-  for (const s of [...REPORT_STATES, 'timed_out']) counts[s] = get(counterKey.state(s));
+  // `cancelled` (protocol §7 cancel-update): withdrawn by an operator, counted apart from failures.
+  for (const s of [...REPORT_STATES, 'timed_out', CANCELLED_STATE]) counts[s] = get(counterKey.state(s));
   // The auto-halt figures from the counters already read (figuresOf would read them again).
   const f = failureFigures((s: DeviceState) => get(counterKey.state(s)));
 
@@ -65,7 +70,9 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
   const stages = r.stages.map((s, j) => {
     const offered = get(counterKey.offeredAt(j));
     const reported = get(counterKey.reportedAt(j));
-    return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? (census.perStage[j] ?? 0) : null, offered, reported, silent: offered - reported };
+    // protocol §7 maintenance window, and in words when installs may next start (hawkBit users ask exactly this).
+    const windowed = s.window ? { window: s.window, windowNow: windowInWords(s.window, deps.now?.() ?? new Date()) } : {};
+    return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? (census.perStage[j] ?? 0) : null, offered, reported, silent: offered - reported, ...windowed };
   });
   const silentDevices = silent.map((d) => ({
     deviceId: d.deviceId, stage: d.stage, offeredAt: toTimestamp(new Date(d.offeredAt)), lastSeen: d.lastSeen === null ? null : toTimestamp(new Date(d.lastSeen)),
@@ -93,6 +100,8 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
     },
     lastHalt: r.lastHalt,
     overruledHalt: r.overruledHalt,
+    // protocol §7: a withdrawn release is offered by no rollout; its rollouts say so.
+    releaseWithdrawn: withdrawalSummary(release),
     settings,
     compliance: { consentOnByDefault },
     stages,

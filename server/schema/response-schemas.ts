@@ -1,3 +1,6 @@
+import artifactPruneResult from '../../manifests/schema/api/responses/artifact-prune-result.schema.json' with { type: 'json' };
+import releaseWithdrawn from '../../manifests/schema/api/responses/release-withdrawn.schema.json' with { type: 'json' };
+import updateCancelled from '../../manifests/schema/api/responses/update-cancelled.schema.json' with { type: 'json' };
 import artifactPage from '../../manifests/schema/api/responses/artifact-page.schema.json' with { type: 'json' };
 import artifactStored from '../../manifests/schema/api/responses/artifact-stored.schema.json' with { type: 'json' };
 import auditPage from '../../manifests/schema/api/responses/audit-page.schema.json' with { type: 'json' };
@@ -49,6 +52,9 @@ import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' 
  */
 export const RESPONSE_SCHEMAS = {
   artifactPage,
+  artifactPruneResult,
+  releaseWithdrawn,
+  updateCancelled,
   artifactStored,
   auditPage,
   cohortList,

@@ -179,6 +179,23 @@ describe('README examples, in order, as written', () => {
       await step('ota rollout clone optin --id optin-2', 0, { exact: true });
       const [, started] = await step('ota rollout cancel optin && ota rollout start optin-2', 0, { exact: true, count: 2 });
       expect(started?.out).toMatch(/^rollout optin-2 \(release redmi-1s-cloud-optin-2014-08\): running, stage 1 of 3/);
+
+      // Fleet lifecycle (protocol §7).
+      const [retired] = await step('ota device decommission sim-7-1');
+      expect(retired?.out).toMatch(/^decommissioned sim-7-1/);
+      const [withdrawn] = await step('ota device cancel-update sim-7-2 --rollout optin-2');
+      expect(withdrawn?.out).toMatch(/^cancelled rollout optin-2's update of sim-7-2/);
+      const [edited] = await step('ota cohort edit eu-beta --description "EU beta testers" --attribute region=eu');
+      expect(edited?.out).toBe('updated cohort eu-beta: 0 explicit members; rule: region=eu\n');
+      await step('ota cohort delete eu-beta');
+      const [unreferenced] = await step('ota artifact prune --dry-run');
+      expect(unreferenced?.out).toMatch(/^no unreferenced artifacts/);
+      const [pruned] = await step('ota artifact prune                     #');
+      expect(pruned?.out).toMatch(/^no unreferenced artifacts/);
+      const [tightened] = await step('ota rollout policy optin-2 --max-failure-percent 2.5');
+      expect(tightened?.out).toMatch(/^rollout optin-2 failure policy: halt above 2\.5% of at least /);
+      const [yanked] = await step('ota release withdraw redmi-1s-cloud-optin-2014-08 --reason');
+      expect(yanked?.out).toMatch(/^withdrew release redmi-1s-cloud-optin-2014-08 .*\nits rollouts: optin, optin-2\n$/);
     } finally {
       stop.abort();
       await serving;

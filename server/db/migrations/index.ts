@@ -11,6 +11,10 @@ import { logCosignatures } from './009-log-cosignatures.js';
 import { settingCounterSeparator } from './010-setting-counter-separator.js';
 import { changeFeed } from './011-change-feed.js';
 import { ddiGateway } from './012-ddi-gateway.js';
+import { deviceDecommission } from './013-device-decommission.js';
+import { cancelledOffers } from './014-cancelled-offers.js';
+import { releaseWithdrawal } from './015-release-withdrawal.js';
+import { rolloutStartAt } from './016-rollout-start-at.js';
 
 /**
  * One schema change, numbered once for both engines (protocol §9): version n
@@ -51,6 +55,10 @@ export const migrations: readonly Migration[] = [
   settingCounterSeparator,
   changeFeed,
   ddiGateway,
+  deviceDecommission,
+  cancelledOffers,
+  releaseWithdrawal,
+  rolloutStartAt,
 ];
 
 /** The database was written by newer code: this server refuses to open it rather than misread it. */

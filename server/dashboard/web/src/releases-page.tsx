@@ -94,6 +94,14 @@ export function ReleasePage({ id, session }: { id: string; session: Session }) {
             <dd>
               {when(r.publishedAt)} by {r.publishedBy}
             </dd>
+            {r.withdrawal && (
+              <>
+                <dt>Withdrawn</dt>
+                <dd data-testid="release-withdrawn">
+                  {when(r.withdrawal.signed.issuedAt)}: {r.withdrawal.signed.reason} (offered by no rollout)
+                </dd>
+              </>
+            )}
             <dt>Manifest SHA-256</dt>
             <dd>
               <code class="wrap">{r.manifestSha256}</code>

@@ -104,6 +104,11 @@ export function RolloutPage({ id, session }: { id: string; session: Session }) {
           {haltReason ? `: ${haltReason}` : halt ? ' (no reason given)' : ''}
         </div>
       )}
+      {status.releaseWithdrawn && (
+        <div class="halt-banner" role="alert" data-testid="release-withdrawn">
+          <strong>Release withdrawn</strong> at {when(status.releaseWithdrawn.at)}: {status.releaseWithdrawn.reason}. No rollout offers it any more.
+        </div>
+      )}
       <RolloutActions rollout={rollout} session={session} onDone={detail.reload} />
       <p class="muted" role="status">
         {state === 'running' ? `Refreshes every ${REFRESH_MS / 1000} s while running. ` : ''}

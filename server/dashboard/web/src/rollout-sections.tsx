@@ -7,7 +7,8 @@ import { href } from './route.js';
 import type { Policy, RolloutDevicesPage, RolloutStatus } from './types.js';
 
 const FUNNEL = ['received', 'downloading', 'downloaded', 'installing', 'applied'];
-const ENDS = ['failed', 'rolled_back', 'rejected', 'timed_out', 'declined'];
+// `cancelled`: an operator withdrew the offer (protocol §7 cancel-update), apart from failures.
+const ENDS = ['failed', 'rolled_back', 'rejected', 'timed_out', 'declined', 'cancelled'];
 
 /** Counts per report state (latest state per device), against the devices offered. */
 export function Funnel({ status }: { status: RolloutStatus }) {

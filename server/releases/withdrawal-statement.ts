@@ -1,0 +1,19 @@
+import withdrawalSchema from '../../manifests/schema/withdrawal.schema.json' with { type: 'json' };
+import { AppError } from '../errors.js';
+import { compileValidator } from '../schema/validator.js';
+import type { WithdrawalEnvelope } from './withdraw-service.js';
+
+const validateShape = compileValidator<WithdrawalEnvelope>(withdrawalSchema, 'withdrawal statement');
+
+/**
+ * protocol §7/§8: a withdrawal statement envelope checked against
+ * manifests/schema/withdrawal.schema.json, its issuedAt a real instant.
+ * Signatures are the caller's to verify, by the online role.
+ */
+export function parseWithdrawal(value: unknown): WithdrawalEnvelope {
+  const w = validateShape(value);
+  if (Number.isNaN(Date.parse(w.signed.issuedAt))) {
+    throw new AppError('validation_failed', 'withdrawal statement is not valid', { details: [{ path: '/signed/issuedAt', message: 'is not a real RFC 3339 instant' }] });
+  }
+  return w;
+}
