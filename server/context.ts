@@ -44,6 +44,8 @@ import type { ChangeFeed } from './cluster/change-feed.js';
 import { createNodeChangeFeed } from './cluster/node-change-feed.js';
 import { ADVISORY_LOCK, holdUntilCommit } from './cluster/advisory-locks.js';
 import type { TrustState } from './trust/trust-state.js';
+import { decommissionDevice } from './devices/decommission-service.js';
+import { cancelUpdate, type CancelledUpdate } from './rollouts/cancel-update-service.js';
 import { withdrawRelease, type Withdrawal } from './releases/withdraw-service.js';
 import { pruneArtifacts, type PruneResult } from './artifacts/prune-service.js';
 import { createDdiGateway, type DdiGateway } from './ddi/ddi-gateway.js';
@@ -107,6 +109,10 @@ export interface AppContext {
   publish(envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome>;
   /** protocol §7: withdraws a release, its withdrawal statement logged (withdraw-service.ts, bound to its stores). */
   withdraw(id: string, reason: string, actor: string): Promise<Withdrawal>;
+  /** protocol §7: decommissions a device (decommission-service.ts, bound to its stores). */
+  decommission(deviceId: string, actor: string): Promise<number>;
+  /** protocol §7: withdraws one device's open offer (cancel-update-service.ts, bound to its stores). */
+  cancelUpdate(deviceId: string, rolloutId: string, actor: string): Promise<CancelledUpdate>;
   /** Artifacts no published release references, listed or removed (prune-service.ts, bound to its stores). */
   pruneArtifacts(opts: { dryRun: boolean; minAgeSeconds: number }, actor: string): Promise<PruneResult>;
   commits: GroupCommit;
@@ -310,6 +316,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     databaseHealth: createHealthStore(sql),
     publish,
     withdraw: (id, reason, actor) => withdrawRelease(id, reason, actor, { sql, releases, log, audit, trust, live, changes, now }),
+    decommission: (deviceId, actor) => decommissionDevice(deviceId, actor, { sql, devices, audit, changes, now }),
+    cancelUpdate: (deviceId, rolloutId, actor) =>
+      cancelUpdate(deviceId, rolloutId, actor, { sql, rollouts, devices, rolloutDevices, counters, activity, cancelled, audit, changes, now }),
     pruneArtifacts: (opts, actor) => pruneArtifacts(opts, actor, { sql, artifacts, releases, audit, now }),
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),

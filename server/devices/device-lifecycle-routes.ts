@@ -2,26 +2,33 @@ import { Router } from 'express';
 import cancelUpdateSchema from '../../manifests/schema/api/cancel-update.schema.json' with { type: 'json' };
 import { requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
-import type { AppContext } from '../context.js';
+import type { RequestHandler } from 'express';
 import { DEVICE_ID_RE, pathParam } from '../http/params.js';
-import { cancelUpdate } from '../rollouts/cancel-update-service.js';
+import type { CancelledUpdate } from '../rollouts/cancel-update-service.js';
 import { compileValidator } from '../schema/validator.js';
-import { decommissionDevice } from './decommission-service.js';
 
 const parseCancel = compileValidator<{ rolloutId: string }>(cancelUpdateSchema, 'cancel-update body');
 
+export interface DeviceLifecycleRoutesDeps {
+  /** decommission-service.ts, bound to its stores by the composition root. */
+  decommission(deviceId: string, actor: string): Promise<number>;
+  /** cancel-update-service.ts, bound to its stores by the composition root. */
+  cancelUpdate(deviceId: string, rolloutId: string, actor: string): Promise<CancelledUpdate>;
+  jsonBody: RequestHandler;
+}
+
 /** Operators' fleet-lifecycle routes on one device (protocol §7 "Fleet lifecycle"). */
-export function deviceLifecycleRoutes(ctx: AppContext): Router {
+export function deviceLifecycleRoutes(deps: DeviceLifecycleRoutesDeps): Router {
   const router = Router();
   router.delete('/v1/devices/:deviceId', requireRole('release-manager'), async (req, res) => {
     const id = pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id');
-    await decommissionDevice(id, actorOf(principalOf(res)), ctx);
+    await deps.decommission(id, actorOf(principalOf(res)));
     res.status(204).end();
   });
-  router.post('/v1/devices/:deviceId/cancel-update', requireRole('release-manager'), ctx.jsonBody, async (req, res) => {
+  router.post('/v1/devices/:deviceId/cancel-update', requireRole('release-manager'), deps.jsonBody, async (req, res) => {
     const id = pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id');
     const { rolloutId } = parseCancel(req.body);
-    res.json(await cancelUpdate(id, rolloutId, actorOf(principalOf(res)), ctx));
+    res.json(await deps.cancelUpdate(id, rolloutId, actorOf(principalOf(res))));
   });
   return router;
 }
