@@ -64,6 +64,12 @@ export interface Config {
   logOrigin: string;
   /** Witnesses whose cosignatures the server accepts and serves with its checkpoints. */
   logWitnesses: readonly { name: string; publicHex: string }[];
+  /** OTA_PUBLIC_URL: the origin devices reach the server by (behind a proxy); links sent to devices start with it. undefined = the request's Host. */
+  publicUrl: string | undefined;
+  /** protocol §12 OTA_MENDER_LINK_TTL_SECONDS: how long a signed artifact link sent to a Mender client stays valid. */
+  menderLinkTtlSeconds: number;
+  /** OTA_ADMISSION_MAX_PENDING: admission requests kept waiting at most (an unknown identity beyond it is answered 429). */
+  admissionMaxPending: number;
 }
 
 export class ConfigError extends Error {
@@ -156,6 +162,18 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
       problems.push((e as Error).message);
     }
   }
+  const publicUrl = env.OTA_PUBLIC_URL === undefined || env.OTA_PUBLIC_URL.trim() === '' ? undefined : env.OTA_PUBLIC_URL.trim().replace(/\/+$/, '');
+  if (publicUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(publicUrl);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      problems.push('OTA_PUBLIC_URL must be an http:// or https:// origin (optionally with a path prefix), without query, fragment or credentials');
+    }
+  }
   const fromEnv: Config = {
     host: env.HOST ?? '127.0.0.1',
     port: int('PORT', 8080, 0, 65535),
@@ -190,6 +208,9 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     switchTrust: bool('OTA_SWITCH_TRUST', false),
     logOrigin,
     logWitnesses,
+    publicUrl,
+    menderLinkTtlSeconds: int('OTA_MENDER_LINK_TTL_SECONDS', 900, 60, 7 * 24 * 3600),
+    admissionMaxPending: int('OTA_ADMISSION_MAX_PENDING', 10_000, 1, 10_000_000),
   };
   const merged = { ...fromEnv, ...overrides };
   const config: Config = {

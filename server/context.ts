@@ -18,6 +18,7 @@ import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createWebhookNotifier, type WebhookNotifier } from './notifications/webhook-notifier.js';
 import { createReleaseStore, type ReleaseStore } from './releases/release-store.js';
 import { createIngestService, type IngestService } from './reports/ingest-service.js';
+import type { DeviceState } from './reports/report-rules.js';
 import { createReportStore, type ReportStore } from './reports/report-store.js';
 import { createCensus, type Census } from './rollouts/census.js';
 import { createHealthService, type HealthService } from './rollouts/health-service.js';
@@ -36,6 +37,14 @@ import type { ChangeFeed } from './cluster/change-feed.js';
 import { createNodeChangeFeed } from './cluster/node-change-feed.js';
 import { ADVISORY_LOCK, holdUntilCommit } from './cluster/advisory-locks.js';
 import type { TrustState } from './trust/trust-state.js';
+import { createAdmissionService, type AdmissionService } from './devices/admission/admission-service.js';
+import { createAdmissionStore } from './devices/admission/admission-store.js';
+import { enroll } from './devices/enrollment-service.js';
+import { setDeviceFacts } from './devices/device-facts.js';
+import { createLinkSigner } from './mender/artifact-links.js';
+import type { MenderDeps } from './mender/mender-deps.js';
+import { createMenderArtifactStore, createMenderTokenStore, sharedSecret, type MenderArtifactStore } from './mender/mender-stores.js';
+import type { Principal } from './auth/principal.js';
 
 /** Everything a route or service may use, built once from config by the composition root (or a test). */
 export interface AppContext {
@@ -74,6 +83,12 @@ export interface AppContext {
   log: TransparencyLog;
   poll: PollService;
   ingest: IngestService;
+  /** protocol §12 device admission: pending, accepted, rejected, preauthorized identities and keys. */
+  admission: AdmissionService;
+  /** The header of every uploaded `.mender` artifact (checked at publish, protocol §12). */
+  menderHeaders: MenderArtifactStore;
+  /** The Mender gateway's narrow view of the device core (server/mender). */
+  mender: MenderDeps;
   commits: GroupCommit;
   jsonBody: RequestHandler;
   /**
@@ -118,12 +133,18 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   // Created outside any transaction (SQLite's feed keeps its pending changes on the connection).
   const changes = createNodeChangeFeed({ sql, databaseUrl: config.databaseUrl, onError: (err) => logger.error({ err }, 'change feed failed') });
   const live = createLiveRollouts(rollouts, releases, log);
+  // protocol §12: a device's earlier Mender tokens stay valid 10 minutes after a new one is issued.
+  const menderTokens = createMenderTokenStore(sql, { graceMs: 10 * 60 * 1000, maxCached: Math.max(1000, config.deviceCacheEntries) });
+  const menderHeaders = createMenderArtifactStore(sql);
   // Each view follows the feed from before it is first loaded, so nothing committed in between is
   // missed; a view re-reads what changed from the store (never stale, never partial).
   changes.subscribe(async (c) => {
     if (c.topic === 'rollout' || c.topic === 'log') await live.refresh();
     else if (c.topic === 'cohort') await cohorts.refresh();
-    else if (c.topic === 'device' && c.key !== null) devices.forget(c.key);
+    else if (c.topic === 'device' && c.key !== null) {
+      devices.forget(c.key);
+      menderTokens.forget(c.key);
+    }
   });
   await changes.start();
   await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts, changes });
@@ -163,6 +184,51 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     policy: () => trust.current().policy.signed,
     onCommitted: (ids) => health.checkHalts(ids).catch((err: unknown) => logger.error({ err }, 'auto-halt check failed')),
   });
+  const poll = createPollService({
+    live, log, cohorts, rolloutDevices, activity,
+    pollIntervalSeconds: config.pollIntervalSeconds,
+    pollJitterSeconds: config.pollJitterSeconds,
+    loadFactor: input.loadFactor,
+  });
+  const admission = createAdmissionService({
+    sql, store: createAdmissionStore(sql), audit, now, maxPending: config.admissionMaxPending,
+    // A replaced or refused key: the device's gateway tokens stop working on every node.
+    revoked: async (deviceId) => {
+      await menderTokens.revoke(deviceId);
+      await changes.publish('device', deviceId);
+    },
+  });
+  // Several nodes sign and check artifact links with one secret, kept in the database (protocol §9).
+  const links = createLinkSigner(await sharedSecret(sql, 'mender-artifact-links'));
+  const gateway: Principal = { kind: 'operator', role: 'enroller', name: 'mender-gateway', tokenId: 0 };
+  const mender: MenderDeps = {
+    authenticate: (identity) => admission.request(identity),
+    async enroll(deviceId) {
+      if (await devices.get(deviceId)) return;
+      // Admitted, not yet described: its inventory (or first poll) gives its model and version.
+      await enroll({ deviceId, model: '', version: '0.0.0' }, gateway, { commits, devices, audit, now, changes });
+    },
+    device: (id) => devices.peek(id) ?? devices.get(id),
+    setAttributes: async (facts) => void (await setDeviceFacts(facts, { commits, devices, now, changes })),
+    seen: (device, version, at) => activity.seen(device.id, version, at),
+    offersFor: (device, version, at) => poll.offersFor(device, version, at),
+    offered: (deviceId, offers, at) => poll.offered(deviceId, offers, at),
+    async progress(rolloutId, deviceId) {
+      const rollout = await rollouts.summary(rolloutId);
+      const rd = rollout ? await rolloutDevices.get(rolloutId, deviceId) : undefined;
+      return { rollout: rollout && { releaseId: rollout.releaseId, state: rollout.state }, state: (rd?.state ?? null) as DeviceState | null };
+    },
+    report: async (device, report) => void (await ingest.record(device, report)),
+    tokensChanged: (deviceId) => changes.publish('device', deviceId),
+    tokens: menderTokens,
+    headers: menderHeaders,
+    links,
+    logger,
+    now,
+    publicUrl: config.publicUrl,
+    linkTtlSeconds: config.menderLinkTtlSeconds,
+    maxJsonBytes: config.maxJsonBytes,
+  };
   return {
     config,
     sql,
@@ -191,13 +257,11 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     health,
     census,
     log,
-    poll: createPollService({
-      live, log, cohorts, rolloutDevices, activity,
-      pollIntervalSeconds: config.pollIntervalSeconds,
-      pollJitterSeconds: config.pollJitterSeconds,
-      loadFactor: input.loadFactor,
-    }),
+    poll,
     ingest,
+    admission,
+    menderHeaders,
+    mender,
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),
     changes,

@@ -27,7 +27,9 @@ export function artifactUploadRoutes(ctx: AppContext): Router {
     if (stored.created) {
       await ctx.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size } }, at);
     }
-    res.status(201).json({ sha256: stored.sha256, size: stored.size });
+    // protocol §12: a `.mender` artifact's header is read once, here, and checked at publish.
+    const mender = await ctx.menderHeaders.inspect(stored.sha256, ctx.artifacts.pathOf(stored.sha256));
+    res.status(201).json({ sha256: stored.sha256, size: stored.size, ...(mender ? { mender: { artifactName: mender.artifactName, deviceTypes: mender.deviceTypes } } : {}) });
   });
   // What was uploaded, by whom and when (issue 9: ota artifact list); the bytes stay behind the public download route.
   router.get('/v1/artifacts', requireRole(...READERS), async (req, res) => {

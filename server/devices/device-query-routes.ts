@@ -7,7 +7,7 @@ import { DEVICE_ID_RE, pathParam } from '../http/params.js';
 import { compileValidator } from '../schema/validator.js';
 import { deviceDetail, listDevices } from './device-directory.js';
 
-type RawQuery = { model?: string; cohort?: string; rollout?: string; state?: string; limit?: string; cursor?: string };
+type RawQuery = { admission?: 'pending' | 'accepted' | 'rejected' | 'preauthorized'; model?: string; cohort?: string; rollout?: string; state?: string; limit?: string; cursor?: string };
 const parseQuery = compileValidator<RawQuery>(querySchema, 'device query');
 
 /** protocol §7 writes `?limit=&cursor=`: an empty value means "not given", for every filter alike. */
@@ -25,6 +25,8 @@ export function deviceQueryRoutes(ctx: AppContext): Router {
   router.get('/v1/devices', requireRole(...READERS), async (req, res) => {
     const q = parseQuery(given(req.query as Record<string, unknown>));
     const page = parsePage(q);
+    // protocol §12: `?admission=pending` lists devices that asked to be admitted (not enrolled yet).
+    if (q.admission !== undefined) return void res.json(await ctx.admission.list(q.admission, page.cursor ?? '', page.limit));
     res.json(await listDevices({ model: q.model, cohort: q.cohort, rollout: q.rollout, state: q.state, limit: page.limit, cursor: page.cursor }, ctx));
   });
   router.get('/v1/devices/:deviceId', requireRole(...READERS), async (req, res) => {

@@ -75,6 +75,13 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
       // Forgotten again: a poll may have cached the old row while the update waited its turn.
       cache.forget(d.id);
     },
+    /** A device protocol in which the device states its own facts (protocol §11 configData, §12 inventory). */
+    async setFacts(d: DeviceFacts, at: number): Promise<void> {
+      cache.forget(d.id);
+      await sql.run('UPDATE devices SET model = ?, version = ?, attributes = ?, last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END WHERE id = ?',
+        [d.model, d.version, JSON.stringify(d.attributes), at, at, d.id]);
+      cache.forget(d.id);
+    },
     async seen(id: string, version: string, at: number): Promise<void> {
       await sql.run('UPDATE devices SET last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END, version = ? WHERE id = ?', [at, at, version, id]);
       cache.seen(id, version, at);

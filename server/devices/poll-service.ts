@@ -39,6 +39,17 @@ interface Candidate {
 }
 
 
+/** One offer in structured form, for device protocols that translate it (protocol §11, §12). */
+export interface Offer {
+  rolloutId: string;
+  releaseId: string;
+  release: LiveRollout['release'];
+  /** The stage through which the device is eligible (its statement is the one it would be sent). */
+  stage: number;
+  /** The rollout is paused: the offer stands only because it was made before. */
+  paused: boolean;
+}
+
 export type PollService = ReturnType<typeof createPollService>;
 
 /**
@@ -82,23 +93,36 @@ export function createPollService(deps: PollDeps) {
     return check;
   };
 
-  const settle = (device: Device, found: Candidate[], now: number): PollAnswer | Promise<PollAnswer> => {
+  const settle = (device: Device, found: Candidate[]): Candidate[] | Promise<Candidate[]> => {
     const check = unsure(device, found);
-    if (check === undefined) return answerOf(device, found, now);
+    if (check === undefined) return found;
     return (async () => {
       const refused = new Set<Candidate>();
       for (const c of check) if (!(await deps.rolloutDevices.wasOffered(c.release.id, device.id))) refused.add(c);
-      return answerOf(device, found.filter((c) => !refused.has(c)), now);
+      return found.filter((c) => !refused.has(c));
     })();
   };
 
+  /** What the device is offered now (§5 eligibility, §5 paused), from memory when it can be. */
+  const eligible = (device: Device, installedVersion: string, now: number): Candidate[] | Promise<Candidate[]> => {
+    const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
+    const membership = membershipOf(deps.cohorts, facts);
+    if (membership.needsStore) return explicitMembershipsOf(deps.cohorts, device.id).then((explicit) =>
+      settle(device, candidates(device, facts, membershipOf(deps.cohorts, facts, explicit).inCohort, now)));
+    return settle(device, candidates(device, facts, membership.inCohort, now));
+  };
+
+  const recordOffers = (device: Device, found: readonly Candidate[], now: number): void => {
+    // protocol §5: paused serves no new offers, only those already made.
+    for (const c of found) if (!c.paused) deps.activity.offered(c.release.id, device.id, c.stage, now);
+  };
+
+  const offersOf = (found: readonly Candidate[]): Offer[] =>
+    found.map((c) => ({ rolloutId: c.release.id, releaseId: c.release.releaseId, release: c.release.release, stage: c.stage, paused: c.paused }));
+
   const answerOf = (device: Device, found: readonly Candidate[], now: number): PollAnswer => {
-    const offers: { release: LiveRollout; statement: LiveRollout['statements'][number]; key: string }[] = [];
-    for (const c of found) {
-      // protocol §5: paused serves no new offers, only those already made.
-      if (!c.paused) deps.activity.offered(c.release.id, device.id, c.stage, now);
-      offers.push({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` });
-    }
+    recordOffers(device, found, now);
+    const offers = found.map((c) => ({ release: c.release, statement: c.statement, key: `${c.release.id}:${c.stage}:${c.statement.version}` }));
     const pollAfter = pollAfterOf(device) * (deps.loadFactor?.() ?? 1);
     const key = `${offers.map((o) => o.key).join(',')}|${pollAfter}`;
     let answer = bodies.get(key);
@@ -126,13 +150,23 @@ export function createPollService(deps: PollDeps) {
         generation = deps.live.generation();
         logGeneration = deps.log.generation();
       }
-      const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
-      const membership = membershipOf(deps.cohorts, facts);
-      const found = candidates(device, facts, membership.inCohort, now);
-      if (membership.needsStore) return explicitMembershipsOf(deps.cohorts, device.id).then((explicit) =>
-        settle(device, candidates(device, facts, membershipOf(deps.cohorts, facts, explicit).inCohort, now), now));
-      return settle(device, found, now);
+      const found = eligible(device, installedVersion, now);
+      return found instanceof Promise ? found.then((f) => answerOf(device, f, now)) : answerOf(device, found, now);
+    },
+    /**
+     * The offers `poll` would make, in structured form, for device
+     * protocols that translate them (protocol §11, §12); synchronous under
+     * the same conditions as `poll`. Nothing is recorded: the caller says
+     * which it made with `offered` (a gateway may deliver only some).
+     */
+    offersFor(device: Device, installedVersion: string, now: number): Offer[] | Promise<Offer[]> {
+      const found = eligible(device, installedVersion, now);
+      return found instanceof Promise ? found.then(offersOf) : offersOf(found);
+    },
+    /** Records offers as made to the device, as a poll records its own (status counts them offered). */
+    offered(deviceId: string, offers: readonly Offer[], now: number): void {
+      // protocol §5: paused serves no new offers, only those already made.
+      for (const o of offers) if (!o.paused) deps.activity.offered(o.rolloutId, deviceId, o.stage, now);
     },
   };
-
 }

@@ -8,6 +8,8 @@ import rolloutCreate from '../../manifests/schema/api/rollout-create.schema.json
 import rolloutResume from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
 import cosignature from '../../manifests/schema/api/log-cosignature.schema.json' with { type: 'json' };
 import tokenCreate from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
+import deviceAdmission from '../../manifests/schema/api/device-admission.schema.json' with { type: 'json' };
+import devicePreauthorization from '../../manifests/schema/api/device-preauthorization.schema.json' with { type: 'json' };
 import release from '../../manifests/schema/release.schema.json' with { type: 'json' };
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
 import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
@@ -143,10 +145,53 @@ export const API_ROUTES: ApiRoute[] = [
   },
   {
     method: 'get', path: '/v1/devices', summary: 'Enrolled devices, filtered, paged (at most 2000 looked at per call: page until nextCursor is null)', auth: READERS, tag: 'devices',
-    query: [...['model', 'cohort', 'rollout', 'state'].map((name) => ({ name, description: `filter by ${name}`, schema: { type: 'string', maxLength: 128 } as JsonSchema })), ...PAGE(1000)],
+    query: [...['admission', 'model', 'cohort', 'rollout', 'state'].map((name) => ({ name, description: `filter by ${name}`, schema: { type: 'string', maxLength: 128 } as JsonSchema })), ...PAGE(1000)],
     responses: { 200: 'devices and nextCursor' },
   },
   { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: 'the device', 403: 'a device token (operators only)', 404: 'no such device' } },
+  // Device admission (protocol §12): release managers decide
+  { method: 'post', path: '/v1/devices/{deviceId}/accept', summary: 'Admit a device that asked (its newest pending key, or keySha256)', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: 'the accepted request', 404: 'the device never asked' } },
+  { method: 'post', path: '/v1/devices/{deviceId}/reject', summary: 'Refuse a device: every key of it; its gateway tokens stop working', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: '{ deviceId, rejected }', 404: 'the device never asked' } },
+  { method: 'post', path: '/v1/preauthorizations', summary: 'Admit an identity and key before the device asks (protocol §12)', auth: PUBLISH, tag: 'devices', body: devicePreauthorization, responses: { 201: 'the preauthorization, with the derived deviceId', 400: 'id data or key not valid' } },
+  // Mender device API (protocol §12): stock mender clients, served ahead of Express
+  {
+    method: 'post', path: '/api/devices/v1/authentication/auth_requests', summary: 'Mender: ask to be admitted; X-MEN-Signature over the raw body by the key in it', auth: 'public', tag: 'mender',
+    body: { type: 'object', required: ['id_data', 'pubkey'], properties: { id_data: { type: 'string', maxLength: 4096 }, pubkey: { type: 'string', maxLength: 8192 }, tenant_token: { type: 'string' } } },
+    responses: { 200: { description: 'the device token, bare', contentType: 'text/plain' }, 401: 'pending, rejected, or the signature does not verify', 429: 'too many devices waiting to be admitted' },
+  },
+  {
+    method: 'put', path: '/api/devices/v1/inventory/device/attributes', summary: 'Mender: the device\'s attributes (replace); device_type is its model, artifact_name its version', auth: 'device', tag: 'mender',
+    body: { type: 'array', maxItems: 256, items: { type: 'object', required: ['name', 'value'], properties: { name: { type: 'string' }, value: {} } } }, responses: { 200: 'stored' },
+  },
+  {
+    method: 'patch', path: '/api/devices/v1/inventory/device/attributes', summary: 'Mender: the device\'s attributes (merge)', auth: 'device', tag: 'mender',
+    body: { type: 'array', maxItems: 256, items: { type: 'object', required: ['name', 'value'], properties: { name: { type: 'string' }, value: {} } } }, responses: { 200: 'stored' },
+  },
+  {
+    method: 'post', path: '/api/devices/v2/deployments/device/deployments/next', summary: 'Mender: the deployment to install, if any', auth: 'device', tag: 'mender',
+    body: { type: 'object', required: ['device_provides'], properties: { device_provides: { type: 'object' }, update_control_map: { type: 'boolean' } } },
+    responses: { 200: '{ id, artifact: { artifact_name, device_types_compatible, source: { uri, expire } } }', 204: 'nothing to install' },
+  },
+  {
+    method: 'get', path: '/api/devices/v1/deployments/device/deployments/next', summary: 'Mender (v1): the deployment to install, if any', auth: 'device', tag: 'mender',
+    query: [{ name: 'device_type', description: 'the device type', schema: { type: 'string', maxLength: 1024 } }, { name: 'artifact_name', description: 'the installed artifact name', schema: { type: 'string', maxLength: 1024 } }],
+    responses: { 200: 'as the v2 route', 204: 'nothing to install' },
+  },
+  {
+    method: 'put', path: '/api/devices/v1/deployments/device/deployments/{id}/status', summary: 'Mender: deployment status (durable before the 204)', auth: 'device', tag: 'mender', params: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } },
+    body: { type: 'object', required: ['status'], properties: { status: { enum: ['downloading', 'pause_before_installing', 'installing', 'pause_before_rebooting', 'rebooting', 'pause_before_committing', 'success', 'failure', 'already-installed'] }, substate: { type: 'string' } } },
+    responses: { 204: 'recorded (or a repeat)', 404: 'no such deployment', 409: 'the deployment was aborted (halted or cancelled rollout)' },
+  },
+  {
+    method: 'put', path: '/api/devices/v1/deployments/device/deployments/{id}/log', summary: 'Mender: the deployment log; a failure keeps its error lines', auth: 'device', tag: 'mender', params: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } },
+    body: { type: 'object', required: ['messages'], properties: { messages: { type: 'array', maxItems: 10000, items: { type: 'object', required: ['level', 'message'], properties: { level: { type: 'string' }, message: { type: 'string' }, timestamp: { type: 'string' } } } } } },
+    responses: { 204: 'kept' },
+  },
+  {
+    method: 'get', path: '/api/devices/v1/deployments/download/{sha256}', summary: 'Mender: artifact bytes behind a signed, expiring link (Range supported)', auth: 'public', tag: 'mender',
+    query: [{ name: 'expires', description: 'Unix seconds', schema: { type: 'string' }, required: true }, { name: 'signature', description: 'HMAC of the link', schema: { type: 'string' }, required: true }],
+    responses: { 200: { description: 'the bytes', contentType: 'application/octet-stream' }, 206: { description: 'the requested range', contentType: 'application/octet-stream' }, 403: 'the link was altered or has expired', 416: 'invalid_range' },
+  },
   { method: 'post', path: '/v1/tokens', summary: 'Create an operator token (the secret is shown this once)', auth: [], tag: 'tokens', body: tokenCreate, responses: { 201: '{ id, role, name, createdAt, token }' } },
   { method: 'get', path: '/v1/tokens', summary: 'Operator tokens: id, role, name, created, last used, revoked (never a secret)', auth: [], tag: 'tokens', query: PAGE(1000), responses: { 200: 'tokens and nextCursor' } },
   { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke a token, effective from the next request', auth: [], tag: 'tokens', params: { id: { type: 'integer', minimum: 1 } }, responses: { 200: 'the revoked token', 404: 'no such token' } },

@@ -41,7 +41,7 @@ const operationId = (r: ApiRoute): string =>
 
 function authText(r: ApiRoute): string {
   if (r.auth === 'public') return 'Public: no token.';
-  if (r.auth === 'device') return "The device's own token (issued at enrollment).";
+  if (r.auth === 'device') return r.path.startsWith('/api/devices/') ? "The device's own token (issued by auth_requests once admitted)." : "The device's own token (issued at enrollment).";
   const roles = ['admin', ...r.auth];
   return `Operator token with one of the roles: ${roles.join(', ')}${r.path === '/v1/devices' ? "; or the device's own token, to re-enroll" : ''}.`;
 }

@@ -235,5 +235,23 @@ export function createIngestService(deps: IngestDeps) {
         return result;
       });
     },
+    /**
+     * One report from a device protocol that has no seq of its own (protocol
+     * §11, §12): the seq is the device's next, taken inside the commit, so
+     * two reports of one device in one group never collide. Durable when
+     * it resolves, like `submit`.
+     */
+    async record(device: Device, report: Omit<Report, 'seq'>): Promise<IngestResult> {
+      const now = deps.now().getTime();
+      const moved = new Set<string>();
+      const [prepared] = await prepare([{ ...report, seq: 0 }]);
+      return deps.commits.run(async () => {
+        const seq = ((await deps.devices.lastSeqOf(device.id)) ?? -1) + 1;
+        const withSeq = { ...(prepared as PreparedReport).report, seq };
+        const result = await applyBatch(device, [{ report: withSeq, body: canonicalJson({ ...report, seq }) }], now, moved);
+        for (const id of moved) touched.add(id);
+        return result;
+      });
+    },
   };
 }

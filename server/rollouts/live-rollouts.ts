@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { serialRefresh } from '../db/view-refresh.js';
+import type { ReleaseSigned } from '../releases/release-manifest.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
@@ -16,6 +17,8 @@ export interface LiveRollout extends EligibilityInput {
   issuedAt: string;
   /** The published release envelope, serialised once. */
   releaseJson: string;
+  /** The release's signed body, parsed once (gateways translate offers from it). */
+  release: ReleaseSigned;
   /** The release's `expires` as epoch ms (Infinity when it has none): not offered after it. */
   releaseExpires: number;
   /** The release envelope's index in the transparency log (protocol §8; undefined = not logged, never offered). */
@@ -53,6 +56,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
         appliesTo: new semver.Range(signed.appliesTo),
         stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
         releaseJson: stored.envelopeJson,
+        release: signed,
         releaseLogIndex: log.indexOf(stored.envelopeJson),
         releaseExpires: signed.expires === undefined ? Number.POSITIVE_INFINITY : Date.parse(signed.expires),
         statements: statements.map((s) => ({ json: s.envelopeJson, version: s.version, expires: s.expires, logIndex: log.indexOf(s.envelopeJson) })),

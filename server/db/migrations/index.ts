@@ -9,6 +9,7 @@ import { tokenLastUsed } from './007-token-last-used.js';
 import { transparencyLog } from './008-transparency-log.js';
 import { logCosignatures } from './009-log-cosignatures.js';
 import { settingCounterSeparator } from './010-setting-counter-separator.js';
+import { deviceAdmissionMender } from './011-device-admission-mender.js';
 
 export interface Migration {
   version: number;
@@ -17,7 +18,7 @@ export interface Migration {
 }
 
 /** Append only: a shipped migration is never edited, a new one gets the next number. */
-export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard, rolloutHaltRecord, trustBinding, tokenLastUsed, transparencyLog, logCosignatures, settingCounterSeparator];
+export const migrations: readonly Migration[] = [foundation, fleet, statusIndexes, dashboard, rolloutHaltRecord, trustBinding, tokenLastUsed, transparencyLog, logCosignatures, settingCounterSeparator, deviceAdmissionMender];
 
 export class SchemaTooNewError extends Error {}
 

@@ -9,6 +9,7 @@ import { m007 } from './007-token-last-used.js';
 import { m008 } from './008-transparency-log.js';
 import { m009 } from './009-log-cosignatures.js';
 import { m010 } from './010-change-feed.js';
+import { m011 } from './011-device-admission-mender.js';
 
 /** Append only, numbered like server/db/migrations (design §3): a shipped migration is never edited. */
-export const postgresMigrations: readonly PostgresMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010];
+export const postgresMigrations: readonly PostgresMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011];
