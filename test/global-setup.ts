@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide('uiBuild', ui);
   await ensureChromium();
+  await ensureMenderTools();
   const stopPostgres = await postgres;
   return stopPostgres;
 }
@@ -109,4 +110,26 @@ async function ensureChromium(): Promise<void> {
     });
   await run(['update']);
   await run(['install', '-y', 'chromium']);
+}
+
+/**
+ * The stock Mender tools test/mender/mender-stock.test.ts runs (issue 17): Debian's mender-client
+ * (the 3.x daemon) and mender-artifact. The package's service must not start on the test machine:
+ * a policy-rc.d that refuses every start (exit 101) is in place only for the install.
+ */
+async function ensureMenderTools(): Promise<void> {
+  if ((existsSync('/usr/bin/mender') && existsSync('/usr/bin/mender-artifact')) || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+  const run = (args: string[]) =>
+    new Promise<void>((done) => {
+      execFile('/usr/bin/apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 * 1024 * 1024 }, () => done());
+    });
+  const policy = '/usr/sbin/policy-rc.d';
+  const ownPolicy = !existsSync(policy);
+  if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    await run(['update']);
+    await run(['install', '-y', '--no-install-recommends', 'mender-client', 'mender-artifact']);
+  } finally {
+    if (ownPolicy) rmSync(policy, { force: true });
+  }
 }
