@@ -15,6 +15,7 @@ import { resolveServer, resolveToken } from './profile.js';
 interface SimulateFlags {
   server?: string;
   enrollToken?: string;
+  protocol?: 'native' | 'mender';
   /** An operator token with read access: after the run, each rollout seen is looked up to say whether it halted. */
   token?: string;
   root: string;
@@ -128,6 +129,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
   const options: FleetOptions = {
     server: server.replace(/\/+$/, ''),
     enrollToken,
+    protocol: flags.protocol ?? 'native',
     pinnedRoot: pinnedRootOf(flags.root),
     devices: flags.devices,
     model: flags.model,
@@ -181,7 +183,8 @@ export function registerFleet(program: Command, io: CliIo, exit: (code: number) 
     .command('simulate')
     .description('enroll N in-process reference device agents, poll and install in rounds for --duration seconds, then print their tally')
     .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
-    .option('--enroll-token <token>', 'enrollment credential for POST /v1/devices (default: $OTA_ENROLL_TOKEN)')
+    .option('--enroll-token <token>', 'enrollment credential for POST /v1/devices; with --protocol mender a release manager\'s token that preauthorizes each device (default: $OTA_ENROLL_TOKEN)')
+    .addOption(new Option('--protocol <protocol>', 'native: reference agents (protocol §7); mender: simulated stock Mender clients (protocol §12)').choices(['native', 'mender']).default('native'))
     .option('--token <token>', 'operator token with read access, to report whether the rollouts halted (default: $OTA_TOKEN, then ota login)')
     .requiredOption('--root <file>', 'root.json every device ships with (or a trust folder: its root.json)')
     .requiredOption('--devices <n>', 'number of devices', intOption('--devices', 1, 1_000_000))

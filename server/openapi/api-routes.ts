@@ -10,6 +10,11 @@ import cosignature from '../../manifests/schema/api/log-cosignature.schema.json'
 import tokenCreate from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
 import deviceAdmission from '../../manifests/schema/api/device-admission.schema.json' with { type: 'json' };
 import devicePreauthorization from '../../manifests/schema/api/device-preauthorization.schema.json' with { type: 'json' };
+import menderAuthRequest from '../../manifests/schema/api/mender-auth-request.schema.json' with { type: 'json' };
+import menderInventory from '../../manifests/schema/api/mender-inventory.schema.json' with { type: 'json' };
+import menderLog from '../../manifests/schema/api/mender-log.schema.json' with { type: 'json' };
+import menderNext from '../../manifests/schema/api/mender-next.schema.json' with { type: 'json' };
+import menderStatus from '../../manifests/schema/api/mender-status.schema.json' with { type: 'json' };
 import release from '../../manifests/schema/release.schema.json' with { type: 'json' };
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
 import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
@@ -156,20 +161,20 @@ export const API_ROUTES: ApiRoute[] = [
   // Mender device API (protocol §12): stock mender clients, served ahead of Express
   {
     method: 'post', path: '/api/devices/v1/authentication/auth_requests', summary: 'Mender: ask to be admitted; X-MEN-Signature over the raw body by the key in it', auth: 'public', tag: 'mender',
-    body: { type: 'object', required: ['id_data', 'pubkey'], properties: { id_data: { type: 'string', maxLength: 4096 }, pubkey: { type: 'string', maxLength: 8192 }, tenant_token: { type: 'string' } } },
+    body: menderAuthRequest,
     responses: { 200: { description: 'the device token, bare', contentType: 'text/plain' }, 401: 'pending, rejected, or the signature does not verify', 429: 'too many devices waiting to be admitted' },
   },
   {
     method: 'put', path: '/api/devices/v1/inventory/device/attributes', summary: 'Mender: the device\'s attributes (replace); device_type is its model, artifact_name its version', auth: 'device', tag: 'mender',
-    body: { type: 'array', maxItems: 256, items: { type: 'object', required: ['name', 'value'], properties: { name: { type: 'string' }, value: {} } } }, responses: { 200: 'stored' },
+    body: menderInventory, responses: { 200: 'stored' },
   },
   {
     method: 'patch', path: '/api/devices/v1/inventory/device/attributes', summary: 'Mender: the device\'s attributes (merge)', auth: 'device', tag: 'mender',
-    body: { type: 'array', maxItems: 256, items: { type: 'object', required: ['name', 'value'], properties: { name: { type: 'string' }, value: {} } } }, responses: { 200: 'stored' },
+    body: menderInventory, responses: { 200: 'stored' },
   },
   {
     method: 'post', path: '/api/devices/v2/deployments/device/deployments/next', summary: 'Mender: the deployment to install, if any', auth: 'device', tag: 'mender',
-    body: { type: 'object', required: ['device_provides'], properties: { device_provides: { type: 'object' }, update_control_map: { type: 'boolean' } } },
+    body: menderNext,
     responses: { 200: '{ id, artifact: { artifact_name, device_types_compatible, source: { uri, expire } } }', 204: 'nothing to install' },
   },
   {
@@ -178,13 +183,13 @@ export const API_ROUTES: ApiRoute[] = [
     responses: { 200: 'as the v2 route', 204: 'nothing to install' },
   },
   {
-    method: 'put', path: '/api/devices/v1/deployments/device/deployments/{id}/status', summary: 'Mender: deployment status (durable before the 204)', auth: 'device', tag: 'mender', params: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } },
-    body: { type: 'object', required: ['status'], properties: { status: { enum: ['downloading', 'pause_before_installing', 'installing', 'pause_before_rebooting', 'rebooting', 'pause_before_committing', 'success', 'failure', 'already-installed'] }, substate: { type: 'string' } } },
+    method: 'put', path: '/api/devices/v1/deployments/device/deployments/{id}/status', summary: 'Mender: deployment status (durable before the 204)', auth: 'device', tag: 'mender',
+    body: menderStatus,
     responses: { 204: 'recorded (or a repeat)', 404: 'no such deployment', 409: 'the deployment was aborted (halted or cancelled rollout)' },
   },
   {
-    method: 'put', path: '/api/devices/v1/deployments/device/deployments/{id}/log', summary: 'Mender: the deployment log; a failure keeps its error lines', auth: 'device', tag: 'mender', params: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } },
-    body: { type: 'object', required: ['messages'], properties: { messages: { type: 'array', maxItems: 10000, items: { type: 'object', required: ['level', 'message'], properties: { level: { type: 'string' }, message: { type: 'string' }, timestamp: { type: 'string' } } } } } },
+    method: 'put', path: '/api/devices/v1/deployments/device/deployments/{id}/log', summary: 'Mender: the deployment log; a failure keeps its error lines', auth: 'device', tag: 'mender',
+    body: menderLog,
     responses: { 204: 'kept' },
   },
   {

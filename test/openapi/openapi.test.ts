@@ -11,10 +11,17 @@ import { OPERATOR_ROUTES } from '../http/route-table.js';
 
 type Doc = { openapi: string; paths: Record<string, Record<string, { operationId: string; security: unknown[]; 'x-roles'?: string[]; requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }>>; components: { schemas: Record<string, unknown> } };
 
-/** The two routes served ahead of Express (server/devices/*-fast-path.ts). */
+/** The routes served ahead of Express (server/devices/*-fast-path.ts, server/mender/mender-gateway.ts). */
 const FAST_PATHS = [
   { method: 'get', path: '/v1/devices/:deviceId/update' },
   { method: 'post', path: '/v1/devices/:deviceId/reports' },
+  { method: 'post', path: '/api/devices/v1/authentication/auth_requests' },
+  { method: 'put', path: '/api/devices/v1/inventory/device/attributes' },
+  { method: 'patch', path: '/api/devices/v1/inventory/device/attributes' },
+  { method: 'post', path: '/api/devices/v2/deployments/device/deployments/next' },
+  { method: 'get', path: '/api/devices/v1/deployments/device/deployments/next' },
+  { method: 'put', path: '/api/devices/v1/deployments/device/deployments/:id/status' },
+  { method: 'put', path: '/api/devices/v1/deployments/device/deployments/:id/log' },
 ];
 
 interface Layer {

@@ -156,3 +156,12 @@ export interface DeviceSummary {
   enrolledAt: string;
   lastSeen: string;
 }
+
+/** GET /v1/devices?admission=pending: a device that asked to be admitted (protocol §12). */
+export interface PendingDevice {
+  deviceId: string;
+  admission: 'pending' | 'accepted' | 'rejected' | 'preauthorized';
+  idData: Record<string, unknown>;
+  keySha256: string;
+  requestedAt: string;
+}
