@@ -213,6 +213,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     seen: (device, version, at) => activity.seen(device.id, version, at),
     offersFor: (device, version, at) => poll.offersFor(device, version, at),
     offered: (deviceId, offers, at) => poll.offered(deviceId, offers, at),
+    stateOf: async (rolloutId, deviceId) => ((await rolloutDevices.get(rolloutId, deviceId))?.state ?? null) as DeviceState | null,
     async progress(rolloutId, deviceId) {
       const rollout = await rollouts.summary(rolloutId);
       const rd = rollout ? await rolloutDevices.get(rolloutId, deviceId) : undefined;

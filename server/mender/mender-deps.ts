@@ -29,6 +29,8 @@ export interface MenderDeps {
   offersFor(device: Device, version: string, now: number): Offer[] | Promise<Offer[]>;
   /** Records the offers actually made. */
   offered(deviceId: string, offers: readonly Offer[], now: number): void;
+  /** The device's latest state in a rollout (null: offered, nothing reported; or never offered). */
+  stateOf(rolloutId: string, deviceId: string): Promise<DeviceState | null>;
   /** The device's latest state in a rollout, and the rollout's own state. */
   progress(rolloutId: string, deviceId: string): Promise<{ rollout: { releaseId: string; state: RolloutState } | undefined; state: DeviceState | null }>;
   /** One report (the core assigns its seq); durable before it resolves. */

@@ -138,7 +138,7 @@ export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
       // protocol §4 device-side anti-rollback, done here for a client that has none.
       if (semver.valid(installed) && semver.lt(o.release.version, installed) && !o.release.downgrade) continue;
       if (closed.has(`${o.rolloutId}\n${device.id}`)) continue;
-      const { state } = await deps.progress(o.rolloutId, device.id);
+      const state = await deps.stateOf(o.rolloutId, device.id);
       if (state !== null && CLOSED.has(state)) {
         remember(o.rolloutId, device.id);
         continue;
