@@ -164,7 +164,8 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   }
 
   const leadership = createLeadership({
-    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
+    sql,
+    databaseUrl: config.databaseUrl,
     intervalMs: config.healthIntervalSeconds * 1000,
     name: `${process.pid}`,
     onChange: (leader) => ctx.logger.info({ leader }, leader ? 'this node now runs the singleton jobs (leader)' : 'this node no longer leads'),

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { verifyThreshold, type Envelope, type ThresholdResult } from '../crypto/envelope.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { manifestSha256, type ReleaseSigned } from '../releases/release-manifest.js';
@@ -9,31 +10,32 @@ import { checkNextRoot, type RoleName, type RootEnvelope, type RootSigned } from
  * identical answers, so each is verified once. Keys are SHA-256 of the
  * envelope's JSON plus the role's keyids and threshold (keyids are hashes
  * of the keys, parseRoot checks that), so a hit can never stand for a
- * different document or different keys. Bounded: oldest entries go first.
+ * different document or different keys. Bounded: the least recently used
+ * go first (lru-cache: plain JavaScript, so the portable core may use it).
  */
 export class VerifyCache {
-  private readonly entries = new Map<string, unknown>();
+  // Boxed: a memoised answer may be any value, lru-cache stores objects.
+  private readonly entries: LRUCache<string, { value: unknown }>;
   hits = 0;
   misses = 0;
 
-  constructor(readonly maxEntries = 10_000) {}
+  constructor(readonly maxEntries = 10_000) {
+    this.entries = new LRUCache({ max: maxEntries });
+  }
 
   get size(): number {
     return this.entries.size;
   }
 
   memo<T>(key: string, compute: () => T): T {
-    if (this.entries.has(key)) {
+    const hit = this.entries.get(key);
+    if (hit) {
       this.hits++;
-      return this.entries.get(key) as T;
+      return hit.value as T;
     }
     this.misses++;
     const value = compute();
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-    this.entries.set(key, value);
+    this.entries.set(key, { value });
     return value;
   }
 }

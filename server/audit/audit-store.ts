@@ -38,8 +38,8 @@ export type AuditStore = ReturnType<typeof createAuditStore>;
  * `append` must run inside the caller's transaction.
  */
 export function createAuditStore(sql: Sql) {
-  // The subject index is named to SQLite, whose planner would otherwise walk seq; PostgreSQL chooses well alone.
-  const bySubject = sql.engine === 'sqlite' ? 'INDEXED BY audit_log_by_subject ' : '';
+  // The subject index is named (to SQLite, whose planner would otherwise walk seq).
+  const bySubject = sql.dialect.indexedBy('audit_log_by_subject');
   const rows = async (text: string, params: (string | number)[]): Promise<AuditEntry[]> => (await sql.all<AuditRow>(text, params)).map(toEntry);
   const page = (afterSeq: number, limit: number): Promise<AuditEntry[]> => rows('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?', [afterSeq, limit]);
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AttributeValue, CohortRule } from '../cohorts/cohort.js';
-import type { CohortView } from '../cohorts/cohort-store.js';
+import type { CohortPage, CohortView } from '../openapi/api-types.generated.js';
 import { apiRequest, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
 import { CliError, println, type CliIo } from './io.js';
 import { table } from './text-table.js';
@@ -92,7 +92,6 @@ export async function listCohorts(opts: ServerOptions & { json?: boolean }, io: 
 
 const MEMBER_PAGE = 2_000;
 
-type CohortPage = CohortView & { members: string[]; nextCursor: string | null };
 
 /** `ota cohort show`: GET /v1/cohorts/{name}, following its pages of explicit members. */
 export async function showCohort(name: string, opts: ServerOptions & { json?: boolean }, io: CliIo): Promise<number> {

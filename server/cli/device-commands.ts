@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { PendingRequest } from '../devices/admission/admission-service.js';
-import type { deviceDetail, DeviceSummary } from '../devices/device-directory.js';
+import type * as Api from '../openapi/api-types.generated.js';
 import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
 import { CliError, println, type CliIo } from './io.js';
 import { table } from './text-table.js';
 
 type ListOptions = ServerOptions & { json?: boolean; model?: string; cohort?: string; rollout?: string; state?: string };
 
-/** GET /v1/devices/{id} as the server builds it (server/devices/device-directory.ts). */
-type DeviceDetail = Awaited<ReturnType<typeof deviceDetail>>;
+/** GET /v1/devices and GET /v1/devices/{id}, as the contract generates them (npm run gen:api). */
+type DeviceSummary = Api.DevicePage['devices'][number];
+type DeviceDetail = Api.DeviceDetail;
 
 /** `ota device list`: every page of GET /v1/devices with the filters given. */
 export async function listDevices(opts: ListOptions, io: CliIo): Promise<number> {

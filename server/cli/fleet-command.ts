@@ -31,6 +31,7 @@ interface SimulateFlags {
   seed?: string;
   interval: number;
   drain: number;
+  untilSettled?: boolean;
   factorySetting: Record<string, SettingValue>;
   optIn: { key: string; value: SettingValue };
   progress: 'auto' | 'tty' | 'lines' | 'none';
@@ -143,6 +144,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
     seed,
     intervalSeconds: flags.interval,
     drainSeconds: flags.drain,
+    untilSettled: flags.untilSettled,
     factorySettings: flags.factorySetting,
     optIn: flags.optIn,
     signal: controller.signal,
@@ -198,6 +200,7 @@ export function registerFleet(program: Command, io: CliIo, exit: (code: number) 
     .option('--id-prefix <prefix>', 'device ids are PREFIX-0 … PREFIX-(N-1) (default: sim-SEED); must be new to the server')
     .option('--seed <seed>', 'seed of every random choice (default: random, printed)')
     .option('--interval <s>', 'seconds between the starts of two polling rounds (pollAfterSeconds is not waited for)', seconds('--interval', 3600), 1)
+    .option('--until-settled', 'stop polling before --duration once every device is enrolled and a whole round changed nothing')
     .option('--drain <s>', 'after the duration, seconds allowed to deliver queued reports with every device online', seconds('--drain', 3600), 30)
     .option('--factory-setting <key=value>', 'a factory setting, source default (repeatable; default cloud.messaging.enabled=true)',
       (raw: string, prev: Record<string, SettingValue> | undefined) => {

@@ -1,4 +1,4 @@
-import type { HaltRecord } from '../rollouts/rollout.js';
+import type { HaltRecord } from '../openapi/api-types.generated.js';
 import { formatPercent } from './rollout-spec.js';
 
 /** What a watching command knows about a rollout: enough to say whether, when and why it halted. */

@@ -1,25 +1,12 @@
 import type { Command } from 'commander';
-import type { ReleaseSigned } from '../releases/release-manifest.js';
+import type * as Api from '../openapi/api-types.generated.js';
 import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
 import { println, type CliIo } from './io.js';
 import { table } from './text-table.js';
 
-/** A release as GET /v1/releases answers it (server/releases/release-routes.ts). */
-interface ReleaseView {
-  id: string;
-  manifestSha256: string;
-  issuedAt: string;
-  publishedAt: string;
-  publishedBy: string;
-  release: { signed: ReleaseSigned; signatures: { keyid: string }[] };
-}
-
-interface ArtifactView {
-  sha256: string;
-  size: number;
-  uploadedAt: string;
-  uploadedBy: string;
-}
+/** The answers read here, as the contract generates them (npm run gen:api). */
+type ReleaseView = Api.ReleaseView;
+type ArtifactView = Api.ArtifactPage['artifacts'][number];
 
 type JsonOptions = ServerOptions & { json?: boolean };
 

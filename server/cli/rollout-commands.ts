@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { RolloutDraft } from '../rollouts/rollout-service.js';
 import { ROLLOUT_ACTIONS, type RolloutAction } from '../rollouts/rollout-state.js';
-import type { RolloutStatus } from '../rollouts/status-service.js';
+import type * as Api from '../openapi/api-types.generated.js';
 import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
 import { parsePercent, parseStageSpec } from './rollout-spec.js';
@@ -100,19 +100,12 @@ export async function rolloutStatus(id: string, opts: ServerOptions & JsonOption
   const reply = await apiRequest(opts, io, { method: 'GET', path: `/v1/rollouts/${segment(id)}/status` });
   if (!reply) return 1;
   if (opts.json) printJson(reply, io);
-  else for (const line of statusLines(reply.body as RolloutStatus)) println(io.out, line);
+  else for (const line of statusLines(reply.body as Api.RolloutStatus)) println(io.out, line);
   return 0;
 }
 
 /** One row of GET /v1/rollouts/{id}/devices. */
-interface DeviceRow {
-  deviceId: string;
-  stage: number;
-  state: string;
-  stateAt: string | null;
-  lastSeen: string | null;
-  error: { code: string; message: string } | null;
-}
+type DeviceRow = Api.RolloutDevices['devices'][number];
 
 /**
  * `ota rollout devices ID [--state S]`: the first --limit devices of

@@ -1,12 +1,13 @@
-import type { Rollout, Stage } from '../rollouts/rollout.js';
-import type { RolloutState } from '../rollouts/rollout-state.js';
-import type { RolloutStatus } from '../rollouts/status-service.js';
+import type * as Api from '../openapi/api-types.generated.js';
 import { haltNotice } from './halt-notice.js';
 import { formatPercent } from './rollout-spec.js';
 import { table } from './text-table.js';
 
-/** A rollout as GET/POST /v1/rollouts answer it (server/rollouts/rollout-routes.ts): timestamps as RFC 3339. */
-export type RolloutView = Omit<Rollout, 'stageStartedAt'> & { stageStartedAt: string | null };
+/** A rollout as GET/POST /v1/rollouts answer it, as the contract generates it (npm run gen:api). */
+export type RolloutView = Api.RolloutView;
+type RolloutStatus = Api.RolloutStatus;
+type RolloutState = Api.RolloutState;
+type Stage = Api.Stage;
 
 const stageText = (s: Pick<Stage, 'cohort' | 'basisPoints'>): string => `${s.cohort} ${formatPercent(s.basisPoints)}`;
 

@@ -33,10 +33,9 @@ export const ADVISORY_LOCK = {
 } as const;
 
 /**
- * Inside a transaction on PostgreSQL: waits for the lock and holds it until
- * the transaction ends. Nothing to do on SQLite, whose one writer process
- * already serialises every transaction.
+ * Inside a transaction: waits for the cluster-wide lock and holds it until
+ * the transaction ends (how, per engine, is server/db's: Sql.lockUntilCommit).
  */
-export async function holdUntilCommit(sql: Sql, key: number): Promise<void> {
-  if (sql.engine === 'postgres') await sql.value('SELECT pg_advisory_xact_lock(?)', [key]);
+export async function holdUntilCommit(sql: Pick<Sql, 'lockUntilCommit'>, key: number): Promise<void> {
+  await sql.lockUntilCommit(key);
 }

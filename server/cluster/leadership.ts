@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Sql } from '../db/sql.js';
 import { ADVISORY_LOCK } from './advisory-locks.js';
 
 /**
@@ -21,8 +22,14 @@ export interface Leadership {
 }
 
 export interface LeadershipOptions {
-  /** PostgreSQL: contend for the leader lock. Absent (SQLite): the single process always leads. */
-  databaseUrl?: string;
+  /**
+   * The node's database: its engine decides, as it does everywhere
+   * (server/db/connect.ts picks it). SQLite: the single process always
+   * leads. PostgreSQL: contend for the leader lock on a session of its own.
+   */
+  sql: Pick<Sql, 'engine'>;
+  /** OTA_DATABASE_URL: the leader's own session connects here. Required with PostgreSQL. */
+  databaseUrl?: string | undefined;
   /** How often a follower tries the lock and a leader checks its session (default: the health interval). */
   intervalMs: number;
   /** Shown in pg_stat_activity as `ota-leader:<name>`. */
@@ -32,7 +39,9 @@ export interface LeadershipOptions {
 }
 
 export function createLeadership(opts: LeadershipOptions): Leadership {
-  return opts.databaseUrl === undefined ? alwaysLeader(opts) : postgresLeadership({ ...opts, databaseUrl: opts.databaseUrl });
+  if (opts.sql.engine === 'sqlite') return alwaysLeader(opts);
+  if (opts.databaseUrl === undefined) throw new Error('leader election on PostgreSQL needs the database URL for its session');
+  return postgresLeadership({ ...opts, databaseUrl: opts.databaseUrl });
 }
 
 /** One writer per SQLite file: its one process leads. */

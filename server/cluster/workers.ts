@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { backoffDelay } from '../lib/backoff.js';
 
 /** One server process as the supervisor sees it (a node:cluster worker in production). */
 export interface WorkerProcess {
@@ -81,7 +82,7 @@ export async function superviseWorkers(opts: SuperviseOptions): Promise<number> 
       // The first start of a slot failing is handled below (everything stops), not retried.
       if (starting && !listening) return;
       if (Date.now() - startedAt >= healthyAfter) crashes[slot] = 0;
-      const delay = Math.min(max, first * 2 ** (crashes[slot] ?? 0));
+      const delay = backoffDelay(crashes[slot] ?? 0, { firstMs: first, maxMs: max });
       crashes[slot] = (crashes[slot] ?? 0) + 1;
       opts.log(`ota: worker ${worker.pid} exited (${describeExit(exit)}); restarting it in ${delay} ms`);
       const t = setTimeout(() => {

@@ -59,11 +59,7 @@ export function createCohortStore(sql: Sql) {
     if (members.length === 0) return;
     // One statement for a whole list, not one call per id: a 10,000-id list is a few ms of
     // database work instead of 10,000 round trips, which kept the event loop busy.
-    if (sql.engine === 'sqlite') {
-      await sql.run('INSERT INTO cohort_members (device_id, cohort) SELECT value, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING', [name, JSON.stringify(members)]);
-    } else {
-      await sql.run('INSERT INTO cohort_members (device_id, cohort) SELECT value, ? FROM json_array_elements_text(?::json) ON CONFLICT DO NOTHING', [name, JSON.stringify(members)]);
-    }
+    await sql.run(`INSERT INTO cohort_members (device_id, cohort) SELECT value, ? FROM ${sql.dialect.jsonTextElements} WHERE true ON CONFLICT DO NOTHING`, [name, JSON.stringify(members)]);
   };
 
   let cache = new Map<string, CachedCohort>();

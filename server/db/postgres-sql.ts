@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { LRUCache } from 'lru-cache';
 import pg from 'pg';
-import type { Sql, SqlValue, TransactionOptions } from './sql.js';
+import type { Dialect, Sql, SqlValue, TransactionOptions } from './sql.js';
 
 export interface PostgresOptions {
   /** postgres://user:password@host:port/database (never logged: it may hold a password). */
@@ -45,6 +46,11 @@ const types: pg.CustomTypesConfig = {
     if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
     return pg.types.getTypeParser(oid, format as 'text');
   }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+const postgresDialect: Dialect = {
+  jsonTextElements: 'json_array_elements_text(?::json)',
+  indexedBy: () => '',
 };
 
 /**
@@ -111,12 +117,12 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
 
   /** Rewritten text and statement name per SQL text (the texts are the stores' constants: a bounded set). */
   let named = 0;
-  const statements = new Map<string, { text: string; name: string | undefined }>();
+  // Bounded for a caller that builds statement texts (the stores' are a few hundred); the least recently used go.
+  const statements = new LRUCache<string, { text: string; name: string | undefined }>({ max: 10_000 });
   const statement = (sqlText: string): { text: string; name: string | undefined } => {
     let s = statements.get(sqlText);
     if (!s) {
-      if (statements.size >= 10_000) statements.clear();
-      // Names never repeat within this pool, also after a clear: a connection keeps what it prepared.
+      // Names never repeat within this pool, also after an eviction: a connection keeps what it prepared.
       s = { text: numberPlaceholders(sqlText), name: prepare ? `ota_${++named}` : undefined };
       statements.set(sqlText, s);
     }
@@ -170,6 +176,7 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
 
   const sql = {
     engine: 'postgres' as const,
+    dialect: postgresDialect,
     pool,
     async all<T>(text: string, p?: readonly SqlValue[]): Promise<T[]> {
       return (await query(text, p)).rows as T[];
@@ -233,6 +240,9 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
     },
     inTransaction(): boolean {
       return current() !== undefined;
+    },
+    async lockUntilCommit(key: number): Promise<void> {
+      await query('SELECT pg_advisory_xact_lock(?)', [key]);
     },
     async exec(text: string): Promise<void> {
       const frame = current();

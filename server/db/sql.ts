@@ -5,7 +5,14 @@
  *
  * SQL is written once with `?` placeholders in the subset both engines
  * share (quoted camelCase aliases, `ON CONFLICT`, `RETURNING`); where the
- * two differ a store asks `sql.engine`. A transaction travels with the
+ * two differ a store uses `sql.dialect` or `sql.lockUntilCommit`, so only
+ * server/db/ spells anything per engine (issue 16). `engine` is the one
+ * signal of which engine runs, for the infrastructure that is itself
+ * engine-specific: outside server/db/ only server/cluster/node-change-feed.ts
+ * and leadership.ts read it (an in-memory feed and an always-leader for the
+ * one SQLite process; LISTEN/NOTIFY and a session lock, which need a
+ * dedicated PostgreSQL connection, for several nodes), and
+ * postgres-change-feed.ts is PostgreSQL's feed itself. A transaction travels with the
  * async context: every call made inside `transaction(work)` — in this
  * store or another — runs on the transaction's connection, so stores keep
  * plain signatures and services compose them into one atomic change.
@@ -23,8 +30,27 @@ export interface TransactionOptions {
   durable?: boolean;
 }
 
+/** The few spellings the two engines do not share, so a store writes one statement for both. */
+export interface Dialect {
+  /**
+   * A FROM item whose rows are the elements, as text in column `value`, of
+   * the JSON array bound to its one `?` (SQLite json_each, PostgreSQL
+   * json_array_elements_text). After it, an INSERT … SELECT that ends in
+   * ON CONFLICT needs a WHERE clause (SQLite's parser: `WHERE true`).
+   */
+  readonly jsonTextElements: string;
+  /**
+   * `INDEXED BY <index> ` on SQLite, whose planner otherwise walks the
+   * wrong index on the status and audit pages (docs/benchmarks.md);
+   * '' on PostgreSQL, whose planner chooses well alone.
+   */
+  indexedBy(index: string): string;
+}
+
 export interface Sql {
+  /** Which engine runs: for server/db/ and the engine-specific infrastructure only (see above). */
   readonly engine: Engine;
+  readonly dialect: Dialect;
   /** Every row. */
   all<T>(text: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** The first row, or undefined. */
@@ -41,6 +67,13 @@ export interface Sql {
   transaction<T>(work: () => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** True when the caller runs inside one of this Sql's open transactions. */
   inTransaction(): boolean;
+  /**
+   * Inside a transaction: waits for the cluster-wide lock `key` (keys:
+   * server/cluster/advisory-locks.ts) and holds it until the transaction
+   * ends — pg_advisory_xact_lock on PostgreSQL. Nothing to wait for on
+   * SQLite, whose one writer process already runs one transaction at a time.
+   */
+  lockUntilCommit(key: number): Promise<void>;
   /** Several schema statements without parameters (migrations). */
   exec(text: string): Promise<void>;
   close(): Promise<void>;

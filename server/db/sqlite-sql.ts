@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
-import type { Sql, SqlValue, TransactionOptions } from './sql.js';
+import type { Dialect, Sql, SqlValue, TransactionOptions } from './sql.js';
 
 /** One open transaction: its savepoint depth, and whether it is still open (detached work may outlive it). */
 interface Frame {
@@ -16,6 +16,11 @@ interface Frame {
  * the transaction to end (a gate on the connection); statements inside it
  * run at once. Statements are prepared once per text.
  */
+const sqliteDialect: Dialect = {
+  jsonTextElements: 'json_each(?)',
+  indexedBy: (index) => `INDEXED BY ${index} `,
+};
+
 export function sqliteSql(db: Database.Database): Sql {
   const prepared = new Map<string, Database.Statement>();
   const statement = (text: string): Database.Statement => {
@@ -47,6 +52,7 @@ export function sqliteSql(db: Database.Database): Sql {
 
   const sql: Sql = {
     engine: 'sqlite',
+    dialect: sqliteDialect,
     async all<T>(text: string, p?: readonly SqlValue[]): Promise<T[]> {
       return whenFree(() => statement(text).all(...params(p)) as T[]);
     },
@@ -107,6 +113,8 @@ export function sqliteSql(db: Database.Database): Sql {
       }
     },
     inTransaction: inside,
+    // One writer process per file: its transactions already take turns (see whenFree).
+    lockUntilCommit: async () => {},
     async exec(text: string): Promise<void> {
       return whenFree(() => void db.exec(text));
     },

@@ -8,6 +8,7 @@ import { cuttableFetch, GRACE_MS, messageOf, pause, runPool } from './run-contro
 import { tallyFleet, type FleetTally } from './fleet-tally.js';
 import { SimDevice } from './sim-device.js';
 import { SimMenderDevice } from './sim-mender-device.js';
+import { backoffDelay } from '../lib/backoff.js';
 
 export interface FleetOptions {
   /** Base URL of any server speaking docs/protocol.md. */
@@ -38,6 +39,12 @@ export interface FleetOptions {
   intervalSeconds: number;
   /** After the duration, at most this long to deliver queued reports with every device back online. */
   drainSeconds: number;
+  /**
+   * End the polling early once every device is enrolled and a whole round changed nothing the
+   * tally counts (no new offer, install, failure or queued report): a rehearsal or a test then
+   * measures what the fleet did, not how much of it a busy machine fitted into the duration.
+   */
+  untilSettled?: boolean;
   factorySettings: Readonly<Record<string, SettingValue>>;
   optIn: { key: string; value: SettingValue };
   fetch?: typeof fetch;
@@ -79,6 +86,10 @@ export interface FleetResult extends FleetTally {
   errors: { message: string; count: number }[];
   cache: { hits: number; misses: number };
 }
+
+/** The figures a round can change, or undefined while an install or a report is still in flight (never settled). */
+const settledFigures = (t: FleetTally): string | undefined =>
+  t.inProgress > 0 || t.pendingReports > 0 ? undefined : JSON.stringify([t.offersSeen, t.applied, t.failed, t.rejected, t.declined]);
 
 /**
  * `ota fleet simulate`: N in-process reference agents against a real server,
@@ -162,7 +173,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
       } catch (e) {
         const retryable = (e instanceof EnrollmentError && (e.status === 429 || e.status >= 500)) || e instanceof TransportError;
         if (retryable && attempt < 8 && !stopped()) {
-          await pause(Math.min(250 * 2 ** attempt, 10_000, deadline - performance.now()), o.signal);
+          await pause(Math.min(backoffDelay(attempt, { firstMs: 250, maxMs: 10_000 }), deadline - performance.now()), o.signal);
           continue;
         }
         d.enrollError = e instanceof EnrollmentError ? `${e.status}${e.code ? ` ${e.code}` : ''}` : e instanceof TransportError ? 'network' : 'error';
@@ -180,6 +191,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
 
     phase = 'polling';
     emit();
+    let before: string | undefined;
     while (!stopped() && enrolled.length > 0) {
       round += 1;
       const started = performance.now();
@@ -191,6 +203,11 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
           noteError(e);
         }
       });
+      if (o.untilSettled && enrolled.length === devices.length) {
+        const figures = settledFigures(tally(true));
+        if (figures !== undefined && figures === before) break;
+        before = figures;
+      }
       await pause(Math.min(started + o.intervalSeconds * 1000, deadline) - performance.now(), o.signal);
     }
 

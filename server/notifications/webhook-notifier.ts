@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RolloutTransition } from '../rollouts/rollout-events.js';
 import { signatureOf } from './webhook-signature.js';
+import { backoffDelay } from '../lib/backoff.js';
 
 export interface WebhookOptions {
   urls: readonly string[];
@@ -119,7 +120,7 @@ export function createWebhookNotifier(opts: WebhookOptions) {
         opts.logger.error({ ...where, why: outcome.why }, 'webhook delivery given up');
         return pump(r);
       }
-      const delayMs = Math.min(MAX_BACKOFF_MS, opts.retryBaseMs * 2 ** (d.attempt - 1));
+      const delayMs = backoffDelay(d.attempt - 1, { firstMs: opts.retryBaseMs, maxMs: MAX_BACKOFF_MS });
       opts.logger.warn({ ...where, why: outcome.why, retryInMs: delayMs }, 'webhook delivery failed; retrying');
       r.timer = setTimeout(() => {
         r.timer = undefined;

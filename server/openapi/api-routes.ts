@@ -19,6 +19,7 @@ import release from '../../manifests/schema/release.schema.json' with { type: 'j
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
 import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
 import { READERS } from '../auth/authorize.js';
+import { RESPONSE_SCHEMAS as R } from '../schema/response-schemas.js';
 import type { OperatorRole } from '../auth/principal.js';
 import { ACTION_ROLES } from '../rollouts/rollout-permissions.js';
 import type { JsonSchema } from './schema-bundle.js';
@@ -68,13 +69,13 @@ const rolloutActions: ApiRoute[] = Object.entries(ACTION_ROLES).map(([action, ro
   tag: 'rollouts',
   // protocol §5: resuming a halted rollout takes { acknowledgeHalt: true, reason }; the others an optional { reason }.
   body: action === 'resume' ? rolloutResume : rolloutAction,
-  responses: { 200: 'the rollout after the change, with its statements', 409: 'invalid_transition: not allowed from the current state' },
+  responses: { 200: json('the rollout after the change, with its statements', R.rolloutView), 409: 'invalid_transition: not allowed from the current state' },
 }));
 
 /** Every route the server answers. Path parameters take their schema from PATH_PARAMS (openapi-document.ts). */
 export const API_ROUTES: ApiRoute[] = [
   // Public
-  { method: 'get', path: '/healthz', summary: 'Liveness, database and trust versions', auth: 'public', tag: 'operations', responses: { 200: 'healthy', 503: 'the database is not answering' } },
+  { method: 'get', path: '/healthz', summary: 'Liveness, database and trust versions', auth: 'public', tag: 'operations', responses: { 200: json('healthy', R.health), 503: json('degraded: the database is not answering', R.health) } },
   { method: 'get', path: '/v1/openapi.json', summary: 'This document (OpenAPI 3.1)', auth: 'public', tag: 'operations', responses: { 200: 'the OpenAPI document' } },
   { method: 'get', path: '/v1/trust/root', summary: 'The current signed root (protocol §2)', auth: 'public', tag: 'trust', responses: { 200: json('root envelope', root), 304: 'not modified (If-None-Match)' } },
   { method: 'get', path: '/v1/trust/root/{version}', summary: 'A signed root by version, for walking the chain (protocol §2)', auth: 'public', tag: 'trust', responses: { 200: json('root envelope (immutable)', root), 304: 'not modified', 404: 'no such version yet' } },
@@ -88,56 +89,56 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: 'get', path: '/v1/log/entries', summary: 'Log entries S ≤ i < E (at most 1000 per call)', auth: 'public', tag: 'log',
     query: [{ name: 'start', description: 'first index', schema: { type: 'integer', minimum: 0 }, required: true }, { name: 'end', description: 'one past the last index', schema: { type: 'integer', minimum: 1 }, required: true }],
-    responses: { 200: '{ entries: [envelope...] }', 400: 'bad_request: outside the log' },
+    responses: { 200: json('the envelopes, exactly as logged', R.logEntries), 400: 'bad_request: outside the log' },
   },
   {
     method: 'get', path: '/v1/log/proof/inclusion', summary: 'RFC 9162 §2.1.3 inclusion proof of entry I in the tree of size N', auth: 'public', tag: 'log',
     query: [{ name: 'index', description: 'I', schema: { type: 'integer', minimum: 0 }, required: true }, { name: 'size', description: 'N', schema: { type: 'integer', minimum: 1 }, required: true }],
-    responses: { 200: '{ index, treeSize, hashes: [hex...] }', 400: 'bad_request: outside the log' },
+    responses: { 200: json('the inclusion proof', R.logInclusionProof), 400: 'bad_request: outside the log' },
   },
   {
     method: 'get', path: '/v1/log/proof/consistency', summary: 'RFC 9162 §2.1.4 consistency proof between sizes M and N', auth: 'public', tag: 'log',
     query: [{ name: 'from', description: 'M', schema: { type: 'integer', minimum: 1 }, required: true }, { name: 'to', description: 'N', schema: { type: 'integer', minimum: 1 }, required: true }],
-    responses: { 200: '{ from, to, hashes: [hex...] }', 400: 'bad_request: outside the log' },
+    responses: { 200: json('the consistency proof', R.logConsistencyProof), 400: 'bad_request: outside the log' },
   },
-  { method: 'post', path: '/v1/log/cosignatures', summary: "A configured witness's cosignature of a checkpoint (C2SP tlog-cosignature)", auth: 'public', tag: 'log', body: cosignature, responses: { 201: 'accepted', 422: 'not a configured witness, or not this log\'s checkpoint', 429: 'rate_limited' } },
+  { method: 'post', path: '/v1/log/cosignatures', summary: "A configured witness's cosignature of a checkpoint (C2SP tlog-cosignature)", auth: 'public', tag: 'log', body: cosignature, responses: { 201: json('accepted', R.cosignatureAccepted), 422: 'not a configured witness, or not this log\'s checkpoint', 429: 'rate_limited' } },
   // Devices
   {
     method: 'post', path: '/v1/devices', summary: 'Enroll a device (an enroller token, or the device token to re-enroll)', auth: ['enroller'], tag: 'devices', body: enrollment,
-    responses: { 201: json('the device token (shown once)', { type: 'object', required: ['deviceToken', 'deviceId', 'reenrolled'], properties: { deviceToken: { type: 'string' }, deviceId: { type: 'string' }, reenrolled: { type: 'boolean' } } }), 409: 'the device exists: re-enroll with its current token' },
+    responses: { 201: json('the device token (shown once)', R.enrolled), 409: 'the device exists: re-enroll with its current token' },
   },
   {
     method: 'get', path: '/v1/devices/{deviceId}/update', summary: 'Poll for updates (protocol §7); ETag and If-None-Match', auth: 'device', tag: 'devices',
     query: [{ name: 'version', description: 'the installed version (semver)', schema: { type: 'string', maxLength: 64 } }],
-    responses: { 200: 'updates: [{ release, rollout }] envelopes, pollAfterSeconds', 304: 'nothing changed', 429: 'rate_limited: retry after Retry-After' },
+    responses: { 200: json('the offers (release and rollout envelopes with their log proofs) and pollAfterSeconds', R.pollAnswer), 304: 'nothing changed', 429: 'rate_limited: retry after Retry-After' },
   },
-  { method: 'post', path: '/v1/devices/{deviceId}/reports', summary: 'Report install progress, one report or a batch (durable before 200)', auth: 'device', tag: 'devices', body: report, responses: { 200: 'what was accepted', 409: 'seq_conflict' } },
+  { method: 'post', path: '/v1/devices/{deviceId}/reports', summary: 'Report install progress, one report or a batch (durable before 200)', auth: 'device', tag: 'devices', body: report, responses: { 200: json('what was accepted, once durable', R.reportResult), 409: 'seq_conflict' } },
   // Operators
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics (docs/operations.md)', auth: READERS, tag: 'operations', responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } } },
-  { method: 'post', path: '/v1/releases', summary: 'Publish a signed release (protocol §4)', auth: PUBLISH, tag: 'releases', body: release, responses: { 200: 'already published with this content', 201: 'published', 409: 'the id exists with other content', 422: 'signatures, threshold, policy or expiry refused (every reason listed)' } },
-  { method: 'get', path: '/v1/releases', summary: 'Published releases, paged', auth: READERS, tag: 'releases', query: PAGE(100), responses: { 200: 'releases and nextCursor' } },
-  { method: 'get', path: '/v1/releases/{id}', summary: 'One published release', auth: READERS, tag: 'releases', responses: { 200: 'the release with its envelope', 404: 'no such release' } },
-  { method: 'get', path: '/v1/artifacts', summary: 'Uploaded artifacts (sha256, size, who, when), paged', auth: READERS, tag: 'artifacts', query: PAGE(1000), responses: { 200: 'artifacts and nextCursor' } },
-  { method: 'put', path: '/v1/artifacts', summary: 'Upload artifact bytes', auth: PUBLISH, tag: 'artifacts', body: 'binary', responses: { 201: json('stored', { type: 'object', required: ['sha256', 'size'], properties: { sha256: { type: 'string' }, size: { type: 'integer' } } }), 413: 'payload_too_large' } },
-  { method: 'post', path: '/v1/cohorts', summary: 'Create a cohort (protocol §5)', auth: PUBLISH, tag: 'cohorts', body: cohort, responses: { 201: 'the cohort', 409: 'it exists' } },
-  { method: 'get', path: '/v1/cohorts', summary: 'Every cohort', auth: READERS, tag: 'cohorts', responses: { 200: 'cohorts' } },
-  { method: 'get', path: '/v1/cohorts/{name}', summary: 'One cohort with a page of its members', auth: READERS, tag: 'cohorts', query: PAGE(10_000), responses: { 200: 'the cohort, members and nextCursor', 404: 'no such cohort' } },
-  { method: 'put', path: '/v1/cohorts/{name}/members', summary: "Replace a cohort's member list", auth: PUBLISH, tag: 'cohorts', body: cohortMembers, responses: { 200: 'the cohort', 404: 'no such cohort' } },
-  { method: 'post', path: '/v1/rollouts', summary: 'Create a rollout (a draft)', auth: PUBLISH, tag: 'rollouts', body: rolloutCreate, responses: { 201: 'the draft rollout', 409: 'the id exists', 422: 'unknown release or cohort, or the release expired' } },
+  { method: 'post', path: '/v1/releases', summary: 'Publish a signed release (protocol §4)', auth: PUBLISH, tag: 'releases', body: release, responses: { 200: json('already published with this content', R.releaseView), 201: json('published', R.releaseView), 409: 'the id exists with other content', 422: 'signatures, threshold, policy or expiry refused (every reason listed)' } },
+  { method: 'get', path: '/v1/releases', summary: 'Published releases, paged', auth: READERS, tag: 'releases', query: PAGE(100), responses: { 200: json('releases and nextCursor', R.releasePage) } },
+  { method: 'get', path: '/v1/releases/{id}', summary: 'One published release', auth: READERS, tag: 'releases', responses: { 200: json('the release with its envelope', R.releaseView), 404: 'no such release' } },
+  { method: 'get', path: '/v1/artifacts', summary: 'Uploaded artifacts (sha256, size, who, when), paged', auth: READERS, tag: 'artifacts', query: PAGE(1000), responses: { 200: json('artifacts and nextCursor', R.artifactPage) } },
+  { method: 'put', path: '/v1/artifacts', summary: 'Upload artifact bytes', auth: PUBLISH, tag: 'artifacts', body: 'binary', responses: { 201: json('stored', R.artifactStored), 413: 'payload_too_large' } },
+  { method: 'post', path: '/v1/cohorts', summary: 'Create a cohort (protocol §5)', auth: PUBLISH, tag: 'cohorts', body: cohort, responses: { 201: json('the cohort', R.cohortView), 409: 'it exists' } },
+  { method: 'get', path: '/v1/cohorts', summary: 'Every cohort', auth: READERS, tag: 'cohorts', responses: { 200: json('cohorts', R.cohortList) } },
+  { method: 'get', path: '/v1/cohorts/{name}', summary: 'One cohort with a page of its members', auth: READERS, tag: 'cohorts', query: PAGE(10_000), responses: { 200: json('the cohort, members and nextCursor', R.cohortPage), 404: 'no such cohort' } },
+  { method: 'put', path: '/v1/cohorts/{name}/members', summary: "Replace a cohort's member list", auth: PUBLISH, tag: 'cohorts', body: cohortMembers, responses: { 200: json('the cohort', R.cohortView), 404: 'no such cohort' } },
+  { method: 'post', path: '/v1/rollouts', summary: 'Create a rollout (a draft)', auth: PUBLISH, tag: 'rollouts', body: rolloutCreate, responses: { 201: json('the draft rollout', R.rolloutView), 409: 'the id exists', 422: 'unknown release or cohort, or the release expired' } },
   ...rolloutActions,
-  { method: 'post', path: '/v1/rollouts/{id}/clone', summary: "A fresh draft with this rollout's release, stages and failure policy (new salt)", auth: PUBLISH, tag: 'rollouts', body: rolloutClone, responses: { 201: 'the new draft', 404: 'no such rollout', 409: 'the new id exists' } },
-  { method: 'get', path: '/v1/rollouts', summary: 'Rollouts, paged', auth: READERS, tag: 'rollouts', query: PAGE(1000), responses: { 200: 'rollouts and nextCursor' } },
-  { method: 'get', path: '/v1/rollouts/{id}', summary: 'One rollout with its statements', auth: READERS, tag: 'rollouts', responses: { 200: 'the rollout', 404: 'no such rollout' } },
-  { method: 'get', path: '/v1/rollouts/{id}/status', summary: 'State, counts, failure rate, settings compliance, per-stage reach', auth: READERS, tag: 'rollouts', responses: { 200: 'the status', 404: 'no such rollout' } },
+  { method: 'post', path: '/v1/rollouts/{id}/clone', summary: "A fresh draft with this rollout's release, stages and failure policy (new salt)", auth: PUBLISH, tag: 'rollouts', body: rolloutClone, responses: { 201: json('the new draft', R.rolloutView), 404: 'no such rollout', 409: 'the new id exists' } },
+  { method: 'get', path: '/v1/rollouts', summary: 'Rollouts, paged', auth: READERS, tag: 'rollouts', query: PAGE(1000), responses: { 200: json('rollouts and nextCursor', R.rolloutPage) } },
+  { method: 'get', path: '/v1/rollouts/{id}', summary: 'One rollout with its statements', auth: READERS, tag: 'rollouts', responses: { 200: json('the rollout with its statements', R.rolloutView), 404: 'no such rollout' } },
+  { method: 'get', path: '/v1/rollouts/{id}/status', summary: 'State, counts, failure rate, settings compliance, per-stage reach', auth: READERS, tag: 'rollouts', responses: { 200: json('the status', R.rolloutStatus), 404: 'no such rollout' } },
   {
     method: 'get', path: '/v1/rollouts/{id}/devices', summary: "The rollout's devices, by state, paged", auth: READERS, tag: 'rollouts',
     query: [{ name: 'state', description: 'a report state, timed_out or silent', schema: { type: 'string' } }, ...PAGE(1000)],
-    responses: { 200: 'devices and nextCursor', 404: 'no such rollout' },
+    responses: { 200: json('devices and nextCursor', R.rolloutDevices), 404: 'no such rollout' },
   },
   {
     method: 'get', path: '/v1/rollouts/{id}/timeline', summary: 'Per-minute terminal and failure counts, for the failure rate over time', auth: READERS, tag: 'rollouts',
     query: [{ name: 'limit', description: 'points, 1..10080 (default 1440)', schema: { type: 'integer', minimum: 1, maximum: 10080 } }],
-    responses: { 200: 'points, oldest first', 404: 'no such rollout' },
+    responses: { 200: json('points, oldest first', R.rolloutTimeline), 404: 'no such rollout' },
   },
   {
     method: 'get', path: '/v1/audit', summary: 'The hash-chained audit log (oldest first unless order=desc)', auth: READERS, tag: 'audit',
@@ -146,14 +147,14 @@ export const API_ROUTES: ApiRoute[] = [
       { name: 'subject', description: 'only entries about this subject (a rollout id, release id, cohort name...)', schema: { type: 'string', maxLength: 256 } },
       ...PAGE(1000),
     ],
-    responses: { 200: 'entries and nextCursor' },
+    responses: { 200: json('entries and nextCursor', R.auditPage) },
   },
   {
     method: 'get', path: '/v1/devices', summary: 'Enrolled devices, filtered, paged (at most 2000 looked at per call: page until nextCursor is null)', auth: READERS, tag: 'devices',
     query: [...['admission', 'model', 'cohort', 'rollout', 'state'].map((name) => ({ name, description: `filter by ${name}`, schema: { type: 'string', maxLength: 128 } as JsonSchema })), ...PAGE(1000)],
-    responses: { 200: 'devices and nextCursor' },
+    responses: { 200: json('devices and nextCursor', R.devicePage), 404: 'no such cohort or rollout (the filters)' },
   },
-  { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: 'the device', 403: 'a device token (operators only)', 404: 'no such device' } },
+  { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: json('the device', R.deviceDetail), 403: 'a device token (operators only)', 404: 'no such device' } },
   // Device admission (protocol §12): release managers decide
   { method: 'post', path: '/v1/devices/{deviceId}/accept', summary: 'Admit a device that asked (its newest pending key, or keySha256)', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: 'the accepted request', 404: 'the device never asked' } },
   { method: 'post', path: '/v1/devices/{deviceId}/reject', summary: 'Refuse a device: every key of it; its gateway tokens stop working', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: '{ deviceId, rejected }', 404: 'the device never asked' } },
@@ -197,8 +198,8 @@ export const API_ROUTES: ApiRoute[] = [
     query: [{ name: 'expires', description: 'Unix seconds', schema: { type: 'string' }, required: true }, { name: 'signature', description: 'HMAC of the link', schema: { type: 'string' }, required: true }],
     responses: { 200: { description: 'the bytes', contentType: 'application/octet-stream' }, 206: { description: 'the requested range', contentType: 'application/octet-stream' }, 403: 'the link was altered or has expired', 416: 'invalid_range' },
   },
-  { method: 'post', path: '/v1/tokens', summary: 'Create an operator token (the secret is shown this once)', auth: [], tag: 'tokens', body: tokenCreate, responses: { 201: '{ id, role, name, createdAt, token }' } },
-  { method: 'get', path: '/v1/tokens', summary: 'Operator tokens: id, role, name, created, last used, revoked (never a secret)', auth: [], tag: 'tokens', query: PAGE(1000), responses: { 200: 'tokens and nextCursor' } },
-  { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke a token, effective from the next request', auth: [], tag: 'tokens', params: { id: { type: 'integer', minimum: 1 } }, responses: { 200: 'the revoked token', 404: 'no such token' } },
-  { method: 'get', path: '/v1/whoami', summary: 'Whose token this is: an operator (name, role) or a device (its id)', auth: [...READERS, 'enroller'], tag: 'operations', responses: { 200: '{ kind, name, role } or { kind, deviceId }', 401: 'unauthorized' } },
+  { method: 'post', path: '/v1/tokens', summary: 'Create an operator token (the secret is shown this once)', auth: [], tag: 'tokens', body: tokenCreate, responses: { 201: json('the token, with its secret', R.tokenCreated) } },
+  { method: 'get', path: '/v1/tokens', summary: 'Operator tokens: id, role, name, created, last used, revoked (never a secret)', auth: [], tag: 'tokens', query: PAGE(1000), responses: { 200: json('tokens and nextCursor', R.tokenPage) } },
+  { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke a token, effective from the next request', auth: [], tag: 'tokens', params: { id: { type: 'integer', minimum: 1 } }, responses: { 200: json('the revoked token', R.tokenInfo), 404: 'no such token', 409: 'the last active admin token' } },
+  { method: 'get', path: '/v1/whoami', summary: 'Whose token this is: an operator (name, role) or a device (its id)', auth: [...READERS, 'enroller'], tag: 'operations', responses: { 200: json('an operator (name, role) or a device (its id)', R.whoami), 401: 'unauthorized' } },
 ];

@@ -1,7 +1,10 @@
 import { packageVersion } from '../files/package-root.js';
 import { errorStatus } from '../errors.js';
 import type { ApiResponse, ApiRoute } from './api-routes.js';
-import { bundleSchemas, type JsonSchema } from './schema-bundle.js';
+import { RESPONSE_SCHEMAS } from '../schema/response-schemas.js';
+import { bundleSchemas, componentName, type JsonSchema } from './schema-bundle.js';
+
+const ERROR_COMPONENT = componentName(RESPONSE_SCHEMAS.errorBody.$id);
 
 const COMMON = '#/components/schemas/Common/$defs/';
 
@@ -14,24 +17,14 @@ export const PATH_PARAMS: Record<string, JsonSchema> = {
   version: { type: 'integer', minimum: 1 },
 };
 
-/** protocol §7 error body, its codes taken from the one table in server/errors.ts. */
-const ERROR_SCHEMA: JsonSchema = {
-  type: 'object',
-  required: ['error'],
-  additionalProperties: false,
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { enum: Object.keys(errorStatus) },
-        message: { type: 'string' },
-        details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, rule: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } }, required: ['message'] } },
-      },
-    },
-  },
-};
-const ERROR_REF = { $ref: '#/components/schemas/Error' };
+/**
+ * protocol §7 error body: the schema file, its `code` narrowed to the codes
+ * of the one table in server/errors.ts (a file cannot import that table).
+ */
+function withErrorCodes(components: Record<string, JsonSchema>, name: string): void {
+  const body = components[name] as { properties: { error: { properties: Record<string, JsonSchema> } } };
+  body.properties.error.properties.code = { enum: Object.keys(errorStatus), description: 'The machine code: README lists each with its status.' };
+}
 
 /** `{id}` and the like, in order. */
 export const pathParamsOf = (path: string): string[] => [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
@@ -56,13 +49,16 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
     ...(r.body && r.body !== 'binary' ? [r.body] : []),
     ...Object.values(r.responses).flatMap((x) => (typeof x === 'object' && x.schema && typeof x.schema.$id === 'string' ? [x.schema] : [])),
   ]);
-  const { components, refOf } = bundleSchemas(bodies);
+  const { components, refOf } = bundleSchemas([...bodies, RESPONSE_SCHEMAS.errorBody]);
+  withErrorCodes(components, ERROR_COMPONENT);
+  const errorRef = { $ref: refOf(RESPONSE_SCHEMAS.errorBody) };
   const schemaOf = (s: JsonSchema): JsonSchema => (typeof s.$id === 'string' ? { $ref: refOf(s) } : s);
 
   const response = (status: number, r: string | ApiResponse) => {
     const { description, schema, contentType } = typeof r === 'string' ? { description: r, schema: undefined, contentType: undefined } : r;
     if (status === 304) return { description };
-    if (status >= 400) return { description, content: { 'application/json': { schema: ERROR_REF } } };
+    // An error status answers the §7 error body, unless the route names another (the degraded /healthz).
+    if (status >= 400 && !schema) return { description, content: { 'application/json': { schema: errorRef } } };
     return { description, content: { [contentType ?? 'application/json']: schema ? { schema: schemaOf(schema) } : {} } };
   };
 
@@ -82,7 +78,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
       responses['401'] ??= response(401, 'unauthorized: no valid token');
       responses['403'] ??= response(403, 'forbidden: another role, or another device');
     }
-    if (r.body) responses['400'] ??= response(400, 'the body or a parameter is not valid (details name every problem)');
+    if (r.body || parameters.length) responses['400'] ??= response(400, r.body ? 'the body or a parameter is not valid (details name every problem)' : 'a parameter is not valid');
     responses.default = response(500, 'an error body (protocol §7), see the error codes in README');
     const operation = {
       operationId: operationId(r),
@@ -112,13 +108,13 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
     info: {
       title: 'OTA update server',
       version: packageVersion(),
-      description: 'Signed releases, staged rollouts and a settings-default policy. The contract is docs/protocol.md; this document is generated from the route table and the JSON Schemas that validate requests.',
+      description: 'Signed releases, staged rollouts and a settings-default policy. The contract is docs/protocol.md; this document is generated from the route table and the JSON Schemas that validate requests and describe every answer.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
     paths,
     components: {
-      schemas: { ...components, Error: ERROR_SCHEMA },
+      schemas: components,
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Operator token (ota_…) or device token (dev_…)' } },
     },
   };

@@ -90,7 +90,8 @@ export function checkStatusSettings(status: StatusView, policy: PolicySigned | u
   const problems: string[] = [];
   for (const [key, rows] of Object.entries(status.settings)) {
     for (const r of rows) {
-      const breach = r.devices > 0 ? consentBreach(policy, key, r.value, r.source) : undefined;
+      // An `other` row (value null) lumps the values past the counted ones of an integer or string setting: nothing to judge.
+      const breach = r.devices > 0 && r.value !== null ? consentBreach(policy, key, r.value, r.source) : undefined;
       if (breach) problems.push(`${r.devices} device${r.devices === 1 ? '' : 's'}: ${breach}`);
     }
   }
@@ -102,7 +103,20 @@ export function checkStatusSettings(status: StatusView, policy: PolicySigned | u
 
 const tallyOf = (rows: readonly SettingTally[]): Map<string, number> => {
   const m = new Map<string, number>();
-  for (const r of rows) if (r.devices > 0) m.set(settingKey(r.value, r.source), (m.get(settingKey(r.value, r.source)) ?? 0) + r.devices);
+  for (const r of rows) if (r.devices > 0 && r.value !== null) m.set(settingKey(r.value, r.source), (m.get(settingKey(r.value, r.source)) ?? 0) + r.devices);
+  return m;
+};
+
+/** Devices per source: what still compares when the status lumped some values into an `other` row (rollout-counters.ts MAX_SETTING_VALUES). */
+const perSource = (tally: ReadonlyMap<string, number>): Map<string, number> => {
+  const m = new Map<string, number>();
+  for (const [k, n] of tally) m.set(k.slice(k.indexOf('\u0000') + 1), (m.get(k.slice(k.indexOf('\u0000') + 1)) ?? 0) + n);
+  return m;
+};
+
+const otherPerSource = (rows: readonly SettingTally[]): Map<string, number> => {
+  const m = perSource(tallyOf(rows));
+  for (const r of rows) if (r.other) m.set(r.source, (m.get(r.source) ?? 0) + r.devices);
   return m;
 };
 
@@ -123,8 +137,10 @@ export function checkStatusMatchesDevices(survey: DeviceSurvey, status: StatusVi
     if (a !== b) problems.push(`state ${s}: status counts ${a}, the device list has ${b}`);
   }
   for (const key of new Set([...Object.keys(status.settings), ...survey.settings.keys()])) {
-    const a = tallyOf(status.settings[key] ?? []);
-    const b = survey.settings.get(key) ?? new Map<string, number>();
+    const rows = status.settings[key] ?? [];
+    const lumped = rows.some((r) => r.other === true);
+    const a = lumped ? otherPerSource(rows) : tallyOf(rows);
+    const b = lumped ? perSource(survey.settings.get(key) ?? new Map<string, number>()) : (survey.settings.get(key) ?? new Map<string, number>());
     for (const k of new Set([...a.keys(), ...b.keys()])) {
       if ((a.get(k) ?? 0) !== (b.get(k) ?? 0)) problems.push(`${key} ${describeKey(k)}: status counts ${a.get(k) ?? 0}, the device list has ${b.get(k) ?? 0}`);
     }

@@ -1,98 +1,53 @@
-import { DEVICE_ID_RE, SLUG_RE } from '../http/params.js';
-import type { HaltRecord } from '../rollouts/rollout.js';
-import type { SettingSource, SettingValue } from '../trust/settings-policy.js';
+import { isAppError } from '../errors.js';
+import type * as Api from '../openapi/api-types.generated.js';
+import { RESPONSE_REFS, RESPONSE_SCHEMAS } from '../schema/response-schemas.js';
+import { compileValidator } from '../schema/validator.js';
 import { QaError } from './qa-source.js';
 
-/** GET /v1/rollouts/{id}, the fields QA relies on (protocol §5, plus the served statements). */
-export interface RolloutView {
-  id: string;
-  releaseId: string;
-  salt: string;
-  stages: { cohort: string; basisPoints: number }[];
-  state: string;
-  currentStage: number;
+/**
+ * The answers QA reads, checked against the contract's response schemas
+ * (manifests/schema/api/responses) before any figure is compared: a server
+ * that answers another shape is reported as such, not mis-measured. The
+ * types are the generated ones (openapi/api-types.generated.ts), narrowed to
+ * the fields each check relies on, so a check can be fed a hand-made view.
+ */
+
+/** GET /v1/rollouts/{id}. The statements stay `unknown`: QA verifies each envelope itself (trust-checks.ts) and trusts no shape. */
+export type RolloutView = Pick<Api.RolloutView, 'id' | 'releaseId' | 'salt' | 'state' | 'currentStage'> & {
+  stages: Pick<Api.Stage, 'cohort' | 'basisPoints'>[];
   statements: unknown[];
   /** Why it halted (shown, not relied on: the audit chain is what QA checks). */
-  lastHalt?: HaltRecord | null;
-}
+  lastHalt?: Api.HaltRecord | null;
+};
 
 /** One row of GET /v1/rollouts/{id}/devices. */
-export interface DeviceRow {
-  deviceId: string;
-  stage: number;
-  state: string;
-  settings: Record<string, { value: SettingValue; source: SettingSource }> | null;
-}
+export type DeviceRow = Pick<Api.RolloutDevices['devices'][number], 'deviceId' | 'stage' | 'state' | 'settings'>;
 
-export interface SettingTally {
-  value: SettingValue;
-  source: string;
-  devices: number;
-}
+/** One (value, source) count of GET /v1/rollouts/{id}/status settings. */
+export type SettingTally = Api.RolloutStatus['settings'][string][number];
 
 /** GET /v1/rollouts/{id}/status, the fields QA compares. */
-export interface StatusView {
-  state: string;
-  offered: number;
-  counts: Record<string, number>;
-  settings: Record<string, SettingTally[]>;
-}
+export type StatusView = Pick<Api.RolloutStatus, 'state' | 'offered' | 'counts' | 'settings'>;
 
-const SALT = /^[0-9a-f]{32}$/;
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isSettingValue = (v: unknown): v is SettingValue => typeof v === 'boolean' || typeof v === 'string' || Number.isSafeInteger(v);
-
-function refuse(what: string, problems: string[]): never {
-  throw new QaError(`${what} is not what protocol §5/§7 describes: ${problems.join('; ')}`);
-}
-
-export function parseRolloutView(v: unknown): RolloutView {
-  const problems: string[] = [];
-  if (!isObject(v)) refuse('the rollout', ['not an object']);
-  if (typeof v.id !== 'string' || !SLUG_RE.test(v.id)) problems.push('id is not a rollout id');
-  if (typeof v.releaseId !== 'string' || !SLUG_RE.test(v.releaseId)) problems.push('releaseId is not a release id');
-  if (typeof v.salt !== 'string' || !SALT.test(v.salt)) problems.push('salt is not 32 lower-case hex characters');
-  if (typeof v.state !== 'string') problems.push('state is missing');
-  if (!isCount(v.currentStage)) problems.push('currentStage is not a stage index');
-  const stages = Array.isArray(v.stages) ? v.stages : [];
-  if (!Array.isArray(v.stages) || stages.length === 0) problems.push('stages is not a non-empty array');
-  stages.forEach((s, i) => {
-    if (!isObject(s) || typeof s.cohort !== 'string' || !isCount(s.basisPoints) || s.basisPoints > 10000) problems.push(`stages[${i}] needs a cohort and basisPoints 0..10000`);
-  });
-  if (!Array.isArray(v.statements)) problems.push('statements is not an array (signed statement envelopes per reached stage)');
-  if (problems.length) refuse('the rollout', problems);
-  return v as unknown as RolloutView;
-}
-
-export function parseDeviceRow(v: unknown): DeviceRow {
-  const problems: string[] = [];
-  if (!isObject(v)) refuse('a device row', ['not an object']);
-  if (typeof v.deviceId !== 'string' || !DEVICE_ID_RE.test(v.deviceId)) problems.push('deviceId is not a device id');
-  if (!isCount(v.stage)) problems.push('stage is not a stage index');
-  if (typeof v.state !== 'string') problems.push('state is missing');
-  if (v.settings !== null && v.settings !== undefined) {
-    if (!isObject(v.settings)) problems.push('settings is not an object');
-    else for (const [k, s] of Object.entries(v.settings)) {
-      if (!isObject(s) || !isSettingValue(s.value) || (s.source !== 'default' && s.source !== 'user')) problems.push(`settings.${k} is not { value, source }`);
+function parser<T>(schema: object, what: string): (v: unknown) => T {
+  const validate = compileValidator<T>(schema, what, RESPONSE_REFS);
+  return (v) => {
+    try {
+      return validate(v);
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      const problems = (e.details ?? []).map((d) => `${d.path} ${d.message}`);
+      throw new QaError(`${what} is not what protocol §5/§7 describes: ${problems.join('; ')}`);
     }
-  }
-  if (problems.length) refuse(`device row ${String(v.deviceId)}`, problems);
-  return { deviceId: v.deviceId as string, stage: v.stage as number, state: v.state as string, settings: (v.settings ?? null) as DeviceRow['settings'] };
+  };
 }
 
-export function parseStatusView(v: unknown): StatusView {
-  const problems: string[] = [];
-  if (!isObject(v)) refuse('the rollout status', ['not an object']);
-  if (!isCount(v.offered)) problems.push('offered is not a count');
-  if (!isObject(v.counts) || !Object.values(v.counts).every(isCount)) problems.push('counts is not a map of counts');
-  if (!isObject(v.settings)) problems.push('settings is not a map of setting keys');
-  else for (const [k, rows] of Object.entries(v.settings)) {
-    if (!Array.isArray(rows) || !rows.every((r) => isObject(r) && isSettingValue(r.value) && typeof r.source === 'string' && isCount(r.devices))) {
-      problems.push(`settings.${k} is not a list of { value, source, devices }`);
-    }
-  }
-  if (problems.length) refuse('the rollout status', problems);
-  return v as unknown as StatusView;
-}
+const rolloutDevice = { $ref: `${RESPONSE_SCHEMAS.rolloutDevices.$id}#/properties/devices/items` };
+
+export const parseRolloutView: (v: unknown) => RolloutView = parser<Api.RolloutView>(RESPONSE_SCHEMAS.rolloutView, 'the rollout');
+export const parseStatusView: (v: unknown) => StatusView = parser<Api.RolloutStatus>(RESPONSE_SCHEMAS.rolloutStatus, 'the rollout status');
+const parseRow = parser<Api.RolloutDevices['devices'][number]>(rolloutDevice, 'a device row');
+export const parseDeviceRow = (v: unknown): DeviceRow => {
+  const { deviceId, stage, state, settings } = parseRow(v);
+  return { deviceId, stage, state, settings };
+};

@@ -34,8 +34,8 @@ const toDevice = (r: Row): RolloutDevice => ({
 export type RolloutDeviceStore = ReturnType<typeof createRolloutDeviceStore>;
 
 export function createRolloutDeviceStore(sql: Sql) {
-  // Indexes named to SQLite's planner; PostgreSQL chooses them alone.
-  const indexed = (name: string): string => (sql.engine === 'sqlite' ? `INDEXED BY ${name} ` : '');
+  // Indexes named to the planner that needs it (SQLite; see Dialect.indexedBy).
+  const indexed = (name: string): string => sql.dialect.indexedBy(name);
   const rows = async (text: string, params: (string | number)[]): Promise<RolloutDevice[]> => (await sql.all<Row>(text, params)).map(toDevice);
 
   return {

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { canonicalJson } from '../crypto/canonical.js';
 import { toHex, utf8 } from '../crypto/encoding.js';
 import { ed25519Signer } from '../crypto/signer.js';
@@ -48,14 +49,13 @@ export function createTransparencyLog(deps: LogDeps) {
   let generation = 0;
   // Proofs against the latest size, per offer (release index, statement index): what polls carry.
   const members = new Map<string, string>();
-  // Route answers for any (index, size) / (from, to): immutable once the sizes exist, bounded.
-  const proofs = new Map<string, string[]>();
+  // Route answers for any (index, size) / (from, to): immutable once the sizes exist, bounded (least recently used go).
+  const proofs = new LRUCache<string, string[]>({ max: MAX_CACHED_PROOFS });
 
   const remember = (key: string, compute: () => string[]): string[] => {
     let hit = proofs.get(key);
     if (!hit) {
       hit = compute();
-      if (proofs.size >= MAX_CACHED_PROOFS) proofs.delete(proofs.keys().next().value as string);
       proofs.set(key, hit);
     }
     return hit;

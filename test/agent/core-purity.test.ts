@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const PORTABLE_PACKAGES = new Set(['tweetnacl', '@noble/hashes/sha2.js', 'canonicalize', 'semver', 'ajv/dist/2020.js', 'ajv-formats']);
+const PORTABLE_PACKAGES = new Set(['tweetnacl', '@noble/hashes/sha2.js', 'canonicalize', 'semver', 'ajv/dist/2020.js', 'ajv-formats', 'lru-cache']);
 const IMPORT_RE = /^(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm;
 
 /** Every file reachable from `entry` through imports (type-only imports included), and every package imported. */

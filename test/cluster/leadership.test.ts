@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function contender(name: string): Promise<{ leadership: Leadership; changes: boolean[] }> {
   const changes: boolean[] = [];
-  const leadership = createLeadership({ databaseUrl: url, intervalMs: INTERVAL, name, onChange: (v) => void changes.push(v) });
+  const leadership = createLeadership({ sql: db.sql, databaseUrl: url, intervalMs: INTERVAL, name, onChange: (v) => void changes.push(v) });
   started.push(leadership);
   await leadership.start();
   return { leadership, changes };
@@ -83,9 +83,13 @@ describe('leadership on PostgreSQL', () => {
     expect(await until(() => b.leadership.isLeader(), INTERVAL + 200)).toBeLessThanOrEqual(INTERVAL + 200);
   });
 
-  it('on SQLite (no database URL) the single process always leads', async () => {
+  it('needs the database URL for its session on PostgreSQL', () => {
+    expect(() => createLeadership({ sql: db.sql, intervalMs: INTERVAL })).toThrow(/database URL/);
+  });
+
+  it('on SQLite the single process always leads, whatever URL it is given', async () => {
     const changes: boolean[] = [];
-    const only = createLeadership({ intervalMs: INTERVAL, onChange: (v) => void changes.push(v) });
+    const only = createLeadership({ sql: { engine: 'sqlite' }, databaseUrl: url, intervalMs: INTERVAL, onChange: (v) => void changes.push(v) });
     expect(only.isLeader()).toBe(false);
     await only.start();
     expect(only.isLeader()).toBe(true);

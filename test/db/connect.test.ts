@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config.js';
 import { connectDatabase } from '../../server/db/connect.js';
 import { DatabaseUrlError, redactDatabaseUrl } from '../../server/db/database-url.js';
-import { postgresMigrations } from '../../server/db/postgres/migrations/index.js';
+import { migrations } from '../../server/db/migrations/index.js';
 import type { Sql } from '../../server/db/sql.js';
 import { createEmptyPostgresDatabase, createTestDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/database.js';
 import { makeTrust } from '../helpers/fixtures.js';
@@ -39,7 +39,7 @@ describe('choosing the engine (protocol §9)', () => {
       const file = tempFile();
       const sql = keep(await connectDatabase({ url, file, poolSize: 2 }));
       expect(sql.engine).toBe('postgres');
-      expect(await sql.value('SELECT MAX(version) FROM schema_migrations')).toBe(postgresMigrations.length);
+      expect(await sql.value('SELECT MAX(version) FROM schema_migrations')).toBe(migrations.length);
     }
   });
 

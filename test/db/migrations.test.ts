@@ -11,8 +11,13 @@ const tables = (db: Database.Database) =>
   (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
 
 describe('migrations', () => {
-  it('are numbered 1, 2, 3... in order', () => {
+  it('are numbered 1, 2, 3... in order, each with a unique name and a form for each engine', () => {
     expect(migrations.map((m) => m.version)).toEqual(migrations.map((_m, i) => i + 1));
+    expect(new Set(migrations.map((m) => m.name)).size).toBe(migrations.length);
+    for (const m of migrations) {
+      expect(typeof m.sqlite === 'function' || typeof m.sqlite === 'string', m.name).toBe(true);
+      expect(typeof m.postgres, m.name).toBe('string');
+    }
   });
 
   it('migrate() on a fresh database applies all of them and sets user_version', () => {
@@ -53,10 +58,11 @@ describe('migrations', () => {
     const broken: Migration = {
       version: latest + 1,
       name: 'broken',
-      up(d) {
+      sqlite(d) {
         d.exec('CREATE TABLE half_done (x INTEGER)');
         throw new Error('boom');
       },
+      postgres: '',
     };
     expect(() => migrate(db, [...migrations, broken])).toThrow('boom');
     expect(userVersion(db)).toBe(latest);
@@ -112,5 +118,26 @@ describe('004-dashboard', () => {
       { key: 'setting:messaging.cloud\u001ffalse\u001fpolicy', value: 7 },
       { key: 'state:applied', value: 9 },
     ]);
+  });
+});
+
+describe('011-change-feed', () => {
+  const schema = (db: Database.Database) => db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").all();
+
+  // SQLite's numbering did not change when the two engines' lists were merged: the code before it
+  // wrote 1-10 exactly as the list's 1-10 (the separator was SQLite's 10), so a v10 file only moves to 11.
+  it('upgrades a v10 file written before the lists were merged: nothing to build, version 11, data kept', () => {
+    const file = join(tempDir(), 'ota.db');
+    const old = new Database(file);
+    migrate(old, migrations.filter((m) => m.version <= 10));
+    old.prepare('INSERT INTO rollout_counters (rollout_id, key, value) VALUES (?, ?, ?)').run('r1', 'setting:a\u001fb\u001fpolicy', 3);
+    const before = schema(old);
+    old.close();
+    const db = openDatabase(file);
+    expect(userVersion(db)).toBe(latest);
+    expect(latest).toBeGreaterThanOrEqual(11);
+    expect(schema(db)).toEqual(before);
+    expect(db.prepare('SELECT key, value FROM rollout_counters').all()).toEqual([{ key: 'setting:a\u001fb\u001fpolicy', value: 3 }]);
+    db.close();
   });
 });

@@ -74,11 +74,28 @@ describe.each<{ engine: Engine }>([{ engine: 'sqlite' }, { engine: 'postgres' }]
     expect(await sql.all('DELETE FROM t WHERE k = ? RETURNING k, v', ['a'])).toEqual([{ k: 'a', v: 12 }]);
   });
 
-  it('expands a JSON array parameter into rows (json_array_elements_text on PostgreSQL, json_each on SQLite)', async () => {
+  it('expands a JSON array parameter into rows (dialect.jsonTextElements), also under INSERT … ON CONFLICT', async () => {
     await sql.run('INSERT INTO t (k, v) VALUES (?, 1), (?, 2), (?, 3)', ['a', 'b', 'c']);
-    const inList =
-      sql.engine === 'postgres' ? 'SELECT k FROM t WHERE k IN (SELECT json_array_elements_text(?::json)) ORDER BY k' : 'SELECT k FROM t WHERE k IN (SELECT value FROM json_each(?)) ORDER BY k';
+    const inList = `SELECT k FROM t WHERE k IN (SELECT value FROM ${sql.dialect.jsonTextElements}) ORDER BY k`;
     expect(await sql.all(inList, [JSON.stringify(['c', 'a', 'zz'])])).toEqual([{ k: 'a' }, { k: 'c' }]);
+    const added = await sql.run(`INSERT INTO t (k, v) SELECT value, ? FROM ${sql.dialect.jsonTextElements} WHERE true ON CONFLICT DO NOTHING`, [9, JSON.stringify(['a', 'y', 'x'])]);
+    expect(added).toBe(2);
+    expect(await sql.all('SELECT k, v FROM t WHERE v = 9 ORDER BY k')).toEqual([{ k: 'x', v: 9 }, { k: 'y', v: 9 }]);
+  });
+
+  it('names an index to the planner that needs it (dialect.indexedBy), a statement both engines run', async () => {
+    await sql.exec('CREATE INDEX t_by_v ON t (v, k)');
+    await sql.run('INSERT INTO t (k, v) VALUES (?, 1), (?, 2)', ['a', 'b']);
+    expect(await sql.all(`SELECT k FROM t ${sql.dialect.indexedBy('t_by_v')}WHERE v = ? ORDER BY k`, [2])).toEqual([{ k: 'b' }]);
+  });
+
+  it('takes a cluster lock inside a transaction and gives it up at commit (lockUntilCommit)', async () => {
+    const key = 0x7e57_0001;
+    await sql.transaction(async () => {
+      await sql.lockUntilCommit(key);
+      if (engine === 'postgres') expect(await sql.value("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")).toBe(1);
+    });
+    if (engine === 'postgres') expect(await sql.value("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ?", [key])).toBe(0);
   });
 
   it('orders and compares ids bytewise', async () => {

@@ -7,6 +7,7 @@ import { verifyThreshold } from '../../server/crypto/envelope.js';
 import { bucketOf } from '../../server/rollouts/bucket.js';
 import { startServer, type Running } from '../../server/serve.js';
 import { toTimestamp } from '../../server/trust/time.js';
+import { apiContract } from '../helpers/api-contract.js';
 import { makeTrust, releaseBody, signWith, tempDir, testDatabaseConfig } from '../helpers/fixtures.js';
 import { recountCounters, storedCounters } from '../reports/recount.js';
 import { client, inBatches, type Answer } from './http-client.js';
@@ -58,13 +59,20 @@ function fleetPlan(): Omit<Device, 'token'>[] {
 }
 
 describe('end to end on real HTTP and a real database — SQLite, or PostgreSQL with OTA_TEST_ENGINE=postgres (issues 3 and 10)', () => {
-  it('publish → cohort → staged rollout; exactly the eligible devices get it; a failing rollout halts itself and says why', async () => {
+  it('publish → cohort → staged rollout; exactly the eligible devices get it; a failing rollout halts itself and says why', { timeout: 120_000 }, async () => {
     const trust = makeTrust();
     const dataDir = tempDir('ota-e2e-');
     running = await startServer(loadConfig({}, { dataDir, trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false, ...(await testDatabaseConfig()) }), () => undefined);
     const { ctx, url } = running;
     expect(ctx.sql.engine).toBe(process.env.OTA_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite');
-    const api = client(url);
+    // Every answer of the run is checked against the response schemas of the OpenAPI document (protocol §7, §8).
+    const contract = apiContract();
+    const raw = client(url);
+    const api = async (method: string, path: string, opts: Parameters<typeof raw>[2] = {}): Promise<Answer> => {
+      const a = await raw(method, path, opts);
+      contract.check(method, path, a.status, a.headers['content-type'], a.body);
+      return a;
+    };
     const at = toTimestamp(new Date());
     const token = async (role: 'release-manager' | 'qa' | 'viewer' | 'enroller') => (await ctx.operatorTokens.create(role, `e2e-${role}`, at)).token;
     const rm = await token('release-manager');
@@ -313,5 +321,48 @@ describe('end to end on real HTTP and a real database — SQLite, or PostgreSQL 
 
     // The incremental counters equal a recount from the tables.
     expect(await storedCounters(ctx.sql, 'e2e-rollout')).toEqual(await recountCounters(ctx.sql, 'e2e-rollout'));
+
+    // The rest of the read API, each answer checked against its schema like every one above.
+    const device = devices.find((d) => failed.includes(d.id)) as Device;
+    const other = devices.find((d) => d.id !== device.id) as Device;
+    ok(await api('GET', '/healthz'));
+    expect((await api('GET', '/v1/whoami', { token: viewer })).body).toEqual({ kind: 'operator', name: 'e2e-viewer', role: 'viewer' });
+    expect((await api('GET', '/v1/whoami', { token: device.token })).body).toEqual({ kind: 'device', deviceId: device.id });
+    ok(await api('GET', '/v1/releases', { token: viewer }));
+    ok(await api('GET', `/v1/releases/${RELEASE}`, { token: viewer }));
+    ok(await api('GET', '/v1/artifacts', { token: viewer }));
+    ok(await api('GET', '/v1/cohorts', { token: viewer }));
+    ok(await api('PUT', '/v1/cohorts/qa/members', { token: rm, json: { members: [...qaMembers] } }));
+    ok(await api('POST', '/v1/rollouts/e2e-rollout/clone', { token: rm, json: { id: 'e2e-rollout-again' } }), 201);
+    ok(await api('POST', '/v1/releases', { token: rm, json: release }));
+    ok(await api('GET', '/v1/rollouts', { token: viewer }));
+    ok(await api('GET', '/v1/rollouts/e2e-rollout/timeline', { token: viewer }));
+    ok(await api('GET', '/v1/devices?limit=5', { token: viewer }));
+    const detail = await api('GET', `/v1/devices/${device.id}`, { token: viewer });
+    expect(detail.body.rollouts[0].reports.length).toBeGreaterThan(0);
+    const size = Number(((await raw('GET', '/v1/log/checkpoint')).text.split('\n')[1]));
+    expect(size).toBeGreaterThan(3);
+    expect((await api('GET', `/v1/log/entries?start=0&end=${size}`)).body.entries).toHaveLength(size);
+    ok(await api('GET', `/v1/log/proof/inclusion?index=1&size=${size}`));
+    ok(await api('GET', `/v1/log/proof/consistency?from=2&to=${size}`));
+    const admin = (await ctx.operatorTokens.create('admin', 'e2e-admin', at)).token;
+    const minted = await api('POST', '/v1/tokens', { token: admin, json: { role: 'viewer', name: 'e2e-minted' } });
+    ok(minted, 201);
+    ok(await api('GET', '/v1/tokens', { token: admin }));
+    ok(await api('DELETE', `/v1/tokens/${minted.body.id as number}`, { token: admin }));
+    // Errors are the §7 body, whatever the route.
+    expect((await api('GET', '/v1/rollouts/no-such-rollout', { token: viewer })).status).toBe(404);
+    expect((await api('GET', '/v1/audit', { token: 'ota_not-a-token' })).status).toBe(401);
+    expect((await api('GET', `/v1/devices/${device.id}/update`, { token: other.token })).status).toBe(403);
+    expect((await api('POST', `/v1/devices/${device.id}/reports`, { token: device.token, json: { seq: 'x' } })).status).toBe(400);
+    // Every body the brief of issue 16 names was seen and checked on this run.
+    const validated = [...contract.seen].map((k) => k.replace(/ \d+$/, '')).join('\n');
+    for (const route of [
+      'put /v1/artifacts', 'post /v1/releases', 'post /v1/devices', 'post /v1/cohorts', 'get /v1/cohorts/{name}', 'post /v1/rollouts', 'post /v1/rollouts/{id}/start',
+      'post /v1/rollouts/{id}/advance', 'get /v1/devices/{deviceId}/update', 'post /v1/devices/{deviceId}/reports', 'get /v1/rollouts/{id}/status', 'get /v1/rollouts/{id}/devices',
+      'get /v1/rollouts/{id}', 'get /v1/audit', 'get /v1/log/entries', 'get /v1/log/proof/inclusion', 'get /v1/log/proof/consistency', 'get /healthz', 'get /v1/whoami',
+      'get /v1/tokens', 'post /v1/tokens', 'delete /v1/tokens/{id}', 'get /v1/devices', 'get /v1/devices/{deviceId}', 'get /v1/rollouts/{id}/timeline',
+      'put /v1/cohorts/{name}/members', 'post /v1/rollouts/{id}/clone', 'get /v1/releases', 'get /v1/releases/{id}', 'get /v1/artifacts', 'get /v1/cohorts', 'get /v1/rollouts',
+    ]) expect(validated.split('\n'), route).toContain(route);
   });
 });

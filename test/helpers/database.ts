@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../../server/db/open.js';
 import { migratePostgres } from '../../server/db/postgres/migrate.js';
-import { postgresMigrations } from '../../server/db/postgres/migrations/index.js';
+import { migrations } from '../../server/db/migrations/index.js';
 import { postgresSql, type PostgresOptions } from '../../server/db/postgres-sql.js';
 import type { Engine, Sql } from '../../server/db/sql.js';
 import { sqliteSql } from '../../server/db/sqlite-sql.js';
@@ -51,7 +51,7 @@ const adminPool = (): pg.Pool => {
 
 /** The migrated template: named after the migrations' text, so a changed migration makes a new one. */
 const templateName = `ota_template_${createHash('sha256')
-  .update(postgresMigrations.map((m) => `${m.version}\n${m.sql}`).join('\n'))
+  .update(migrations.map((m) => `${m.version}\n${m.name}\n${m.postgres}`).join('\n'))
   .digest('hex')
   .slice(0, 16)}`;
 let templateReady: Promise<void> | undefined;

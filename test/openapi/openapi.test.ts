@@ -1,11 +1,13 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createExpressApp } from '../../server/app.js';
 import { createRequestObserver } from '../../server/http/request-observer.js';
 import { API_ROUTES } from '../../server/openapi/api-routes.js';
 import { buildOpenApiDocument } from '../../server/openapi/openapi-document.js';
+import { apiContract } from '../helpers/api-contract.js';
 import { makeApp } from '../helpers/fixtures.js';
 import { OPERATOR_ROUTES } from '../http/route-table.js';
 
@@ -127,6 +129,7 @@ describe('GET /v1/openapi.json (protocol §7)', () => {
     const ref = doc.paths['/v1/rollouts']?.post?.requestBody?.content['application/json']?.schema.$ref;
     expect(ref).toBe('#/components/schemas/RolloutCreate');
     const ajv = new Ajv2020({ strict: false });
+    addFormats.default(ajv, ['date-time']);
     ajv.addSchema({ $id: 'urn:ota:openapi', components: doc.components });
     const validate = ajv.compile({ $ref: `urn:ota:openapi${ref as string}` });
     const good = { releaseId: 'redmi-1s-cloud-optin-2014-08', stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 500, minTerminalReports: 50, reportTimeoutSeconds: 3600 } };
@@ -140,6 +143,41 @@ describe('GET /v1/openapi.json (protocol §7)', () => {
     }
     // Every bundled schema compiles as JSON Schema 2020-12 with its references resolved.
     for (const name of Object.keys(doc.components.schemas)) expect(() => ajv.compile({ $ref: `urn:ota:openapi#/components/schemas/${name}` })).not.toThrow();
+  });
+
+  it('describes every answer: each JSON success has a response schema, each error the §7 error body', async () => {
+    const { doc } = await fetchDoc();
+    type Responses = Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+    const missing: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, r] of Object.entries((op as unknown as { responses: Responses }).responses)) {
+          const json = r.content?.['application/json'];
+          if (json === undefined) continue;
+          // The document itself is the one JSON answer without a schema of its own (it is OpenAPI 3.1).
+          if (!json.schema?.$ref && path !== '/v1/openapi.json') missing.push(`${method} ${path} ${status}`);
+          if ((status === 'default' || Number(status) >= 400) && path !== '/healthz') expect(json.schema?.$ref, `${method} ${path} ${status}`).toBe('#/components/schemas/ErrorBody');
+        }
+      }
+    }
+    expect(missing, 'name a response schema (server/schema/response-schemas.ts) in server/openapi/api-routes.ts').toEqual([]);
+    expect(doc.paths['/v1/rollouts/{id}/status']?.get).toMatchObject({ responses: { 200: { content: { 'application/json': { schema: { $ref: '#/components/schemas/RolloutStatus' } } } } } });
+    // The error body's codes are the one table in server/errors.ts.
+    const code = (doc.components.schemas.ErrorBody as { properties: { error: { properties: { code: { enum: string[] } } } } }).properties.error.properties.code;
+    expect(code.enum).toContain('seq_conflict');
+  });
+
+  it('the answer check is not a formality: it refuses a body that strays from the schema, naming the problem', async () => {
+    const { check } = apiContract();
+    const health = { status: 'ok', db: 'ok', rootVersion: 1, policyVersion: 1 };
+    expect(() => check('GET', '/healthz', 200, 'application/json', health)).not.toThrow();
+    expect(() => check('GET', '/healthz', 200, 'application/json', { ...health, extra: 1 })).toThrow(/additional/);
+    expect(() => check('GET', '/healthz', 200, 'application/json', { ...health, rootVersion: '1' })).toThrow(/rootVersion/);
+    expect(() => check('GET', '/v1/whoami', 200, 'application/json', { kind: 'device', name: 'x', role: 'viewer' })).toThrow();
+    expect(() => check('GET', '/v1/audit', 404, 'application/json', { error: { code: 'no_such_code', message: 'x' } })).toThrow(/code/);
+    expect(() => check('GET', '/v1/audit', 404, 'application/json', { error: { code: 'not_found', message: 'x' } })).not.toThrow();
+    expect(() => check('GET', '/v1/audit', 201, 'application/json', { entries: [], nextCursor: null })).toThrow(/does not list/);
+    expect(() => check('GET', '/v1/nowhere', 200, 'application/json', {})).toThrow(/not in the OpenAPI document/);
   });
 
   it('a route whose path parameter has no known schema stops the build, naming it', () => {

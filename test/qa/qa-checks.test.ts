@@ -3,8 +3,8 @@ import { generatePrivateKey } from '../../server/crypto/keys.js';
 import { GENESIS_HASH, auditEntryHash, auditLinkHash, type AuditEntry } from '../../server/audit/audit-chain.js';
 import { bucketOf } from '../../server/rollouts/bucket.js';
 import { checkAudit } from '../../server/qa/audit-checks.js';
-import { checkEligibility, checkStatusMatchesDevices, consentBreach, DeviceSurvey } from '../../server/qa/device-checks.js';
-import type { RolloutView } from '../../server/qa/server-views.js';
+import { checkEligibility, checkStatusMatchesDevices, checkStatusSettings, consentBreach, DeviceSurvey } from '../../server/qa/device-checks.js';
+import type { RolloutView, StatusView } from '../../server/qa/server-views.js';
 import { checkPolicy, checkRelease, checkRootChain, checkStatements } from '../../server/qa/trust-checks.js';
 import { manifestSha256 } from '../../server/releases/release-manifest.js';
 import { makeKeys, nextRoot, POLICY, SALT, signedRelease, statementFor } from '../agent/agent-fixtures.js';
@@ -135,10 +135,24 @@ describe('devices (protocol §3, §5)', () => {
     const survey = new DeviceSurvey(0, 's', new Set(['cloud.messaging.enabled']), POLICY);
     survey.add({ deviceId: 'a', stage: 0, state: 'applied', settings: { 'cloud.messaging.enabled': { value: false, source: 'default' } } });
     survey.add({ deviceId: 'b', stage: 0, state: 'silent', settings: null });
-    const status = { state: 'running', offered: 2, counts: { applied: 1, failed: 0 }, settings: { 'cloud.messaging.enabled': [{ value: false, source: 'default', devices: 1 }] } };
+    const status: StatusView = { state: 'running', offered: 2, counts: { applied: 1, failed: 0 }, settings: { 'cloud.messaging.enabled': [{ value: false, source: 'default', devices: 1 }] } };
     expect(checkStatusMatchesDevices(survey, status, true).verdict).toBe('PASS');
     expect(checkStatusMatchesDevices(survey, { ...status, counts: { applied: 2 } }, true)).toMatchObject({ verdict: 'FAIL', details: ['state applied: status counts 2, the device list has 1'] });
     expect(checkStatusMatchesDevices(survey, { ...status, offered: 5 }, false).verdict).toBe('SKIP');
+  });
+
+  it('a status row lumping the values past the counted ones (value null, other: true) is compared per source and never judged a breach', () => {
+    const key = 'display.font.scale';
+    const survey = new DeviceSurvey(0, 's', new Set([key]), POLICY);
+    for (const [id, value] of [['a', 1], ['b', 2], ['c', 3]] as const) survey.add({ deviceId: id, stage: 0, state: 'applied', settings: { [key]: { value, source: 'default' } } });
+    const status: StatusView = {
+      state: 'running', offered: 3, counts: { applied: 3 },
+      settings: { [key]: [{ value: 1, source: 'default', devices: 1 }, { value: null, source: 'default', devices: 2, other: true }] },
+    };
+    expect(checkStatusMatchesDevices(survey, status, true).verdict).toBe('PASS');
+    expect(checkStatusSettings(status, POLICY).verdict).toBe('PASS');
+    const short: StatusView = { ...status, settings: { [key]: [{ value: null, source: 'default', devices: 2, other: true }] } };
+    expect(checkStatusMatchesDevices(survey, short, true)).toMatchObject({ verdict: 'FAIL', details: [`${key} default: status counts 2, the device list has 3`] });
   });
 });
 

@@ -33,7 +33,7 @@ describe('ota qa verify', () => {
     });
     expect((await api(s, 'POST', `/v1/rollouts/${ROLLOUT}/advance`, s.tokens['release-manager'])).status).toBe(200);
     const fleet = await ota(['fleet', 'simulate', '--server', s.url, '--enroll-token', s.tokens.enroller, '--root', s.rootFile, '--devices', '120',
-      '--fail-rate', '0.1', '--user-optin-rate', '0.3', '--duration', '5', '--seed', 'qa', '--progress', 'none', '--json']);
+      '--fail-rate', '0.1', '--user-optin-rate', '0.3', '--duration', '120', '--until-settled', '--seed', 'qa', '--progress', 'none', '--json']);
     expect(fleet.code, fleet.err).toBe(0);
   }, 60_000);
 

@@ -29,7 +29,7 @@ describe('after a halt: say it, overrule it on the record, or start over', () =>
 
   it('fleet simulate, rollout status and qa verify say it halted, why, and what to run next', async () => {
     const sim = await ota(['fleet', 'simulate', '--server', s.url, '--enroll-token', s.tokens.enroller, '--token', s.tokens.viewer, '--root', s.rootFile,
-      '--devices', '40', '--fail-rate', '0.5', '--duration', '6', '--drain', '5', '--seed', 'halt', '--progress', 'none']);
+      '--devices', '40', '--fail-rate', '0.5', '--duration', '45', '--until-settled', '--drain', '5', '--seed', 'halt', '--progress', 'none']);
     expect(sim.code, sim.err).toBe(0);
     expect(sim.out).toContain(`HALTED: rollout ${ID} was halted automatically at `);
     expect(sim.out).toMatch(/ {2}why: failure rate \d+bp over 500bp after \d+ terminal reports; \d+ of \d+ terminal reports failed \(failed \d+\)/);
@@ -105,7 +105,7 @@ describe('after a halt: say it, overrule it on the record, or start over', () =>
 
     // New failures after the overrule halt it again once min-terminal is reached among them alone.
     const sim = await ota(['fleet', 'simulate', '--server', s.url, '--enroll-token', s.tokens.enroller, '--token', s.tokens.viewer, '--root', s.rootFile,
-      '--devices', '30', '--fail-rate', '0.6', '--duration', '6', '--drain', '5', '--seed', 'again', '--progress', 'none']);
+      '--devices', '30', '--fail-rate', '0.6', '--duration', '45', '--until-settled', '--drain', '5', '--seed', 'again', '--progress', 'none']);
     expect(sim.code, sim.err).toBe(0);
     const again = (await api(s, 'GET', `/v1/rollouts/${ID}`, s.tokens.qa)).body;
     expect(again.state).toBe('halted');

@@ -5,6 +5,7 @@ import { generatePrivateKey } from '../../server/crypto/keys.js';
 import { ed25519Signer } from '../../server/crypto/signer.js';
 import { parseCheckpoint } from '../../server/transparency/checkpoint.js';
 import { cosign, cosignedAt } from '../../server/transparency/cosignature.js';
+import { apiContract } from '../helpers/api-contract.js';
 import { makeApp } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, FAILURE_POLICY, poll, publish } from '../helpers/fleet.js';
 import { RELEASE_ID } from '../rollouts/scenario.js';
@@ -26,6 +27,8 @@ describe('witness cosignatures on checkpoints (C2SP tlog-cosignature/v1)', () =>
 
     const res = await request(f.app).post('/v1/log/cosignatures').send({ size, cosignature: lineFor(cp.text) });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
+    // The answer is what the contract says (manifests/schema/api/responses/cosignature-accepted.schema.json).
+    apiContract().check('POST', '/v1/log/cosignatures', res.status, res.headers['content-type'], res.body);
     expect(res.body).toEqual({ size, witness: W.name, time: 1_800_000_000 });
     const after = await request(f.app).get('/v1/log/checkpoint');
     expect(after.text).toBe(`${cp.text}${lineFor(cp.text)}\n`);

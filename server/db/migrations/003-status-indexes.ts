@@ -10,12 +10,17 @@ import type { Migration } from './index.js';
 export const statusIndexes: Migration = {
   version: 3,
   name: 'status-indexes',
-  up(db) {
-    db.exec(`
-      DROP INDEX rollout_devices_by_state;
-      CREATE INDEX rollout_devices_by_state ON rollout_devices (rollout_id, state, device_id);
-      CREATE INDEX rollout_devices_in_progress ON rollout_devices (rollout_id, state_at)
-        WHERE state IN ('received', 'downloading', 'downloaded', 'installing');
-    `);
-  },
+  sqlite: `
+    DROP INDEX rollout_devices_by_state;
+    CREATE INDEX rollout_devices_by_state ON rollout_devices (rollout_id, state, device_id);
+    CREATE INDEX rollout_devices_in_progress ON rollout_devices (rollout_id, state_at)
+      WHERE state IN ('received', 'downloading', 'downloaded', 'installing');
+
+  `,
+  postgres: `
+    DROP INDEX rollout_devices_by_state;
+    CREATE INDEX rollout_devices_by_state ON rollout_devices (rollout_id, state, device_id);
+    CREATE INDEX rollout_devices_in_progress ON rollout_devices (rollout_id, state_at)
+      WHERE state IN ('received', 'downloading', 'downloaded', 'installing');
+  `,
 };

@@ -11,16 +11,25 @@ import type { Migration } from './index.js';
 export const dashboard: Migration = {
   version: 4,
   name: 'dashboard',
-  up(db) {
-    db.exec(`
-      CREATE TABLE rollout_intervals (
-        rollout_id  TEXT NOT NULL,
-        minute      INTEGER NOT NULL,
-        terminal    INTEGER NOT NULL,
-        failures    INTEGER NOT NULL,
-        PRIMARY KEY (rollout_id, minute)
-      ) STRICT, WITHOUT ROWID;
-      CREATE INDEX audit_log_by_subject ON audit_log (subject, seq);
-    `);
-  },
+  sqlite: `
+    CREATE TABLE rollout_intervals (
+      rollout_id  TEXT NOT NULL,
+      minute      INTEGER NOT NULL,
+      terminal    INTEGER NOT NULL,
+      failures    INTEGER NOT NULL,
+      PRIMARY KEY (rollout_id, minute)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX audit_log_by_subject ON audit_log (subject, seq);
+
+  `,
+  postgres: `
+    CREATE TABLE rollout_intervals (
+      rollout_id  TEXT COLLATE "C" NOT NULL,
+      minute      BIGINT NOT NULL,
+      terminal    BIGINT NOT NULL,
+      failures    BIGINT NOT NULL,
+      PRIMARY KEY (rollout_id, minute)
+    );
+    CREATE INDEX audit_log_by_subject ON audit_log (subject, seq);
+  `,
 };

@@ -10,10 +10,13 @@ import type { Migration } from './index.js';
 export const rolloutHaltRecord: Migration = {
   version: 5,
   name: 'rollout-halt-record',
-  up(db) {
-    db.exec(`
-      ALTER TABLE rollouts ADD COLUMN last_halt TEXT;
-      ALTER TABLE rollouts ADD COLUMN overruled_halt TEXT;
-    `);
-  },
+  sqlite: `
+    ALTER TABLE rollouts ADD COLUMN last_halt TEXT;
+    ALTER TABLE rollouts ADD COLUMN overruled_halt TEXT;
+
+  `,
+  postgres: `
+    ALTER TABLE rollouts ADD COLUMN last_halt TEXT;
+    ALTER TABLE rollouts ADD COLUMN overruled_halt TEXT;
+  `,
 };

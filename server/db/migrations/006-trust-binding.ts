@@ -8,15 +8,23 @@ import type { Migration } from './index.js';
 export const trustBinding: Migration = {
   version: 6,
   name: 'trust-binding',
-  up(db) {
-    db.exec(`
-      CREATE TABLE trust_binding (
-        id           INTEGER PRIMARY KEY CHECK (id = 1),
-        anchor       TEXT NOT NULL,
-        root_keyids  TEXT NOT NULL,
-        version      INTEGER NOT NULL,
-        bound_at     TEXT NOT NULL
-      ) STRICT;
-    `);
-  },
+  sqlite: `
+    CREATE TABLE trust_binding (
+      id           INTEGER PRIMARY KEY CHECK (id = 1),
+      anchor       TEXT NOT NULL,
+      root_keyids  TEXT NOT NULL,
+      version      INTEGER NOT NULL,
+      bound_at     TEXT NOT NULL
+    ) STRICT;
+
+  `,
+  postgres: `
+    CREATE TABLE trust_binding (
+      id           INTEGER PRIMARY KEY CHECK (id = 1),
+      anchor       TEXT COLLATE "C" NOT NULL,
+      root_keyids  TEXT NOT NULL,
+      version      BIGINT NOT NULL,
+      bound_at     TEXT COLLATE "C" NOT NULL
+    );
+  `,
 };

@@ -8,7 +8,10 @@ import type { Migration } from './index.js';
 export const tokenLastUsed: Migration = {
   version: 7,
   name: 'token-last-used',
-  up(db) {
-    db.exec('ALTER TABLE operator_tokens ADD COLUMN last_used_at TEXT;');
-  },
+  sqlite: `
+    ALTER TABLE operator_tokens ADD COLUMN last_used_at TEXT;
+  `,
+  postgres: `
+    ALTER TABLE operator_tokens ADD COLUMN last_used_at TEXT COLLATE "C";
+  `,
 };

@@ -10,21 +10,34 @@ import type { Migration } from './index.js';
 export const transparencyLog: Migration = {
   version: 8,
   name: 'transparency-log',
-  up(db) {
-    db.exec(`
-      CREATE TABLE log_entries (
-        idx        INTEGER PRIMARY KEY,
-        entry      TEXT NOT NULL,
-        leaf_hash  BLOB NOT NULL UNIQUE,
-        logged_at  TEXT NOT NULL
-      ) STRICT;
+  sqlite: `
+    CREATE TABLE log_entries (
+      idx        INTEGER PRIMARY KEY,
+      entry      TEXT NOT NULL,
+      leaf_hash  BLOB NOT NULL UNIQUE,
+      logged_at  TEXT NOT NULL
+    ) STRICT;
 
-      CREATE TABLE log_nodes (
-        level  INTEGER NOT NULL,
-        idx    INTEGER NOT NULL,
-        hash   BLOB NOT NULL,
-        PRIMARY KEY (level, idx)
-      ) STRICT, WITHOUT ROWID;
-    `);
-  },
+    CREATE TABLE log_nodes (
+      level  INTEGER NOT NULL,
+      idx    INTEGER NOT NULL,
+      hash   BLOB NOT NULL,
+      PRIMARY KEY (level, idx)
+    ) STRICT, WITHOUT ROWID;
+  `,
+  postgres: `
+    CREATE TABLE log_entries (
+      idx        BIGINT PRIMARY KEY,
+      entry      TEXT NOT NULL,
+      leaf_hash  BYTEA NOT NULL UNIQUE,
+      logged_at  TEXT COLLATE "C" NOT NULL
+    );
+
+    CREATE TABLE log_nodes (
+      level  INTEGER NOT NULL,
+      idx    BIGINT NOT NULL,
+      hash   BYTEA NOT NULL,
+      PRIMARY KEY (level, idx)
+    );
+  `,
 };

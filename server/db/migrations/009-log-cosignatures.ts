@@ -8,15 +8,23 @@ import type { Migration } from './index.js';
 export const logCosignatures: Migration = {
   version: 9,
   name: 'log-cosignatures',
-  up(db) {
-    db.exec(`
-      CREATE TABLE log_cosignatures (
-        size     INTEGER NOT NULL,
-        witness  TEXT NOT NULL,
-        time     INTEGER NOT NULL,
-        line     TEXT NOT NULL,
-        PRIMARY KEY (size, witness)
-      ) STRICT, WITHOUT ROWID;
-    `);
-  },
+  sqlite: `
+    CREATE TABLE log_cosignatures (
+      size     INTEGER NOT NULL,
+      witness  TEXT NOT NULL,
+      time     INTEGER NOT NULL,
+      line     TEXT NOT NULL,
+      PRIMARY KEY (size, witness)
+    ) STRICT, WITHOUT ROWID;
+
+  `,
+  postgres: `
+    CREATE TABLE log_cosignatures (
+      size     BIGINT NOT NULL,
+      witness  TEXT COLLATE "C" NOT NULL,
+      time     BIGINT NOT NULL,
+      line     TEXT NOT NULL,
+      PRIMARY KEY (size, witness)
+    );
+  `,
 };

@@ -4,7 +4,7 @@ import type { Session } from './app.js';
 import { messageOf, Problem, useLoad } from './common.js';
 import { json, short, when } from './format.js';
 import { verifyChain, type ChainResult } from './audit-verify.js';
-import type { AuditEntry } from './types.js';
+import type { AuditEntry, AuditPage } from './types.js';
 
 const PAGE = 50;
 
@@ -13,7 +13,7 @@ export function AuditPage({ session }: { session: Session }) {
   const [cursors, setCursors] = useState<string[]>(['']);
   const cursor = cursors[cursors.length - 1] ?? '';
   const page = useLoad(
-    () => session.api<{ entries: AuditEntry[]; nextCursor: string | null }>('GET', `/v1/audit?order=desc&limit=${PAGE}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
+    () => session.api<AuditPage>('GET', `/v1/audit?order=desc&limit=${PAGE}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
     `audit:${cursor}`,
   );
   const [check, setCheck] = useState<{ busy: boolean; result?: ChainResult; error?: string }>({ busy: false });

@@ -4,7 +4,7 @@ import type { Session } from './app.js';
 import { messageOf, Problem, Section, useLoad } from './common.js';
 import { json, when } from './format.js';
 import { href } from './route.js';
-import type { DeviceDetail, DeviceSummary, PendingDevice } from './types.js';
+import type { DeviceDetail, DevicePage, PendingDevice } from './types.js';
 
 const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -21,7 +21,7 @@ export function DevicesPage({ session }: { session: Session }) {
     () =>
       query === undefined
         ? Promise.resolve(undefined)
-        : session.api<{ devices: DeviceSummary[]; nextCursor: string | null }>('GET', `/v1/devices?${query}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
+        : session.api<DevicePage>('GET', `/v1/devices?${query}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
     `devices:${query ?? ''}:${cursor}`,
   );
   return (

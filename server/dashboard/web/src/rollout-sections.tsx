@@ -4,7 +4,7 @@ import type { Session } from './app.js';
 import { Problem, Section, useLoad } from './common.js';
 import { json, when } from './format.js';
 import { href } from './route.js';
-import type { Policy, RolloutDevice, RolloutStatus } from './types.js';
+import type { Policy, RolloutDevicesPage, RolloutStatus } from './types.js';
 
 const FUNNEL = ['received', 'downloading', 'downloaded', 'installing', 'applied'];
 const ENDS = ['failed', 'rolled_back', 'rejected', 'timed_out', 'declined'];
@@ -163,7 +163,7 @@ export function FailingDevices({ rolloutId, session, refreshKey }: { rolloutId: 
   const cursor = cursors[cursors.length - 1] ?? '';
   const page = useLoad(
     () =>
-      session.api<{ devices: RolloutDevice[]; nextCursor: string | null }>(
+      session.api<RolloutDevicesPage>(
         'GET',
         `/v1/rollouts/${enc(rolloutId)}/devices?state=${state}&limit=${FAILING_PAGE}${cursor ? `&cursor=${enc(cursor)}` : ''}`,
       ),
