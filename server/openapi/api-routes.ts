@@ -156,9 +156,9 @@ export const API_ROUTES: ApiRoute[] = [
   },
   { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: json('the device', R.deviceDetail), 403: 'a device token (operators only)', 404: 'no such device' } },
   // Device admission (protocol §12): release managers decide
-  { method: 'post', path: '/v1/devices/{deviceId}/accept', summary: 'Admit a device that asked (its newest pending key, or keySha256)', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: 'the accepted request', 404: 'the device never asked' } },
-  { method: 'post', path: '/v1/devices/{deviceId}/reject', summary: 'Refuse a device: every key of it; its gateway tokens stop working', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: '{ deviceId, rejected }', 404: 'the device never asked' } },
-  { method: 'post', path: '/v1/preauthorizations', summary: 'Admit an identity and key before the device asks (protocol §12)', auth: PUBLISH, tag: 'devices', body: devicePreauthorization, responses: { 201: 'the preauthorization, with the derived deviceId', 400: 'id data or key not valid' } },
+  { method: 'post', path: '/v1/devices/{deviceId}/accept', summary: 'Admit a device that asked (its newest pending key, or keySha256)', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: json('the accepted request', R.admissionRequest), 404: 'the device never asked' } },
+  { method: 'post', path: '/v1/devices/{deviceId}/reject', summary: 'Refuse a device: every key of it; its gateway tokens stop working', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: json('how many keys were refused', R.admissionRejected), 404: 'the device never asked' } },
+  { method: 'post', path: '/v1/preauthorizations', summary: 'Admit an identity and key before the device asks (protocol §12)', auth: PUBLISH, tag: 'devices', body: devicePreauthorization, responses: { 201: json('the preauthorization, with the derived deviceId', R.admissionRequest), 400: 'id data or key not valid' } },
   // Mender device API (protocol §12): stock mender clients, served ahead of Express
   {
     method: 'post', path: '/api/devices/v1/authentication/auth_requests', summary: 'Mender: ask to be admitted; X-MEN-Signature over the raw body by the key in it', auth: 'public', tag: 'mender',
@@ -167,21 +167,21 @@ export const API_ROUTES: ApiRoute[] = [
   },
   {
     method: 'put', path: '/api/devices/v1/inventory/device/attributes', summary: 'Mender: the device\'s attributes (replace); device_type is its model, artifact_name its version', auth: 'device', tag: 'mender',
-    body: menderInventory, responses: { 200: 'stored' },
+    body: menderInventory, responses: { 200: { description: 'stored (an empty body)', contentType: 'text/plain' } },
   },
   {
     method: 'patch', path: '/api/devices/v1/inventory/device/attributes', summary: 'Mender: the device\'s attributes (merge)', auth: 'device', tag: 'mender',
-    body: menderInventory, responses: { 200: 'stored' },
+    body: menderInventory, responses: { 200: { description: 'stored (an empty body)', contentType: 'text/plain' } },
   },
   {
     method: 'post', path: '/api/devices/v2/deployments/device/deployments/next', summary: 'Mender: the deployment to install, if any', auth: 'device', tag: 'mender',
     body: menderNext,
-    responses: { 200: '{ id, artifact: { artifact_name, device_types_compatible, source: { uri, expire } } }', 204: 'nothing to install' },
+    responses: { 200: json('the deployment to install', R.menderDeployment), 204: 'nothing to install' },
   },
   {
     method: 'get', path: '/api/devices/v1/deployments/device/deployments/next', summary: 'Mender (v1): the deployment to install, if any', auth: 'device', tag: 'mender',
     query: [{ name: 'device_type', description: 'the device type', schema: { type: 'string', maxLength: 1024 } }, { name: 'artifact_name', description: 'the installed artifact name', schema: { type: 'string', maxLength: 1024 } }],
-    responses: { 200: 'as the v2 route', 204: 'nothing to install' },
+    responses: { 200: json('as the v2 route', R.menderDeployment), 204: 'nothing to install' },
   },
   {
     method: 'put', path: '/api/devices/v1/deployments/device/deployments/{id}/status', summary: 'Mender: deployment status (durable before the 204)', auth: 'device', tag: 'mender',

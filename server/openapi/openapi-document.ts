@@ -56,7 +56,8 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
 
   const response = (status: number, r: string | ApiResponse) => {
     const { description, schema, contentType } = typeof r === 'string' ? { description: r, schema: undefined, contentType: undefined } : r;
-    if (status === 304) return { description };
+    // No body: not modified, or no content (the Mender statuses and an empty next).
+    if (status === 304 || status === 204) return { description };
     // An error status answers the §7 error body, unless the route names another (the degraded /healthz).
     if (status >= 400 && !schema) return { description, content: { 'application/json': { schema: errorRef } } };
     return { description, content: { [contentType ?? 'application/json']: schema ? { schema: schemaOf(schema) } : {} } };

@@ -136,7 +136,9 @@ describe('011-change-feed', () => {
     const db = openDatabase(file);
     expect(userVersion(db)).toBe(latest);
     expect(latest).toBeGreaterThanOrEqual(11);
-    expect(schema(db)).toEqual(before);
+    // Version 11 builds nothing on SQLite; later versions only add their own tables and indexes.
+    const later = new Set(migrations.filter((m) => m.version > 11).flatMap((m) => [...(typeof m.sqlite === 'string' ? m.sqlite : '').matchAll(/CREATE (?:UNIQUE )?(?:TABLE|INDEX) (\w+)/g)].map((x) => x[1])));
+    expect(schema(db).filter((e) => !later.has((e as { name: string }).name))).toEqual(before);
     expect(db.prepare('SELECT key, value FROM rollout_counters').all()).toEqual([{ key: 'setting:a\u001fb\u001fpolicy', value: 3 }]);
     db.close();
   });
