@@ -176,6 +176,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     beforeEach: () => activity.flushInTransaction(),
     onHookError: (err, hook) =>
       logger.error({ err }, hook === 'beforeEach' ? 'write-behind of poll activity failed inside a group commit' : 'the check after a group commit failed'),
+    retried: (err) => logger.warn({ err }, 'a set-based group write failed in the database; the group was written again, each request alone'),
     onGroupError: (err, requests) => logger.error({ err, requests }, 'group commit failed; every request in it was answered 503'),
     committed: (seconds, jobs) => fleetMetrics.committed(seconds, jobs),
   });

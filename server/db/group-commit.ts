@@ -1,8 +1,31 @@
 import type { Sql } from './sql.js';
 import { AppError } from '../errors.js';
 
+/** What one request of a set-based writer came to: its answer, or its own refusal. */
+export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+/**
+ * A writer whose requests a group writes together, set-based: a fixed few
+ * multi-row statements per group instead of a dozen statements per request
+ * (issue 20: on PostgreSQL each statement is a network round trip, and the
+ * group's connection does them one after another).
+ */
+export interface BatchWriter<I, R> {
+  /**
+   * Every request of a run of consecutive ones in the group, with no
+   * savepoint. It decides each request's refusal before it writes (one
+   * outcome per item, in order); it throws only when the engine fails,
+   * and then the whole group is written again the careful way.
+   */
+  many(items: readonly I[]): Promise<Outcome<R>[]>;
+  /** One request alone, in its own savepoint (the careful way). */
+  one(item: I): Promise<R>;
+}
+
 interface Job {
   work: () => Promise<unknown>;
+  /** Set for a request of a set-based writer (`work` is then its `one`). */
+  batch?: { writer: BatchWriter<unknown, unknown>; item: unknown };
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -13,11 +36,17 @@ export type GroupCommit = ReturnType<typeof createGroupCommit>;
 /**
  * Group commit: every write submitted while no group is being written — or
  * while the previous group commits — runs in ONE transaction (one fsync
- * with synchronous=FULL), each job in its own savepoint, one after another.
- * Whatever one job throws — a refusal (AppError) or anything unexpected —
- * rolls back its savepoint alone and rejects its promise alone: one
- * device's bad input never touches its neighbours' writes. Only a failure
- * of the transaction itself (the commit, the disk) fails the group.
+ * with synchronous=FULL). A plain job (`run`) runs in its own savepoint;
+ * consecutive requests of a set-based writer (`runBatched`) are written
+ * together by its `many`, which refuses a request before writing anything
+ * for it, so the common path costs no savepoint at all. Whatever one job
+ * throws — a refusal (AppError) or anything unexpected — rejects its
+ * promise alone: one device's bad input never touches its neighbours'
+ * writes. When a set-based write (or the write-behind) fails in the engine,
+ * the group is rolled back and written again the careful way — every
+ * request in its own savepoint — so the failure still costs only its own
+ * answer. Only a failure of the transaction itself (the commit, the disk)
+ * fails the group.
  * Promises settle only after the commit: whoever answers 2xx on them
  * answers for data that is on disk. While a group commits (which may wait
  * on I/O), new jobs collect for the next group, started when it ends.
@@ -33,6 +62,8 @@ export function createGroupCommit(
     /** A failure of `beforeEach` or of an after-commit listener: logged, and the group goes on. */
     onHookError?: (e: unknown, hook: 'beforeEach' | 'afterCommit') => void;
     onGroupError?: (e: unknown, requests: number) => void;
+    /** The fast way of a group failed in the engine (the cause) and the group is written again the careful way. */
+    retried?: (e: unknown) => void;
     /** After each successful commit: how long the group took and how many requests it held (metrics). */
     committed?: (seconds: number, jobs: number) => void;
   } = {},
@@ -42,7 +73,10 @@ export function createGroupCommit(
   /** A group is scheduled or being written: new jobs wait for the next one. */
   let busy = false;
 
-  const writeGroup = async (jobs: Job[]): Promise<void> => {
+  /** The fast way failed in the engine: roll the group back and write it the careful way. */
+  class Retry extends Error {}
+
+  const writeGroup = async (jobs: Job[], careful = false): Promise<void> => {
     const started = process.hrtime.bigint();
     try {
       await sql.transaction(async () => {
@@ -52,21 +86,45 @@ export function createGroupCommit(
         const before = hooks.beforeEach;
         if (before) {
           try {
-            await sql.transaction(before);
+            // Unguarded on the fast way: its failure sends the group the careful way, where it has a savepoint.
+            await (careful ? sql.transaction(before) : before());
           } catch (e) {
+            if (!careful) throw new Retry('the write-behind failed', { cause: e });
             hooks.onHookError?.(e, 'beforeEach');
           }
         }
-        // One savepoint at a time (never two concurrently inside one transaction).
-        for (const job of jobs) {
-          try {
-            job.outcome = { ok: true, value: await sql.transaction(job.work) };
-          } catch (e) {
-            job.outcome = { ok: false, error: e };
+        // One job at a time (never two savepoints concurrently inside one transaction).
+        for (let i = 0; i < jobs.length;) {
+          const job = jobs[i] as Job;
+          const writer = job.batch?.writer;
+          if (!writer || careful) {
+            try {
+              job.outcome = { ok: true, value: await sql.transaction(job.work) };
+            } catch (e) {
+              job.outcome = { ok: false, error: e };
+            }
+            i++;
+            continue;
           }
+          // A run of consecutive requests of one writer, written together (order kept across writers).
+          let end = i + 1;
+          while (end < jobs.length && jobs[end]?.batch?.writer === writer) end++;
+          const run = jobs.slice(i, end);
+          let outcomes: Outcome<unknown>[];
+          try {
+            outcomes = await writer.many(run.map((j) => j.batch?.item));
+          } catch (e) {
+            throw new Retry('a set-based write failed', { cause: e });
+          }
+          run.forEach((j, k) => (j.outcome = outcomes[k] ?? { ok: false, error: new Error('the writer gave no outcome for this request') }));
+          i = end;
         }
       });
     } catch (e) {
+      if (e instanceof Retry && !careful) {
+        hooks.retried?.(e.cause);
+        return writeGroup(jobs, true);
+      }
       hooks.onGroupError?.(e, jobs.length);
       const err = new AppError('unavailable', 'the write could not be stored; send it again', { cause: e });
       for (const job of jobs) job.reject(err);
@@ -103,6 +161,15 @@ export function createGroupCommit(
     }
   };
 
+  const enqueue = (job: Job): void => {
+    queue.push(job);
+    if (!busy) {
+      busy = true;
+      // The rest of this turn of the event loop joins the same group.
+      setImmediate(() => void drain());
+    }
+  };
+
   return {
     /** Called (and awaited) after every successful group commit, before its requests are answered. */
     onCommit(listener: () => void | Promise<void>): void {
@@ -111,12 +178,18 @@ export function createGroupCommit(
     /** Runs `work` inside the next group transaction; resolves with its result once committed. */
     run<T>(work: () => Promise<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-        if (!busy) {
-          busy = true;
-          // The rest of this turn of the event loop joins the same group.
-          setImmediate(() => void drain());
-        }
+        enqueue({ work, resolve: resolve as (v: unknown) => void, reject });
+      });
+    },
+    /** Like `run`, for one request of a set-based writer: written with its neighbours by `writer.many`. */
+    runBatched<I, R>(writer: BatchWriter<I, R>, item: I): Promise<R> {
+      return new Promise<R>((resolve, reject) => {
+        enqueue({
+          work: () => writer.one(item),
+          batch: { writer: writer as BatchWriter<unknown, unknown>, item },
+          resolve: resolve as (v: unknown) => void,
+          reject,
+        });
       });
     },
   };

@@ -6,7 +6,8 @@ import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import type { DeviceStore } from './device-store.js';
 
 const RECORDED_OFFERS = 200_000;
-const FLUSH_SLICE = 200;
+/** Rows per background transaction: a few set-based statements each, short enough not to hold the loop (JSON of the rows). */
+const FLUSH_SLICE = 1000;
 
 interface Offer {
   rolloutId: string;
@@ -29,33 +30,42 @@ export function createActivityBuffer(sql: Sql, devices: DeviceStore, rolloutDevi
   // it starts over, which only costs those no-op inserts again.
   let recorded = new Set<string>();
 
-  /** Writes (and forgets) up to `limit` pending entries, oldest first; returns how many remain. */
+  /**
+   * Writes (and forgets) up to `limit` pending entries, oldest first, with a
+   * fixed few statements whatever their number (issue 20: one statement per
+   * row was a round trip each on PostgreSQL); returns how many remain.
+   */
   const writeSome = async (limit: number): Promise<number> => {
     let budget = limit;
+    const seenRows: { id: string; version: string; at: number }[] = [];
     for (const [id, v] of seen) {
       if (budget-- <= 0) break;
       seen.delete(id);
-      await devices.seen(id, v.version, v.at);
+      seenRows.push({ id, ...v });
     }
+    await devices.seenMany(seenRows);
     if (recorded.size + offers.size > RECORDED_OFFERS) recorded = new Set();
-    // New offers are counted per rollout and stage, then added once per counter: two upserts per
-    // slice instead of two per offer, in the same transaction as the rows they count.
-    const newOffers = new Map<string, { rolloutId: string; stage: number; n: number }>();
+    const offerRows: Offer[] = [];
     for (const [key, offer] of offers) {
       if (budget-- <= 0) break;
       offers.delete(key);
       recorded.add(key);
-      if (await rolloutDevices.offer(offer.rolloutId, offer.deviceId, offer.stage, offer.at)) {
-        const k = `${offer.rolloutId}\u0000${offer.stage}`;
-        const c = newOffers.get(k);
-        if (c) c.n++;
-        else newOffers.set(k, { rolloutId: offer.rolloutId, stage: offer.stage, n: 1 });
-      }
+      offerRows.push(offer);
     }
-    for (const { rolloutId, stage, n } of newOffers.values()) {
-      await counters.add(rolloutId, counterKey.offered, n);
-      await counters.add(rolloutId, counterKey.offeredAt(stage), n);
+    // New offers are counted per rollout and stage, then added once per counter, in the same
+    // transaction as the rows they count; pairs already offered (another node, a report) count nothing.
+    const moves = new Map<string, { rolloutId: string; key: string; delta: number }>();
+    const count = (rolloutId: string, key: string): void => {
+      const k = `${rolloutId}\u0000${key}`;
+      const m = moves.get(k);
+      if (m) m.delta++;
+      else moves.set(k, { rolloutId, key, delta: 1 });
+    };
+    for (const { rolloutId, stage } of await rolloutDevices.offerMany(offerRows)) {
+      count(rolloutId, counterKey.offered);
+      count(rolloutId, counterKey.offeredAt(stage));
     }
+    await counters.addMany([...moves.values()]);
     return seen.size + offers.size;
   };
 

@@ -1,3 +1,5 @@
+import { coalescedReads } from '../db/coalesced-reads.js';
+import { fromHex, rowSet, rowSetParam, SELECT_ALL_ROWS } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
 import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
 import { createDeviceCache } from './device-cache.js';
@@ -43,6 +45,14 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
   const cache = createDeviceCache(opts.cacheEntries ?? 0);
   const COLUMNS = 'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices';
 
+  const readRow = coalescedReads<DeviceRow>(sql, async (ids) => {
+    const rows = ids.length === 1
+      ? await sql.all<DeviceRow>(`${COLUMNS} WHERE id = ?`, [ids[0] as string])
+      : await sql.all<DeviceRow>(`SELECT devices.id, devices.token_hash, devices.model, devices.version, devices.attributes, devices.enrolled_at, devices.last_seen, devices.last_seq
+        FROM ${rowSet(sql, 'k', { id: 'text' })} JOIN devices ON devices.id = k.id`, [rowSetParam(ids.map((id) => ({ id })))]);
+    return new Map(rows.map((r) => [r.id, r]));
+  });
+
   return {
     /**
      * The cached copy, from memory only (the poll's fast path: no promise, no wait).
@@ -56,9 +66,13 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
         const cached = cache.get(id);
         if (cached) return cached;
       }
-      const row = await sql.one<DeviceRow>(`${COLUMNS} WHERE id = ?`, [id]);
-      if (!row) return undefined;
-      return inTransaction ? toDevice(row) : cache.put(toDevice(row), row.attributes);
+      if (inTransaction) {
+        const row = await sql.one<DeviceRow>(`${COLUMNS} WHERE id = ?`, [id]);
+        return row && toDevice(row);
+      }
+      // A cache miss outside a transaction (a cold poll): misses of one turn share one read on PostgreSQL.
+      const row = await readRow(id);
+      return row && cache.put(toDevice(row), row.attributes);
     },
     idByTokenHash: (hash: Buffer): Promise<string | undefined> => sql.value<string>('SELECT id FROM devices WHERE token_hash = ?', [hash]),
     async insert(d: DeviceFacts, tokenHash: Buffer, at: number): Promise<void> {
@@ -66,6 +80,21 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
       // last_seq -1: a device's first report may carry seq 0 (protocol §7 only says "increasing").
       await sql.run('INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, -1)',
         [d.id, tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, at]);
+    },
+    /** Many devices by id, read in one statement and never cached (inside a group: rows may be uncommitted). */
+    async getMany(ids: readonly string[]): Promise<Map<string, Device>> {
+      if (ids.length === 0) return new Map();
+      const rows = await sql.all<DeviceRow>(`SELECT devices.id, devices.token_hash, devices.model, devices.version, devices.attributes, devices.enrolled_at, devices.last_seen, devices.last_seq
+        FROM ${rowSet(sql, 'k', { id: 'text' })} JOIN devices ON devices.id = k.id`, [rowSetParam(ids.map((id) => ({ id })))]);
+      return new Map(rows.map((r) => [r.id, toDevice(r)]));
+    },
+    /** Many new devices in one statement (a group's enrollments). */
+    async insertMany(ds: readonly { facts: DeviceFacts; tokenHash: Buffer; at: number }[]): Promise<void> {
+      if (ds.length === 0) return;
+      for (const d of ds) cache.forget(d.facts.id);
+      await sql.run(`INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq)
+        SELECT k.id, ${fromHex(sql, 'k.h')}, k.m, k.v, k.a, k.at, k.at, -1 FROM ${rowSet(sql, 'k', { id: 'text', h: 'bytes', m: 'text', v: 'text', a: 'text', at: 'int' })} ${SELECT_ALL_ROWS}`,
+      [rowSetParam(ds.map((d) => ({ id: d.facts.id, h: d.tokenHash, m: d.facts.model, v: d.facts.version, a: JSON.stringify(d.facts.attributes), at: d.at })))]);
     },
     async reenroll(d: DeviceFacts, tokenHash: Buffer, at: number): Promise<void> {
       // protocol §7: the replaced token stops working at once, on this read path too.
@@ -91,6 +120,25 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
     cacheStats: () => cache.stats(),
     async setLastSeq(id: string, seq: number): Promise<void> {
       await sql.run('UPDATE devices SET last_seq = ? WHERE id = ?', [seq, id]);
+    },
+    /** Each device's last seq (absent: no such device), one statement for a group. */
+    async lastSeqsOf(ids: readonly string[]): Promise<Map<string, number>> {
+      if (ids.length === 0) return new Map();
+      const rows = await sql.all<{ id: string; last_seq: number }>(
+        `SELECT devices.id, devices.last_seq FROM ${rowSet(sql, 'k', { id: 'text' })} JOIN devices ON devices.id = k.id`, [rowSetParam(ids.map((id) => ({ id })))]);
+      return new Map(rows.map((r) => [r.id, Number(r.last_seq)]));
+    },
+    /** Many devices' last seqs in one statement. */
+    async setLastSeqs(rows: readonly { id: string; seq: number }[]): Promise<void> {
+      if (rows.length === 0) return;
+      await sql.run(`UPDATE devices SET last_seq = k.seq FROM ${rowSet(sql, 'k', { id: 'text', seq: 'int' })} WHERE devices.id = k.id`, [rowSetParam(rows)]);
+    },
+    /** Many devices' last-seen times (never moved back) and installed versions in one statement: the poll write-behind. */
+    async seenMany(rows: readonly { id: string; version: string; at: number }[]): Promise<void> {
+      if (rows.length === 0) return;
+      await sql.run(`UPDATE devices SET last_seen = CASE WHEN devices.last_seen > k.at THEN devices.last_seen ELSE k.at END, version = k.version
+        FROM ${rowSet(sql, 'k', { id: 'text', version: 'text', at: 'int' })} WHERE devices.id = k.id`, [rowSetParam(rows)]);
+      for (const r of rows) cache.seen(r.id, r.version, r.at);
     },
     lastSeqOf: (id: string): Promise<number | undefined> => sql.value<number>('SELECT last_seq FROM devices WHERE id = ?', [id]),
     count: async (): Promise<number> => (await sql.value<number>('SELECT COUNT(*) FROM devices')) ?? 0,

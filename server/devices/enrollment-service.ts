@@ -1,8 +1,8 @@
 import type { Principal } from '../auth/principal.js';
 import { newToken } from '../auth/tokens.js';
 import type { AuditStore } from '../audit/audit-store.js';
-import type { AttributeValue } from '../cohorts/cohort.js';
-import type { GroupCommit } from '../db/group-commit.js';
+import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
+import type { BatchWriter, GroupCommit, Outcome } from '../db/group-commit.js';
 import { AppError } from '../errors.js';
 import { toTimestamp } from '../trust/time.js';
 import { deviceTokenHash, sameDigest } from './device-token.js';
@@ -35,30 +35,85 @@ export async function enroll(
   const token = newToken('dev');
   const now = deps.now();
   const facts = { id: e.deviceId, model: e.model, version: e.version, attributes: e.attributes ?? {} };
-  // Group-committed: the token is answered only once it is on disk, and a burst of enrollments shares one fsync.
-  const reenrolled = await deps.commits.run(async () => {
-    const existing = await deps.devices.get(e.deviceId);
-    if (existing && by.kind !== 'device') {
-      throw new AppError('conflict', `device ${e.deviceId} is already enrolled; re-enroll with its current device token`);
-    }
-    // The token was checked when the request arrived; a re-enrollment committed since (a retry racing
-    // its original) replaced it, and a replaced token must not mint another one.
-    if (existing && by.kind === 'device' && !(presentedTokenHash && sameDigest(existing.tokenHash, presentedTokenHash))) {
-      throw new AppError('unauthorized', 'the device token is no longer current: it was replaced by another re-enrollment');
-    }
-    // A device re-enrolling rotates its token and reports its version; its model and attributes stay
-    // as the enroller set them, so no device can move itself into a rule-based cohort (e.g. QA).
-    if (existing) await deps.devices.reenroll({ ...facts, model: existing.model, attributes: existing.attributes }, deviceTokenHash(token), now.getTime());
-    else await deps.devices.insert(facts, deviceTokenHash(token), now.getTime());
-    // Enrollment is not audited per device (fleet-scale noise); re-enrollment replaces a credential, so it is.
-    if (existing) {
-      await deps.audit.append({ actor: `device:${e.deviceId}`, action: 'device.reenroll', subject: e.deviceId, details: { version: e.version } }, toTimestamp(now));
-      // protocol §7 + §9: the replaced token stops working on every node's device cache too.
-      await deps.changes?.publish('device', e.deviceId);
-    }
-    return existing !== undefined;
-  });
+  // Group-committed: the token is answered only once it is on disk, and a burst of enrollments shares one fsync
+  // and, written set-based, a few statements.
+  const reenrolled = await deps.commits.runBatched(writerFor(deps), { facts, tokenHash: deviceTokenHash(token), byDevice: by.kind === 'device', presentedTokenHash, now });
   // Counted here, after the commit, whichever way the request came in (fast path or Express).
   deps.fleetMetrics?.enrolled(reenrolled);
   return { deviceToken: token, reenrolled };
+}
+
+interface EnrollItem {
+  facts: DeviceFacts;
+  tokenHash: Buffer;
+  /** Presented a device token (re-enrollment); false for an enroller. */
+  byDevice: boolean;
+  presentedTokenHash: Buffer | undefined;
+  now: Date;
+}
+
+type EnrollDeps = Pick<Parameters<typeof enroll>[2], 'devices' | 'audit' | 'changes'>;
+
+/** One writer per group commit (one per server): requests of the same writer are written together. */
+const writers = new WeakMap<GroupCommit, BatchWriter<EnrollItem, boolean>>();
+const writerFor = (deps: EnrollDeps & { commits: GroupCommit }): BatchWriter<EnrollItem, boolean> => {
+  let w = writers.get(deps.commits);
+  if (!w) writers.set(deps.commits, (w = enrollmentWriter(deps)));
+  return w;
+};
+
+/**
+ * A group's enrollments (issue 20): the devices they name are read in one
+ * statement, each request is judged in memory in arrival order (a second
+ * enrollment of an id in the same group sees the first), and the new
+ * devices are inserted in one statement. A re-enrollment — rare, and it
+ * writes the audit chain and the change feed — is written on its own.
+ */
+function enrollmentWriter(deps: EnrollDeps): BatchWriter<EnrollItem, boolean> {
+  const writer: BatchWriter<EnrollItem, boolean> = {
+    async many(items) {
+      const known = await deps.devices.getMany([...new Set(items.map((i) => i.facts.id))]);
+      const fresh: { facts: DeviceFacts; tokenHash: Buffer; at: number }[] = [];
+      const reenrollments: EnrollItem[] = [];
+      const outcomes: Outcome<boolean>[] = items.map((item) => {
+        const existing = known.get(item.facts.id);
+        if (existing && !item.byDevice) {
+          return { ok: false, error: new AppError('conflict', `device ${item.facts.id} is already enrolled; re-enroll with its current device token`) };
+        }
+        // The token was checked when the request arrived; a re-enrollment committed since (a retry racing
+        // its original) replaced it, and a replaced token must not mint another one.
+        if (existing && !(item.presentedTokenHash && sameDigest(existing.tokenHash, item.presentedTokenHash))) {
+          return { ok: false, error: new AppError('unauthorized', 'the device token is no longer current: it was replaced by another re-enrollment') };
+        }
+        // What this request leaves is what the next request of the group for this id sees.
+        const at = item.now.getTime();
+        const stored = { ...(existing ?? { enrolledAt: at, lastSeq: -1 }), ...item.facts, tokenHash: item.tokenHash, lastSeen: at };
+        if (existing) {
+          // A device re-enrolling rotates its token and reports its version; its model and attributes stay
+          // as the enroller set them, so no device can move itself into a rule-based cohort (e.g. QA).
+          reenrollments.push({ ...item, facts: { ...item.facts, model: existing.model, attributes: existing.attributes } });
+          known.set(item.facts.id, { ...stored, model: existing.model, attributes: existing.attributes });
+        } else {
+          fresh.push({ facts: item.facts, tokenHash: item.tokenHash, at });
+          known.set(item.facts.id, stored);
+        }
+        return { ok: true, value: existing !== undefined };
+      });
+      await deps.devices.insertMany(fresh);
+      for (const r of reenrollments) {
+        await deps.devices.reenroll(r.facts, r.tokenHash, r.now.getTime());
+        // Enrollment is not audited per device (fleet-scale noise); re-enrollment replaces a credential, so it is.
+        await deps.audit.append({ actor: `device:${r.facts.id}`, action: 'device.reenroll', subject: r.facts.id, details: { version: r.facts.version } }, toTimestamp(r.now));
+        // protocol §7 + §9: the replaced token stops working on every node's device cache too.
+        await deps.changes?.publish('device', r.facts.id);
+      }
+      return outcomes;
+    },
+    async one(item) {
+      const [outcome] = await writer.many([item]);
+      if (!outcome?.ok) throw outcome?.error;
+      return outcome.value;
+    },
+  };
+  return writer;
 }

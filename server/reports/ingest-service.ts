@@ -1,5 +1,5 @@
 import { canonicalJson } from '../crypto/canonical.js';
-import type { GroupCommit } from '../db/group-commit.js';
+import type { BatchWriter, GroupCommit, Outcome } from '../db/group-commit.js';
 import semver from 'semver';
 import { completeMembershipOf } from '../cohorts/membership.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
@@ -16,6 +16,7 @@ import type { RolloutStore } from '../rollouts/rollout-store.js';
 import type { TimelineStore } from '../rollouts/rollout-timeline.js';
 import { isNonTerminal, refuseTransition, type DeviceState, type Report } from './report-rules.js';
 import type { ReportStore } from './report-store.js';
+import { readGroup, type Draft, type IngestItem, type PreparedReport } from './report-group.js';
 import { valueHasType, type PolicySigned, type SettingSpec } from '../trust/settings-policy.js';
 
 export interface IngestDeps {
@@ -46,13 +47,6 @@ export interface IngestResult {
 
 type SettingsMap = NonNullable<Report['settings']>;
 
-/** A report with what could fail on its own input already done, before it joins the shared transaction. */
-interface PreparedReport {
-  report: Report;
-  /** RFC 8785 bytes, stored and compared for seq idempotency. */
-  body: string;
-}
-
 const ANY_VERSION = new semver.Range('*', { includePrerelease: true });
 
 export type IngestService = ReturnType<typeof createIngestService>;
@@ -62,15 +56,15 @@ export type IngestService = ReturnType<typeof createIngestService>;
  * whole or refused whole, and its promise settles only once it is on disk.
  */
 export function createIngestService(deps: IngestDeps) {
-  const { reports, rollouts, rolloutDevices, counters } = deps;
-  const settingKeysOf = new Map<string, ReadonlySet<string>>();
-
-  const releaseSettingKeys = async (releaseId: string): Promise<ReadonlySet<string>> => {
+  // The promise is kept, so a burst of first reports for a release reads it once, not once per request.
+  const settingKeysOf = new Map<string, Promise<ReadonlySet<string>>>();
+  const releaseSettingKeys = (releaseId: string): Promise<ReadonlySet<string>> => {
     let keys = settingKeysOf.get(releaseId);
     if (!keys) {
-      const stored = await deps.releases.get(releaseId);
-      keys = new Set(stored ? envelopeOf(stored).signed.settings.map((s) => s.key) : []);
+      keys = deps.releases.get(releaseId).then((stored) => new Set(stored ? envelopeOf(stored).signed.settings.map((s) => s.key) : []));
       settingKeysOf.set(releaseId, keys);
+      // A failed read is not remembered: the next report reads again.
+      keys.catch(() => settingKeysOf.delete(releaseId));
     }
     return keys;
   };
@@ -78,30 +72,6 @@ export function createIngestService(deps: IngestDeps) {
   const specOf = (key: string): SettingSpec | undefined => {
     const settings = deps.policy().settings;
     return Object.hasOwn(settings, key) ? settings[key] : undefined;
-  };
-
-  /**
-   * The counter a (value, source) pair is counted under. Unbounded types
-   * (integer, string) get their own counter only while the key has fewer
-   * than MAX_SETTING_VALUES; later values share the "other values" counter.
-   * Counters are never deleted, so a pair maps to the same counter for ever
-   * and a device's earlier count is always taken back from where it went.
-   */
-  const counterFor = async (rolloutId: string, key: string, value: unknown, source: string): Promise<string> => {
-    const own = counterKey.setting(key, value, source);
-    const type = specOf(key)?.type;
-    if (type === 'boolean' || type === 'enum') return own;
-    if ((await counters.has(rolloutId, own)) || (await counters.settingCounters(rolloutId, key)) < MAX_SETTING_VALUES) return own;
-    return counterKey.settingOther(key, source);
-  };
-
-  const countSettings = async (rolloutId: string, before: SettingsMap, after: SettingsMap): Promise<void> => {
-    for (const [key, now] of Object.entries(after)) {
-      const was = Object.hasOwn(before, key) ? before[key] : undefined;
-      if (was && was.value === now.value && was.source === now.source) continue;
-      if (was) await counters.add(rolloutId, await counterFor(rolloutId, key, was.value, was.source), -1);
-      await counters.add(rolloutId, await counterFor(rolloutId, key, now.value, now.source), 1);
-    }
   };
 
   /**
@@ -136,7 +106,6 @@ export function createIngestService(deps: IngestDeps) {
     return prepared;
   };
 
-  /** One report; throws an AppError that refuses the whole batch. Returns false for a duplicate. */
   const provenStage = async (rolloutId: string, device: Device): Promise<number> => {
     const live = deps.live.current().find((l) => l.id === rolloutId);
     if (!live) return -1;
@@ -144,65 +113,88 @@ export function createIngestService(deps: IngestDeps) {
     return eligibleStage({ ...live, appliesTo: ANY_VERSION }, device, bucketOf(live.salt, device.id, nativeSha256), inCohort);
   };
 
-  const applyOne = async (device: Device, { report: r, body }: PreparedReport, lastSeq: number, now: number, touched: Set<string>): Promise<boolean> => {
+  /**
+   * The counter a (value, source) pair is counted under. Unbounded types
+   * (integer, string) get their own counter only while the key has fewer
+   * than MAX_SETTING_VALUES; later values share the "other values" counter.
+   * Counters are never deleted, so a pair maps to the same counter for ever
+   * and a device's earlier count is always taken back from where it went.
+   */
+  const counterFor = (draft: Draft, rolloutId: string, key: string, value: unknown, source: string): string => {
+    const own = counterKey.setting(key, value, source);
+    const type = specOf(key)?.type;
+    if (type === 'boolean' || type === 'enum') return own;
+    if (draft.hasCounter(rolloutId, own) || draft.settingCounters(rolloutId, key) < MAX_SETTING_VALUES) return own;
+    return counterKey.settingOther(key, source);
+  };
+
+  const countSettings = (draft: Draft, rolloutId: string, before: SettingsMap, after: SettingsMap): void => {
+    for (const [key, now] of Object.entries(after)) {
+      const was = Object.hasOwn(before, key) ? before[key] : undefined;
+      if (was && was.value === now.value && was.source === now.source) continue;
+      if (was) draft.count(rolloutId, counterFor(draft, rolloutId, key, was.value, was.source), -1);
+      draft.count(rolloutId, counterFor(draft, rolloutId, key, now.value, now.source), 1);
+    }
+  };
+
+  /** One report, on the group's staged rows; throws an AppError that refuses the whole batch. Returns false for a duplicate. */
+  const applyOne = async (draft: Draft, device: Device, { report: r, body }: PreparedReport, lastSeq: number, now: number): Promise<boolean> => {
     const deviceId = device.id;
-    const stored = await reports.bodyOf(deviceId, r.seq);
+    const stored = draft.bodyOf(deviceId, r.seq);
     if (stored !== undefined) {
       if (stored === body) return false;
       throw new AppError('seq_conflict', `seq ${r.seq} was already reported with a different body`);
     }
     if (r.seq <= lastSeq) throw new AppError('seq_conflict', `seq ${r.seq} is out of order: the last seq stored is ${lastSeq}`);
-    const rollout = await rollouts.summary(r.rolloutId);
+    const rollout = draft.rollout(r.rolloutId);
     if (!rollout) throw new AppError('unprocessable', `no rollout ${r.rolloutId}`);
     if (rollout.releaseId !== r.releaseId) throw new AppError('unprocessable', `rollout ${r.rolloutId} ships ${rollout.releaseId}, not ${r.releaseId}`);
     if (rollout.state === 'draft') throw new AppError('unprocessable', `rollout ${r.rolloutId} has not started`);
-    let rd = await rolloutDevices.get(r.rolloutId, deviceId);
+    let rd = draft.rolloutDevice(r.rolloutId, deviceId);
     if (!rd) {
       // The offer record may have been lost with the last moments of a crash: accept the report only
       // if the rollout would offer this device its release, so no device can vote in a rollout that
       // never reached it. The installed version is not checked: it may be the one just installed.
       const stage = await provenStage(r.rolloutId, device);
       if (stage < 0) throw new AppError('unprocessable', `rollout ${r.rolloutId} never offered its release to this device`);
-      await rolloutDevices.offer(r.rolloutId, deviceId, stage, now);
-      await counters.add(r.rolloutId, counterKey.offered, 1);
-      await counters.add(r.rolloutId, counterKey.offeredAt(stage), 1);
+      draft.count(r.rolloutId, counterKey.offered, 1);
+      draft.count(r.rolloutId, counterKey.offeredAt(stage), 1);
       rd = { rolloutId: r.rolloutId, deviceId, stage, offeredAt: now, state: null, stateAt: null, settings: null };
     }
     const from = rd.state as DeviceState | null;
     const why = refuseTransition(from, r.state);
     if (why) throw new AppError('invalid_transition', `seq ${r.seq}: ${why}`);
-    await reports.insert({ deviceId, seq: r.seq, rolloutId: r.rolloutId, releaseId: r.releaseId, state: r.state, at: r.at, body, receivedAt: now });
+    draft.insertReport({ deviceId, seq: r.seq, rolloutId: r.rolloutId, releaseId: r.releaseId, state: r.state, at: r.at, body, receivedAt: now });
     if (from !== r.state) {
-      if (from !== null) await counters.add(r.rolloutId, counterKey.state(from), -1);
-      await counters.add(r.rolloutId, counterKey.state(r.state), 1);
-      await deps.timeline.moved(r.rolloutId, from, r.state, now);
+      if (from !== null) draft.count(r.rolloutId, counterKey.state(from), -1);
+      draft.count(r.rolloutId, counterKey.state(r.state), 1);
+      draft.moved(r.rolloutId, from, r.state, now);
     }
-    if (from === null) await counters.add(r.rolloutId, counterKey.reportedAt(rd.stage), 1);
+    if (from === null) draft.count(r.rolloutId, counterKey.reportedAt(rd.stage), 1);
     let settings = rd.settings;
     if (r.settings) {
       const before = rd.settings ? (JSON.parse(rd.settings) as SettingsMap) : {};
-      await countSettings(r.rolloutId, before, r.settings);
+      countSettings(draft, r.rolloutId, before, r.settings);
       settings = JSON.stringify({ ...before, ...r.settings });
     }
     // protocol §5 timed_out: the clock runs from the first progress report of an attempt; more
     // progress (or the same state again) does not restart it, so a chatty device still times out.
     const stateAt = isNonTerminal(from) && isNonTerminal(r.state) && rd.stateAt !== null ? rd.stateAt : now;
-    await rolloutDevices.setState({ rolloutId: r.rolloutId, deviceId, state: r.state, stateAt, settings });
-    touched.add(r.rolloutId);
+    draft.setRolloutDevice({ ...rd, state: r.state, stateAt, settings });
     return true;
   };
 
-  const applyBatch = async (device: Device, batch: PreparedReport[], now: number, touched: Set<string>): Promise<IngestResult> => {
+  const applyBatch = async (draft: Draft, { device, prepared: batch, now }: IngestItem): Promise<IngestResult> => {
     const deviceId = device.id;
     // Read inside the transaction: an earlier request of this device in the same group moved it.
-    const storedSeq = await deps.devices.lastSeqOf(deviceId);
+    const storedSeq = draft.lastSeqOf(deviceId);
     if (storedSeq === undefined) throw new AppError('not_found', `no device ${deviceId}`);
     let lastSeq = storedSeq;
     let accepted = 0;
     let duplicates = 0;
     for (const [i, r] of batch.entries()) {
       try {
-        if (await applyOne(device, r, lastSeq, now, touched)) {
+        if (await applyOne(draft, device, r, lastSeq, now)) {
           accepted++;
           lastSeq = Math.max(lastSeq, r.report.seq);
         } else duplicates++;
@@ -211,7 +203,7 @@ export function createIngestService(deps: IngestDeps) {
         throw new AppError(e.code, `report ${i} refused, so is its batch: ${e.message}`, { details: [{ path: `/${i}`, code: e.code, message: e.message }] });
       }
     }
-    if (lastSeq !== storedSeq) await deps.devices.setLastSeq(deviceId, lastSeq);
+    if (lastSeq !== storedSeq) draft.setLastSeq(deviceId, lastSeq);
     return { accepted, duplicates, lastSeq };
   };
 
@@ -223,17 +215,47 @@ export function createIngestService(deps: IngestDeps) {
     if (ids.size) await deps.onCommitted?.(ids);
   });
 
+  /**
+   * A group's reports, set-based (issue 20): what every request of the
+   * group needs is read with one statement per table, each request is
+   * judged in memory on those rows (seeing what earlier requests of the
+   * group staged), and what the accepted ones changed is written with one
+   * statement per table — a fixed few statements per group, whatever its
+   * size. A refused request stages nothing, so it needs no savepoint.
+   */
+  const writer: BatchWriter<IngestItem, IngestResult> = {
+    async many(items) {
+      const group = await readGroup(deps, items);
+      const outcomes: Outcome<IngestResult>[] = [];
+      for (const item of items) {
+        const draft = group.draft();
+        try {
+          const value = await applyBatch(draft, item);
+          draft.keep();
+          outcomes.push({ ok: true, value });
+        } catch (e) {
+          // Anything but a refusal is a bug or the engine: the group is written again, each request alone.
+          if (!isAppError(e)) throw e;
+          outcomes.push({ ok: false, error: e });
+        }
+      }
+      await group.write();
+      for (const id of group.movedRollouts()) touched.add(id);
+      return outcomes;
+    },
+    async one(item) {
+      const [outcome] = await writer.many([item]);
+      if (!outcome?.ok) throw outcome?.error;
+      return outcome.value;
+    },
+  };
+
   return {
     /** `device` as authenticated (its model and attributes); its last seq is re-read in the transaction. */
     async submit(device: Device, batch: Report[]): Promise<IngestResult> {
       const now = deps.now().getTime();
-      const moved = new Set<string>();
       const prepared = await prepare(batch);
-      return deps.commits.run(async () => {
-        const result = await applyBatch(device, prepared, now, moved);
-        for (const id of moved) touched.add(id);
-        return result;
-      });
+      return deps.commits.runBatched(writer, { device, prepared, now });
     },
     /**
      * One report from a device protocol that has no seq of its own (protocol

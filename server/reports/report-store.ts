@@ -1,3 +1,4 @@
+import { rowSet, rowSetParam, SELECT_ALL_ROWS } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
 
 export interface StoredReport {
@@ -39,6 +40,9 @@ const toView = (r: ReportRow): ReportView => {
   return { seq: r.seq, rolloutId: r.rollout_id, releaseId: r.release_id, state: r.state, at: r.at, receivedAt: r.received_at, error: body.error ?? null, version: body.version ?? null };
 };
 
+/** The key of one device's report in the maps of a group (bodiesOf). */
+export const reportKey = (deviceId: string, seq: number): string => `${deviceId}\u0000${seq}`;
+
 export type ReportStore = ReturnType<typeof createReportStore>;
 
 export function createReportStore(sql: Sql) {
@@ -47,6 +51,21 @@ export function createReportStore(sql: Sql) {
     async insert(r: StoredReport): Promise<void> {
       await sql.run('INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         [r.deviceId, r.seq, r.rolloutId, r.releaseId, r.state, r.at, r.body, r.receivedAt]);
+    },
+    /** Many reports in one statement (a group commit's reports). */
+    async insertMany(rs: readonly StoredReport[]): Promise<void> {
+      if (rs.length === 0) return;
+      await sql.run(`INSERT INTO reports (device_id, seq, rollout_id, release_id, state, at, body, received_at)
+        SELECT r.d, r.s, r.ro, r.re, r.st, r.at, r.b, r.rc FROM ${rowSet(sql, 'r', { d: 'text', s: 'int', ro: 'text', re: 'text', st: 'text', at: 'text', b: 'text', rc: 'int' })} ${SELECT_ALL_ROWS}`,
+      [rowSetParam(rs.map((r) => ({ d: r.deviceId, s: r.seq, ro: r.rolloutId, re: r.releaseId, st: r.state, at: r.at, b: r.body, rc: r.receivedAt })))]);
+    },
+    /** The stored canonical bodies of many (device, seq), keyed by reportKey: one statement for a group. */
+    async bodiesOf(keys: readonly { deviceId: string; seq: number }[]): Promise<Map<string, string>> {
+      if (keys.length === 0) return new Map();
+      const found = await sql.all<{ device_id: string; seq: number; body: string }>(
+        `SELECT reports.device_id, reports.seq, reports.body FROM ${rowSet(sql, 'k', { d: 'text', s: 'int' })} JOIN reports ON reports.device_id = k.d AND reports.seq = k.s`,
+        [rowSetParam(keys.map((k) => ({ d: k.deviceId, s: k.seq })))]);
+      return new Map(found.map((r) => [reportKey(r.device_id, Number(r.seq)), r.body]));
     },
     /** The stored canonical body of (device, seq), for duplicate detection. */
     bodyOf: (deviceId: string, seq: number): Promise<string | undefined> =>

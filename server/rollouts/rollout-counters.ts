@@ -1,3 +1,4 @@
+import { rowSet, rowSetParam, SELECT_ALL_ROWS } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
 import { failureFigures, type DeviceState, type FailureFigures } from '../reports/report-rules.js';
 
@@ -12,6 +13,9 @@ export type Counters = ReadonlyMap<string, number>;
 const SEP = '\u001f';
 /** The character right after SEP: `setting:<key>SEP` ≤ every counter of that key < `setting:<key>SEP_END`. */
 const SEP_END = '\u0020';
+
+/** The prefix every counter of one setting key starts with (and no other counter does). */
+export const settingCounterPrefix = (key: string): string => `setting:${key}${SEP}`;
 
 /** Counter keys, in one place so writers and readers agree. */
 export const counterKey = {
@@ -46,6 +50,29 @@ export function createCounterStore(sql: Sql) {
         await sql.run(`INSERT INTO rollout_counters (rollout_id, key, value) VALUES (?, ?, ?)
           ON CONFLICT (rollout_id, key) DO UPDATE SET value = rollout_counters.value + excluded.value`, [rolloutId, key, delta]);
       }
+    },
+    /**
+     * Many counter moves in one statement. At most one row per (rollout,
+     * key): PostgreSQL refuses an upsert that touches a row twice, so the
+     * caller sums its moves first. A zero move still creates its counter
+     * (a setting's value is then known to the rollout: see MAX_SETTING_VALUES).
+     */
+    async addMany(moves: readonly { rolloutId: string; key: string; delta: number }[]): Promise<void> {
+      if (moves.length === 0) return;
+      await sql.run(`INSERT INTO rollout_counters (rollout_id, key, value) SELECT k.r, k.k, k.v FROM ${rowSet(sql, 'k', { r: 'text', k: 'text', v: 'int' })} ${SELECT_ALL_ROWS}
+        ON CONFLICT (rollout_id, key) DO UPDATE SET value = rollout_counters.value + excluded.value`,
+      [rowSetParam(moves.map((m) => ({ r: m.rolloutId, k: m.key, v: m.delta })))]);
+    },
+    /** Every setting counter's key of these rollouts (bounded per setting key: MAX_SETTING_VALUES), one statement. */
+    async settingKeysOf(rolloutIds: readonly string[]): Promise<Map<string, Set<string>>> {
+      const out = new Map<string, Set<string>>(rolloutIds.map((id) => [id, new Set<string>()]));
+      if (rolloutIds.length === 0) return out;
+      // 'setting;' is the first string after every 'setting:…' key: a range on the primary key.
+      const rows = await sql.all<{ rollout_id: string; key: string }>(`SELECT rollout_counters.rollout_id, rollout_counters.key FROM ${rowSet(sql, 'k', { r: 'text' })}
+        JOIN rollout_counters ON rollout_counters.rollout_id = k.r AND rollout_counters.key >= 'setting:' AND rollout_counters.key < 'setting;'`,
+      [rowSetParam(rolloutIds.map((r) => ({ r })))]);
+      for (const row of rows) out.get(row.rollout_id)?.add(row.key);
+      return out;
     },
     has: async (rolloutId: string, key: string): Promise<boolean> =>
       (await sql.value('SELECT 1 FROM rollout_counters WHERE rollout_id = ? AND key = ?', [rolloutId, key])) !== undefined,

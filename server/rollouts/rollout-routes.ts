@@ -96,22 +96,19 @@ export function rolloutRoutes(ctx: AppContext): Router {
     if (state !== undefined && (typeof state !== 'string' || !DEVICE_STATES.has(state))) {
       throw new AppError('bad_request', `state must be one of ${[...DEVICE_STATES].join(', ')}`);
     }
-    const rows = await ctx.rolloutDevices.page(r.id, state, page.cursor ?? '', page.limit);
-    const devices = [];
-    for (const d of rows) {
-      const lastSeen = await ctx.devices.lastSeen(d.deviceId);
-      devices.push({
-        deviceId: d.deviceId,
-        stage: d.stage,
-        state: d.state ?? 'silent',
-        offeredAt: toTimestamp(new Date(d.offeredAt)),
-        stateAt: d.stateAt === null ? null : toTimestamp(new Date(d.stateAt)),
-        lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)),
-        settings: d.settings === null ? null : (JSON.parse(d.settings) as unknown),
-        // What the device said went wrong, as it said it (attacker-controlled text: clients escape it).
-        error: d.state === null ? null : ((await ctx.reports.latest(d.deviceId, r.id))?.error ?? null),
-      });
-    }
+    // One statement for the page, last-seen times and latest errors included.
+    const rows = await ctx.rolloutDevices.listing(r.id, state, page.cursor ?? '', page.limit);
+    const devices = rows.map((d) => ({
+      deviceId: d.deviceId,
+      stage: d.stage,
+      state: d.state ?? 'silent',
+      offeredAt: toTimestamp(new Date(d.offeredAt)),
+      stateAt: d.stateAt === null ? null : toTimestamp(new Date(d.stateAt)),
+      lastSeen: d.lastSeen === null ? null : toTimestamp(new Date(d.lastSeen)),
+      settings: d.settings === null ? null : (JSON.parse(d.settings) as unknown),
+      // What the device said went wrong, as it said it (attacker-controlled text: clients escape it).
+      error: d.error,
+    }));
     res.json({ devices, nextCursor: rows.length === page.limit ? (rows[rows.length - 1]?.deviceId ?? null) : null });
   });
 

@@ -1,3 +1,4 @@
+import { rowSet, rowSetParam, SELECT_ALL_ROWS } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
 import { FAILURE_STATES, TERMINAL_STATES, type DeviceState } from '../reports/report-rules.js';
 
@@ -13,6 +14,16 @@ export interface TimelineInterval {
   failures: number;
 }
 
+const flag = (set: ReadonlySet<string>, s: string | null): number => (s !== null && set.has(s) ? 1 : 0);
+
+/** What a device's move from `from` to `to` at `at` changes in its minute's figures; undefined when nothing. */
+export function intervalMove(from: DeviceState | null, to: DeviceState, at: number): { minute: number; terminal: number; failures: number } | undefined {
+  const terminal = flag(TERMINAL, to) - flag(TERMINAL, from);
+  const failures = flag(FAILURE, to) - flag(FAILURE, from);
+  if (terminal === 0 && failures === 0) return undefined;
+  return { minute: Math.floor(at / MINUTE_MS) * MINUTE_MS, terminal, failures };
+}
+
 export type TimelineStore = ReturnType<typeof createTimelineStore>;
 
 /**
@@ -22,17 +33,20 @@ export type TimelineStore = ReturnType<typeof createTimelineStore>;
  * failure-rate chart shows exactly what auto-halt compared.
  */
 export function createTimelineStore(sql: Sql) {
-  const flag = (set: ReadonlySet<string>, s: string | null): number => (s !== null && set.has(s) ? 1 : 0);
-
+  const UPSERT = 'ON CONFLICT (rollout_id, minute) DO UPDATE SET terminal = rollout_intervals.terminal + excluded.terminal, failures = rollout_intervals.failures + excluded.failures';
   return {
     /** A device moved from `from` to `to` at `at` (epoch ms); writes only when the figures change. */
     async moved(rolloutId: string, from: DeviceState | null, to: DeviceState, at: number): Promise<void> {
-      const terminal = flag(TERMINAL, to) - flag(TERMINAL, from);
-      const failures = flag(FAILURE, to) - flag(FAILURE, from);
-      if (terminal === 0 && failures === 0) return;
-      await sql.run(`INSERT INTO rollout_intervals (rollout_id, minute, terminal, failures) VALUES (?, ?, ?, ?)
-        ON CONFLICT (rollout_id, minute) DO UPDATE SET terminal = rollout_intervals.terminal + excluded.terminal, failures = rollout_intervals.failures + excluded.failures`,
-      [rolloutId, Math.floor(at / MINUTE_MS) * MINUTE_MS, terminal, failures]);
+      const m = intervalMove(from, to, at);
+      if (!m) return;
+      await sql.run(`INSERT INTO rollout_intervals (rollout_id, minute, terminal, failures) VALUES (?, ?, ?, ?) ${UPSERT}`, [rolloutId, m.minute, m.terminal, m.failures]);
+    },
+    /** Many minutes' changes in one statement, at most one per (rollout, minute) (the caller sums them: see CounterStore.addMany). */
+    async addMany(moves: readonly { rolloutId: string; minute: number; terminal: number; failures: number }[]): Promise<void> {
+      if (moves.length === 0) return;
+      await sql.run(`INSERT INTO rollout_intervals (rollout_id, minute, terminal, failures)
+        SELECT k.r, k.m, k.t, k.f FROM ${rowSet(sql, 'k', { r: 'text', m: 'int', t: 'int', f: 'int' })} ${SELECT_ALL_ROWS} ${UPSERT}`,
+      [rowSetParam(moves.map((x) => ({ r: x.rolloutId, m: x.minute, t: x.terminal, f: x.failures })))]);
     },
     /** The latest `limit` minutes that saw a change, oldest first, with the totals before them. */
     async recent(rolloutId: string, limit: number): Promise<{ before: { terminal: number; failures: number }; intervals: TimelineInterval[] }> {

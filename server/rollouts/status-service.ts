@@ -1,11 +1,10 @@
-import type { DeviceStore } from '../devices/device-store.js';
 import { AppError } from '../errors.js';
-import { figuresSince, REPORT_STATES } from '../reports/report-rules.js';
+import { failureFigures, figuresSince, REPORT_STATES, type DeviceState } from '../reports/report-rules.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { PolicySigned } from '../trust/settings-policy.js';
 import { toTimestamp } from '../trust/time.js';
 import type { Census } from './census.js';
-import { counterKey, figuresOf, settingCounterParts, type CounterStore } from './rollout-counters.js';
+import { counterKey, settingCounterParts, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
 import type { RolloutStore } from './rollout-store.js';
 import { reachedStages } from './statements.js';
@@ -15,7 +14,6 @@ export interface StatusDeps {
   releases: ReleaseStore;
   counters: CounterStore;
   rolloutDevices: RolloutDeviceStore;
-  devices: DeviceStore;
   census: Census;
   policy: () => PolicySigned;
 }
@@ -32,15 +30,22 @@ const SILENT_SAMPLE = 20;
 export async function rolloutStatus(id: string, deps: StatusDeps) {
   const r = await deps.rollouts.get(id);
   if (!r) throw new AppError('not_found', `no rollout ${id}`);
-  const c = await deps.counters.all(id);
+  // Three independent reads: on PostgreSQL they go out on pooled connections at once, so the answer
+  // waits two round trips (the rollout, then these), not four (issue 20).
+  const [c, release, silent] = await Promise.all([
+    deps.counters.all(id),
+    deps.releases.get(r.releaseId),
+    // The silent sample with its last-seen times, one statement (one more per device before).
+    deps.rolloutDevices.listing(id, 'silent', '', SILENT_SAMPLE),
+  ]);
   const get = (k: string): number => c.get(k) ?? 0;
-  const release = await deps.releases.get(r.releaseId);
   const settingKeys = release ? envelopeOf(release).signed.settings.map((s) => s.key) : [];
   const policy = deps.policy();
 
   const counts: Record<string, number> = {};
   for (const s of [...REPORT_STATES, 'timed_out']) counts[s] = get(counterKey.state(s));
-  const f = await figuresOf(deps.counters, id);
+  // The auto-halt figures from the counters already read (figuresOf would read them again).
+  const f = failureFigures((s: DeviceState) => get(counterKey.state(s)));
 
   // `other: true` (value null) gathers the values past MAX_SETTING_VALUES of an integer or string setting.
   const settings: Record<string, { value: unknown; source: string; devices: number; other?: true }[]> = Object.fromEntries(settingKeys.map((k) => [k, []]));
@@ -62,11 +67,9 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
     const reported = get(counterKey.reportedAt(j));
     return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? (census.perStage[j] ?? 0) : null, offered, reported, silent: offered - reported };
   });
-  const silentDevices = [];
-  for (const d of await deps.rolloutDevices.page(id, 'silent', '', SILENT_SAMPLE)) {
-    const lastSeen = await deps.devices.lastSeen(d.deviceId);
-    silentDevices.push({ deviceId: d.deviceId, stage: d.stage, offeredAt: toTimestamp(new Date(d.offeredAt)), lastSeen: lastSeen === undefined ? null : toTimestamp(new Date(lastSeen)) });
-  }
+  const silentDevices = silent.map((d) => ({
+    deviceId: d.deviceId, stage: d.stage, offeredAt: toTimestamp(new Date(d.offeredAt)), lastSeen: d.lastSeen === null ? null : toTimestamp(new Date(d.lastSeen)),
+  }));
 
   return {
     id: r.id,

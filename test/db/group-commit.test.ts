@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createGroupCommit } from '../../server/db/group-commit.js';
+import { createGroupCommit, type BatchWriter } from '../../server/db/group-commit.js';
+import { AppError } from '../../server/errors.js';
 import { openSqlite } from '../../server/db/open.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -89,5 +90,64 @@ describe('group commit on the async Sql interface', () => {
     expect(failed).toEqual([2]);
     expect(await sql.value<number>('SELECT COUNT(*) FROM t')).toBe(0);
     await sql.close();
+  });
+
+  describe('set-based writers (runBatched)', () => {
+    /** Inserts each item's value; "bad" is refused before writing, "boom" makes the engine fail (a NOT NULL column). */
+    const writerOn = (sql: Awaited<ReturnType<typeof table>>, calls: string[]): BatchWriter<string, string> => {
+      const writer: BatchWriter<string, string> = {
+        async many(items) {
+          calls.push(`many(${items.join(',')})`);
+          const kept = items.filter((v) => v !== 'bad');
+          for (const v of kept) await sql.run('INSERT INTO t (v) VALUES (?)', [v === 'boom' ? null : v]);
+          return items.map((v) => (v === 'bad' ? { ok: false, error: new AppError('conflict', 'refused') } : { ok: true, value: v }));
+        },
+        async one(item) {
+          calls.push(`one(${item})`);
+          const [o] = await writer.many([item]);
+          if (!o?.ok) throw o?.error;
+          return o.value;
+        },
+      };
+      return writer;
+    };
+
+    it('consecutive requests of a writer are written by one call, in order with plain jobs; a refusal costs its own answer only', async () => {
+      const sql = await table();
+      const calls: string[] = [];
+      const commits = createGroupCommit(sql);
+      const writer = writerOn(sql, calls);
+      const outcomes = await Promise.allSettled([
+        commits.runBatched(writer, 'a'),
+        commits.runBatched(writer, 'bad'),
+        commits.runBatched(writer, 'b'),
+        commits.run(() => sql.run('INSERT INTO t (v) VALUES (?)', ['plain'])),
+        commits.runBatched(writer, 'c'),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(calls).toEqual(['many(a,bad,b)', 'many(c)']);
+      expect((await sql.all<{ v: string }>('SELECT v FROM t ORDER BY rowid')).map((r) => r.v)).toEqual(['a', 'b', 'plain', 'c']);
+      await sql.close();
+    });
+
+    it('an engine failure inside a set-based write rolls the group back and writes it again, each request in its own savepoint', async () => {
+      const sql = await table();
+      const calls: string[] = [];
+      const retried: unknown[] = [];
+      const commits = createGroupCommit(sql, { retried: (e) => retried.push(e) });
+      const writer = writerOn(sql, calls);
+      const outcomes = await Promise.allSettled([
+        commits.runBatched(writer, 'a'),
+        commits.runBatched(writer, 'boom'),
+        commits.run(() => sql.run('INSERT INTO t (v) VALUES (?)', ['plain'])),
+        commits.runBatched(writer, 'b'),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect(retried).toHaveLength(1);
+      expect(calls).toEqual(['many(a,boom)', 'one(a)', 'many(a)', 'one(boom)', 'many(boom)', 'one(b)', 'many(b)']);
+      // Written once each: the failed first attempt left nothing.
+      expect((await sql.all<{ v: string }>('SELECT v FROM t ORDER BY rowid')).map((r) => r.v)).toEqual(['a', 'plain', 'b']);
+      await sql.close();
+    });
   });
 });

@@ -1,0 +1,52 @@
+import type { Sql, SqlValue } from './sql.js';
+
+/** A column of a row set: its SQL type on both engines. `bytes` travel as hex. */
+export type RowSetType = 'text' | 'int' | 'bytes';
+
+export type RowSetColumns = Readonly<Record<string, RowSetType>>;
+
+const PG_TYPE: Record<RowSetType, string> = { text: 'text', int: 'bigint', bytes: 'text' };
+
+/**
+ * Many rows as ONE statement parameter, so a group commit writes a whole
+ * group with a fixed number of statements instead of one per row (issue 20:
+ * on PostgreSQL every statement is a network round trip). The rows travel
+ * as one JSON array of objects; each engine unpacks it with its own table
+ * function — PostgreSQL `json_to_recordset`, SQLite `json_each` — and that
+ * difference stays here: stores write the rest of the statement once.
+ *
+ * `rowSet(sql, 'r', { id: 'text', seq: 'int' })` is SQL text for a FROM
+ * item named `r` with those columns, taking one `?`; `rowSetParam(rows)`
+ * is its value. A `bytes` column's value is a Buffer; read it with
+ * `fromHex(sql, 'r.col')`. Column names are the caller's constants.
+ */
+export function rowSet(sql: Pick<Sql, 'engine'>, alias: string, columns: RowSetColumns): string {
+  const names = Object.keys(columns);
+  if (sql.engine === 'postgres') {
+    return `json_to_recordset(?::json) AS ${alias}(${names.map((n) => `${n} ${PG_TYPE[columns[n] as RowSetType]}`).join(', ')})`;
+  }
+  // ->> gives SQLite's native type (text or integer); a JSON null is SQL NULL.
+  return `(SELECT ${names.map((n) => `value ->> '${n}' AS ${n}`).join(', ')} FROM json_each(?)) AS ${alias}`;
+}
+
+/** The one parameter of a rowSet: the rows, Buffers as hex. */
+export function rowSetParam(rows: readonly Readonly<Record<string, SqlValue | undefined>>[]): string {
+  return JSON.stringify(rows, (_k, v: unknown) => {
+    if (typeof v === 'bigint') return Number(v);
+    // JSON.stringify hands a Buffer to the replacer already as { type: 'Buffer', data }.
+    if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+      return Buffer.from((v as { data: number[] }).data).toString('hex');
+    }
+    return v;
+  });
+}
+
+/** SQL for a `bytes` column of a row set as the engine's binary value. */
+export const fromHex = (sql: Pick<Sql, 'engine'>, column: string): string => (sql.engine === 'postgres' ? `decode(${column}, 'hex')` : `unhex(${column})`);
+
+/**
+ * `INSERT … SELECT … ON CONFLICT`: SQLite needs a WHERE before ON CONFLICT
+ * after a SELECT (its parser would otherwise read ON as a join
+ * constraint); PostgreSQL accepts the same text.
+ */
+export const SELECT_ALL_ROWS = 'WHERE true';

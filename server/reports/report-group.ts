@@ -1,0 +1,180 @@
+import type { Device, DeviceStore } from '../devices/device-store.js';
+import { settingCounterPrefix, type CounterStore } from '../rollouts/rollout-counters.js';
+import { rolloutDeviceKey, type RolloutDevice, type RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
+import type { RolloutStore } from '../rollouts/rollout-store.js';
+import { intervalMove, type TimelineStore } from '../rollouts/rollout-timeline.js';
+import type { DeviceState, Report } from './report-rules.js';
+import { reportKey, type ReportStore, type StoredReport } from './report-store.js';
+
+/** A report with what could fail on its own input already done, before it joins the shared transaction. */
+export interface PreparedReport {
+  report: Report;
+  /** RFC 8785 bytes, stored and compared for seq idempotency. */
+  body: string;
+}
+
+/** One request: an authenticated device's prepared reports, at the time it arrived. */
+export interface IngestItem {
+  device: Device;
+  prepared: PreparedReport[];
+  now: number;
+}
+
+type RolloutSummary = Awaited<ReturnType<RolloutStore['summary']>>;
+
+export interface GroupStores {
+  devices: Pick<DeviceStore, 'lastSeqsOf' | 'setLastSeqs'>;
+  reports: Pick<ReportStore, 'bodiesOf' | 'insertMany'>;
+  rollouts: Pick<RolloutStore, 'summary'>;
+  rolloutDevices: Pick<RolloutDeviceStore, 'getMany' | 'writeMany'>;
+  counters: Pick<CounterStore, 'settingKeysOf' | 'addMany'>;
+  timeline: Pick<TimelineStore, 'addMany'>;
+}
+
+/** One request's view of the group: the rows as the requests before it left them, and its own changes, kept or dropped whole. */
+export interface Draft {
+  lastSeqOf(deviceId: string): number | undefined;
+  bodyOf(deviceId: string, seq: number): string | undefined;
+  rollout(rolloutId: string): RolloutSummary;
+  rolloutDevice(rolloutId: string, deviceId: string): RolloutDevice | undefined;
+  hasCounter(rolloutId: string, key: string): boolean;
+  /** How many counters exist for one setting key of a rollout (stored or created in this group). */
+  settingCounters(rolloutId: string, key: string): number;
+  count(rolloutId: string, key: string, delta: number): void;
+  moved(rolloutId: string, from: DeviceState | null, to: DeviceState, at: number): void;
+  insertReport(r: StoredReport): void;
+  setRolloutDevice(d: RolloutDevice): void;
+  setLastSeq(deviceId: string, seq: number): void;
+  /** The request was accepted: its changes join the group's. */
+  keep(): void;
+}
+
+const SEP = '\u0000';
+
+/**
+ * The rows a group of report requests reads and writes, loaded with one
+ * statement per table (issue 20: per request they were ~14 round trips on
+ * PostgreSQL) and written back the same way. Reads happen inside the
+ * group's transaction, under the fleet-writes lock on PostgreSQL, so no
+ * other writer moves these rows between the read and the write.
+ */
+export async function readGroup(stores: GroupStores, items: readonly IngestItem[]) {
+  const deviceIds = new Set<string>();
+  const reportKeys = new Map<string, { deviceId: string; seq: number }>();
+  const pairs = new Map<string, { rolloutId: string; deviceId: string }>();
+  const rolloutIds = new Set<string>();
+  const withSettings = new Set<string>();
+  for (const { device, prepared } of items) {
+    deviceIds.add(device.id);
+    for (const { report: r } of prepared) {
+      reportKeys.set(reportKey(device.id, r.seq), { deviceId: device.id, seq: r.seq });
+      pairs.set(rolloutDeviceKey(r.rolloutId, device.id), { rolloutId: r.rolloutId, deviceId: device.id });
+      rolloutIds.add(r.rolloutId);
+      if (r.settings && Object.keys(r.settings).length > 0) withSettings.add(r.rolloutId);
+    }
+  }
+  const lastSeqs = await stores.devices.lastSeqsOf([...deviceIds]);
+  const bodies = await stores.reports.bodiesOf([...reportKeys.values()]);
+  const rds = await stores.rolloutDevices.getMany([...pairs.values()]);
+  // A group's reports name a rollout or two: one small read each.
+  const summaries = new Map<string, RolloutSummary>();
+  for (const id of rolloutIds) summaries.set(id, await stores.rollouts.summary(id));
+  const settingKeys = await stores.counters.settingKeysOf([...withSettings]);
+
+  // What the kept requests changed; written by write().
+  const reports: StoredReport[] = [];
+  const changedRds = new Map<string, RolloutDevice>();
+  const changedSeqs = new Map<string, number>();
+  const counterMoves = new Map<string, { rolloutId: string; key: string; delta: number }>();
+  const intervalMoves = new Map<string, { rolloutId: string; minute: number; terminal: number; failures: number }>();
+  const moved = new Set<string>();
+
+  const addCounter = (into: Map<string, { rolloutId: string; key: string; delta: number }>, rolloutId: string, key: string, delta: number): void => {
+    const k = `${rolloutId}${SEP}${key}`;
+    const m = into.get(k);
+    if (m) m.delta += delta;
+    else into.set(k, { rolloutId, key, delta });
+  };
+
+  const draft = (): Draft => {
+    const own = {
+      reports: [] as StoredReport[],
+      bodies: new Map<string, string>(),
+      rds: new Map<string, RolloutDevice>(),
+      seqs: new Map<string, number>(),
+      counters: new Map<string, { rolloutId: string; key: string; delta: number }>(),
+      intervals: [] as { rolloutId: string; minute: number; terminal: number; failures: number }[],
+    };
+    const existsCounter = (rolloutId: string, key: string): boolean => {
+      const k = `${rolloutId}${SEP}${key}`;
+      return (settingKeys.get(rolloutId)?.has(key) ?? false) || counterMoves.has(k) || own.counters.has(k);
+    };
+    return {
+      lastSeqOf: (id) => own.seqs.get(id) ?? changedSeqs.get(id) ?? lastSeqs.get(id),
+      bodyOf: (id, seq) => {
+        const k = reportKey(id, seq);
+        return own.bodies.get(k) ?? bodies.get(k);
+      },
+      rollout: (id) => summaries.get(id),
+      rolloutDevice: (rolloutId, deviceId) => {
+        const k = rolloutDeviceKey(rolloutId, deviceId);
+        return own.rds.get(k) ?? changedRds.get(k) ?? rds.get(k);
+      },
+      hasCounter: existsCounter,
+      settingCounters: (rolloutId, key) => {
+        // Only setting counters matter here, and each is either stored (settingKeys) or moved in this group.
+        const prefix = settingCounterPrefix(key);
+        const seen = new Set<string>();
+        for (const k of settingKeys.get(rolloutId) ?? []) if (k.startsWith(prefix)) seen.add(k);
+        for (const m of [...counterMoves.values(), ...own.counters.values()]) if (m.rolloutId === rolloutId && m.key.startsWith(prefix)) seen.add(m.key);
+        return seen.size;
+      },
+      count: (rolloutId, key, delta) => {
+        if (delta !== 0) addCounter(own.counters, rolloutId, key, delta);
+      },
+      moved: (rolloutId, from, to, at) => {
+        const m = intervalMove(from, to, at);
+        if (m) own.intervals.push({ rolloutId, ...m });
+      },
+      insertReport: (r) => {
+        own.reports.push(r);
+        own.bodies.set(reportKey(r.deviceId, r.seq), r.body);
+      },
+      setRolloutDevice: (d) => void own.rds.set(rolloutDeviceKey(d.rolloutId, d.deviceId), d),
+      setLastSeq: (id, seq) => void own.seqs.set(id, seq),
+      keep: () => {
+        reports.push(...own.reports);
+        for (const [k, v] of own.bodies) bodies.set(k, v);
+        for (const [k, v] of own.rds) changedRds.set(k, v);
+        for (const [k, v] of own.seqs) changedSeqs.set(k, v);
+        for (const m of own.counters.values()) {
+          addCounter(counterMoves, m.rolloutId, m.key, m.delta);
+          moved.add(m.rolloutId);
+        }
+        for (const m of own.intervals) {
+          const k = `${m.rolloutId}${SEP}${m.minute}`;
+          const sum = intervalMoves.get(k);
+          if (sum) {
+            sum.terminal += m.terminal;
+            sum.failures += m.failures;
+          } else intervalMoves.set(k, { ...m });
+        }
+        for (const d of own.rds.values()) moved.add(d.rolloutId);
+      },
+    };
+  };
+
+  return {
+    draft,
+    /** Everything the kept requests changed: one statement per table. */
+    async write(): Promise<void> {
+      await stores.reports.insertMany(reports);
+      await stores.rolloutDevices.writeMany([...changedRds.values()]);
+      await stores.devices.setLastSeqs([...changedSeqs].map(([id, seq]) => ({ id, seq })));
+      await stores.counters.addMany([...counterMoves.values()]);
+      await stores.timeline.addMany([...intervalMoves.values()].filter((m) => m.terminal !== 0 || m.failures !== 0));
+    },
+    /** Rollouts whose devices or counters the kept requests moved (auto-halt looks at them after the commit). */
+    movedRollouts: (): ReadonlySet<string> => moved,
+  };
+}
