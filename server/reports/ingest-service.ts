@@ -184,11 +184,19 @@ export function createIngestService(deps: IngestDeps) {
     return true;
   };
 
-  const applyBatch = async (draft: Draft, { device, prepared: batch, now }: IngestItem): Promise<IngestResult> => {
+  const applyBatch = async (draft: Draft, { device, prepared: given, now, assignSeq }: IngestItem): Promise<IngestResult> => {
     const deviceId = device.id;
     // Read inside the transaction: an earlier request of this device in the same group moved it.
     const storedSeq = draft.lastSeqOf(deviceId);
     if (storedSeq === undefined) throw new AppError('not_found', `no device ${deviceId}`);
+    // A gateway's report takes the next seq here, so two of one device in one group never collide.
+    const batch = assignSeq
+      ? given.map((p, i) => {
+          const seq = storedSeq + 1 + i;
+          const { seq: _unused, ...rest } = JSON.parse(p.body) as Report;
+          return { report: { ...p.report, seq }, body: canonicalJson({ ...rest, seq }) };
+        })
+      : given;
     let lastSeq = storedSeq;
     let accepted = 0;
     let duplicates = 0;
@@ -265,15 +273,8 @@ export function createIngestService(deps: IngestDeps) {
      */
     async record(device: Device, report: Omit<Report, 'seq'>): Promise<IngestResult> {
       const now = deps.now().getTime();
-      const moved = new Set<string>();
-      const [prepared] = await prepare([{ ...report, seq: 0 }]);
-      return deps.commits.run(async () => {
-        const seq = ((await deps.devices.lastSeqOf(device.id)) ?? -1) + 1;
-        const withSeq = { ...(prepared as PreparedReport).report, seq };
-        const result = await applyBatch(device, [{ report: withSeq, body: canonicalJson({ ...report, seq }) }], now, moved);
-        for (const id of moved) touched.add(id);
-        return result;
-      });
+      const prepared = await prepare([{ ...report, seq: 0 }]);
+      return deps.commits.runBatched(writer, { device, prepared, now, assignSeq: true });
     },
   };
 }

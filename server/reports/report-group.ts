@@ -18,6 +18,8 @@ export interface IngestItem {
   device: Device;
   prepared: PreparedReport[];
   now: number;
+  /** One report without a seq of its own (protocol §11, §12): it takes the device's next seq in the group. */
+  assignSeq?: boolean;
 }
 
 type RolloutSummary = Awaited<ReturnType<RolloutStore['summary']>>;
