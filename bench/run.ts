@@ -327,7 +327,7 @@ process.once('SIGINT', () => {
 
 async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
-  const everything = ['pollOffered', 'ddiPoll', 'pollNothing', 'poll304', 'reportSingle', 'reportBatch', 'enroll', 'status', 'deviceList'];
+  const everything = ['pollOffered', 'ddiPoll', 'menderNext', 'pollNothing', 'poll304', 'reportSingle', 'reportBatch', 'enroll', 'status', 'deviceList'];
   // --scenarios a,b: a subset while profiling one path (the curve needs pollOffered and status).
   const all = args.scenarios ? [...new Set([...args.scenarios.split(','), 'pollOffered', 'status'])] : everything;
   for (const name of all) if (!everything.includes(name)) throw new Error(`unknown scenario ${name}; one of ${everything.join(', ')}`);

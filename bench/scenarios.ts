@@ -1,5 +1,5 @@
 import { bucketOf } from '../server/rollouts/bucket.js';
-import { deviceIdOf, deviceTokenOf, isTargetModel, type SeedResult } from './seed.js';
+import { deviceIdOf, deviceTokenOf, isTargetModel, menderTokenOf, type SeedResult } from './seed.js';
 import type { LoadSpec } from './load.js';
 
 const STATES = ['received', 'downloading', 'downloaded', 'installing', 'applied'];
@@ -59,6 +59,15 @@ export function serverScenarios(s: ScenarioInput): Record<string, LoadSpec & { s
     ddiPoll: {
       ...base, name: `DDI base poll (hawkBit), action linked, ${DDI_POOL} devices`,
       request: (k) => { const i = targetDevice(k % DDI_POOL, n); return { path: `/DEFAULT/controller/v1/${deviceIdOf(i)}`, headers: { authorization: `TargetToken ${deviceTokenOf(i)}` } }; },
+    },
+    // protocol §12: the Mender client's poll, on a fleet every device of which is offered a .mender release.
+    menderNext: {
+      ...base, name: 'Mender deployments/next, update offered', method: 'POST',
+      request: (k) => ({
+        path: '/api/devices/v2/deployments/device/deployments/next',
+        headers: { ...auth(menderTokenOf((k * 7919) % s.seed.menderDevices)), 'content-type': 'application/json' },
+        body: '{"device_provides":{"device_type":"acc-board","artifact_name":"1.0.0"},"update_control_map":true}',
+      }),
     },
     pollNothing: {
       ...base, name: 'poll, nothing offered',

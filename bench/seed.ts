@@ -25,6 +25,9 @@ export const deviceIdOf = (i: number): string => `bench-${String(i).padStart(8, 
 export const deviceTokenOf = (i: number): string => `dev_${createHash('sha256').update(`bench:${i}`).digest('base64url')}`;
 /** Four devices in five are the model the rollouts target; the rest are offered nothing. */
 export const isTargetModel = (i: number): boolean => i % 5 !== 0;
+/** Mender devices (protocol §12), a fleet of their own beside the native one: ids and gateway tokens. */
+export const menderDeviceIdOf = (i: number): string => `bench-mender-${String(i).padStart(8, '0')}`;
+export const menderTokenOf = (i: number): string => `mdr_${createHash('sha256').update(`bench-mender:${i}`).digest('base64url')}`;
 
 export interface SeedResult {
   dataDir: string;
@@ -39,6 +42,8 @@ export interface SeedResult {
   dbBytesDevices: number;
   dbBytesReports: number;
   tokens: { admin: string; enroller: string; qa: string };
+  /** Mender devices seeded (model acc-board on 1.0.0, each offered bench-mender-2.0.0). */
+  menderDevices: number;
 }
 
 /** Rows per PostgreSQL bulk statement (one array parameter per column). */
@@ -98,6 +103,12 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     release('bench-redmi-2-3.0.0', { models: ['redmi-2'], appliesTo: '>=2.5.0', version: '3.0.0', artifact: { sha256: art.sha256, size: art.size } }, at),
   ];
   for (const r of releases) await publishRelease(signEnvelope({ signed: r }, [signer]), actor, ctx);
+  // A .mender release for the Mender fleet (its header recorded as an upload would record it).
+  const menderImage = Buffer.alloc(256 * 1024, 'bench mender image\n');
+  const menderArt = await ctx.artifacts.put(Readable.from([menderImage]), config.maxArtifactBytes, actor, at);
+  await ctx.menderHeaders.record(menderArt.sha256, { artifactName: '2.0.0', deviceTypes: ['acc-board'], formatVersion: 3 });
+  const menderRelease = release('bench-mender-2.0.0', { models: ['acc-board'], appliesTo: '<2.0.0', version: '2.0.0', artifact: { sha256: menderArt.sha256, size: menderArt.size } }, at);
+  await publishRelease(signEnvelope({ signed: menderRelease }, [signer]), actor, ctx);
 
   const started = Date.now();
   const now = Date.now();
@@ -137,6 +148,7 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     { id: 'bench-system', releaseId: releases[0]!.id, stages: [{ cohort: 'qa', basisPoints: 10000 }, { cohort: 'all', basisPoints: 1000 }, { cohort: 'all', basisPoints: 10000 }], advances: 2 },
     { id: 'bench-settings', releaseId: releases[1]!.id, stages: [{ cohort: 'all', basisPoints: 5000 }], advances: 0 },
     { id: 'bench-redmi-2', releaseId: releases[2]!.id, stages: [{ cohort: 'all', basisPoints: 10000 }], advances: 0 },
+    { id: 'bench-mender', releaseId: menderRelease.id, stages: [{ cohort: 'all', basisPoints: 10000 }], advances: 0 },
   ];
   const salts: Record<string, string> = {};
   for (const p of plans) {
@@ -211,6 +223,15 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     await ctx.counters.add('bench-system', counterKey.setting('cloud.messaging.enabled', false, 'default'), reported.target);
   });
   const after = db ? dbBytes(db) : await pgBytes(sql, ['reports', 'rollout_devices']);
+  // The Mender fleet: a fifth of the native one, admitted, with a gateway token each (no history: every poll is offered).
+  const menderDevices = Math.max(1, Math.floor(devices / 5));
+  await ctx.sql.transaction(async () => {
+    for (let i = 0; i < menderDevices; i++) {
+      await sql.run('INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, -1)',
+        [menderDeviceIdOf(i), deviceTokenHash(`dev_unused_${i}`), 'acc-board', '1.0.0', '{"device_type":"acc-board"}', now, now]);
+      await sql.run('INSERT INTO mender_tokens (token_hash, device_id, issued_at, expires_at) VALUES (?, ?, ?, NULL)', [deviceTokenHash(menderTokenOf(i)), menderDeviceIdOf(i), now]);
+    }
+  });
   const seedMs = Date.now() - started;
 
   const tokens = {
@@ -231,5 +252,6 @@ export async function seed(dataDir: string, devices: number, opts: { reportsPerD
     dbBytesDevices: dbBytesDevicesOnly,
     dbBytesReports: after - before,
     tokens,
+    menderDevices,
   };
 }

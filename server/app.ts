@@ -27,6 +27,9 @@ import { trustRoutes } from './trust/trust-routes.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import type { TokenResolver } from './auth/authorize.js';
 import { ddiPollRoute, ddiRoutes, type DdiRouteDeps } from './ddi/ddi-routes.js';
+import { admissionRoutes } from './devices/admission/admission-routes.js';
+import { menderDownloadRoutes } from './mender/mender-download-routes.js';
+import { menderGateway } from './mender/mender-gateway.js';
 
 /** Operator tokens, noting each use in memory (written behind by ctx.tokenUsage). */
 const operatorResolver = (ctx: AppContext): TokenResolver => async (token) => {
@@ -58,9 +61,11 @@ export function createApp(ctx: AppContext): RequestListener {
   // One limiter for both ways in: an operator's budget is the same whichever path served it.
   const limiter = limitPrincipal(ctx.config.rateLimitPerMinute);
   const edge = createDeviceEdgeOf(ctx, observer, limiter);
+  // protocol §12: the Mender device API, also ahead of Express (deployments/next is polled like the native route).
+  const mender = menderGateway(ctx.mender, observer);
   const app = createExpressApp(ctx, observer, limiter);
   return (req, res) => {
-    if (!refuseTransferCoding(req, res) && !refuseNul(req, res) && !edge.serve(req, res)) app(req, res);
+    if (!refuseTransferCoding(req, res) && !refuseNul(req, res) && !edge.serve(req, res) && !mender(req, res)) app(req, res);
   };
 }
 
@@ -98,6 +103,8 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver, lim
   app.use(openApiRoutes());
   app.use(trustRoutes(ctx));
   app.use(artifactDownloadRoutes(ctx));
+  // protocol §12: a signed, expiring link is the credential of a Mender client's download.
+  app.use(menderDownloadRoutes({ links: ctx.mender.links, artifacts: ctx.artifacts, now: ctx.now }));
   app.use(logRoutes(ctx));
   // The dashboard's files (protocol §10); everything they show comes from the API below, with a token.
   app.use(dashboardRoutes());
@@ -112,6 +119,7 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver, lim
   app.use(artifactUploadRoutes(ctx));
   app.use(deviceQueryRoutes(ctx));
   app.use(deviceLifecycleRoutes(ctx));
+  app.use(admissionRoutes(ctx));
   app.use(cohortRoutes(ctx));
   app.use(rolloutRoutes(ctx));
   app.use(timelineRoutes(ctx));

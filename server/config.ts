@@ -77,6 +77,10 @@ export interface Config {
   /** protocol §11: the configData attributes that give a DDI device's model and installed version. */
   ddiModelAttribute: string;
   ddiVersionAttribute: string;
+  /** protocol §12 OTA_MENDER_LINK_TTL_SECONDS: how long a signed artifact link sent to a Mender client stays valid. */
+  menderLinkTtlSeconds: number;
+  /** OTA_ADMISSION_MAX_PENDING: admission requests kept waiting at most (an unknown identity beyond it is answered 429). */
+  admissionMaxPending: number;
 }
 
 export class ConfigError extends Error {
@@ -229,6 +233,8 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     ddiPollSeconds: int('OTA_DDI_POLL_SECONDS', 300, 1, 24 * 3600),
     ddiModelAttribute: env.OTA_DDI_MODEL_ATTRIBUTE ?? 'model',
     ddiVersionAttribute: env.OTA_DDI_VERSION_ATTRIBUTE ?? 'version',
+    menderLinkTtlSeconds: int('OTA_MENDER_LINK_TTL_SECONDS', 900, 60, 7 * 24 * 3600),
+    admissionMaxPending: int('OTA_ADMISSION_MAX_PENDING', 10_000, 1, 10_000_000),
   };
   const merged = { ...fromEnv, ...overrides };
   const config: Config = {

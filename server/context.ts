@@ -25,6 +25,7 @@ import { createDatabaseOutage, type DatabaseOutage } from './db/outage.js';
 import { createWebhookNotifier, type WebhookNotifier } from './notifications/webhook-notifier.js';
 import { createReleaseStore, type ReleaseStore } from './releases/release-store.js';
 import { createIngestService, type IngestService } from './reports/ingest-service.js';
+import type { DeviceState } from './reports/report-rules.js';
 import { createReportStore, type ReportStore } from './reports/report-store.js';
 import { createCensus, type Census } from './rollouts/census.js';
 import { createHealthService, type HealthService } from './rollouts/health-service.js';
@@ -55,6 +56,12 @@ import { actorOf } from './auth/principal.js';
 
 /** Change-feed topic of a DDI controller's record (its actions, its configData): key = device id. */
 const DDI_TOPIC = 'ddi-controller';
+import { createAdmissionService, type AdmissionService } from './devices/admission/admission-service.js';
+import { createAdmissionStore } from './devices/admission/admission-store.js';
+import { createLinkSigner } from './mender/artifact-links.js';
+import type { MenderDeps } from './mender/mender-deps.js';
+import { createMenderArtifactStore, createMenderTokenStore, sharedSecret, type MenderArtifactStore } from './mender/mender-stores.js';
+import type { Principal } from './auth/principal.js';
 
 /** Everything a route or service may use, built once from config by the composition root (or a test). */
 export interface AppContext {
@@ -115,6 +122,12 @@ export interface AppContext {
   cancelUpdate(deviceId: string, rolloutId: string, actor: string): Promise<CancelledUpdate>;
   /** Artifacts no published release references, listed or removed (prune-service.ts, bound to its stores). */
   pruneArtifacts(opts: { dryRun: boolean; minAgeSeconds: number }, actor: string): Promise<PruneResult>;
+  /** protocol §12 device admission: pending, accepted, rejected, preauthorized identities and keys. */
+  admission: AdmissionService;
+  /** The header of every uploaded `.mender` artifact (checked at publish, protocol §12). */
+  menderHeaders: MenderArtifactStore;
+  /** The Mender gateway's narrow view of the device core (server/mender). */
+  mender: MenderDeps;
   commits: GroupCommit;
   jsonBody: RequestHandler;
   /**
@@ -166,6 +179,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   // Created outside any transaction (SQLite's feed keeps its pending changes on the connection).
   const changes = createNodeChangeFeed({ sql, databaseUrl: config.databaseUrl, onError: jobFailed('change feed failed') });
   const live = createLiveRollouts(rollouts, releases, log);
+  // protocol §12: a device's earlier Mender tokens stay valid 10 minutes after a new one is issued.
+  const menderTokens = createMenderTokenStore(sql, { graceMs: 10 * 60 * 1000, maxCached: Math.max(1000, config.deviceCacheEntries) });
+  const menderHeaders = createMenderArtifactStore(sql);
   // Each view follows the feed from before it is first loaded, so nothing committed in between is
   // missed; a view re-reads what changed from the store (never stale, never partial).
   live.follow(changes);
@@ -174,6 +190,8 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   // Withdrawn offers of single devices (protocol §7 cancel-update) reach every node's poll.
   changes.subscribe(async (c) => {
     if (c.topic === CANCELLED_OFFER_TOPIC && c.key !== null) await cancelled.changed(c.key);
+    // A Mender device's tokens follow its record (a re-admission or decommission on another node).
+    if (c.topic === 'device' && c.key !== null) menderTokens.forget(c.key);
   });
   await changes.start();
   await logAtStartup(trust.current(), toTimestamp(now()), { sql, log, releases, rollouts, changes });
@@ -278,6 +296,48 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   changes.subscribe((c) => {
     if (c.topic === DDI_TOPIC && c.key !== null) gateway.forget(c.key);
   });
+  const admission = createAdmissionService({
+    sql, store: createAdmissionStore(sql), audit, now, maxPending: config.admissionMaxPending,
+    // A replaced or refused key: the device's gateway tokens stop working on every node.
+    revoked: async (deviceId) => {
+      await menderTokens.revoke(deviceId);
+      await changes.publish('device', deviceId);
+    },
+  });
+  // Several nodes sign and check artifact links with one secret, kept in the database (protocol §9).
+  const links = createLinkSigner(await sharedSecret(sql, 'mender-artifact-links'));
+  // An admitted identity is enrolled by the gateway itself (protocol §12: admission is the credential).
+  const menderEnroller: Principal = { kind: 'operator', role: 'enroller', name: 'mender-gateway', tokenId: 0 };
+  const mender: MenderDeps = {
+    authenticate: (identity) => admission.request(identity),
+    async enroll(deviceId) {
+      if (await devices.get(deviceId)) return;
+      // Admitted, not yet described: its inventory (or first poll) gives its model and version.
+      await core.enroll({ deviceId, model: '', version: '0.0.0' }, menderEnroller);
+    },
+    device: (id) => devices.peek(id) ?? devices.get(id),
+    setAttributes: async ({ id, ...facts }) => void (await core.updateFacts(id, facts)),
+    seen: (device, version, at) => activity.seen(device.id, version, at),
+    offersFor: (device, version, at) => poll.offersFor(device, version, at),
+    offered: (deviceId, offers, at) => poll.offered(deviceId, offers, at),
+    stateOf: async (rolloutId, deviceId) => ((await rolloutDevices.get(rolloutId, deviceId))?.state ?? null) as DeviceState | null,
+    async progress(rolloutId, deviceId) {
+      const rollout = await rollouts.summary(rolloutId);
+      const rd = rollout ? await rolloutDevices.get(rolloutId, deviceId) : undefined;
+      return { rollout: rollout && { releaseId: rollout.releaseId, state: rollout.state }, state: (rd?.state ?? null) as DeviceState | null };
+    },
+    // The server numbers a Mender status (it has no seq of its own), inside the group commit.
+    report: async (device, report) => void (await core.report(device, [{ ...report, seq: 0 }], { assignSeq: true })),
+    tokensChanged: (deviceId) => changes.publish('device', deviceId),
+    tokens: menderTokens,
+    headers: menderHeaders,
+    links,
+    logger,
+    now,
+    publicUrl: config.publicUrl,
+    linkTtlSeconds: config.menderLinkTtlSeconds,
+    maxJsonBytes: config.maxJsonBytes,
+  };
   return {
     config,
     sql,
@@ -320,6 +380,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     cancelUpdate: (deviceId, rolloutId, actor) =>
       cancelUpdate(deviceId, rolloutId, actor, { sql, rollouts, devices, rolloutDevices, counters, activity, cancelled, audit, changes, now }),
     pruneArtifacts: (opts, actor) => pruneArtifacts(opts, actor, { sql, artifacts, releases, audit, now }),
+    admission,
+    menderHeaders,
+    mender,
     commits,
     jsonBody: jsonBody(config.maxJsonBytes),
     changes,

@@ -50,7 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide('uiBuild', ui);
   await ensureChromium();
-  await ensureSwupdate();
+  await ensureDeviceClients();
   const stopPostgres = await postgres;
   return stopPostgres;
 }
@@ -112,18 +112,26 @@ async function ensureChromium(): Promise<void> {
   await run(['install', '-y', 'chromium']);
 }
 
-const SWUPDATE = '/usr/bin/swupdate';
 const POLICY_RC = '/usr/sbin/policy-rc.d';
 
+/** The stock device clients the gateways' acceptance tests run, by the file each package installs. */
+const DEVICE_CLIENTS: Record<string, string> = {
+  // hawkBit DDI (test/ddi/swupdate-stock.test.ts)
+  swupdate: '/usr/bin/swupdate',
+  // Mender (test/mender/mender-stock.test.ts)
+  'mender-client': '/usr/bin/mender',
+  'mender-artifact': '/usr/bin/mender-artifact',
+};
+
 /**
- * The DDI gateway's acceptance test (test/ddi/swupdate-stock.test.ts) runs
- * Debian's stock SWUpdate. Installed here like Chromium when missing (root
- * with apt-get). The package enables a swupdate service: a temporary
- * policy-rc.d that exits 101 keeps any daemon from starting, and is removed
- * afterwards (only if this run created it).
+ * Debian's stock SWUpdate, Mender client and mender-artifact, installed here
+ * like Chromium when missing (root with apt-get). Their packages enable
+ * services: a temporary policy-rc.d that exits 101 keeps any daemon from
+ * starting, removed afterwards (only if this run created it).
  */
-async function ensureSwupdate(): Promise<void> {
-  if (existsSync(SWUPDATE) || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+async function ensureDeviceClients(): Promise<void> {
+  const missing = Object.entries(DEVICE_CLIENTS).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+  if (missing.length === 0 || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
   const run = (args: string[]) =>
     new Promise<void>((done) => {
       execFile('/usr/bin/apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 * 1024 * 1024 }, () => done());
@@ -135,7 +143,7 @@ async function ensureSwupdate(): Promise<void> {
   }
   try {
     await run(['update']);
-    await run(['install', '-y', 'swupdate']);
+    await run(['install', '-y', '--no-install-recommends', ...missing]);
   } finally {
     if (ownPolicy) rmSync(POLICY_RC, { force: true });
   }

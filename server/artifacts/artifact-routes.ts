@@ -40,6 +40,8 @@ export interface ArtifactRoutesDeps {
   config: { maxArtifactBytes: number };
   now: () => Date;
   jsonBody: RequestHandler;
+  /** protocol §12: reads a `.mender` artifact's header at upload (checked at publish). */
+  menderHeaders: { inspect(sha256: string, path: string): Promise<{ artifactName: string; deviceTypes: readonly string[] } | undefined> };
   /** Artifacts no published release references, listed or removed (prune-service.ts, bound to its stores). */
   pruneArtifacts(opts: { dryRun: boolean; minAgeSeconds: number }, actor: string): Promise<PruneResult>;
 }
@@ -55,7 +57,9 @@ export function artifactUploadRoutes(deps: ArtifactRoutesDeps): Router {
     if (stored.created) {
       await deps.audit.append({ actor, action: 'artifact.upload', subject: stored.sha256, details: { size: stored.size, ...(name === undefined ? {} : { name }) } }, at);
     }
-    res.status(201).json({ sha256: stored.sha256, size: stored.size });
+    // protocol §12: a `.mender` artifact's header is read once, here, and checked at publish.
+    const mender = await deps.menderHeaders.inspect(stored.sha256, deps.artifacts.pathOf(stored.sha256));
+    res.status(201).json({ sha256: stored.sha256, size: stored.size, ...(mender ? { mender: { artifactName: mender.artifactName, deviceTypes: mender.deviceTypes } } : {}) });
   });
   // What was uploaded, by whom and when (issue 9: ota artifact list); the bytes stay behind the public download route.
   router.get('/v1/artifacts', requireRole(...READERS), async (req, res) => {

@@ -2,10 +2,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Bearer tokens: 256 random bits behind a prefix that says what they are
- * (`ota_` operator, `dev_` device) so a leaked one is easy to recognise in
+ * (`ota_` operator, `dev_` device, `mdr_` Mender gateway device) so a leaked one is easy to recognise in
  * scanners. Only their SHA-256 is stored; a database leak leaks no token.
  */
-export const newToken = (prefix: 'ota' | 'dev'): string => `${prefix}_${random32()}`;
+export const newToken = (prefix: 'ota' | 'dev' | 'mdr'): string => `${prefix}_${random32()}`;
 
 // One randomBytes call per 128 tokens: a call costs about 4 µs whatever its size, which showed in
 // enrollment's profile. Every 32-byte slice of the pool is handed out once, then the pool is replaced.

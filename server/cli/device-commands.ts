@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { PendingRequest } from '../devices/admission/admission-service.js';
 import type * as Api from '../openapi/api-types.generated.js';
 import { apiRequest, fetchAll, printJson, segment, serverOptions, type ServerOptions } from './http-client.js';
-import { println, type CliIo } from './io.js';
+import { CliError, println, type CliIo } from './io.js';
 import { table } from './text-table.js';
 
 type ListOptions = ServerOptions & { json?: boolean; model?: string; cohort?: string; rollout?: string; state?: string };
@@ -69,6 +71,44 @@ export async function cancelDeviceUpdate(id: string, opts: ServerOptions & { rol
   return 0;
 }
 
+/** `ota device pending`: devices waiting to be admitted (protocol §12), every page. */
+export async function listPending(opts: ServerOptions & { json?: boolean }, io: CliIo): Promise<number> {
+  const pending = await fetchAll<PendingRequest>(opts, io, '/v1/devices?admission=pending', 'devices', 1000);
+  if (!pending) return 1;
+  if (opts.json) println(io.out, JSON.stringify({ devices: pending, nextCursor: null }, null, 2));
+  else if (!pending.length) println(io.out, 'no device is waiting to be admitted');
+  else {
+    const rows = pending.map((p) => [p.deviceId, JSON.stringify(p.idData), p.keySha256.slice(0, 16), p.requestedAt]);
+    for (const line of table(['DEVICE', 'IDENTITY', 'KEY SHA-256', 'ASKED'], rows)) println(io.out, line);
+    println(io.out, `${pending.length} device${pending.length === 1 ? '' : 's'} pending (ota device accept ID)`);
+  }
+  return 0;
+}
+
+/** `ota device accept|reject ID`. */
+async function decide(decision: 'accept' | 'reject', id: string, opts: ServerOptions & { key?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/devices/${segment(id)}/${decision}`, json: opts.key === undefined ? {} : { keySha256: opts.key } });
+  if (!reply) return 1;
+  if (opts.json) printJson(reply, io);
+  else println(io.out, decision === 'accept' ? `device ${id} accepted` : `device ${id} rejected`);
+  return 0;
+}
+
+/** `ota device preauthorize --id-data JSON --pubkey FILE`: admitted on its first request. */
+async function preauthorize(opts: ServerOptions & { idData: string; pubkey: string; json?: boolean }, io: CliIo): Promise<number> {
+  let pubkey: string;
+  try {
+    pubkey = readFileSync(opts.pubkey, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read ${opts.pubkey}: ${(e as Error).message}`);
+  }
+  const reply = await apiRequest(opts, io, { method: 'POST', path: '/v1/preauthorizations', json: { idData: opts.idData, pubkey } });
+  if (!reply) return 1;
+  if (opts.json) printJson(reply, io);
+  else println(io.out, `device ${(reply.body as PendingRequest).deviceId} preauthorized`);
+  return 0;
+}
+
 export function registerDevice(program: Command, io: CliIo, exit: (code: number) => void): void {
   const device = program.command('device').description('enrolled devices, for operators (GET /v1/devices)');
   serverOptions(device.command('list').description('devices, filtered; every page'))
@@ -87,4 +127,20 @@ export function registerDevice(program: Command, io: CliIo, exit: (code: number)
     .requiredOption('--rollout <id>', 'the rollout whose offer is withdrawn')
     .option('--json', 'print the API body')
     .action(async (id: string, opts: ServerOptions & { rollout: string; json?: boolean }) => exit(await cancelDeviceUpdate(id, opts, io)));
+  // protocol §12 device admission (Mender clients ask to be admitted; release managers decide).
+  serverOptions(device.command('pending').description('devices waiting to be admitted (GET /v1/devices?admission=pending)'))
+    .option('--json', 'print the API body')
+    .action(async (opts: ServerOptions & { json?: boolean }) => exit(await listPending(opts, io)));
+  serverOptions(device.command('accept').description("admit a device that asked (its newest pending key)").argument('<id>', 'device id (ota device pending)'))
+    .option('--key <sha256>', 'accept this key of the device (KEY SHA-256 in full)')
+    .option('--json', 'print the API body')
+    .action(async (id: string, opts: ServerOptions & { key?: string; json?: boolean }) => exit(await decide('accept', id, opts, io)));
+  serverOptions(device.command('reject').description('refuse a device: every key of it; its tokens stop working').argument('<id>', 'device id'))
+    .option('--json', 'print the API body')
+    .action(async (id: string, opts: ServerOptions & { json?: boolean }) => exit(await decide('reject', id, opts, io)));
+  serverOptions(device.command('preauthorize').description('admit an identity and key before the device asks'))
+    .requiredOption('--id-data <json>', 'the identity as the device sends it, e.g. \'{"mac":"52:54:00:12:34:56"}\'')
+    .requiredOption('--pubkey <file>', "the device's public key (PEM)")
+    .option('--json', 'print the API body')
+    .action(async (opts: ServerOptions & { idData: string; pubkey: string; json?: boolean }) => exit(await preauthorize(opts, io)));
 }

@@ -20,8 +20,8 @@ interface SimulateFlags {
   token?: string;
   /** Required for native devices (they ship with it); DDI devices cannot verify signatures. */
   root?: string;
-  /** protocol §11: `ddi` simulates hawkBit DDI controllers instead of native agents. */
-  protocol: 'native' | 'ddi';
+  /** native agents; hawkBit DDI controllers (protocol §11); stock Mender clients (protocol §12). */
+  protocol: 'native' | 'ddi' | 'mender';
   /** A `gateway`-role token (DDI devices register with it). */
   gatewayToken?: string;
   devices: number;
@@ -140,6 +140,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
     server: server.replace(/\/+$/, ''),
     enrollToken,
     pinnedRoot: ddi ? undefined : pinnedRootOf(flags.root as string),
+    protocol: flags.protocol === 'mender' ? 'mender' : 'native',
     devices: flags.devices,
     model: flags.model,
     version: flags.version,
@@ -193,8 +194,8 @@ export function registerFleet(program: Command, io: CliIo, exit: (code: number) 
     .command('simulate')
     .description('enroll N in-process reference device agents, poll and install in rounds for --duration seconds, then print their tally')
     .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
-    .option('--enroll-token <token>', 'enrollment credential for POST /v1/devices (default: $OTA_ENROLL_TOKEN)')
-    .addOption(new Option('--protocol <protocol>', 'native agents, or hawkBit DDI controllers behaving like a stock SWUpdate (protocol §11)').choices(['native', 'ddi']).default('native'))
+    .option('--enroll-token <token>', "enrollment credential for POST /v1/devices; with --protocol mender a release manager's token that preauthorizes each device (default: $OTA_ENROLL_TOKEN)")
+    .addOption(new Option('--protocol <protocol>', 'native agents (protocol §7), hawkBit DDI controllers behaving like a stock SWUpdate (§11), or stock Mender clients (§12)').choices(['native', 'ddi', 'mender']).default('native'))
     .option('--gateway-token <token>', 'with --protocol ddi: a token of the gateway role, which registers each controller (default: $OTA_GATEWAY_TOKEN)')
     .option('--token <token>', 'operator token with read access, to report whether the rollouts halted (default: $OTA_TOKEN, then ota login)')
     .option('--root <file>', 'root.json every native device ships with (or a trust folder: its root.json); not used with --protocol ddi')

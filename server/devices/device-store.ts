@@ -107,11 +107,13 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
     },
     /**
      * A device's facts as a device protocol reports them (hawkBit configData, Mender inventory):
-     * model, installed version and attributes, in one write. Returns false when no such device.
+     * model, installed version and attributes, in one write; `at` also counts as the device being
+     * seen. Returns false when no such device.
      */
-    async setFacts(d: DeviceFacts): Promise<boolean> {
+    async setFacts(d: DeviceFacts, at = 0): Promise<boolean> {
       cache.forget(d.id);
-      const changed = await sql.run('UPDATE devices SET model = ?, version = ?, attributes = ? WHERE id = ?', [d.model, d.version, JSON.stringify(d.attributes), d.id]);
+      const changed = await sql.run('UPDATE devices SET model = ?, version = ?, attributes = ?, last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END WHERE id = ?',
+        [d.model, d.version, JSON.stringify(d.attributes), at, at, d.id]);
       // Forgotten again: a poll may have cached the old row while the update waited its turn.
       cache.forget(d.id);
       return changed > 0;

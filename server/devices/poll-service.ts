@@ -66,6 +66,17 @@ export interface Offer {
 type Candidate = Offer;
 
 
+/** One offer as a gateway translates it (protocol §12): the release as signed, the stage it is offered through. */
+export interface GatewayOffer {
+  rolloutId: string;
+  releaseId: string;
+  release: LiveRollout['release'];
+  /** The stage through which the device is eligible (its statement is the one it would be sent). */
+  stage: number;
+  /** The rollout is paused: the offer stands only because it was made before. */
+  paused: boolean;
+}
+
 export type PollService = ReturnType<typeof createPollService>;
 
 /**
@@ -147,6 +158,10 @@ export function createPollService(deps: PollDeps) {
     return state.installAfter;
   };
 
+  /** The structured offers the Mender gateway translates (protocol §12). */
+  const gatewayOffersOf = (found: readonly Candidate[]): GatewayOffer[] =>
+    found.map((c) => ({ rolloutId: c.release.id, releaseId: c.release.releaseId, release: c.release.release, stage: c.stage, paused: c.paused }));
+
   const neutralOf = (found: readonly Candidate[], now: number): DeviceOffer[] =>
     found.map((c) => {
       const installAfter = installAfterOf(c, now);
@@ -216,5 +231,19 @@ export function createPollService(deps: PollDeps) {
     /** What the device is offered now, recording nothing: an edge that decides later whether it made the offer (the DDI gateway's actions) calls `made` then. */
     eligible,
     made,
+    /**
+     * The offers `poll` would make, as the Mender gateway translates them
+     * (protocol §12); nothing is recorded: the caller says which it made
+     * with `offered` (a gateway may deliver only some).
+     */
+    offersFor(device: Device, installedVersion: string, now: number): GatewayOffer[] | Promise<GatewayOffer[]> {
+      const found = eligible(device, installedVersion, now);
+      return found instanceof Promise ? found.then(gatewayOffersOf) : gatewayOffersOf(found);
+    },
+    /** Records offers as made to the device, as a poll records its own (status counts them offered). */
+    offered(deviceId: string, offers: readonly GatewayOffer[], now: number): void {
+      // protocol §5: paused serves no new offers, only those already made.
+      for (const o of offers) if (!o.paused) deps.activity.offered(o.rolloutId, deviceId, o.stage, now);
+    },
   };
 }

@@ -7,13 +7,16 @@ import { chance } from './fleet-random.js';
 import { cuttableFetch, GRACE_MS, messageOf, pause, runPool } from './run-control.js';
 import { tallyFleet, type FleetTally } from './fleet-tally.js';
 import { SimDevice } from './sim-device.js';
+import { SimMenderDevice } from './sim-mender-device.js';
 import { backoffDelay } from '../lib/backoff.js';
 
 export interface FleetOptions {
   /** Base URL of any server speaking docs/protocol.md. */
   server: string;
-  /** Enrollment credential for POST /v1/devices. */
+  /** Enrollment credential for POST /v1/devices (native), or a release manager's token that preauthorizes each Mender device. */
   enrollToken: string;
+  /** native: reference agents (protocol §7); mender: simulated stock Mender clients (protocol §12). */
+  protocol?: 'native' | 'mender';
   /** The root envelope every device ships with (protocol §2: devices walk the chain from it). */
   pinnedRoot: unknown;
   devices: number;
@@ -108,8 +111,11 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
   let phase: FleetPhase = 'enrolling';
   let round = 0;
 
-  const devices = Array.from({ length: o.devices }, (_, i) => {
+  const devices = Array.from({ length: o.devices }, (_, i): SimDevice | SimMenderDevice => {
     const id = `${o.idPrefix}-${i}`;
+    if (o.protocol === 'mender') {
+      return new SimMenderDevice({ id, seed: o.seed, baseUrl: o.server, model: o.model, version: o.version, failRate: o.failRate, offlineRate: o.offlineRate, fetch: net.fetch });
+    }
     return new SimDevice({
       id,
       seed: o.seed,
@@ -129,9 +135,9 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
   /** The quick tally (progress) trusts each device's last count of pending reports; the full one reads its state. */
   const tally = (full: boolean): FleetTally =>
     tallyFleet(devices.map((d) => {
-      const state = full ? d.agent?.snapshot() : undefined;
+      const state = full ? d.snapshot() : undefined;
       return {
-        enrolled: d.agent !== undefined,
+        enrolled: d.enrolled,
         ...(d.enrollError !== undefined ? { enrollError: d.enrollError } : {}),
         optedIn: d.optedIn,
         offered: d.offered,
@@ -159,7 +165,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
     errors.set(m, (errors.get(m) ?? 0) + 1);
   };
 
-  async function enroll(d: SimDevice): Promise<void> {
+  async function enroll(d: SimDevice | SimMenderDevice): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await d.enroll(o.enrollToken);
@@ -181,7 +187,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
   try {
     emit();
     await runPool(devices, o.concurrency, stopped, enroll);
-    const enrolled = devices.filter((d) => d.agent !== undefined);
+    const enrolled = devices.filter((d) => d.enrolled);
 
     phase = 'polling';
     emit();
@@ -212,7 +218,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
     net.reset();
     net.cutAt(drainUntil + GRACE_MS);
     for (let attempt = 0; performance.now() < drainUntil; attempt++) {
-      const waiting = enrolled.filter((d) => d.pendingReports > 0 || (d.agent?.snapshot().queue.length ?? 0) > 0);
+      const waiting = enrolled.filter((d) => d.pendingReports > 0 || (d.snapshot()?.queue.length ?? 0) > 0);
       if (waiting.length === 0) break;
       if (attempt > 0) await pause(Math.min(500, drainUntil - performance.now()));
       await runPool(waiting, o.concurrency, () => performance.now() >= drainUntil, async (d) => {

@@ -63,6 +63,15 @@ export class SimDevice {
     return this.setup.id;
   }
 
+  get enrolled(): boolean {
+    return this.agent !== undefined;
+  }
+
+  /** The agent's state (the full tally reads its queue, refusals and settings). */
+  snapshot(): ReturnType<DeviceAgent['snapshot']> | undefined {
+    return this.agent?.snapshot();
+  }
+
   get optedIn(): boolean {
     return this.setup.optIn !== undefined;
   }

@@ -14,6 +14,13 @@ import rolloutUpdate from '../../manifests/schema/api/rollout-update.schema.json
 import rolloutResume from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
 import cosignature from '../../manifests/schema/api/log-cosignature.schema.json' with { type: 'json' };
 import tokenCreate from '../../manifests/schema/api/token-create.schema.json' with { type: 'json' };
+import deviceAdmission from '../../manifests/schema/api/device-admission.schema.json' with { type: 'json' };
+import devicePreauthorization from '../../manifests/schema/api/device-preauthorization.schema.json' with { type: 'json' };
+import menderAuthRequest from '../../manifests/schema/api/mender-auth-request.schema.json' with { type: 'json' };
+import menderInventory from '../../manifests/schema/api/mender-inventory.schema.json' with { type: 'json' };
+import menderLog from '../../manifests/schema/api/mender-log.schema.json' with { type: 'json' };
+import menderNext from '../../manifests/schema/api/mender-next.schema.json' with { type: 'json' };
+import menderStatus from '../../manifests/schema/api/mender-status.schema.json' with { type: 'json' };
 import release from '../../manifests/schema/release.schema.json' with { type: 'json' };
 import releaseWithdraw from '../../manifests/schema/api/release-withdraw.schema.json' with { type: 'json' };
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
@@ -190,7 +197,7 @@ export const API_ROUTES: ApiRoute[] = [
   },
   {
     method: 'get', path: '/v1/devices', summary: 'Enrolled devices, filtered, paged (at most 2000 looked at per call: page until nextCursor is null)', auth: READERS, tag: 'devices',
-    query: [...['model', 'cohort', 'rollout', 'state'].map((name) => ({ name, description: `filter by ${name}`, schema: { type: 'string', maxLength: 128 } as JsonSchema })), ...PAGE(1000)],
+    query: [...['admission', 'model', 'cohort', 'rollout', 'state'].map((name) => ({ name, description: `filter by ${name}`, schema: { type: 'string', maxLength: 128 } as JsonSchema })), ...PAGE(1000)],
     responses: { 200: json('devices and nextCursor', R.devicePage), 404: 'no such cohort or rollout (the filters)' },
   },
   { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: json('the device', R.deviceDetail), 403: 'a device token (operators only)', 404: 'no such device' } },
@@ -201,6 +208,49 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: 'post', path: '/v1/devices/{deviceId}/cancel-update', summary: "Withdraw a rollout's open offer to this device; counted as cancelled, apart from failures (protocol §7)", auth: PUBLISH, tag: 'devices', body: cancelUpdate,
     responses: { 200: json('the offer withdrawn, counted as cancelled', R.updateCancelled), 404: 'no such device or rollout', 409: 'the device already finished in that rollout, or the rollout is cancelled' },
+  },
+  // Device admission (protocol §12): release managers decide
+  { method: 'post', path: '/v1/devices/{deviceId}/accept', summary: 'Admit a device that asked (its newest pending key, or keySha256)', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: json('the accepted request', R.admissionRequest), 404: 'the device never asked' } },
+  { method: 'post', path: '/v1/devices/{deviceId}/reject', summary: 'Refuse a device: every key of it; its gateway tokens stop working', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: json('how many keys were refused', R.admissionRejected), 404: 'the device never asked' } },
+  { method: 'post', path: '/v1/preauthorizations', summary: 'Admit an identity and key before the device asks (protocol §12)', auth: PUBLISH, tag: 'devices', body: devicePreauthorization, responses: { 201: json('the preauthorization, with the derived deviceId', R.admissionRequest), 400: 'id data or key not valid' } },
+  // Mender device API (protocol §12): stock mender clients, served ahead of Express
+  {
+    method: 'post', path: '/api/devices/v1/authentication/auth_requests', summary: 'Mender: ask to be admitted; X-MEN-Signature over the raw body by the key in it', auth: 'public', tag: 'mender',
+    body: menderAuthRequest,
+    responses: { 200: { description: 'the device token, bare', contentType: 'text/plain' }, 401: 'pending, rejected, or the signature does not verify', 429: 'too many devices waiting to be admitted' },
+  },
+  {
+    method: 'put', path: '/api/devices/v1/inventory/device/attributes', summary: 'Mender: the device\'s attributes (replace); device_type is its model, artifact_name its version', auth: 'device', tag: 'mender',
+    body: menderInventory, responses: { 200: { description: 'stored (an empty body)', contentType: 'text/plain' } },
+  },
+  {
+    method: 'patch', path: '/api/devices/v1/inventory/device/attributes', summary: 'Mender: the device\'s attributes (merge)', auth: 'device', tag: 'mender',
+    body: menderInventory, responses: { 200: { description: 'stored (an empty body)', contentType: 'text/plain' } },
+  },
+  {
+    method: 'post', path: '/api/devices/v2/deployments/device/deployments/next', summary: 'Mender: the deployment to install, if any', auth: 'device', tag: 'mender',
+    body: menderNext,
+    responses: { 200: json('the deployment to install', R.menderDeployment), 204: 'nothing to install' },
+  },
+  {
+    method: 'get', path: '/api/devices/v1/deployments/device/deployments/next', summary: 'Mender (v1): the deployment to install, if any', auth: 'device', tag: 'mender',
+    query: [{ name: 'device_type', description: 'the device type', schema: { type: 'string', maxLength: 1024 } }, { name: 'artifact_name', description: 'the installed artifact name', schema: { type: 'string', maxLength: 1024 } }],
+    responses: { 200: json('as the v2 route', R.menderDeployment), 204: 'nothing to install' },
+  },
+  {
+    method: 'put', path: '/api/devices/v1/deployments/device/deployments/{id}/status', summary: 'Mender: deployment status (durable before the 204)', auth: 'device', tag: 'mender',
+    body: menderStatus,
+    responses: { 204: 'recorded (or a repeat)', 404: 'no such deployment', 409: 'the deployment was aborted (halted or cancelled rollout)' },
+  },
+  {
+    method: 'put', path: '/api/devices/v1/deployments/device/deployments/{id}/log', summary: 'Mender: the deployment log; a failure keeps its error lines', auth: 'device', tag: 'mender',
+    body: menderLog,
+    responses: { 204: 'kept' },
+  },
+  {
+    method: 'get', path: '/api/devices/v1/deployments/download/{sha256}', summary: 'Mender: artifact bytes behind a signed, expiring link (Range supported)', auth: 'public', tag: 'mender',
+    query: [{ name: 'expires', description: 'Unix seconds', schema: { type: 'string' }, required: true }, { name: 'signature', description: 'HMAC of the link', schema: { type: 'string' }, required: true }],
+    responses: { 200: { description: 'the bytes', contentType: 'application/octet-stream' }, 206: { description: 'the requested range', contentType: 'application/octet-stream' }, 403: 'the link was altered or has expired', 416: 'invalid_range' },
   },
   { method: 'post', path: '/v1/tokens', summary: 'Create an operator token (the secret is shown this once)', auth: [], tag: 'tokens', body: tokenCreate, responses: { 201: json('the token, with its secret', R.tokenCreated) } },
   { method: 'get', path: '/v1/tokens', summary: 'Operator tokens: id, role, name, created, last used, revoked (never a secret)', auth: [], tag: 'tokens', query: PAGE(1000), responses: { 200: json('tokens and nextCursor', R.tokenPage) } },

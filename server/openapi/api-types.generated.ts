@@ -56,6 +56,17 @@ export type SettingValue = boolean | number | string;
  */
 export type ReleaseSettingValue = unknown;
 /**
+ * PUT|PATCH /api/devices/v1/inventory/device/attributes body (protocol §12)
+ *
+ * @maxItems 256
+ */
+export type MenderInventory = {
+  name: string;
+  value: string | number | boolean | (string | number)[];
+  description?: string;
+  [k: string]: unknown;
+}[];
+/**
  * POST /v1/devices/{deviceId}/reports body (protocol §7): one report or an array of them
  */
 export type Report = ReportBody | ReportBody[];
@@ -81,6 +92,8 @@ export type Whoami =
  * Every schema of the API contract, by its OpenAPI component name.
  */
 export interface ApiContract {
+  AdmissionRejected: AdmissionRejected;
+  AdmissionRequest: AdmissionRequest;
   ArtifactPage: ArtifactPage;
   ArtifactPrune: ArtifactPrune;
   ArtifactPruneResult: ArtifactPruneResult;
@@ -99,8 +112,10 @@ export interface ApiContract {
   DdiConfigData: DdiConfigData;
   DdiDeploymentBase: DdiDeploymentBase;
   DdiFeedback: DdiFeedback;
+  DeviceAdmission: DeviceAdmission;
   DeviceDetail: DeviceDetail;
   DevicePage: DevicePage;
+  DevicePreauthorization: DevicePreauthorization;
   Enrolled: Enrolled;
   Enrollment: Enrollment;
   ErrorBody: ErrorBody;
@@ -109,6 +124,12 @@ export interface ApiContract {
   LogCosignature: LogCosignature;
   LogEntries: LogEntries;
   LogInclusionProof: LogInclusionProof;
+  MenderAuthRequest: MenderAuthRequest;
+  MenderDeployment: MenderDeployment;
+  MenderInventory: MenderInventory;
+  MenderLog: MenderLog;
+  MenderNext: MenderNext;
+  MenderStatus: MenderStatus;
   PollAnswer: PollAnswer;
   Release: Release;
   ReleasePage: ReleasePage;
@@ -137,6 +158,28 @@ export interface ApiContract {
   UpdateCancelled: UpdateCancelled;
   Whoami: Whoami;
   Withdrawal: Withdrawal;
+}
+/**
+ * POST /v1/devices/{deviceId}/reject answer
+ */
+export interface AdmissionRejected {
+  deviceId: string;
+  /**
+   * Keys refused by this call.
+   */
+  rejected: number;
+}
+/**
+ * A device admission request (protocol §12): identity, key fingerprint, state
+ */
+export interface AdmissionRequest {
+  deviceId: string;
+  admission: "pending" | "accepted" | "rejected" | "preauthorized";
+  idData: {
+    [k: string]: unknown;
+  };
+  keySha256: string;
+  requestedAt: string;
 }
 /**
  * GET /v1/artifacts answer: a page of uploaded artifacts
@@ -444,6 +487,15 @@ export interface DdiFeedback {
   [k: string]: unknown;
 }
 /**
+ * POST /v1/devices/{deviceId}/accept body (optional)
+ */
+export interface DeviceAdmission {
+  /**
+   * Which key of the device to accept.
+   */
+  keySha256?: string;
+}
+/**
  * GET /v1/devices/{deviceId} answer: the device, its cohorts, and per rollout that offered it its state and reports
  */
 export interface DeviceDetail {
@@ -538,6 +590,19 @@ export interface DevicePage {
    * Pass as cursor= for the next page; null on the last page.
    */
   nextCursor: null | string;
+}
+/**
+ * POST /v1/preauthorizations body: admit an identity and key before the device asks (protocol §12)
+ */
+export interface DevicePreauthorization {
+  /**
+   * The device's identity data as the client sends it: a JSON object of strings (Mender: the output of mender-device-identity, e.g. {"mac":"52:54:00:12:34:56"}). Key order and spacing do not matter.
+   */
+  idData: string;
+  /**
+   * The device's public key, PEM (RSA 2048+, ECDSA P-256 or Ed25519).
+   */
+  pubkey: string;
 }
 /**
  * POST /v1/devices 201 answer (protocol §7): the device token, shown this once
@@ -822,6 +887,91 @@ export interface LogInclusionProof {
    * Items: 32 bytes as lower-case hex (keyids, SHA-256 digests, public keys).
    */
   hashes: string[];
+}
+/**
+ * POST /api/devices/v1/authentication/auth_requests body (protocol §12): signed by X-MEN-Signature over these exact bytes
+ */
+export interface MenderAuthRequest {
+  /**
+   * A JSON object of identity attributes (strings or lists of strings), as a string.
+   */
+  id_data: string;
+  /**
+   * The device's public key, PEM: RSA 2048+, ECDSA P-256 or Ed25519.
+   */
+  pubkey: string;
+  /**
+   * Ignored (one tenant).
+   */
+  tenant_token?: string;
+  [k: string]: unknown;
+}
+/**
+ * Mender deployments/next answer (protocol §12)
+ */
+export interface MenderDeployment {
+  /**
+   * The deployment: the rollout id.
+   */
+  id: string;
+  artifact: {
+    artifact_name: string;
+    device_types_compatible: string[];
+    source: {
+      /**
+       * Absolute, self-authorising, expiring link.
+       */
+      uri: string;
+      expire: string;
+    };
+  };
+}
+/**
+ * PUT /api/devices/v1/deployments/device/deployments/{id}/log body (protocol §12)
+ */
+export interface MenderLog {
+  /**
+   * @maxItems 10000
+   */
+  messages: {
+    level: string;
+    message: string;
+    timestamp?: string;
+    [k: string]: unknown;
+  }[];
+  [k: string]: unknown;
+}
+/**
+ * POST /api/devices/v2/deployments/device/deployments/next body (protocol §12)
+ */
+export interface MenderNext {
+  device_provides: {
+    device_type?: string;
+    artifact_name?: string;
+    [k: string]: unknown;
+  };
+  /**
+   * Accepted; no update control map is ever sent.
+   */
+  update_control_map?: boolean;
+  [k: string]: unknown;
+}
+/**
+ * PUT /api/devices/v1/deployments/device/deployments/{id}/status body (protocol §12)
+ */
+export interface MenderStatus {
+  status:
+    | "downloading"
+    | "pause_before_installing"
+    | "installing"
+    | "pause_before_rebooting"
+    | "rebooting"
+    | "pause_before_committing"
+    | "success"
+    | "failure"
+    | "already-installed";
+  substate?: string;
+  [k: string]: unknown;
 }
 /**
  * GET /v1/devices/{deviceId}/update 200 answer (protocol §7, §8): the offers for this device, each with its log proofs

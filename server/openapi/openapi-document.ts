@@ -40,7 +40,7 @@ const operationId = (r: ApiRoute): string =>
 
 function authText(r: ApiRoute): string {
   if (r.auth === 'public') return 'Public: no token.';
-  if (r.auth === 'device') return "The device's own token (issued at enrollment).";
+  if (r.auth === 'device') return r.path.startsWith('/api/devices/') ? "The device's own token (issued by auth_requests once admitted)." : "The device's own token (issued at enrollment).";
   if (r.auth === 'ddi') return "hawkBit DDI (protocol §11): `Authorization: TargetToken <the device's token>` or `GatewayToken <a token of the gateway role>`; anything else is 401.";
   const roles = ['admin', ...r.auth];
   return `Operator token with one of the roles: ${roles.join(', ')}${r.path === '/v1/devices' ? "; or the device's own token, to re-enroll" : ''}.`;
@@ -63,7 +63,8 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string
 
   const response = (status: number, r: string | ApiResponse) => {
     const { description, schema, contentType } = typeof r === 'string' ? { description: r, schema: undefined, contentType: undefined } : r;
-    if (status === 304 || (typeof r === 'object' && r.empty === true)) return { description };
+    // No body: not modified, no content (the Mender statuses and an empty next), or an answer marked empty.
+    if (status === 304 || status === 204 || (typeof r === 'object' && r.empty === true)) return { description };
     // An error status answers the §7 error body, unless the route names another (the degraded /healthz).
     // 204 No Content has no body to describe (RFC 9110 §15.3.5).
     if (status === 204) return { description };

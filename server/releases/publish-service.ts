@@ -23,6 +23,8 @@ export interface PublishDeps {
   trust: TrustState;
   now: () => Date;
   changes?: Pick<ChangeFeed, 'publish'>;
+  /** What each uploaded `.mender` artifact's header says (protocol §12); absent = not checked. */
+  menderHeaders?: { get(sha256: string): Promise<{ artifactName: string; deviceTypes: readonly string[] } | undefined> };
 }
 
 export type PublishOutcome = { created: boolean; release: StoredRelease };
@@ -66,7 +68,7 @@ export function releaseRefusals(envelope: ReleaseEnvelope, root: RootSigned, pol
 }
 
 /** releaseRefusals by the server's current trust, plus what only the server knows: the artifact was uploaded. */
-export async function refusalsOf(envelope: ReleaseEnvelope, deps: Pick<PublishDeps, 'trust' | 'artifacts' | 'now'>): Promise<ErrorDetail[]> {
+export async function refusalsOf(envelope: ReleaseEnvelope, deps: Pick<PublishDeps, 'trust' | 'artifacts' | 'now' | 'menderHeaders'>): Promise<ErrorDetail[]> {
   const { root, policy } = deps.trust.current();
   const reasons = releaseRefusals(envelope, root, policy.signed, deps.now());
   const { artifact } = envelope.signed;
@@ -74,6 +76,27 @@ export async function refusalsOf(envelope: ReleaseEnvelope, deps: Pick<PublishDe
     const stored = await deps.artifacts.get(artifact.sha256);
     if (!stored) reasons.push({ code: 'release_refused', path: '/signed/artifact', message: `artifact ${artifact.sha256} has not been uploaded (PUT /v1/artifacts first)` });
     else if (stored.size !== artifact.size) reasons.push({ code: 'release_refused', path: '/signed/artifact/size', message: `artifact is ${stored.size} bytes, the manifest says ${artifact.size}` });
+    else reasons.push(...(await menderRefusals(envelope, deps)));
+  }
+  return reasons;
+}
+
+/**
+ * protocol §12: a `.mender` artifact's header must name `artifact_name` =
+ * the release's version and device types covering every model of the
+ * release (the stock client refuses anything else, after downloading it).
+ */
+async function menderRefusals(envelope: ReleaseEnvelope, deps: Pick<PublishDeps, 'menderHeaders'>): Promise<ErrorDetail[]> {
+  const { artifact, version, models } = envelope.signed;
+  const header = artifact && deps.menderHeaders ? await deps.menderHeaders.get(artifact.sha256) : undefined;
+  if (!header) return [];
+  const reasons: ErrorDetail[] = [];
+  if (header.artifactName !== version) {
+    reasons.push({ code: 'release_refused', path: '/signed/version', message: `the .mender artifact is named ${header.artifactName}, the release's version is ${version ?? '(none)'}` });
+  }
+  const missing = models.filter((m) => !header.deviceTypes.includes(m));
+  if (missing.length) {
+    reasons.push({ code: 'release_refused', path: '/signed/models', message: `the .mender artifact's device types (${header.deviceTypes.join(', ')}) do not include ${missing.join(', ')}` });
   }
   return reasons;
 }

@@ -192,14 +192,15 @@ export function createIngestService(deps: IngestDeps) {
     // Read inside the transaction: an earlier request of this device in the same group moved it.
     const storedSeq = draft.lastSeqOf(deviceId);
     if (storedSeq === undefined) throw new AppError('not_found', `no device ${deviceId}`);
-    let lastSeq = storedSeq;
-    // protocol §11: numbered here, after the device's last seq (a new seq: nothing stored under it).
+    // A gateway's report takes the next seq here, so two of one device in one group never collide.
     const batch = assignSeq
       ? given.map((p, i) => {
-        const report = { ...p.report, seq: storedSeq + 1 + i };
-        return { report, body: canonicalJson({ ...(JSON.parse(p.body) as Report), seq: report.seq }) };
-      })
+          const seq = storedSeq + 1 + i;
+          const { seq: _unused, ...rest } = JSON.parse(p.body) as Report;
+          return { report: { ...p.report, seq }, body: canonicalJson({ ...rest, seq }) };
+        })
       : given;
+    let lastSeq = storedSeq;
     let accepted = 0;
     let duplicates = 0;
     for (const [i, r] of batch.entries()) {

@@ -1,6 +1,9 @@
 import artifactPruneResult from '../../manifests/schema/api/responses/artifact-prune-result.schema.json' with { type: 'json' };
 import releaseWithdrawn from '../../manifests/schema/api/responses/release-withdrawn.schema.json' with { type: 'json' };
 import updateCancelled from '../../manifests/schema/api/responses/update-cancelled.schema.json' with { type: 'json' };
+import admissionRejected from '../../manifests/schema/api/responses/admission-rejected.schema.json' with { type: 'json' };
+import admissionRequest from '../../manifests/schema/api/responses/admission-request.schema.json' with { type: 'json' };
+import menderDeployment from '../../manifests/schema/api/responses/mender-deployment.schema.json' with { type: 'json' };
 import artifactPage from '../../manifests/schema/api/responses/artifact-page.schema.json' with { type: 'json' };
 import artifactStored from '../../manifests/schema/api/responses/artifact-stored.schema.json' with { type: 'json' };
 import auditPage from '../../manifests/schema/api/responses/audit-page.schema.json' with { type: 'json' };
@@ -51,6 +54,9 @@ import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' 
  * time: the poll and report bodies are built as strings for speed.
  */
 export const RESPONSE_SCHEMAS = {
+  admissionRejected,
+  admissionRequest,
+  menderDeployment,
   artifactPage,
   artifactPruneResult,
   releaseWithdrawn,

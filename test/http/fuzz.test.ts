@@ -5,6 +5,7 @@ import { bearer, makeApp, type AppFixture } from '../helpers/fixtures.js';
 import { enroll, publish } from '../helpers/fleet.js';
 import { OPERATOR_ROUTES, type Method } from './route-table.js';
 import { writeFingerprint } from '../helpers/db-state.js';
+import { authRequest, deviceKey } from '../mender/mender-helpers.js';
 
 /**
  * Issue 8 acceptance: thousands of generated malformed bodies, path
@@ -17,7 +18,7 @@ interface FuzzRoute {
   method: Method;
   /** `{id}` is replaced by a generated path segment in the path-parameter runs. */
   path: string;
-  token: (f: AppFixture, deviceToken: string) => string | undefined;
+  token: (f: AppFixture, deviceToken: string, menderToken: string) => string | undefined;
   /** The Authorization scheme (default Bearer; the DDI gateway takes TargetToken, protocol §11). */
   scheme?: string;
   /** Which path segment the path-parameter runs replace (default 3: /v1/things/{here}). */
@@ -51,6 +52,15 @@ const ROUTES: FuzzRoute[] = [
   { method: 'post', path: `/DEFAULT/controller/v1/${DEVICE}/cancelAction/1/feedback`, token: (_f, d) => d, scheme: 'TargetToken', segment: 6 },
   { method: 'put', path: `/DEFAULT/controller/v1/${DEVICE}/configData`, token: (_f, d) => d, scheme: 'TargetToken', segment: 4 },
   { method: 'get', path: `/DEFAULT/controller/v1/${DEVICE}/softwaremodules/${'a'.repeat(64)}/artifacts/x.swu`, token: () => undefined, segment: 6 },
+  // The Mender device API (protocol §12), with an admitted Mender device's token.
+  { method: 'post', path: '/api/devices/v1/authentication/auth_requests', token: () => undefined },
+  { method: 'put', path: '/api/devices/v1/inventory/device/attributes', token: (_f, _d, m) => m },
+  { method: 'patch', path: '/api/devices/v1/inventory/device/attributes', token: (_f, _d, m) => m },
+  { method: 'post', path: '/api/devices/v2/deployments/device/deployments/next', token: (_f, _d, m) => m },
+  { method: 'get', path: '/api/devices/v1/deployments/device/deployments/next', token: (_f, _d, m) => m },
+  { method: 'put', path: '/api/devices/v1/deployments/device/deployments/fuzz-rollout/status', token: (_f, _d, m) => m },
+  { method: 'put', path: '/api/devices/v1/deployments/device/deployments/fuzz-rollout/log', token: (_f, _d, m) => m },
+  { method: 'get', path: `/api/devices/v1/deployments/download/${'a'.repeat(64)}`, token: () => undefined },
 ];
 
 const STACK_RE = /\bat [\w.<>]+ \(|\.ts:\d+|\.js:\d+|node_modules/;
@@ -74,7 +84,7 @@ const body = fc.oneof(
 
 const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/json; charset=utf-16', 'application/octet-stream');
 const queryValue = fc.oneof(fc.string(), nasty, fc.integer().map(String), fc.constant('%'));
-const query = fc.dictionary(fc.constantFrom('limit', 'cursor', 'state', 'version', 'start', 'end', 'size', 'index', 'from', 'to', 'x'), queryValue, { maxKeys: 4 });
+const query = fc.dictionary(fc.constantFrom('limit', 'cursor', 'state', 'version', 'start', 'end', 'size', 'index', 'from', 'to', 'x', 'admission', 'device_type', 'artifact_name', 'expires', 'signature'), queryValue, { maxKeys: 4 });
 const segment = fc.oneof(fc.string({ minLength: 1 }), nasty.filter((s) => s.length > 0), fc.constant('%E0%A4%A'), fc.constant('a'.repeat(300)));
 
 function send(f: AppFixture, route: FuzzRoute, token: string | undefined, path: string, opts: { body?: string; type?: string; query?: Record<string, string> }) {
@@ -88,12 +98,19 @@ function send(f: AppFixture, route: FuzzRoute, token: string | undefined, path: 
 describe('fuzzing every route: no 5xx, §7 errors, refused requests change nothing', () => {
   let f: AppFixture;
   let deviceToken: string;
+  let menderToken: string;
   const changes = () => writeFingerprint(f.ctx.sql);
 
   beforeAll(async () => {
     f = await makeApp();
     await publish(f);
     deviceToken = await enroll(f.app, f.tokens.enroller, DEVICE);
+    const key = deviceKey('ec');
+    const idData = { mac: '52:54:00:fu:zz:00' };
+    await request(f.app).post('/v1/preauthorizations').set(bearer(f.tokens['release-manager'])).send({ idData: JSON.stringify(idData), pubkey: key.pem }).expect(201);
+    const auth = authRequest(idData, key);
+    const admitted = await request(f.app).post('/api/devices/v1/authentication/auth_requests').set('Content-Type', 'application/json').set('X-MEN-Signature', auth.signature).send(auth.body.toString()).expect(200);
+    menderToken = admitted.text;
   });
 
   const check = async (res: request.Response, before: string) => {
@@ -113,7 +130,7 @@ describe('fuzzing every route: no 5xx, §7 errors, refused requests change nothi
         await f.ctx.activity.flushAll();
         const before = await changes();
         const withBody = route.method !== 'get';
-        await check(await send(f, route, route.token(f, deviceToken), route.path, { ...(withBody ? { body: b, type } : {}), ...(q ? { query: q } : {}) }), before);
+        await check(await send(f, route, route.token(f, deviceToken, menderToken), route.path, { ...(withBody ? { body: b, type } : {}), ...(q ? { query: q } : {}) }), before);
       }),
       { numRuns: 100, seed: 8 },
     );
@@ -127,7 +144,7 @@ describe('fuzzing every route: no 5xx, §7 errors, refused requests change nothi
         const parts = route.path.split('/');
         // Percent-encoded bytes as sent (a lone surrogate has no UTF-8 form: Buffer makes it U+FFFD).
         parts[route.segment ?? 3] = /%/.test(seg) ? seg : [...Buffer.from(seg, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
-        await check(await send(f, route, route.token(f, deviceToken), parts.join('/'), route.method === 'get' ? {} : { body: '{}' }), before);
+        await check(await send(f, route, route.token(f, deviceToken, menderToken), parts.join('/'), route.method === 'get' ? {} : { body: '{}' }), before);
       }),
       { numRuns: 25, seed: 8 },
     );

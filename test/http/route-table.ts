@@ -48,6 +48,10 @@ export const OPERATOR_ROUTES: OperatorRoute[] = [
   // Operators' view of devices (issue 11); a device token is refused too (test/devices/device-query.test.ts).
   { method: 'get', path: '/v1/devices', allowed: READ },
   { method: 'get', path: '/v1/devices/some-device', allowed: READ },
+  // Device admission (protocol §12): release managers decide.
+  { method: 'post', path: '/v1/devices/some-device/accept', allowed: PUBLISH },
+  { method: 'post', path: '/v1/devices/some-device/reject', allowed: PUBLISH },
+  { method: 'post', path: '/v1/preauthorizations', allowed: PUBLISH },
   // Operator tokens: admin only.
   { method: 'post', path: '/v1/tokens', allowed: ['admin'] },
   { method: 'get', path: '/v1/tokens', allowed: ['admin'] },

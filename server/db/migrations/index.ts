@@ -15,6 +15,7 @@ import { deviceDecommission } from './013-device-decommission.js';
 import { cancelledOffers } from './014-cancelled-offers.js';
 import { releaseWithdrawal } from './015-release-withdrawal.js';
 import { rolloutStartAt } from './016-rollout-start-at.js';
+import { deviceAdmissionMender } from './017-device-admission-mender.js';
 
 /**
  * One schema change, numbered once for both engines (protocol §9): version n
@@ -59,6 +60,7 @@ export const migrations: readonly Migration[] = [
   cancelledOffers,
   releaseWithdrawal,
   rolloutStartAt,
+  deviceAdmissionMender,
 ];
 
 /** The database was written by newer code: this server refuses to open it rather than misread it. */

@@ -28,3 +28,12 @@ export type DevicePage = Api.DevicePage;
 export type DeviceSummary = Api.DevicePage['devices'][number];
 export type DeviceDetail = Api.DeviceDetail;
 export type DeviceReport = Api.DeviceDetail['rollouts'][number]['reports'][number];
+
+/** GET /v1/devices?admission=pending: a device that asked to be admitted (protocol §12). */
+export interface PendingDevice {
+  deviceId: string;
+  admission: 'pending' | 'accepted' | 'rejected' | 'preauthorized';
+  idData: Record<string, unknown>;
+  keySha256: string;
+  requestedAt: string;
+}

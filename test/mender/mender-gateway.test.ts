@@ -1,0 +1,254 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { deviceIdOf } from '../../server/devices/admission/device-identity.js';
+import { bearer, makeApp, releaseBody, signWith, tempDir, type AppFixture } from '../helpers/fixtures.js';
+import { artifactKey, authRequest, deviceKey, menderArtifact, type KeyKind } from './mender-helpers.js';
+
+const AUTH = '/api/devices/v1/authentication/auth_requests';
+const NEXT = '/api/devices/v2/deployments/device/deployments/next';
+const INVENTORY = '/api/devices/v1/inventory/device/attributes';
+const deployment = (id: string, what: 'status' | 'log') => `/api/devices/v1/deployments/device/deployments/${id}/${what}`;
+
+/** Uploads a .mender artifact and publishes a release for it; returns the artifact bytes. */
+async function publishMender(f: AppFixture, o: { id: string; version: string; model?: string; headerName?: string; headerType?: string; issuedAt?: string }): Promise<{ sha256: string; bytes: Buffer; status: number; body: { error?: { message: string } } }> {
+  const dir = tempDir('ota-mender-art-');
+  const key = artifactKey(dir, 'signing');
+  const bytes = menderArtifact(dir, { name: o.headerName ?? o.version, deviceType: o.headerType ?? o.model ?? 'acc-board', key: key.key, payload: Buffer.from(`payload of ${o.id}\n`), out: join(dir, 'x.mender') });
+  const up = await request(f.app).put('/v1/artifacts').set(bearer(f.tokens['release-manager'])).set('Content-Type', 'application/octet-stream').send(bytes);
+  expect(up.status).toBe(201);
+  expect(up.body.mender).toEqual({ artifactName: o.headerName ?? o.version, deviceTypes: [o.headerType ?? o.model ?? 'acc-board'] });
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const signed = releaseBody({ id: o.id, models: [o.model ?? 'acc-board'], appliesTo: '*', version: o.version, artifact: { sha256, size: bytes.length }, settings: [], issuedAt: o.issuedAt ?? '2026-11-24T10:00:00Z' });
+  const pub = await request(f.app).post('/v1/releases').set(bearer(f.tokens['release-manager'])).send(signWith(signed, f.trust.releaseKeys));
+  return { sha256, bytes, status: pub.status, body: pub.body as { error?: { message: string } } };
+}
+
+async function startRollout(f: AppFixture, id: string, releaseId: string, policy = { maxFailureBasisPoints: 5000, minTerminalReports: 2, reportTimeoutSeconds: 3600 }): Promise<void> {
+  const rm = bearer(f.tokens['release-manager']);
+  expect((await request(f.app).post('/v1/rollouts').set(rm).send({ id, releaseId, stages: [{ cohort: 'all', basisPoints: 10000, minDwellSeconds: 0, autoAdvance: false }], failurePolicy: policy })).status).toBe(201);
+  expect((await request(f.app).post(`/v1/rollouts/${id}/start`).set(rm).send({})).status).toBe(200);
+}
+
+/** A Mender client speaking to the in-process app: admission, inventory, next, status, log. */
+function client(f: AppFixture, mac: string, kind: KeyKind = 'ec') {
+  const key = deviceKey(kind);
+  const idData = { mac };
+  let token = '';
+  return {
+    key,
+    idData,
+    deviceId: deviceIdOf(idData),
+    async auth(): Promise<request.Response> {
+      const { body, signature } = authRequest(idData, key);
+      const res = await request(f.app).post(AUTH).set('Authorization', 'Bearer ').set('Content-Type', 'application/json').set('X-MEN-Signature', signature).send(body.toString());
+      if (res.status === 200) token = res.text;
+      return res;
+    },
+    inventory: (attrs: { name: string; value: string }[]) => request(f.app).put(INVENTORY).set(bearer(token)).send(attrs),
+    next: (artifactName: string) => request(f.app).post(NEXT).set(bearer(token)).send({ device_provides: { device_type: 'acc-board', artifact_name: artifactName }, update_control_map: true }),
+    status: (id: string, status: string) => request(f.app).put(deployment(id, 'status')).set(bearer(token)).send({ status }),
+    log: (id: string, messages: { level: string; message: string; timestamp: string }[]) => request(f.app).put(deployment(id, 'log')).set(bearer(token)).send({ messages }),
+    token: () => token,
+  };
+}
+
+const rm = (f: AppFixture) => bearer(f.tokens['release-manager']);
+
+describe('Mender device API (protocol §12)', () => {
+  it('admission: pending until accepted (401, listed), then a bare text token; a second request gets a fresh one and the first stays valid', async () => {
+    const f = await makeApp();
+    const c = client(f, '52:54:00:00:00:01');
+    const first = await c.auth();
+    expect(first.status, first.text).toBe(401);
+    expect(first.body.error.code).toBe('unauthorized');
+    // A pending client asks again and again: neither that nor the lockout limit refuses it.
+    for (let i = 0; i < 3; i++) expect((await c.auth()).status).toBe(401);
+    const pending = await request(f.app).get('/v1/devices?admission=pending').set(bearer(f.tokens.viewer));
+    expect(pending.status).toBe(200);
+    expect(pending.body.devices).toEqual([expect.objectContaining({ deviceId: c.deviceId, admission: 'pending', idData: { mac: '52:54:00:00:00:01' } })]);
+    expect((await request(f.app).post(`/v1/devices/${c.deviceId}/accept`).set(bearer(f.tokens.viewer)).send({})).status).toBe(403);
+    const accepted = await request(f.app).post(`/v1/devices/${c.deviceId}/accept`).set(rm(f)).send({});
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toMatchObject({ deviceId: c.deviceId, admission: 'accepted' });
+
+    const ok = await c.auth();
+    expect(ok.status).toBe(200);
+    expect(ok.headers['content-type']).toMatch(/^text\/plain/);
+    expect(ok.text).toMatch(/^mdr_[A-Za-z0-9_-]+$/);
+    const firstToken = ok.text;
+    expect((await c.auth()).status).toBe(200);
+    expect(c.token()).not.toBe(firstToken);
+    // The earlier token still works (protocol §12: valid for at least 10 minutes).
+    const withFirst = await request(f.app).put(INVENTORY).set(bearer(firstToken)).send([{ name: 'device_type', value: 'acc-board' }]);
+    expect(withFirst.status).toBe(200);
+    // ...and stops working after the grace period.
+    f.clock.now = new Date(f.clock.now.getTime() + 11 * 60 * 1000);
+    expect((await request(f.app).put(INVENTORY).set(bearer(firstToken)).send([{ name: 'device_type', value: 'acc-board' }])).status).toBe(401);
+    expect((await c.inventory([{ name: 'device_type', value: 'acc-board' }])).status).toBe(200);
+
+    // The enrolled device carries its inventory: device_type is its model, artifact_name its version.
+    expect((await c.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }, { name: 'mender_client_version', value: '3.4.0' }])).status).toBe(200);
+    const dev = await request(f.app).get(`/v1/devices/${c.deviceId}`).set(bearer(f.tokens.viewer));
+    expect(dev.body).toMatchObject({ deviceId: c.deviceId, model: 'acc-board', version: '1.0.0', attributes: { mender_client_version: '3.4.0' } });
+    const audit = await request(f.app).get('/v1/audit').set(bearer(f.tokens.viewer));
+    expect(audit.body.entries.map((e: { action: string }) => e.action)).toContain('device.accept');
+  });
+
+  it('RSA, ECDSA P-256 and Ed25519 keys verify; a forged or missing signature is 401 and stores nothing; a preauthorized identity is admitted at once', async () => {
+    const f = await makeApp();
+    for (const [i, kind] of (['rsa', 'ec', 'ed25519'] as const).entries()) {
+      const c = client(f, `52:54:00:00:01:0${i}`, kind);
+      const { body } = authRequest(c.idData, c.key);
+      // Signed by another key: 401, nothing pending.
+      const forged = authRequest(c.idData, deviceKey(kind)).signature;
+      const bad = await request(f.app).post(AUTH).set('Content-Type', 'application/json').set('X-MEN-Signature', forged).send(body.toString());
+      expect(bad.status).toBe(401);
+      const missing = await request(f.app).post(AUTH).set('Content-Type', 'application/json').send(body.toString());
+      expect(missing.status).toBe(401);
+      expect((await request(f.app).get('/v1/devices?admission=pending').set(bearer(f.tokens.viewer))).body.devices).toEqual([]);
+      const pre = await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem });
+      expect(pre.status).toBe(201);
+      expect(pre.body).toMatchObject({ deviceId: c.deviceId, admission: 'preauthorized' });
+      const admitted = await c.auth();
+      expect(admitted.status, kind).toBe(200);
+    }
+    // The lockout never counted the forged requests: a fresh identity is still pending, not rate limited.
+    expect((await client(f, '52:54:00:00:01:09').auth()).status).toBe(401);
+    // Bad input: 400 with the §7 body.
+    const junk = await request(f.app).post(AUTH).set('Content-Type', 'application/json').send({ id_data: '{"mac":', pubkey: 'x' });
+    expect(junk.status).toBe(400);
+    expect(junk.body.error.code).toBe('validation_failed');
+  });
+
+  it('a changed key for an accepted identity is pending again (audited); the old key keeps working until the new one is accepted', async () => {
+    const f = await makeApp();
+    const old = client(f, '52:54:00:00:02:01');
+    await old.auth();
+    await request(f.app).post(`/v1/devices/${old.deviceId}/accept`).set(rm(f)).send({});
+    expect((await old.auth()).status).toBe(200);
+    const renewed = client(f, '52:54:00:00:02:01');
+    expect(renewed.deviceId).toBe(old.deviceId);
+    expect((await renewed.auth()).status).toBe(401);
+    const audit = await request(f.app).get('/v1/audit').set(bearer(f.tokens.viewer));
+    expect(audit.body.entries.map((e: { action: string }) => e.action)).toContain('device.key-changed');
+    expect((await old.inventory([{ name: 'device_type', value: 'acc-board' }])).status).toBe(200);
+    await request(f.app).post(`/v1/devices/${old.deviceId}/accept`).set(rm(f)).send({});
+    expect((await renewed.auth()).status).toBe(200);
+    // Accepting the new key retired the old one and its tokens.
+    expect((await old.inventory([{ name: 'device_type', value: 'acc-board' }])).status).toBe(401);
+    expect((await old.auth()).status).toBe(401);
+  });
+
+  it('offers a .mender release through a signed link (Content-Length, Range; 403 altered or expired); statuses map and repeat as 204; failure keeps the log error line; halt → 409 and 204', async () => {
+    const f = await makeApp();
+    const good = await publishMender(f, { id: 'acc-2-0-0', version: '2.0.0' });
+    expect(good.status).toBe(201);
+    await startRollout(f, 'acc-rollout', 'acc-2-0-0');
+    const devices = [client(f, '52:54:00:00:03:01'), client(f, '52:54:00:00:03:02'), client(f, '52:54:00:00:03:03')];
+    for (const c of devices) {
+      await request(f.app).post(`/v1/preauthorizations`).set(rm(f)).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem });
+      expect((await c.auth()).status).toBe(200);
+      expect((await c.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }])).status).toBe(200);
+    }
+    const [a, b, c] = devices as [ReturnType<typeof client>, ReturnType<typeof client>, ReturnType<typeof client>];
+    const next = await a.next('1.0.0');
+    expect(next.status).toBe(200);
+    expect(next.body).toMatchObject({ id: 'acc-rollout', artifact: { artifact_name: '2.0.0', device_types_compatible: ['acc-board'], source: { expire: expect.stringMatching(/Z$/) } } });
+    const uri = new URL(next.body.artifact.source.uri as string);
+    expect(uri.protocol).toBe('http:');
+    const link = `${uri.pathname}${uri.search}`;
+    const whole = await request(f.app).get(link).buffer(true).parse((res, done) => { const chunks: Buffer[] = []; res.on('data', (d: Buffer) => chunks.push(d)); res.on('end', () => done(null, Buffer.concat(chunks))); });
+    expect(whole.status).toBe(200);
+    expect(Number(whole.headers['content-length'])).toBe(good.bytes.length);
+    expect(Buffer.compare(whole.body as Buffer, good.bytes)).toBe(0);
+    const part = await request(f.app).get(link).set('Range', 'bytes=10-19');
+    expect(part.status).toBe(206);
+    expect(part.headers['content-range']).toBe(`bytes 10-19/${good.bytes.length}`);
+    // Altered: another artifact, another expiry, a changed signature — 403.
+    const altered = [link.replace(/expires=(\d+)/, (_m, e: string) => `expires=${Number(e) + 1}`), link.replace(/signature=./, 'signature=A'), link.replace(good.sha256, 'a'.repeat(64))];
+    for (const l of altered) expect((await request(f.app).get(l)).status, l).toBe(403);
+    f.clock.now = new Date(f.clock.now.getTime() + 901 * 1000);
+    const expired = await request(f.app).get(link);
+    expect(expired.status).toBe(403);
+    expect(expired.body.error.message).toMatch(/expired/);
+    f.clock.now = new Date(f.clock.now.getTime() - 901 * 1000);
+
+    // Success path: downloading ×3, installing ×2, success — each 204, repeats store nothing.
+    for (const s of ['downloading', 'downloading', 'downloading', 'installing', 'rebooting', 'success']) expect((await a.status('acc-rollout', s)).status, s).toBe(204);
+    const reports = async (id: string) => (await request(f.app).get(`/v1/devices/${id}`).set(bearer(f.tokens.viewer))).body;
+    expect((await reports(a.deviceId)).rollouts[0]).toMatchObject({ rolloutId: 'acc-rollout', state: 'applied' });
+    expect((await f.ctx.sql.value<number>('SELECT COUNT(*) FROM reports WHERE device_id = ?', [a.deviceId]))).toBe(3);
+    // A closed deployment is not offered again; the device now runs 2.0.0.
+    expect((await a.next('2.0.0')).status).toBe(204);
+
+    // Already installed counts as applied.
+    expect((await b.next('2.0.0')).status).toBe(200);
+    expect((await b.status('acc-rollout', 'already-installed')).status).toBe(204);
+    expect((await reports(b.deviceId)).rollouts[0]).toMatchObject({ state: 'applied' });
+
+    // Failure: downloading ×2, failure, then the log; the error is the log's error-level line.
+    expect((await c.next('1.0.0')).status).toBe(200);
+    for (const s of ['downloading', 'downloading', 'failure']) expect((await c.status('acc-rollout', s)).status).toBe(204);
+    const log = await c.log('acc-rollout', [
+      { level: 'info', message: 'Running Mender client version: 3.4.0', timestamp: '2026-11-24T12:00:00Z' },
+      { level: 'info', message: 'State transition: update-fetch [Download_Enter] -> update-store [Download_Enter]', timestamp: '2026-11-24T12:00:01Z' },
+      { level: 'error', message: 'Artifact install failed: Payload: can not install Payload: readHeaderV3: reader: invalid signature: signer: verification failed', timestamp: '2026-11-24T12:00:02Z' },
+      { level: 'info', message: 'State transition: update-store [Download_Enter] -> cleanup [Error]', timestamp: '2026-11-24T12:00:03Z' },
+    ]);
+    expect(log.status).toBe(204);
+    const failed = (await reports(c.deviceId)).rollouts[0];
+    expect(failed).toMatchObject({ state: 'failed', error: { code: 'mender_failure' } });
+    expect(failed.error.message).toMatch(/invalid signature: signer: verification failed/);
+    expect(failed.error.message).not.toMatch(/State transition/);
+    const status = await request(f.app).get('/v1/rollouts/acc-rollout/status').set(bearer(f.tokens.viewer));
+    expect(status.body.counts).toMatchObject({ applied: 2, failed: 1 });
+
+    // Unknown statuses and bad ids are 400; another deployment 404.
+    expect((await a.status('acc-rollout', 'exploded')).status).toBe(400);
+    expect((await a.status('No_Such', 'success')).status).toBe(400);
+    expect((await a.status('no-such', 'success')).status).toBe(404);
+
+    // Halt: next is 204 for everyone; work in progress is told to abort (409) and counted declined.
+    const d = client(f, '52:54:00:00:03:04');
+    await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(d.idData), pubkey: d.key.pem });
+    await d.auth();
+    await d.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }]);
+    expect((await d.next('1.0.0')).status).toBe(200);
+    expect((await d.status('acc-rollout', 'downloading')).status).toBe(204);
+    expect((await request(f.app).post('/v1/rollouts/acc-rollout/halt').set(rm(f)).send({ reason: 'test halt' })).status).toBe(200);
+    expect((await d.next('1.0.0')).status).toBe(204);
+    const aborted = await d.status('acc-rollout', 'installing');
+    expect(aborted.status).toBe(409);
+    expect((await reports(d.deviceId)).rollouts[0]).toMatchObject({ state: 'declined', error: { code: 'cancelled' } });
+    // success and failure are always recorded.
+    expect((await d.status('acc-rollout', 'failure')).status).toBe(204);
+    expect((await reports(d.deviceId)).rollouts[0]).toMatchObject({ state: 'failed' });
+  });
+
+  it('refuses at publish a release its .mender header contradicts (name, device types); a non-.mender artifact is never offered', async () => {
+    const f = await makeApp();
+    const wrongName = await publishMender(f, { id: 'acc-wrong-name', version: '2.0.0', headerName: '2.0.1' });
+    expect(wrongName.status).toBe(422);
+    expect(wrongName.body.error?.message).toMatch(/named 2\.0\.1/);
+    const wrongType = await publishMender(f, { id: 'acc-wrong-type', version: '2.0.0', model: 'acc-board', headerType: 'other-board' });
+    expect(wrongType.status).toBe(422);
+    expect(wrongType.body.error?.message).toMatch(/do not include acc-board/);
+
+    // A raw image (not .mender) for the same model: published, offered natively, never to a Mender client.
+    const image = Buffer.from('raw image bytes\n');
+    const up = await request(f.app).put('/v1/artifacts').set(rm(f)).set('Content-Type', 'application/octet-stream').send(image);
+    expect(up.body.mender).toBeUndefined();
+    const signed = releaseBody({ id: 'acc-raw', models: ['acc-board'], appliesTo: '*', version: '3.0.0', artifact: { sha256: up.body.sha256 as string, size: image.length }, settings: [] });
+    expect((await request(f.app).post('/v1/releases').set(rm(f)).send(signWith(signed, f.trust.releaseKeys))).status).toBe(201);
+    await startRollout(f, 'raw-rollout', 'acc-raw');
+    const c = client(f, '52:54:00:00:04:01');
+    await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem });
+    await c.auth();
+    await c.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }]);
+    expect((await c.next('1.0.0')).status).toBe(204);
+    // Without a token: 401.
+    expect((await request(f.app).post(NEXT).send({ device_provides: {} })).status).toBe(401);
+  });
+});
