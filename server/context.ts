@@ -251,7 +251,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   });
   const tokenService = createTokenService({ sql, operatorTokens, audit });
   const publish = (envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome> =>
-    publishRelease(envelope, actor, { sql, releases, artifacts, audit, log, trust, now, changes });
+    publishRelease(envelope, actor, { sql, releases, artifacts, audit, log, trust, now, changes, menderHeaders });
   const artifacts = createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts'));
   // protocol §11: the DDI gateway, wired to the services the native routes call (enrollment, the poll's
   // offers, durable report ingestion); its own store holds only its actions and controllers.

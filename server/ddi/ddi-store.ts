@@ -43,8 +43,9 @@ export function createDdiStore(sql: Sql) {
       const existing = async () => sql.one<ActionRow>('SELECT id, rollout_id, release_id, state, closed FROM ddi_actions WHERE device_id = ? AND rollout_id = ? AND release_id = ?', [deviceId, rolloutId, releaseId]);
       const found = await existing();
       if (found) return toAction(found);
-      // PostgreSQL's INTEGER identity stops by itself; SQLite's rowid would go on past what clients can read.
-      if (sql.engine === 'sqlite' && Number(await sql.value<number>('SELECT COALESCE(MAX(id), 0) FROM ddi_actions')) >= MAX_ACTION_ID) {
+      // protocol §11: clients read the id as a 32-bit int. Checked on both engines (one index lookup, once
+      // per device and release): SQLite's rowid would go on past it, PostgreSQL's INTEGER identity would fail.
+      if (Number(await sql.value<number>('SELECT COALESCE(MAX(id), 0) FROM ddi_actions')) >= MAX_ACTION_ID) {
         throw new AppError('unavailable', 'the DDI action ids are exhausted');
       }
       await sql.run('INSERT INTO ddi_actions (device_id, rollout_id, release_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, rollout_id, release_id) DO NOTHING',
