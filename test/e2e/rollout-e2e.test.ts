@@ -260,6 +260,7 @@ describe('end to end on real HTTP and a real database — SQLite, or PostgreSQL 
       rejected: rejected.length,
       declined: declined.length,
       timed_out: 0,
+      cancelled: 0,
     });
     const terminal = applied.length + failed.length + rejected.length;
     const failures = failed.length + rolledBack.length + rejected.length;
