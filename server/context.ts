@@ -45,6 +45,7 @@ import type { ChangeFeed } from './cluster/change-feed.js';
 import { createNodeChangeFeed } from './cluster/node-change-feed.js';
 import { ADVISORY_LOCK, holdUntilCommit } from './cluster/advisory-locks.js';
 import type { TrustState } from './trust/trust-state.js';
+import { AppError, isAppError } from './errors.js';
 import { decommissionDevice } from './devices/decommission-service.js';
 import { cancelUpdate, type CancelledUpdate } from './rollouts/cancel-update-service.js';
 import { withdrawRelease, type Withdrawal } from './releases/withdraw-service.js';
@@ -53,6 +54,12 @@ import { createDdiGateway, type DdiGateway } from './ddi/ddi-gateway.js';
 import { createDdiStore } from './ddi/ddi-store.js';
 import { envelopeOf } from './releases/release-store.js';
 import { actorOf } from './auth/principal.js';
+
+/** A refused credential reads as none over DDI (401); anything else (the database away: 503) is passed on. */
+const refusedOnly = (e: unknown): undefined => {
+  if (isAppError(e) && (e.code === 'unauthorized' || e.code === 'forbidden')) return undefined;
+  throw e;
+};
 
 /** Change-feed topic of a DDI controller's record (its actions, its configData): key = device id. */
 const DDI_TOPIC = 'ddi-controller';
@@ -260,14 +267,17 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     authenticate: (deviceId, token) => {
       try {
         const found = core.authenticate(deviceId, `Bearer ${token}`);
-        return found instanceof Promise ? found.catch(() => undefined) : found;
-      } catch {
-        return undefined;
+        return found instanceof Promise ? found.catch(refusedOnly) : found;
+      } catch (e) {
+        return refusedOnly(e);
       }
     },
-    authenticateOperator: (token) => core.credential(`Bearer ${token}`).then((p) => (p.kind === 'operator' ? p : undefined), () => undefined),
-    device: (id) => devices.get(id),
+    authenticateOperator: (token) => core.credential(`Bearer ${token}`).then((p) => (p.kind === 'operator' ? p : undefined), refusedOnly),
+    // protocol §7: a decommissioned controller is no device of the fleet to a gateway token either.
+    device: async (id) => ((await devices.decommissionedAt(id)) ? undefined : devices.get(id)),
     enroll: async (deviceId, by) => {
+      // protocol §7: only an enrollment credential brings a decommissioned id back, never a gateway's poll.
+      if (await devices.decommissionedAt(deviceId)) throw new AppError('unauthorized', `device ${deviceId} was decommissioned; an enroller must enroll it again`);
       // A gateway-registered controller has no model until its configData names one (offered nothing until then).
       await core.enroll({ deviceId, model: '', version: '0.0.0' }, by, undefined, 'ddi');
       // A credential other than the device's own created a device: on the record, with who did it
@@ -276,7 +286,8 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     },
     offers: (device, at) => core.eligibleOffers(device, device.version, at),
     made: (deviceId, offer, at) => core.offerMade(deviceId, offer, at),
-    serving: (rolloutId) => live.current().some((l) => l.id === rolloutId),
+    // protocol §7 cancel-update: one device's withdrawn offer turns its open action into cancelAction too.
+    serving: (rolloutId, deviceId) => live.current().some((l) => l.id === rolloutId) && !cancelled.has(rolloutId, deviceId),
     report: async (device, report, alongside) => void (await core.report(device, [report], { assignSeq: true, alongside })),
     setAttributes: async (deviceId, facts) => void (await core.updateFacts(deviceId, facts)),
     seen: (deviceId, version, at) => activity.seen(deviceId, version, at),
@@ -311,7 +322,10 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const mender: MenderDeps = {
     authenticate: (identity) => admission.request(identity),
     async enroll(deviceId) {
-      if (await devices.get(deviceId)) return;
+      const decommissioned = await devices.decommissionedAt(deviceId);
+      // protocol §7: a decommissioned device stays out; admission does not bring it back.
+      if (decommissioned) throw new AppError('unauthorized', `device ${deviceId} was decommissioned; an enroller must enroll it again`);
+      if (decommissioned === null) return;
       // Admitted, not yet described: its inventory (or first poll) gives its model and version.
       await core.enroll({ deviceId, model: '', version: '0.0.0' }, menderEnroller);
     },
@@ -376,7 +390,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     databaseHealth: createHealthStore(sql),
     publish,
     withdraw: (id, reason, actor) => withdrawRelease(id, reason, actor, { sql, releases, log, audit, trust, live, changes, now }),
-    decommission: (deviceId, actor) => decommissionDevice(deviceId, actor, { sql, devices, audit, changes, now }),
+    decommission: (deviceId, actor) => decommissionDevice(deviceId, actor, { sql, devices, audit, changes, now, revokeGatewayCredentials: (id) => menderTokens.revoke(id) }),
     cancelUpdate: (deviceId, rolloutId, actor) =>
       cancelUpdate(deviceId, rolloutId, actor, { sql, rollouts, devices, rolloutDevices, counters, activity, cancelled, audit, changes, now }),
     pruneArtifacts: (opts, actor) => pruneArtifacts(opts, actor, { sql, artifacts, releases, audit, now }),

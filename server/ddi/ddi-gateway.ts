@@ -31,7 +31,8 @@ export interface DdiDeps {
   /** Records an offer as made to the device (write-behind, as a native poll does). */
   made(deviceId: string, offer: Offer, now: number): void;
   /** Whether the rollout still serves its release (false once halted or cancelled). */
-  serving(rolloutId: string): boolean;
+  /** Whether the rollout still offers its release to this device (not halted, cancelled, or cancelled for this device alone). */
+  serving(rolloutId: string, deviceId: string): boolean;
   /** Durable report ingestion; the server numbers the report; `alongside` commits with it. */
   report(device: Device, report: Report, alongside: () => Promise<void>): Promise<void>;
   /** Replaces the device's model, installed version and attributes. */
@@ -110,12 +111,12 @@ export function createDdiGateway(deps: DdiDeps) {
    * The oldest open action, or one to cancel. A new action is made only while none is open, in
    * the order the core offers releases (protocol §5: by issuedAt), so the oldest is the lowest id.
    */
-  const openFor = (c: DdiController): { linked?: DdiAction; cancel?: DdiAction } => {
+  const openFor = (deviceId: string, c: DdiController): { linked?: DdiAction; cancel?: DdiAction } => {
     let linked: DdiAction | undefined;
     for (const a of c.actions) {
       if (a.closed) continue;
       // protocol §11: only a halt or cancel turns an open action into cancelAction.
-      if (!deps.serving(a.rolloutId)) return { cancel: a };
+      if (!deps.serving(a.rolloutId, deviceId)) return { cancel: a };
       linked ??= a;
     }
     return { linked };
@@ -136,7 +137,7 @@ export function createDdiGateway(deps: DdiDeps) {
 
   const pollWith = (device: Device, c: DdiController, links: Links, now: number): string | Promise<string> => {
     if (now - device.lastSeen >= SEEN_RESOLUTION_MS) deps.seen(device.id, device.version, now);
-    const open = openFor(c);
+    const open = openFor(device.id, c);
     if (open.cancel || open.linked) return body(links, c, open);
     const offers = deps.offers(device, now);
     const decide = (found: readonly Offer[]): string | Promise<string> => {
@@ -217,7 +218,7 @@ export function createDdiGateway(deps: DdiDeps) {
     /** GET …/cancelAction/{actionId}: only for an open action whose rollout was halted or cancelled. */
     async cancelAction(device: Device, actionId: number): Promise<unknown> {
       const action = await actionOf(device.id, actionId);
-      if (action.closed || deps.serving(action.rolloutId)) throw new AppError('not_found', `action ${actionId} is not being cancelled`);
+      if (action.closed || deps.serving(action.rolloutId, device.id)) throw new AppError('not_found', `action ${actionId} is not being cancelled`);
       return { id: String(actionId), cancelAction: { stopId: String(actionId) } };
     },
 
@@ -225,7 +226,7 @@ export function createDdiGateway(deps: DdiDeps) {
     async cancelFeedback(device: Device, actionId: number, f: DdiFeedback): Promise<void> {
       const action = await actionOf(device.id, actionId);
       if (action.closed) throw new AppError('action_closed', `action ${actionId} is closed`);
-      if (deps.serving(action.rolloutId)) throw new AppError('not_found', `action ${actionId} is not being cancelled`);
+      if (deps.serving(action.rolloutId, device.id)) throw new AppError('not_found', `action ${actionId} is not being cancelled`);
       const { execution } = f.status;
       // Until the client says the cancel is done (closed, or canceled), nothing changes.
       if (execution !== 'closed' && execution !== 'canceled') return;

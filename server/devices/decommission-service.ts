@@ -12,6 +12,11 @@ export interface DecommissionDeps {
   audit: Pick<AuditStore, 'append'>;
   changes: Pick<ChangeFeed, 'publish'>;
   now: () => Date;
+  /**
+   * Every other credential a device protocol issued the device (protocol §12: its Mender tokens),
+   * revoked in the same transaction: a decommissioned device is refused over every protocol.
+   */
+  revokeGatewayCredentials?: (deviceId: string) => Promise<void>;
 }
 
 /**
@@ -30,6 +35,7 @@ export async function decommissionDevice(deviceId: string, actor: string, deps: 
     if (already !== null) return already;
     // A digest no token hashes to (device-token.ts): every token the device ever held stops matching.
     await deps.devices.decommission(deviceId, randomBytes(32), at.getTime());
+    await deps.revokeGatewayCredentials?.(deviceId);
     await deps.audit.append({ actor, action: 'device.decommission', subject: deviceId, details: {} }, toTimestamp(at));
     await deps.changes.publish('device', deviceId);
     return at.getTime();

@@ -6,8 +6,9 @@ import { deviceTokenHash } from '../devices/device-token.js';
 import type { Device } from '../devices/device-store.js';
 import type { GatewayOffer as Offer } from '../devices/poll-service.js';
 import { AppError } from '../errors.js';
+import { CANCELLED_STATE } from '../rollouts/cancel-update-service.js';
 import { failureOf, writeError } from '../http/error-handler.js';
-import { isDiscarding } from '../http/linger.js';
+import { discardRest, isDiscarding } from '../http/linger.js';
 import { requestIdOf } from '../http/request-id.js';
 import { SLUG_RE } from '../http/params.js';
 import { readJsonBody } from '../http/raw-json-body.js';
@@ -38,11 +39,15 @@ const CLOSED: ReadonlySet<DeviceState> = new Set(['applied', 'failed', 'rolled_b
 async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') throw new AppError('unsupported_media_type', 'send the body as Content-Type: application/json');
-  const tooLarge = () => new AppError('payload_too_large', 'the request body is larger than this endpoint accepts', { headers: { Connection: 'close' } });
+  // The rest of a refused body is read and discarded (bounded) so the client can read the 413 (http/linger.ts).
+  const tooLarge = (): AppError => {
+    discardRest(req);
+    return new AppError('payload_too_large', `the request body is larger than this endpoint accepts (${limit} bytes)`);
+  };
   if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) throw tooLarge();
     chunks.push(chunk);
@@ -203,6 +208,8 @@ export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
       }
       throw new AppError('conflict', `deployment ${rolloutId} was aborted: the rollout is ${rollout.state}`);
     }
+    // protocol §7 cancel-update: this device's update was withdrawn by an operator; work in progress stops.
+    if ((current as string | null) === CANCELLED_STATE && inProgress(state)) throw new AppError('conflict', `deployment ${rolloutId} was cancelled for this device`);
     // A repeated status, or one that would go back, is answered 204 and stores nothing (the client
     // retries anything else and may roll the install back).
     if (current === state || refuseTransition(current, state)) return noContent(res);

@@ -130,6 +130,31 @@ describe('hawkBit DDI gateway (protocol §11)', () => {
     expect(failed.body.devices[0].error).toEqual({ code: 'ddi_failure', message: 'ERROR : Authentication of all signatures failed' });
   });
 
+  it('a decommissioned controller is refused over the gateway token too, and its next poll does not register it again', async () => {
+    const f = await makeApp();
+    await ddiRollout(f, { bytes: randomBytes(300) });
+    expect((await pollAs(f, 'ctl-gone')).status).toBe(200);
+    expect((await request(f.app).delete('/v1/devices/ctl-gone').set(bearer(f.tokens['release-manager']))).status).toBe(204);
+    const again = await pollAs(f, 'ctl-gone');
+    expect(again.status).toBe(401);
+    expect(again.body.error.code).toBe('unauthorized');
+    expect((await request(f.app).put(`${base('ctl-gone')}/configData`).set(gw(f.tokens.gateway)).send({ id: '', data: { model: MODEL, version: '1.0.0' }, mode: 'replace' })).status).not.toBe(200);
+    const dev = await request(f.app).get('/v1/devices/ctl-gone').set(bearer(f.tokens.viewer));
+    expect(dev.body.decommissionedAt).toEqual(expect.any(String));
+  });
+
+  it('an operator cancelling one device\'s update turns its open action into cancelAction', async () => {
+    const f = await makeApp();
+    const { rolloutId } = await ddiRollout(f, { bytes: randomBytes(300) });
+    const actionId = await register(f, 'ctl-cancel');
+    expect(actionId).toBeDefined();
+    const cancel = await request(f.app).post('/v1/devices/ctl-cancel/cancel-update').set(bearer(f.tokens['release-manager'])).send({ rolloutId });
+    expect(cancel.status).toBe(200);
+    const poll = await pollAs(f, 'ctl-cancel');
+    expect(linkedAction(poll.body, 'cancelAction')).toBe(actionId);
+    expect(linkedAction(poll.body, 'deploymentBase')).toBeUndefined();
+  });
+
   it('a halt turns the open action into cancelAction; its acknowledgement is declined (cancelled), never applied; nothing new is offered', async () => {
     const f = await makeApp();
     const { rolloutId } = await ddiRollout(f, { bytes: randomBytes(500) });

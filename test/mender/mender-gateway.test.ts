@@ -96,6 +96,20 @@ describe('Mender device API (protocol §12)', () => {
     expect(audit.body.entries.map((e: { action: string }) => e.action)).toContain('device.accept');
   });
 
+  it('a decommissioned device is refused over the Mender API at once: its tokens are revoked and admission does not bring it back', async () => {
+    const f = await makeApp();
+    const c = client(f, '52:54:00:00:0d:01');
+    expect((await c.auth()).status).toBe(401);
+    expect((await request(f.app).post(`/v1/devices/${c.deviceId}/accept`).set(rm(f)).send({})).status).toBe(200);
+    expect((await c.auth()).status).toBe(200);
+    expect((await c.inventory([{ name: 'device_type', value: 'acc-board' }])).status).toBe(200);
+    expect((await request(f.app).delete(`/v1/devices/${c.deviceId}`).set(rm(f))).status).toBe(204);
+    expect((await c.inventory([{ name: 'device_type', value: 'acc-board' }])).status).toBe(401);
+    expect((await c.next('1.0.0')).status).toBe(401);
+    // Its accepted key asks again: still refused (protocol §7: only an enrollment credential brings it back).
+    expect((await c.auth()).status).toBe(401);
+  });
+
   it('RSA, ECDSA P-256 and Ed25519 keys verify; a forged or missing signature is 401 and stores nothing; a preauthorized identity is admitted at once', async () => {
     const f = await makeApp();
     for (const [i, kind] of (['rsa', 'ec', 'ed25519'] as const).entries()) {
