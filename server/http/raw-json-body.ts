@@ -12,6 +12,29 @@ import { discardRest } from './linger.js';
  * object or an array (400), through the JSON edge guard (json-guard.ts).
  */
 export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const bytes = await readJsonBytes(req, limitBytes);
+  // Invalid UTF-8 would otherwise become U+FFFD silently: refused, like any other malformed body.
+  if (!isUtf8(bytes)) throw new AppError('invalid_json', 'the request body is not valid UTF-8');
+  // RFC 8259 §8.1: a parser may ignore a byte order mark; so does this one, on every route.
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8', start));
+  } catch {
+    throw new AppError('invalid_json', 'the request body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null) throw new AppError('invalid_json', 'the request body must be a JSON object or array');
+  assertSafeJson(value);
+  return value;
+}
+
+/**
+ * The raw bytes of a JSON body, with the header and size checks of
+ * `readJsonBody` (415, 413 with a lingering close) but not parsed: for a
+ * route that must verify a signature over the exact bytes (protocol §12
+ * auth_requests) before it reads them.
+ */
+export async function readJsonBytes(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const [type, ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim().toLowerCase());
   if (type !== 'application/json') throw new AppError('unsupported_media_type', 'send the body as Content-Type: application/json');
   const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
@@ -33,18 +56,5 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
     if (size > limitBytes) throw tooLarge();
     chunks.push(chunk);
   }
-  const bytes = Buffer.concat(chunks, size);
-  // Invalid UTF-8 would otherwise become U+FFFD silently: refused, like any other malformed body.
-  if (!isUtf8(bytes)) throw new AppError('invalid_json', 'the request body is not valid UTF-8');
-  // RFC 8259 §8.1: a parser may ignore a byte order mark; so does this one, on every route.
-  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8', start));
-  } catch {
-    throw new AppError('invalid_json', 'the request body is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null) throw new AppError('invalid_json', 'the request body must be a JSON object or array');
-  assertSafeJson(value);
-  return value;
+  return Buffer.concat(chunks, size);
 }

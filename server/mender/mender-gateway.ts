@@ -8,10 +8,10 @@ import type { GatewayOffer as Offer } from '../devices/poll-service.js';
 import { AppError } from '../errors.js';
 import { CANCELLED_STATE } from '../rollouts/cancel-update-service.js';
 import { failureOf, writeError } from '../http/error-handler.js';
-import { discardRest, isDiscarding } from '../http/linger.js';
+import { isDiscarding } from '../http/linger.js';
 import { requestIdOf } from '../http/request-id.js';
 import { SLUG_RE } from '../http/params.js';
-import { readJsonBody } from '../http/raw-json-body.js';
+import { readJsonBody, readJsonBytes } from '../http/raw-json-body.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import { refuseTransition, type DeviceState } from '../reports/report-rules.js';
 import type { MenderDeps } from './mender-deps.js';
@@ -35,25 +35,6 @@ const MAX_CLOSED = 200_000;
 
 /** protocol §12: these end a Mender deployment for the device; it is not offered again. */
 const CLOSED: ReadonlySet<DeviceState> = new Set(['applied', 'failed', 'rolled_back', 'rejected', 'declined']);
-
-async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') throw new AppError('unsupported_media_type', 'send the body as Content-Type: application/json');
-  // The rest of a refused body is read and discarded (bounded) so the client can read the 413 (http/linger.ts).
-  const tooLarge = (): AppError => {
-    discardRest(req);
-    return new AppError('payload_too_large', `the request body is larger than this endpoint accepts (${limit} bytes)`);
-  };
-  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
-}
 
 const noContent = (res: ServerResponse): void => {
   res.writeHead(204);
@@ -95,7 +76,7 @@ export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
   // protocol §12 auth_requests. Neither a pending identity nor a bad signature counts toward the
   // refused-credential lockout (a pending client asks every second), so those 401s are written here.
   const authRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const raw = await readRawBody(req, MAX_AUTH_BODY);
+    const raw = await readJsonBytes(req, MAX_AUTH_BODY);
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
