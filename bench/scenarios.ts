@@ -1,4 +1,4 @@
-import { bucketOf } from '../server/rollouts/bucket.js';
+import { bucketOf } from '../server/protocol/bucket.js';
 import { deviceIdOf, deviceTokenOf, isTargetModel, menderTokenOf, type SeedResult } from './seed.js';
 import type { LoadSpec } from './load.js';
 

@@ -4,21 +4,21 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../server/config.js';
 import { createContext } from '../server/context.js';
-import { signEnvelope } from '../server/crypto/envelope.js';
-import { readKeyFile } from '../server/crypto/key-files.js';
-import { ed25519Signer } from '../server/crypto/signer.js';
+import { signEnvelope } from '../server/protocol/crypto/envelope.js';
+import { readKeyFile } from '../server/protocol/crypto/key-files.js';
+import { ed25519Signer } from '../server/protocol/crypto/signer.js';
 import { connectDatabase } from '../server/db/connect.js';
 import { openDatabase, type Db } from '../server/db/open.js';
 import type { Sql, SqlValue } from '../server/db/sql.js';
 import { sqliteSql } from '../server/db/sqlite-sql.js';
 import { deviceTokenHash } from '../server/devices/device-token.js';
 import { publishRelease } from '../server/releases/publish-service.js';
-import type { ReleaseSigned } from '../server/releases/release-manifest.js';
+import type { ReleaseSigned } from '../server/protocol/release-manifest.js';
 import { counterKey } from '../server/rollouts/rollout-counters.js';
 import { ensureDevTrust } from '../server/trust/dev-trust.js';
 import { loadTrustFolder } from '../server/trust/trust-folder.js';
 import { createTrustState } from '../server/trust/trust-state.js';
-import { toTimestamp } from '../server/trust/time.js';
+import { toTimestamp } from '../server/protocol/trust/time.js';
 
 /** Deterministic ids and tokens, so the load generator needs no list of them. */
 export const deviceIdOf = (i: number): string => `bench-${String(i).padStart(8, '0')}`;

@@ -13,7 +13,7 @@ import { ensureDevTrust } from './trust/dev-trust.js';
 import { loadTrustFolder, type TrustFolder } from './trust/trust-folder.js';
 import { createAuditStore } from './audit/audit-store.js';
 import { createTrustState } from './trust/trust-state.js';
-import { toTimestamp } from './trust/time.js';
+import { toTimestamp } from './protocol/trust/time.js';
 import type { OperatorRole } from './auth/principal.js';
 import { demoCommands, prepareDemo } from './demo/demo-setup.js';
 import { lockDataFolder, type DataLock } from './data-folder/data-lock.js';

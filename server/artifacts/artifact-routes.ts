@@ -9,7 +9,7 @@ import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
 import { pathParam, SHA256_RE } from '../http/params.js';
 import type { AuditStore } from '../audit/audit-store.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import { ARTIFACT_NAME_RE, type ArtifactStore, type StoredArtifact } from './artifact-store.js';
 import { clampSuffixRanges } from './range-header.js';
 

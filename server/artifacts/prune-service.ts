@@ -2,7 +2,7 @@ import type { AuditStore } from '../audit/audit-store.js';
 import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import type { Sql } from '../db/sql.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import type { ArtifactStore } from './artifact-store.js';
 
 export interface PruneDeps {

@@ -1,5 +1,5 @@
-import { canonicalJson } from '../crypto/canonical.js';
-import { sha256Hex } from '../crypto/hash.js';
+import { canonicalJson } from '../protocol/crypto/canonical.js';
+import { sha256Hex } from '../protocol/crypto/hash.js';
 
 /** One audit entry as served by GET /v1/audit (protocol §7). */
 export interface AuditEntry {

@@ -4,7 +4,7 @@ import type { RequestHandler } from 'express';
 import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
 import { compileValidator } from '../schema/validator.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import { requireRole } from './authorize.js';
 import type { OperatorTokenStore, TokenInfo } from './operator-token-store.js';
 import type { TokenService } from './token-service.js';

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/sql.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import type { OperatorTokenStore } from './operator-token-store.js';
 
 export type TokenUsage = ReturnType<typeof createTokenUsage>;

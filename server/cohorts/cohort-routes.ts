@@ -10,7 +10,7 @@ import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
 import { pathParam, SLUG_RE } from '../http/params.js';
 import { compileValidator } from '../schema/validator.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import { ALL_COHORT, type Cohort } from './cohort.js';
 import type { CohortService } from './cohort-service.js';
 import type { CohortStore } from './cohort-store.js';

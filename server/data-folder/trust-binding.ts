@@ -1,6 +1,6 @@
-import { canonicalJson } from '../crypto/canonical.js';
-import { sha256Hex } from '../crypto/hash.js';
-import type { RootEnvelope } from '../trust/root.js';
+import { canonicalJson } from '../protocol/crypto/canonical.js';
+import { sha256Hex } from '../protocol/crypto/hash.js';
+import type { RootEnvelope } from '../protocol/trust/root.js';
 import type { TrustBindingStore } from './trust-binding-store.js';
 
 /**

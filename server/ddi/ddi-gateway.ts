@@ -4,8 +4,8 @@ import type { AttributeValue } from '../cohorts/cohort.js';
 import type { Device } from '../devices/device-store.js';
 import type { Offer } from '../devices/poll-service.js';
 import { AppError } from '../errors.js';
-import { refuseTransition, type Report, type ReportState } from '../reports/report-rules.js';
-import { toTimestamp } from '../trust/time.js';
+import { refuseTransition, type Report, type ReportState } from '../protocol/report-rules.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import type { DdiAction, DdiController, DdiStore } from './ddi-store.js';
 import {
   CANCELLED, deploymentBaseOf, factsOf, meaningOf, reportOf, sleepOf,

@@ -3,7 +3,7 @@ import configDataSchema from '../../manifests/schema/api/ddi-config-data.schema.
 import feedbackSchema from '../../manifests/schema/api/ddi-feedback.schema.json' with { type: 'json' };
 import type { AttributeValue } from '../cohorts/cohort.js';
 import { AppError } from '../errors.js';
-import type { Report, ReportState } from '../reports/report-rules.js';
+import type { Report, ReportState } from '../protocol/report-rules.js';
 import { compileValidator } from '../schema/validator.js';
 
 /**

@@ -3,12 +3,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import optInRelease from '../../manifests/examples/redmi-1s-cloud-optin.release.json' with { type: 'json' };
 import type { AppContext } from '../context.js';
-import { signEnvelope } from '../crypto/envelope.js';
-import { readKeyFile } from '../crypto/key-files.js';
-import { ed25519Signer } from '../crypto/signer.js';
+import { signEnvelope } from '../protocol/crypto/envelope.js';
+import { readKeyFile } from '../protocol/crypto/key-files.js';
+import { ed25519Signer } from '../protocol/crypto/signer.js';
 import { publishRelease } from '../releases/publish-service.js';
-import type { ReleaseSigned } from '../releases/release-manifest.js';
-import { toTimestamp } from '../trust/time.js';
+import type { ReleaseSigned } from '../protocol/release-manifest.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 
 import { DEMO_DEVICE } from './demo-device.js';
 

@@ -13,14 +13,14 @@ import { enroll, mayEnroll, type Enrollment } from '../devices/enrollment-servic
 import type { DeviceOffer, Offer, PollAnswer, PollService } from '../devices/poll-service.js';
 import { AppError } from '../errors.js';
 import type { IngestResult, IngestService, SubmitOptions } from '../reports/ingest-service.js';
-import type { Report } from '../reports/report-rules.js';
+import type { Report } from '../protocol/report-rules.js';
 import type { AuditStore } from '../audit/audit-store.js';
 
 export type { Device } from '../devices/device-store.js';
 export type { DeviceOffer, PollAnswer } from '../devices/poll-service.js';
 export type { Enrollment } from '../devices/enrollment-service.js';
 export type { IngestResult } from '../reports/ingest-service.js';
-export type { Report } from '../reports/report-rules.js';
+export type { Report } from '../protocol/report-rules.js';
 
 /** What a device protocol learned about a device's facts (hawkBit configData, Mender inventory); absent = unchanged. */
 export interface DeviceFactsUpdate {

@@ -3,7 +3,7 @@ import type { AuditStore } from '../audit/audit-store.js';
 import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import type { DeviceStore } from './device-store.js';
 
 export interface DecommissionDeps {

@@ -1,5 +1,5 @@
-import { nativeSha256 } from '../crypto/native-hash.js';
-import { bucketOf } from '../rollouts/bucket.js';
+import { nativeSha256 } from '../protocol/crypto/native-hash.js';
+import { bucketOf } from '../protocol/bucket.js';
 
 /** Salts remembered at once (live rollouts plus the poll jitter); a new one past this starts a new generation. */
 const SLOTS = 8;

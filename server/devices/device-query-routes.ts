@@ -5,7 +5,7 @@ import { READERS, requireRole } from '../auth/authorize.js';
 import { parsePage } from '../http/paging.js';
 import { DEVICE_ID_RE, pathParam } from '../http/params.js';
 import { compileValidator } from '../schema/validator.js';
-import { deviceDetail, listDevices, type DirectoryDeps } from './device-directory.js';
+import { deviceDetail, listDevices, type DirectoryDeps } from './device-query-service.js';
 
 type RawQuery = { admission?: 'pending' | 'accepted' | 'rejected' | 'preauthorized'; model?: string; cohort?: string; rollout?: string; state?: string; limit?: string; cursor?: string };
 const parseQuery = compileValidator<RawQuery>(querySchema, 'device query');

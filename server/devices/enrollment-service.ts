@@ -4,7 +4,7 @@ import type { AuditStore } from '../audit/audit-store.js';
 import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
 import type { BatchWriter, GroupCommit, Outcome } from '../db/group-commit.js';
 import { AppError } from '../errors.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import { deviceTokenHash, sameDigest } from './device-token.js';
 import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { DeviceStore } from './device-store.js';

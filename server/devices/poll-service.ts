@@ -1,7 +1,7 @@
 import { explicitMembershipsOf, membershipOf } from '../cohorts/membership.js';
 import type { DeviceFacts } from '../cohorts/cohort.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
-import { sha256Hex } from '../crypto/hash.js';
+import { sha256Hex } from '../protocol/crypto/hash.js';
 import { eligibleStage } from '../rollouts/eligibility.js';
 import type { LiveRollout, LiveRollouts } from '../rollouts/live-rollouts.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
@@ -10,7 +10,7 @@ import type { CancelledOffers } from '../rollouts/cancelled-offers.js';
 import type { ActivityBuffer } from './activity-buffer.js';
 import { deviceBucket } from './device-buckets.js';
 import { nextWindowOpening, windowClosesAt } from '../rollouts/maintenance-window.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import type { Device } from './device-store.js';
 
 export interface PollDeps {

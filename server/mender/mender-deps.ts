@@ -4,7 +4,7 @@ import type { AdmissionDecision } from '../devices/admission/admission-service.j
 import type { DeviceIdentity } from '../devices/admission/device-identity.js';
 import type { Device } from '../devices/device-store.js';
 import type { GatewayOffer as Offer } from '../devices/poll-service.js';
-import type { DeviceState, Report } from '../reports/report-rules.js';
+import type { DeviceState, Report } from '../protocol/report-rules.js';
 import type { RolloutState } from '../rollouts/rollout-state.js';
 import type { LinkSigner } from './artifact-links.js';
 import type { MenderArtifactStore, MenderTokenStore } from './mender-stores.js';

@@ -13,7 +13,7 @@ import { requestIdOf } from '../http/request-id.js';
 import { SLUG_RE } from '../http/params.js';
 import { readJsonBody, readJsonBytes } from '../http/raw-json-body.js';
 import type { RequestObserver } from '../http/request-observer.js';
-import { refuseTransition, type DeviceState } from '../reports/report-rules.js';
+import { refuseTransition, type DeviceState } from '../protocol/report-rules.js';
 import type { MenderDeps } from './mender-deps.js';
 import { errorMessageOf, factsOf, inProgress, nextBody, parseInventory, parseProvides, parseStatus } from './mender-translate.js';
 

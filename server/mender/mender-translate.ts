@@ -1,7 +1,7 @@
 import semver from 'semver';
 import type { AttributeValue } from '../cohorts/cohort.js';
 import { AppError } from '../errors.js';
-import type { ReportState } from '../reports/report-rules.js';
+import type { ReportState } from '../protocol/report-rules.js';
 
 /**
  * Pure translation between Mender's device API and this server's words

@@ -1,14 +1,14 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DeviceStore } from '../devices/device-store.js';
 import type { ActivityBuffer } from '../devices/activity-buffer.js';
-import { failureFigures, REPORT_STATES, type DeviceState } from '../reports/report-rules.js';
-import type { Census } from '../rollouts/census.js';
+import { failureFigures, REPORT_STATES, type DeviceState } from '../protocol/report-rules.js';
+import type { Census } from '../devices/census.js';
 import type { LiveRollouts } from '../rollouts/live-rollouts.js';
 import { counterKey, type CounterStore } from '../rollouts/rollout-counters.js';
 import { isAutomatic, type RolloutEvents } from '../rollouts/rollout-events.js';
 import { ROLLOUT_STATES } from '../rollouts/rollout-state.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 
 export interface FleetMetricDeps {
   rollouts: RolloutStore;

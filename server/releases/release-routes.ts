@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import withdrawSchema from '../../manifests/schema/api/release-withdraw.schema.json' with { type: 'json' };
 import { compileValidator } from '../schema/validator.js';
-import type { Withdrawal, WithdrawalEnvelope } from './withdraw-service.js';
+import type { Withdrawal } from './withdraw-service.js';
+import type { WithdrawalEnvelope } from './withdrawal-statement.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
 import { READERS, requireRole } from '../auth/authorize.js';
 import { actorOf, principalOf } from '../auth/principal.js';
@@ -9,9 +10,9 @@ import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
 import { pathParam, SLUG_RE } from '../http/params.js';
 import type { RequestHandler } from 'express';
-import type { ReleaseEnvelope } from './release-manifest.js';
+import type { ReleaseEnvelope } from '../protocol/release-manifest.js';
 import type { PublishOutcome } from './publish-service.js';
-import { parseRelease } from './release-manifest.js';
+import { parseRelease } from '../protocol/release-manifest.js';
 import { envelopeOf, type ReleaseStore, type StoredRelease } from './release-store.js';
 
 const view = (r: StoredRelease) => ({

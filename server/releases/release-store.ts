@@ -1,5 +1,5 @@
 import type { Sql } from '../db/sql.js';
-import type { ReleaseEnvelope } from './release-manifest.js';
+import type { ReleaseEnvelope } from '../protocol/release-manifest.js';
 
 export interface StoredRelease {
   id: string;

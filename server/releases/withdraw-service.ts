@@ -1,27 +1,16 @@
 import type { AuditStore } from '../audit/audit-store.js';
 import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import type { ChangeFeed } from '../cluster/change-feed.js';
-import { signEnvelope, type Envelope } from '../crypto/envelope.js';
-import { ed25519Signer } from '../crypto/signer.js';
+import { signEnvelope } from '../protocol/crypto/envelope.js';
+import { ed25519Signer } from '../protocol/crypto/signer.js';
 import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors.js';
 import type { LiveRollouts } from '../rollouts/live-rollouts.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { TrustState } from '../trust/trust-state.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import type { ReleaseStore, StoredRelease } from './release-store.js';
-
-/** protocol §7 fleet lifecycle: the online role's signed statement that a release is withdrawn (§8: its own log entry). */
-export interface WithdrawalSigned {
-  type: 'withdrawal';
-  releaseId: string;
-  /** Binds the withdrawal to the exact manifest (protocol §4 manifestSha256). */
-  manifestSha256: string;
-  reason: string;
-  issuedAt: string;
-}
-
-export type WithdrawalEnvelope = Envelope<WithdrawalSigned>;
+import type { WithdrawalEnvelope, WithdrawalSigned } from './withdrawal-statement.js';
 
 export interface WithdrawDeps {
   sql: Sql;

@@ -1,7 +1,19 @@
 import withdrawalSchema from '../../manifests/schema/withdrawal.schema.json' with { type: 'json' };
 import { AppError } from '../errors.js';
 import { compileValidator } from '../schema/validator.js';
-import type { WithdrawalEnvelope } from './withdraw-service.js';
+import type { Envelope } from '../protocol/crypto/envelope.js';
+
+/** protocol §7 fleet lifecycle: the online role's signed statement that a release is withdrawn (§8: its own log entry). */
+export interface WithdrawalSigned {
+  type: 'withdrawal';
+  releaseId: string;
+  /** Binds the withdrawal to the exact manifest (protocol §4 manifestSha256). */
+  manifestSha256: string;
+  reason: string;
+  issuedAt: string;
+}
+
+export type WithdrawalEnvelope = Envelope<WithdrawalSigned>;
 
 const validateShape = compileValidator<WithdrawalEnvelope>(withdrawalSchema, 'withdrawal statement');
 

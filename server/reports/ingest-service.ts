@@ -1,11 +1,11 @@
-import { canonicalJson } from '../crypto/canonical.js';
+import { canonicalJson } from '../protocol/crypto/canonical.js';
 import type { BatchWriter, GroupCommit, Outcome } from '../db/group-commit.js';
 import semver from 'semver';
 import { completeMembershipOf } from '../cohorts/membership.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
-import { nativeSha256 } from '../crypto/native-hash.js';
+import { nativeSha256 } from '../protocol/crypto/native-hash.js';
 import type { Device, DeviceStore } from '../devices/device-store.js';
-import { bucketOf } from '../rollouts/bucket.js';
+import { bucketOf } from '../protocol/bucket.js';
 import { eligibleStage } from '../rollouts/eligibility.js';
 import type { LiveRollouts } from '../rollouts/live-rollouts.js';
 import { AppError, isAppError } from '../errors.js';
@@ -14,10 +14,10 @@ import { counterKey, MAX_SETTING_VALUES, type CounterStore } from '../rollouts/r
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
 import type { TimelineStore } from '../rollouts/rollout-timeline.js';
-import { isNonTerminal, refuseTransition, type DeviceState, type Report } from './report-rules.js';
+import { isNonTerminal, refuseTransition, type DeviceState, type Report } from '../protocol/report-rules.js';
 import type { ReportStore } from './report-store.js';
 import { readGroup, type Draft, type IngestItem, type PreparedReport } from './report-group.js';
-import { valueHasType, type PolicySigned, type SettingSpec } from '../trust/settings-policy.js';
+import { valueHasType, type PolicySigned, type SettingSpec } from '../protocol/trust/settings-policy.js';
 
 export interface IngestDeps {
   devices: DeviceStore;

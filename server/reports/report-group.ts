@@ -3,7 +3,7 @@ import { settingCounterPrefix, type CounterStore } from '../rollouts/rollout-cou
 import { rolloutDeviceKey, type RolloutDevice, type RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
 import { intervalMove, type TimelineStore } from '../rollouts/rollout-timeline.js';
-import type { DeviceState, Report } from './report-rules.js';
+import type { DeviceState, Report } from '../protocol/report-rules.js';
 import { reportKey, type ReportStore, type StoredReport } from './report-store.js';
 
 /** A report with what could fail on its own input already done, before it joins the shared transaction. */

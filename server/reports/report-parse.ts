@@ -2,8 +2,8 @@ import semver from 'semver';
 import reportSchema from '../../manifests/schema/api/report.schema.json' with { type: 'json' };
 import { AppError } from '../errors.js';
 import { compileValidator } from '../schema/validator.js';
-import { instantOf } from '../trust/time.js';
-import type { Report } from './report-rules.js';
+import { instantOf } from '../protocol/trust/time.js';
+import type { Report } from '../protocol/report-rules.js';
 
 const validateReports = compileValidator<Report | Report[]>(reportSchema, 'report');
 

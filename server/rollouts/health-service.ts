@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../db/sql.js';
-import { figuresSince, type DeviceState } from '../reports/report-rules.js';
+import { figuresSince, type DeviceState } from '../protocol/report-rules.js';
 import { shouldHalt } from './auto-halt.js';
 import { counterKey, figuresOf, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';

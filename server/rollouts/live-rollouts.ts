@@ -1,9 +1,8 @@
 import semver from 'semver';
 import { serialRefresh } from '../db/view-refresh.js';
-import type { ReleaseSigned } from '../releases/release-manifest.js';
+import type { ReleaseSigned } from '../protocol/release-manifest.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { ChangeFeed } from '../cluster/change-feed.js';
-import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { EligibilityInput } from './eligibility.js';
 import type { RolloutState } from './rollout-state.js';
 import type { RolloutStore } from './rollout-store.js';
@@ -40,7 +39,17 @@ export type LiveRollouts = ReturnType<typeof createLiveRollouts>;
  * after every committed change (start, advance, re-sign...) and at start,
  * so a poll signs, serialises and waits for nothing.
  */
-export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStore, log: Pick<TransparencyLog, 'indexOf' | 'refresh'>) {
+/**
+ * What the live view needs of the transparency log (protocol §8): a document's
+ * index, after catching up with what is committed. Declared here, not imported,
+ * so rollouts/ sits below transparency/ (docs/architecture.md, domain order).
+ */
+export interface LogIndex {
+  indexOf(envelopeJson: string): number | undefined;
+  refresh(): Promise<void>;
+}
+
+export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStore, log: LogIndex) {
   let live: LiveRollout[] = [];
   let generation = 0;
   const refresh = serialRefresh(async (): Promise<void> => {

@@ -1,6 +1,6 @@
 import { rowSet, rowSetParam, SELECT_ALL_ROWS } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
-import { failureFigures, type DeviceState, type FailureFigures } from '../reports/report-rules.js';
+import { failureFigures, type DeviceState, type FailureFigures } from '../protocol/report-rules.js';
 
 export type Counters = ReadonlyMap<string, number>;
 

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditStore } from '../audit/audit-store.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
-import { ed25519Signer } from '../crypto/signer.js';
+import { ed25519Signer } from '../protocol/crypto/signer.js';
 import type { Sql } from '../db/sql.js';
 import { AppError, type ErrorDetail } from '../errors.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { TrustState } from '../trust/trust-state.js';
-import { isExpired, toTimestamp } from '../trust/time.js';
+import { isExpired, toTimestamp } from '../protocol/trust/time.js';
 import type { LiveRollouts } from './live-rollouts.js';
 import type { RolloutEvents } from './rollout-events.js';
 import type { FailurePolicy, HaltRecord, Rollout, Stage } from './rollout.js';

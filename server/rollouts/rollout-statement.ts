@@ -1,8 +1,8 @@
 import statementSchema from '../../manifests/schema/rollout-statement.schema.json' with { type: 'json' };
-import type { Envelope } from '../crypto/envelope.js';
+import type { Envelope } from '../protocol/crypto/envelope.js';
 import { AppError, type ErrorDetail } from '../errors.js';
 import { compileValidator } from '../schema/validator.js';
-import type { RolloutStatementSigned } from './rollout.js';
+import type { RolloutStatementSigned } from '../protocol/rollout-statement.js';
 
 export type RolloutStatementEnvelope = Envelope<RolloutStatementSigned>;
 

@@ -1,6 +1,6 @@
 import { rowSet, rowSetParam, SELECT_ALL_ROWS } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
-import { FAILURE_STATES, TERMINAL_STATES, type DeviceState } from '../reports/report-rules.js';
+import { FAILURE_STATES, TERMINAL_STATES, type DeviceState } from '../protocol/report-rules.js';
 
 const MINUTE_MS = 60_000;
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);

@@ -1,5 +1,5 @@
 import type { MaintenanceWindow } from './maintenance-window.js';
-import type { FailureFigures } from '../reports/report-rules.js';
+import type { FailureFigures } from '../protocol/report-rules.js';
 import type { RolloutState } from './rollout-state.js';
 
 /** protocol §5 */
@@ -64,19 +64,4 @@ export interface OverruledHalt {
   auditSeq: number;
   terminal: number;
   failures: number;
-}
-
-/** protocol §6: the signed body of a rollout statement. */
-export interface RolloutStatementSigned {
-  type: 'rollout';
-  rolloutId: string;
-  releaseId: string;
-  manifestSha256: string;
-  stage: number;
-  cohort: string;
-  basisPoints: number;
-  salt: string;
-  version: number;
-  issuedAt: string;
-  expires: string;
 }

@@ -1,7 +1,8 @@
-import { signEnvelope } from '../crypto/envelope.js';
-import type { Signer } from '../crypto/signer.js';
-import { toTimestamp } from '../trust/time.js';
-import type { Rollout, RolloutStatementSigned } from './rollout.js';
+import { signEnvelope } from '../protocol/crypto/envelope.js';
+import type { Signer } from '../protocol/crypto/signer.js';
+import { toTimestamp } from '../protocol/trust/time.js';
+import type { RolloutStatementSigned } from '../protocol/rollout-statement.js';
+import type { Rollout } from './rollout.js';
 import type { StoredStatement } from './rollout-store.js';
 
 /** Stages whose statements exist: every stage reached (all of them once completed). */

@@ -1,10 +1,10 @@
 import { AppError } from '../errors.js';
-import { failureFigures, figuresSince, REPORT_STATES, type DeviceState } from '../reports/report-rules.js';
+import { failureFigures, figuresSince, REPORT_STATES, type DeviceState } from '../protocol/report-rules.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import { withdrawalSummary } from '../releases/withdraw-service.js';
-import type { PolicySigned } from '../trust/settings-policy.js';
-import { toTimestamp } from '../trust/time.js';
-import type { Census } from './census.js';
+import type { PolicySigned } from '../protocol/trust/settings-policy.js';
+import { toTimestamp } from '../protocol/trust/time.js';
+import type { Census } from '../devices/census.js';
 import { CANCELLED_STATE } from './cancel-update-service.js';
 import { windowInWords } from './maintenance-window.js';
 import { counterKey, settingCounterParts, type CounterStore } from './rollout-counters.js';

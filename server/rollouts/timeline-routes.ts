@@ -4,7 +4,7 @@ import type { RolloutStore } from './rollout-store.js';
 import type { TimelineStore } from './rollout-timeline.js';
 import { AppError } from '../errors.js';
 import { pathParam, SLUG_RE } from '../http/params.js';
-import { toTimestamp } from '../trust/time.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 
 const DEFAULT_INTERVALS = 1440;
 const MAX_INTERVALS = 10080;

@@ -1,6 +1,6 @@
 import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import type { Sql } from '../db/sql.js';
-import { nodeHash } from './merkle.js';
+import { nodeHash } from '../protocol/transparency/merkle.js';
 
 export type LogStore = ReturnType<typeof createLogStore>;
 

@@ -1,14 +1,14 @@
 import { LRUCache } from 'lru-cache';
-import { canonicalJson } from '../crypto/canonical.js';
-import { toHex, utf8 } from '../crypto/encoding.js';
-import { ed25519Signer } from '../crypto/signer.js';
+import { canonicalJson } from '../protocol/crypto/canonical.js';
+import { toHex, utf8 } from '../protocol/crypto/encoding.js';
+import { ed25519Signer } from '../protocol/crypto/signer.js';
 import type { TrustState } from '../trust/trust-state.js';
 import { serialRefresh } from '../db/view-refresh.js';
 import { AppError } from '../errors.js';
-import { checkpointBody, parseCheckpoint, signCheckpoint } from './checkpoint.js';
-import { cosignedAt, type Witness } from './cosignature.js';
+import { checkpointBody, parseCheckpoint, signCheckpoint } from '../protocol/transparency/checkpoint.js';
+import { cosignedAt, type Witness } from '../protocol/transparency/cosignature.js';
 import type { LogStore } from './log-store.js';
-import { consistencyProof, inclusionPath, leafHash, MemoryTree, rootAt } from './merkle.js';
+import { consistencyProof, inclusionPath, leafHash, MemoryTree, rootAt } from '../protocol/transparency/merkle.js';
 
 export interface LatestCheckpoint {
   size: number;

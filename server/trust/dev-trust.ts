@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import examplePolicy from '../../manifests/policy.json' with { type: 'json' };
-import { signEnvelope } from '../crypto/envelope.js';
-import { writePrivateKeyFile, writePublicKeyFile } from '../crypto/key-files.js';
-import { generatePrivateKey } from '../crypto/keys.js';
-import { ed25519Signer } from '../crypto/signer.js';
-import { buildRoot } from './build.js';
-import type { PolicySigned } from './settings-policy.js';
-import { toTimestamp } from './time.js';
+import { signEnvelope } from '../protocol/crypto/envelope.js';
+import { writePrivateKeyFile, writePublicKeyFile } from '../protocol/crypto/key-files.js';
+import { generatePrivateKey } from '../protocol/crypto/keys.js';
+import { ed25519Signer } from '../protocol/crypto/signer.js';
+import { buildRoot } from '../protocol/trust/build.js';
+import type { PolicySigned } from '../protocol/trust/settings-policy.js';
+import { toTimestamp } from '../protocol/trust/time.js';
 import { trustPaths } from './trust-folder.js';
 
 export interface DevTrust {

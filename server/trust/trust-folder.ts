@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeThreshold } from '../crypto/envelope.js';
-import { keyIdOf, parsePrivateKey, type PrivateKey } from '../crypto/keys.js';
+import { describeThreshold } from '../protocol/crypto/envelope.js';
+import { keyIdOf, parsePrivateKey, type PrivateKey } from '../protocol/crypto/keys.js';
 import { JsonFileError, readJsonFile } from '../files/json-file.js';
-import { parseRoot, RootChainError, verifyForRole, walkRootChain, type RootEnvelope, type RootSigned } from './root.js';
-import { parsePolicy, type PolicyEnvelope } from './settings-policy.js';
+import { parseRoot, RootChainError, verifyForRole, walkRootChain, type RootEnvelope, type RootSigned } from '../protocol/trust/root.js';
+import { parsePolicy, type PolicyEnvelope } from '../protocol/trust/settings-policy.js';
 
 /** A verified root chain: every version from the first one given, `root` = the newest, trusted now. */
 export interface RootChain {

@@ -1,7 +1,7 @@
-import { sha256Hex } from '../crypto/hash.js';
-import type { RootEnvelope, RootSigned } from './root.js';
-import type { PolicyEnvelope } from './settings-policy.js';
-import type { PrivateKey } from '../crypto/keys.js';
+import { sha256Hex } from '../protocol/crypto/hash.js';
+import type { RootEnvelope, RootSigned } from '../protocol/trust/root.js';
+import type { PolicyEnvelope } from '../protocol/trust/settings-policy.js';
+import type { PrivateKey } from '../protocol/crypto/keys.js';
 import type { TrustFolder } from './trust-folder.js';
 
 export interface TrustSnapshot {

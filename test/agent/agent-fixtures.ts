@@ -1,15 +1,15 @@
 import examplePolicy from '../../manifests/policy.json' with { type: 'json' };
-import { signEnvelope, type Envelope } from '../../server/crypto/envelope.js';
-import { sha256Hex } from '../../server/crypto/hash.js';
-import { generatePrivateKey, type PrivateKey } from '../../server/crypto/keys.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
-import { manifestSha256, type ReleaseEnvelope, type ReleaseSigned } from '../../server/releases/release-manifest.js';
-import type { RolloutStatementSigned } from '../../server/rollouts/rollout.js';
-import { buildRoot, signRotation } from '../../server/trust/build.js';
-import type { RootEnvelope, RootSigned } from '../../server/trust/root.js';
-import type { PolicyEnvelope, PolicySigned } from '../../server/trust/settings-policy.js';
-import type { OfferContext } from '../../server/agent/verify-offer.js';
-import type { StatementEnvelope } from '../../server/agent/statement.js';
+import { signEnvelope, type Envelope } from '../../server/protocol/crypto/envelope.js';
+import { sha256Hex } from '../../server/protocol/crypto/hash.js';
+import { generatePrivateKey, type PrivateKey } from '../../server/protocol/crypto/keys.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
+import { manifestSha256, type ReleaseEnvelope, type ReleaseSigned } from '../../server/protocol/release-manifest.js';
+import type { RolloutStatementSigned } from '../../server/protocol/rollout-statement.js';
+import { buildRoot, signRotation } from '../../server/protocol/trust/build.js';
+import type { RootEnvelope, RootSigned } from '../../server/protocol/trust/root.js';
+import type { PolicyEnvelope, PolicySigned } from '../../server/protocol/trust/settings-policy.js';
+import type { OfferContext } from '../../server/programs/agent/verify-offer.js';
+import type { StatementEnvelope } from '../../server/programs/agent/statement.js';
 import { FUTURE, releaseBody, signWith } from '../helpers/fixtures.js';
 
 /** Signed trust built in code (style: never hand-edited JSON). */

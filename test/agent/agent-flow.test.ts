@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generatePrivateKey } from '../../server/crypto/keys.js';
+import { generatePrivateKey } from '../../server/protocol/crypto/keys.js';
 import { image, makeKeys, nextRoot, offerOf, signedRelease, statementFor } from './agent-fixtures.js';
 import { deviceOn, expectRejected, fakeServerFor, statesOf } from './agent-harness.js';
 

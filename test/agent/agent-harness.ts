@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
-import type { DeviceAgent } from '../../server/agent/device-agent.js';
-import { createNodeAgent, type NodeAgentOptions } from '../../server/agent/node-agent.js';
-import type { AgentReport } from '../../server/agent/reporter.js';
-import type { ReleaseSigned } from '../../server/releases/release-manifest.js';
+import type { DeviceAgent } from '../../server/programs/agent/device-agent.js';
+import { createNodeAgent, type NodeAgentOptions } from '../../server/programs/agent/node-agent.js';
+import type { AgentReport } from '../../server/programs/agent/reporter.js';
+import type { ReleaseSigned } from '../../server/protocol/release-manifest.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { DEVICE, NOW, type Keys } from './agent-fixtures.js';
 import { FakeLog } from './fake-log.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { enrollDevice, EnrollmentError } from '../../server/agent/enroll.js';
+import { enrollDevice, EnrollmentError } from '../../server/programs/agent/enroll.js';
 import { image, makeKeys, nextRoot, offerOf } from './agent-fixtures.js';
 import { deviceOn, fakeServerFor, statesOf } from './agent-harness.js';
 

@@ -25,9 +25,9 @@ function closure(entry: string): { files: string[]; packages: Set<string> } {
 }
 
 describe('the agent core runs without Node (React Native, browsers)', () => {
-  it('server/agent/index.ts reaches no node:* module, Buffer or process', () => {
-    const { files, packages } = closure('server/agent/index.ts');
-    expect(files).toContain('server/agent/verify-offer.ts');
+  it('server/programs/agent/index.ts reaches no node:* module, Buffer or process', () => {
+    const { files, packages } = closure('server/programs/agent/index.ts');
+    expect(files).toContain('server/programs/agent/verify-offer.ts');
     expect(files.filter((f) => /downloader|file-state-store|node-agent/.test(f))).toEqual([]);
     expect([...packages].filter((p) => !PORTABLE_PACKAGES.has(p))).toEqual([]);
     for (const f of files) {

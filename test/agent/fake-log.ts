@@ -1,10 +1,10 @@
-import { canonicalJson } from '../../server/crypto/canonical.js';
-import { toHex, utf8 } from '../../server/crypto/encoding.js';
-import type { PrivateKey } from '../../server/crypto/keys.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
-import { parseCheckpoint, signCheckpoint } from '../../server/transparency/checkpoint.js';
-import { cosign } from '../../server/transparency/cosignature.js';
-import { consistencyProof, inclusionPath, leafHash, MemoryTree } from '../../server/transparency/merkle.js';
+import { canonicalJson } from '../../server/protocol/crypto/canonical.js';
+import { toHex, utf8 } from '../../server/protocol/crypto/encoding.js';
+import type { PrivateKey } from '../../server/protocol/crypto/keys.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
+import { parseCheckpoint, signCheckpoint } from '../../server/protocol/transparency/checkpoint.js';
+import { cosign } from '../../server/protocol/transparency/cosignature.js';
+import { consistencyProof, inclusionPath, leafHash, MemoryTree } from '../../server/protocol/transparency/merkle.js';
 
 export interface LogMember {
   checkpoint: string;

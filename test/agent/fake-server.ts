@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sha256Hex } from '../../server/crypto/hash.js';
-import type { AgentReport } from '../../server/agent/reporter.js';
+import { sha256Hex } from '../../server/protocol/crypto/hash.js';
+import type { AgentReport } from '../../server/programs/agent/reporter.js';
 import type { FakeLog } from './fake-log.js';
 
 /**

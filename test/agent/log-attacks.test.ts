@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generatePrivateKey } from '../../server/crypto/keys.js';
+import { generatePrivateKey } from '../../server/protocol/crypto/keys.js';
 import { makeKeys, offerOf, type Offer } from './agent-fixtures.js';
 import { deviceOn, expectRejected, fakeServerFor, statesOf, type Device } from './agent-harness.js';
 import type { FakeServer } from './fake-server.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { initialState } from '../../server/agent/agent-state.js';
-import { TransportError, type Transport, type TransportResponse } from '../../server/agent/ports.js';
-import { Reporter, type AgentReport } from '../../server/agent/reporter.js';
+import { initialState } from '../../server/programs/agent/agent-state.js';
+import { TransportError, type Transport, type TransportResponse } from '../../server/programs/agent/ports.js';
+import { Reporter, type AgentReport } from '../../server/programs/agent/reporter.js';
 import { DEVICE, makeKeys } from './agent-fixtures.js';
 
 const keys = makeKeys();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SettingsStore, type SettingsMap } from '../../server/agent/settings-store.js';
-import { checkSettings, type SettingChange, type SettingState } from '../../server/trust/settings-policy.js';
+import { SettingsStore, type SettingsMap } from '../../server/programs/agent/settings-store.js';
+import { checkSettings, type SettingChange, type SettingState } from '../../server/protocol/trust/settings-policy.js';
 import { POLICY } from './agent-fixtures.js';
 
 /** What the agent does with one change: re-check P1–P2 against its policy, then apply P3. */

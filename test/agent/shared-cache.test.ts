@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceAgent } from '../../server/agent/device-agent.js';
-import { createHttpTransport } from '../../server/agent/http-transport.js';
-import { createMemoryStateStore } from '../../server/agent/memory-state-store.js';
-import type { ArtifactDownloader } from '../../server/agent/ports.js';
-import { VerifyCache } from '../../server/agent/verify-cache.js';
+import { DeviceAgent } from '../../server/programs/agent/device-agent.js';
+import { createHttpTransport } from '../../server/programs/agent/http-transport.js';
+import { createMemoryStateStore } from '../../server/programs/agent/memory-state-store.js';
+import type { ArtifactDownloader } from '../../server/programs/agent/ports.js';
+import { VerifyCache } from '../../server/programs/agent/verify-cache.js';
 import { makeKeys, NOW, offerOf } from './agent-fixtures.js';
 import { fakeServerFor } from './agent-harness.js';
 

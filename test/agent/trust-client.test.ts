@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createHttpTransport } from '../../server/agent/http-transport.js';
-import { TransportError } from '../../server/agent/ports.js';
-import { refreshTrust } from '../../server/agent/trust-client.js';
-import { VerifyCache } from '../../server/agent/verify-cache.js';
-import { generatePrivateKey, type PrivateKey } from '../../server/crypto/keys.js';
-import { buildRoot } from '../../server/trust/build.js';
-import type { RootEnvelope } from '../../server/trust/root.js';
+import { createHttpTransport } from '../../server/programs/agent/http-transport.js';
+import { TransportError } from '../../server/programs/agent/ports.js';
+import { refreshTrust } from '../../server/programs/agent/trust-client.js';
+import { VerifyCache } from '../../server/programs/agent/verify-cache.js';
+import { generatePrivateKey, type PrivateKey } from '../../server/protocol/crypto/keys.js';
+import { buildRoot } from '../../server/protocol/trust/build.js';
+import type { RootEnvelope } from '../../server/protocol/trust/root.js';
 import { FUTURE, signWith } from '../helpers/fixtures.js';
 import { makeKeys, nextRoot, NOW, POLICY } from './agent-fixtures.js';
 import { fakeServerFor } from './agent-harness.js';

@@ -2,9 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpTransport } from '../../server/agent/http-transport.js';
-import type { Transport } from '../../server/agent/ports.js';
-import { refreshTrust } from '../../server/agent/trust-client.js';
+import { createHttpTransport } from '../../server/programs/agent/http-transport.js';
+import type { Transport } from '../../server/programs/agent/ports.js';
+import { refreshTrust } from '../../server/programs/agent/trust-client.js';
 import { makeApp } from '../helpers/fixtures.js';
 
 const servers: Server[] = [];

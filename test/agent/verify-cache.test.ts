@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VerifyCache } from '../../server/agent/verify-cache.js';
+import { VerifyCache } from '../../server/programs/agent/verify-cache.js';
 
 describe('VerifyCache', () => {
   it('computes each key once, stays within its bound, and evicts the least recently used first', () => {

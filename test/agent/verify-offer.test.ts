@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { generatePrivateKey } from '../../server/crypto/keys.js';
-import { bucketOf } from '../../server/rollouts/bucket.js';
-import { VerifyCache } from '../../server/agent/verify-cache.js';
-import { verifyOffer, type VerifyResult } from '../../server/agent/verify-offer.js';
+import { generatePrivateKey } from '../../server/protocol/crypto/keys.js';
+import { bucketOf } from '../../server/protocol/bucket.js';
+import { VerifyCache } from '../../server/programs/agent/verify-cache.js';
+import { verifyOffer, type VerifyResult } from '../../server/programs/agent/verify-offer.js';
 import { contextOf, DEVICE, image, makeKeys, NOW, offerOf, SALT, signedRelease, statementFor } from './agent-fixtures.js';
 
 const keys = makeKeys();

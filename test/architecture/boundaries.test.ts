@@ -14,14 +14,22 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const server = join(root, 'server');
 
 /** Lowest first; the order docs/architecture.md draws. */
-const LAYERS = ['kernel', 'storage', 'domain', 'http', 'device-core', 'edge', 'composition'] as const;
+const LAYERS = ['kernel', 'storage', 'domain', 'services', 'http', 'device-core', 'edge', 'composition'] as const;
 type Layer = (typeof LAYERS)[number];
 
-/** Separate programs (agent, CLI, fleet simulator, QA, demo): outside the server's layers until they move out of server/. */
-const PROGRAMS = new Set(['agent', 'cli', 'fleet', 'qa', 'demo']);
-const KERNEL = new Set(['crypto', 'schema', 'files', 'trust', 'lib']);
+/** The shared protocol core (manifest, bucket, report rules, checkpoint, crypto, trust): the server and the device agent both import it. */
+const KERNEL = new Set(['protocol', 'schema', 'files', 'trust', 'lib']);
 const STORAGE = new Set(['db', 'cluster']);
-const DOMAIN = new Set(['audit', 'auth', 'artifacts', 'cohorts', 'releases', 'transparency', 'rollouts', 'devices', 'reports', 'notifications', 'ops', 'data-folder']);
+/**
+ * Domain folders, lowest first: a domain file imports only its own folder and
+ * the folders before it. Services (`*-service.ts`) compose several domains'
+ * stores into one transaction, so they sit one layer up and may import any.
+ */
+const DOMAIN_ORDER = ['audit', 'auth', 'artifacts', 'cohorts', 'releases', 'rollouts', 'transparency', 'devices', 'reports', 'notifications', 'ops', 'data-folder'];
+const DOMAIN = new Set(DOMAIN_ORDER);
+const isService = (rel: string): boolean => /-service\.ts$/.test(rel);
+/** The demo seeds the embedded default's rollout at start: part of the composition root. */
+const COMPOSITION_FOLDERS = new Set(['demo']);
 /** The device-protocol gateways (hawkBit DDI §11, Mender §12) are edges: they translate and call the device core. */
 const EDGE_FOLDERS = new Set(['openapi', 'dashboard', 'ddi', 'mender']);
 const COMPOSITION = new Set(['app.ts', 'context.ts', 'serve.ts', 'main.ts']);
@@ -40,11 +48,12 @@ function layerOf(rel: string): Layer | 'program' {
     if (rel === 'config.ts') return 'storage';
     throw new Error(`server/${rel} has no layer: add it to test/architecture/boundaries.test.ts and docs/architecture.md`);
   }
-  if (PROGRAMS.has(top)) return 'program';
+  if (top === 'programs') return 'program';
+  if (COMPOSITION_FOLDERS.has(top)) return 'composition';
   if (isEdgeFile(rel) || EDGE_FOLDERS.has(top)) return 'edge';
   if (KERNEL.has(top)) return 'kernel';
   if (STORAGE.has(top)) return 'storage';
-  if (DOMAIN.has(top)) return 'domain';
+  if (DOMAIN.has(top)) return isService(rel) ? 'services' : 'domain';
   if (top === 'http') return 'http';
   if (top === 'device-core') return 'device-core';
   throw new Error(`server/${top}/ has no layer: add it to test/architecture/boundaries.test.ts and docs/architecture.md`);
@@ -93,8 +102,7 @@ describe('architecture boundaries (docs/architecture.md)', () => {
   });
 
   it('only the composition root imports context.ts', () => {
-    // The demo program (server/demo/) still builds on the whole context; it moves out of server/ with the other programs.
-    const offenders = edges.filter((e) => e.to === 'context.ts' && layerOf(e.from) !== 'composition' && !e.from.startsWith('demo/')).map((e) => e.from);
+    const offenders = edges.filter((e) => e.to === 'context.ts' && layerOf(e.from) !== 'composition').map((e) => e.from);
     expect(offenders).toEqual([]);
   });
 
@@ -103,11 +111,23 @@ describe('architecture boundaries (docs/architecture.md)', () => {
       const from = layerOf(e.from);
       const to = layerOf(e.to);
       if (from === 'program') return false;
-      // The server never depends on a separate program (the composition root may start the demo).
-      if (to === 'program') return from !== 'composition';
+      // The server never depends on a separate program.
+      if (to === 'program') return true;
       return rank(to) > rank(from);
     });
     expect(up.map((e) => `${e.from} (${layerOf(e.from)}) → ${e.to} (${layerOf(e.to)})`)).toEqual([]);
+  });
+
+  it('domain folders point one way: a domain file imports only its folder and the folders before it', () => {
+    const top = (rel: string): string => rel.split('/')[0] as string;
+    const back = edges.filter((e) => layerOf(e.from) === 'domain' && layerOf(e.to) === 'domain' && top(e.from) !== top(e.to) && DOMAIN_ORDER.indexOf(top(e.to)) > DOMAIN_ORDER.indexOf(top(e.from)));
+    expect(back.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+
+  it('the device agent imports only the shared protocol core and the schema validator from the server', () => {
+    const agentEdges = edges.filter((e) => e.from.startsWith('programs/agent/') && !e.to.startsWith('programs/agent/'));
+    expect(agentEdges.length).toBeGreaterThan(10);
+    expect(agentEdges.filter((e) => !/^(protocol|schema)\//.test(e.to)).map((e) => `${e.from} → ${e.to}`)).toEqual([]);
   });
 
   it('route and edge files never open a transaction, take a lock, run SQL or import the database', () => {
@@ -133,5 +153,8 @@ describe('architecture boundaries (docs/architecture.md)', () => {
     expect(rank(layerOf('http/device-edge.ts'))).toBeGreaterThan(rank(layerOf('devices/poll-service.ts')));
     expect(rank(layerOf('context.ts'))).toBeGreaterThan(rank(layerOf('device-core/device-core.ts')));
     expect(() => layerOf('newfolder/x.ts')).toThrow(/has no layer/);
+    expect(layerOf('releases/publish-service.ts')).toBe('services');
+    expect(layerOf('programs/agent/agent.ts')).toBe('program');
+    expect(DOMAIN_ORDER.indexOf('rollouts')).toBeLessThan(DOMAIN_ORDER.indexOf('devices'));
   });
 });

@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { auditEntryHash, auditLinkHash, GENESIS_HASH, verifyAuditChain, type AuditEntry } from '../../server/audit/audit-chain.js';
 import { createAuditStore } from '../../server/audit/audit-store.js';
-import { canonicalJson } from '../../server/crypto/canonical.js';
-import { sha256Hex } from '../../server/crypto/hash.js';
+import { canonicalJson } from '../../server/protocol/crypto/canonical.js';
+import { sha256Hex } from '../../server/protocol/crypto/hash.js';
 import { migrate } from '../../server/db/migrations/index.js';
 import { sqliteSql } from '../../server/db/sqlite-sql.js';
 

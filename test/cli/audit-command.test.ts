@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { registerAudit } from '../../server/cli/audit-command.js';
+import { registerAudit } from '../../server/programs/cli/audit-command.js';
 import { loadConfig } from '../../server/config.js';
 import { publishRelease } from '../../server/releases/publish-service.js';
 import { startServer, type Running } from '../../server/serve.js';
@@ -122,7 +122,7 @@ describe('ota audit (protocol §8, from the outside)', () => {
 
 describe('ota audit on a long log', () => {
   it('draws progress on a terminal\'s stderr, and names the first entry of an unknown type', async () => {
-    const { auditTransparencyLog } = await import('../../server/cli/audit-command.js');
+    const { auditTransparencyLog } = await import('../../server/programs/cli/audit-command.js');
     const trust = makeTrust();
     const { r } = await serverWithReleases(trust, []);
     await r.ctx.sql.transaction(async () => {

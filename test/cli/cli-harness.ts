@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CliIo } from '../../server/cli/io.js';
-import { run } from '../../server/cli/ota.js';
+import type { CliIo } from '../../server/programs/cli/io.js';
+import { run } from '../../server/programs/cli/ota.js';
 
 /** The instant every CLI test runs at (roots made by `trust init` expire a year later). */
 export const NOW = new Date('2026-11-24T12:00:00Z');

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keyIdOf, parsePublicKey } from '../../server/crypto/keys.js';
+import { keyIdOf, parsePublicKey } from '../../server/protocol/crypto/keys.js';
 import { loadTrustFolder } from '../../server/trust/trust-folder.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { keygen, modeOf, NOW, ota, readJson, writeJsonFile } from './cli-harness.js';

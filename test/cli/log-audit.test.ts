@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LogReplay } from '../../server/cli/log-audit.js';
-import { signEnvelope } from '../../server/crypto/envelope.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
+import { LogReplay } from '../../server/programs/cli/log-audit.js';
+import { signEnvelope } from '../../server/protocol/crypto/envelope.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
 import { makeKeys, nextRoot, signedRelease, statementFor } from '../agent/agent-fixtures.js';
 
 const keys = makeKeys();

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { bearer, tempDir } from '../helpers/fixtures.js';
 import { enroll, poll, publish, report } from '../helpers/fleet.js';
 import { ota } from './cli-harness.js';

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { bearer } from '../helpers/fixtures.js';
 import { enroll, poll, publish, report } from '../helpers/fleet.js';
 import { ota } from './cli-harness.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseAttributes } from '../../server/cli/cohort-commands.js';
-import { formatPercent, parsePercent, parseStageSpec } from '../../server/cli/rollout-spec.js';
+import { parseAttributes } from '../../server/programs/cli/cohort-commands.js';
+import { formatPercent, parsePercent, parseStageSpec } from '../../server/programs/cli/rollout-spec.js';
 
 describe('parsePercent: decimal text → basis points, exactly', () => {
   it.each([

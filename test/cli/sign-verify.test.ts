@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../server/crypto/canonical.js';
-import { fromHex } from '../../server/crypto/encoding.js';
-import { parsePrivateKey } from '../../server/crypto/keys.js';
+import { canonicalJson } from '../../server/protocol/crypto/canonical.js';
+import { fromHex } from '../../server/protocol/crypto/encoding.js';
+import { parsePrivateKey } from '../../server/protocol/crypto/keys.js';
 import { releaseBody, signWith, tempDir } from '../helpers/fixtures.js';
 import { initTrust, ota, readJson, writeJsonFile } from './cli-harness.js';
 

@@ -2,13 +2,13 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writePrivateKeyFile } from '../../server/crypto/key-files.js';
-import { generatePrivateKey } from '../../server/crypto/keys.js';
+import { writePrivateKeyFile } from '../../server/protocol/crypto/key-files.js';
+import { generatePrivateKey } from '../../server/protocol/crypto/keys.js';
 import { loadConfig } from '../../server/config.js';
 import { publishRelease } from '../../server/releases/publish-service.js';
 import { startServer, type Running } from '../../server/serve.js';
-import { parseCheckpoint } from '../../server/transparency/checkpoint.js';
-import { cosignedAt } from '../../server/transparency/cosignature.js';
+import { parseCheckpoint } from '../../server/protocol/transparency/checkpoint.js';
+import { cosignedAt } from '../../server/protocol/transparency/cosignature.js';
 import { makeTrust, releaseBody, signWith, tempDir, type TrustFixture } from '../helpers/fixtures.js';
 import { ota } from './cli-harness.js';
 

@@ -3,7 +3,7 @@ import { verifyAuditChain, type AuditEntry } from '../../server/audit/audit-chai
 import { OPERATOR_ROLES, type OperatorRole } from '../../server/auth/principal.js';
 import { createOperatorTokenStore } from '../../server/auth/operator-token-store.js';
 import { ADVISORY_LOCK } from '../../server/cluster/advisory-locks.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { client, inBatches, type Answer } from '../e2e/http-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeTrust, releaseBody, signWith, tempDir, type TrustFixture } from '../helpers/fixtures.js';
@@ -124,7 +124,7 @@ async function auditOf(c: Cluster, node: Node): Promise<AuditEntry[]> {
 type Status = Record<string, any>;
 const status = async (c: Cluster, node: Node, id: string): Promise<Status> => ok(await node.api('GET', `/v1/rollouts/${id}/status`, { token: c.tokens.qa })).body as Status;
 
-/** Status without the eligibility census, which each node computes on its own schedule (rollouts/census.ts). */
+/** Status without the eligibility census, which each node computes on its own schedule (devices/census.ts). */
 function withoutCensus(s: Status): Status {
   const { eligible: _e, eligibleComputedAt: _at, stages, ...rest } = s;
   return { ...rest, stages: (stages as Status[]).map(({ eligible: _se, ...stage }) => stage) };

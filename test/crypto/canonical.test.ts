@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, NonIntegerNumberError, signedBytes } from '../../server/crypto/canonical.js';
+import { canonicalJson, NonIntegerNumberError, signedBytes } from '../../server/protocol/crypto/canonical.js';
 import { listVectors, readVector } from '../helpers/vectors.js';
 
 const vectors = listVectors('jcs', 'input').filter((f) => f.endsWith('.json'));

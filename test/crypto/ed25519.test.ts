@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fromHex } from '../../server/crypto/encoding.js';
-import { generatePrivateKey, keyIdOf, parsePrivateKey, publicPart } from '../../server/crypto/keys.js';
-import { ed25519Signer, verifyEd25519 } from '../../server/crypto/signer.js';
+import { fromHex } from '../../server/protocol/crypto/encoding.js';
+import { generatePrivateKey, keyIdOf, parsePrivateKey, publicPart } from '../../server/protocol/crypto/keys.js';
+import { ed25519Signer, verifyEd25519 } from '../../server/protocol/crypto/signer.js';
 import { readVector } from '../helpers/vectors.js';
 
 interface Vector {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { signedBytes } from '../../server/crypto/canonical.js';
-import { signEnvelope, verifyThreshold, type Envelope, type Signature } from '../../server/crypto/envelope.js';
-import { generatePrivateKey, keyIdOf, publicPart, type PrivateKey, type PublicKey } from '../../server/crypto/keys.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
+import { signedBytes } from '../../server/protocol/crypto/canonical.js';
+import { signEnvelope, verifyThreshold, type Envelope, type Signature } from '../../server/protocol/crypto/envelope.js';
+import { generatePrivateKey, keyIdOf, publicPart, type PrivateKey, type PublicKey } from '../../server/protocol/crypto/keys.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
 
 const [a, b, c, outsider] = Array.from({ length: 4 }, () => generatePrivateKey()) as [PrivateKey, PrivateKey, PrivateKey, PrivateKey];
 const id = (k: PrivateKey) => keyIdOf(k);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simulateDdiFleet } from '../../server/fleet/ddi-fleet.js';
-import { simulateFleet } from '../../server/fleet/fleet-simulator.js';
+import { simulateDdiFleet } from '../../server/programs/fleet/ddi-fleet.js';
+import { simulateFleet } from '../../server/programs/fleet/fleet-simulator.js';
 import { ota } from '../cli/cli-harness.js';
 import { api, LENIENT, publishOptinRelease, startLiveServer, startRollout, type LiveServer } from '../fleet/live-server.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OPERATOR_ROLES, type OperatorRole } from '../../server/auth/principal.js';
 import { createOperatorTokenStore } from '../../server/auth/operator-token-store.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { makeTrust, releaseBody, signWith, testEngine } from '../helpers/fixtures.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { expectDistBuilt, startServerProcess, waitFor, type ServerProcess } from '../helpers/server-process.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deviceBucket } from '../../server/devices/device-buckets.js';
-import { bucketOf } from '../../server/rollouts/bucket.js';
+import { bucketOf } from '../../server/protocol/bucket.js';
 
 describe('buckets remembered per device', () => {
   it('always equals the protocol §5 bucket, across more salts than it remembers at once', () => {

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.js';
-import { signEnvelope } from '../../server/crypto/envelope.js';
-import { readKeyFile } from '../../server/crypto/key-files.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
+import { signEnvelope } from '../../server/protocol/crypto/envelope.js';
+import { readKeyFile } from '../../server/protocol/crypto/key-files.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
 import { startServer, type Running } from '../../server/serve.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { releaseBody, tempDir } from '../helpers/fixtures.js';
 
 export const DEMO_ROLLOUT = 'cloud-optin-demo';

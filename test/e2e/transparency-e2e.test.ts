@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { enrollDevice } from '../../server/agent/enroll.js';
-import { createNodeAgent } from '../../server/agent/node-agent.js';
-import { writePrivateKeyFile } from '../../server/crypto/key-files.js';
-import { generatePrivateKey } from '../../server/crypto/keys.js';
+import { enrollDevice } from '../../server/programs/agent/enroll.js';
+import { createNodeAgent } from '../../server/programs/agent/node-agent.js';
+import { writePrivateKeyFile } from '../../server/protocol/crypto/key-files.js';
+import { generatePrivateKey } from '../../server/protocol/crypto/keys.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { ota } from '../cli/cli-harness.js';
 import { LENIENT, publishOptinRelease, startLiveServer, startRollout, type LiveServer } from '../fleet/live-server.js';

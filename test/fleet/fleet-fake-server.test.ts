@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { generatePrivateKey } from '../../server/crypto/keys.js';
-import { simulateFleet, type FleetOptions } from '../../server/fleet/fleet-simulator.js';
-import { summaryLines } from '../../server/fleet/fleet-summary.js';
+import { generatePrivateKey } from '../../server/protocol/crypto/keys.js';
+import { simulateFleet, type FleetOptions } from '../../server/programs/fleet/fleet-simulator.js';
+import { summaryLines } from '../../server/programs/fleet/fleet-summary.js';
 import { image, makeKeys, signedRelease, statementFor } from '../agent/agent-fixtures.js';
 import { FakeLog } from '../agent/fake-log.js';
 import { startFakeServer, type FakeServer } from '../agent/fake-server.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { TransportError, type Transport } from '../../server/agent/ports.js';
-import { chance, draw } from '../../server/fleet/fleet-random.js';
-import { tallyFleet, type DeviceView } from '../../server/fleet/fleet-tally.js';
-import { SimLink } from '../../server/fleet/sim-link.js';
-import type { LedgerEntry } from '../../server/fleet/sim-device.js';
-import { table } from '../../server/cli/text-table.js';
+import { TransportError, type Transport } from '../../server/programs/agent/ports.js';
+import { chance, draw } from '../../server/programs/fleet/fleet-random.js';
+import { tallyFleet, type DeviceView } from '../../server/programs/fleet/fleet-tally.js';
+import { SimLink } from '../../server/programs/fleet/sim-link.js';
+import type { LedgerEntry } from '../../server/programs/fleet/sim-device.js';
+import { table } from '../../server/programs/cli/text-table.js';
 
 describe('fleet simulator parts', () => {
   it('draws are fixed by seed and labels, uniform enough to be rates', () => {

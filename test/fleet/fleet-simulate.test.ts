@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FleetResult } from '../../server/fleet/fleet-simulator.js';
-import type { SettingCount } from '../../server/fleet/fleet-tally.js';
+import type { FleetResult } from '../../server/programs/fleet/fleet-simulator.js';
+import type { SettingCount } from '../../server/programs/fleet/fleet-tally.js';
 import { ota } from '../cli/cli-harness.js';
 import { api, LENIENT, publishOptinRelease, startLiveServer, startRollout, type LiveServer } from './live-server.js';
 

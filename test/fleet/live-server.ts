@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATOR_ROLES, type OperatorRole } from '../../server/auth/principal.js';
 import { loadConfig, type Config } from '../../server/config.js';
-import type { ReleaseSigned } from '../../server/releases/release-manifest.js';
+import type { ReleaseSigned } from '../../server/protocol/release-manifest.js';
 import { startServer, type Running } from '../../server/serve.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { makeTrust, releaseBody, signWith, testDatabaseConfig, type TrustFixture } from '../helpers/fixtures.js';
 
 /** A real server on 127.0.0.1:0 with a generated trust folder and one operator token per role. */

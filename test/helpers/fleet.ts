@@ -2,7 +2,7 @@ import request from 'supertest';
 import { expect } from 'vitest';
 import type { AppFixture } from './fixtures.js';
 import { bearer, releaseBody, signWith } from './fixtures.js';
-import type { ReleaseSigned } from '../../server/releases/release-manifest.js';
+import type { ReleaseSigned } from '../../server/protocol/release-manifest.js';
 
 type App = AppFixture['app'];
 

@@ -12,7 +12,7 @@ import { AppError } from '../../server/errors.js';
 import { MEMBER_SLICE } from '../../server/cohorts/cohort-store.js';
 import { MAX_SETTING_VALUES } from '../../server/rollouts/rollout-counters.js';
 import { startServer, type Running } from '../../server/serve.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { bearer, makeApp, makeTrust, releaseBody, signWith, tempDir, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, FAILURE_POLICY, poll, publish, report } from '../helpers/fleet.js';
 import { userTables } from '../helpers/db-state.js';

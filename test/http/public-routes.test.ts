@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { parsePolicy } from '../../server/trust/settings-policy.js';
-import { parseRoot } from '../../server/trust/root.js';
+import { parsePolicy } from '../../server/protocol/trust/settings-policy.js';
+import { parseRoot } from '../../server/protocol/trust/root.js';
 import { makeApp } from '../helpers/fixtures.js';
 
 describe('public routes (no token)', () => {

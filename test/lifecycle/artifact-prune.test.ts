@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../server/crypto/hash.js';
+import { sha256Hex } from '../../server/protocol/crypto/hash.js';
 import { bearer, tempDir } from '../helpers/fixtures.js';
 import { publish } from '../helpers/fleet.js';
 import { ota } from '../cli/cli-harness.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LogReplay } from '../../server/cli/log-audit.js';
-import { signEnvelope } from '../../server/crypto/envelope.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
-import type { PrivateKey } from '../../server/crypto/keys.js';
-import { manifestSha256, type ReleaseEnvelope } from '../../server/releases/release-manifest.js';
+import { LogReplay } from '../../server/programs/cli/log-audit.js';
+import { signEnvelope } from '../../server/protocol/crypto/envelope.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
+import type { PrivateKey } from '../../server/protocol/crypto/keys.js';
+import { manifestSha256, type ReleaseEnvelope } from '../../server/protocol/release-manifest.js';
 import { makeKeys, signedRelease } from '../agent/agent-fixtures.js';
 import { ota } from '../cli/cli-harness.js';
 import { listen } from '../cli/cli-server.js';

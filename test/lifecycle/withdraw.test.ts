@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../server/crypto/canonical.js';
-import { verifyForRole } from '../../server/trust/root.js';
+import { canonicalJson } from '../../server/protocol/crypto/canonical.js';
+import { verifyForRole } from '../../server/protocol/trust/root.js';
 import { bearer, makeApp, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, FAILURE_POLICY, poll, publish } from '../helpers/fleet.js';
 import { DEVICE, image, makeKeys, offerOf } from '../agent/agent-fixtures.js';

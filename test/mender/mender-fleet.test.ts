@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { FleetResult } from '../../server/fleet/fleet-simulator.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import type { FleetResult } from '../../server/programs/fleet/fleet-simulator.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { ota } from '../cli/cli-harness.js';
 import { api, LENIENT, startLiveServer, startRollout, type LiveServer } from '../fleet/live-server.js';
 import { releaseBody, signWith, tempDir } from '../helpers/fixtures.js';

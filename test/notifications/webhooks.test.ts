@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, type Config } from '../../server/config.js';
 import { createWebhookNotifier, type RolloutNotification } from '../../server/notifications/webhook-notifier.js';
 import { verifySignature } from '../../server/notifications/webhook-signature.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { ota } from '../cli/cli-harness.js';
 import { makeApp, tempDir, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, poll, publish, report } from '../helpers/fleet.js';

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { bearer, makeApp, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, poll, publish, report } from '../helpers/fleet.js';
 import { sample, seriesOf } from './prom-text.js';

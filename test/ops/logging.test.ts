@@ -7,7 +7,7 @@ import { startServer } from '../../server/serve.js';
 import { bearer, makeApp, makeTrust, tempDir } from '../helpers/fixtures.js';
 import { createRollout, enroll, FAILURE_POLICY, poll, publish, report, act } from '../helpers/fleet.js';
 import { releaseBody } from '../helpers/fixtures.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 
 interface Line {
   level: number;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { generatePrivateKey } from '../../server/crypto/keys.js';
+import { generatePrivateKey } from '../../server/protocol/crypto/keys.js';
 import { GENESIS_HASH, auditEntryHash, auditLinkHash, type AuditEntry } from '../../server/audit/audit-chain.js';
-import { bucketOf } from '../../server/rollouts/bucket.js';
-import { checkAudit } from '../../server/qa/audit-checks.js';
-import { checkEligibility, checkStatusMatchesDevices, checkStatusSettings, consentBreach, DeviceSurvey } from '../../server/qa/device-checks.js';
-import type { RolloutView, StatusView } from '../../server/qa/server-views.js';
-import { checkPolicy, checkRelease, checkRootChain, checkStatements } from '../../server/qa/trust-checks.js';
-import { manifestSha256 } from '../../server/releases/release-manifest.js';
+import { bucketOf } from '../../server/protocol/bucket.js';
+import { checkAudit } from '../../server/programs/qa/audit-checks.js';
+import { checkEligibility, checkStatusMatchesDevices, checkStatusSettings, consentBreach, DeviceSurvey } from '../../server/programs/qa/device-checks.js';
+import type { RolloutView, StatusView } from '../../server/programs/qa/server-views.js';
+import { checkPolicy, checkRelease, checkRootChain, checkStatements } from '../../server/programs/qa/trust-checks.js';
+import { manifestSha256 } from '../../server/protocol/release-manifest.js';
 import { makeKeys, nextRoot, POLICY, SALT, signedRelease, statementFor } from '../agent/agent-fixtures.js';
 import { signWith } from '../helpers/fixtures.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../server/rollouts/bucket.js';
-import type { QaReport } from '../../server/qa/qa-verify.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import { bucketOf } from '../../server/protocol/bucket.js';
+import type { QaReport } from '../../server/programs/qa/qa-verify.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { ota } from '../cli/cli-harness.js';
 import { api, LENIENT, publishOptinRelease, startLiveServer, startRollout, type LiveServer } from '../fleet/live-server.js';
 

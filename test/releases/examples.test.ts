@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import examplePolicy from '../../manifests/policy.json' with { type: 'json' };
-import { parseRelease, type ReleaseSigned } from '../../server/releases/release-manifest.js';
-import { checkSettings, type PolicySigned } from '../../server/trust/settings-policy.js';
+import { parseRelease, type ReleaseSigned } from '../../server/protocol/release-manifest.js';
+import { checkSettings, type PolicySigned } from '../../server/protocol/trust/settings-policy.js';
 import { bearer, makeApp, makeTrust, signWith } from '../helpers/fixtures.js';
 
 const DIR = new URL('../../manifests/examples/', import.meta.url);

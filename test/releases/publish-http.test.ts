@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../../server/crypto/envelope.js';
+import type { Envelope } from '../../server/protocol/crypto/envelope.js';
 import { verifyAuditChain } from '../../server/audit/audit-chain.js';
-import { manifestSha256, type ReleaseSigned } from '../../server/releases/release-manifest.js';
+import { manifestSha256, type ReleaseSigned } from '../../server/protocol/release-manifest.js';
 import { bearer, makeApp, makeTrust, releaseBody, signWith, type AppFixture } from '../helpers/fixtures.js';
 
 const publish = (f: AppFixture, body: unknown, token = f.tokens['release-manager']) =>

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import type { Sql } from '../../server/db/sql.js';
 import type { Device } from '../../server/devices/device-store.js';
-import type { Report } from '../../server/reports/report-rules.js';
+import type { Report } from '../../server/protocol/report-rules.js';
 import { bearer } from '../helpers/fixtures.js';
 import { poll } from '../helpers/fleet.js';
 import { enrollAll, reportOf, scenario, type Scenario } from '../rollouts/scenario.js';

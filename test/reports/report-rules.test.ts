@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureFigures, figuresSince, REPORT_STATES, refuseTransition, type DeviceState, type ReportState } from '../../server/reports/report-rules.js';
+import { failureFigures, figuresSince, REPORT_STATES, refuseTransition, type DeviceState, type ReportState } from '../../server/protocol/report-rules.js';
 import { shouldHalt } from '../../server/rollouts/auto-halt.js';
 
 /**

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import type { DeviceFacts } from '../../server/cohorts/cohort.js';
-import { nativeSha256 } from '../../server/crypto/native-hash.js';
-import { bucketOf, inBucket } from '../../server/rollouts/bucket.js';
+import { nativeSha256 } from '../../server/protocol/crypto/native-hash.js';
+import { bucketOf, inBucket } from '../../server/protocol/bucket.js';
 import { eligibleStage, type EligibilityInput } from '../../server/rollouts/eligibility.js';
 import { VECTORS } from '../helpers/vectors.js';
 

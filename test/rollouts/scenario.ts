@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { expect } from 'vitest';
 import type { Config } from '../../server/config.js';
-import { bucketOf } from '../../server/rollouts/bucket.js';
-import { toTimestamp } from '../../server/trust/time.js';
+import { bucketOf } from '../../server/protocol/bucket.js';
+import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { bearer, makeApp, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, FAILURE_POLICY, publish } from '../helpers/fleet.js';
 

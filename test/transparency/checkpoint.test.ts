@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fromBase64, toBase64 } from '../../server/crypto/encoding.js';
-import { generatePrivateKey, publicPart } from '../../server/crypto/keys.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
-import { parseCheckpoint, signCheckpoint, verifyCheckpoint } from '../../server/transparency/checkpoint.js';
+import { fromBase64, toBase64 } from '../../server/protocol/crypto/encoding.js';
+import { generatePrivateKey, publicPart } from '../../server/protocol/crypto/keys.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
+import { parseCheckpoint, signCheckpoint, verifyCheckpoint } from '../../server/protocol/transparency/checkpoint.js';
 
 const key = generatePrivateKey();
 const other = generatePrivateKey();

@@ -1,10 +1,10 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
-import { generatePrivateKey } from '../../server/crypto/keys.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
-import { parseCheckpoint } from '../../server/transparency/checkpoint.js';
-import { cosign, cosignedAt } from '../../server/transparency/cosignature.js';
+import { generatePrivateKey } from '../../server/protocol/crypto/keys.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
+import { parseCheckpoint } from '../../server/protocol/transparency/checkpoint.js';
+import { cosign, cosignedAt } from '../../server/protocol/transparency/cosignature.js';
 import { apiContract } from '../helpers/api-contract.js';
 import { makeApp } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, FAILURE_POLICY, poll, publish } from '../helpers/fleet.js';

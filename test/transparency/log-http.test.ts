@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../server/crypto/canonical.js';
+import { canonicalJson } from '../../server/protocol/crypto/canonical.js';
 import { bearer, makeApp, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, FAILURE_POLICY, poll, publish } from '../helpers/fleet.js';
 import { advanceClock, RELEASE_ID } from '../rollouts/scenario.js';

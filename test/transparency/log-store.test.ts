@@ -4,7 +4,7 @@ import { migrate } from '../../server/db/migrations/index.js';
 import { sqliteSql } from '../../server/db/sqlite-sql.js';
 import { publishRelease } from '../../server/releases/publish-service.js';
 import { createLogStore } from '../../server/transparency/log-store.js';
-import { consistencyProof, inclusionPath, leafHash, MemoryTree, rootAt } from '../../server/transparency/merkle.js';
+import { consistencyProof, inclusionPath, leafHash, MemoryTree, rootAt } from '../../server/protocol/transparency/merkle.js';
 import { allowInserts, refuseInserts } from '../helpers/db-state.js';
 import { makeApp, releaseBody, signWith } from '../helpers/fixtures.js';
 

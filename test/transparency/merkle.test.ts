@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   consistencyProof, EMPTY_ROOT, inclusionPath, leafHash, MemoryTree, verifyConsistency, verifyInclusion,
-} from '../../server/transparency/merkle.js';
+} from '../../server/protocol/transparency/merkle.js';
 import { refLeaf, refMth, refPath, refProof, refVerifyConsistency, refVerifyInclusion } from './rfc9162-reference.js';
 
 const entries = (n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => new TextEncoder().encode(`entry ${i}`));

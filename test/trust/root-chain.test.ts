@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { signEnvelope } from '../../server/crypto/envelope.js';
-import { generatePrivateKey, keyIdOf, publicPart, type PrivateKey } from '../../server/crypto/keys.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
+import { signEnvelope } from '../../server/protocol/crypto/envelope.js';
+import { generatePrivateKey, keyIdOf, publicPart, type PrivateKey } from '../../server/protocol/crypto/keys.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
 import { AppError } from '../../server/errors.js';
-import { buildRoot, signRotation } from '../../server/trust/build.js';
-import { checkNextRoot, parseRoot, RootChainError, verifyForRole, walkRootChain, type RootEnvelope, type RootSigned } from '../../server/trust/root.js';
+import { buildRoot, signRotation } from '../../server/protocol/trust/build.js';
+import { checkNextRoot, parseRoot, RootChainError, verifyForRole, walkRootChain, type RootEnvelope, type RootSigned } from '../../server/protocol/trust/root.js';
 import { FUTURE } from '../helpers/fixtures.js';
 
 const NOW = new Date('2026-11-24T12:00:00Z');

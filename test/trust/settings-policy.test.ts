@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import examplePolicy from '../../manifests/policy.json' with { type: 'json' };
-import { signEnvelope } from '../../server/crypto/envelope.js';
-import { generatePrivateKey } from '../../server/crypto/keys.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
+import { signEnvelope } from '../../server/protocol/crypto/envelope.js';
+import { generatePrivateKey } from '../../server/protocol/crypto/keys.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
 import { AppError } from '../../server/errors.js';
 import {
   applySettingChange,
@@ -12,7 +12,7 @@ import {
   type SettingChange,
   type SettingSpec,
   type SettingState,
-} from '../../server/trust/settings-policy.js';
+} from '../../server/protocol/trust/settings-policy.js';
 
 const policy = examplePolicy as PolicySigned;
 

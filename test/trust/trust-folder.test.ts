@@ -2,11 +2,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import examplePolicy from '../../manifests/policy.json' with { type: 'json' };
-import { signEnvelope } from '../../server/crypto/envelope.js';
-import { generatePrivateKey, type PrivateKey } from '../../server/crypto/keys.js';
-import { ed25519Signer } from '../../server/crypto/signer.js';
-import { buildRoot, signRotation } from '../../server/trust/build.js';
-import type { PolicySigned } from '../../server/trust/settings-policy.js';
+import { signEnvelope } from '../../server/protocol/crypto/envelope.js';
+import { generatePrivateKey, type PrivateKey } from '../../server/protocol/crypto/keys.js';
+import { ed25519Signer } from '../../server/protocol/crypto/signer.js';
+import { buildRoot, signRotation } from '../../server/protocol/trust/build.js';
+import type { PolicySigned } from '../../server/protocol/trust/settings-policy.js';
 import { loadTrustFolder, TrustFolderError, trustPaths } from '../../server/trust/trust-folder.js';
 import { FUTURE, tempDir } from '../helpers/fixtures.js';
 

@@ -1,7 +1,7 @@
 import type { AuditStore } from '../../audit/audit-store.js';
 import type { Sql } from '../../db/sql.js';
 import { AppError } from '../../errors.js';
-import { toTimestamp } from '../../trust/time.js';
+import { toTimestamp } from '../../protocol/trust/time.js';
 import type { AdmissionStatus, AdmissionStore, AuthSet } from './admission-store.js';
 import type { DeviceIdentity } from './device-identity.js';
 

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, verify, constants, type KeyObject } from 'node:crypto';
-import { canonicalJson } from '../../crypto/canonical.js';
+import { canonicalJson } from '../../protocol/crypto/canonical.js';
 import { AppError } from '../../errors.js';
 
 /** Bounds on what a device sends to be admitted (attacker-controlled, protocol §12). */

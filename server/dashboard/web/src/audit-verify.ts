@@ -1,4 +1,4 @@
-import { canonicalJson } from '../../../crypto/canonical.js';
+import { canonicalJson } from '../../../protocol/crypto/canonical.js';
 import type { AuditEntry } from './types.js';
 
 /** The `prevHash` of seq 1 (docs/protocol-notes.md#audit-log). */
