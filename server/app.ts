@@ -29,7 +29,7 @@ import type { TokenResolver } from './auth/authorize.js';
 import { ddiPollRoute, ddiRoutes, type DdiRouteDeps } from './ddi/ddi-routes.js';
 import { admissionRoutes } from './devices/admission/admission-routes.js';
 import { menderDownloadRoutes } from './mender/mender-download-routes.js';
-import { menderGateway } from './mender/mender-gateway.js';
+import { menderRoutes } from './mender/mender-gateway.js';
 
 /** Operator tokens, noting each use in memory (written behind by ctx.tokenUsage). */
 const operatorResolver = (ctx: AppContext): TokenResolver => async (token) => {
@@ -61,11 +61,9 @@ export function createApp(ctx: AppContext): RequestListener {
   // One limiter for both ways in: an operator's budget is the same whichever path served it.
   const limiter = limitPrincipal(ctx.config.rateLimitPerMinute);
   const edge = createDeviceEdgeOf(ctx, observer, limiter);
-  // protocol §12: the Mender device API, also ahead of Express (deployments/next is polled like the native route).
-  const mender = menderGateway(ctx.mender, observer);
   const app = createExpressApp(ctx, observer, limiter);
   return (req, res) => {
-    if (!refuseTransferCoding(req, res) && !refuseNul(req, res) && !edge.serve(req, res) && !mender(req, res)) app(req, res);
+    if (!refuseTransferCoding(req, res) && !refuseNul(req, res) && !edge.serve(req, res)) app(req, res);
   };
 }
 
@@ -81,6 +79,8 @@ export function createDeviceEdgeOf(ctx: AppContext, observer: RequestObserver, l
   edge.register(enrollRoute({ core: ctx.core, limiter }));
   // protocol §11: the hawkBit DDI base poll, answered from memory like the native poll.
   edge.register(ddiPollRoute(ddiRouteDeps(ctx, observer, limiter)));
+  // protocol §12: the Mender device API (admission, inventory, deployments/next, status, log).
+  for (const route of menderRoutes(ctx.mender)) edge.register(route);
   return edge;
 }
 

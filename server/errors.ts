@@ -47,17 +47,24 @@ export class AppError extends Error {
   readonly details: ErrorDetail[] | undefined;
   /** Extra response headers (Retry-After, Content-Range...). */
   readonly headers: Record<string, string> | undefined;
+  /**
+   * False for a 401 that is no guessed credential (a Mender identity waiting
+   * for admission, a request signature that does not verify): it is neither
+   * turned into 429 nor counted by the refused-credential limit.
+   */
+  readonly lockout: boolean;
 
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { details?: ErrorDetail[]; cause?: unknown; headers?: Record<string, string> } = {},
+    opts: { details?: ErrorDetail[]; cause?: unknown; headers?: Record<string, string>; lockout?: false } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
     this.details = opts.details;
     this.headers = opts.headers;
+    this.lockout = opts.lockout ?? true;
   }
 
   get status(): number {

@@ -2,7 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Logger } from 'pino';
 import { isDiscarding } from './linger.js';
 import { failureOf, writeError } from './error-handler.js';
-import { readJsonBody } from './raw-json-body.js';
+import { readJsonBody, readJsonBytes } from './raw-json-body.js';
 import { newRequestId } from './request-id.js';
 import type { RequestObserver } from './request-observer.js';
 
@@ -17,8 +17,11 @@ import type { RequestObserver } from './request-observer.js';
  *   before it (a 400 for a malformed path); throws an AppError to refuse.
  *   It returns a value or, only when it must read a store, a promise.
  * - `body`: 'json' to read the request body after auth (the §7 JSON rules:
- *   415, 413 at `maxJsonBytes`, 400; http/raw-json-body.ts); 'none' to leave
- *   it unread (the connection then closes after an error answer).
+ *   415, 413 at `maxBodyBytes` or else `maxJsonBytes`, 400;
+ *   http/raw-json-body.ts); 'bytes' for the same checks but the bytes
+ *   unparsed (a body whose signature covers its exact bytes: Mender's
+ *   auth_requests); 'none' to leave it unread (the connection then closes
+ *   after an error answer).
  * - `core(a, body, req)`: the call into the device core
  *   (device-core/device-core.ts), a value or a promise.
  * - `send(answer, req)`: the status, headers and body of a success; the edge
@@ -43,7 +46,9 @@ export interface EdgeRoute<M, A, R> {
   methods: readonly string[];
   match(url: string): M | undefined;
   auth(req: IncomingMessage, m: M, res: ServerResponse): A | Promise<A>;
-  body: 'json' | 'none';
+  body: 'json' | 'bytes' | 'none';
+  /** The body limit of this route when it is not the server's JSON limit (a Mender deployment log). */
+  maxBodyBytes?: number;
   core(a: A, body: unknown, req: IncomingMessage): R | Promise<R>;
   send(answer: R, req: IncomingMessage): EdgeReply;
 }
@@ -78,6 +83,8 @@ export type DeviceEdge = ReturnType<typeof createDeviceEdge>;
 export function createDeviceEdge(deps: DeviceEdgeDeps) {
   const routes: AnyRoute[] = [];
   const { observer, logger } = deps;
+  /** Answers refused with an error that is no guessed credential (AppError.lockout). */
+  const notGuesses = new WeakSet<ServerResponse>();
 
   const observe = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, started: bigint, requestId: string): void =>
     observer.finish({
@@ -89,6 +96,7 @@ export function createDeviceEdge(deps: DeviceEdgeDeps) {
       started,
       // Ids only where a log line carries one: the hot 2xx path's debug line skips it.
       requestId: res.statusCode >= 400 ? requestId : undefined,
+      ...(notGuesses.has(res) ? { lockout: false as const } : {}),
     });
 
   const send = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, answer: unknown, requestId: string): void => {
@@ -109,6 +117,7 @@ export function createDeviceEdge(deps: DeviceEdgeDeps) {
     // Unread body bytes must not be parsed as the next request on this connection (unless they are
     // being read and thrown away so the client can read a 413: linger.ts).
     if (!req.complete && !isDiscarding(req)) res.setHeader('Connection', 'close');
+    if (!err.lockout) notGuesses.add(res);
     writeError(res, observer.refused(ip, err), requestId);
     return true;
   };
@@ -116,7 +125,8 @@ export function createDeviceEdge(deps: DeviceEdgeDeps) {
   /** The stages after a credential that needed a store, or before a body: always a promise. */
   const afterAuth = async (route: AnyRoute, req: IncomingMessage, auth: unknown): Promise<unknown> => {
     const a: unknown = await auth;
-    const body = route.body === 'json' ? await readJsonBody(req, deps.maxJsonBytes) : undefined;
+    const limit = route.maxBodyBytes ?? deps.maxJsonBytes;
+    const body = route.body === 'json' ? await readJsonBody(req, limit) : route.body === 'bytes' ? await readJsonBytes(req, limit) : undefined;
     return route.core(a, body, req);
   };
 

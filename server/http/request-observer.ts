@@ -21,6 +21,8 @@ export interface Finished {
   /** The id echoed in `X-Request-Id` (Express requests; fast paths give it where a line carries it) and the authenticated principal. */
   requestId?: string;
   principal?: Principal;
+  /** False: a 401/403 that is no guessed credential (AppError.lockout), not counted by the limit. */
+  lockout?: false;
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -80,7 +82,7 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
      * fleet (and a 256-bit token is not guessed anyway; this limits noise).
      */
     refused(ip: string, err: AppError): AppError {
-      if (err.status !== 401 && err.status !== 403) return err;
+      if ((err.status !== 401 && err.status !== 403) || !err.lockout) return err;
       const w = failures.get(ip);
       if (!w || w.failures < opts.authFailuresPerMinute || now() - w.start >= 60_000) return err;
       return new AppError('rate_limited', 'too many refused credentials from this address; slow down', {
@@ -105,7 +107,7 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
       if (!histogram) byRoute.set(f.route, (histogram = metrics.httpDuration.labels(f.route)));
       histogram.observe(seconds);
       metrics.httpRequests.inc({ route: f.route, status: `${Math.floor(f.status / 100)}xx` });
-      if (f.status === 401 || f.status === 403) {
+      if ((f.status === 401 || f.status === 403) && f.lockout !== false) {
         const t = now();
         const cur = failures.get(f.ip);
         if (!cur || t - cur.start >= 60_000) failures.set(f.ip, { start: t, failures: 1 });

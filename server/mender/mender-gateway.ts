@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import semver from 'semver';
 import { bearerToken, newToken } from '../auth/tokens.js';
 import { identityOf, signatureVerifies } from '../devices/admission/device-identity.js';
@@ -7,17 +7,12 @@ import type { Device } from '../devices/device-store.js';
 import type { GatewayOffer as Offer } from '../devices/poll-service.js';
 import { AppError } from '../errors.js';
 import { CANCELLED_STATE } from '../rollouts/cancel-update-service.js';
-import { failureOf, writeError } from '../http/error-handler.js';
-import { isDiscarding } from '../http/linger.js';
-import { requestIdOf } from '../http/request-id.js';
+import type { EdgeReply, EdgeRoute } from '../http/device-edge.js';
 import { SLUG_RE } from '../http/params.js';
-import { readJsonBody, readJsonBytes } from '../http/raw-json-body.js';
-import type { RequestObserver } from '../http/request-observer.js';
 import { refuseTransition, type DeviceState } from '../protocol/report-rules.js';
 import type { MenderDeps } from './mender-deps.js';
 import { errorMessageOf, factsOf, inProgress, nextBody, parseInventory, parseProvides, parseStatus } from './mender-translate.js';
 
-const BASE = '/api/devices';
 const AUTH = '/api/devices/v1/authentication/auth_requests';
 const INVENTORY = '/api/devices/v1/inventory/device/attributes';
 const NEXT_V2 = '/api/devices/v2/deployments/device/deployments/next';
@@ -36,19 +31,33 @@ const MAX_CLOSED = 200_000;
 /** protocol §12: these end a Mender deployment for the device; it is not offered again. */
 const CLOSED: ReadonlySet<DeviceState> = new Set(['applied', 'failed', 'rolled_back', 'rejected', 'declined']);
 
-const noContent = (res: ServerResponse): void => {
-  res.writeHead(204);
-  res.end();
+/** A status or log request: the device holding the token, and the deployment (rollout) it names. */
+interface InDeployment {
+  device: Device;
+  rolloutId: string;
+}
+
+const NO_CONTENT = (): EdgeReply => ({ status: 204, headers: {}, body: undefined });
+/** The path of a request URL, without its query. */
+const pathOf = (url: string): string => {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 };
+/** What `deployments/next` was told about the device: its type and installed artifact (protocol §12). */
+interface Provides {
+  deviceType: string | undefined;
+  artifactName: string | undefined;
+}
 
 /**
- * The device side of Mender's API (protocol §12), served from node:http
- * ahead of Express like the native device routes: admission, inventory,
- * deployments/next, status and log. It translates and calls the device
- * core through MenderDeps; the artifact download is mender-download-routes.ts.
- * Returns false for any request that is not one of these.
+ * The device side of Mender's API (protocol §12) as routes of the device edge
+ * (http/device-edge.ts), registered beside the native and DDI routes:
+ * admission, inventory, deployments/next (v1 and v2), status and log. Each
+ * translates and calls the device core through MenderDeps; the edge gives it
+ * the request id, nosniff, the §7 error body and metrics. The artifact
+ * download is mender-download-routes.ts.
  */
-export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
+export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unknown>[] {
   const closed = new Set<string>();
   const remember = (rolloutId: string, deviceId: string): void => {
     if (closed.size >= MAX_CLOSED) closed.delete(closed.values().next().value as string);
@@ -73,10 +82,9 @@ export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
     return `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${host}`;
   };
 
-  // protocol §12 auth_requests. Neither a pending identity nor a bad signature counts toward the
-  // refused-credential lockout (a pending client asks every second), so those 401s are written here.
-  const authRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const raw = await readJsonBytes(req, MAX_AUTH_BODY);
+  // protocol §12 auth_requests. Neither a pending identity nor a bad signature is a guessed credential
+  // (a pending client asks every second): their 401s do not feed the refused-credential lockout.
+  const authRequest = async (raw: Buffer, req: IncomingMessage): Promise<string> => {
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
@@ -89,29 +97,24 @@ export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
     const identity = identityOf(body as { id_data?: unknown; pubkey?: unknown });
     const signature = req.headers['x-men-signature'];
     if (!signatureVerifies(identity.key, raw, typeof signature === 'string' ? signature : undefined)) {
-      return writeError(res, new AppError('unauthorized', 'X-MEN-Signature does not verify with the key in the request'));
+      throw new AppError('unauthorized', 'X-MEN-Signature does not verify with the key in the request', { lockout: false });
     }
     const decision = await deps.authenticate(identity);
     if (decision.status !== 'accepted') {
-      return writeError(res, new AppError('unauthorized', decision.status === 'pending' ? 'the device is waiting to be accepted by an operator' : 'the device was rejected'));
+      throw new AppError('unauthorized', decision.status === 'pending' ? 'the device is waiting to be accepted by an operator' : 'the device was rejected', { lockout: false });
     }
     await deps.enroll(decision.deviceId);
     const token = newToken('mdr');
     await deps.tokens.issue(decision.deviceId, deviceTokenHash(token), deps.now().getTime());
     await deps.tokensChanged(decision.deviceId);
-    // The client uses the body verbatim as its token: no JSON, no newline.
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(token), 'Cache-Control': 'no-store' });
-    res.end(token);
+    return token;
   };
 
-  const inventory = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const device = await deviceOf(req);
-    const given = parseInventory(await readJsonBody(req, deps.maxJsonBytes));
+  const inventory = async (device: Device, body: unknown, req: IncomingMessage): Promise<void> => {
+    const given = parseInventory(body);
     // PUT replaces the device's attributes, PATCH merges into them (Mender's device inventory API).
     const attributes = req.method === 'PATCH' ? { ...device.attributes, ...given } : given;
     await deps.setAttributes({ id: device.id, ...factsOf(attributes, device), attributes });
-    res.writeHead(200, { 'Content-Length': 0 });
-    res.end();
   };
 
   /** The first offer the client can take: a `.mender` artifact here, not closed, not a downgrade. */
@@ -135,8 +138,8 @@ export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
     return undefined;
   };
 
-  const next = async (req: IncomingMessage, res: ServerResponse, provides: { deviceType: string | undefined; artifactName: string | undefined }): Promise<void> => {
-    let device = await deviceOf(req);
+  /** The deployment to take now, as Mender's JSON body; undefined: nothing (204). */
+  const next = async (device: Device, req: IncomingMessage, provides: Provides): Promise<string | undefined> => {
     const now = deps.now().getTime();
     // The client states its device type with every poll: a device not yet seen in inventory gets its model here.
     const { model } = factsOf(provides.deviceType === undefined ? {} : { device_type: provides.deviceType }, device);
@@ -148,19 +151,17 @@ export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
     if (installed !== device.version || now - device.lastSeen >= SEEN_RESOLUTION_MS) deps.seen(device, installed, now);
     const offers = await deps.offersFor(device, installed, now);
     const offer = offers.length ? await choose(device, offers, installed) : undefined;
-    if (!offer) return noContent(res);
+    if (!offer) return undefined;
     deps.offered(device.id, [offer], now);
     const artifact = offer.release.artifact as { sha256: string };
     const expires = Math.floor(now / 1000) + deps.linkTtlSeconds;
-    const body = nextBody({
+    return nextBody({
       id: offer.rolloutId,
       version: offer.release.version as string,
       models: offer.release.models,
       uri: `${origin(req)}${deps.links.pathFor({ sha256: artifact.sha256, expires })}`,
       expires: new Date(expires * 1000),
     });
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
-    res.end(body);
   };
 
   const deploymentId = (raw: string): string => {
@@ -174,9 +175,8 @@ export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
     return id;
   };
 
-  const status = async (req: IncomingMessage, res: ServerResponse, rolloutId: string): Promise<void> => {
-    const device = await deviceOf(req);
-    const { state } = parseStatus(await readJsonBody(req, deps.maxJsonBytes));
+  const status = async ({ device, rolloutId }: InDeployment, body: unknown): Promise<void> => {
+    const { state } = parseStatus(body);
     const { rollout, state: current } = await deps.progress(rolloutId, device.id);
     if (!rollout) throw new AppError('not_found', `no deployment ${rolloutId}`);
     const at = deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -193,82 +193,94 @@ export function menderGateway(deps: MenderDeps, observer: RequestObserver) {
     if ((current as string | null) === CANCELLED_STATE && inProgress(state)) throw new AppError('conflict', `deployment ${rolloutId} was cancelled for this device`);
     // A repeated status, or one that would go back, is answered 204 and stores nothing (the client
     // retries anything else and may roll the install back).
-    if (current === state || refuseTransition(current, state)) return noContent(res);
+    if (current === state || refuseTransition(current, state)) return;
     await deps.report(device, { ...base, state, ...(state === 'failed' ? { error: { code: 'mender_failure', message: 'the Mender client reported failure (its log follows)' } } : {}) });
     if (CLOSED.has(state)) remember(rolloutId, device.id);
-    noContent(res);
   };
 
-  const log = async (req: IncomingMessage, res: ServerResponse, rolloutId: string): Promise<void> => {
-    const device = await deviceOf(req);
-    const message = errorMessageOf(await readJsonBody(req, MAX_LOG_BODY));
+  const log = async ({ device, rolloutId }: InDeployment, body: unknown): Promise<void> => {
+    const message = errorMessageOf(body);
     const { rollout, state: current } = await deps.progress(rolloutId, device.id);
     if (!rollout) throw new AppError('not_found', `no deployment ${rolloutId}`);
     // protocol §12: the log keeps the failure's error message; the same state again only adds the error.
     if (current === 'failed' && message.length > 0) {
       await deps.report(device, { rolloutId, releaseId: rollout.releaseId, state: 'failed', at: deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z'), error: { code: 'mender_failure', message } });
     }
-    noContent(res);
   };
 
-  /**
-   * Every Mender answer ends here: the request id and nosniff on every answer as on the device
-   * edge, failures mapped by the one error mapping (http/error-handler.ts failureOf), after the
-   * refused-credential limiter; a client that went away is counted as an abort.
-   */
-  const serve = (req: IncomingMessage, res: ServerResponse, route: string, handle: () => Promise<void>): true => {
-    const started = process.hrtime.bigint();
-    const ip = req.socket?.remoteAddress ?? 'unknown';
-    const requestId = requestIdOf(req);
-    res.setHeader('X-Request-Id', requestId);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    let aborted = false;
-    handle()
-      .catch((e: unknown) => {
-        const err = failureOf(e, req, { logger: deps.logger, requestId, route, databaseAway: (x) => observer.databaseAway(x) });
-        if (err === undefined || res.headersSent) {
-          aborted = err === undefined;
-          return void res.destroy();
-        }
-        // Unread body bytes must not be parsed as the next request (unless being discarded after a 413).
-        if (!req.complete && !isDiscarding(req)) res.setHeader('Connection', 'close');
-        writeError(res, observer.refused(ip, err), requestId);
-      })
-      .finally(() => {
-        const f = { method: req.method ?? 'POST', path: (req.url ?? '').split('?')[0] as string, route, ip, started, requestId };
-        if (aborted) observer.aborted(f);
-        else observer.finish({ ...f, status: res.statusCode });
-      });
-    return true;
+  /** A path with a deployment id: a malformed id is 400 before the credential is looked at. */
+  const inDeployment = (req: IncomingMessage, raw: string): Promise<InDeployment> => {
+    const rolloutId = deploymentId(raw);
+    return deviceOf(req).then((device) => ({ device, rolloutId }));
   };
 
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = req.url ?? '';
-    if (!url.startsWith(BASE)) return false;
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const method = req.method;
-    if (path === NEXT_V2 && method === 'POST') {
-      return serve(req, res, NEXT_V2, async () => next(req, res, parseProvides(await readJsonBody(req, deps.maxJsonBytes))));
-    }
-    if (path === NEXT_V1 && method === 'GET') {
-      return serve(req, res, NEXT_V1, async () => {
-        const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-        const one = (k: string): string | undefined => {
-          const all = params.getAll(k);
-          if (all.length > 1 || (all[0] !== undefined && all[0].length > 1024)) throw new AppError('bad_request', `${k} must be given at most once`);
-          return all[0];
-        };
-        await next(req, res, { deviceType: one('device_type'), artifactName: one('artifact_name') });
-      });
-    }
-    if (path === AUTH && method === 'POST') return serve(req, res, AUTH, () => authRequest(req, res));
-    if (path === INVENTORY && (method === 'PUT' || method === 'PATCH')) return serve(req, res, INVENTORY, () => inventory(req, res));
-    const m = DEPLOYMENT_RE.exec(path);
-    if (m && method === 'PUT') {
-      const route = `/api/devices/v1/deployments/device/deployments/:id/${m[2] as string}`;
-      return serve(req, res, route, async () => (m[2] === 'status' ? status(req, res, deploymentId(m[1] as string)) : log(req, res, deploymentId(m[1] as string))));
-    }
-    return false;
-  };
+  const nextReply = (body: string | undefined): EdgeReply =>
+    body === undefined ? NO_CONTENT() : { status: 200, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' }, body };
+
+  const deploymentRoute = (kind: 'status' | 'log', handle: (d: InDeployment, body: unknown) => Promise<void>, maxBodyBytes?: number): EdgeRoute<string, InDeployment, void> => ({
+    route: `/api/devices/v1/deployments/device/deployments/:id/${kind}`,
+    methods: ['PUT'],
+    match: (url) => {
+      const m = DEPLOYMENT_RE.exec(pathOf(url));
+      return m && m[2] === kind ? (m[1] as string) : undefined;
+    },
+    auth: (req, raw) => inDeployment(req, raw),
+    body: 'json',
+    ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+    core: (d, body) => handle(d, body),
+    send: NO_CONTENT,
+  });
+
+  const routes: EdgeRoute<unknown, unknown, unknown>[] = [];
+  const add = <M, A, R>(r: EdgeRoute<M, A, R>): void => void routes.push(r as EdgeRoute<unknown, unknown, unknown>);
+  add<true, Device, string | undefined>({
+    route: NEXT_V2,
+    methods: ['POST'],
+    match: (url) => (pathOf(url) === NEXT_V2 ? true : undefined),
+    auth: (req) => deviceOf(req),
+    body: 'json',
+    core: (device, body, req) => next(device, req, parseProvides(body)),
+    send: nextReply,
+  });
+  add<string, Device, string | undefined>({
+    route: NEXT_V1,
+    methods: ['GET'],
+    match: (url) => (pathOf(url) === NEXT_V1 ? url.slice(NEXT_V1.length + 1) : undefined),
+    auth: (req) => deviceOf(req),
+    body: 'none',
+    core: (device, _body, req) => {
+      const params = new URLSearchParams((req.url ?? '').slice(NEXT_V1.length + 1));
+      const one = (k: string): string | undefined => {
+        const all = params.getAll(k);
+        if (all.length > 1 || (all[0] !== undefined && all[0].length > 1024)) throw new AppError('bad_request', `${k} must be given at most once`);
+        return all[0];
+      };
+      return next(device, req, { deviceType: one('device_type'), artifactName: one('artifact_name') });
+    },
+    send: nextReply,
+  });
+  add<true, undefined, string>({
+    route: AUTH,
+    methods: ['POST'],
+    match: (url) => (pathOf(url) === AUTH ? true : undefined),
+    // The credential is the request itself: its signature is checked against the key it carries.
+    auth: () => undefined,
+    body: 'bytes',
+    maxBodyBytes: MAX_AUTH_BODY,
+    core: (_none, raw, req) => authRequest(raw as Buffer, req),
+    // The client uses the body verbatim as its token: no JSON, no newline.
+    send: (token) => ({ status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(token), 'Cache-Control': 'no-store' }, body: token }),
+  });
+  add<true, Device, void>({
+    route: INVENTORY,
+    methods: ['PUT', 'PATCH'],
+    match: (url) => (pathOf(url) === INVENTORY ? true : undefined),
+    auth: (req) => deviceOf(req),
+    body: 'json',
+    core: (device, body, req) => inventory(device, body, req),
+    send: () => ({ status: 200, headers: { 'Content-Length': 0 }, body: undefined }),
+  });
+  add(deploymentRoute('status', status));
+  add(deploymentRoute('log', log, MAX_LOG_BODY));
+  return routes;
 }

@@ -213,7 +213,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/v1/devices/{deviceId}/accept', summary: 'Admit a device that asked (its newest pending key, or keySha256)', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: json('the accepted request', R.admissionRequest), 404: 'the device never asked' } },
   { method: 'post', path: '/v1/devices/{deviceId}/reject', summary: 'Refuse a device: every key of it; its gateway tokens stop working', auth: PUBLISH, tag: 'devices', body: deviceAdmission, responses: { 200: json('how many keys were refused', R.admissionRejected), 404: 'the device never asked' } },
   { method: 'post', path: '/v1/preauthorizations', summary: 'Admit an identity and key before the device asks (protocol §12)', auth: PUBLISH, tag: 'devices', body: devicePreauthorization, responses: { 201: json('the preauthorization, with the derived deviceId', R.admissionRequest), 400: 'id data or key not valid' } },
-  // Mender device API (protocol §12): stock mender clients, served ahead of Express
+  // Mender device API (protocol §12): stock mender clients, served by the device edge
   {
     method: 'post', path: '/api/devices/v1/authentication/auth_requests', summary: 'Mender: ask to be admitted; X-MEN-Signature over the raw body by the key in it', auth: 'public', tag: 'mender',
     body: menderAuthRequest,

@@ -1,5 +1,8 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { createDeviceEdgeOf } from '../../server/app.js';
+import { limitPrincipal } from '../../server/http/rate-limit.js';
+import { createRequestObserver } from '../../server/http/request-observer.js';
 import { bearer } from '../helpers/fixtures.js';
 import { poll, report } from '../helpers/fleet.js';
 import { enrollAll, reportOf, scenario } from '../rollouts/scenario.js';
@@ -81,5 +84,25 @@ describe('device edge: the same headers on every answer of the hot routes', () =
         ?? new RegExp(`http_requests_total\\{[^}]*status="${status}"[^}]*route="/v1/devices/:deviceId/update"[^}]*\\} (\\d+)`).exec(metrics.text as string)?.[1]);
     expect(count('2xx')).toBe(1);
     expect(count('4xx')).toBe(1);
+  });
+});
+
+describe('device edge: every registered route of every protocol', () => {
+  it('native, DDI and Mender routes alike answer a request without a credential with 4xx, the §7 body, X-Request-Id and nosniff', async () => {
+    const s = await scenario();
+    const observer = createRequestObserver({ logger: s.f.ctx.logger, metrics: s.f.ctx.metrics, authFailuresPerMinute: 1000 });
+    const routes = createDeviceEdgeOf(s.f.ctx, observer, limitPrincipal(1000)).routes().filter((r) => r.method !== 'HEAD');
+    // The three protocols are all on the one edge (issue 16).
+    expect(routes.map((r) => r.route)).toEqual(expect.arrayContaining(['/v1/devices/:deviceId/update', '/{tenant}/controller/v1/{controllerId}', '/api/devices/v2/deployments/device/deployments/next', '/api/devices/v1/authentication/auth_requests']));
+    expect(routes.length).toBeGreaterThanOrEqual(10);
+    for (const { method, route } of routes) {
+      const path = route.replace(':deviceId', 'edge-1').replace(':id', 'r1').replace('{tenant}', 'DEFAULT').replace('{controllerId}', 'edge-1');
+      const res = await request(s.f.app)[method.toLowerCase() as 'get' | 'post' | 'put' | 'patch'](path).set('Content-Type', 'application/json').send('{}');
+      const what = `${method} ${route}`;
+      expect(res.status, what).toBeGreaterThanOrEqual(400);
+      expect(res.status, what).toBeLessThan(500);
+      expectEdgeHeaders(res, what);
+      expect(Object.keys(res.body as object), what).toEqual(['error']);
+    }
   });
 });
