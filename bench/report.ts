@@ -25,7 +25,7 @@ export interface BenchReport {
   durationSeconds: number;
   totalSeconds: number;
   node: string;
-  getGenerator: 'wrk' | 'autocannon';
+  generator: 'wrk' | 'autocannon';
   /** PostgreSQL: the warm poll on two server processes sharing the database against one (same run, same list). */
   nodes?: { one: { rps: number; cpuUsPerRequest: number }; two: { rps: number; cpuUsPerRequest: number; perNodeRps: number[] }; refused: number };
   /** Why the two-node measurement did not complete, with what a node answered. */
@@ -84,7 +84,7 @@ export function formatReport(r: BenchReport): string {
   const first = r.curve[0];
   const last = r.curve[r.curve.length - 1];
   return [
-    `## ${r.engine === 'postgres' ? 'PostgreSQL' : 'SQLite'}: ${fmt(r.devices)} devices, ${r.connections} connections, ${r.durationSeconds} s per scenario (${r.node}; GET load: ${r.getGenerator})`,
+    `## ${r.engine === 'postgres' ? 'PostgreSQL' : 'SQLite'}: ${fmt(r.devices)} devices, ${r.connections} connections, ${r.durationSeconds} s per scenario (${r.node}; load: ${r.generator})`,
     '',
     '| scenario | load | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline | server CPU µs/req (kernel) | SQL statements/req | 2xx/3xx | errors |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

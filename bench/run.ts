@@ -40,8 +40,10 @@ const curveSizes = args.curve
   ? args.curve.split(',').map(Number)
   : args.db !== 'sqlite' ? [] : args.quick ? [1_000, 10_000] : args.full ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000];
 const rounds = Number(args.rounds);
-// wrk for the GET scenarios where it is installed (it steals far less CPU from the server); autocannon otherwise.
+// wrk where it is installed, GET and POST alike (it steals far less CPU from the server than autocannon); autocannon otherwise.
 const useWrk = !args.autocannon && wrkAvailable();
+/** Distinct requests of a POST scenario under wrk: more than a 10 s run sends at any rate this machine reaches. */
+const POST_LIST = 100_000;
 const workDir = mkdtempSync(join(tmpdir(), 'ota-bench-'));
 const resultsDir = resolve(here, '../../bench/results');
 const log = (m: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
@@ -89,8 +91,9 @@ async function measured(child: Child, spec: LoadSpec & { sequential?: number }, 
   const c0 = child.cpuMicros();
   const r = spec.sequential
     ? await runSequential({ ...spec, count: spec.sequential })
-    : useWrk && (spec.method ?? 'GET') === 'GET'
-      ? await runWrk(spec, workDir, listLength)
+    : useWrk
+      ? // A POST must not wrap its list within the run (a report's seq, an enrolled id, would repeat): 100,000 distinct ones.
+        await runWrk(spec, workDir, (spec.method ?? 'GET') === 'GET' ? listLength : Math.max(listLength, POST_LIST))
       : await runLoad(spec);
   // The write-behind of what this load observed runs every 100 ms: count it with the load that caused it,
   // waiting until it has drained (on PostgreSQL it can trail the load by seconds: a round trip per row).
@@ -313,7 +316,7 @@ async function measureEngine(engine: Engine, all: string[]): Promise<BenchReport
     const point = await measureFleet(size, ['pollOffered', 'status'], false, engine);
     curve.push({ devices: size, poll: point.results!.pollOffered!, status: point.results!.status!, hot: point.hot! });
   }
-  return { ...main, curve, connections, durationSeconds: duration, totalSeconds: (Date.now() - started) / 1000, node: process.version, getGenerator: useWrk ? 'wrk' : 'autocannon' } as BenchReport;
+  return { ...main, curve, connections, durationSeconds: duration, totalSeconds: (Date.now() - started) / 1000, node: process.version, generator: useWrk ? 'wrk' : 'autocannon' } as BenchReport;
 }
 
 // Ctrl-C: the throwaway PostgreSQL goes with the bench.

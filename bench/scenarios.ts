@@ -14,6 +14,8 @@ export const targetDevice = (k: number, devices: number): number => {
 
 /** Devices the DDI scenario polls: few enough that their first polls (which make the actions) are a small part of the run. */
 const DDI_POOL = 128;
+/** Mender clients the `next` scenario polls: their first polls (token and device read, the offer noted) are a small part of the run, as the native poll's are. */
+const MENDER_POOL = 1000;
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -62,10 +64,10 @@ export function serverScenarios(s: ScenarioInput): Record<string, LoadSpec & { s
     },
     // protocol §12: the Mender client's poll, on a fleet every device of which is offered a .mender release.
     menderNext: {
-      ...base, name: 'Mender deployments/next, update offered', method: 'POST',
+      ...base, name: `Mender deployments/next, update offered, ${Math.min(MENDER_POOL, s.seed.menderDevices)} devices`, method: 'POST',
       request: (k) => ({
         path: '/api/devices/v2/deployments/device/deployments/next',
-        headers: { ...auth(menderTokenOf((k * 7919) % s.seed.menderDevices)), 'content-type': 'application/json' },
+        headers: { ...auth(menderTokenOf((k * 7919) % Math.min(MENDER_POOL, s.seed.menderDevices))), 'content-type': 'application/json' },
         body: '{"device_provides":{"device_type":"acc-board","artifact_name":"1.0.0"},"update_control_map":true}',
       }),
     },

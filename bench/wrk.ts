@@ -8,8 +8,10 @@ import type { LoadResult, LoadSpec } from './load.js';
  * (Debian: `apt-get install -y wrk`): it needs a fraction of the CPU
  * autocannon needs per request, so on a small machine it steals far less
  * of the server's core. Each request still names another device: the
- * requests are written to a file (one per line: path, then headers,
- * tab-separated) that the Lua script below reads once and cycles through.
+ * requests are written to a file (one per line: method, path, then headers
+ * and an optional `BODY ` field, tab-separated; a JSON body holds no raw tab
+ * or newline) that the Lua script below reads once and cycles through, so a
+ * POST scenario (reports, enrollment, Mender's `next`) is driven the same way.
  */
 export const wrkAvailable = (): boolean => {
   const r = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
@@ -20,16 +22,19 @@ const LUA = `
 local reqs, n, i = {}, 0, 0
 function init(args)
   for line in io.lines(args[1]) do
-    local path, headers, first = nil, {}, true
+    local method, path, body, headers, f = nil, nil, nil, {}, 0
     for field in string.gmatch(line, "[^\\t]+") do
-      if first then path = field; first = false
+      f = f + 1
+      if f == 1 then method = field
+      elseif f == 2 then path = field
+      elseif string.sub(field, 1, 5) == "BODY " then body = string.sub(field, 6)
       else
         local k, v = string.match(field, "^([^:]+): (.*)$")
         headers[k] = v
       end
     end
     n = n + 1
-    reqs[n] = wrk.format("GET", path, headers)
+    reqs[n] = wrk.format(method, path, headers, body)
   end
 end
 function request()
@@ -59,7 +64,8 @@ export async function runWrk(spec: LoadSpec, dir: string, listLength: number): P
   const lines: string[] = [];
   for (let k = 0; k < Math.min(listLength, MAX_LIST); k++) {
     const r = spec.request(k);
-    lines.push([r.path, ...Object.entries(r.headers ?? {}).map(([h, v]) => `${h}: ${v}`)].join('\t'));
+    if (r.body !== undefined && /[\t\n\r]/.test(r.body)) throw new Error(`${spec.name}: a body for wrk holds no tab or newline`);
+    lines.push([spec.method ?? 'GET', r.path, ...Object.entries(r.headers ?? {}).map(([h, v]) => `${h}: ${v}`), ...(r.body !== undefined ? [`BODY ${r.body}`] : [])].join('\t'));
   }
   writeFileSync(list, `${lines.join('\n')}\n`);
   const args = ['-t1', `-c${spec.connections}`, `-d${spec.durationSeconds}s`, '--timeout', '10s', '-s', script, spec.url, '--', list];
