@@ -82,12 +82,15 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
       await sql.run('INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, -1)',
         [d.id, tokenHash, d.model, d.version, JSON.stringify(d.attributes), at, at]);
     },
-    /** Many devices by id, read in one statement and never cached (inside a group: rows may be uncommitted). */
-    async getMany(ids: readonly string[]): Promise<Map<string, Device>> {
+    /**
+     * Many devices by id, read in one statement and never cached (inside a group: rows may be
+     * uncommitted), each with when it was decommissioned (null while in service).
+     */
+    async getMany(ids: readonly string[]): Promise<Map<string, Device & { decommissionedAt: number | null }>> {
       if (ids.length === 0) return new Map();
-      const rows = await sql.all<DeviceRow>(`SELECT devices.id, devices.token_hash, devices.model, devices.version, devices.attributes, devices.enrolled_at, devices.last_seen, devices.last_seq
+      const rows = await sql.all<DeviceRow & { decommissioned_at: number | null }>(`SELECT devices.id, devices.token_hash, devices.model, devices.version, devices.attributes, devices.enrolled_at, devices.last_seen, devices.last_seq, devices.decommissioned_at
         FROM ${rowSet(sql, 'k', { id: 'text' })} JOIN devices ON devices.id = k.id`, [rowSetParam(ids.map((id) => ({ id })))]);
-      return new Map(rows.map((r) => [r.id, toDevice(r)]));
+      return new Map(rows.map((r) => [r.id, { ...toDevice(r), decommissionedAt: r.decommissioned_at === null ? null : Number(r.decommissioned_at) }]));
     },
     /** Many new devices in one statement (a group's enrollments). */
     async insertMany(ds: readonly { facts: DeviceFacts; tokenHash: Buffer; at: number }[]): Promise<void> {

@@ -50,21 +50,9 @@ export async function enroll(
   const token = newToken('dev');
   const now = deps.now();
   const facts = { id: e.deviceId, model: e.model, version: e.version, attributes: e.attributes ?? {} };
-  // protocol §7 fleet lifecycle: a decommissioned id comes back only with an enrollment credential
-  // (its own tokens are all refused), as a fresh device with the enroller's facts; its history stays.
-  if (by.kind !== 'device' && (await deps.devices.decommissionedAt(e.deviceId)) != null) {
-    await deps.commits.run(async () => {
-      if ((await deps.devices.decommissionedAt(e.deviceId)) == null) throw new AppError('conflict', `device ${e.deviceId} is already enrolled; re-enroll with its current device token`);
-      await deps.devices.reinstate(facts, deviceTokenHash(token), now.getTime());
-      await deps.audit.append({ actor: actorOf(by), action: 'device.reinstate', subject: e.deviceId, details: { model: e.model, version: e.version } }, toTimestamp(now));
-      await deps.changes?.publish('device', e.deviceId);
-    });
-    deps.fleetMetrics?.enrolled(true);
-    return { deviceToken: token, reenrolled: true };
-  }
   // Group-committed: the token is answered only once it is on disk, and a burst of enrollments shares one fsync
-  // and, written set-based, a few statements.
-  const reenrolled = await deps.commits.runBatched(writerFor(deps), { facts, tokenHash: deviceTokenHash(token), byDevice: by.kind === 'device', presentedTokenHash, now });
+  // and, written set-based, a few statements (the group's one read also finds decommissioned ids).
+  const reenrolled = await deps.commits.runBatched(writerFor(deps), { facts, tokenHash: deviceTokenHash(token), byDevice: by.kind === 'device', actor: actorOf(by), presentedTokenHash, now });
   // Counted here, after the commit, whichever way the request came in (fast path or Express).
   deps.fleetMetrics?.enrolled(reenrolled);
   return { deviceToken: token, reenrolled };
@@ -75,6 +63,8 @@ interface EnrollItem {
   tokenHash: Buffer;
   /** Presented a device token (re-enrollment); false for an enroller. */
   byDevice: boolean;
+  /** Who enrolls, as the audit log names it (a reinstatement is audited). */
+  actor: string;
   presentedTokenHash: Buffer | undefined;
   now: Date;
 }
@@ -102,8 +92,17 @@ function enrollmentWriter(deps: EnrollDeps): BatchWriter<EnrollItem, boolean> {
       const known = await deps.devices.getMany([...new Set(items.map((i) => i.facts.id))]);
       const fresh: { facts: DeviceFacts; tokenHash: Buffer; at: number }[] = [];
       const reenrollments: EnrollItem[] = [];
+      const reinstated: (EnrollItem & { actor: string })[] = [];
       const outcomes: Outcome<boolean>[] = items.map((item) => {
         const existing = known.get(item.facts.id);
+        // protocol §7 fleet lifecycle: a decommissioned id comes back only with an enrollment credential
+        // (its own tokens are all refused), as a fresh device with the enroller's facts; its history stays.
+        if (existing && existing.decommissionedAt !== null && !item.byDevice) {
+          const at = item.now.getTime();
+          reinstated.push({ ...item, actor: item.actor });
+          known.set(item.facts.id, { ...existing, ...item.facts, tokenHash: item.tokenHash, lastSeen: at, decommissionedAt: null });
+          return { ok: true, value: true };
+        }
         if (existing && !item.byDevice) {
           return { ok: false, error: new AppError('conflict', `device ${item.facts.id} is already enrolled; re-enroll with its current device token`) };
         }
@@ -114,7 +113,7 @@ function enrollmentWriter(deps: EnrollDeps): BatchWriter<EnrollItem, boolean> {
         }
         // What this request leaves is what the next request of the group for this id sees.
         const at = item.now.getTime();
-        const stored = { ...(existing ?? { enrolledAt: at, lastSeq: -1 }), ...item.facts, tokenHash: item.tokenHash, lastSeen: at };
+        const stored = { ...(existing ?? { enrolledAt: at, lastSeq: -1 }), ...item.facts, tokenHash: item.tokenHash, lastSeen: at, decommissionedAt: null };
         if (existing) {
           // A device re-enrolling rotates its token and reports its version; its model and attributes stay
           // as the enroller set them, so no device can move itself into a rule-based cohort (e.g. QA).
@@ -127,6 +126,11 @@ function enrollmentWriter(deps: EnrollDeps): BatchWriter<EnrollItem, boolean> {
         return { ok: true, value: existing !== undefined };
       });
       await deps.devices.insertMany(fresh);
+      for (const r of reinstated) {
+        await deps.devices.reinstate(r.facts, r.tokenHash, r.now.getTime());
+        await deps.audit.append({ actor: r.actor, action: 'device.reinstate', subject: r.facts.id, details: { model: r.facts.model, version: r.facts.version } }, toTimestamp(r.now));
+        await deps.changes?.publish('device', r.facts.id);
+      }
       for (const r of reenrollments) {
         await deps.devices.reenroll(r.facts, r.tokenHash, r.now.getTime());
         // Enrollment is not audited per device (fleet-scale noise); re-enrollment replaces a credential, so it is.
