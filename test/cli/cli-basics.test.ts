@@ -11,6 +11,10 @@ describe('ota --version, required options in --help, Ctrl-C (issue 9)', () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(await ota(['--version'])).toEqual({ code: 0, out: `${version}\n`, err: '' });
     expect((await ota(['-V'])).out).toBe(`${version}\n`);
+    // After a command, --version is the command's own option (the simulated devices' installed version).
+    const sim = await ota(['fleet', 'simulate', '--version', '1.0.0', '--devices', '1', '--progress', 'none'], { env: {} });
+    expect(sim.out).not.toBe(`${version}\n`);
+    expect(sim.err).toContain('no enrollment token');
   });
 
   it('--help marks every required option, and only those', async () => {

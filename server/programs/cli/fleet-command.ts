@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { simulateDdiFleet } from '../fleet/ddi-fleet.js';
 import { simulateFleet, type FleetOptions, type FleetProgress } from '../fleet/fleet-simulator.js';
 import { progressLine, summaryLines } from '../fleet/fleet-summary.js';
 import { parseRoot } from '../../protocol/trust/root.js';
@@ -140,7 +139,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
     server: server.replace(/\/+$/, ''),
     enrollToken,
     pinnedRoot: ddi ? undefined : pinnedRootOf(flags.root as string),
-    protocol: flags.protocol === 'mender' ? 'mender' : 'native',
+    protocol: flags.protocol,
     devices: flags.devices,
     model: flags.model,
     version: flags.version,
@@ -161,7 +160,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
   };
   let result;
   try {
-    result = ddi ? await simulateDdiFleet({ ...options, gatewayToken: enrollToken }) : await simulateFleet(options);
+    result = await simulateFleet(options);
   } finally {
     progress.end();
     process.removeListener('SIGINT', onSignal);

@@ -36,7 +36,9 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)')
-    .version(packageVersion(), '-V, --version', 'print the ota version');
+    .version(packageVersion(), '-V, --version', 'print the ota version')
+    // `ota --version` is the program's; after a command, `--version` is that command's own (`ota fleet simulate --version 1.0.0`).
+    .enablePositionalOptions();
   registerKeygen(program, io);
   const trust = program.command('trust').description('trust folders: root documents and the settings policy');
   registerTrustInit(trust, io);

@@ -7,16 +7,22 @@ import { chance } from './fleet-random.js';
 import { cuttableFetch, GRACE_MS, messageOf, pause, runPool } from './run-control.js';
 import { tallyFleet, type FleetTally } from './fleet-tally.js';
 import { SimDevice } from './sim-device.js';
+import { SimDdiDevice } from './sim-ddi-device.js';
 import { SimMenderDevice } from './sim-mender-device.js';
 import { backoffDelay } from '../../lib/backoff.js';
 
 export interface FleetOptions {
   /** Base URL of any server speaking docs/protocol.md. */
   server: string;
-  /** Enrollment credential for POST /v1/devices (native), or a release manager's token that preauthorizes each Mender device. */
+  /**
+   * Enrollment credential for POST /v1/devices (native), a `gateway` token each DDI controller
+   * registers with, or a release manager's token that preauthorizes each Mender device.
+   */
   enrollToken: string;
-  /** native: reference agents (protocol §7); mender: simulated stock Mender clients (protocol §12). */
-  protocol?: 'native' | 'mender';
+  /** native: reference agents (protocol §7); ddi: simulated SWUpdate controllers (§11); mender: simulated stock Mender clients (§12). */
+  protocol?: 'native' | 'ddi' | 'mender';
+  /** protocol §11: the DDI tenant (default DEFAULT). */
+  tenant?: string;
   /** The root envelope every device ships with (protocol §2: devices walk the chain from it). */
   pinnedRoot: unknown;
   devices: number;
@@ -111,8 +117,11 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
   let phase: FleetPhase = 'enrolling';
   let round = 0;
 
-  const devices = Array.from({ length: o.devices }, (_, i): SimDevice | SimMenderDevice => {
+  const devices = Array.from({ length: o.devices }, (_, i): SimDevice | SimDdiDevice | SimMenderDevice => {
     const id = `${o.idPrefix}-${i}`;
+    if (o.protocol === 'ddi') {
+      return new SimDdiDevice({ id, seed: o.seed, baseUrl: o.server, ...(o.tenant !== undefined ? { tenant: o.tenant } : {}), model: o.model, version: o.version, failRate: o.failRate, offlineRate: o.offlineRate, fetch: net.fetch });
+    }
     if (o.protocol === 'mender') {
       return new SimMenderDevice({ id, seed: o.seed, baseUrl: o.server, model: o.model, version: o.version, failRate: o.failRate, offlineRate: o.offlineRate, fetch: net.fetch });
     }
@@ -165,7 +174,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
     errors.set(m, (errors.get(m) ?? 0) + 1);
   };
 
-  async function enroll(d: SimDevice | SimMenderDevice): Promise<void> {
+  async function enroll(d: SimDevice | SimDdiDevice | SimMenderDevice): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await d.enroll(o.enrollToken);
