@@ -67,6 +67,7 @@ import { createAdmissionService, type AdmissionService } from './devices/admissi
 import { createAdmissionStore } from './devices/admission/admission-store.js';
 import { createLinkSigner } from './mender/artifact-links.js';
 import type { MenderDeps } from './mender/mender-deps.js';
+import { createDeploymentStates, MENDER_CLOSED_TOPIC } from './mender/deployment-states.js';
 import { createMenderArtifactStore, createMenderTokenStore, sharedSecret, type MenderArtifactStore } from './mender/mender-stores.js';
 import type { Principal } from './auth/principal.js';
 
@@ -285,6 +286,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
       await commits.run(() => audit.append({ actor: actorOf(by), action: 'ddi.register', subject: deviceId, details: {} }, toTimestamp(now())));
     },
     offers: (device, at) => core.eligibleOffers(device, device.version, at),
+    installAfter: (offer, at) => core.installAfter(offer, at),
     made: (deviceId, offer, at) => core.offerMade(deviceId, offer, at),
     // protocol §7 cancel-update: one device's withdrawn offer turns its open action into cancelAction too.
     serving: (rolloutId, deviceId) => live.current().some((l) => l.id === rolloutId) && !cancelled.has(rolloutId, deviceId),
@@ -318,6 +320,14 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   // Several nodes sign and check artifact links with one secret, kept in the database (protocol §9).
   const links = createLinkSigner(await sharedSecret(sql, 'mender-artifact-links'));
   // An admitted identity is enrolled by the gateway itself (protocol §12: admission is the credential).
+  const menderDeployments = createDeploymentStates({
+    read: async (rolloutId, deviceId) => ((await rolloutDevices.get(rolloutId, deviceId))?.state ?? null) as DeviceState | null,
+    publish: (key) => changes.publish(MENDER_CLOSED_TOPIC, key),
+    max: Math.max(1000, config.deviceCacheEntries),
+  });
+  changes.subscribe((c) => {
+    if (c.topic === MENDER_CLOSED_TOPIC && c.key !== null) menderDeployments.heard(c.key);
+  });
   const menderEnroller: Principal = { kind: 'operator', role: 'enroller', name: 'mender-gateway', tokenId: 0 };
   const mender: MenderDeps = {
     authenticate: (identity) => admission.request(identity),
@@ -334,7 +344,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     seen: (device, version, at) => activity.seen(device.id, version, at),
     offersFor: (device, version, at) => poll.offersFor(device, version, at),
     offered: (deviceId, offers, at) => poll.offered(deviceId, offers, at),
-    stateOf: async (rolloutId, deviceId) => ((await rolloutDevices.get(rolloutId, deviceId))?.state ?? null) as DeviceState | null,
+    deployments: menderDeployments,
     async progress(rolloutId, deviceId) {
       const rollout = await rollouts.summary(rolloutId);
       const rd = rollout ? await rolloutDevices.get(rolloutId, deviceId) : undefined;

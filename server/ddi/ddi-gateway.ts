@@ -30,6 +30,8 @@ export interface DdiDeps {
   offers(device: Device, now: number): readonly Offer[] | Promise<readonly Offer[]>;
   /** Records an offer as made to the device (write-behind, as a native poll does). */
   made(deviceId: string, offer: Offer, now: number): void;
+  /** protocol §7: outside the offer's maintenance window, when it next opens; undefined when it may install now. */
+  installAfter(offer: Offer, now: number): string | undefined;
   /** Whether the rollout still serves its release (false once halted or cancelled). */
   /** Whether the rollout still offers its release to this device (not halted, cancelled, or cancelled for this device alone). */
   serving(rolloutId: string, deviceId: string): boolean;
@@ -188,8 +190,12 @@ export function createDdiGateway(deps: DdiDeps) {
       const artifact = release?.artifact && (await deps.artifact(release.artifact.sha256));
       if (!release || !artifact || release.version === undefined) throw new AppError('not_found', `the release of action ${actionId} has no artifact on this server`);
       const filename = artifact.name ?? `${action.releaseId}.swu`;
+      // protocol §7: outside the stage's maintenance window the client may download but must not install yet.
+      const now = deps.now().getTime();
+      const offer = (await deps.offers(device, now)).find((o) => o.release.id === action.rolloutId);
+      const outsideWindow = offer !== undefined && deps.installAfter(offer, now) !== undefined;
       return deploymentBaseOf({
-        actionId, releaseId: action.releaseId, version: release.version, mandatory: release.mandatory,
+        actionId, releaseId: action.releaseId, version: release.version, mandatory: release.mandatory, outsideWindow,
         artifact: { sha256: artifact.sha256, size: artifact.size, sha1: artifact.sha1, md5: artifact.md5, filename, href: links.artifact(artifact.sha256, filename) },
       });
     },

@@ -146,6 +146,8 @@ export interface DeploymentInput {
   releaseId: string;
   version: string;
   mandatory: boolean;
+  /** protocol §7: the stage's maintenance window is closed now. */
+  outsideWindow?: boolean;
   artifact: { sha256: string; size: number; sha1: string; md5: string; filename: string; href: string };
 }
 
@@ -157,7 +159,8 @@ export function deploymentBaseOf(d: DeploymentInput): unknown {
     id: String(d.actionId),
     deployment: {
       download: mode,
-      update: mode,
+      // protocol §7: outside the stage's maintenance window, "skip" (hawkBit's word): download, do not install yet.
+      ...(d.outsideWindow ? { update: 'skip', maintenanceWindow: 'unavailable' } : { update: mode }),
       chunks: [{
         part: 'os',
         name: d.releaseId,

@@ -43,7 +43,7 @@ export interface DeviceCoreDeps {
   operatorTokens: Pick<OperatorTokenStore, 'authenticate'>;
   /** Last use of operator tokens, noted in memory and written behind (auth/token-usage.ts). */
   tokenUsage: Pick<TokenUsage, 'touch'>;
-  poll: Pick<PollService, 'poll' | 'offers' | 'eligible' | 'made'>;
+  poll: Pick<PollService, 'poll' | 'offers' | 'eligible' | 'made' | 'installAfter'>;
   activity: Pick<ActivityBuffer, 'seen'>;
   ingest: Pick<IngestService, 'submit'>;
   commits: GroupCommit;
@@ -148,6 +148,11 @@ export function createDeviceCore(deps: DeviceCoreDeps) {
     /** Notes an offer of `eligibleOffers` as made (written behind, as the native poll's are). */
     offerMade(deviceId: string, offer: Offer, now: number): void {
       deps.poll.made(deviceId, [offer], now);
+    },
+
+    /** protocol §7 maintenance windows: outside the offer's stage window, when it next opens (RFC 3339); undefined when it may install now. */
+    installAfter(offer: Offer, now: number): string | undefined {
+      return deps.poll.installAfter(offer, now);
     },
 
     /**

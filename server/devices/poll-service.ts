@@ -75,6 +75,8 @@ export interface GatewayOffer {
   stage: number;
   /** The rollout is paused: the offer stands only because it was made before. */
   paused: boolean;
+  /** protocol §7: outside the stage's maintenance window, when it next opens (RFC 3339): install nothing before then. */
+  installAfter?: string;
 }
 
 export type PollService = ReturnType<typeof createPollService>;
@@ -159,8 +161,11 @@ export function createPollService(deps: PollDeps) {
   };
 
   /** The structured offers the Mender gateway translates (protocol §12). */
-  const gatewayOffersOf = (found: readonly Candidate[]): GatewayOffer[] =>
-    found.map((c) => ({ rolloutId: c.release.id, releaseId: c.release.releaseId, release: c.release.release, stage: c.stage, paused: c.paused }));
+  const gatewayOffersOf = (found: readonly Candidate[], now: number): GatewayOffer[] =>
+    found.map((c) => {
+      const installAfter = installAfterOf(c, now);
+      return { rolloutId: c.release.id, releaseId: c.release.releaseId, release: c.release.release, stage: c.stage, paused: c.paused, ...(installAfter ? { installAfter } : {}) };
+    });
 
   const neutralOf = (found: readonly Candidate[], now: number): DeviceOffer[] =>
     found.map((c) => {
@@ -231,6 +236,8 @@ export function createPollService(deps: PollDeps) {
     /** What the device is offered now, recording nothing: an edge that decides later whether it made the offer (the DDI gateway's actions) calls `made` then. */
     eligible,
     made,
+    /** protocol §7: outside the offer's maintenance window, when it next opens (RFC 3339); undefined inside it or without one. */
+    installAfter: (offer: Offer, now: number): string | undefined => installAfterOf(offer, now),
     /**
      * The offers `poll` would make, as the Mender gateway translates them
      * (protocol §12); nothing is recorded: the caller says which it made
@@ -238,7 +245,7 @@ export function createPollService(deps: PollDeps) {
      */
     offersFor(device: Device, installedVersion: string, now: number): GatewayOffer[] | Promise<GatewayOffer[]> {
       const found = eligible(device, installedVersion, now);
-      return found instanceof Promise ? found.then(gatewayOffersOf) : gatewayOffersOf(found);
+      return found instanceof Promise ? found.then((o) => gatewayOffersOf(o, now)) : gatewayOffersOf(found, now);
     },
     /** Records offers as made to the device, as a poll records its own (status counts them offered). */
     offered(deviceId: string, offers: readonly GatewayOffer[], now: number): void {

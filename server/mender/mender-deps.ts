@@ -7,6 +7,7 @@ import type { GatewayOffer as Offer } from '../devices/poll-service.js';
 import type { DeviceState, Report } from '../protocol/report-rules.js';
 import type { RolloutState } from '../rollouts/rollout-state.js';
 import type { LinkSigner } from './artifact-links.js';
+import type { DeploymentStates } from './deployment-states.js';
 import type { MenderArtifactStore, MenderTokenStore } from './mender-stores.js';
 
 /**
@@ -29,8 +30,8 @@ export interface MenderDeps {
   offersFor(device: Device, version: string, now: number): Offer[] | Promise<Offer[]>;
   /** Records the offers actually made. */
   offered(deviceId: string, offers: readonly Offer[], now: number): void;
-  /** The device's latest state in a rollout (null: offered, nothing reported; or never offered). */
-  stateOf(rolloutId: string, deviceId: string): Promise<DeviceState | null>;
+  /** Which deployments closed for which device (protocol §12: a closed one is not offered again), from memory when known. */
+  deployments: Pick<DeploymentStates, 'isClosed' | 'closed'>;
   /** The device's latest state in a rollout, and the rollout's own state. */
   progress(rolloutId: string, deviceId: string): Promise<{ rollout: { releaseId: string; state: RolloutState } | undefined; state: DeviceState | null }>;
   /** One report (the core assigns its seq); durable before it resolves. */

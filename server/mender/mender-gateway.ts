@@ -9,7 +9,8 @@ import { AppError } from '../errors.js';
 import { CANCELLED_STATE } from '../rollouts/cancel-update-service.js';
 import type { EdgeReply, EdgeRoute } from '../http/device-edge.js';
 import { SLUG_RE } from '../http/params.js';
-import { refuseTransition, type DeviceState } from '../protocol/report-rules.js';
+import { refuseTransition } from '../protocol/report-rules.js';
+import { CLOSED_STATES } from './deployment-states.js';
 import type { MenderDeps } from './mender-deps.js';
 import { errorMessageOf, factsOf, inProgress, nextBody, parseInventory, parseProvides, parseStatus } from './mender-translate.js';
 
@@ -25,11 +26,7 @@ const MAX_AUTH_BODY = 16 * 1024;
 const MAX_LOG_BODY = 4 * 1024 * 1024;
 /** How often a polling device's last-seen time is written (as the native poll). */
 const SEEN_RESOLUTION_MS = 60_000;
-/** Deployments a device closed, remembered per node so `next` reads the store only for open ones. */
-const MAX_CLOSED = 200_000;
 
-/** protocol §12: these end a Mender deployment for the device; it is not offered again. */
-const CLOSED: ReadonlySet<DeviceState> = new Set(['applied', 'failed', 'rolled_back', 'rejected', 'declined']);
 
 /** A status or log request: the device holding the token, and the deployment (rollout) it names. */
 interface InDeployment {
@@ -58,11 +55,6 @@ interface Provides {
  * download is mender-download-routes.ts.
  */
 export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unknown>[] {
-  const closed = new Set<string>();
-  const remember = (rolloutId: string, deviceId: string): void => {
-    if (closed.size >= MAX_CLOSED) closed.delete(closed.values().next().value as string);
-    closed.add(`${rolloutId}\n${deviceId}`);
-  };
 
   /** The device holding a Mender token: 401 for none, an unknown, expired or revoked one (the client re-authenticates). */
   const deviceOf = async (req: IncomingMessage): Promise<Device> => {
@@ -123,16 +115,14 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
       const artifact = o.release.artifact;
       // Only artifacts this server holds can be linked (protocol §12: only `.mender` files are offered).
       if (!artifact || artifact.url !== undefined || o.release.version === undefined) continue;
+      // protocol §7 maintenance windows: a Mender client cannot be told to wait, so nothing is offered until the window opens.
+      if (o.installAfter !== undefined) continue;
       const header = deps.headers.peek(artifact.sha256) ?? (await deps.headers.get(artifact.sha256));
       if (!header) continue;
       // protocol §4 device-side anti-rollback, done here for a client that has none.
       if (semver.valid(installed) && semver.lt(o.release.version, installed) && !o.release.downgrade) continue;
-      if (closed.has(`${o.rolloutId}\n${device.id}`)) continue;
-      const state = await deps.stateOf(o.rolloutId, device.id);
-      if (state !== null && CLOSED.has(state)) {
-        remember(o.rolloutId, device.id);
-        continue;
-      }
+      const closed = deps.deployments.isClosed(o.rolloutId, device.id);
+      if (closed === true || (closed !== false && (await closed))) continue;
       return o;
     }
     return undefined;
@@ -185,7 +175,7 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     if ((rollout.state === 'halted' || rollout.state === 'cancelled') && inProgress(state)) {
       if (current !== 'declined' && !refuseTransition(current, 'declined')) {
         await deps.report(device, { ...base, state: 'declined', error: { code: 'cancelled', message: `the rollout was ${rollout.state}; the client was told to abort` } });
-        remember(rolloutId, device.id);
+        await deps.deployments.closed(rolloutId, device.id);
       }
       throw new AppError('conflict', `deployment ${rolloutId} was aborted: the rollout is ${rollout.state}`);
     }
@@ -195,7 +185,7 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     // retries anything else and may roll the install back).
     if (current === state || refuseTransition(current, state)) return;
     await deps.report(device, { ...base, state, ...(state === 'failed' ? { error: { code: 'mender_failure', message: 'the Mender client reported failure (its log follows)' } } : {}) });
-    if (CLOSED.has(state)) remember(rolloutId, device.id);
+    if (CLOSED_STATES.has(state)) await deps.deployments.closed(rolloutId, device.id);
   };
 
   const log = async ({ device, rolloutId }: InDeployment, body: unknown): Promise<void> => {

@@ -252,3 +252,19 @@ describe('hawkBit DDI gateway (protocol §11)', () => {
     expect(await snapshot()).toBe(before);
   });
 });
+
+describe('hawkBit DDI gateway and maintenance windows (protocol §7, §11)', () => {
+  it('outside the stage window deploymentBase says update "skip", maintenanceWindow "unavailable"; inside it, attempt', async () => {
+    const f = await makeApp({ now: new Date('2026-11-24T12:00:00Z') });
+    await ddiRollout(f, { bytes: randomBytes(1000), name: 'acc-board-2.0.0.swu', stages: [{ cohort: 'all', basisPoints: 10000, window: { start: '02:00', end: '05:00', timeZone: 'Europe/Berlin' } }] });
+    const actionId = await register(f, 'ctl-w');
+    expect(actionId).toBeDefined();
+    const closed = await request(f.app).get(`${base('ctl-w')}/deploymentBase/${actionId}`).set(gw(f.tokens.gateway));
+    expect(closed.status).toBe(200);
+    expect(closed.body.deployment).toMatchObject({ download: 'attempt', update: 'skip', maintenanceWindow: 'unavailable' });
+    f.clock.now = new Date('2026-11-25T01:30:00Z');
+    const open = await request(f.app).get(`${base('ctl-w')}/deploymentBase/${actionId}`).set(gw(f.tokens.gateway));
+    expect(open.body.deployment).toMatchObject({ download: 'attempt', update: 'attempt' });
+    expect(open.body.deployment).not.toHaveProperty('maintenanceWindow');
+  });
+});

@@ -17,7 +17,7 @@ export const hex = (algorithm: string, bytes: Buffer): string => createHash(algo
 /** Uploads `bytes` under `name`, publishes a release pinning them and starts a rollout of `stages`. */
 export async function ddiRollout(
   f: AppFixture,
-  opts: { bytes: Buffer; name?: string; id?: string; stages?: { cohort: string; basisPoints: number }[]; failurePolicy?: Record<string, number>; releaseId?: string; mandatory?: boolean },
+  opts: { bytes: Buffer; name?: string; id?: string; stages?: { cohort: string; basisPoints: number; window?: Record<string, string> }[]; failurePolicy?: Record<string, number>; releaseId?: string; mandatory?: boolean },
 ): Promise<{ rolloutId: string; sha256: string }> {
   const up = await request(f.app).put(`/v1/artifacts${opts.name ? `?name=${opts.name}` : ''}`).set(bearer(f.tokens['release-manager'])).type('application/octet-stream').send(opts.bytes);
   expect(up.status, JSON.stringify(up.body)).toBe(201);

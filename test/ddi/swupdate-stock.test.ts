@@ -190,8 +190,10 @@ describe('stock SWUpdate against the DDI gateway (issue 19)', () => {
     const failed = (await api('GET', `/v1/rollouts/${ROLLOUT}/devices?state=failed`, tokens.viewer)).body.devices as { deviceId: string; error: { code: string; message: string } }[];
     expect(failed.map((d) => d.deviceId)).toEqual(['acc-0002']);
     expect(failed[0]?.error.code).toBe('ddi_failure');
-    // SWUpdate's own line from its closing feedback: the first ERROR line, else the last line (Debian's
-    // 2022.12 sends its ERROR lines in earlier `proceeding` feedback and closes with "No suitable .swu image found").
+    // protocol §11: SWUpdate's own line from its closing feedback, the first ERROR line, else the last line. Debian's
+    // 2022.12 sends the cause ("ERROR : Authentication of all signatures failed") in an earlier `proceeding`
+    // feedback, then closes with "ERROR : Compatible SW not found" and "No suitable .swu image found" (the first
+    // of them missing when its IPC write raced): docs/protocol-notes.md, "DDI failure messages".
     expect(failed[0]?.error.message).toMatch(/^ERROR|^No suitable \.swu image found$/);
     expect(existsSync(join(target, 'payload.bin'))).toBe(true);
 

@@ -266,3 +266,23 @@ describe('Mender device API (protocol §12)', () => {
     expect((await request(f.app).post(NEXT).send({ device_provides: {} })).status).toBe(401);
   });
 });
+
+describe('Mender and maintenance windows (protocol §7, §12)', () => {
+  it('outside the stage window next answers 204 (a Mender client cannot be told to wait); once it opens, the deployment', async () => {
+    const f = await makeApp({ now: new Date('2026-11-24T12:00:00Z') });
+    await publishMender(f, { id: 'acc-w', version: '2.0.0' });
+    const rm = bearer(f.tokens['release-manager']);
+    const window = { start: '02:00', end: '05:00', timeZone: 'Europe/Berlin' };
+    expect((await request(f.app).post('/v1/rollouts').set(rm).send({ id: 'w1', releaseId: 'acc-w', stages: [{ cohort: 'all', basisPoints: 10000, window }], failurePolicy: { maxFailureBasisPoints: 5000, minTerminalReports: 2, reportTimeoutSeconds: 3600 } })).status).toBe(201);
+    expect((await request(f.app).post('/v1/rollouts/w1/start').set(rm).send({})).status).toBe(200);
+    const c = client(f, '52:54:00:00:0w:01');
+    expect((await request(f.app).post('/v1/preauthorizations').set(rm).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem })).status).toBe(201);
+    expect((await c.auth()).status).toBe(200);
+    expect((await c.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }])).status).toBe(200);
+    expect((await c.next('1.0.0')).status).toBe(204);
+    f.clock.now = new Date('2026-11-25T01:30:00Z');
+    const open = await c.next('1.0.0');
+    expect(open.status).toBe(200);
+    expect(open.body.id).toBe('w1');
+  });
+});

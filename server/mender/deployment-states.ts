@@ -1,0 +1,56 @@
+import { LRUCache } from 'lru-cache';
+import type { DeviceState } from '../protocol/report-rules.js';
+
+/** protocol §12: these end a Mender deployment for the device; it is not offered again. */
+export const CLOSED_STATES: ReadonlySet<DeviceState> = new Set(['applied', 'failed', 'rolled_back', 'rejected', 'declined']);
+
+/** The change-feed topic of a closed Mender deployment; its key is `<rolloutId>:<deviceId>` (a rollout id has no ':'). */
+export const MENDER_CLOSED_TOPIC = 'mender-closed';
+const keyOf = (rolloutId: string, deviceId: string): string => `${rolloutId}:${deviceId}`;
+
+export interface DeploymentStatesDeps {
+  /** The device's latest state in the rollout, from the store (null: offered, nothing reported; or never offered). */
+  read(rolloutId: string, deviceId: string): Promise<DeviceState | null>;
+  /** Tells every node (protocol §9 change feed) that a deployment closed. */
+  publish(key: string): Promise<void>;
+  /** Deployments remembered per node. */
+  max: number;
+}
+
+export type DeploymentStates = ReturnType<typeof createDeploymentStates>;
+
+/**
+ * Whether a device's Mender deployment (a rollout) has closed, so
+ * `deployments/next` does not offer it again (protocol §12), answered from
+ * memory after the first read: every node remembers what it read, and
+ * learns every close — its own at once, another node's from the change feed
+ * (about a second on PostgreSQL). A deployment once closed stays closed. A
+ * read that races a close never overwrites the close it did not see.
+ */
+export function createDeploymentStates(deps: DeploymentStatesDeps) {
+  const known = new LRUCache<string, 'open' | 'closed'>({ max: deps.max });
+  return {
+    /** True when the device's deployment closed: from memory when known, else one read. */
+    isClosed(rolloutId: string, deviceId: string): boolean | Promise<boolean> {
+      const key = keyOf(rolloutId, deviceId);
+      const seen = known.get(key);
+      if (seen !== undefined) return seen === 'closed';
+      return deps.read(rolloutId, deviceId).then((state) => {
+        const closed = state !== null && CLOSED_STATES.has(state);
+        // A close heard while the read was in flight wins over what the read saw.
+        if (!known.has(key)) known.set(key, closed ? 'closed' : 'open');
+        return known.get(key) === 'closed';
+      });
+    },
+    /** This node stored a closing state (durably): remember it and tell the other nodes. */
+    async closed(rolloutId: string, deviceId: string): Promise<void> {
+      const key = keyOf(rolloutId, deviceId);
+      known.set(key, 'closed');
+      await deps.publish(key);
+    },
+    /** A close from the change feed (this node's own included). */
+    heard(key: string): void {
+      if (key.includes(':')) known.set(key, 'closed');
+    },
+  };
+}
