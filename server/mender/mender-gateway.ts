@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import semver from 'semver';
 import { bearerToken, newToken } from '../auth/tokens.js';
 import { identityOf, signatureVerifies } from '../devices/admission/device-identity.js';
@@ -34,6 +35,8 @@ interface InDeployment {
   rolloutId: string;
 }
 
+/** Artifact links expire on whole minutes (see `next`). */
+const LINK_STEP_SECONDS = 60;
 const NO_CONTENT = (): EdgeReply => ({ status: 204, headers: {}, body: undefined });
 /** The path of a request URL, without its query. */
 const pathOf = (url: string): string => {
@@ -55,6 +58,8 @@ interface Provides {
  * download is mender-download-routes.ts.
  */
 export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unknown>[] {
+  /** `next` bodies by deployment, artifact, origin and link expiry: one per minute per deployment in practice. */
+  const bodies = new LRUCache<string, string>({ max: 1000 });
 
   /** The device holding a Mender token: 401 for none, an unknown, expired or revoked one (the client re-authenticates). */
   const deviceOf = async (req: IncomingMessage): Promise<Device> => {
@@ -144,14 +149,22 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     if (!offer) return undefined;
     deps.offered(device.id, [offer], now);
     const artifact = offer.release.artifact as { sha256: string };
-    const expires = Math.floor(now / 1000) + deps.linkTtlSeconds;
-    return nextBody({
+    // The link lives at least the configured time, to the next whole minute: every client polling in the
+    // same minute gets the same link, so its HMAC and the body are made once per minute, not per poll.
+    const expires = Math.ceil((Math.floor(now / 1000) + deps.linkTtlSeconds) / LINK_STEP_SECONDS) * LINK_STEP_SECONDS;
+    const at = origin(req);
+    const key = `${offer.rolloutId}\n${artifact.sha256}\n${at}\n${expires}`;
+    const cached = bodies.get(key);
+    if (cached !== undefined) return cached;
+    const body = nextBody({
       id: offer.rolloutId,
       version: offer.release.version as string,
       models: offer.release.models,
-      uri: `${origin(req)}${deps.links.pathFor({ sha256: artifact.sha256, expires })}`,
+      uri: `${at}${deps.links.pathFor({ sha256: artifact.sha256, expires })}`,
       expires: new Date(expires * 1000),
     });
+    bodies.set(key, body);
+    return body;
   };
 
   const deploymentId = (raw: string): string => {

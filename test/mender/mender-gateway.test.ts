@@ -286,3 +286,25 @@ describe('Mender and maintenance windows (protocol §7, §12)', () => {
     expect(open.body.id).toBe('w1');
   });
 });
+
+describe('Mender artifact links are shared within a minute', () => {
+  it('two clients polling in the same minute get the same link, valid at least the configured time, on a whole minute', async () => {
+    const f = await makeApp({ now: new Date('2026-11-24T12:00:07Z') });
+    await publishMender(f, { id: 'acc-l', version: '2.0.0' });
+    await startRollout(f, 'l1', 'acc-l');
+    const uris: string[] = [];
+    for (const mac of ['52:54:00:00:0l:01', '52:54:00:00:0l:02']) {
+      const c = client(f, mac);
+      expect((await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem })).status).toBe(201);
+      expect((await c.auth()).status).toBe(200);
+      const next = await c.next('1.0.0');
+      expect(next.status).toBe(200);
+      // supertest serves each request on its own port: compare the link without its origin.
+      uris.push(new URL(next.body.artifact.source.uri as string).pathname + new URL(next.body.artifact.source.uri as string).search);
+      const expire = Date.parse(next.body.artifact.source.expire as string);
+      expect(expire).toBeGreaterThanOrEqual(f.clock.now.getTime() + f.ctx.config.menderLinkTtlSeconds * 1000);
+      expect(expire % 60_000).toBe(0);
+    }
+    expect(uris[0]).toBe(uris[1]);
+  });
+});
