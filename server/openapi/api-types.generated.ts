@@ -75,13 +75,17 @@ export type Report = ReportBody | ReportBody[];
  */
 export type OperatorRole = "admin" | "release-manager" | "qa" | "viewer" | "enroller" | "gateway";
 /**
- * GET /v1/whoami answer: an operator token (name, role) or a device token (its id)
+ * GET /v1/whoami answer: an operator token (name, role, token id) or a device token (its id)
  */
 export type Whoami =
   | {
       kind: "operator";
       name: string;
       role: OperatorRole;
+      /**
+       * The token's id, as GET /v1/tokens lists it and DELETE /v1/tokens/{id} revokes it
+       */
+      tokenId: number;
     }
   | {
       kind: "device";
@@ -426,7 +430,14 @@ export interface DdiDeploymentBase {
   id: string;
   deployment: {
     download: "attempt" | "forced";
-    update: "attempt" | "forced";
+    /**
+     * skip: outside the stage's maintenance window (protocol §7): download, do not install yet
+     */
+    update: "attempt" | "forced" | "skip";
+    /**
+     * present with update skip: the stage's maintenance window is closed now
+     */
+    maintenanceWindow?: "unavailable";
     chunks: {
       part: "os";
       /**

@@ -5,7 +5,7 @@ import type { AuditStore } from '../audit/audit-store.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Sql } from '../db/sql.js';
 import type { TransparencyLog } from '../transparency/transparency-log.js';
-import type { RootSigned } from '../protocol/trust/root.js';
+import { otherRoleNote, type RootSigned } from '../protocol/trust/root.js';
 import { checkSettings, type PolicySigned } from '../protocol/trust/settings-policy.js';
 import type { TrustState } from '../trust/trust-state.js';
 import { isExpired, toTimestamp } from '../protocol/trust/time.js';
@@ -53,7 +53,7 @@ export function releaseRefusals(envelope: ReleaseEnvelope, root: RootSigned, pol
       reasons.push({
         code: anyValid ? 'threshold_not_met' : 'signature_invalid',
         path: '/signatures',
-        message: describeThreshold(`release (root v${root.version})`, result),
+        message: describeThreshold(`release (root v${root.version})`, result, otherRoleNote(root, 'release')),
       });
     }
   }

@@ -117,7 +117,8 @@ describe('ota token create|list|revoke', () => {
     const typo = join(tempDir(), 'nodata');
     const r = await ota(['token', 'create', '--role', 'enroller', '--data', typo]);
     expect(r).toMatchObject({ code: 1, out: '' });
-    expect(r.err).toBe(`ota: no database in ${typo} (${join(typo, 'ota.db')} is missing): check --data; a server creates it on its first start (npm start, or ota serve --data ${typo})\n`);
+    expect(r.err).toBe(`ota: no database in ${typo} (${join(typo, 'ota.db')} is missing): check --data; a server creates it on its first start (npm start, or ota serve --data ${typo}); `
+      + 'on a PostgreSQL deployment, set OTA_DATABASE_URL to the database URL the server uses\n');
     expect(existsSync(typo)).toBe(false);
 
     const data = tempDir();

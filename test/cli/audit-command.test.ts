@@ -118,6 +118,26 @@ describe('ota audit (protocol §8, from the outside)', () => {
     const missing = await ota(['audit', '--server', 'http://127.0.0.1:1']);
     expect(missing).toMatchObject({ code: 1, err: 'ota: ota audit needs --root\n' });
   });
+
+  it('finds the server as every command does: --server, else OTA_SERVER, else the ota login profile (issue 18)', async () => {
+    const trust = makeTrust();
+    const { r } = await serverWithReleases(trust, ['first']);
+    const root = join(trust.dir, 'root.json');
+    const env = { HOME: tempDir() };
+    const token = (await r.ctx.operatorTokens.create('qa', 'auditor', '2026-11-24T12:00:00Z')).token;
+    expect((await ota(['login', '--server', r.url, '--token', token], { env })).code).toBe(0);
+    const fromProfile = await ota(['audit', '--root', root], { env, now: new Date() });
+    expect(fromProfile.err).toBe('');
+    expect(fromProfile.code).toBe(0);
+    expect(fromProfile.out.startsWith(`ota audit: ${r.url} log `)).toBe(true);
+    expect(fromProfile.out).toMatch(/^PASS: 3 entries verified/m);
+    expect((await ota(['audit', '--root', root], { env: { OTA_SERVER: r.url }, now: new Date() })).code).toBe(0);
+    // `ota audit log` reads the same profile, server and token.
+    const log = await ota(['audit', 'log', '--verify'], { env });
+    expect(log.code, log.err).toBe(0);
+    expect(log.out).toMatch(/\nPASS: \d+ entries, each hash recomputed/);
+    expect(await ota(['audit', '--root', root], { env: { HOME: tempDir() } })).toMatchObject({ code: 1, err: 'ota: no server: pass --server URL, set OTA_SERVER, or run ota login --server URL once\n' });
+  });
 });
 
 describe('ota audit on a long log', () => {

@@ -51,13 +51,28 @@ describe('ota publish', () => {
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     const lines = r.err.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ota: release_refused: release enable-messaging refused: /);
+    // Each reason once: the message's own copy of the details is not printed again (issue 18).
+    expect(lines[0]).toBe('ota: release_refused: release enable-messaging refused:');
     expect(lines).toContain('  - threshold_not_met /signatures: release (root v1) role needs 2 valid signature(s) from distinct keys, found 1');
-    expect(lines.some((l) => /^ {2}- policy_violation cloud\.messaging\.enabled: P2: /.test(l))).toBe(true);
+    expect(lines.filter((l) => /^ {2}- policy_violation cloud\.messaging\.enabled: P2: /.test(l))).toHaveLength(1);
+    expect(r.err.match(/P2: /g)).toHaveLength(1);
+    expect(r.err.match(/found 1/g)).toHaveLength(1);
+    expect(lines).toHaveLength(3); // the error and its two details
 
     const wrong = await ota(['publish', file, '--server', s.url, '--token', s.tokens.viewer]);
     expect(wrong).toMatchObject({ code: 1, err: expect.stringMatching(/^ota: forbidden: /) });
     expect(wrong.err).not.toContain(s.tokens.viewer);
+  });
+
+  it('says a release signed by a root key was signed by "a root key, not a release key"; the code stays signature_invalid', async () => {
+    const s = await listen();
+    const file = join(tempDir(), 'root-signed.json');
+    writeJsonFile(file, signWith(releaseBody(), s.trust.rootKeys));
+    const r = await ota(['publish', file, '--server', s.url, '--token', s.tokens['release-manager']]);
+    expect(r).toMatchObject({ code: 1, out: '' });
+    const lines = r.err.trimEnd().split('\n');
+    expect(lines[0]).toBe('ota: signature_invalid: release redmi-1s-cloud-optin-2014-08 refused:');
+    expect(lines[1]).toMatch(/^ {2}- signature_invalid \/signatures: release \(root v1\) role needs 1 valid signature\(s\) from distinct keys, found 0 \(ignored: [0-9a-f]{12}…: unknown_keyid \(a root key, not a release key\)\)$/);
   });
 
   it('refuses without a token, with a bad URL, and when the server is unreachable, each in one line', async () => {

@@ -139,3 +139,31 @@ describe('ota rollout start|pause|resume|advance|halt|cancel|list|status', () =>
     expect(await ota(['rollout', 'status', 'ghost', ...at])).toMatchObject({ code: 1, err: 'ota: not_found: no rollout ghost\n' });
   });
 });
+
+describe('ota rollout halt --reason, and reasons the server would refuse (issue 18)', () => {
+  it('halt keeps its reason on lastHalt and in the audit log; a bad reason is named (length, blanks) before anything is sent', async () => {
+    const { s, at } = await fleet();
+    expect((await ota(['rollout', 'create', '--release', RELEASE, '--id', 'why', '--stage', 'qa:100', ...POLICY_FLAGS, ...at])).code).toBe(0);
+    expect((await ota(['rollout', 'start', 'why', ...at])).code).toBe(0);
+    const state = async () => ((await request(s.app).get('/v1/rollouts/why').set(bearer(s.tokens.viewer))).body as { state: string }).state;
+    // The rule is the server's (manifests/schema/api/rollout-action.schema.json): 3 to 500 characters, not only blanks.
+    expect(await ota(['rollout', 'halt', 'why', '--reason', 'no', ...at])).toMatchObject({ code: 1, out: '', err: 'ota: --reason must be 3 to 500 characters, got 2\n' });
+    expect(await ota(['rollout', 'halt', 'why', '--reason', '    ', ...at])).toMatchObject({ code: 1, err: 'ota: --reason must say something: it is only blanks\n' });
+    expect(await state()).toBe('running');
+
+    const halted = await ota(['rollout', 'halt', 'why', '--reason', 'crash reports from the lab', '--server', s.url, '--token', s.tokens.qa]);
+    expect(halted).toMatchObject({ code: 0, out: `rollout why (release ${RELEASE}): halted, stage 1 of 1 (qa 100%)\n`, err: '' });
+    const view = (await request(s.app).get('/v1/rollouts/why').set(bearer(s.tokens.viewer))).body as { lastHalt: Record<string, unknown> };
+    expect(view.lastHalt).toMatchObject({ actor: 'operator:test-qa(qa)', reason: 'crash reports from the lab', figures: null });
+    const audit = (await request(s.app).get('/v1/audit?subject=why').set(bearer(s.tokens.viewer))).body as { entries: { action: string; details: Record<string, unknown> }[] };
+    expect(audit.entries.find((e) => e.action === 'rollout.halt')?.details).toMatchObject({ reason: 'crash reports from the lab' });
+    expect((await ota(['rollout', 'status', 'why', ...at])).out).toContain('  why: reason given: crash reports from the lab\n');
+
+    // Resuming it: a reason that is merely too short (or long) says so, not "needs --reason TEXT".
+    expect(await ota(['rollout', 'resume', 'why', '--acknowledge-halt', '--reason', 'ok', ...at])).toMatchObject({ code: 1, out: '', err: 'ota: --reason must be 3 to 500 characters, got 2\n' });
+    expect((await ota(['rollout', 'resume', 'why', '--acknowledge-halt', '--reason', 'x'.repeat(501), ...at])).err).toBe('ota: --reason must be 3 to 500 characters, got 501\n');
+    expect((await ota(['rollout', 'resume', 'why', '--acknowledge-halt', ...at])).err).toBe('ota: --acknowledge-halt needs --reason TEXT: why it is safe to go on (kept in the audit log)\n');
+    expect(await state()).toBe('halted');
+    expect(await ota(['rollout', 'resume', 'why', '--acknowledge-halt', '--reason', 'lab fixed', ...at])).toMatchObject({ code: 0, out: `rollout why (release ${RELEASE}): running, stage 1 of 1 (qa 100%)\n` });
+  });
+});

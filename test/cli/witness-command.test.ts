@@ -97,4 +97,15 @@ describe('ota witness (C2SP tlog-cosignature/v1 over protocol §8 checkpoints)',
     expect(served).toBe(res.out);
     expect(cosignedAt(parseCheckpoint(served), { name: NAME, publicHex: w.publicHex })).toBe(NOW.getTime() / 1000);
   });
+
+  it('--submit to a server that does not list this witness prints its §7 refusal as `code: message`, not raw JSON (issue 18)', async () => {
+    const trust = makeTrust();
+    const w = witnessKey();
+    const r = await serve(tempDir('ota-witness-n-'), trust);
+    const state = join(tempDir(), 'witness-state.json');
+    const res = await ota(['witness', '--server', r.url, '--root', join(trust.dir, 'root.json'), '--key', w.file, '--name', NAME, '--state', state, '--submit'], { now: NOW });
+    expect(res).toMatchObject({ code: 1, out: '' });
+    expect(res.err).toBe(`ota: unprocessable: ${NAME} is not a witness this log accepts (OTA_LOG_WITNESSES)\n`
+      + `ota witness: checkpoint 2 is cosigned and kept in ${state}, but the server did not take the cosignature\n`);
+  });
 });

@@ -6,12 +6,13 @@ import { act, createCohort, createRollout, FAILURE_POLICY, poll, publish, report
 import { advanceClock, enrollAll, RELEASE_ID, reportOf, scenario } from '../rollouts/scenario.js';
 
 describe('GET /v1/whoami (the dashboard learns its role)', () => {
-  it('names every operator role, a device as a device, and refuses no or bad tokens with 401', async () => {
+  it('names every operator role with its token id, a device as a device, and refuses no or bad tokens with 401', async () => {
     const f = await makeApp();
+    const ids = new Map((await f.ctx.operatorTokens.page(0, 100)).map((t) => [t.name, t.id]));
     for (const role of OPERATOR_ROLES) {
       const res = await request(f.app).get('/v1/whoami').set(bearer(f.tokens[role]));
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ kind: 'operator', name: `test-${role}`, role });
+      expect(res.body).toEqual({ kind: 'operator', name: `test-${role}`, role, tokenId: ids.get(`test-${role}`) });
     }
     const [device] = [...(await enrollAll(f, ['who-1'])).values()];
     expect((await request(f.app).get('/v1/whoami').set(bearer(device as string))).body).toEqual({ kind: 'device', deviceId: 'who-1' });

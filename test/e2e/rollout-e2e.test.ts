@@ -327,7 +327,7 @@ describe('end to end on real HTTP and a real database — SQLite, or PostgreSQL 
     const device = devices.find((d) => failed.includes(d.id)) as Device;
     const other = devices.find((d) => d.id !== device.id) as Device;
     ok(await api('GET', '/healthz'));
-    expect((await api('GET', '/v1/whoami', { token: viewer })).body).toEqual({ kind: 'operator', name: 'e2e-viewer', role: 'viewer' });
+    expect((await api('GET', '/v1/whoami', { token: viewer })).body).toEqual({ kind: 'operator', name: 'e2e-viewer', role: 'viewer', tokenId: expect.any(Number) });
     expect((await api('GET', '/v1/whoami', { token: device.token })).body).toEqual({ kind: 'device', deviceId: device.id });
     ok(await api('GET', '/v1/releases', { token: viewer }));
     ok(await api('GET', `/v1/releases/${RELEASE}`, { token: viewer }));

@@ -71,12 +71,14 @@ describe('POST /v1/releases (protocol §7)', () => {
   it('refuses a manifest signed by a root key (wrong role)', async () => {
     const f = await makeApp();
     const details = await expectRefused(await publish(f, signWith(releaseBody(), f.trust.rootKeys)), 422, 'signature_invalid');
-    expect(details[0]?.message).toMatch(/found 0.*unknown_keyid/);
+    expect(details[0]?.message).toMatch(/found 0.*unknown_keyid \(a root key, not a release key\)/);
+    expect(details[0]?.code).toBe('signature_invalid');
   });
 
   it('refuses a manifest signed by the online key (wrong role)', async () => {
     const f = await makeApp();
-    await expectRefused(await publish(f, signWith(releaseBody(), [f.trust.onlineKey])), 422, 'signature_invalid');
+    const details = await expectRefused(await publish(f, signWith(releaseBody(), [f.trust.onlineKey])), 422, 'signature_invalid');
+    expect(details[0]?.message).toMatch(/found 0.*unknown_keyid \(an online key, not a release key\)/);
   });
 
   it('refuses a tampered body (signature_invalid)', async () => {

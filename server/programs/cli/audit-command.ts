@@ -9,6 +9,7 @@ import { CliError, describeError, println, type CliIo } from './io.js';
 import { keep, keptReason, readKept } from './kept-checkpoint.js';
 import { LogReplay, type EntryFailure } from './log-audit.js';
 import { table } from './text-table.js';
+import { resolveServer } from './profile.js';
 import { resolveRoot } from './trust-chain.js';
 
 interface AuditFlags {
@@ -149,13 +150,14 @@ export function registerAudit(program: Command, io: CliIo, exit: (code: number) 
     .command('audit')
     .description('audit the transparency log (protocol §8) from a trusted root: every entry, the tree, the signed checkpoint')
     // Checked in the action, not as commander's required options: those would also be demanded of subcommands.
-    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (required)')
+    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
     .option('--root <path>', 'the trusted root: a root.json (normally v1, as devices ship) or a trust folder (required)')
     .option('--state <file>', 'checkpoint kept from the last audit: prove the log extends it, then keep the new one')
     .option('--json', 'print the result as JSON')
     .action(async (flags: Partial<AuditFlags>) => {
-      if (flags.server === undefined || flags.root === undefined) throw new CliError(`ota audit needs ${flags.server === undefined ? '--server' : '--root'}`);
-      exit(await auditTransparencyLog(flags as AuditFlags, io));
+      if (flags.root === undefined) throw new CliError('ota audit needs --root');
+      // The server as every command finds it (issue 18); no token: the log routes are public (protocol §8).
+      exit(await auditTransparencyLog({ ...flags, root: flags.root, server: resolveServer(flags.server, io) }, io));
     });
 }
 

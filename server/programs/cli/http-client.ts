@@ -30,7 +30,7 @@ export interface ApiReply {
   text: string;
 }
 
-interface ErrorBody {
+export interface ErrorBody {
   error: { code: string; message: string; details?: { path?: string; code?: string; message: string }[] };
 }
 
@@ -58,11 +58,41 @@ function bearer(opts: ServerOptions, io: CliIo): string {
   return `Bearer ${token}`;
 }
 
-/** Prints a protocol §7 error body: `ota: code: message`, then one line per detail. */
+/**
+ * The message without the details' own text: a refused publish says
+ * "release X refused: A; B" and then lists A and B as details (§7 "422 with
+ * every reason"), so printing both would say each reason twice (issue 18).
+ */
+function headOf(message: string, details: readonly { message: string }[]): string {
+  const joined = `: ${details.map((d) => d.message).join('; ')}`;
+  return details.length > 0 && message.endsWith(joined) ? `${message.slice(0, -joined.length)}:` : message;
+}
+
+/** Prints a protocol §7 error body: `ota: code: message`, then one line per detail, each reason once. */
 function printErrorBody(body: ErrorBody, io: CliIo): void {
-  println(io.err, `ota: ${body.error.code}: ${body.error.message}`);
-  for (const d of body.error.details ?? []) {
+  const details = body.error.details ?? [];
+  println(io.err, `ota: ${body.error.code}: ${headOf(body.error.message, details)}`);
+  for (const d of details) {
     println(io.err, `  - ${[d.code, d.path].filter(Boolean).join(' ')}${d.code || d.path ? ': ' : ''}${d.message}`);
+  }
+}
+
+/**
+ * A refused answer (not 2xx): its §7 error body printed as every command
+ * prints it; the body's error, or a CliError when the answer is not one.
+ */
+export function printRefusal(res: { status: number; statusText: string }, body: unknown, url: string, io: CliIo): ErrorBody['error'] {
+  if (!isErrorBody(body)) throw new CliError(`HTTP ${res.status} ${res.statusText} from ${url}`);
+  printErrorBody(body, io);
+  return body.error;
+}
+
+/** The body of an answer as JSON, or undefined when it is empty or not JSON. */
+export function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -90,16 +120,10 @@ export async function apiRequest(opts: ServerOptions, io: CliIo, req: ApiRequest
     throw new CliError(`cannot reach ${url}: ${cause?.code ?? cause?.message ?? describeError(e)}`);
   }
   const text = await res.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
+  const body = parseBody(text);
   if (res.ok) return { status: res.status, statusText: res.statusText, body, text };
-  if (!isErrorBody(body)) throw new CliError(`HTTP ${res.status} ${res.statusText} from ${url}`);
-  printErrorBody(body, io);
-  const hint = req.hint?.(body.error.code);
+  const refused = printRefusal(res, body, url, io);
+  const hint = req.hint?.(refused.code);
   if (hint) println(io.err, `ota: ${hint}`);
   return undefined;
 }

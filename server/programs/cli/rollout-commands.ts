@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import actionSchema from '../../../manifests/schema/api/rollout-action.schema.json' with { type: 'json' };
+import resumeSchema from '../../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
 import type { RolloutDraft } from '../../rollouts/rollout-service.js';
 import { ROLLOUT_ACTIONS, type RolloutAction } from '../../rollouts/rollout-state.js';
 import type * as Api from '../../openapi/api-types.generated.js';
@@ -55,23 +57,46 @@ interface ResumeOptions {
   reason?: string;
 }
 
+/** The server's rules for a reason, from the schemas it validates bodies with: a length, and not only blanks. */
+interface ReasonRule {
+  minLength: number;
+  maxLength: number;
+  pattern: string;
+}
+const RESUME_REASON: ReasonRule = resumeSchema.$defs.reason;
+const ACTION_REASON: ReasonRule = actionSchema.properties.reason;
+
+/** The reason as the server would take it, else a CliError saying exactly what is wrong with it (not merely "needs --reason"). */
+function checkedReason(reason: string, rule: ReasonRule): string {
+  const n = [...reason].length; // JSON Schema counts characters (code points), as the server does
+  if (n < rule.minLength || n > rule.maxLength) throw new CliError(`--reason must be ${rule.minLength} to ${rule.maxLength} characters, got ${n}`);
+  if (!new RegExp(rule.pattern, 'u').test(reason)) throw new CliError('--reason must say something: it is only blanks');
+  return reason;
+}
+
 /** protocol §5: resuming a halted rollout sends the acknowledgement and the reason; a paused one needs neither. */
 function resumeBody(opts: ResumeOptions): { acknowledgeHalt: true; reason: string } | undefined {
   if (opts.acknowledgeHalt === undefined && opts.reason === undefined) return undefined;
   if (!opts.acknowledgeHalt) throw new CliError('--reason goes with --acknowledge-halt (resuming a halted rollout)');
-  if (opts.reason === undefined || opts.reason.trim().length < 3) throw new CliError('--acknowledge-halt needs --reason TEXT: why it is safe to go on (kept in the audit log)');
-  return { acknowledgeHalt: true, reason: opts.reason };
+  if (opts.reason === undefined) throw new CliError('--acknowledge-halt needs --reason TEXT: why it is safe to go on (kept in the audit log)');
+  return { acknowledgeHalt: true, reason: checkedReason(opts.reason, RESUME_REASON) };
+}
+
+/** The body of an action: resume's (above); a halt's optional reason, kept in the audit log and on lastHalt (protocol-notes). */
+function actionBody(action: RolloutAction, opts: ResumeOptions): { reason?: string; acknowledgeHalt?: true } | undefined {
+  if (action === 'resume') return resumeBody(opts);
+  return opts.reason === undefined ? undefined : { reason: checkedReason(opts.reason, ACTION_REASON) };
 }
 
 /** `ota rollout start|pause|resume|advance|halt|cancel ID`: POST /v1/rollouts/{id}/{action}; a refused transition is the server's 409. */
 export async function actOnRollout(id: string, action: RolloutAction, opts: ServerOptions & JsonOption & ResumeOptions, io: CliIo): Promise<number> {
-  const json = action === 'resume' ? resumeBody(opts) : undefined;
+  const json = actionBody(action, opts);
   const reply = await apiRequest(opts, io, { method: 'POST', path: `/v1/rollouts/${segment(id)}/${action}`, ...(json ? { json } : {}) });
   if (!reply) return 1;
   printRollout(reply.body, opts, io);
   const view = reply.body as RolloutView;
   // Only when this resume overruled a halt (a paused rollout ignores the acknowledgement).
-  if (json && !opts.json && view.overruledHalt?.at === view.updatedAt) {
+  if (action === 'resume' && json && !opts.json && view.overruledHalt?.at === view.updatedAt) {
     println(io.err, `halt overruled on the record (audit entry #${view.overruledHalt.auditSeq}, with your reason); the terminal counts are kept and auto-halt now judges new reports`);
   }
   return 0;
@@ -203,8 +228,9 @@ export function registerRollout(program: Command, io: CliIo, exit: (code: number
     const cmd = jsonOption(serverOptions(rollout.command(action).description(`${ACTION_HELP[action]} (POST /v1/rollouts/{id}/${action})`).argument('<id>', 'rollout id')));
     if (action === 'resume') {
       cmd.option('--acknowledge-halt', 'overrule a halt (protocol §5): the rollout resumes with its counts kept, on the record')
-        .option('--reason <text>', 'why it is safe to go on (with --acknowledge-halt; kept in the audit log, 3 to 500 characters)');
+        .option('--reason <text>', `why it is safe to go on (with --acknowledge-halt; kept in the audit log, ${RESUME_REASON.minLength} to ${RESUME_REASON.maxLength} characters)`);
     }
+    if (action === 'halt') cmd.option('--reason <text>', `why (kept in the audit log and shown with the halt, ${ACTION_REASON.minLength} to ${ACTION_REASON.maxLength} characters)`);
     cmd.action(async (id: string, opts: ServerOptions & JsonOption & ResumeOptions) => exit(await actOnRollout(id, action, opts, io)));
   }
   jsonOption(serverOptions(rollout.command('clone').description('a fresh draft with this rollout\'s release, stages and failure policy, and a new salt (POST /v1/rollouts/{id}/clone)').argument('<id>', 'rollout id to copy')))

@@ -28,7 +28,9 @@ async function withLocalDb<T>(dataDir: string, io: CliIo, work: (sql: Sql, file:
   const file = join(dataDir, 'ota.db');
   const url = databaseUrlOf(io.env);
   if (url === undefined && !existsSync(file)) {
-    throw new CliError(`no database in ${dataDir} (${file} is missing): check --data; a server creates it on its first start (npm start, or ota serve --data ${dataDir})`);
+    // A PostgreSQL deployment has no ota.db: say how to reach it, not only that the file is missing (issue 18).
+    throw new CliError(`no database in ${dataDir} (${file} is missing): check --data; a server creates it on its first start (npm start, or ota serve --data ${dataDir}); `
+      + 'on a PostgreSQL deployment, set OTA_DATABASE_URL to the database URL the server uses');
   }
   let sql: Sql;
   try {

@@ -5,7 +5,7 @@ import { releaseRefusals } from '../../releases/publish-service.js';
 import { manifestSha256, parseRelease } from '../../protocol/release-manifest.js';
 import { parseRolloutStatement } from '../../rollouts/rollout-statement.js';
 import { parseWithdrawal } from '../../releases/withdrawal-statement.js';
-import { checkNextRoot, parseRoot, verifyForRole, type RoleName, type RootEnvelope } from '../../protocol/trust/root.js';
+import { checkNextRoot, otherRoleNote, parseRoot, verifyForRole, type RoleName, type RootEnvelope } from '../../protocol/trust/root.js';
 import { parsePolicy, type PolicyEnvelope } from '../../protocol/trust/settings-policy.js';
 import { isExpired } from '../../protocol/trust/time.js';
 import type { RootChain } from '../../trust/trust-folder.js';
@@ -55,7 +55,7 @@ function threshold(input: VerifyInput, role: RoleName, env: Envelope<unknown>, v
   if (result.met) {
     verdict.notes.push(`${role} role of root v${root.version}: ${result.valid.length} valid signature(s), threshold ${result.threshold}`);
     verdict.signedBy = result.valid;
-  } else verdict.reasons.push(describeThreshold(`${role} (root v${root.version})`, result));
+  } else verdict.reasons.push(describeThreshold(`${role} (root v${root.version})`, result, otherRoleNote(root, role)));
   return result;
 }
 

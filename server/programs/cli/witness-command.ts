@@ -8,7 +8,7 @@ import { LOG_ORIGIN_RE } from '../../config.js';
 import { verifyCheckpoint } from '../../protocol/transparency/checkpoint.js';
 import { cosign } from '../../protocol/transparency/cosignature.js';
 import { loadPrivateKey } from './cli-files.js';
-import { endpoint, serverUrl } from './http-client.js';
+import { endpoint, parseBody, printRefusal, serverUrl } from './http-client.js';
 import { CliError, describeError, println, type CliIo } from './io.js';
 import { keep, keptReason, readKept } from './kept-checkpoint.js';
 import { get } from './log-fetch.js';
@@ -60,23 +60,32 @@ export async function witnessCheckpoint(flags: WitnessFlags, io: CliIo): Promise
   const time = Math.floor(io.now().getTime() / 1000);
   const line = cosign(cp.body, flags.name, ed25519Signer(key), key.keyval.public, time);
   keep(flags.state, next);
-  if (flags.submit) await submit(flags.server, cp.size, line.trimEnd());
+  if (flags.submit && !(await submit(flags.server, cp.size, line.trimEnd(), io))) {
+    println(io.err, `ota witness: checkpoint ${cp.size} is cosigned and kept in ${flags.state}, but the server did not take the cosignature`);
+    return 1;
+  }
   const note = `${res.text}${line}`;
   if (flags.json) println(io.out, JSON.stringify({ ok: true, origin: cp.origin, size: cp.size, rootHash: next.rootHash, time, cosignature: line.trimEnd(), note }, null, 2));
   else io.out(note);
   return 0;
 }
 
-/** POST /v1/log/cosignatures: the server serves the cosignature with its checkpoint of that size. */
-async function submit(server: string, size: number, cosignature: string): Promise<void> {
+/**
+ * POST /v1/log/cosignatures: the server serves the cosignature with its
+ * checkpoint of that size. false once a refusal is printed as every command
+ * prints one (protocol §7 `code: message`, not the raw body).
+ */
+async function submit(server: string, size: number, cosignature: string, io: CliIo): Promise<boolean> {
   const url = endpoint(server, '/v1/log/cosignatures');
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ size, cosignature }) });
+    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ size, cosignature }) });
   } catch (e) {
     throw new CliError(`cannot reach ${url}: ${describeError(e)}`);
   }
-  if (res.status !== 201) throw new CliError(`the server refused the cosignature (${res.status}): ${(await res.text()).slice(0, 300)}`);
+  if (res.ok) return true;
+  printRefusal(res, parseBody(await res.text()), url, io);
+  return false;
 }
 
 function refuse(io: CliIo, flags: WitnessFlags, reason: string): number {

@@ -72,9 +72,19 @@ export function verifyThreshold(
   return { met, threshold: role.threshold, valid: [...valid], ignored };
 }
 
-/** One human sentence for a failed threshold, naming what did not count. */
-export function describeThreshold(roleName: string, r: ThresholdResult): string {
-  const why = r.ignored.map((i) => `${i.keyid.slice(0, 12)}…: ${i.reason}`).join(', ');
+/** What an unknown keyid is to the root, when it is something: "a root key, not a release key". */
+export type KeyidNote = (keyid: string) => string | undefined;
+
+/**
+ * One human sentence for a failed threshold, naming what did not count.
+ * The reason words stay as they are (unknown_keyid…); `note` only adds
+ * words in brackets, such as which role a misplaced key belongs to.
+ */
+export function describeThreshold(roleName: string, r: ThresholdResult, note?: KeyidNote): string {
+  const why = r.ignored.map((i) => {
+    const what = i.reason === 'unknown_keyid' ? note?.(i.keyid) : undefined;
+    return `${i.keyid.slice(0, 12)}…: ${i.reason}${what ? ` (${what})` : ''}`;
+  }).join(', ');
   return `${roleName} role needs ${r.threshold} valid signature(s) from distinct keys, found ${r.valid.length}` +
     (why ? ` (ignored: ${why})` : '');
 }

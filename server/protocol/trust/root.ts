@@ -1,5 +1,5 @@
 import rootSchema from '../../../manifests/schema/root.schema.json' with { type: 'json' };
-import { describeThreshold, verifyThreshold, type Envelope, type RoleKeys } from '../crypto/envelope.js';
+import { describeThreshold, verifyThreshold, type Envelope, type KeyidNote, type RoleKeys } from '../crypto/envelope.js';
 import { keyIdOf, type PublicKey } from '../crypto/keys.js';
 import { AppError, type ErrorDetail } from '../../errors.js';
 import { compileValidator } from '../../schema/validator.js';
@@ -34,6 +34,21 @@ export function parseRoot(value: unknown): RootEnvelope {
   }
   if (problems.length) throw new AppError('validation_failed', 'root document is not valid', { details: problems });
   return root;
+}
+
+const withArticle = (role: RoleName): string => `${role === 'online' ? 'an' : 'a'} ${role} key`;
+
+/**
+ * For describeThreshold: a signature by a key of another role of this root
+ * is unknown to `role` (protocol §2: each role has its own keys), and says
+ * so in words, e.g. "a root key, not a release key", instead of leaving a
+ * release manager who signed with the wrong file to guess (issue 18).
+ */
+export function otherRoleNote(root: RootSigned, role: RoleName): KeyidNote {
+  return (keyid) => {
+    const other = (Object.keys(root.roles) as RoleName[]).find((r) => r !== role && root.roles[r].keyids.includes(keyid));
+    return other && `${withArticle(other)}, not ${withArticle(role)}`;
+  };
 }
 
 /** Verifies `envelope` for a role of `root`; returns the threshold result. */
