@@ -23,6 +23,7 @@ import { registerFleetMetrics, type FleetMetrics } from './ops/fleet-metrics.js'
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createDatabaseOutage, type DatabaseOutage } from './db/outage.js';
 import { createWebhookNotifier, type WebhookNotifier } from './notifications/webhook-notifier.js';
+import { createWebhookOutboxStore } from './notifications/webhook-outbox-store.js';
 import { createReleaseStore, type ReleaseStore } from './releases/release-store.js';
 import { createIngestService, type IngestService } from './reports/ingest-service.js';
 import type { DeviceState } from './protocol/report-rules.js';
@@ -43,6 +44,7 @@ import { createTransparencyLog, type TransparencyLog } from './transparency/tran
 import { toTimestamp } from './protocol/trust/time.js';
 import type { ChangeFeed } from './cluster/change-feed.js';
 import { createNodeChangeFeed } from './cluster/node-change-feed.js';
+import type { Leadership } from './cluster/leadership.js';
 import { ADVISORY_LOCK, holdUntilCommit } from './cluster/advisory-locks.js';
 import type { TrustState } from './trust/trust-state.js';
 import { AppError, isAppError } from './errors.js';
@@ -86,7 +88,7 @@ export interface AppContext {
   fleetMetrics: FleetMetrics;
   /** Every committed rollout creation and transition (metrics, logs and webhooks listen). */
   rolloutEvents: RolloutEvents;
-  /** OTA_WEBHOOK_URL receivers of every rollout transition (close it on shutdown). */
+  /** OTA_WEBHOOK_URL receivers of every rollout transition, from the outbox (the leader delivers; `stop` closes it). */
   webhooks: WebhookNotifier;
   audit: AuditStore;
   artifacts: ArtifactStore;
@@ -143,7 +145,7 @@ export interface AppContext {
    * rollouts, cohorts, the log, the device cache) reaches every node.
    */
   changes: ChangeFeed;
-  /** Stops following the change feed (shutdown; the database is closed by its owner). */
+  /** Stops webhook deliveries and following the change feed (shutdown; the database is closed by its owner). */
   stop(): Promise<void>;
 }
 
@@ -155,6 +157,8 @@ export interface ContextInput {
   now?: () => Date;
   /** Multiplier for pollAfterSeconds under load (serve.ts wires an event-loop gauge). */
   loadFactor?: () => number;
+  /** protocol §9: whether this node runs the singleton work (webhook delivery); default: it does (one node). */
+  leadership?: Pick<Leadership, 'isLeader'>;
 }
 
 /**
@@ -212,17 +216,24 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   rolloutEvents.on((t) => {
     if (isAutomatic(t) && t.to.state !== 'halted') logger.info({ rollout: t.rolloutId, action: t.action, actor: t.actor, from: t.from, to: t.to }, 'rollout changed by the server');
   });
+  const { leadership } = input;
   const webhooks = createWebhookNotifier({
     urls: config.webhookUrls, secret: config.webhookSecret, timeoutSeconds: config.webhookTimeoutSeconds,
     retryBaseMs: config.webhookRetryBaseMs, maxAttempts: config.webhookMaxAttempts, logger,
+    store: createWebhookOutboxStore(sql),
+    ...(leadership ? { leads: () => leadership.isLeader() } : {}),
+    counted: (outcome, n) => metrics.webhookDeliveries.inc({ outcome }, n),
+    onError: jobFailed('webhook delivery failed'),
   });
-  rolloutEvents.on((t) => webhooks.notify(t));
+  // The outbox row was written in the change's transaction; this only says "deliver now" (on the leader).
+  rolloutEvents.on(() => webhooks.wake());
   const census = createCensus(devices, live, cohorts, now, jobFailed('census failed'));
   const tokenUsage = createTokenUsage(sql, operatorTokens, now);
   const fleetMetrics = registerFleetMetrics(metrics.registry, { rollouts, counters, live, census, devices, activity, events: rolloutEvents, now });
   // Eligible counts follow every start, advance and resume (the census is coalesced and sliced).
   const rolloutService = createRolloutService({
     sql, rollouts, releases, cohorts, audit, counters, live, log, trust, now, statementTtlSeconds: config.statementTtlSeconds, events: rolloutEvents, changes,
+    outbox: webhooks,
     onChange: () => void census.run().catch(jobFailed('census failed')),
   });
   const health = createHealthService({ sql, rollouts, rolloutDevices, counters, timeline, service: rolloutService, now, logger });
@@ -411,7 +422,8 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     jsonBody: jsonBody(config.maxJsonBytes),
     changes,
     outage,
-    stop: () => {
+    stop: async () => {
+      await webhooks.close();
       outage.stop();
       return changes.stop();
     },

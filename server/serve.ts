@@ -49,8 +49,8 @@ async function ensureDevTokens(ctx: AppContext): Promise<{ path: string; tokens:
  * The periodic work of a running server. Every node writes behind what it
  * observed (poll activity every 100 ms, token last-used times) and keeps its
  * own eligibility census; the singleton jobs — health rules (timeouts,
- * auto-halt, auto-advance), statement re-signing and pruning the change
- * feed — run on the leader only (protocol §9: once, never twice). A failing
+ * auto-halt, auto-advance), statement re-signing, pruning the change feed
+ * and delivering webhooks — run on the leader only (protocol §9: once, never twice). A failing
  * pass is logged and retried next time, never fatal.
  */
 function startBackgroundWork(ctx: AppContext, leadership: Leadership): NodeJS.Timeout[] {
@@ -68,8 +68,15 @@ function startBackgroundWork(ctx: AppContext, leadership: Leadership): NodeJS.Ti
     every(ctx.config.censusIntervalSeconds * 1000, 'census', () => ctx.census.run()),
     every(5000, 'token last-used', () => ctx.tokenUsage.flush()),
     every(60_000, 'change feed pruning', () => leadership.runIfLeader(() => ctx.changes.prune(CHANGES_KEPT_MINUTES))),
+    // The outbox's deliveries committed on other nodes, left by a stopped server or a former leader (issue 18).
+    // wake() asks the leadership itself, without a round trip on the leader's session each second: a node that
+    // has just lost its lock without knowing may deliver once more, which at-least-once allows.
+    every(WEBHOOK_SWEEP_MS, 'webhook delivery', () => ctx.webhooks.wake()),
   ];
 }
+
+/** How often the leader looks for webhook deliveries it was not woken for (its own commits wake it at once). */
+const WEBHOOK_SWEEP_MS = 1000;
 
 /** How long the change feed keeps a change: far beyond the 1 s catch-up read of any live node. */
 const CHANGES_KEPT_MINUTES = 60;
@@ -123,9 +130,18 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   });
   const load = createLoadGauge();
   let ctx: AppContext;
+  // Made before the context, which asks it who delivers webhooks; it takes part once the server listens.
+  const leadership = createLeadership({
+    sql,
+    databaseUrl: config.databaseUrl,
+    intervalMs: config.healthIntervalSeconds * 1000,
+    name: `${process.pid}`,
+    onChange: (leader) => ctx.logger.info({ leader }, leader ? 'this node now runs the singleton jobs (leader)' : 'this node no longer leads'),
+    onError: (err) => void (ctx.outage.failed(err, 'job') || ctx.logger.warn({ err }, 'leader election: session failed; retrying')),
+  });
   try {
     await sql.transaction(() => bindTrust(sql, folder, config, trustDir, out));
-    ctx = await createContext({ config, sql, trust, logger, loadFactor: load.factor });
+    ctx = await createContext({ config, sql, trust, logger, loadFactor: load.factor, leadership });
   } catch (e) {
     load.stop();
     await sql.close();
@@ -163,14 +179,6 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
     out(`health: curl ${url}/healthz   trust root: curl ${url}/v1/trust/root`);
   }
 
-  const leadership = createLeadership({
-    sql,
-    databaseUrl: config.databaseUrl,
-    intervalMs: config.healthIntervalSeconds * 1000,
-    name: `${process.pid}`,
-    onChange: (leader) => ctx.logger.info({ leader }, leader ? 'this node now runs the singleton jobs (leader)' : 'this node no longer leads'),
-    onError: (err) => void (ctx.outage.failed(err, 'job') || ctx.logger.warn({ err }, 'leader election: session failed; retrying')),
-  });
   await leadership.start();
   const timers = startBackgroundWork(ctx, leadership);
   let closing: Promise<void> | undefined;
@@ -178,7 +186,8 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
     (closing ??= (async () => {
       for (const t of timers) clearInterval(t);
       load.stop();
-      ctx.webhooks.close();
+      // An attempt in flight is cut short; what is not delivered stays in the outbox for the next start.
+      await ctx.webhooks.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

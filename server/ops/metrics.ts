@@ -26,6 +26,12 @@ export function createMetrics() {
       labelNames: ['what'] as const,
       registers: [registry],
     }),
+    webhookDeliveries: new Counter({
+      name: 'ota_webhook_deliveries_total',
+      help: 'Webhook deliveries by how they ended: delivered, given_up (attempts or age exhausted) or dropped (queue full, receiver no longer configured)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'ota_http_request_duration_seconds',
       help: 'HTTP request latency by route',

@@ -35,8 +35,9 @@ export const isAutomatic = (t: Pick<RolloutTransition, 'actor'>): boolean => t.a
 /**
  * The one place rollout changes are announced, after their transaction has
  * committed (rollout-service.ts emits; metrics, logs and webhooks listen).
- * Listeners run synchronously and must be cheap (enqueue, count); one that
- * throws is logged and never undoes or blocks the change.
+ * Listeners run synchronously and must be cheap (count, wake); one that
+ * throws is logged and never undoes or blocks the change. What must not be
+ * lost (the webhook outbox) is written in the change's transaction instead.
  */
 export function createRolloutEvents(logger: Logger) {
   const listeners: RolloutListener[] = [];

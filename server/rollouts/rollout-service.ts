@@ -9,7 +9,7 @@ import type { TransparencyLog } from '../transparency/transparency-log.js';
 import type { TrustState } from '../trust/trust-state.js';
 import { isExpired, toTimestamp } from '../protocol/trust/time.js';
 import type { LiveRollouts } from './live-rollouts.js';
-import type { RolloutEvents } from './rollout-events.js';
+import type { RolloutEvents, RolloutTransition } from './rollout-events.js';
 import type { FailurePolicy, HaltRecord, Rollout, Stage } from './rollout.js';
 import { figuresOf, type CounterStore } from './rollout-counters.js';
 import { transition, type ActionInput, type RolloutAction } from './rollout-state.js';
@@ -35,8 +35,10 @@ export interface RolloutDeps {
   onChange?: (rolloutId: string) => void;
   /** protocol §9: every committed change to what polls serve reaches every node's live view. */
   changes?: Pick<ChangeFeed, 'publish'>;
-  /** Told of every committed creation and transition (metrics, logs, webhooks). */
+  /** Told of every committed creation and transition (metrics, logs, the webhooks' wake-up). */
   events?: RolloutEvents;
+  /** Writes every creation and transition in its own transaction (the webhook outbox, issue 18). */
+  outbox?: { record(t: RolloutTransition): Promise<void> };
 }
 
 export interface RolloutDraft {
@@ -113,13 +115,15 @@ export function createRolloutService(deps: RolloutDeps) {
         overruledHalt: null,
         startAt: draft.startAt ?? null,
       };
+      const created: RolloutTransition = { rolloutId: id, releaseId: rollout.releaseId, action: 'create', actor, from: null, to: { state: 'draft', stage: 0 }, at, details: {} };
       await sql.transaction(async () => {
         await rollouts.insert(rollout);
         const origin = clonedFrom === undefined ? {} : { clonedFrom };
         const scheduled = rollout.startAt ? { startAt: rollout.startAt } : {};
         await audit.append({ actor, action: 'rollout.create', subject: id, details: { releaseId: rollout.releaseId, stages: rollout.stages, failurePolicy: rollout.failurePolicy, ...origin, ...scheduled } }, at);
+        await deps.outbox?.record(created);
       });
-      deps.events?.emit({ rolloutId: id, releaseId: rollout.releaseId, action: 'create', actor, from: null, to: { state: 'draft', stage: 0 }, at, details: {} });
+      deps.events?.emit(created);
       return rollout;
     },
 
@@ -134,14 +138,14 @@ export function createRolloutService(deps: RolloutDeps) {
     /**
      * Applies one state-machine action, re-signing statements when the
      * served set changes, and records it (with `figures` for automatic
-     * actions) in the audit log, all in one transaction. A halt is kept on
-     * the rollout (lastHalt); resuming a halted rollout needs `input.acknowledgeHalt`
-     * and overrules the halt on the record, keeping the terminal counts (protocol §5).
+     * actions) in the audit log and its webhook deliveries in the outbox,
+     * all in one transaction. A halt is kept on the rollout (lastHalt);
+     * resuming a halted rollout needs `input.acknowledgeHalt` and overrules
+     * the halt on the record, keeping the terminal counts (protocol §5).
      */
     async act(id: string, action: RolloutAction, actor: string, figures: Record<string, unknown> = {}, input: ActInput = {}): Promise<Rollout> {
       const now = deps.now();
-      let from = { state: 'draft' as Rollout['state'], stage: 0 };
-      const rollout = await sql.transaction(async () => {
+      const { rollout, changed } = await sql.transaction(async () => {
         // protocol §9: actions on any node take turns, each reading the rollout as the last one left it
         // (the audit chain's lock, taken first: cluster/advisory-locks.ts).
         await holdUntilCommit(sql, ADVISORY_LOCK.history);
@@ -154,7 +158,7 @@ export function createRolloutService(deps: RolloutDeps) {
         if (action === 'start' && (await releases.get(r.releaseId))?.withdrawalJson) throw new AppError('conflict', `release ${r.releaseId} was withdrawn: no rollout may offer it`);
         const t = transition({ state: r.state, currentStage: r.currentStage }, action, r.stages.length, input);
         if (!t.ok) throw new AppError('invalid_transition', t.reason);
-        from = { state: r.state, stage: r.currentStage };
+        const from = { state: r.state, stage: r.currentStage };
         const overruling = action === 'resume' && r.state === 'halted';
         const stageChanged = t.to.currentStage !== r.currentStage || (r.state === 'draft' && t.to.state === 'running');
         r.state = t.to.state;
@@ -176,14 +180,13 @@ export function createRolloutService(deps: RolloutDeps) {
         if (kept) r.overruledHalt = { at: r.updatedAt, actor, reason: input.reason ?? '', auditSeq: entry.seq, terminal: kept.terminal, failures: kept.failures };
         await rollouts.update(r);
         await deps.changes?.publish('rollout', id);
-        return r;
+        const change: RolloutTransition = { rolloutId: id, releaseId: r.releaseId, action, actor, from, to: { state: r.state, stage: r.currentStage }, at: r.updatedAt, details: figures };
+        await deps.outbox?.record(change);
+        return { rollout: r, changed: change };
       });
       await live.refresh();
       deps.onChange?.(id);
-      deps.events?.emit({
-        rolloutId: id, releaseId: rollout.releaseId, action, actor, from,
-        to: { state: rollout.state, stage: rollout.currentStage }, at: rollout.updatedAt, details: figures,
-      });
+      deps.events?.emit(changed);
       return rollout;
     },
 

@@ -153,3 +153,16 @@ describe('011-change-feed', () => {
     db.close();
   });
 });
+
+describe('018-webhook-outbox', () => {
+  it('upgrades a v17 database with an empty outbox whose delivery read (a receiver\'s oldest row) walks its index', () => {
+    const db = new Database(':memory:');
+    migrate(db, migrations.filter((m) => m.version <= 17));
+    expect(tables(db)).not.toContain('webhook_outbox');
+    migrate(db);
+    expect(userVersion(db)).toBe(latest);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM webhook_outbox').get()).toEqual({ n: 0 });
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT seq FROM webhook_outbox WHERE receiver = ? ORDER BY seq LIMIT 1').all('r') as { detail: string }[];
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING (COVERING )?INDEX webhook_outbox_receiver/);
+  });
+});

@@ -6,11 +6,13 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, type Config } from '../../server/config.js';
 import { createWebhookNotifier, type RolloutNotification } from '../../server/notifications/webhook-notifier.js';
+import { createWebhookOutboxStore } from '../../server/notifications/webhook-outbox-store.js';
 import { verifySignature } from '../../server/notifications/webhook-signature.js';
 import { toTimestamp } from '../../server/protocol/trust/time.js';
 import { ota } from '../cli/cli-harness.js';
 import { makeApp, tempDir, type AppFixture } from '../helpers/fixtures.js';
 import { act, createRollout, enroll, poll, publish, report } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/server-process.js';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 const RELEASE_ID = 'redmi-1s-cloud-optin-2014-08';
@@ -24,7 +26,7 @@ interface Received {
 const servers: Server[] = [];
 const fixtures: AppFixture[] = [];
 afterEach(async () => {
-  for (const f of fixtures.splice(0)) f.ctx.webhooks.close();
+  for (const f of fixtures.splice(0)) await f.ctx.webhooks.close();
   for (const s of servers.splice(0)) {
     s.closeAllConnections();
     await new Promise((resolve) => s.close(resolve));
@@ -152,14 +154,14 @@ describe('webhooks: every rollout state change, signed, retried, off the request
     const { id } = await createRollout(f, { releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 1000 }], failurePolicy: POLICY });
     expect((await act(f, id, 'start')).status).toBe(200);
     // Both answered while the silent receiver still holds the first delivery (it never answers; 30 s timeout).
-    expect(f.ctx.webhooks.pending()[0]).toBeGreaterThanOrEqual(1);
+    expect((await f.ctx.webhooks.pending())[0]).toBeGreaterThanOrEqual(1);
     await until('both changes at the answering receiver', () => other.got.length >= 2);
     expect(other.got.map((g) => g.json.action)).toEqual(['create', 'start']);
     // The silent one holds its first delivery; the second waits behind it, in order.
     await until('the silent receiver saw the first', () => silent.got.length === 1);
     // The answering receiver's second delivery counts as pending until its answer is read.
-    await until('the answering receiver acknowledged both', () => f.ctx.webhooks.pending()[1] === 0);
-    expect(f.ctx.webhooks.pending()).toEqual([2, 0]);
+    await waitFor(async () => ((await f.ctx.webhooks.pending())[1] === 0 ? true : undefined), 5000, () => 'the answering receiver acknowledged both');
+    expect(await f.ctx.webhooks.pending()).toEqual([2, 0]);
   });
 
   it('a refusal that will not change (4xx) is not retried; failures are logged without the secret or the URL path', async () => {
@@ -182,23 +184,33 @@ describe('webhooks: every rollout state change, signed, retried, off the request
 });
 
 describe('the webhook queue', () => {
-  it('is bounded: past maxQueue the oldest waiting delivery is dropped and logged; close stops it', async () => {
+  it('is bounded: past maxQueue the oldest deliveries not yet tried are dropped and logged; close stops it', async () => {
     const silent = await receiver([0, 0, 0, 0]);
+    const f = await makeApp();
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, done) => void (lines.push(c.toString()), done()) }));
-    const n = createWebhookNotifier({ urls: [silent.url], secret: undefined, timeoutSeconds: 30, retryBaseMs: 20, maxAttempts: 3, maxQueue: 2, logger });
+    const counted: string[] = [];
+    const n = createWebhookNotifier({
+      urls: [silent.url], secret: undefined, timeoutSeconds: 30, retryBaseMs: 20, maxAttempts: 3, maxQueue: 2, logger,
+      store: createWebhookOutboxStore(f.ctx.sql), counted: (outcome) => void counted.push(outcome),
+    });
     const t = (i: number) => ({ rolloutId: `r${i}`, releaseId: 'rel', action: 'start', actor: 'operator:x(admin)', from: null, to: { state: 'running' as const, stage: 0 }, at: '2026-12-01T00:00:00Z', details: {} });
-    for (let i = 1; i <= 4; i++) n.notify(t(i));
+    for (let i = 1; i <= 4; i++) await n.record(t(i));
+    n.wake();
     await until('the first delivery in flight', () => silent.got.length === 1);
-    expect(silent.got[0]?.json.rollout.id).toBe('r1');
+    expect(silent.got[0]?.json.rollout.id).toBe('r3');
     expect(silent.got[0]?.headers['x-ota-signature']).toBeUndefined();
-    // r1 in flight, r4 waiting: r2 and r3 were dropped, each logged.
-    expect(n.pending()).toEqual([2]);
+    // r1 and r2 were dropped, each logged and counted; r3 is in flight, r4 waits behind it.
+    expect(await n.pending()).toEqual([2]);
     const dropped = lines.map((l) => JSON.parse(l) as { msg: string; rollout: string }).filter((l) => l.msg.startsWith('webhook queue full'));
-    expect(dropped.map((l) => l.rollout)).toEqual(['r2', 'r3']);
-    n.close();
-    n.notify(t(5));
-    expect(n.pending()).toEqual([2]);
+    expect(dropped.map((l) => l.rollout)).toEqual(['r1', 'r2']);
+    expect(counted).toEqual(['dropped', 'dropped']);
+    await n.close();
+    // Closed: a change is still recorded (it is the transaction's), never sent by this notifier.
+    await n.record(t(5));
+    n.wake();
+    expect(await n.pending()).toEqual([3]);
+    expect(silent.got).toHaveLength(1);
   });
 });
 

@@ -16,6 +16,7 @@ import { cancelledOffers } from './014-cancelled-offers.js';
 import { releaseWithdrawal } from './015-release-withdrawal.js';
 import { rolloutStartAt } from './016-rollout-start-at.js';
 import { deviceAdmissionMender } from './017-device-admission-mender.js';
+import { webhookOutbox } from './018-webhook-outbox.js';
 
 /**
  * One schema change, numbered once for both engines (protocol §9): version n
@@ -61,6 +62,7 @@ export const migrations: readonly Migration[] = [
   releaseWithdrawal,
   rolloutStartAt,
   deviceAdmissionMender,
+  webhookOutbox,
 ];
 
 /** The database was written by newer code: this server refuses to open it rather than misread it. */
