@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import cancelUpdateSchema from '../../manifests/schema/api/cancel-update.schema.json' with { type: 'json' };
 import { requireRole } from '../auth/authorize.js';
+import { LIFECYCLE_ROLES } from '../auth/lifecycle-permissions.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import type { RequestHandler } from 'express';
 import { DEVICE_ID_RE, pathParam } from '../http/params.js';
@@ -20,12 +21,12 @@ export interface DeviceLifecycleRoutesDeps {
 /** Operators' fleet-lifecycle routes on one device (protocol §7 "Fleet lifecycle"). */
 export function deviceLifecycleRoutes(deps: DeviceLifecycleRoutesDeps): Router {
   const router = Router();
-  router.delete('/v1/devices/:deviceId', requireRole('release-manager'), async (req, res) => {
+  router.delete('/v1/devices/:deviceId', requireRole(...LIFECYCLE_ROLES.decommission), async (req, res) => {
     const id = pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id');
     await deps.decommission(id, actorOf(principalOf(res)));
     res.status(204).end();
   });
-  router.post('/v1/devices/:deviceId/cancel-update', requireRole('release-manager'), deps.jsonBody, async (req, res) => {
+  router.post('/v1/devices/:deviceId/cancel-update', requireRole(...LIFECYCLE_ROLES['cancel-update']), deps.jsonBody, async (req, res) => {
     const id = pathParam(req, 'deviceId', DEVICE_ID_RE, 'device id');
     const { rolloutId } = parseCancel(req.body);
     res.json(await deps.cancelUpdate(id, rolloutId, actorOf(principalOf(res))));

@@ -182,7 +182,7 @@ export const API_ROUTES: ApiRoute[] = [
     responses: { 200: json('devices and nextCursor', R.rolloutDevices), 404: 'no such rollout' },
   },
   {
-    method: 'get', path: '/v1/rollouts/{id}/timeline', summary: 'Per-minute terminal and failure counts, for the failure rate over time', auth: READERS, tag: 'rollouts',
+    method: 'get', path: '/v1/rollouts/{id}/timeline', summary: "Terminal and failure counts per interval fitted to the rollout's span, for the failure rate over time", auth: READERS, tag: 'rollouts',
     query: [{ name: 'limit', description: 'points, 1..10080 (default 1440)', schema: { type: 'integer', minimum: 1, maximum: 10080 } }],
     responses: { 200: json('points, oldest first', R.rolloutTimeline), 404: 'no such rollout' },
   },

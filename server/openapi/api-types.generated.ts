@@ -1467,7 +1467,7 @@ export interface RolloutStatus {
   };
 }
 /**
- * GET /v1/rollouts/{id}/timeline answer: per-minute terminal and failure counts, oldest first, with running totals
+ * GET /v1/rollouts/{id}/timeline answer: terminal and failure counts per interval (intervalSeconds, fitted to the rollout's span), oldest first, with running totals
  */
 export interface RolloutTimeline {
   /**
@@ -1482,7 +1482,13 @@ export interface RolloutTimeline {
      * RFC 3339 UTC timestamp, e.g. 2026-11-24T10:00:00Z; a real calendar date.
      */
     at: string;
+    /**
+     * Net change in the interval: negative when more devices left the count than joined it (a retry, a failure that then applied)
+     */
     terminalDelta: number;
+    /**
+     * Net change in the interval: negative when more devices left the count than joined it (a retry, a failure that then applied)
+     */
     failuresDelta: number;
     terminal: number;
     failures: number;

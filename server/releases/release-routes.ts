@@ -5,6 +5,7 @@ import type { Withdrawal } from './withdraw-service.js';
 import type { WithdrawalEnvelope } from './withdrawal-statement.js';
 import type { RolloutStore } from '../rollouts/rollout-store.js';
 import { READERS, requireRole } from '../auth/authorize.js';
+import { LIFECYCLE_ROLES } from '../auth/lifecycle-permissions.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import { parsePage } from '../http/paging.js';
@@ -63,7 +64,7 @@ export function releaseRoutes(deps: ReleaseRoutesDeps): Router {
   });
 
   // protocol §7 fleet lifecycle: 200 whether it was withdrawn now or before (idempotent).
-  router.post('/v1/releases/:id/withdraw', requireRole('release-manager'), deps.jsonBody, async (req, res) => {
+  router.post('/v1/releases/:id/withdraw', requireRole(...LIFECYCLE_ROLES['withdraw-release']), deps.jsonBody, async (req, res) => {
     const id = pathParam(req, 'id', SLUG_RE, 'release id');
     const { reason } = parseWithdraw(req.body);
     const w = await deps.withdraw(id, reason, actorOf(principalOf(res)));

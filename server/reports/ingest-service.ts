@@ -26,7 +26,7 @@ export interface IngestDeps {
   releases: ReleaseStore;
   rolloutDevices: RolloutDeviceStore;
   counters: CounterStore;
-  /** Per-minute failure figures for the dashboard's chart, moved with the counters. */
+  /** Per-second failure figures for the dashboard's chart, moved with the counters. */
   timeline: TimelineStore;
   live: LiveRollouts;
   cohorts: CohortStore;

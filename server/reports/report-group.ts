@@ -93,7 +93,7 @@ export async function readGroup(stores: GroupStores, items: readonly IngestItem[
   const changedRds = new Map<string, RolloutDevice>();
   const changedSeqs = new Map<string, number>();
   const counterMoves = new Map<string, { rolloutId: string; key: string; delta: number }>();
-  const intervalMoves = new Map<string, { rolloutId: string; minute: number; terminal: number; failures: number }>();
+  const intervalMoves = new Map<string, { rolloutId: string; second: number; terminal: number; failures: number }>();
   const moved = new Set<string>();
 
   const addCounter = (into: Map<string, { rolloutId: string; key: string; delta: number }>, rolloutId: string, key: string, delta: number): void => {
@@ -110,7 +110,7 @@ export async function readGroup(stores: GroupStores, items: readonly IngestItem[
       rds: new Map<string, RolloutDevice>(),
       seqs: new Map<string, number>(),
       counters: new Map<string, { rolloutId: string; key: string; delta: number }>(),
-      intervals: [] as { rolloutId: string; minute: number; terminal: number; failures: number }[],
+      intervals: [] as { rolloutId: string; second: number; terminal: number; failures: number }[],
     };
     const existsCounter = (rolloutId: string, key: string): boolean => {
       const k = `${rolloutId}${SEP}${key}`;
@@ -159,7 +159,7 @@ export async function readGroup(stores: GroupStores, items: readonly IngestItem[
           moved.add(m.rolloutId);
         }
         for (const m of own.intervals) {
-          const k = `${m.rolloutId}${SEP}${m.minute}`;
+          const k = `${m.rolloutId}${SEP}${m.second}`;
           const sum = intervalMoves.get(k);
           if (sum) {
             sum.terminal += m.terminal;

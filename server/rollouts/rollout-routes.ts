@@ -4,6 +4,7 @@ import cloneSchema from '../../manifests/schema/api/rollout-clone.schema.json' w
 import createSchema from '../../manifests/schema/api/rollout-create.schema.json' with { type: 'json' };
 import resumeSchema from '../../manifests/schema/api/rollout-resume.schema.json' with { type: 'json' };
 import { READERS, requireRole } from '../auth/authorize.js';
+import { LIFECYCLE_ROLES } from '../auth/lifecycle-permissions.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import type { RequestHandler } from 'express';
 import type { HealthService } from './health-service.js';
@@ -92,7 +93,7 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
   });
 
   // protocol §7 fleet lifecycle: a running or paused rollout's failure policy; audit-logged, nothing re-signed.
-  router.patch('/v1/rollouts/:id', requireRole('release-manager'), deps.jsonBody, async (req, res) => {
+  router.patch('/v1/rollouts/:id', requireRole(...LIFECYCLE_ROLES['failure-policy']), deps.jsonBody, async (req, res) => {
     const id = rolloutId(req);
     const body = parseUpdate(req.body);
     const r = await deps.rolloutService.setFailurePolicy(id, body.failurePolicy, actorOf(principalOf(res)), body.reason);

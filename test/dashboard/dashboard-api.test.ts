@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { OPERATOR_ROLES } from '../../server/auth/principal.js';
+import { foldSeconds, timelineIntervalSeconds } from '../../server/rollouts/rollout-timeline.js';
 import { bearer, makeApp } from '../helpers/fixtures.js';
 import { act, createCohort, createRollout, FAILURE_POLICY, poll, publish, report } from '../helpers/fleet.js';
 import { advanceClock, enrollAll, RELEASE_ID, reportOf, scenario } from '../rollouts/scenario.js';
@@ -23,7 +24,7 @@ describe('GET /v1/whoami (the dashboard learns its role)', () => {
 });
 
 describe('GET /v1/rollouts/{id}/timeline (failure rate over time, protocol §5 figures)', () => {
-  it('keeps per-minute net changes whose running totals equal the status figures', async () => {
+  it('keeps net changes per interval whose running totals equal the status figures', async () => {
     const s = await scenario({ stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 9000, minTerminalReports: 100, reportTimeoutSeconds: 3600 } });
     const tokens = await enrollAll(s.f, ['t-1', 't-2', 't-3', 't-4']);
     const send = async (id: string, seq: number, state: string) => {
@@ -42,7 +43,8 @@ describe('GET /v1/rollouts/{id}/timeline (failure rate over time, protocol §5 f
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       rolloutId: s.rolloutId,
-      intervalSeconds: 60,
+      // Two minutes of changes fit in 120 one-second intervals.
+      intervalSeconds: 1,
       maxFailureBasisPoints: 9000,
       minTerminalReports: 100,
       points: [
@@ -53,12 +55,12 @@ describe('GET /v1/rollouts/{id}/timeline (failure rate over time, protocol §5 f
     const status = await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/status`).set(bearer(s.f.tokens.viewer));
     expect({ terminal: status.body.failure.terminal, failures: status.body.failure.failures }).toEqual({ terminal: 3, failures: 1 });
 
-    // limit keeps the latest minutes; the totals before them still count.
+    // limit keeps the latest intervals; the totals before them still count.
     const last = await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/timeline?limit=1`).set(bearer(s.f.tokens.qa));
     expect(last.body.points).toEqual([{ at: '2026-11-24T12:02:00Z', terminalDelta: 1, failuresDelta: 0, terminal: 3, failures: 1, rateBasisPoints: 3333 }]);
   });
 
-  it('counts devices that time out as failures in the minute they are marked', async () => {
+  it('counts devices that time out as failures in the second they are marked', async () => {
     const s = await scenario({ stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 9000, minTerminalReports: 100, reportTimeoutSeconds: 60 } });
     const tokens = await enrollAll(s.f, ['slow-1']);
     await poll(s.f.app, 'slow-1', tokens.get('slow-1') as string);
@@ -67,6 +69,69 @@ describe('GET /v1/rollouts/{id}/timeline (failure rate over time, protocol §5 f
     await s.f.ctx.health.tick();
     const res = await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/timeline`).set(bearer(s.f.tokens.viewer));
     expect(res.body.points).toEqual([{ at: '2026-11-24T12:05:00Z', terminalDelta: 1, failuresDelta: 1, terminal: 1, failures: 1, rateBasisPoints: 10000 }]);
+  });
+
+  it('fits its intervals to the span (issue 18): a young rollout draws a curve in seconds, an older one sums them into minutes', async () => {
+    const s = await scenario({ stages: [{ cohort: 'all', basisPoints: 10000 }], failurePolicy: { maxFailureBasisPoints: 9000, minTerminalReports: 100, reportTimeoutSeconds: 36000 } });
+    const tokens = await enrollAll(s.f, ['y-1', 'y-2', 'y-3', 'y-4', 'y-5']);
+    for (const id of tokens.keys()) await poll(s.f.app, id, tokens.get(id) as string);
+    const send = async (id: string, state: string, after: number, seq = 1) => {
+      advanceClock(s.f, after);
+      const res = await report(s.f.app, id, tokens.get(id) as string, reportOf(s, seq, state, state === 'failed' ? { error: { code: 'e', message: 'm' } } : {}));
+      expect(res.status, res.text).toBe(200);
+    };
+    const timeline = async () => (await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/timeline`).set(bearer(s.f.tokens.viewer))).body;
+    // Twenty seconds of reports: per minute this was one point, a flat line.
+    await send('y-1', 'applied', 0);
+    await send('y-2', 'failed', 5);
+    await send('y-3', 'failed', 5);
+    await send('y-4', 'applied', 10);
+    const young = await timeline();
+    expect(young.intervalSeconds).toBe(1);
+    expect(young.points.map((p: { at: string; rateBasisPoints: number }) => [p.at, p.rateBasisPoints])).toEqual([
+      ['2026-11-24T12:00:00Z', 0],
+      ['2026-11-24T12:00:05Z', 5000],
+      ['2026-11-24T12:00:10Z', 6666],
+      ['2026-11-24T12:00:20Z', 5000],
+    ]);
+    // Three hours on, 120 intervals of two minutes cover the span: the first sums the four seconds above.
+    await send('y-5', 'applied', 3 * 3600);
+    const older = await timeline();
+    expect(older.intervalSeconds).toBe(120);
+    expect(older.points).toEqual([
+      { at: '2026-11-24T12:00:00Z', terminalDelta: 4, failuresDelta: 2, terminal: 4, failures: 2, rateBasisPoints: 5000 },
+      { at: '2026-11-24T15:00:00Z', terminalDelta: 1, failuresDelta: 0, terminal: 5, failures: 2, rateBasisPoints: 4000 },
+    ]);
+    // Charted in minutes from now on, its seconds were summed into minutes for good: the same figures from fewer rows.
+    const rows = () => s.f.ctx.sql.all<{ minute: number; terminal: number; failures: number }>('SELECT minute, terminal, failures FROM rollout_intervals WHERE rollout_id = ? ORDER BY minute', [s.rolloutId]);
+    expect(await rows()).toEqual([
+      { minute: Date.parse('2026-11-24T12:00:00Z'), terminal: 4, failures: 2 },
+      { minute: Date.parse('2026-11-24T15:00:00Z'), terminal: 1, failures: 0 },
+    ]);
+    expect((await timeline()).points).toEqual(older.points);
+    // A report arriving after the fold is a second again, folded by the next read; the figures still equal status.
+    await send('y-2', 'applied', 7, 2);
+    expect((await timeline()).points.at(-1)).toEqual({ at: '2026-11-24T15:00:00Z', terminalDelta: 1, failuresDelta: -1, terminal: 5, failures: 1, rateBasisPoints: 2000 });
+    expect(await rows()).toHaveLength(2);
+    const status = await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/status`).set(bearer(s.f.tokens.viewer));
+    expect({ terminal: status.body.failure.terminal, failures: status.body.failure.failures }).toEqual({ terminal: 5, failures: 1 });
+  });
+
+  it.each([[1, 1], [60, 1], [120, 60], [3600, 60], [7200, 3600], [86_400, 3600]])('an interval of %i s lets rows be folded into %i s', (interval, grain) => {
+    expect(foldSeconds(interval)).toBe(grain);
+  });
+
+  it('folding trims a span by less than a grain, which never brings the interval below that grain', () => {
+    for (let span = 0; span < 40 * 86_400; span += 37) {
+      const grain = foldSeconds(timelineIntervalSeconds(span));
+      if (grain > 1 && timelineIntervalSeconds(span - grain + 1) < grain) expect.fail(`a span of ${span} s folded into ${grain} s`);
+    }
+  });
+
+  it.each([
+    [0, 1], [120, 1], [121, 5], [600, 5], [3600, 30], [7200, 60], [86_400, 900], [7 * 86_400, 7200], [365 * 86_400, 86_400],
+  ])('a span of %i s is charted in intervals of %i s', (span, interval) => {
+    expect(timelineIntervalSeconds(span)).toBe(interval);
   });
 
   it('answers 404 for an unknown rollout and 400 for a bad limit or id, an empty list before any terminal report', async () => {

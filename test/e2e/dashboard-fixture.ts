@@ -12,11 +12,25 @@ export const HALTED_ROLLOUT = 'hotfix-e2e';
 /** Attacker-controlled text a device sends as its error message: it must stay text on every page. */
 export const EVIL_MESSAGE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
 
+/** A rollout of its own release to a cohort of listed devices, each enrolled, offered it, and reporting as told. */
+export interface SeededRollout {
+  rolloutId: string;
+  releaseId: string;
+  cohort: string;
+  devices: string[];
+  /** Latest report of each device that reports (the others stay silent). */
+  outcomes: [string, Record<string, unknown>][];
+  failurePolicy: { maxFailureBasisPoints: number; minTerminalReports: number; reportTimeoutSeconds: number };
+  stages?: Record<string, unknown>[];
+}
+
 export interface DashboardFixture {
   running: Running;
   url: string;
   tokens: { rm: string; qa: string; viewer: string; enroller: string };
   api: <T = Record<string, unknown>>(method: string, path: string, token: string, body?: unknown) => Promise<{ status: number; body: T }>;
+  /** Publishes, creates, starts and reports a rollout as `seed` says; answers the device tokens. */
+  seed: (seed: SeededRollout) => Promise<Map<string, string>>;
 }
 
 /**
@@ -50,41 +64,44 @@ export async function startDashboardServer(): Promise<DashboardFixture> {
 
   const releaseKey = readKeyFile(join(dataDir, 'dev-keys', 'release.key.json')).private;
   if (!releaseKey) throw new Error('dev release key missing');
-  const release = signEnvelope({ signed: releaseBody({ id: 'redmi-1s-hotfix-e2e', issuedAt: at }) }, [ed25519Signer(releaseKey)]);
-  await must(api('POST', '/v1/releases', tokens.rm, release), 201);
-  const bench = ['bench-1', 'bench-2', 'bench-3', 'bench-4', 'bench-5', 'bench-6'];
-  await must(api('POST', '/v1/cohorts', tokens.rm, { name: 'e2e-bench', description: 'browser test bench', members: bench }), 201);
-  await must(
-    api('POST', '/v1/rollouts', tokens.rm, {
-      id: HALTED_ROLLOUT,
-      releaseId: 'redmi-1s-hotfix-e2e',
-      stages: [{ cohort: 'e2e-bench', basisPoints: 10000, minDwellSeconds: 3600 }, { cohort: 'all', basisPoints: 500 }],
-      failurePolicy: { maxFailureBasisPoints: 2000, minTerminalReports: 5, reportTimeoutSeconds: 3600 },
-    }),
-    201,
-  );
-  await must(api('POST', `/v1/rollouts/${HALTED_ROLLOUT}/start`, tokens.rm), 200);
-  const deviceTokens = new Map<string, string>();
-  for (const id of bench) {
-    const r = await must(api('POST', '/v1/devices', tokens.enroller, { deviceId: id, model: 'redmi-1s', version: '1.4.1' }), 201);
-    deviceTokens.set(id, (r.body as { deviceToken: string }).deviceToken);
-    await must(api('GET', `/v1/devices/${id}/update?version=1.4.1`, deviceTokens.get(id) as string), 200);
-  }
+  const seed = async (o: SeededRollout): Promise<Map<string, string>> => {
+    const release = signEnvelope({ signed: releaseBody({ id: o.releaseId, issuedAt: at }) }, [ed25519Signer(releaseKey)]);
+    await must(api('POST', '/v1/releases', tokens.rm, release), 201);
+    await must(api('POST', '/v1/cohorts', tokens.rm, { name: o.cohort, description: 'browser test bench', members: o.devices }), 201);
+    const stages = o.stages ?? [{ cohort: o.cohort, basisPoints: 10000 }];
+    await must(api('POST', '/v1/rollouts', tokens.rm, { id: o.rolloutId, releaseId: o.releaseId, stages, failurePolicy: o.failurePolicy }), 201);
+    await must(api('POST', `/v1/rollouts/${o.rolloutId}/start`, tokens.rm), 200);
+    const deviceTokens = new Map<string, string>();
+    for (const id of o.devices) {
+      const r = await must(api('POST', '/v1/devices', tokens.enroller, { deviceId: id, model: 'redmi-1s', version: '1.4.1' }), 201);
+      deviceTokens.set(id, (r.body as { deviceToken: string }).deviceToken);
+      await must(api('GET', `/v1/devices/${id}/update?version=1.4.1`, deviceTokens.get(id) as string), 200);
+    }
+    for (const [id, outcome] of o.outcomes) {
+      const report = { seq: 1, releaseId: o.releaseId, rolloutId: o.rolloutId, at: toTimestamp(new Date()), ...outcome };
+      await must(api('POST', `/v1/devices/${id}/reports`, deviceTokens.get(id) as string, report), 200);
+    }
+    return deviceTokens;
+  };
   const settings = { 'cloud.messaging.enabled': { value: false, source: 'default' } };
-  const outcomes: [string, Record<string, unknown>][] = [
-    ['bench-1', { state: 'applied', settings }],
-    // A device that says a consent setting is on without its user: the compliance alarm.
-    ['bench-2', { state: 'applied', settings: { 'cloud.messaging.enabled': { value: true, source: 'default' } } }],
-    ['bench-3', { state: 'applied', settings: { 'cloud.messaging.enabled': { value: true, source: 'user' } } }],
-    ['bench-4', { state: 'failed', error: { code: 'install_failed', message: EVIL_MESSAGE } }],
-    ['bench-5', { state: 'failed', error: { code: 'verify_failed', message: 'boot image hash mismatch' } }],
-  ];
-  for (const [id, outcome] of outcomes) {
-    const report = { seq: 1, releaseId: 'redmi-1s-hotfix-e2e', rolloutId: HALTED_ROLLOUT, at: toTimestamp(new Date()), ...outcome };
-    await must(api('POST', `/v1/devices/${id}/reports`, deviceTokens.get(id) as string, report), 200);
-  }
+  await seed({
+    rolloutId: HALTED_ROLLOUT,
+    releaseId: 'redmi-1s-hotfix-e2e',
+    cohort: 'e2e-bench',
+    devices: ['bench-1', 'bench-2', 'bench-3', 'bench-4', 'bench-5', 'bench-6'],
+    stages: [{ cohort: 'e2e-bench', basisPoints: 10000, minDwellSeconds: 3600 }, { cohort: 'all', basisPoints: 500 }],
+    failurePolicy: { maxFailureBasisPoints: 2000, minTerminalReports: 5, reportTimeoutSeconds: 3600 },
+    outcomes: [
+      ['bench-1', { state: 'applied', settings }],
+      // A device that says a consent setting is on without its user: the compliance alarm.
+      ['bench-2', { state: 'applied', settings: { 'cloud.messaging.enabled': { value: true, source: 'default' } } }],
+      ['bench-3', { state: 'applied', settings: { 'cloud.messaging.enabled': { value: true, source: 'user' } } }],
+      ['bench-4', { state: 'failed', error: { code: 'install_failed', message: EVIL_MESSAGE } }],
+      ['bench-5', { state: 'failed', error: { code: 'verify_failed', message: 'boot image hash mismatch' } }],
+    ],
+  });
   // Auto-halt runs after the commit that carried the fifth terminal report (2 of 5 failed: 40% > 20%).
   for (let i = 0; i < 50 && (await ctx.rollouts.get(HALTED_ROLLOUT))?.state !== 'halted'; i++) await new Promise((r) => setTimeout(r, 20));
   if ((await ctx.rollouts.get(HALTED_ROLLOUT))?.state !== 'halted') throw new Error('the e2e rollout did not halt');
-  return { running, url, tokens, api };
+  return { running, url, tokens, api, seed };
 }

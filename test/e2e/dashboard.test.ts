@@ -257,4 +257,129 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     await screenshot(page, 'rollout-page-phone');
     await expectNoProblems();
   });
+
+  it('report states say what they mean in colour and words; the chart is in UTC, per second for a young rollout, its halt marked (issue 18)', async () => {
+    const page = await open();
+    await signIn(page, fx.tokens.viewer, 'viewer');
+    await page.goto(`${fx.url}/ui/#/rollouts/${HALTED_ROLLOUT}`);
+    const states = page.getByRole('region', { name: 'Report states' });
+    const row = (name: RegExp) => states.getByRole('row', { name });
+    const colour = (name: RegExp) => row(name).locator('.bar-fill').evaluate((el) => getComputedStyle(el).backgroundColor);
+    await expect.poll(() => row(/^failed/).textContent()).toBe('failed2✕ failure');
+    expect(await row(/^applied/).textContent()).toBe('applied3✔ success');
+    expect(await row(/^silent/).textContent()).toBe('silent (no report yet)1○ no report');
+    expect(await row(/^installing/).textContent()).toBe('installing0… in progress');
+    // Failures red, success green, in progress blue, no report grey (styles.css --bad, --good, --accent).
+    expect(await colour(/^failed/)).toBe('rgb(179, 38, 30)');
+    expect(await colour(/^applied/)).toBe('rgb(20, 108, 46)');
+    expect(await colour(/^installing/)).toBe('rgb(11, 87, 208)');
+    expect(await colour(/^silent/)).toBe('rgb(138, 138, 148)');
+    expect(await states.getByRole('meter', { name: 'failed: 2 of 6 offered, failure' }).count()).toBe(1);
+
+    const chart = page.getByRole('region', { name: 'Failure rate over time' });
+    // The fixture's reports came within seconds: per minute they were one flat line.
+    await expect.poll(() => chart.textContent()).toContain('One point per 1 s; times in UTC.');
+    expect(await chart.getByTestId('chart-markers').textContent()).toMatch(/■ halted at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by system:auto-halt/);
+    await chart.locator('.u-over').hover();
+    await expect.poll(() => chart.locator('.u-legend .u-series').first().locator('.u-value').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    await screenshot(page, 'rollout-report-states');
+    await expectNoProblems();
+  });
+
+  it('the Devices page lists the first devices before any search (issue 18)', async () => {
+    const page = await open();
+    await signIn(page, fx.tokens.viewer, 'viewer');
+    await page.getByRole('link', { name: 'Devices' }).click();
+    const found = page.getByRole('region', { name: 'Find devices' }).locator('tbody th');
+    await expect.poll(() => found.allTextContents()).toEqual(expect.arrayContaining(['bench-1', 'bench-2', 'bench-3', 'bench-4', 'bench-5', 'bench-6']));
+    await expectNoProblems();
+  });
+
+  it('fleet lifecycle from the pages (protocol §7, issue 18): failing ids in natural order; a release manager changes the policy, cancels an update, decommissions, withdraws; QA sees none of it', async () => {
+    const LIFE = 'lifecycle-e2e';
+    const RELEASE = 'redmi-1s-lifecycle-e2e';
+    const failed = { state: 'failed', error: { code: 'flash_failed', message: 'flash write error' } };
+    const deviceTokens = await fx.seed({
+      rolloutId: LIFE,
+      releaseId: RELEASE,
+      cohort: 'e2e-life',
+      devices: ['sim-9-30', 'sim-9-12', 'sim-9-4', 'sim-9-7'],
+      // Never halts by itself: the steps below decide.
+      failurePolicy: { maxFailureBasisPoints: 10000, minTerminalReports: 100, reportTimeoutSeconds: 3600 },
+      outcomes: [['sim-9-12', failed], ['sim-9-30', failed], ['sim-9-4', failed]],
+    });
+
+    // QA: the same pages, without the actions it may not take.
+    const qa = await open();
+    await signIn(qa, fx.tokens.qa, 'qa');
+    await qa.goto(`${fx.url}/ui/#/rollouts/${LIFE}`);
+    await expect.poll(() => qa.getByTestId('rollout-state').textContent()).toMatch(/running/);
+    await expect.poll(() => qa.locator('table.failing tbody th').allTextContents()).toEqual(['sim-9-4', 'sim-9-12', 'sim-9-30']);
+    expect(await qa.getByRole('button', { name: 'Change failure policy' }).count()).toBe(0);
+    await qa.goto(`${fx.url}/ui/#/devices/sim-9-7`);
+    await qa.getByRole('region', { name: `Rollout ${LIFE}` }).waitFor();
+    expect(await qa.getByRole('button', { name: 'Decommission' }).count()).toBe(0);
+    expect(await qa.getByRole('button', { name: 'Cancel update' }).count()).toBe(0);
+    await qa.goto(`${fx.url}/ui/#/releases/${RELEASE}`);
+    await qa.locator('dl.facts').waitFor();
+    expect(await qa.getByRole('button', { name: 'Withdraw release' }).count()).toBe(0);
+
+    const page = await open();
+    await signIn(page, fx.tokens.rm, 'release-manager');
+    const dialog = page.getByRole('dialog');
+    const policy = async () => (await fx.api<{ failurePolicy: Record<string, number> }>('GET', `/v1/rollouts/${LIFE}`, fx.tokens.viewer)).body.failurePolicy;
+    await page.goto(`${fx.url}/ui/#/rollouts/${LIFE}`);
+    await expect.poll(() => page.getByTestId('rollout-state').textContent()).toMatch(/running/);
+    await page.getByRole('button', { name: 'Change failure policy' }).click();
+    await dialog.getByLabel('Failure threshold (%)').fill('95 %');
+    expect(await dialog.getByRole('button', { name: 'Save policy' }).isDisabled()).toBe(true);
+    await dialog.getByLabel('Failure threshold (%)').fill('95');
+    await dialog.getByLabel('Minimum terminal reports').fill('50');
+    await dialog.getByLabel('Reason (optional)').fill('bench units flash slowly');
+    await dialog.getByRole('button', { name: 'Save policy' }).click();
+    await expect.poll(policy).toEqual({ maxFailureBasisPoints: 9500, minTerminalReports: 50, reportTimeoutSeconds: 3600 });
+    await page.getByText('Failure policy changed.').waitFor();
+    // The rollout moves on while the form is open: the server's refusal (§7 error) is shown as it said it.
+    await page.getByRole('button', { name: 'Change failure policy' }).click();
+    expect((await fx.api('POST', `/v1/rollouts/${LIFE}/halt`, fx.tokens.rm, { reason: 'bench check' })).status).toBe(200);
+    await dialog.getByRole('button', { name: 'Save policy' }).click();
+    await expect.poll(() => page.locator('.actions [role="status"]').allTextContents()).toContainEqual(expect.stringMatching(/^Change refused: .+ \(409 invalid_transition\)$/));
+    expect((await fx.api('POST', `/v1/rollouts/${LIFE}/resume`, fx.tokens.rm, { acknowledgeHalt: true, reason: 'bench check over' })).status).toBe(200);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('chart-markers').textContent()).toMatch(
+      /■ halted at .+ UTC by operator:ui-release-manager\(release-manager\); ▶ resumed at .+ UTC by operator:ui-release-manager\(release-manager\)\./,
+    );
+
+    // One device's update cancelled from its page: counted apart, and the button no longer applies.
+    await page.goto(`${fx.url}/ui/#/devices/sim-9-7`);
+    const inRollout = page.getByRole('region', { name: `Rollout ${LIFE}` });
+    await expect.poll(() => inRollout.textContent()).toMatch(/now silent/);
+    await inRollout.getByRole('button', { name: 'Cancel update' }).click();
+    await dialog.getByRole('button', { name: 'Cancel update' }).click();
+    await page.getByText('Update cancelled.').waitFor();
+    const cancelled = async () => (await fx.api<{ devices: { deviceId: string }[] }>('GET', `/v1/rollouts/${LIFE}/devices?state=cancelled`, fx.tokens.viewer)).body.devices.map((d) => d.deviceId);
+    expect(await cancelled()).toEqual(['sim-9-7']);
+    await expect.poll(() => inRollout.textContent()).toMatch(/now cancelled/);
+    expect(await inRollout.getByRole('button', { name: 'Cancel update' }).isDisabled()).toBe(true);
+
+    // Decommissioned after a question whose safe answer has the focus; its token is refused from then on.
+    await page.getByRole('button', { name: 'Decommission' }).click();
+    expect(await dialog.getByRole('button', { name: 'Keep as is' }).evaluate((b) => b === document.activeElement)).toBe(true);
+    await dialog.getByRole('button', { name: 'Decommission' }).click();
+    await expect.poll(() => page.getByTestId('decommissioned').textContent()).toMatch(/ UTC: its token is refused$/);
+    expect(await page.getByRole('button', { name: 'Decommission' }).isDisabled()).toBe(true);
+    expect((await fx.api('GET', '/v1/devices/sim-9-7/update?version=1.4.1', deviceTokens.get('sim-9-7') as string)).status).toBe(401);
+
+    // The release withdrawn with a reason, which it asks for first.
+    await page.goto(`${fx.url}/ui/#/releases/${RELEASE}`);
+    await page.getByRole('button', { name: 'Withdraw release' }).click();
+    const withdraw = dialog.getByRole('button', { name: 'Withdraw release' });
+    expect(await withdraw.isDisabled()).toBe(true);
+    await dialog.getByLabel('Reason').fill('bricks bench units on flash write');
+    await withdraw.click();
+    await expect.poll(() => page.getByTestId('release-withdrawn').textContent()).toMatch(/bricks bench units on flash write \(offered by no rollout\)$/);
+    expect((await fx.api<{ withdrawal: { signed: { reason: string } } }>('GET', `/v1/releases/${RELEASE}`, fx.tokens.viewer)).body.withdrawal.signed.reason).toBe('bricks bench units on flash write');
+    expect(await page.getByRole('button', { name: 'Withdraw release' }).isDisabled()).toBe(true);
+    await expectNoProblems();
+  });
 });

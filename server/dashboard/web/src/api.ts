@@ -9,7 +9,8 @@ export class ApiError extends Error {
   }
 }
 
-export type Api = <T>(method: 'GET' | 'POST', path: string, body?: unknown) => Promise<T>;
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Api = <T>(method: Method, path: string, body?: unknown) => Promise<T>;
 
 /**
  * A client bound to one token. The token travels only in the Authorization
@@ -17,7 +18,7 @@ export type Api = <T>(method: 'GET' | 'POST', path: string, body?: unknown) => P
  * so an expired or revoked token ends the session with a message.
  */
 export function apiClient(token: string, onUnauthorized: (message: string) => void): Api {
-  return async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
+  return async <T>(method: Method, path: string, body?: unknown): Promise<T> => {
     const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;

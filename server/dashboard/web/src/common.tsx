@@ -67,7 +67,11 @@ export function Section({ title, children, id }: { title: string; children: Comp
   );
 }
 
-/** A modal question (Halt, Cancel, a halted rollout's Resume): the native <dialog>, so Escape and focus work. */
+/**
+ * A modal question (Halt, Cancel, a halted rollout's Resume, the fleet-lifecycle actions): the native <dialog>,
+ * so Escape and focus work. `children` are fields asked besides the reason; while `blocked` names what is wrong
+ * with them, the confirm button stays disabled.
+ */
 export function Confirm(props: {
   title: string;
   text: string;
@@ -75,6 +79,8 @@ export function Confirm(props: {
   /** Required (a halted rollout's Resume), optional (Halt: kept on the record when given), or not asked. */
   askReason?: boolean;
   offerReason?: boolean;
+  children?: ComponentChildren;
+  blocked?: string;
   onConfirm: (reason: string) => void;
   onClose: () => void;
 }) {
@@ -86,7 +92,7 @@ export function Confirm(props: {
   }, []);
   // The server takes 3 to 500 characters (manifests/schema/api/rollout-*.schema.json).
   const given = reason.trim().length;
-  const ready = props.askReason ? given >= 3 : given === 0 || given >= 3;
+  const ready = (props.askReason ? given >= 3 : given === 0 || given >= 3) && !props.blocked;
   return (
     <dialog ref={ref} aria-labelledby="confirm-title" onClose={props.onClose} onCancel={props.onClose}>
       <form
@@ -100,6 +106,12 @@ export function Confirm(props: {
       >
         <h2 id="confirm-title">{props.title}</h2>
         <p>{props.text}</p>
+        {props.children}
+        {props.blocked && (
+          <p class="problem" role="alert">
+            {props.blocked}
+          </p>
+        )}
         {(props.askReason || props.offerReason) && (
           <p>
             <label for="confirm-reason">{props.askReason ? 'Reason' : 'Reason (optional)'}</label>
@@ -110,7 +122,8 @@ export function Confirm(props: {
           <button type="submit" disabled={!ready}>
             {props.confirmLabel}
           </button>
-          <button type="button" autoFocus={!props.askReason} onClick={() => ref.current?.close()}>
+          {/* The safe choice has the focus, unless there is something to type first. */}
+          <button type="button" autoFocus={!props.askReason && !props.children} onClick={() => ref.current?.close()}>
             Keep as is
           </button>
         </div>

@@ -1,19 +1,25 @@
 import { useState } from 'preact/hooks';
 import { enc } from './api.js';
 import type { Session } from './app.js';
-import { messageOf, Problem, Section, useLoad } from './common.js';
+import { Problem, Section, useLoad } from './common.js';
 import { json, when } from './format.js';
+import { LifecycleButton } from './lifecycle-actions.js';
+import { PendingDevices } from './pending-devices.js';
 import { href } from './route.js';
-import type { DeviceDetail, DevicePage, PendingDevice } from './types.js';
+import type { CancelUpdate, DeviceDetail, DevicePage } from './types.js';
 
 const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** The first page shown before any search (issue 18: the page was empty until one). */
+const FIRST_PAGE = new URLSearchParams({ limit: '50' }).toString();
+/** A device's states in a rollout while its offer is still open (protocol §7 cancel-update; `cancelled` answers the same again). */
+const OPEN_STATES = new Set(['silent', 'received', 'downloading', 'downloaded', 'installing']);
 
 /** Look a device up by id, or list devices by model, cohort and state (GET /v1/devices). */
 export function DevicesPage({ session }: { session: Session }) {
   const [id, setId] = useState('');
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const [filters, setFilters] = useState({ model: '', cohort: '', state: '' });
-  const [query, setQuery] = useState<string | undefined>(undefined);
+  const [query, setQuery] = useState<string | undefined>(FIRST_PAGE);
   // GET /v1/devices walks the fleet in bounded steps: a page may be short while more may match further on.
   const [cursors, setCursors] = useState<string[]>(['']);
   const cursor = cursors[cursors.length - 1] ?? '';
@@ -143,7 +149,27 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
             <dd>{when(d.enrolledAt)}</dd>
             <dt>Last seen</dt>
             <dd>{when(d.lastSeen)}</dd>
+            {d.decommissionedAt && (
+              <>
+                <dt>Decommissioned</dt>
+                <dd data-testid="decommissioned">{when(d.decommissionedAt)}: its token is refused</dd>
+              </>
+            )}
           </dl>
+          <LifecycleButton
+            session={session}
+            action="decommission"
+            label="Decommission"
+            disabled={d.decommissionedAt !== null}
+            question={{
+              title: `Decommission device ${id}?`,
+              text: 'Its token is refused from its next request on; its history stays for the record. Enrolling it again needs an enrollment credential.',
+              confirmLabel: 'Decommission',
+            }}
+            done="Decommissioned."
+            call={() => session.api('DELETE', `/v1/devices/${enc(id)}`)}
+            onDone={dev.reload}
+          />
           {d.rollouts.length === 0 && <p>No rollout has offered this device a release.</p>}
           {d.rollouts.map((r) => (
             <Section key={r.rolloutId} id={`rollout-${r.rolloutId}`} title={`Rollout ${r.rolloutId}`}>
@@ -157,6 +183,20 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
                   </>
                 ) : null}
               </p>
+              <LifecycleButton
+                session={session}
+                action="cancel-update"
+                label="Cancel update"
+                disabled={!OPEN_STATES.has(r.state) || r.rolloutState === 'cancelled'}
+                question={{
+                  title: `Cancel ${id}'s update in rollout ${r.rolloutId}?`,
+                  text: "The device's open offer is withdrawn: it is not offered this release again, and it counts as cancelled, apart from failures.",
+                  confirmLabel: 'Cancel update',
+                }}
+                done="Update cancelled."
+                call={() => session.api('POST', `/v1/devices/${enc(id)}/cancel-update`, { rolloutId: r.rolloutId } satisfies CancelUpdate)}
+                onDone={dev.reload}
+              />
               <div class="table-wrap">
                 <table>
                   <thead>
@@ -190,80 +230,5 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
         </>
       )}
     </>
-  );
-}
-
-/**
- * protocol §12 device admission: devices (stock Mender clients) that asked
- * to be admitted, with `Accept` and `Reject` buttons for release managers
- * (and admin) — the same rule the server enforces; others see the list only.
- */
-function PendingDevices({ session }: { session: Session }) {
-  const [reloads, setReloads] = useState(0);
-  const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | undefined>(undefined);
-  const pending = useLoad(() => session.api<{ devices: PendingDevice[]; nextCursor: string | null }>('GET', '/v1/devices?admission=pending&limit=100'), `pending:${reloads}`);
-  const mayDecide = session.role === 'admin' || session.role === 'release-manager';
-  const decide = async (d: PendingDevice, decision: 'accept' | 'reject') => {
-    setBusy(true);
-    setOutcome(undefined);
-    try {
-      await session.api('POST', `/v1/devices/${enc(d.deviceId)}/${decision}`, decision === 'accept' ? { keySha256: d.keySha256 } : {});
-      setOutcome({ ok: true, text: `${d.deviceId} ${decision === 'accept' ? 'accepted' : 'rejected'}.` });
-    } catch (e) {
-      setOutcome({ ok: false, text: `${decision === 'accept' ? 'Accept' : 'Reject'} refused: ${messageOf(e)}` });
-    } finally {
-      setBusy(false);
-      setReloads((n) => n + 1);
-    }
-  };
-  const list = pending.data?.devices ?? [];
-  return (
-    <Section title="Waiting to be admitted">
-      <Problem text={pending.error} />
-      {outcome && (
-        <p role="status" class={outcome.ok ? 'ok' : 'problem'}>
-          {outcome.text}
-        </p>
-      )}
-      {pending.data && list.length === 0 && <p>No device is waiting to be admitted.</p>}
-      {list.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Device</th>
-                <th scope="col">Identity</th>
-                <th scope="col">Key SHA-256</th>
-                <th scope="col">Asked</th>
-                <th scope="col">Decision</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((d) => (
-                <tr key={`${d.deviceId}:${d.keySha256}`}>
-                  <th scope="row">{d.deviceId}</th>
-                  <td class="device-text">
-                    <code>{json(d.idData)}</code>
-                  </td>
-                  <td>
-                    <code title={d.keySha256}>{d.keySha256.slice(0, 16)}…</code>
-                  </td>
-                  <td>{when(d.requestedAt)}</td>
-                  <td>
-                    <button type="button" disabled={!mayDecide || busy} aria-label={`Accept ${d.deviceId}`} onClick={() => void decide(d, 'accept')}>
-                      Accept
-                    </button>{' '}
-                    <button type="button" disabled={!mayDecide || busy} aria-label={`Reject ${d.deviceId}`} onClick={() => void decide(d, 'reject')}>
-                      Reject
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </Section>
   );
 }

@@ -2,8 +2,9 @@ import { allPages, enc } from './api.js';
 import type { Session } from './app.js';
 import { Problem, Section, useLoad } from './common.js';
 import { json, short, when } from './format.js';
+import { LifecycleButton } from './lifecycle-actions.js';
 import { href } from './route.js';
-import type { Policy, ReleaseView } from './types.js';
+import type { Policy, ReleaseView, ReleaseWithdraw } from './types.js';
 
 export function ReleasesPage({ session }: { session: Session }) {
   const list = useLoad(() => allPages<ReleaseView>(session.api, '/v1/releases', 'releases', 100), 'releases');
@@ -107,6 +108,21 @@ export function ReleasePage({ id, session }: { id: string; session: Session }) {
               <code class="wrap">{r.manifestSha256}</code>
             </dd>
           </dl>
+          <LifecycleButton
+            session={session}
+            action="withdraw-release"
+            label="Withdraw release"
+            disabled={Boolean(r.withdrawal)}
+            question={{
+              title: `Withdraw release ${id}?`,
+              text: 'No rollout offers it any more: polls stop carrying it and a device that has not installed it does not start. The withdrawal is signed into the transparency log with your reason, and cannot be undone.',
+              confirmLabel: 'Withdraw release',
+              askReason: true,
+            }}
+            done="Withdrawn."
+            call={(reason) => session.api('POST', `/v1/releases/${enc(id)}/withdraw`, { reason } satisfies ReleaseWithdraw)}
+            onDone={rel.reload}
+          />
           {s.notes && <p class="notes">{s.notes}</p>}
           <Section title="Settings it changes">
             {s.settings.length === 0 ? (

@@ -3,6 +3,7 @@ import { allPages, enc } from './api.js';
 import type { Session } from './app.js';
 import { Problem, Section, StateBadge, useLoad } from './common.js';
 import { FailureChart } from './failure-chart.js';
+import { FailurePolicyEditor } from './failure-policy-editor.js';
 import { duration, percent, when } from './format.js';
 import { href } from './route.js';
 import { RolloutActions } from './rollout-actions.js';
@@ -110,6 +111,7 @@ export function RolloutPage({ id, session }: { id: string; session: Session }) {
         </div>
       )}
       <RolloutActions rollout={rollout} session={session} onDone={detail.reload} />
+      <FailurePolicyEditor rollout={rollout} session={session} onDone={detail.reload} />
       <p class="muted" role="status">
         {state === 'running' ? `Refreshes every ${REFRESH_MS / 1000} s while running. ` : ''}
         {detail.loading ? 'Refreshing…' : ''}
@@ -160,7 +162,7 @@ export function RolloutPage({ id, session }: { id: string; session: Session }) {
         </div>
       </Section>
       <Funnel status={status} />
-      <FailureChart timeline={timeline} />
+      <FailureChart timeline={timeline} history={history} />
       <Compliance status={status} policy={policy.data} />
       <SilentDevices status={status} />
       <FailingDevices rolloutId={rollout.id} session={session} refreshKey={rollout.updatedAt + status.reported} />

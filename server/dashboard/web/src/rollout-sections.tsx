@@ -1,27 +1,42 @@
 import { useState } from 'preact/hooks';
-import { enc } from './api.js';
+import { allPages, enc } from './api.js';
 import type { Session } from './app.js';
 import { Problem, Section, useLoad } from './common.js';
-import { json, when } from './format.js';
+import { json, naturalCompare, when } from './format.js';
+import { meaningOf } from './report-tones.js';
 import { href } from './route.js';
-import type { Policy, RolloutDevicesPage, RolloutStatus } from './types.js';
+import type { Policy, RolloutDevice, RolloutStatus } from './types.js';
 
 const FUNNEL = ['received', 'downloading', 'downloaded', 'installing', 'applied'];
 // `cancelled`: an operator withdrew the offer (protocol §7 cancel-update), apart from failures.
 const ENDS = ['failed', 'rolled_back', 'rejected', 'timed_out', 'declined', 'cancelled'];
 
-/** Counts per report state (latest state per device), against the devices offered. */
+/**
+ * Counts per report state (latest state per device), against the devices
+ * offered. Each bar is coloured by what the state means and says it in words
+ * beside it (issue 18: success green, failures red, in progress blue, no
+ * report grey), never by colour alone.
+ */
 export function Funnel({ status }: { status: RolloutStatus }) {
   const max = Math.max(1, status.offered);
-  const row = (label: string, n: number) => (
-    <tr key={label}>
-      <th scope="row">{label}</th>
-      <td class="num">{n}</td>
-      <td>
-        <meter min={0} max={max} value={n} aria-label={`${label}: ${n} of ${status.offered} offered`} />
-      </td>
-    </tr>
-  );
+  const row = (label: string, n: number, state = label) => {
+    const m = meaningOf(state);
+    return (
+      <tr key={label} class={`tone-${m.tone}`}>
+        <th scope="row">{label}</th>
+        <td class="num">{n}</td>
+        <td>
+          <div class="bar" role="meter" aria-valuemin={0} aria-valuemax={max} aria-valuenow={n} aria-label={`${label}: ${n} of ${status.offered} offered, ${m.words}`}>
+            <span class="bar-fill" style={{ width: `${Math.min(100, (n / max) * 100)}%` }} />
+          </div>
+          <span class="tone-words">
+            <span aria-hidden="true">{m.mark} </span>
+            {m.words}
+          </span>
+        </td>
+      </tr>
+    );
+  };
   const silent = status.stages.reduce((n, s) => n + s.silent, 0);
   return (
     <Section title="Report states">
@@ -36,7 +51,7 @@ export function Funnel({ status }: { status: RolloutStatus }) {
           </thead>
           <tbody>
             {row('offered', status.offered)}
-            {row('silent (no report yet)', silent)}
+            {row('silent (no report yet)', silent, 'silent')}
             {FUNNEL.map((s) => row(s, status.counts[s] ?? 0))}
             {ENDS.map((s) => row(s, status.counts[s] ?? 0))}
           </tbody>
@@ -136,7 +151,7 @@ export function SilentDevices({ status }: { status: RolloutStatus }) {
               </tr>
             </thead>
             <tbody>
-              {status.silentDevices.map((d) => (
+              {[...status.silentDevices].sort((a, b) => naturalCompare(a.deviceId, b.deviceId)).map((d) => (
                 <tr key={d.deviceId}>
                   <th scope="row">
                     <a href={href.device(d.deviceId)}>{d.deviceId}</a>
@@ -156,21 +171,28 @@ export function SilentDevices({ status }: { status: RolloutStatus }) {
 
 const FAILING_STATES = ['failed', 'rolled_back', 'rejected', 'timed_out'];
 const FAILING_PAGE = 20;
+/** The server pages by id as text; these are fetched whole (up to this many) to be read in natural order. */
+const FAILING_MAX = 5000;
+const SERVER_PAGE = 1000;
 
-/** Failing devices with what they said went wrong, paged by the server (GET …/devices?state=). */
+/**
+ * Failing devices with what they said went wrong (GET …/devices?state=), in
+ * natural order of their ids (issue 18: sim-9-4 before sim-9-12), paged here.
+ */
 export function FailingDevices({ rolloutId, session, refreshKey }: { rolloutId: string; session: Session; refreshKey: string }) {
   const [state, setState] = useState('failed');
-  const [cursors, setCursors] = useState<string[]>(['']);
-  const cursor = cursors[cursors.length - 1] ?? '';
-  const page = useLoad(
-    () =>
-      session.api<RolloutDevicesPage>(
-        'GET',
-        `/v1/rollouts/${enc(rolloutId)}/devices?state=${state}&limit=${FAILING_PAGE}${cursor ? `&cursor=${enc(cursor)}` : ''}`,
-      ),
-    `${rolloutId}:${state}:${cursor}:${refreshKey}`,
+  const [pageNo, setPageNo] = useState(0);
+  const list = useLoad(
+    async () => {
+      const all = await allPages<RolloutDevice>(session.api, `/v1/rollouts/${enc(rolloutId)}/devices?state=${state}`, 'devices', SERVER_PAGE, FAILING_MAX / SERVER_PAGE);
+      return all.sort((a, b) => naturalCompare(a.deviceId, b.deviceId));
+    },
+    `${rolloutId}:${state}:${refreshKey}`,
   );
-  const devices = page.data?.devices ?? [];
+  const all = list.data ?? [];
+  const pages = Math.max(1, Math.ceil(all.length / FAILING_PAGE));
+  const shown = Math.min(pageNo, pages - 1);
+  const devices = all.slice(shown * FAILING_PAGE, (shown + 1) * FAILING_PAGE);
   return (
     <Section title="Failing devices">
       <div class="toolbar">
@@ -180,7 +202,7 @@ export function FailingDevices({ rolloutId, session, refreshKey }: { rolloutId: 
           value={state}
           onChange={(e) => {
             setState(e.currentTarget.value);
-            setCursors(['']);
+            setPageNo(0);
           }}
         >
           {FAILING_STATES.map((s) => (
@@ -189,8 +211,13 @@ export function FailingDevices({ rolloutId, session, refreshKey }: { rolloutId: 
             </option>
           ))}
         </select>
+        {all.length > 0 && (
+          <span class="muted">
+            {all.length >= FAILING_MAX ? `the first ${FAILING_MAX} by id` : `${all.length} devices`}, page {shown + 1} of {pages}
+          </span>
+        )}
       </div>
-      <Problem text={page.error} />
+      <Problem text={list.error} />
       <div class="table-wrap">
         <table class="failing">
           <thead>
@@ -218,19 +245,19 @@ export function FailingDevices({ rolloutId, session, refreshKey }: { rolloutId: 
                 <td>{when(d.stateAt)}</td>
               </tr>
             ))}
-            {!page.loading && devices.length === 0 && (
+            {list.data && all.length === 0 && (
               <tr>
-                <td colSpan={6}>No {state} devices{cursors.length > 1 ? ' on this page' : ''}.</td>
+                <td colSpan={6}>No {state} devices.</td>
               </tr>
             )}
           </tbody>
         </table>
       </div>
       <nav class="pager" aria-label="Failing device pages">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+        <button type="button" disabled={shown === 0} onClick={() => setPageNo(shown - 1)}>
           Previous
         </button>
-        <button type="button" disabled={!page.data?.nextCursor} onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}>
+        <button type="button" disabled={shown >= pages - 1} onClick={() => setPageNo(shown + 1)}>
           Next
         </button>
       </nav>

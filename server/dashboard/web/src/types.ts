@@ -28,6 +28,9 @@ export type DevicePage = Api.DevicePage;
 export type DeviceSummary = Api.DevicePage['devices'][number];
 export type DeviceDetail = Api.DeviceDetail;
 export type DeviceReport = Api.DeviceDetail['rollouts'][number]['reports'][number];
+export type RolloutUpdate = Api.RolloutUpdate;
+export type CancelUpdate = Api.CancelUpdate;
+export type ReleaseWithdraw = Api.ReleaseWithdraw;
 
 /** GET /v1/devices?admission=pending: a device that asked to be admitted (protocol §12). */
 export interface PendingDevice {
