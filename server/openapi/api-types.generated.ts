@@ -426,7 +426,14 @@ export interface DdiDeploymentBase {
   id: string;
   deployment: {
     download: "attempt" | "forced";
-    update: "attempt" | "forced";
+    /**
+     * skip: outside the stage's maintenance window (protocol §7): download, do not install yet
+     */
+    update: "attempt" | "forced" | "skip";
+    /**
+     * present with update skip: the stage's maintenance window is closed now
+     */
+    maintenanceWindow?: "unavailable";
     chunks: {
       part: "os";
       /**
