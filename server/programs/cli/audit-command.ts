@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { toHex } from '../../protocol/crypto/encoding.js';
 import { onlineKeysOf, proofHashes, type KeptCheckpoint } from '../agent/verify-log.js';
 import { parseCheckpoint, verifyCheckpoint, type ParsedCheckpoint } from '../../protocol/transparency/checkpoint.js';
@@ -11,7 +10,7 @@ import { LogReplay, type EntryFailure } from './log-audit.js';
 import { table } from './text-table.js';
 import { resolveRoot } from './trust-chain.js';
 
-interface AuditFlags {
+export interface AuditFlags {
   server: string;
   root: string;
   state?: string;
@@ -144,18 +143,3 @@ function print(io: CliIo, flags: AuditFlags, replay: LogReplay, total: number, c
 }
 
 /** `ota audit` — and the command other audit subcommands (e.g. `ota audit log`) hang from. */
-export function registerAudit(program: Command, io: CliIo, exit: (code: number) => void): Command {
-  return program
-    .command('audit')
-    .description('audit the transparency log (protocol §8) from a trusted root: every entry, the tree, the signed checkpoint')
-    // Checked in the action, not as commander's required options: those would also be demanded of subcommands.
-    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (required)')
-    .option('--root <path>', 'the trusted root: a root.json (normally v1, as devices ship) or a trust folder (required)')
-    .option('--state <file>', 'checkpoint kept from the last audit: prove the log extends it, then keep the new one')
-    .option('--json', 'print the result as JSON')
-    .action(async (flags: Partial<AuditFlags>) => {
-      if (flags.server === undefined || flags.root === undefined) throw new CliError(`ota audit needs ${flags.server === undefined ? '--server' : '--root'}`);
-      exit(await auditTransparencyLog(flags as AuditFlags, io));
-    });
-}
-
