@@ -3,7 +3,8 @@
 // (server/, bench/, manifests/, the tsconfigs, package.json) is newer than
 // the last build's dist/server/main.js, which every tsc run rewrites. Build
 // output goes to stderr: stdout is the server's JSON log. An
-// already built tree starts in well under a second instead of a full tsc.
+// already built tree restarts in a second or two (README, Quick start)
+// instead of after a full tsc.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';

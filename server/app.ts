@@ -20,6 +20,8 @@ import { limitPrincipal } from './http/rate-limit.js';
 import { refuseNul, refuseTransferCoding } from './http/server-limits.js';
 import { createRequestObserver, observeRequests, type RequestObserver } from './http/request-observer.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
+import { API_ROUTES } from './openapi/api-routes.js';
+import { refuseUnknownPaths } from './openapi/known-paths.js';
 import { openApiRoutes } from './openapi/openapi-routes.js';
 import { releaseRoutes } from './releases/release-routes.js';
 import { logRoutes } from './transparency/log-routes.js';
@@ -111,6 +113,8 @@ export function createExpressApp(ctx: AppContext, observer: RequestObserver, lim
   // protocol §11: the hawkBit DDI gateway authenticates its own schemes (TargetToken, GatewayToken).
   app.use(ddiRoutes(ddiRouteDeps(ctx, observer, limiter)));
 
+  // protocol §7: a path no route answers is 404 with or without a token (checked before the token).
+  app.use(refuseUnknownPaths(API_ROUTES));
   app.use(authenticate([operatorResolver(ctx), deviceTokenResolver(ctx.devices)]));
   app.use(limiter);
   app.use(whoamiRoutes());

@@ -4,7 +4,7 @@ import { startServer } from './serve.js';
 /** `npm start`: configuration from the environment (PORT, HOST, OTA_*), see README. */
 async function main(): Promise<void> {
   const running = await startServer(loadConfig());
-  const stop = () => void running.close().then(() => process.exit(0));
+  const stop = (signal: NodeJS.Signals) => void running.close(signal).then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

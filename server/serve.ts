@@ -15,7 +15,7 @@ import { createAuditStore } from './audit/audit-store.js';
 import { createTrustState } from './trust/trust-state.js';
 import { toTimestamp } from './protocol/trust/time.js';
 import type { OperatorRole } from './auth/principal.js';
-import { demoCommands, prepareDemo } from './demo/demo-setup.js';
+import { DEMO_ROLLOUT_ID, demoCommands, prepareDemo } from './demo/demo-setup.js';
 import { lockDataFolder, type DataLock } from './data-folder/data-lock.js';
 import { bindingOf, checkTrustBinding } from './data-folder/trust-binding.js';
 import { createTrustBindingStore } from './data-folder/trust-binding-store.js';
@@ -26,7 +26,8 @@ export interface Running {
   ctx: AppContext;
   server: Server;
   url: string;
-  close(): Promise<void>;
+  /** Stops serving and closes the database; `reason` (a signal's name...) goes into the last log line. */
+  close(reason?: string): Promise<void>;
 }
 
 const DEV_ROLES: OperatorRole[] = ['admin', 'release-manager', 'qa', 'viewer', 'enroller'];
@@ -174,7 +175,11 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
       if (demo) out(`demo: example opt-in release published; rollout ${demo.rolloutId} running (qa → all 10% → all 100%)`);
       const [enrollCmd, pollCmd] = demoCommands(url, tokens.path);
       out(`enroll the demo device:\n  ${enrollCmd}`);
-      out(`poll for its update:\n  ${pollCmd}`);
+      // Only while the demo rollout runs (protocol §5: paused serves no new offers, halted and cancelled
+      // none); once it was cancelled or completed the demo is over and there is nothing to try.
+      const state = (await ctx.rollouts.get(DEMO_ROLLOUT_ID))?.state;
+      if (state === 'running') out(`poll for its update:\n  ${pollCmd}`);
+      else out(`demo: rollout ${DEMO_ROLLOUT_ID} is ${state ?? 'gone'}: no demo poll command (it would offer nothing new)`);
     }
     out(`health: curl ${url}/healthz   trust root: curl ${url}/v1/trust/root`);
   }
@@ -182,7 +187,7 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   await leadership.start();
   const timers = startBackgroundWork(ctx, leadership);
   let closing: Promise<void> | undefined;
-  const close = () =>
+  const close = (reason = 'closed by its caller') =>
     (closing ??= (async () => {
       for (const t of timers) clearInterval(t);
       load.stop();
@@ -198,6 +203,8 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
       await ctx.tokenUsage.flush().catch((err: unknown) => ctx.logger.error({ err }, 'last token last-used flush failed'));
       await sql.close();
       lock?.release();
+      // The counterpart of 'server listening': when and why this process stopped serving.
+      ctx.logger.info({ reason, url }, 'server stopped');
     })());
   return { ctx, server, url, close };
 }

@@ -111,9 +111,9 @@ export async function superviseWorkers(opts: SuperviseOptions): Promise<number> 
   return failed ? 1 : 0;
 }
 
-/** A node:cluster worker running this same command line (the worker path of `ota serve`). */
-export function forkClusterWorker(): WorkerProcess {
-  const worker = cluster.fork();
+/** A node:cluster worker running this same command line (the worker path of `ota serve`), with `env` added to its environment. */
+export function forkClusterWorker(env: Record<string, string> = {}): WorkerProcess {
+  const worker = cluster.fork(env);
   return {
     get pid() {
       return worker.process.pid;

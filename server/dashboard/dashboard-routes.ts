@@ -33,10 +33,12 @@ const secure = (res: Response): void => {
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
 };
 
-/** GET /ui/ and its assets: public files (the data behind them needs a token). */
+/** GET /ui/ and its assets: public files (the data behind them needs a token); `GET /` leads there. */
 export function dashboardRoutes(dir = defaultDashboardDir()): Router {
   const router = Router();
   const index = join(dir, 'index.html');
+  // protocol §7: `GET /` sends a browser to the dashboard (a redirect that may change, so not permanent).
+  router.get('/', (_req, res) => res.redirect(302, '/ui/'));
   // Non-strict routing matches /ui and /ui/ alike: the bare one is sent to the page's own URL.
   router.get('/ui', (req, res) => {
     secure(res);

@@ -14,6 +14,9 @@ import { DEMO_DEVICE } from './demo-device.js';
 
 export { DEMO_DEVICE };
 
+/** The demo's staged rollout (the start-up banner asks for its state). */
+export const DEMO_ROLLOUT_ID = 'cloud-optin-demo';
+
 /** The deterministic 1 MiB stand-in image the example manifest pins (manifests/examples/README.md). */
 export function demoImage(): Buffer {
   return Buffer.alloc(1024 * 1024, 'redmi-1s 1.4.3\n');
@@ -44,7 +47,7 @@ export async function prepareDemo(ctx: AppContext, devKeysDir: string): Promise<
   await ctx.cohorts.refresh();
   const rollout = await ctx.rolloutService.create(
     {
-      id: 'cloud-optin-demo',
+      id: DEMO_ROLLOUT_ID,
       releaseId: signed.id,
       stages: [
         { cohort: 'qa', basisPoints: 10000, minDwellSeconds: 3600, autoAdvance: false },

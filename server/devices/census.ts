@@ -23,9 +23,10 @@ const SLICE = 500;
  * Eligible-device counts need every device's bucket, so they cannot be O(1)
  * per status call. The census walks the fleet in small slices between
  * event-loop turns (never blocking polls for long) and status shows the
- * latest figures with their age. Installed versions are the last polled.
+ * latest figures with their age. Installed versions are the last polled;
+ * decommissioned devices are not counted.
  */
-export function createCensus(devices: Pick<DeviceStore, 'after'>, live: LiveRollouts, cohorts: CohortStore, now: () => Date, onError: (err: unknown) => void = () => {}) {
+export function createCensus(devices: Pick<DeviceStore, 'inServiceAfter'>, live: LiveRollouts, cohorts: CohortStore, now: () => Date, onError: (err: unknown) => void = () => {}) {
   let figures = new Map<string, CensusFigures>();
   let running: Promise<void> | undefined;
   let again = false;
@@ -49,7 +50,8 @@ export function createCensus(devices: Pick<DeviceStore, 'after'>, live: LiveRoll
     const next = new Map(rollouts.map((r) => [r.id, { eligible: 0, perStage: r.stages.map(() => 0), computedAt: 0, devicesScanned: 0 }]));
     let scanned = 0;
     for (let after = ''; ;) {
-      const rows = await devices.after(after, SLICE);
+      // protocol §7 fleet lifecycle: a decommissioned device is refused every request, so no stage reaches it.
+      const rows = await devices.inServiceAfter(after, SLICE);
       for (const device of rows) {
         const inCohort = (name: string): boolean => {
           if (name === ALL_COHORT) return true;
@@ -71,6 +73,9 @@ export function createCensus(devices: Pick<DeviceStore, 'after'>, live: LiveRoll
     }
     const at = now().getTime();
     for (const f of next.values()) Object.assign(f, { computedAt: at, devicesScanned: scanned });
+    // A rollout that stopped serving (halted, cancelled, withdrawn) keeps the figures of its last
+    // pass, with their age, rather than losing them: status then reads "as of" instead of nothing.
+    for (const [id, f] of figures) if (!next.has(id)) next.set(id, f);
     figures = next;
   };
 

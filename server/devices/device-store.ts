@@ -183,6 +183,9 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
     /** The next `limit` devices by id after `afterId` (operators' listing walks the table in windows). */
     after: async (afterId: string, limit: number): Promise<Device[]> =>
       (await sql.all<DeviceRow>(`${COLUMNS} WHERE id > ? ORDER BY id LIMIT ?`, [afterId, limit])).map(toDevice),
+    /** As `after`, skipping decommissioned devices (protocol §7): the eligibility census walks these. */
+    inServiceAfter: async (afterId: string, limit: number): Promise<Device[]> =>
+      (await sql.all<DeviceRow>(`${COLUMNS} WHERE id > ? AND decommissioned_at IS NULL ORDER BY id LIMIT ?`, [afterId, limit])).map(toDevice),
     lastSeen: (id: string): Promise<number | undefined> => sql.value<number>('SELECT last_seen FROM devices WHERE id = ?', [id]),
   };
 }

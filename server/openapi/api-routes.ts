@@ -84,6 +84,7 @@ const rolloutActions: ApiRoute[] = Object.entries(ACTION_ROLES).map(([action, ro
 /** Every route the server answers. Path parameters take their schema from PATH_PARAMS (openapi-document.ts). */
 export const API_ROUTES: ApiRoute[] = [
   // Public
+  { method: 'get', path: '/', summary: 'Sends a browser to the QA dashboard at /ui/ (protocol §7, §10)', auth: 'public', tag: 'operations', responses: { 302: { description: 'redirect to /ui/ (Location header)', empty: true } } },
   { method: 'get', path: '/healthz', summary: 'Liveness, database and trust versions', auth: 'public', tag: 'operations', responses: { 200: json('healthy', R.health), 503: json('degraded: the database is not answering', R.health) } },
   { method: 'get', path: '/v1/openapi.json', summary: 'This document (OpenAPI 3.1)', auth: 'public', tag: 'operations', responses: { 200: 'the OpenAPI document' } },
   { method: 'get', path: '/v1/trust/root', summary: 'The current signed root (protocol §2)', auth: 'public', tag: 'trust', responses: { 200: json('root envelope', root), 304: 'not modified (If-None-Match)' } },

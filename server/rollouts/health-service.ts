@@ -9,6 +9,7 @@ import type { RolloutStore } from './rollout-store.js';
 import type { TimelineStore } from './rollout-timeline.js';
 import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
 import { isAppError } from '../errors.js';
+import { percentText } from '../lib/percent.js';
 import type { Rollout } from './rollout.js';
 
 export interface HealthDeps {
@@ -77,7 +78,8 @@ export function createHealthService(deps: HealthDeps) {
     const rateBasisPoints = Math.floor((judged.failures * 10000) / judged.terminal);
     const since = r.overruledHalt ? ` since the halt was overruled at ${r.overruledHalt.at}` : '';
     const acted = await actUnlessRaced(() => service.act(r.id, 'halt', 'system:auto-halt', {
-      reason: `failure rate ${rateBasisPoints}bp over ${r.failurePolicy.maxFailureBasisPoints}bp after ${judged.terminal} terminal reports${since}`,
+      // People read the reason (status, dashboard, CLI): percentages, as everywhere they read; the figures keep basis points.
+      reason: `failure rate ${percentText(rateBasisPoints)} above the ${percentText(r.failurePolicy.maxFailureBasisPoints)} threshold after ${judged.terminal} terminal reports${since}`,
       figures: { ...f, rateBasisPoints, ...(r.overruledHalt ? { sinceOverruled: judged } : {}) },
       failurePolicy: r.failurePolicy,
     }));

@@ -28,6 +28,15 @@ const rateOf = (f: { terminal: number; failures: number }) => ({ ...f, rateBasis
 const SILENT_SAMPLE = 20;
 
 /**
+ * protocol §7 status: "eligible" is read beside "offered", so it never reads below it. The census
+ * (devices/census.ts) is a periodic estimate that misses devices enrolled since its last pass, and
+ * a device that installed the release no longer satisfies `appliesTo` (§5), so it leaves the
+ * census count while it stays offered. Every device offered was eligible when it was offered:
+ * eligible = max(census count, offered), its age in `eligibleComputedAt` (docs/protocol-notes.md).
+ */
+const atLeastOffered = (counted: number, offered: number): number => Math.max(counted, offered);
+
+/**
  * GET /v1/rollouts/{id}/status: built from the incrementally maintained
  * counters (a handful of rows per rollout), never from a scan of reports.
  */
@@ -72,8 +81,9 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
     const reported = get(counterKey.reportedAt(j));
     // protocol §7 maintenance window, and in words when installs may next start (hawkBit users ask exactly this).
     const windowed = s.window ? { window: s.window, windowNow: windowInWords(s.window, deps.now?.() ?? new Date()) } : {};
-    return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? (census.perStage[j] ?? 0) : null, offered, reported, silent: offered - reported, ...windowed };
+    return { stage: j, cohort: s.cohort, basisPoints: s.basisPoints, reached: j < reached, eligible: census ? atLeastOffered(census.perStage[j] ?? 0, offered) : null, offered, reported, silent: offered - reported, ...windowed };
   });
+  const offeredTotal = get(counterKey.offered);
   const silentDevices = silent.map((d) => ({
     deviceId: d.deviceId, stage: d.stage, offeredAt: toTimestamp(new Date(d.offeredAt)), lastSeen: d.lastSeen === null ? null : toTimestamp(new Date(d.lastSeen)),
   }));
@@ -84,9 +94,9 @@ export async function rolloutStatus(id: string, deps: StatusDeps) {
     state: r.state,
     stage: r.currentStage,
     statementVersion: r.statementVersion,
-    eligible: census ? census.eligible : null,
+    eligible: census ? atLeastOffered(stages.reduce((n, st) => n + (st.eligible ?? 0), 0), offeredTotal) : null,
     eligibleComputedAt: census ? toTimestamp(new Date(census.computedAt)) : null,
-    offered: get(counterKey.offered),
+    offered: offeredTotal,
     reported: stages.reduce((n, s) => n + s.reported, 0),
     counts,
     failure: {

@@ -43,6 +43,7 @@ import release from '../../manifests/schema/release.schema.json' with { type: 'j
 import root from '../../manifests/schema/root.schema.json' with { type: 'json' };
 import rolloutStatement from '../../manifests/schema/rollout-statement.schema.json' with { type: 'json' };
 import settingsPolicy from '../../manifests/schema/settings-policy.schema.json' with { type: 'json' };
+import withdrawal from '../../manifests/schema/withdrawal.schema.json' with { type: 'json' };
 
 /**
  * The JSON bodies the API answers with (protocol §7, §8), one schema file
@@ -97,4 +98,4 @@ export const RESPONSE_SCHEMAS = {
  * Everything a response schema refers to, itself included: the refs to pass
  * to compileValidator (schema/validator.ts) to check an answer with it.
  */
-export const RESPONSE_REFS: object[] = [release, root, rolloutStatement, settingsPolicy, cohort, report, rolloutCreate, tokenCreate, ...Object.values(RESPONSE_SCHEMAS)];
+export const RESPONSE_REFS: object[] = [release, root, rolloutStatement, settingsPolicy, withdrawal, cohort, report, rolloutCreate, tokenCreate, ...Object.values(RESPONSE_SCHEMAS)];

@@ -69,7 +69,10 @@ describe('verifyOffer (protocol §2–§6, pure)', () => {
 
   it('runs its own bucket test against the statement', () => {
     const b = bucketOf(SALT, DEVICE.deviceId);
-    expect(codes(verifyOffer(offerOf(keys, {}, { basisPoints: b }), contextOf(keys), NOW))).toEqual(['not_in_bucket']);
+    const refused = verifyOffer(offerOf(keys, {}, { basisPoints: b }), contextOf(keys), NOW);
+    expect(codes(refused)).toEqual(['not_in_bucket']);
+    // People read this message (`ota rollout devices`): stages numbered from 1, with the statement's 0-based index (issue 18).
+    expect(refused.ok ? [] : refused.reasons.map((r) => r.message)).toEqual([`device is not within the ${b} basis points of stage 1 (index 0)`]);
     expect(codes(verifyOffer(offerOf(keys, {}, { basisPoints: b + 1 }), contextOf(keys), NOW))).toEqual([]);
   });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { registerAudit } from '../../server/programs/cli/audit-command.js';
+import { registerAudit } from '../../server/programs/cli/log-commands.js';
 import { loadConfig } from '../../server/config.js';
 import { publishRelease } from '../../server/releases/publish-service.js';
 import { startServer, type Running } from '../../server/serve.js';

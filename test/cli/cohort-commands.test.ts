@@ -27,6 +27,11 @@ describe('ota cohort', () => {
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['all', 'eu-beta', 'qa']);
     expect(list.out).toMatch(/^eu-beta\s+0\s+models redmi-1s; version >=1\.4\.0 <1\.5\.0; region=eu\|uk; tier=2\s*$/m);
     expect(list.out).toMatch(/^qa\s+3\s+-\s+QA bench phones$/m);
+    // protocol §5: `all` holds every device; its memberCount (explicit members) of 0 is not shown as an empty cohort (issue 18).
+    expect(list.out).toMatch(/^all\s+every device\s+-\s+Every enrolled device \(implicit\)$/m);
+    const all = await ota(['cohort', 'show', 'all', ...at]);
+    expect(all.code, all.err).toBe(0);
+    expect(all.out).toMatch(/\nmembers {2}every device \(implicit\)\n$/);
     const listJson = await ota(['cohort', 'list', '--json', ...at]);
     const api = await request(s.app).get('/v1/cohorts').set(bearer(s.tokens.viewer));
     expect(JSON.parse(listJson.out)).toEqual(api.body);

@@ -41,7 +41,7 @@ describe('ota rollout create', () => {
 
     const plain = await ota(['rollout', 'create', '--release', RELEASE, '--stage', 'qa:100', 'all:0.5', ...POLICY_FLAGS, ...at]);
     expect(plain.code).toBe(0);
-    expect(plain.out).toMatch(new RegExp(`^created rollout ${RELEASE.replace(/\./g, '\\.')}-[0-9a-f]{8} \\(release ${RELEASE}\\): draft, 2 stages: qa 100% → all 0\\.5%\\n$`));
+    expect(plain.out).toMatch(new RegExp(`^created rollout ${RELEASE.replace(/\./g, '\\.')}-[0-9a-f]{8} \\(release ${RELEASE}\\): draft, 2 stages: qa 100\\.00% → all 0\\.50%\\n$`));
   });
 
   it('refuses 0.123% (no basis point to land on) and a bad stage before sending anything', async () => {
@@ -70,17 +70,17 @@ describe('ota rollout start|pause|resume|advance|halt|cancel|list|status', () =>
     const step = async (action: string, token = s.tokens['release-manager']) => ota(['rollout', action, 'walk', '--server', s.url], { env: { OTA_TOKEN: token } });
 
     const head = `rollout walk (release ${RELEASE}): `;
-    expect(await step('start')).toMatchObject({ code: 0, out: `${head}running, stage 1 of 2 (qa 100%)\n`, err: '' });
-    expect(await step('pause', s.tokens.qa)).toMatchObject({ code: 0, out: `${head}paused, stage 1 of 2 (qa 100%)\n` });
+    expect(await step('start')).toMatchObject({ code: 0, out: `${head}running, stage 1 of 2 (qa 100.00%)\n`, err: '' });
+    expect(await step('pause', s.tokens.qa)).toMatchObject({ code: 0, out: `${head}paused, stage 1 of 2 (qa 100.00%)\n` });
     const paused = await step('pause');
     expect(paused).toMatchObject({ code: 1, out: '', err: 'ota: invalid_transition: cannot pause a paused rollout: only a running rollout can pause\n' });
     expect(await step('advance')).toMatchObject({ code: 1, err: 'ota: invalid_transition: cannot advance a paused rollout: only a running rollout can advance\n' });
-    expect(await step('resume')).toMatchObject({ code: 0, out: `${head}running, stage 1 of 2 (qa 100%)\n` });
-    expect(await step('advance')).toMatchObject({ code: 0, out: `${head}running, stage 2 of 2 (all 0.5%)\n` });
+    expect(await step('resume')).toMatchObject({ code: 0, out: `${head}running, stage 1 of 2 (qa 100.00%)\n` });
+    expect(await step('advance')).toMatchObject({ code: 0, out: `${head}running, stage 2 of 2 (all 0.50%)\n` });
     expect(await step('start', s.tokens.qa)).toMatchObject({ code: 1, err: expect.stringMatching(/^ota: forbidden: /) });
-    expect(await step('halt', s.tokens.qa)).toMatchObject({ code: 0, out: `${head}halted, stage 2 of 2 (all 0.5%)\n` });
+    expect(await step('halt', s.tokens.qa)).toMatchObject({ code: 0, out: `${head}halted, stage 2 of 2 (all 0.50%)\n` });
     expect(await step('start')).toMatchObject({ code: 1, err: 'ota: invalid_transition: cannot start a halted rollout: only a draft can start\n' });
-    expect(await step('cancel')).toMatchObject({ code: 0, out: `${head}cancelled, stage 2 of 2 (all 0.5%)\n` });
+    expect(await step('cancel')).toMatchObject({ code: 0, out: `${head}cancelled, stage 2 of 2 (all 0.50%)\n` });
     const json = await ota(['rollout', 'cancel', 'walk', '--json', ...at]);
     expect(json).toMatchObject({ code: 1, out: '', err: 'ota: invalid_transition: cannot cancel a cancelled rollout: it is already cancelled\n' });
     expect(await ota(['rollout', 'start', 'ghost', ...at])).toMatchObject({ code: 1, err: 'ota: not_found: no rollout ghost\n' });
@@ -89,8 +89,8 @@ describe('ota rollout start|pause|resume|advance|halt|cancel|list|status', () =>
     const list = await ota(['rollout', 'list', ...at]);
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/^ID\s+RELEASE\s+STATE\s+STAGE\s+UPDATED\n/);
-    expect(list.out).toMatch(new RegExp(`^second\\s+${RELEASE}\\s+draft\\s+1/1 all 10%\\s+\\S+$`, 'm'));
-    expect(list.out).toMatch(new RegExp(`^walk\\s+${RELEASE}\\s+cancelled\\s+2/2 all 0\\.5%\\s+\\S+$`, 'm'));
+    expect(list.out).toMatch(new RegExp(`^second\\s+${RELEASE}\\s+draft\\s+1/1 all 10\\.00%\\s+\\S+$`, 'm'));
+    expect(list.out).toMatch(new RegExp(`^walk\\s+${RELEASE}\\s+cancelled\\s+2/2 all 0\\.50%\\s+\\S+$`, 'm'));
     expect((JSON.parse((await ota(['rollout', 'list', '--json', ...at])).out) as { rollouts: unknown[] }).rollouts).toEqual((await apiRollouts(s)).rollouts);
   });
 
@@ -118,15 +118,15 @@ describe('ota rollout start|pause|resume|advance|halt|cancel|list|status', () =>
     expect(r.code).toBe(0);
     const out = r.out;
     expect(out).toMatch(new RegExp(`^rollout watch \\(release ${RELEASE}\\), statements v1\\n`));
-    expect(out).toContain('\nstate     running, stage 1 of 2 (qa 100%)\n');
-    expect(out).toMatch(/\neligible {2}3 \(as of \S+\)\n/);
+    expect(out).toContain('\nstate     running, stage 1 of 2 (qa 100.00%)\n');
+    expect(out).toMatch(/\neligible {2}3 \(census of \S+; never below offered\)\n/);
     expect(out).toContain('\noffered   3\nreported  2\n');
-    expect(out).toContain('\nfailure   50% (1 of 2 terminal reports); halts above 20% once 5 terminal, 3 more before it can\n');
+    expect(out).toContain('\nfailure   50.00% (1 of 2 terminal reports); halts above 20.00% once 5 terminal, 3 more before it can\n');
     // counts per latest state: one header row, one row of numbers
     const counts = out.slice(out.indexOf('latest state per device\n')).split('\n').slice(1, 3);
     expect(counts[0]?.trim().split(/\s+/)).toEqual(['RECEIVED', 'DOWNLOADING', 'DOWNLOADED', 'INSTALLING', 'APPLIED', 'FAILED', 'ROLLED_BACK', 'REJECTED', 'DECLINED', 'TIMED_OUT', 'CANCELLED']);
     expect(counts[1]?.trim().split(/\s+/).map(Number)).toEqual([0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]);
-    expect(out).toMatch(/\n {2}STAGE\s+COHORT\s+PERCENT\s+REACHED\s+ELIGIBLE\s+OFFERED\s+REPORTED\s+SILENT\n {2}\s*1\s+qa\s+100%\s+yes\s+3\s+3\s+2\s+1\n {2}\s*2\s+all\s+0%\s+no\s+0\s+0\s+0\s+0\n/);
+    expect(out).toMatch(/\n {2}STAGE\s+COHORT\s+PERCENT\s+REACHED\s+ELIGIBLE\s+OFFERED\s+REPORTED\s+SILENT\n {2}\s*1\s+qa\s+100\.00%\s+yes\s+3\s+3\s+2\s+1\n {2}\s*2\s+all\s+0\.00%\s+no\s+0\s+0\s+0\s+0\n/);
     expect(out).toMatch(/\n {2}KEY\s+VALUE\s+SOURCE\s+DEVICES\n {2}cloud\.messaging\.enabled\s+false\s+default\s+1\n {2}\s+true\s+user\s+1\n/);
     expect(out).toContain("\n  consent settings on without the user's choice: 0\n");
     expect(out).toMatch(/\nsilent devices \(offered, nothing reported; first 1\)\n {2}DEVICE\s+STAGE\s+OFFERED AT\s+LAST SEEN\n {2}dev-c\s+1\s+2026-11-24T12:00:00Z\s+2026-11-24T12:00:00Z\n$/);

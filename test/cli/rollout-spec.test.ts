@@ -43,7 +43,7 @@ describe('parsePercent: decimal text → basis points, exactly', () => {
 
   it('formatPercent is its exact inverse for every basis point', () => {
     for (let bp = 0; bp <= 10000; bp++) expect(parsePercent(formatPercent(bp), 'x')).toBe(bp);
-    expect([0, 1, 50, 250, 1000, 1234, 10000].map(formatPercent)).toEqual(['0%', '0.01%', '0.5%', '2.5%', '10%', '12.34%', '100%']);
+    expect([0, 1, 50, 250, 1000, 1234, 10000].map(formatPercent)).toEqual(['0.00%', '0.01%', '0.50%', '2.50%', '10.00%', '12.34%', '100.00%']);
   });
 });
 

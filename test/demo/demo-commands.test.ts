@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -12,12 +13,12 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-/** `npm start`'s server (dev trust, demo on) as a child; resolves with its banner once complete. */
-function startDev(dataDir: string): Promise<{ proc: ChildProcess; banner: string }> {
+/** `npm start`'s server (dev trust, demo on) as a child; resolves with its banner once complete (and all it wrote since). */
+function startDev(dataDir: string, logLevel = 'silent'): Promise<{ proc: ChildProcess; banner: string; output: () => string }> {
   const { OTA_TRUST_DIR: _t, OTA_DEMO: _d, ...env } = process.env;
   const proc = spawn(process.execPath, [MAIN], {
     cwd: repoRoot,
-    env: { ...env, OTA_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', OTA_LOG_LEVEL: 'silent' },
+    env: { ...env, OTA_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', OTA_LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(proc);
@@ -28,12 +29,13 @@ function startDev(dataDir: string): Promise<{ proc: ChildProcess; banner: string
       out += d.toString();
       if (!/health: curl \S+\/healthz/.test(out)) return;
       clearTimeout(timer);
-      done({ proc, banner: out });
+      done({ proc, banner: out, output: () => out });
     };
     proc.stdout?.on('data', onData);
     proc.stderr?.on('data', onData);
     proc.once('exit', (code, signal) => {
       clearTimeout(timer);
+      // Settled already once the banner was complete.
       fail(new Error(`the server exited (${code ?? signal}) before its banner was complete: ${out}`));
     });
   });
@@ -69,5 +71,25 @@ describe('the enroll and poll commands npm start prints (issue 9)', () => {
       expect(((await (await fetch(`${url}/v1/openapi.json`)).json()) as { openapi: string }).openapi).toMatch(/^3\.1/);
       await stop(proc);
     }
+  }, 60_000);
+
+  it('logs why it stopped, and prints no poll command once the demo rollout is cancelled (issue 18)', async () => {
+    expect(inject('distBuild').emitted, inject('distBuild').output).toBe(true);
+    const data = tempDir();
+    const first = await startDev(data, 'info');
+    const url = (/health: curl (\S+)\/healthz/.exec(first.banner) as RegExpExecArray)[1] as string;
+    const tokens = JSON.parse(readFileSync(join(data, 'dev-tokens.json'), 'utf8')) as Record<string, string>;
+    const cancelled = await fetch(`${url}/v1/rollouts/cloud-optin-demo/cancel`, { method: 'POST', headers: { Authorization: `Bearer ${tokens['release-manager']}` } });
+    expect(cancelled.status).toBe(200);
+    await stop(first.proc);
+    const logLines = first.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logLines.filter((l) => l.msg === 'server listening')).toHaveLength(1);
+    expect(logLines.filter((l) => l.msg === 'server stopped')).toEqual([expect.objectContaining({ level: 30, reason: 'SIGTERM', url })]);
+
+    const second = await startDev(data);
+    expect(second.banner).toContain('enroll the demo device:');
+    expect(second.banner).not.toContain('poll for its update');
+    expect(second.banner).toContain('demo: rollout cloud-optin-demo is cancelled: no demo poll command');
+    await stop(second.proc);
   }, 60_000);
 });

@@ -79,7 +79,7 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     const demo = page.getByRole('link', { name: DEMO_ROLLOUT, exact: true });
     await demo.waitFor();
     const haltedRow = page.locator(`tr[data-rollout="${HALTED_ROLLOUT}"]`);
-    await expect.poll(() => haltedRow.textContent()).toMatch(/halted.*1 of 2.*3.*2.*40% \/ 20% \(over\)/);
+    await expect.poll(() => haltedRow.textContent()).toMatch(/halted.*1 of 2.*3.*2.*40\.00% \/ 20\.00% \(over\)/);
     // Filter by state.
     await page.getByLabel('State').selectOption('halted');
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
@@ -128,7 +128,7 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     await signIn(page, fx.tokens.rm, 'release-manager');
     await page.getByRole('link', { name: HALTED_ROLLOUT, exact: true }).click();
     await expect.poll(() => page.getByTestId('halt-reason').textContent()).toMatch(
-      /Halted by system:auto-halt at .*: failure rate 4000bp over 2000bp after 5 terminal reports/,
+      /Halted by system:auto-halt at .*: failure rate 40\.00% above the 20\.00% threshold after 5 terminal reports/,
     );
     const failing = page.locator('table.failing');
     await expect.poll(() => failing.textContent()).toContain(EVIL_MESSAGE);
@@ -148,7 +148,7 @@ describe('QA dashboard in a real browser (issue 11, protocol §10)', { timeout: 
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     await expect.poll(() => page.locator('dl.facts').textContent()).toMatch(/redmi-1s.*1\.4\.1.*all, e2e-bench/);
     await page.goto(`${fx.url}/ui/#/rollouts`);
-    await page.locator(`tr[data-rollout="${HALTED_ROLLOUT}"]`).filter({ hasText: '40%' }).waitFor();
+    await page.locator(`tr[data-rollout="${HALTED_ROLLOUT}"]`).filter({ hasText: '40.00%' }).waitFor();
     await page.setViewportSize({ width: 1280, height: 360 });
     await screenshot(page, 'rollouts-page');
     await expectNoProblems();

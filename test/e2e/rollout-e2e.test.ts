@@ -243,7 +243,7 @@ describe('end to end on real HTTP and a real database — SQLite, or PostgreSQL 
         failurePolicy: POLICY,
       },
     });
-    expect(String((halts[0] as AuditEntry).details.reason)).toContain('2105');
+    expect(String((halts[0] as AuditEntry).details.reason)).toContain('failure rate 21.05% above the 20.00% threshold');
 
     // Status counts are what was sent (latest state per device).
     await ctx.activity.flushAll();

@@ -101,6 +101,26 @@ describe('the spec, to the letter', () => {
     expect((await statusOf(s)).eligible).toBe(3);
   });
 
+  it('§7: GET / sends a browser to /ui/; unknown paths are 404 with or without a token (issue 18)', async () => {
+    const f = await makeApp();
+    const home = await request(f.app).get('/');
+    expect([home.status, home.headers.location]).toEqual([302, '/ui/']);
+    const credentials = [undefined, f.tokens.viewer, f.tokens.admin, 'ota_not-a-token-at-all'];
+    for (const path of ['/nope', '/v1', '/v1/nope', '/v2/releases', '/favicon.ico', '/v1/rollouts/x/y/z', '/v1/releases/r/nothing']) {
+      for (const token of credentials) {
+        const req = request(f.app).get(path);
+        const res = await (token ? req.set(bearer(token)) : req);
+        expect({ path, token: token !== undefined, status: res.status, code: (res.body as { error?: { code: string } }).error?.code })
+          .toEqual({ path, token: token !== undefined, status: 404, code: 'not_found' });
+      }
+    }
+    expect((await request(f.app).post('/').send({})).status).toBe(404);
+    // A known route still asks for its token first; with one, a missing resource is 404.
+    expect((await request(f.app).get('/v1/rollouts')).status).toBe(401);
+    expect((await request(f.app).get('/V1/Rollouts/')).status).toBe(401);
+    expect((await request(f.app).get('/v1/rollouts/nope').set(bearer(f.tokens.viewer))).status).toBe(404);
+  });
+
   it('RFC 9110: the bearer scheme is case-insensitive', async () => {
     const f = await makeApp();
     const res = await request(f.app).get('/v1/releases').set('Authorization', `bearer ${f.tokens.viewer}`);

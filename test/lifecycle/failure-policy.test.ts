@@ -74,7 +74,7 @@ describe('ota rollout policy ID', () => {
     const env = { OTA_SERVER: s.url, OTA_TOKEN: s.tokens['release-manager'] };
     const r = await ota(['rollout', 'policy', 'r1', '--max-failure-percent', '2.5', '--reason', 'tighter after the beta'], { env });
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toBe('rollout r1 failure policy: halt above 2.5% of at least 4 terminal reports; timed_out after 3600 s (was 50% / 4 / 3600 s)\n');
+    expect(r.out).toBe('rollout r1 failure policy: halt above 2.50% of at least 4 terminal reports; timed_out after 3600 s (was 50.00% / 4 / 3600 s)\n');
     expect(await ota(['rollout', 'policy', 'r1'], { env })).toMatchObject({ code: 1, err: expect.stringContaining('nothing to change') });
   });
 });

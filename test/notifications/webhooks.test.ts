@@ -120,7 +120,7 @@ describe('webhooks: every rollout state change, signed, retried, off the request
       actor: 'system:auto-halt',
       from: { state: 'running', stage: 0 },
       to: { state: 'halted', stage: 0 },
-      reason: 'failure rate 5000bp over 4000bp after 2 terminal reports',
+      reason: 'failure rate 50.00% above the 40.00% threshold after 2 terminal reports',
       details: { figures: { terminal: 2, failures: 1, rateBasisPoints: 5000 }, failurePolicy: POLICY },
     });
 

@@ -83,7 +83,7 @@ describe('release and statements (protocol §4, §6)', () => {
     const missing = checkStatements(keys.rootEnvelope.signed, rolloutWith([statementFor(keys, release)], {
       currentStage: 1, stages: [{ cohort: 'all', basisPoints: 10000 }, { cohort: 'all', basisPoints: 10000 }],
     }), digest, NOW);
-    expect(missing.checks.find((c) => c.name === 'statement-rule')).toMatchObject({ verdict: 'FAIL', details: [expect.stringMatching(/stage 1 was reached but has no valid statement/)] });
+    expect(missing.checks.find((c) => c.name === 'statement-rule')).toMatchObject({ verdict: 'FAIL', details: [expect.stringMatching(/stage 2 \(index 1\) was reached but has no valid statement/)] });
 
     const late = checkStatements(keys.rootEnvelope.signed, rolloutWith([statementFor(keys, release)]), digest, new Date('2026-11-24T13:00:00Z'));
     expect(late.checks.find((c) => c.name === 'statement-expiry')?.verdict).toBe('FAIL');
@@ -107,8 +107,8 @@ describe('devices (protocol §3, §5)', () => {
     const check = checkEligibility(survey, new Map([[0, statement]]));
     expect(check.verdict).toBe('FAIL');
     expect(check.details).toEqual([
-      expect.stringMatching(new RegExp(`^${outside[0]}: recorded at stage 0, but bucket \\d+ is not below its 5000 basis points$`)),
-      `${inside[0]}: recorded at stage 3, which has no valid signed statement`,
+      expect.stringMatching(new RegExp(`^${outside[0]}: recorded at stage 1 \\(index 0\\), but bucket \\d+ is not below its 5000 basis points \\(50\\.00%\\)$`)),
+      `${inside[0]}: recorded at stage 4 (index 3), which has no valid signed statement`,
     ]);
   });
 

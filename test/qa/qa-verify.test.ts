@@ -65,7 +65,7 @@ describe('ota qa verify', () => {
       expect(r.code).toBe(1);
       expect(failing(r.out)).toEqual(['statement-rule']);
       expect(lineOf(r.out, 'statement-rule')).toMatch(/eligibility rule changed behind the server's back/);
-      expect(r.out).toContain(`stage 0: the signed statement carries salt ${salt}, the rollout now says 0123456789abcdef0123456789abcdef`);
+      expect(r.out).toContain(`stage 1 (index 0): the signed statement carries salt ${salt}, the rollout now says 0123456789abcdef0123456789abcdef`);
       expect(r.out).toMatch(/→ FAIL$/m);
     } finally {
       await db().run('UPDATE rollouts SET salt = ? WHERE id = ?', [salt, ROLLOUT]);
@@ -85,7 +85,7 @@ describe('ota qa verify', () => {
       expect(r.code).toBe(1);
       expect(failing(r.out)).toEqual(['device-eligibility']);
       expect(lineOf(r.out, 'device-eligibility')).toMatch(/2 of 120 sampled devices .* eligibility rule changed behind the server's back/);
-      for (const id of laterStage) expect(r.out).toMatch(new RegExp(`- ${id}: recorded at stage 0, but bucket \\d+ is not below its ${FIRST_STAGE_BP} basis points`));
+      for (const id of laterStage) expect(r.out).toMatch(new RegExp(`- ${id}: recorded at stage 1 \\(index 0\\), but bucket \\d+ is not below its ${FIRST_STAGE_BP} basis points`));
     } finally {
       for (const id of laterStage) await move(1, id);
     }

@@ -4,7 +4,9 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../server/config.js';
 import { demoImage } from '../../server/demo/demo-setup.js';
+import { startServer } from '../../server/serve.js';
 import { ota, type CliResult } from '../cli/cli-harness.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -79,7 +81,7 @@ describe('README examples, in order, as written', () => {
       if (w === 'manifests/policy.json' || w.startsWith('manifests/examples/')) return join(repoRoot, w);
       if (['release.json', 'redmi-1s-1.4.3.img'].includes(w)) return join(base, w);
       // Folder arguments of options (`ota trust init` keeps its subcommand word).
-      if ((w === 'trust' || w === 'data') && i > 0 && prev?.startsWith('--')) return join(base, w);
+      if (['trust', 'data', 'server-data'].includes(w) && i > 0 && prev?.startsWith('--')) return join(base, w);
       return w.replace('http://127.0.0.1:8080', url);
     };
     const runOta = async (command: string, opts: { stop?: AbortSignal } = {}): Promise<CliResult> => {
@@ -127,16 +129,23 @@ describe('README examples, in order, as written', () => {
     }
     await step('npx ota trust init --out trust');
 
+    // A new user ran `npm start` first (Quick start): `data/` is bound to the dev trust root, so the
+    // README's server must use another folder (issue 18: `--data data` was refused at start-up).
+    const dev = await startServer(loadConfig({ OTA_LOG_LEVEL: 'warn' }, { dataDir: join(base, 'data'), port: 0 }), () => {});
+    await dev.close();
+
     // The server, as the README starts it (on a free port).
     const stop = new AbortController();
     Object.assign(env, { PORT: String(port), OTA_LOG_LEVEL: 'warn' });
-    const serving = runOta(readmeLine('`npx ota serve --data data --trust trust`.', { exact: true }).replace(/`/g, '').replace(/\.$/, ''), { stop: stop.signal });
+    const serveLine = readmeLine('`npx ota serve --data ').replace(/`/g, '').replace(/\.$/, '');
+    const serving = runOta(serveLine, { stop: stop.signal });
     try {
-      for (let i = 0; i < 100; i++) {
-        const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-        if (ok) break;
-        await new Promise((r) => setTimeout(r, 100));
+      let up = false;
+      for (let i = 0; i < 100 && !up; i++) {
+        up = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+        if (!up) await Promise.race([new Promise((r) => setTimeout(r, 100)), serving]);
       }
+      expect(up, `${serveLine} did not start: ${(await Promise.race([serving, Promise.resolve(undefined)]))?.err ?? ''}`).toBe(true);
       await step('cp manifests/examples/redmi-1s-cloud-optin.release.json release.json');
       await step('node -e "process.stdout.write(Buffer.alloc(1048576');
       await step('npx ota sign release.json --key ~/ota-keys/release-3333cccc.key.json --root trust');
@@ -144,7 +153,7 @@ describe('README examples, in order, as written', () => {
       const [verified] = await step('npx ota verify release.json --root trust');
       expect(verified?.out).toMatch(/^OK release redmi-1s-cloud-optin-2014-08/);
       await step('export OTA_SERVER=http://127.0.0.1:8080');
-      await step('export OTA_TOKEN=$(npx ota token create --role release-manager --data data)');
+      await step('export OTA_TOKEN=$(npx ota token create --role release-manager --data server-data)');
       await step('npx ota artifact upload redmi-1s-1.4.3.img');
       const [published] = await step('npx ota publish release.json');
       expect(published?.err).toBe('HTTP 201 Created\n');
@@ -164,7 +173,7 @@ describe('README examples, in order, as written', () => {
       // The halt path.
       await step('ota rollout start optin', 0, { exact: true });
       await step('ota rollout advance optin && ota rollout advance optin');
-      await step('ENROLL=$(npx ota token create --role enroller --data data)');
+      await step('ENROLL=$(npx ota token create --role enroller --data server-data)');
       const [sim] = await step('npx ota fleet simulate --enroll-token "$ENROLL" --root trust --devices 200');
       expect(sim?.out).toContain('HALTED: rollout optin was halted automatically');
       const [status] = await step('ota rollout status optin          #');
@@ -193,7 +202,7 @@ describe('README examples, in order, as written', () => {
       const [pruned] = await step('ota artifact prune                     #');
       expect(pruned?.out).toMatch(/^no unreferenced artifacts/);
       const [tightened] = await step('ota rollout policy optin-2 --max-failure-percent 2.5');
-      expect(tightened?.out).toMatch(/^rollout optin-2 failure policy: halt above 2\.5% of at least /);
+      expect(tightened?.out).toMatch(/^rollout optin-2 failure policy: halt above 2\.50% of at least /);
       const [yanked] = await step('ota release withdraw redmi-1s-cloud-optin-2014-08 --reason');
       expect(yanked?.out).toMatch(/^withdrew release redmi-1s-cloud-optin-2014-08 .*\nits rollouts: optin, optin-2\n$/);
     } finally {

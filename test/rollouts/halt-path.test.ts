@@ -32,7 +32,7 @@ describe('after a halt: say it, overrule it on the record, or start over', () =>
       '--devices', '40', '--fail-rate', '0.5', '--duration', '45', '--until-settled', '--drain', '5', '--seed', 'halt', '--progress', 'none']);
     expect(sim.code, sim.err).toBe(0);
     expect(sim.out).toContain(`HALTED: rollout ${ID} was halted automatically at `);
-    expect(sim.out).toMatch(/ {2}why: failure rate \d+bp over 500bp after \d+ terminal reports; \d+ of \d+ terminal reports failed \(failed \d+\)/);
+    expect(sim.out).toMatch(/ {2}why: failure rate \d+\.\d\d% above the 5\.00% threshold after \d+ terminal reports; \d+ of \d+ terminal reports failed \(failed \d+\)/);
     expect(sim.out).toContain(`ota rollout resume ${ID} --acknowledge-halt --reason "TEXT"`);
     expect(sim.out).toContain(`ota rollout clone ${ID} --id NEW-ID`);
     expect(sim.out).toContain(`ota rollout devices ${ID} --state failed`);
@@ -124,7 +124,7 @@ describe('after a halt: say it, overrule it on the record, or start over', () =>
     expect((await ota(['rollout', 'clone', 'ghost', ...rm()])).err).toBe('ota: not_found: no rollout ghost\n');
     expect((await api(s, 'POST', `/v1/rollouts/${ID}/clone`, s.tokens['release-manager'], { id: 'Bad Id' })).status).toBe(400);
     const plain = await ota(['rollout', 'clone', ID, ...rm()]);
-    expect(plain.out).toMatch(/^created rollout redmi-1s-optin-[0-9a-f]{8} \(release redmi-1s-optin\): draft, 1 stage: all 100%\n$/);
+    expect(plain.out).toMatch(/^created rollout redmi-1s-optin-[0-9a-f]{8} \(release redmi-1s-optin\): draft, 1 stage: all 100\.00%\n$/);
     expect(plain.err).toMatch(/^start it with: ota rollout start redmi-1s-optin-[0-9a-f]{8}\n$/);
     // The halted original serves nothing, so its clone may start.
     expect((await ota(['rollout', 'start', 'halt-path-2', ...rm()])).code).toBe(0);

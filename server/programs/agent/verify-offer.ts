@@ -116,7 +116,7 @@ export function verifyOffer(offer: unknown, ctx: OfferContext, now: Date, opts: 
   if (seen !== undefined && s.version < seen) reasons.push(reason('statement_replayed', `statement version ${s.version} is older than version ${seen} already seen for ${s.rolloutId}`));
 
   // §5: the device's own bucket test against the statement's stage.
-  if (!inBucket(s.salt, ctx.deviceId, s.basisPoints)) reasons.push(reason('not_in_bucket', `device is not within stage ${s.stage}'s ${s.basisPoints} basis points`));
+  if (!inBucket(s.salt, ctx.deviceId, s.basisPoints)) reasons.push(reason('not_in_bucket', `device is not within the ${s.basisPoints} basis points of stage ${s.stage + 1} (index ${s.stage})`));
 
   // §4/§5: model and appliesTo on the installed version; release expiry.
   if (!r.models.includes(ctx.model)) reasons.push(reason('model_mismatch', `release is for ${r.models.join(', ')}, not ${ctx.model}`));

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { toHex } from '../../protocol/crypto/encoding.js';
 import { onlineKeysOf, proofHashes, type KeptCheckpoint } from '../agent/verify-log.js';
 import { parseCheckpoint, verifyCheckpoint, type ParsedCheckpoint } from '../../protocol/transparency/checkpoint.js';
@@ -9,10 +8,9 @@ import { CliError, describeError, println, type CliIo } from './io.js';
 import { keep, keptReason, readKept } from './kept-checkpoint.js';
 import { LogReplay, type EntryFailure } from './log-audit.js';
 import { table } from './text-table.js';
-import { resolveServer } from './profile.js';
 import { resolveRoot } from './trust-chain.js';
 
-interface AuditFlags {
+export interface AuditFlags {
   server: string;
   root: string;
   state?: string;
@@ -145,19 +143,3 @@ function print(io: CliIo, flags: AuditFlags, replay: LogReplay, total: number, c
 }
 
 /** `ota audit` — and the command other audit subcommands (e.g. `ota audit log`) hang from. */
-export function registerAudit(program: Command, io: CliIo, exit: (code: number) => void): Command {
-  return program
-    .command('audit')
-    .description('audit the transparency log (protocol §8) from a trusted root: every entry, the tree, the signed checkpoint')
-    // Checked in the action, not as commander's required options: those would also be demanded of subcommands.
-    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
-    .option('--root <path>', 'the trusted root: a root.json (normally v1, as devices ship) or a trust folder (required)')
-    .option('--state <file>', 'checkpoint kept from the last audit: prove the log extends it, then keep the new one')
-    .option('--json', 'print the result as JSON')
-    .action(async (flags: Partial<AuditFlags>) => {
-      if (flags.root === undefined) throw new CliError('ota audit needs --root');
-      // The server as every command finds it (issue 18); no token: the log routes are public (protocol §8).
-      exit(await auditTransparencyLog({ ...flags, root: flags.root, server: resolveServer(flags.server, io) }, io));
-    });
-}
-

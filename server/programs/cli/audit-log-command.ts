@@ -1,6 +1,5 @@
-import type { Command } from 'commander';
 import { verifyAuditChain, type AuditEntry } from '../../audit/audit-chain.js';
-import { fetchAll, serverOptions, type ServerOptions } from './http-client.js';
+import { fetchAll, type ServerOptions } from './http-client.js';
 import { println, type CliIo } from './io.js';
 import { table } from './text-table.js';
 
@@ -30,12 +29,3 @@ export async function auditLog(opts: LogOptions, io: CliIo): Promise<number> {
 }
 
 /** Hangs `log` under `ota audit` (audit-command.ts). */
-export function registerAuditLog(audit: Command, io: CliIo, exit: (code: number) => void): void {
-  serverOptions(audit.command('log').description("the server's hash-chained audit log (GET /v1/audit), oldest first"))
-    .option('--verify', 'recompute the hash chain and exit 1 at the first entry that breaks')
-    .option('--subject <id>', 'only entries about this rollout, release, cohort...')
-    .option('--json', 'print the entries as JSON')
-    // `ota audit` has --server and --json of its own, and commander gives a flag to the parent that
-    // declares it too: read both levels.
-    .action(async (_opts: LogOptions, cmd: Command) => exit(await auditLog(cmd.optsWithGlobals<LogOptions>(), io)));
-}

@@ -57,6 +57,15 @@ export function describeRule(rule: CohortRule | undefined): string {
   return parts.join('; ');
 }
 
+/**
+ * protocol §5: the cohort `all` always exists and holds every device; its `memberCount` (explicit
+ * members) is 0, which a reader would take for an empty cohort, so people are shown what it holds.
+ * (The name is spelled here rather than imported from cohorts/cohort.ts, which would load semver
+ * into every `ota` start.)
+ */
+const ALL_COHORT = 'all';
+const membersText = (c: Pick<CohortView, 'name' | 'memberCount'>): string | number => (c.name === ALL_COHORT ? 'every device' : c.memberCount);
+
 const summary = (c: CohortView): string =>
   `cohort ${c.name}: ${c.memberCount} explicit member${c.memberCount === 1 ? '' : 's'}; rule: ${describeRule(c.rule)}`;
 
@@ -85,7 +94,7 @@ export async function listCohorts(opts: ServerOptions & { json?: boolean }, io: 
     return 0;
   }
   const { cohorts } = reply.body as { cohorts: CohortView[] };
-  const rows = cohorts.map((c) => [c.name, c.memberCount, describeRule(c.rule), c.description ?? '']);
+  const rows = cohorts.map((c) => [c.name, membersText(c), describeRule(c.rule), c.description ?? '']);
   for (const line of table(['NAME', 'MEMBERS', 'RULE', 'DESCRIPTION'], rows)) println(io.out, line);
   return 0;
 }
@@ -114,7 +123,8 @@ export async function showCohort(name: string, opts: ServerOptions & { json?: bo
   println(io.out, `cohort ${cohort.name}${cohort.description ? ` — ${cohort.description}` : ''}`);
   println(io.out, `rule     ${describeRule(cohort.rule)}`);
   println(io.out, `created  ${cohort.createdAt}, updated ${cohort.updatedAt}`);
-  println(io.out, `members  ${members.length}${members.length ? ':' : ''}`);
+  if (cohort.name === ALL_COHORT) println(io.out, `members  ${membersText(cohort)} (implicit)`);
+  else println(io.out, `members  ${members.length}${members.length ? ':' : ''}`);
   for (const m of members) println(io.out, `  ${m}`);
   return 0;
 }

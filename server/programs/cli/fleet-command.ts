@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Option, type Command } from 'commander';
 import { simulateFleet, type FleetOptions, type FleetProgress } from '../fleet/fleet-simulator.js';
 import { progressLine, summaryLines } from '../fleet/fleet-summary.js';
 import { parseRoot } from '../../protocol/trust/root.js';
 import type { SettingValue } from '../../protocol/trust/settings-policy.js';
+import type { RolloutView } from '../../openapi/api-types.generated.js';
 import { parseFile } from './cli-files.js';
-import { CliError, intOption, println, type CliIo } from './io.js';
+import { CliError, println, type CliIo } from './io.js';
 import { haltNotice, type WatchedRollout } from './halt-notice.js';
-import { apiRequest, segment, serverUrl } from './http-client.js';
+import { apiRequest, fetchAll, segment, serverUrl } from './http-client.js';
+import { formatPercent } from './rollout-spec.js';
 import { resolveServer, resolveToken } from './profile.js';
 
-interface SimulateFlags {
+export interface SimulateFlags {
   server?: string;
   enrollToken?: string;
   /** An operator token with read access: after the run, each rollout seen is looked up to say whether it halted. */
@@ -43,27 +44,6 @@ interface SimulateFlags {
 }
 
 const ID_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,100}$/;
-
-const rate = (name: string) => (raw: string): number => {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new CliError(`${name} must be a probability from 0 to 1, got "${raw}"`);
-  return n;
-};
-
-const seconds = (name: string, max: number) => (raw: string): number => {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > max) throw new CliError(`${name} must be a number of seconds from 0 to ${max}, got "${raw}"`);
-  return n;
-};
-
-/** `key=value`: true/false → boolean, an integer → number, anything else → string. */
-function settingOf(name: string, raw: string): { key: string; value: SettingValue } {
-  const at = raw.indexOf('=');
-  if (at <= 0) throw new CliError(`${name} must be KEY=VALUE, got "${raw}"`);
-  const text = raw.slice(at + 1);
-  const value: SettingValue = text === 'true' ? true : text === 'false' ? false : /^-?[0-9]{1,15}$/.test(text) ? Number(text) : text;
-  return { key: raw.slice(0, at), value };
-}
 
 /** A root.json, or a trust folder (its root.json): the root every simulated device ships with. */
 function pinnedRootOf(path: string): unknown {
@@ -111,6 +91,32 @@ async function rolloutsAfter(ids: string[], server: string, flags: SimulateFlags
     if (reply) out.push(reply.body as WatchedRollout);
   }
   return out;
+}
+
+/**
+ * A run in which no device was offered anything does not say why by itself
+ * (issue 18: the demo rollout sits at its `qa` stage, which offers only the
+ * members of cohort qa). Say which rollouts serve and whom their reached
+ * stages offer (protocol §5), with a reader's token; without one, say so.
+ */
+async function whyNoOffers(server: string, flags: SimulateFlags, io: CliIo): Promise<string[]> {
+  const token = resolveToken(flags.token, io);
+  if (!token) return ['ota: no device was offered an update; pass --token (or set OTA_TOKEN) with a viewer token to see which rollouts run, at which stage and for which cohort'];
+  const rollouts = await fetchAll<RolloutView>({ server, token }, io, '/v1/rollouts', 'rollouts', 1000);
+  if (!rollouts) return [];
+  // protocol §5: completed rollouts keep serving their release; paused ones keep only their earlier offers.
+  const serving = rollouts.filter((r) => ['running', 'paused', 'completed'].includes(r.state));
+  if (!serving.length) return ['ota: no device was offered an update: no rollout is running (ota rollout list)'];
+  return [
+    'ota: no device was offered an update. Rollouts serving now, and whom their reached stages offer (protocol §5):',
+    ...serving.map((r) => {
+      const reached = r.stages.slice(0, r.currentStage + 1).map((st) => `${st.cohort} at ${formatPercent(st.basisPoints)}`).join(', then ');
+      const paused = r.state === 'paused' ? ' (paused: no new offers)' : '';
+      return `  ${r.id} (release ${r.releaseId}): ${r.state}${paused}, stage ${r.currentStage + 1} of ${r.stages.length}; offers to cohort ${reached}`;
+    }),
+    `  simulated devices (${flags.model} ${flags.version}, new ids in no cohort's member list) are offered only by a stage of cohort all`,
+    "  or of a rule they match, and only a release for their model and version; `ota rollout advance ID` moves a rollout past a stage such as qa",
+  ];
 }
 
 export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<number> {
@@ -176,6 +182,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
       else println(io.out, `\nrollout ${r.id}: ${r.state} after the run`);
     }
   }
+  if (result.enrolled > 0 && result.offersSeen === 0) for (const line of await whyNoOffers(server, flags, io)) println(io.err, line);
   if (controller.signal.aborted) {
     println(io.err, 'ota: interrupted: the tally above is what the devices saw until then');
     return 130; // 128 + SIGINT, as a shell reports an interrupted command
@@ -185,44 +192,4 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
     return 1;
   }
   return 0;
-}
-
-export function registerFleet(program: Command, io: CliIo, exit: (code: number) => void): void {
-  const fleet = program.command('fleet').description('simulated device fleets (reference agents over real HTTP)');
-  fleet
-    .command('simulate')
-    .description('enroll N in-process reference device agents, poll and install in rounds for --duration seconds, then print their tally')
-    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
-    .option('--enroll-token <token>', "enrollment credential for POST /v1/devices; with --protocol mender a release manager's token that preauthorizes each device (default: $OTA_ENROLL_TOKEN)")
-    .addOption(new Option('--protocol <protocol>', 'native agents (protocol §7), hawkBit DDI controllers behaving like a stock SWUpdate (§11), or stock Mender clients (§12)').choices(['native', 'ddi', 'mender']).default('native'))
-    .option('--gateway-token <token>', 'with --protocol ddi: a token of the gateway role, which registers each controller (default: $OTA_GATEWAY_TOKEN)')
-    .option('--token <token>', 'operator token with read access, to report whether the rollouts halted (default: $OTA_TOKEN, then ota login)')
-    .option('--root <file>', 'root.json every native device ships with (or a trust folder: its root.json); not used with --protocol ddi')
-    .requiredOption('--devices <n>', 'number of devices', intOption('--devices', 1, 1_000_000))
-    .option('--model <model>', 'device model', 'redmi-1s')
-    .option('--version <version>', 'installed (factory) system version', '1.4.1')
-    .option('--fail-rate <p>', 'probability that a device fails to install a release', rate('--fail-rate'), 0)
-    .option('--offline-rate <p>', 'probability that a device loses its network during a round', rate('--offline-rate'), 0)
-    .option('--user-optin-rate <p>', 'probability that the user opted in (--opt-in) before any update', rate('--user-optin-rate'), 0)
-    .option('--duration <s>', 'seconds the simulation runs (enrollment and polling), then it stops by itself', seconds('--duration', 7 * 24 * 3600), 60)
-    .option('--concurrency <n>', 'devices enrolling or checking at the same time', intOption('--concurrency', 1, 10_000), 32)
-    .option('--id-prefix <prefix>', 'device ids are PREFIX-0 … PREFIX-(N-1) (default: sim-SEED); must be new to the server')
-    .option('--seed <seed>', 'seed of every random choice (default: random, printed)')
-    .option('--interval <s>', 'seconds between the starts of two polling rounds (pollAfterSeconds is not waited for)', seconds('--interval', 3600), 1)
-    .option('--until-settled', 'stop polling before --duration once every device is enrolled and a whole round changed nothing')
-    .option('--drain <s>', 'after the duration, seconds allowed to deliver queued reports with every device online', seconds('--drain', 3600), 30)
-    .option('--factory-setting <key=value>', 'a factory setting, source default (repeatable; default cloud.messaging.enabled=true)',
-      (raw: string, prev: Record<string, SettingValue> | undefined) => {
-        const s = settingOf('--factory-setting', raw);
-        return { ...(prev ?? {}), [s.key]: s.value };
-      })
-    .addOption(new Option('--opt-in <key=value>', 'the setting a user who opts in sets by hand')
-      .argParser((raw: string) => settingOf('--opt-in', raw))
-      .default({ key: 'cloud.messaging.enabled', value: true }, 'cloud.messaging.enabled=true'))
-    .option('--progress <mode>', 'auto (a live line on a TTY), tty, lines or none', 'auto')
-    .option('--json', 'print the tally as JSON instead of tables')
-    .action(async (flags: Omit<SimulateFlags, 'factorySetting'> & { factorySetting?: Record<string, SettingValue> }) => {
-      if (!['auto', 'tty', 'lines', 'none'].includes(flags.progress)) throw new CliError(`--progress must be auto, tty, lines or none, got "${flags.progress}"`);
-      exit(await fleetSimulate({ ...flags, factorySetting: flags.factorySetting ?? { 'cloud.messaging.enabled': true } }, io));
-    });
 }

@@ -1,12 +1,10 @@
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { writePrivateKeyFile, writePublicKeyFile } from '../../protocol/crypto/key-files.js';
 import { generatePrivateKey, keyIdOf } from '../../protocol/crypto/keys.js';
 import type { RoleName } from '../../protocol/trust/root.js';
 import { refuseExisting } from './cli-files.js';
 import { CliError, println, type CliIo } from './io.js';
-
-export const ROLE_NAMES: readonly RoleName[] = ['root', 'release', 'online'];
+import { ROLE_NAMES } from './offline-commands.js';
 
 export function keyFilePaths(dir: string, role: RoleName, keyid: string) {
   const base = join(dir, `${role}-${keyid.slice(0, 8)}`);
@@ -28,13 +26,4 @@ export function keygen(role: string, dir: string, io: CliIo): void {
   println(io.out, `keyid:       ${keyid}`);
   println(io.out, `private key: ${privatePath} (mode 0600; keep it offline, never in git)`);
   println(io.out, `public key:  ${publicPath}`);
-}
-
-export function registerKeygen(program: Command, io: CliIo): void {
-  program
-    .command('keygen')
-    .description('generate an Ed25519 key pair for a role (private file 0600 + public key object)')
-    .requiredOption('--role <role>', `key role: ${ROLE_NAMES.join(' | ')}`)
-    .requiredOption('--out <dir>', 'folder to write <role>-<keyid8>.key.json and .pub.json into')
-    .action((opts: { role: string; out: string }) => keygen(opts.role, opts.out, io));
 }

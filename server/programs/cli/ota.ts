@@ -2,26 +2,21 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../../files/package-root.js';
-import { registerAudit } from './audit-command.js';
-import { registerAuditLog } from './audit-log-command.js';
-import { registerDevice } from './device-commands.js';
+// Commands whose modules are heavy (signing, schemas, the log replay, the agent, the server) are
+// registered from light definition files whose actions import the module when the command runs:
+// `ota --help` and the HTTP commands start without them.
 import { registerCohort } from './cohort-commands.js';
-import { registerFleet } from './fleet-command.js';
+import { registerDevice } from './device-commands.js';
+import { registerFleet, registerQa } from './fleet-qa-commands.js';
 import { registerHttp } from './http-commands.js';
 import { CliError, describeError, println, processIo, type CliIo } from './io.js';
-import { registerKeygen } from './keygen-command.js';
+import { registerAudit, registerAuditLog, registerWitness } from './log-commands.js';
 import { registerLogin } from './login-command.js';
-import { registerQa } from './qa-command.js';
+import { registerKeygen, registerSign, registerTrustInit, registerTrustRotate, registerVerify } from './offline-commands.js';
 import { registerRelease } from './release-commands.js';
 import { registerRollout } from './rollout-commands.js';
 import { registerServe } from './serve-command.js';
-import { registerSign } from './sign-command.js';
 import { registerToken } from './token-command.js';
-import { registerTrustInit } from './trust-init-command.js';
-import { registerTrustRotate } from './trust-rotate-command.js';
-import { registerVerify } from './verify-command.js';
-import { registerWitness } from './witness-command.js';
-
 
 /** commander does not mark required options in --help; every one is marked here, in one place. */
 function markRequired(cmd: Command): void {

@@ -1,19 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { QaError } from '../qa/qa-source.js';
 import { reportLines } from '../qa/qa-report.js';
 import { qaVerify } from '../qa/qa-verify.js';
 import { parseRoot } from '../../protocol/trust/root.js';
 import { parseFile } from './cli-files.js';
-import { CliError, intOption, println, type CliIo } from './io.js';
+import { CliError, println, type CliIo } from './io.js';
 import { SLUG_RE } from '../../http/params.js';
 import { haltNotice } from './halt-notice.js';
 import { serverUrl } from './http-client.js';
 import { resolveServer, resolveToken } from './profile.js';
 
-interface QaFlags {
+export interface QaFlags {
   server?: string;
   token?: string;
   root: string;
@@ -60,18 +59,4 @@ export async function qaVerifyCommand(flags: QaFlags, io: CliIo): Promise<number
     if (notice.length) println(io.out, ['', ...notice].join('\n'));
   }
   return report.ok ? 0 : 1;
-}
-
-export function registerQa(program: Command, io: CliIo, exit: (code: number) => void): void {
-  const qa = program.command('qa').description('independent checks for QA');
-  qa.command('verify')
-    .description('re-verify a rollout from the pinned root: signatures, statements, sampled devices\' eligibility, settings compliance, audit chain; exit 1 on any FAIL')
-    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
-    .option('--token <token>', 'operator token with read access, role qa (default: $OTA_TOKEN, then ota login)')
-    .requiredOption('--root <file>', 'the root.json QA trusts (or a trust folder: its root.json); the chain is walked from it')
-    .requiredOption('--rollout <id>', 'rollout id')
-    .option('--sample <n>', 'devices whose eligibility is recomputed (0 = all listed)', intOption('--sample', 0, 10_000_000), 200)
-    .option('--seed <seed>', 'seed of the device sample (default: random, printed)')
-    .option('--json', 'print the report as JSON')
-    .action(async (flags: QaFlags) => exit(await qaVerifyCommand(flags, io)));
 }

@@ -1,4 +1,5 @@
 import { SLUG_RE } from '../../http/params.js';
+import { percentText } from '../../lib/percent.js';
 import type { RolloutDraft } from '../../rollouts/rollout-service.js';
 import { CliError } from './io.js';
 
@@ -24,12 +25,16 @@ export function parsePercent(raw: string, what: string): number {
   return basisPoints;
 }
 
-/** Basis points as the shortest exact percentage text: 50 → "0.5%", 1000 → "10%", 1234 → "12.34%". */
-export function formatPercent(basisPoints: number): string {
-  const whole = Math.trunc(basisPoints / 100);
-  const fraction = String(basisPoints % 100).padStart(2, '0').replace(/0+$/, '');
-  return `${whole}${fraction ? `.${fraction}` : ''}%`;
-}
+/** Basis points as people read them everywhere: two decimals, exact (server/lib/percent.ts). */
+export const formatPercent = percentText;
+
+/**
+ * A stage as people read it: numbered from 1, as `ota rollout status` and
+ * the dashboard number them, with the 0-based index that the API, the
+ * statements (protocol §6 `stage`) and the audit details carry, so either
+ * can be looked up: 1 → "stage 2 (index 1)".
+ */
+export const stageWords = (index: number): string => `stage ${index + 1} (index ${index})`;
 
 /** `COHORT:PERCENT[:DWELL_SECONDS[:auto]]`, e.g. `qa:100`, `all:0.5:3600`, `all:10:86400:auto`. */
 export function parseStageSpec(raw: string): StageDraft {

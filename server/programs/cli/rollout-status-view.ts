@@ -35,10 +35,14 @@ function failureLine(f: RolloutStatus['failure']): string {
   return `${rate}; ${limit}${over ? ' — OVER THE THRESHOLD' : waiting}`;
 }
 
+/** Why status has no eligible count (docs/protocol-notes.md "Eligible is never below offered"). */
+const notCounted = (state: string): string =>
+  ['halted', 'cancelled'].includes(state) ? `not counted (the census counts serving rollouts; this one was ${state} before the server last started)` : 'not counted yet (the census runs in the background)';
+
 /** GET /v1/rollouts/{id}/status as the tables QA reads (protocol §7). */
 export function statusLines(s: RolloutStatus): string[] {
   const lines: string[] = [];
-  const eligible = s.eligible === null ? 'not computed yet' : `${s.eligible}${s.eligibleComputedAt ? ` (as of ${s.eligibleComputedAt})` : ''}`;
+  const eligible = s.eligible === null ? notCounted(s.state) : `${s.eligible}${s.eligibleComputedAt ? ` (census of ${s.eligibleComputedAt}; never below offered)` : ''}`;
   lines.push(`rollout ${s.id} (release ${s.releaseId}), statements v${s.statementVersion}`);
   lines.push(`state     ${positionOf(s)}`);
   lines.push(`eligible  ${eligible}`);

@@ -2,7 +2,6 @@ import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { forkClusterWorker, superviseWorkers } from '../../cluster/workers.js';
 import { ConfigError, loadConfig, type Config } from '../../config.js';
-import { startServer } from '../../serve.js';
 import { CliError, intOption, println, type CliIo } from './io.js';
 
 interface ServeOptions {
@@ -17,19 +16,30 @@ interface ServeOptions {
   workers?: number;
 }
 
-/** Ends on SIGINT/SIGTERM, or when io.stop aborts (tests). */
+/** Ends on SIGINT/SIGTERM (the signal's name is the abort reason), or when io.stop aborts (tests). */
 function stopSignal(io: CliIo): AbortSignal {
   if (io.stop) return io.stop;
   const controller = new AbortController();
-  const stop = () => {
+  const stop = (signal: NodeJS.Signals) => {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    controller.abort();
+    controller.abort(signal);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return controller.signal;
 }
+
+/** Why the server stops, for its last log line: the signal, or the caller's reason. */
+const reasonOf = (stop: AbortSignal): string => (typeof stop.reason === 'string' ? stop.reason : 'stop requested');
+
+/**
+ * With --workers the primary starts the workers one after another; only the
+ * first it ever starts prints the banner (it is the same for every worker,
+ * and a restarted worker would repeat it). Set by the primary in the
+ * worker's environment.
+ */
+const BANNER_ENV = 'OTA_WORKER_PRINTS_BANNER';
 
 /**
  * `ota serve`: the same composition root as `npm start` (startServer), with
@@ -54,17 +64,25 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
   if ((opts.workers ?? 1) > 1 && cluster.isPrimary) {
     // One writer per SQLite file: several processes need the shared PostgreSQL (protocol §9).
     if (config.databaseUrl === undefined) throw new CliError(`--workers ${opts.workers} needs PostgreSQL (set OTA_DATABASE_URL): SQLite allows one server process per data folder`);
-    return superviseWorkers({ count: opts.workers as number, spawn: forkClusterWorker, log: (line) => println(io.err, line), stop: stopSignal(io) });
+    let started = 0;
+    const spawn = () => forkClusterWorker({ [BANNER_ENV]: started++ === 0 ? '1' : '0' });
+    const code = await superviseWorkers({ count: opts.workers as number, spawn, log: (line) => println(io.err, line), stop: stopSignal(io) });
+    if (code === 0) println(io.err, 'ota: server closed');
+    return code;
   }
   // A worker's stop is the primary's to escalate: a second signal (Ctrl-C reaches the whole group,
   // then the primary forwards SIGTERM) must not kill it mid-close.
   if (cluster.isWorker) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => {});
-  // The banner on stderr like `npm start`: stdout is the JSON log, for `ota serve | jq`.
-  const running = await startServer(config, (line) => println(io.err, line));
+  // The banner on stderr like `npm start`: stdout is the JSON log, for `ota serve | jq`. Of several
+  // workers, only the first prints it, and the primary says when they have all closed.
+  const quiet = cluster.isWorker && io.env[BANNER_ENV] !== '1';
+  // Loaded here, not at the top: the server is most of the CLI's code, and every other command needs none of it.
+  const { startServer } = await import('../../serve.js');
+  const running = await startServer(config, quiet ? () => {} : (line) => println(io.err, line));
   const stop = stopSignal(io);
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
-  await running.close();
-  println(io.err, 'ota: server closed');
+  await running.close(reasonOf(stop));
+  if (!cluster.isWorker) println(io.err, 'ota: server closed');
   // A worker's IPC channel to its primary would keep it alive after the close.
   if (cluster.isWorker) cluster.worker?.disconnect();
   return 0;

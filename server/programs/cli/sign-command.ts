@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { NonIntegerNumberError } from '../../protocol/crypto/canonical.js';
 import { signEnvelope, type Envelope, type Signature } from '../../protocol/crypto/envelope.js';
 import { ed25519Signer } from '../../protocol/crypto/signer.js';
@@ -71,15 +70,4 @@ export function signFile(file: string, keyFile: string, out: string | undefined,
   println(io.out, `signed ${type}${name} with keyid ${key.keyid}${replaced ? ' (replaced its earlier signature)' : ''}`);
   println(io.out, `${signed.signatures.length} signature(s) → ${target}`);
   if (rootPath === undefined) println(io.err, `ota: note: the key was not checked against a trust root; pass --root TRUST to refuse a key that is not a ${role ?? 'signing'} key there`);
-}
-
-export function registerSign(program: Command, io: CliIo): void {
-  program
-    .command('sign')
-    .description('add one signature to an envelope (or wrap a bare signed body); run again with another key to reach a threshold')
-    .argument('<file>', 'envelope or bare signed body (JSON)')
-    .requiredOption('--key <file>', 'private key file')
-    .option('--out <file>', 'write here instead of replacing <file>')
-    .option('--root <path>', 'trusted root.json or trust folder: refuse a key that is not of the role that signs this document there (release keys for a release)')
-    .action((file: string, opts: { key: string; out?: string; root?: string }) => signFile(file, opts.key, opts.out, io, opts.root));
 }

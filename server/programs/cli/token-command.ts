@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createOperatorTokenStore, type TokenInfo } from '../../auth/operator-token-store.js';
 import { isOperatorRole, OPERATOR_ROLES } from '../../auth/principal.js';
-import { connectDatabase } from '../../db/connect.js';
 import { databaseUrlOf, DatabaseUrlError } from '../../db/database-url.js';
 import type { Sql } from '../../db/sql.js';
 import { toTimestamp } from '../../protocol/trust/time.js';
@@ -34,6 +33,8 @@ async function withLocalDb<T>(dataDir: string, io: CliIo, work: (sql: Sql, file:
   }
   let sql: Sql;
   try {
+    // Loaded on use: the database drivers are heavy, and only this local form needs them.
+    const { connectDatabase } = await import('../../db/connect.js');
     sql = await connectDatabase({ url, file });
   } catch (e) {
     if (e instanceof DatabaseUrlError) throw new CliError(e.message);

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import type { Command } from 'commander';
 import { signEnvelope } from '../../protocol/crypto/envelope.js';
 import { writePrivateKeyFile } from '../../protocol/crypto/key-files.js';
 import { generatePrivateKey, keyIdOf } from '../../protocol/crypto/keys.js';
@@ -9,9 +8,9 @@ import { toTimestamp } from '../../protocol/trust/time.js';
 import { trustPaths } from '../../trust/trust-folder.js';
 import { jsonText, loadKey, refuseExisting, replaceFile } from './cli-files.js';
 import { CliError, println, type CliIo } from './io.js';
-import { checkedRoot, DAY_MS, expiresDaysOption, readPolicyBody, rootSigners, signPolicy, thresholdOption, warnSharedKeys } from './trust-signing.js';
+import { checkedRoot, DAY_MS, readPolicyBody, rootSigners, signPolicy, warnSharedKeys } from './trust-signing.js';
 
-interface InitOptions {
+export interface InitOptions {
   out: string;
   rootKey: string[];
   rootThreshold: number;
@@ -69,19 +68,4 @@ export function trustInit(opts: InitOptions, io: CliIo): void {
   } else {
     println(io.err, `ota: warning: --online-key is a public key; put its private key at ${paths.onlineKey} (0600) before serving`);
   }
-}
-
-export function registerTrustInit(trust: Command, io: CliIo): void {
-  trust
-    .command('init')
-    .description('create a trust folder: root v1 and policy.json signed by the private root keys given')
-    .requiredOption('--out <dir>', 'trust folder to create')
-    .requiredOption('--root-key <files...>', 'root key files (public or private; private ones sign)')
-    .option('--root-threshold <n>', 'root signatures required', thresholdOption('--root-threshold'), 1)
-    .requiredOption('--release-key <files...>', 'release key files (public or private)')
-    .option('--release-threshold <n>', 'release signatures required', thresholdOption('--release-threshold'), 1)
-    .option('--online-key <file>', 'online key file (default: generate one into <out>/online.key.json)')
-    .option('--policy <file>', 'unsigned settings-policy body (default: the example manifests/policy.json)')
-    .option('--expires-days <n>', 'days until root v1 expires', expiresDaysOption, 365)
-    .action((opts: InitOptions) => trustInit(opts, io));
 }

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import type { PublicKey } from '../../protocol/crypto/keys.js';
 import { buildRoot, signRotation, type RoleSpec } from '../../protocol/trust/build.js';
 import { checkNextRoot, type RoleName, type RootSigned } from '../../protocol/trust/root.js';
@@ -9,9 +8,9 @@ import { isExpired, toTimestamp } from '../../protocol/trust/time.js';
 import { loadRootChain, trustPaths } from '../../trust/trust-folder.js';
 import { jsonText, loadKey, loadPrivateKey, parseFile, replaceFile, type LoadedKey } from './cli-files.js';
 import { CliError, println, type CliIo } from './io.js';
-import { checkedRoot, DAY_MS, expiresDaysOption, rootSigners, signPolicy, thresholdOption, warnSharedKeys } from './trust-signing.js';
+import { checkedRoot, DAY_MS, rootSigners, signPolicy, warnSharedKeys } from './trust-signing.js';
 
-interface RotateOptions {
+export interface RotateOptions {
   trust: string;
   signKey?: string[];
   rootKey?: string[];
@@ -85,19 +84,4 @@ export function trustRotate(opts: RotateOptions, io: CliIo): void {
   }
   println(io.out, `  policy.json v${policy.signed.version} re-signed by ${policy.signatures.map((s) => s.keyid).join(', ')}`);
   if (online && !online.private) println(io.err, `ota: warning: --online-key is a public key; put its private key at ${paths.onlineKey} (0600) before serving`);
-}
-
-export function registerTrustRotate(trust: Command, io: CliIo): void {
-  trust
-    .command('rotate')
-    .description('write root N+1 (signed by a threshold of the old AND the new root keys) and re-sign policy.json')
-    .requiredOption('--trust <dir>', 'trust folder to rotate')
-    .option('--sign-key <files...>', 'private root key files (old and/or new) that sign root N+1')
-    .option('--root-key <files...>', 'new root keys (default: keep the current ones); private ones also sign')
-    .option('--root-threshold <n>', 'new root threshold (default: current)', thresholdOption('--root-threshold'))
-    .option('--release-key <files...>', 'new release keys (default: keep the current ones)')
-    .option('--release-threshold <n>', 'new release threshold (default: current)', thresholdOption('--release-threshold'))
-    .option('--online-key <file>', 'new online key (a private one replaces online.key.json)')
-    .option('--expires-days <n>', 'days until the new root expires', expiresDaysOption, 365)
-    .action((opts: RotateOptions) => trustRotate(opts, io));
 }

@@ -5,7 +5,7 @@ import { readJsonFile } from '../../files/json-file.js';
 import { parseRoot, verifyForRole, type RoleName, type RootSigned } from '../../protocol/trust/root.js';
 import { parsePolicy, type PolicyEnvelope } from '../../protocol/trust/settings-policy.js';
 import type { LoadedKey } from './cli-files.js';
-import { CliError, describeError, intOption, println, type CliIo } from './io.js';
+import { CliError, describeError, println, type CliIo } from './io.js';
 
 /** What `trust init` and `trust rotate` share: root signers, checks before writing, the policy. */
 export const DAY_MS = 24 * 3600 * 1000;
@@ -56,5 +56,3 @@ export function warnSharedKeys(root: RootSigned, io: CliIo): void {
   }
 }
 
-export const thresholdOption = (flag: string) => intOption(flag, 1, 64);
-export const expiresDaysOption = intOption('--expires-days', 1, 36500);

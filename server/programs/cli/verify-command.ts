@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
 import { readJsonFile } from '../../files/json-file.js';
 import { parseTimestamp } from '../../protocol/trust/time.js';
 import { trustPaths } from '../../trust/trust-folder.js';
@@ -8,7 +7,7 @@ import { loadVerifiedPolicy, resolveRoot } from './trust-chain.js';
 import { SIGNING_ROLE, signatureFix, unsignedDiagnosis } from './sign-hint.js';
 import { verifyDocument } from './verify-document.js';
 
-interface VerifyOptions {
+export interface VerifyOptions {
   root: string;
   policy?: string;
   at?: string;
@@ -56,15 +55,4 @@ export function verifyFile(file: string, opts: VerifyOptions, io: CliIo): number
   for (const n of verdict.notes) println(io.out, `  ${n}`);
   for (const k of verdict.signedBy) println(io.out, `  signed by ${k}`);
   return 0;
-}
-
-export function registerVerify(program: Command, io: CliIo, exit: (code: number) => void): void {
-  program
-    .command('verify')
-    .description('verify a release, root, settings-policy or rollout document against a trusted root, offline')
-    .argument('<file>', 'signed document (envelope)')
-    .requiredOption('--root <path>', 'trusted root.json, or a trust folder (its root chain is walked from v1)')
-    .option('--policy <file>', 'signed settings policy to check a release against (default: policy.json of a trust folder)')
-    .option('--at <timestamp>', 'verify as of this RFC 3339 instant (default: now)')
-    .action((file: string, opts: VerifyOptions) => exit(verifyFile(file, opts, io)));
 }

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { createHttpTransport } from '../agent/http-transport.js';
 import { walkRoots } from '../agent/trust-client.js';
 import { onlineKeysOf, type KeptCheckpoint } from '../agent/verify-log.js';
@@ -14,7 +13,7 @@ import { keep, keptReason, readKept } from './kept-checkpoint.js';
 import { get } from './log-fetch.js';
 import { resolveRoot } from './trust-chain.js';
 
-interface WitnessFlags {
+export interface WitnessFlags {
   server: string;
   root: string;
   key: string;
@@ -92,18 +91,4 @@ function refuse(io: CliIo, flags: WitnessFlags, reason: string): number {
   if (flags.json) println(io.out, JSON.stringify({ ok: false, reason }, null, 2));
   else println(io.err, `ota witness: REFUSED, nothing cosigned: ${reason}`);
   return 1;
-}
-
-export function registerWitness(program: Command, io: CliIo, exit: (code: number) => void): void {
-  program
-    .command('witness')
-    .description('witness the transparency log (protocol §8): verify the checkpoint, prove it extends the one kept, cosign it (C2SP tlog-cosignature/v1)')
-    .requiredOption('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080')
-    .requiredOption('--root <path>', 'the trusted root: a root.json or a trust folder')
-    .requiredOption('--key <file>', "the witness's Ed25519 private key file (ota keygen)")
-    .requiredOption('--name <name>', 'the witness name in its cosignature lines, e.g. witness.example.org')
-    .requiredOption('--state <file>', 'the checkpoint this witness kept; created on the first run')
-    .option('--submit', 'also send the cosignature to the server (POST /v1/log/cosignatures), which serves it with the checkpoint')
-    .option('--json', 'print the result as JSON')
-    .action(async (flags: WitnessFlags) => exit(await witnessCheckpoint(flags, io)));
 }

@@ -1,6 +1,7 @@
 import { auditLinkHash, GENESIS_HASH, verifyAuditChain, type AuditEntry } from '../../audit/audit-chain.js';
 import { fail, pass, skip, verdictOf, type Check } from './qa-check.js';
 import type { RolloutView } from './server-views.js';
+import { stageWords } from '../cli/rollout-spec.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -68,9 +69,9 @@ export async function checkAudit(pages: AsyncIterable<unknown[]>, rollout: Rollo
     const problems: string[] = [];
     const expected = last ?? { state: 'draft', stage: 0, seq: 0 };
     if (expected.state !== rollout.state || (rollout.state !== 'draft' && expected.stage !== rollout.currentStage)) {
-      problems.push(`rollout is ${rollout.state} at stage ${rollout.currentStage}, its latest audit entry${last ? ` (seq ${last.seq})` : ''} leaves it ${expected.state} at stage ${expected.stage}`);
+      problems.push(`rollout is ${rollout.state} at ${stageWords(rollout.currentStage)}, its latest audit entry${last ? ` (seq ${last.seq})` : ''} leaves it ${expected.state} at ${stageWords(expected.stage)}`);
     }
-    trail = verdictOf('audit-rollout', problems, `${mentions} audit entr${mentions === 1 ? 'y' : 'ies'} for rollout ${rollout.id}; the latest matches its state (${rollout.state}, stage ${rollout.currentStage})`,
+    trail = verdictOf('audit-rollout', problems, `${mentions} audit entr${mentions === 1 ? 'y' : 'ies'} for rollout ${rollout.id}; the latest matches its state (${rollout.state}, ${stageWords(rollout.currentStage)})`,
       'the rollout changed without an audit record');
   }
   return [chain, trail];

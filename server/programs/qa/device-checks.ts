@@ -4,6 +4,7 @@ import type { RolloutStatementSigned } from '../../protocol/rollout-statement.js
 import type { PolicySigned, SettingValue } from '../../protocol/trust/settings-policy.js';
 import { pass, skip, verdictOf, type Check } from './qa-check.js';
 import type { DeviceRow, SettingTally, StatusView } from './server-views.js';
+import { formatPercent, stageWords } from '../cli/rollout-spec.js';
 
 /** protocol §3 P2: a consent setting other than its safe value is only ever the user's own choice. */
 export function consentBreach(policy: PolicySigned, key: string, value: SettingValue, source: string): string | undefined {
@@ -65,11 +66,11 @@ export function checkEligibility(survey: DeviceSurvey, byStage: ReadonlyMap<numb
   for (const d of survey.sample) {
     const s = byStage.get(d.stage);
     if (!s) {
-      problems.push(`${d.deviceId}: recorded at stage ${d.stage}, which has no valid signed statement`);
+      problems.push(`${d.deviceId}: recorded at ${stageWords(d.stage)}, which has no valid signed statement`);
       continue;
     }
     const bucket = bucketOf(s.salt, d.deviceId);
-    if (bucket >= s.basisPoints) problems.push(`${d.deviceId}: recorded at stage ${d.stage}, but bucket ${bucket} is not below its ${s.basisPoints} basis points`);
+    if (bucket >= s.basisPoints) problems.push(`${d.deviceId}: recorded at ${stageWords(d.stage)}, but bucket ${bucket} is not below its ${s.basisPoints} basis points (${formatPercent(s.basisPoints)})`);
   }
   return verdictOf('device-eligibility', problems,
     `${n} sampled device${n === 1 ? '' : 's'} (of ${survey.listed} offered) pass the bucket test of the stage they are recorded at`,

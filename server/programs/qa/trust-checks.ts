@@ -8,6 +8,7 @@ import { checkSettings, parsePolicy, type PolicySigned } from '../../protocol/tr
 import { isExpired } from '../../protocol/trust/time.js';
 import { errorText, fail, pass, skip, verdictOf, type Check } from './qa-check.js';
 import type { RolloutView } from './server-views.js';
+import { stageWords } from '../cli/rollout-spec.js';
 
 /** States in which a rollout serves its statements to devices (protocol §5: completed keeps serving). */
 const SERVING = new Set(['running', 'paused', 'completed']);
@@ -145,26 +146,26 @@ export function checkStatements(root: RootSigned, rollout: RolloutView, digest: 
     const s = env.signed;
     const t = verifyForRole(root, 'online', env);
     if (!t.met) {
-      signatureProblems.push(`stage ${s.stage}: ${describeThreshold('online', t)}`);
+      signatureProblems.push(`${stageWords(s.stage)}: ${describeThreshold('online', t)}`);
       return;
     }
-    if (byStage.has(s.stage)) ruleProblems.push(`stage ${s.stage} has more than one statement`);
+    if (byStage.has(s.stage)) ruleProblems.push(`${stageWords(s.stage)} has more than one statement`);
     byStage.set(s.stage, s);
-    if (s.rolloutId !== rollout.id) bindingProblems.push(`stage ${s.stage}: statement is for rollout ${s.rolloutId}`);
-    if (s.releaseId !== rollout.releaseId) bindingProblems.push(`stage ${s.stage}: statement names release ${s.releaseId}, the rollout ships ${rollout.releaseId}`);
-    if (digest !== undefined && s.manifestSha256 !== digest) bindingProblems.push(`stage ${s.stage}: statement binds manifest ${s.manifestSha256.slice(0, 16)}…, the release's SHA-256(JCS(signed)) is ${digest.slice(0, 16)}…`);
+    if (s.rolloutId !== rollout.id) bindingProblems.push(`${stageWords(s.stage)}: statement is for rollout ${s.rolloutId}`);
+    if (s.releaseId !== rollout.releaseId) bindingProblems.push(`${stageWords(s.stage)}: statement names release ${s.releaseId}, the rollout ships ${rollout.releaseId}`);
+    if (digest !== undefined && s.manifestSha256 !== digest) bindingProblems.push(`${stageWords(s.stage)}: statement binds manifest ${s.manifestSha256.slice(0, 16)}…, the release's SHA-256(JCS(signed)) is ${digest.slice(0, 16)}…`);
     const stage = rollout.stages[s.stage];
-    if (s.salt !== rollout.salt) ruleProblems.push(`stage ${s.stage}: the signed statement carries salt ${s.salt}, the rollout now says ${rollout.salt}`);
-    if (!stage) ruleProblems.push(`stage ${s.stage}: the rollout has no such stage`);
+    if (s.salt !== rollout.salt) ruleProblems.push(`${stageWords(s.stage)}: the signed statement carries salt ${s.salt}, the rollout now says ${rollout.salt}`);
+    if (!stage) ruleProblems.push(`${stageWords(s.stage)}: the rollout has no such stage`);
     else {
-      if (s.cohort !== stage.cohort) ruleProblems.push(`stage ${s.stage}: statement cohort ${s.cohort}, the rollout's stage says ${stage.cohort}`);
-      if (s.basisPoints !== stage.basisPoints) ruleProblems.push(`stage ${s.stage}: statement basisPoints ${s.basisPoints}, the rollout's stage says ${stage.basisPoints}`);
+      if (s.cohort !== stage.cohort) ruleProblems.push(`${stageWords(s.stage)}: statement cohort ${s.cohort}, the rollout's stage says ${stage.cohort}`);
+      if (s.basisPoints !== stage.basisPoints) ruleProblems.push(`${stageWords(s.stage)}: statement basisPoints ${s.basisPoints}, the rollout's stage says ${stage.basisPoints}`);
     }
-    if (isExpired(s.expires, now)) expired.push(`stage ${s.stage} expired at ${s.expires}`);
+    if (isExpired(s.expires, now)) expired.push(`${stageWords(s.stage)} expired at ${s.expires}`);
   });
   const reached = reachedStages(rollout);
-  for (let j = 0; j < reached.min; j++) if (!byStage.has(j)) ruleProblems.push(`stage ${j} was reached but has no valid statement`);
-  for (const j of byStage.keys()) if (j >= reached.max) ruleProblems.push(`stage ${j} has a statement but the rollout (${rollout.state}, stage ${rollout.currentStage}) has not reached it`);
+  for (let j = 0; j < reached.min; j++) if (!byStage.has(j)) ruleProblems.push(`${stageWords(j)} was reached but has no valid statement`);
+  for (const j of byStage.keys()) if (j >= reached.max) ruleProblems.push(`${stageWords(j)} has a statement but the rollout (${rollout.state}, ${stageWords(rollout.currentStage)}) has not reached it`);
 
   const n = rollout.statements.length;
   const checks = [

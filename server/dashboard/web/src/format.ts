@@ -1,6 +1,9 @@
+import { percentText } from '../../../lib/percent.js';
+
 /** Display helpers. Values are returned as strings and rendered as text nodes, never as markup. */
 
-export const percent = (basisPoints: number): string => `${(basisPoints / 100).toFixed(basisPoints % 100 === 0 ? 0 : 2)}%`;
+/** Basis points as a percentage with two decimals, as the CLI and halt reasons show them. */
+export const percent = percentText;
 
 export function when(ts: string | null | undefined): string {
   if (!ts) return '—';
