@@ -193,7 +193,7 @@ describe('stock SWUpdate against the DDI gateway (issue 19)', () => {
     // protocol §11: SWUpdate's own line from its closing feedback, the first ERROR line, else the last line. Debian's
     // 2022.12 sends the cause ("ERROR : Authentication of all signatures failed") in an earlier `proceeding`
     // feedback, then closes with "ERROR : Compatible SW not found" and "No suitable .swu image found" (the first
-    // of them missing when its IPC write raced): docs/protocol-notes.md, "DDI failure messages".
+    // of them missing when its IPC write raced): docs/protocol-notes.md, hawkBit DDI gateway, "Which line is the error".
     expect(failed[0]?.error.message).toMatch(/^ERROR|^No suitable \.swu image found$/);
     expect(existsSync(join(target, 'payload.bin'))).toBe(true);
 
