@@ -199,7 +199,8 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: 'get', path: '/v1/devices', summary: 'Enrolled devices, filtered, paged (at most 2000 looked at per call: page until nextCursor is null)', auth: READERS, tag: 'devices',
     query: [...['admission', 'model', 'cohort', 'rollout', 'state'].map((name) => ({ name, description: `filter by ${name}`, schema: { type: 'string', maxLength: 128 } as JsonSchema })), ...PAGE(1000)],
-    responses: { 200: json('devices and nextCursor', R.devicePage), 404: 'no such cohort or rollout (the filters)' },
+    // With ?admission=<state> (protocol §12) the page lists admission requests instead of enrolled devices.
+    responses: { 200: json('devices and nextCursor: enrolled devices, or with ?admission= admission requests', { oneOf: [R.devicePage, R.admissionPage] } as JsonSchema), 404: 'no such cohort or rollout (the filters)' },
   },
   { method: 'get', path: '/v1/devices/{deviceId}', summary: 'One device for operators: model, version, cohorts, last seen, its reports per rollout', auth: READERS, tag: 'devices', responses: { 200: json('the device', R.deviceDetail), 403: 'a device token (operators only)', 404: 'no such device' } },
   {

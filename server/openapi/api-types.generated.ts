@@ -96,6 +96,7 @@ export type Whoami =
  * Every schema of the API contract, by its OpenAPI component name.
  */
 export interface ApiContract {
+  AdmissionPage: AdmissionPage;
   AdmissionRejected: AdmissionRejected;
   AdmissionRequest: AdmissionRequest;
   ArtifactPage: ArtifactPage;
@@ -164,14 +165,11 @@ export interface ApiContract {
   Withdrawal: Withdrawal;
 }
 /**
- * POST /v1/devices/{deviceId}/reject answer
+ * GET /v1/devices?admission=<state> answer: a page of device admission requests (protocol §12)
  */
-export interface AdmissionRejected {
-  deviceId: string;
-  /**
-   * Keys refused by this call.
-   */
-  rejected: number;
+export interface AdmissionPage {
+  devices: AdmissionRequest[];
+  nextCursor: string | null;
 }
 /**
  * A device admission request (protocol §12): identity, key fingerprint, state
@@ -184,6 +182,16 @@ export interface AdmissionRequest {
   };
   keySha256: string;
   requestedAt: string;
+}
+/**
+ * POST /v1/devices/{deviceId}/reject answer
+ */
+export interface AdmissionRejected {
+  deviceId: string;
+  /**
+   * Keys refused by this call.
+   */
+  rejected: number;
 }
 /**
  * GET /v1/artifacts answer: a page of uploaded artifacts

@@ -52,14 +52,18 @@ function authText(r: ApiRoute): string {
  * request bodies at the edge, bundled as components (schema-bundle.ts).
  */
 export function buildOpenApiDocument(routes: readonly ApiRoute[]): Record<string, unknown> {
+  // A response is one schema file, or a oneOf of them (GET /v1/devices: devices, or admission requests).
+  const filesIn = (x: JsonSchema): JsonSchema[] =>
+    typeof x.$id === 'string' ? [x] : Array.isArray(x.oneOf) ? (x.oneOf as JsonSchema[]).filter((o) => typeof o.$id === 'string') : [];
   const bodies = routes.flatMap((r) => [
     ...(r.body && r.body !== 'binary' ? [r.body] : []),
-    ...Object.values(r.responses).flatMap((x) => (typeof x === 'object' && x.schema && typeof x.schema.$id === 'string' ? [x.schema] : [])),
+    ...Object.values(r.responses).flatMap((x) => (typeof x === 'object' && x.schema ? filesIn(x.schema) : [])),
   ]);
   const { components, refOf } = bundleSchemas([...bodies, RESPONSE_SCHEMAS.errorBody]);
   withErrorCodes(components, ERROR_COMPONENT);
   const errorRef = { $ref: refOf(RESPONSE_SCHEMAS.errorBody) };
-  const schemaOf = (s: JsonSchema): JsonSchema => (typeof s.$id === 'string' ? { $ref: refOf(s) } : s);
+  const schemaOf = (s: JsonSchema): JsonSchema =>
+    typeof s.$id === 'string' ? { $ref: refOf(s) } : Array.isArray(s.oneOf) ? { ...s, oneOf: (s.oneOf as JsonSchema[]).map(schemaOf) } : s;
 
   const response = (status: number, r: string | ApiResponse) => {
     const { description, schema, contentType } = typeof r === 'string' ? { description: r, schema: undefined, contentType: undefined } : r;

@@ -2,6 +2,7 @@ import artifactPruneResult from '../../manifests/schema/api/responses/artifact-p
 import releaseWithdrawn from '../../manifests/schema/api/responses/release-withdrawn.schema.json' with { type: 'json' };
 import updateCancelled from '../../manifests/schema/api/responses/update-cancelled.schema.json' with { type: 'json' };
 import admissionRejected from '../../manifests/schema/api/responses/admission-rejected.schema.json' with { type: 'json' };
+import admissionPage from '../../manifests/schema/api/responses/admission-page.schema.json' with { type: 'json' };
 import admissionRequest from '../../manifests/schema/api/responses/admission-request.schema.json' with { type: 'json' };
 import menderDeployment from '../../manifests/schema/api/responses/mender-deployment.schema.json' with { type: 'json' };
 import artifactPage from '../../manifests/schema/api/responses/artifact-page.schema.json' with { type: 'json' };
@@ -55,6 +56,7 @@ import withdrawal from '../../manifests/schema/withdrawal.schema.json' with { ty
  * time: the poll and report bodies are built as strings for speed.
  */
 export const RESPONSE_SCHEMAS = {
+  admissionPage,
   admissionRejected,
   admissionRequest,
   menderDeployment,

@@ -48,7 +48,10 @@ export function apiContract() {
     const key = `${m} ${template} ${status}`;
     let validate = compiled.get(key);
     if (!validate) {
-      validate = ajv.compile({ $ref: `${DOC_ID}${schema.$ref as string}` });
+      // A schema is a component's $ref, or a oneOf of them (GET /v1/devices: devices or admission requests).
+      const absolute = (x: { $ref?: string; oneOf?: { $ref?: string }[] }): object =>
+        x.$ref !== undefined ? { $ref: `${DOC_ID}${x.$ref}` } : { oneOf: (x.oneOf ?? []).map(absolute) };
+      validate = ajv.compile(absolute(schema as { $ref?: string; oneOf?: { $ref?: string }[] }));
       compiled.set(key, validate);
     }
     if (!validate(body)) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { deviceIdOf } from '../../server/devices/admission/device-identity.js';
+import { apiContract } from '../helpers/api-contract.js';
 import { bearer, makeApp, releaseBody, signWith, tempDir, type AppFixture } from '../helpers/fixtures.js';
 import { artifactKey, authRequest, deviceKey, menderArtifact, type KeyKind } from './mender-helpers.js';
 
@@ -67,6 +68,8 @@ describe('Mender device API (protocol §12)', () => {
     for (let i = 0; i < 3; i++) expect((await c.auth()).status).toBe(401);
     const pending = await request(f.app).get('/v1/devices?admission=pending').set(bearer(f.tokens.viewer));
     expect(pending.status).toBe(200);
+    // The answer is what the contract says (a page of admission requests, one of GET /v1/devices' two shapes).
+    apiContract().check('GET', '/v1/devices', 200, pending.headers['content-type'], pending.body);
     expect(pending.body.devices).toEqual([expect.objectContaining({ deviceId: c.deviceId, admission: 'pending', idData: { mac: '52:54:00:00:00:01' } })]);
     expect((await request(f.app).post(`/v1/devices/${c.deviceId}/accept`).set(bearer(f.tokens.viewer)).send({})).status).toBe(403);
     const accepted = await request(f.app).post(`/v1/devices/${c.deviceId}/accept`).set(rm(f)).send({});

@@ -3,7 +3,7 @@ import { enc } from './api.js';
 import type { Session } from './app.js';
 import { messageOf, Problem, Section, useLoad } from './common.js';
 import { json, when } from './format.js';
-import type { PendingDevice } from './types.js';
+import type { AdmissionPage, PendingDevice } from './types.js';
 
 /**
  * protocol §12 device admission: devices (stock Mender clients) that asked
@@ -14,7 +14,7 @@ export function PendingDevices({ session }: { session: Session }) {
   const [reloads, setReloads] = useState(0);
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | undefined>(undefined);
-  const pending = useLoad(() => session.api<{ devices: PendingDevice[]; nextCursor: string | null }>('GET', '/v1/devices?admission=pending&limit=100'), `pending:${reloads}`);
+  const pending = useLoad(() => session.api<AdmissionPage>('GET', '/v1/devices?admission=pending&limit=100'), `pending:${reloads}`);
   const mayDecide = session.role === 'admin' || session.role === 'release-manager';
   const decide = async (d: PendingDevice, decision: 'accept' | 'reject') => {
     setBusy(true);

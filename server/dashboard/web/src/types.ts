@@ -27,16 +27,11 @@ export type PolicySpec = Api.SettingsPolicy['signed']['settings'][string];
 export type DevicePage = Api.DevicePage;
 export type DeviceSummary = Api.DevicePage['devices'][number];
 export type DeviceDetail = Api.DeviceDetail;
+/** GET /v1/devices?admission=pending (protocol §12): identities waiting to be admitted. */
+export type AdmissionPage = Api.AdmissionPage;
+export type PendingDevice = Api.AdmissionRequest;
 export type DeviceReport = Api.DeviceDetail['rollouts'][number]['reports'][number];
 export type RolloutUpdate = Api.RolloutUpdate;
 export type CancelUpdate = Api.CancelUpdate;
 export type ReleaseWithdraw = Api.ReleaseWithdraw;
 
-/** GET /v1/devices?admission=pending: a device that asked to be admitted (protocol §12). */
-export interface PendingDevice {
-  deviceId: string;
-  admission: 'pending' | 'accepted' | 'rejected' | 'preauthorized';
-  idData: Record<string, unknown>;
-  keySha256: string;
-  requestedAt: string;
-}
