@@ -152,7 +152,7 @@ describe('ota rollout halt --reason, and reasons the server would refuse (issue 
     expect(await state()).toBe('running');
 
     const halted = await ota(['rollout', 'halt', 'why', '--reason', 'crash reports from the lab', '--server', s.url, '--token', s.tokens.qa]);
-    expect(halted).toMatchObject({ code: 0, out: `rollout why (release ${RELEASE}): halted, stage 1 of 1 (qa 100%)\n`, err: '' });
+    expect(halted).toMatchObject({ code: 0, out: `rollout why (release ${RELEASE}): halted, stage 1 of 1 (qa 100.00%)\n`, err: '' });
     const view = (await request(s.app).get('/v1/rollouts/why').set(bearer(s.tokens.viewer))).body as { lastHalt: Record<string, unknown> };
     expect(view.lastHalt).toMatchObject({ actor: 'operator:test-qa(qa)', reason: 'crash reports from the lab', figures: null });
     const audit = (await request(s.app).get('/v1/audit?subject=why').set(bearer(s.tokens.viewer))).body as { entries: { action: string; details: Record<string, unknown> }[] };
@@ -164,6 +164,6 @@ describe('ota rollout halt --reason, and reasons the server would refuse (issue 
     expect((await ota(['rollout', 'resume', 'why', '--acknowledge-halt', '--reason', 'x'.repeat(501), ...at])).err).toBe('ota: --reason must be 3 to 500 characters, got 501\n');
     expect((await ota(['rollout', 'resume', 'why', '--acknowledge-halt', ...at])).err).toBe('ota: --acknowledge-halt needs --reason TEXT: why it is safe to go on (kept in the audit log)\n');
     expect(await state()).toBe('halted');
-    expect(await ota(['rollout', 'resume', 'why', '--acknowledge-halt', '--reason', 'lab fixed', ...at])).toMatchObject({ code: 0, out: `rollout why (release ${RELEASE}): running, stage 1 of 1 (qa 100%)\n` });
+    expect(await ota(['rollout', 'resume', 'why', '--acknowledge-halt', '--reason', 'lab fixed', ...at])).toMatchObject({ code: 0, out: `rollout why (release ${RELEASE}): running, stage 1 of 1 (qa 100.00%)\n` });
   });
 });
