@@ -15,14 +15,17 @@ export function pathParam(req: Request, name: string, pattern: RegExp, what: str
   return value;
 }
 
-/** A device id from a raw (percent-encoded) path segment: 400 unless it decodes to a valid id. */
-export function decodeDeviceId(raw: string): string {
+/** An identifier from a raw (percent-encoded) path segment: 400 unless it decodes to one matching `pattern`. */
+export function decodeSegment(raw: string, pattern: RegExp, what: string): string {
   let id: string;
   try {
     id = decodeURIComponent(raw);
   } catch {
-    throw new AppError('bad_request', 'device id is not a valid identifier');
+    throw new AppError('bad_request', `${what} is not a valid identifier`);
   }
-  if (!DEVICE_ID_RE.test(id)) throw new AppError('bad_request', 'device id is not a valid identifier');
+  if (!pattern.test(id)) throw new AppError('bad_request', `${what} is not a valid identifier`);
   return id;
 }
+
+/** A device id from a raw (percent-encoded) path segment: 400 unless it decodes to a valid id. */
+export const decodeDeviceId = (raw: string): string => decodeSegment(raw, DEVICE_ID_RE, 'device id');

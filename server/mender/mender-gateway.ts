@@ -9,7 +9,7 @@ import type { GatewayOffer as Offer } from '../devices/poll-service.js';
 import { AppError } from '../errors.js';
 import { CANCELLED_STATE } from '../rollouts/cancel-update-service.js';
 import type { EdgeReply, EdgeRoute } from '../http/device-edge.js';
-import { SLUG_RE } from '../http/params.js';
+import { decodeSegment, SLUG_RE } from '../http/params.js';
 import { refuseTransition } from '../protocol/report-rules.js';
 import { CLOSED_STATES } from './deployment-states.js';
 import type { MenderDeps } from './mender-deps.js';
@@ -167,17 +167,6 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     return body;
   };
 
-  const deploymentId = (raw: string): string => {
-    let id: string;
-    try {
-      id = decodeURIComponent(raw);
-    } catch {
-      throw new AppError('bad_request', 'deployment id is not valid');
-    }
-    if (!SLUG_RE.test(id)) throw new AppError('bad_request', 'deployment id is not valid');
-    return id;
-  };
-
   const status = async ({ device, rolloutId }: InDeployment, body: unknown): Promise<void> => {
     const { state } = parseStatus(body);
     const { rollout, state: current } = await deps.progress(rolloutId, device.id);
@@ -213,7 +202,7 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
 
   /** A path with a deployment id: a malformed id is 400 before the credential is looked at. */
   const inDeployment = (req: IncomingMessage, raw: string): Promise<InDeployment> => {
-    const rolloutId = deploymentId(raw);
+    const rolloutId = decodeSegment(raw, SLUG_RE, 'deployment id');
     return deviceOf(req).then((device) => ({ device, rolloutId }));
   };
 
