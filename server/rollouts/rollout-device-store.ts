@@ -43,6 +43,15 @@ export const rolloutDeviceKey = (rolloutId: string, deviceId: string): string =>
 
 export type RolloutDeviceStore = ReturnType<typeof createRolloutDeviceStore>;
 
+/**
+ * A page of one state in device-id order, spelled as the by-state index's own order (rollout, state,
+ * device): with rollout and state fixed it is device-id order, and PostgreSQL's planner then walks that
+ * index. Ordered by device id alone it walked the primary key and filtered on state, and the devices
+ * that had reported sat first in id order: 40,000 rows read for a status's 20 silent devices after a
+ * wave of reports, 12-24 ms instead of 0.5 (issue 20's status p99). SQLite is told the index by name.
+ */
+const BY_STATE_ORDER = 'ORDER BY rollout_id, state, device_id';
+
 export function createRolloutDeviceStore(sql: Sql) {
   // Indexes named to the planner that needs it (SQLite; see Dialect.indexedBy).
   const indexed = (name: string): string => sql.dialect.indexedBy(name);
@@ -102,8 +111,8 @@ export function createRolloutDeviceStore(sql: Sql) {
     /** Paged by device id; state 'silent' = offered, never reported. */
     page(rolloutId: string, state: string | undefined, after: string, limit: number): Promise<RolloutDevice[]> {
       return state === undefined ? rows('SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id > ? ORDER BY device_id LIMIT ?', [rolloutId, after, limit])
-        : state === 'silent' ? rows(`SELECT * FROM rollout_devices ${indexed('rollout_devices_by_state')}WHERE rollout_id = ? AND state IS NULL AND device_id > ? ORDER BY device_id LIMIT ?`, [rolloutId, after, limit])
-        : rows(`SELECT * FROM rollout_devices ${indexed('rollout_devices_by_state')}WHERE rollout_id = ? AND state = ? AND device_id > ? ORDER BY device_id LIMIT ?`, [rolloutId, state, after, limit]);
+        : state === 'silent' ? rows(`SELECT * FROM rollout_devices ${indexed('rollout_devices_by_state')}WHERE rollout_id = ? AND state IS NULL AND device_id > ? ${BY_STATE_ORDER} LIMIT ?`, [rolloutId, after, limit])
+        : rows(`SELECT * FROM rollout_devices ${indexed('rollout_devices_by_state')}WHERE rollout_id = ? AND state = ? AND device_id > ? ${BY_STATE_ORDER} LIMIT ?`, [rolloutId, state, after, limit]);
     },
     /**
      * A page as operators list it (GET /v1/rollouts/{id}/devices, the
@@ -122,7 +131,7 @@ export function createRolloutDeviceStore(sql: Sql) {
           (SELECT last_seen FROM devices WHERE devices.id = rd.device_id) AS last_seen,
           CASE WHEN rd.state IS NULL THEN NULL ELSE (SELECT body FROM reports WHERE reports.device_id = rd.device_id AND reports.rollout_id = rd.rollout_id ORDER BY reports.seq DESC LIMIT 1) END AS last_body
         FROM ${from}
-        WHERE rd.rollout_id = ? ${where}AND rd.device_id > ? ORDER BY rd.device_id LIMIT ?`,
+        WHERE rd.rollout_id = ? ${where}AND rd.device_id > ? ${state === undefined ? 'ORDER BY rd.device_id' : 'ORDER BY rd.rollout_id, rd.state, rd.device_id'} LIMIT ?`,
       state === undefined || state === 'silent' ? [rolloutId, after, limit] : [rolloutId, state, after, limit]);
       return found.map((r) => ({
         ...toDevice(r),
