@@ -122,25 +122,47 @@ export function createDeviceEdge(deps: DeviceEdgeDeps) {
     return true;
   };
 
-  /** The stages after a credential that needed a store, or before a body: always a promise. */
-  const afterAuth = async (route: AnyRoute, req: IncomingMessage, auth: unknown): Promise<unknown> => {
-    const a: unknown = await auth;
+  /** The route's body as its `body` stage reads it: always a promise. */
+  const bodyOf = (route: AnyRoute, req: IncomingMessage): Promise<unknown> => {
     const limit = route.maxBodyBytes ?? deps.maxJsonBytes;
-    const body = route.body === 'json' ? await readJsonBody(req, limit) : route.body === 'bytes' ? await readJsonBytes(req, limit) : undefined;
-    return route.core(a, body, req);
+    return route.body === 'json' ? readJsonBody(req, limit) : readJsonBytes(req, limit);
+  };
+
+  /**
+   * The stages after a credential that needed a store, or before a body. Chained with `then`, not
+   * written as an async function: each promise a request makes also runs the async-context hooks
+   * the engines' AsyncLocalStorage installs (server/db/), and a device POST is made of few.
+   */
+  const afterAuth = (route: AnyRoute, req: IncomingMessage, auth: unknown): Promise<unknown> => {
+    if (route.body === 'none') return (auth as Promise<unknown>).then((a) => route.core(a, undefined, req));
+    if (auth instanceof Promise) return auth.then((a) => bodyOf(route, req).then((body) => route.core(a, body, req)));
+    return bodyOf(route, req).then((body) => route.core(auth, body, req));
   };
 
   const finishLater = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, started: bigint, requestId: string, answer: Promise<unknown>): void => {
-    answer
-      .then((a) => send(route, req, res, a, requestId))
-      .then(
-        () => observe(route, req, res, ip, started, requestId),
-        (e: unknown) => {
-          if (fail(route, req, res, ip, requestId, e)) observe(route, req, res, ip, started, requestId);
-          else observer.aborted({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: route.route, ip, started, requestId });
-        },
-      )
-      .catch((e: unknown) => logger.error({ err: e, requestId }, 'the device edge failed to answer'));
+    const failed = (e: unknown): void => {
+      if (fail(route, req, res, ip, requestId, e)) observe(route, req, res, ip, started, requestId);
+      else observer.aborted({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: route.route, ip, started, requestId });
+    };
+    const settled = (run: () => void): void => {
+      try {
+        run();
+      } catch (e) {
+        logger.error({ err: e, requestId }, 'the device edge failed to answer');
+      }
+    };
+    answer.then(
+      (a) => settled(() => {
+        try {
+          send(route, req, res, a, requestId);
+        } catch (e) {
+          failed(e);
+          return;
+        }
+        observe(route, req, res, ip, started, requestId);
+      }),
+      (e: unknown) => settled(() => failed(e)),
+    );
   };
 
   const serveRoute = (route: AnyRoute, m: unknown, req: IncomingMessage, res: ServerResponse): void => {

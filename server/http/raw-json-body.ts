@@ -11,8 +11,14 @@ import { discardRest } from './linger.js';
  * Content-Length before reading and while streaming), valid JSON (400), an
  * object or an array (400), through the JSON edge guard (json-guard.ts).
  */
-export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
-  const bytes = await readJsonBytes(req, limitBytes);
+export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  // One promise per body (the reader's), none around it: every device POST comes through here, and
+  // each promise costs its async-context hook too (the engines' AsyncLocalStorage, server/db/).
+  return readJsonBytes(req, limitBytes).then(parseJsonBytes);
+}
+
+/** The §7 JSON rules after the bytes arrived: valid UTF-8, valid JSON, an object or an array, the edge guard. */
+function parseJsonBytes(bytes: Buffer): unknown {
   // Invalid UTF-8 would otherwise become U+FFFD silently: refused, like any other malformed body.
   if (!isUtf8(bytes)) throw new AppError('invalid_json', 'the request body is not valid UTF-8');
   // RFC 8259 §8.1: a parser may ignore a byte order mark; so does this one, on every route.
@@ -34,20 +40,34 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
  * route that must verify a signature over the exact bytes (protocol §12
  * auth_requests) before it reads them.
  */
-export async function readJsonBytes(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+export function readJsonBytes(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  try {
+    refuseHeaders(req, limitBytes);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return readBytes(req, limitBytes);
+}
+
+/** 415 for a type, charset or encoding other than JSON in UTF-8 as sent; 413 (lingering) for a declared length over the limit. */
+function refuseHeaders(req: IncomingMessage, limitBytes: number): void {
   const [type, ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim().toLowerCase());
   if (type !== 'application/json') throw new AppError('unsupported_media_type', 'send the body as Content-Type: application/json');
   const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') throw new AppError('unsupported_media_type', `unsupported charset ${charset}`);
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') throw new AppError('unsupported_media_type', `unsupported content encoding ${encoding}`);
-  // The rest of the body is read and discarded (bounded) so the client can read the 413 (linger.ts).
-  const tooLarge = (): AppError => {
-    discardRest(req);
-    return new AppError('payload_too_large', `the request body is larger than this endpoint accepts (${limitBytes} bytes)`);
-  };
-  if (Number(req.headers['content-length'] ?? 0) > limitBytes) throw tooLarge();
+  if (Number(req.headers['content-length'] ?? 0) > limitBytes) throw tooLarge(req, limitBytes);
+}
 
+/** The 413 of a body over the limit; the rest of it is read and discarded (bounded) so the client can read the answer (linger.ts). */
+function tooLarge(req: IncomingMessage, limitBytes: number): AppError {
+  discardRest(req);
+  return new AppError('payload_too_large', `the request body is larger than this endpoint accepts (${limitBytes} bytes)`);
+}
+
+/** The body's bytes, at most `limitBytes`. */
+function readBytes(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   // Listeners, not an async iterator: every device POST (reports, enrollment, gateways) reads a body, and
   // the iterator's promise per chunk cost more than the parse. Not destroyed on an early exit: a refused
   // body is discarded, not cut off (linger.ts).
@@ -64,7 +84,7 @@ export async function readJsonBytes(req: IncomingMessage, limitBytes: number): P
       size += chunk.length;
       if (size > limitBytes) {
         stop();
-        reject(tooLarge());
+        reject(tooLarge(req, limitBytes));
         return;
       }
       chunks.push(chunk);

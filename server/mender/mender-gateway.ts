@@ -13,6 +13,7 @@ import { decodeSegment, SLUG_RE } from '../http/params.js';
 import { refuseTransition } from '../protocol/report-rules.js';
 import { CLOSED_STATES } from './deployment-states.js';
 import type { MenderDeps } from './mender-deps.js';
+import type { TokenOwner } from './mender-stores.js';
 import { errorMessageOf, factsOf, inProgress, nextBody, parseInventory, parseProvides, parseStatus } from './mender-translate.js';
 
 const AUTH = '/api/devices/v1/authentication/auth_requests';
@@ -43,6 +44,27 @@ const pathOf = (url: string): string => {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
 };
+/** Remembered answers of one pure function of strings, forgotten whole when full (bounded: the strings come from devices). */
+function remembered<T>(max: number, compute: (key: string) => T): (key: string) => T {
+  const known = new Map<string, T>();
+  return (key) => {
+    const hit = known.get(key);
+    if (hit !== undefined || known.has(key)) return hit as T;
+    if (known.size >= max) known.clear();
+    const value = compute(key);
+    known.set(key, value);
+    return value;
+  };
+}
+/** A fleet runs a handful of versions: each artifact name is parsed once, not per poll. */
+const versionOf = remembered(1024, (name: string): string | null => semver.valid(name));
+const isVersion = (v: string): boolean => versionOf(v) !== null;
+/** Whether the first version (a signed release's, valid) is below the second (valid): once per pair. */
+const below = remembered(1024, (pair: string): boolean => {
+  const [a, b] = pair.split(' ') as [string, string];
+  return semver.lt(a, b);
+});
+
 /** What `deployments/next` was told about the device: its type and installed artifact (protocol §12). */
 interface Provides {
   deviceType: string | undefined;
@@ -61,13 +83,22 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
   /** `next` bodies by deployment, artifact, origin and link expiry: one per minute per deployment in practice. */
   const bodies = new LRUCache<string, string>({ max: 1000 });
 
-  /** The device holding a Mender token: 401 for none, an unknown, expired or revoked one (the client re-authenticates). */
-  const deviceOf = async (req: IncomingMessage): Promise<Device> => {
+  /**
+   * The device holding a Mender token: 401 for none, an unknown, expired or revoked one (the client
+   * re-authenticates). From memory, with no promise, once the token and the device are cached.
+   */
+  const deviceOf = (req: IncomingMessage): Device | Promise<Device> => {
     const token = bearerToken(req.headers.authorization);
     if (token === undefined || !token.startsWith('mdr_')) throw new AppError('unauthorized', 'a device token from auth_requests is required');
-    const owner = await deps.tokens.lookup(deviceTokenHash(token));
+    const owner = deps.tokens.lookup(deviceTokenHash(token));
+    return owner instanceof Promise ? owner.then(deviceOfOwner) : deviceOfOwner(owner);
+  };
+  const deviceOfOwner = (owner: TokenOwner | undefined): Device | Promise<Device> => {
     if (!owner || owner.expiresAt <= deps.now().getTime()) throw new AppError('unauthorized', 'the token is not valid (ask auth_requests for a new one)');
-    const device = await deps.device(owner.deviceId);
+    const device = deps.device(owner.deviceId);
+    return device instanceof Promise ? device.then(enrolled) : enrolled(device);
+  };
+  const enrolled = (device: Device | undefined): Device => {
     if (!device) throw new AppError('unauthorized', 'the device is no longer enrolled');
     return device;
   };
@@ -114,38 +145,71 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     await deps.setAttributes({ id: device.id, ...factsOf(attributes, device), attributes });
   };
 
-  /** The first offer the client can take: a `.mender` artifact here, not closed, not a downgrade. */
-  const choose = async (device: Device, offers: readonly Offer[], installed: string): Promise<Offer | undefined> => {
-    for (const o of offers) {
-      const artifact = o.release.artifact;
-      // Only artifacts this server holds can be linked (protocol §12: only `.mender` files are offered).
-      if (!artifact || artifact.url !== undefined || o.release.version === undefined) continue;
-      // protocol §7 maintenance windows: a Mender client cannot be told to wait, so nothing is offered until the window opens.
-      if (o.installAfter !== undefined) continue;
-      const header = deps.headers.peek(artifact.sha256) ?? (await deps.headers.get(artifact.sha256));
-      if (!header) continue;
-      // protocol §4 device-side anti-rollback, done here for a client that has none.
-      if (semver.valid(installed) && semver.lt(o.release.version, installed) && !o.release.downgrade) continue;
+  /** Whether the client can take this offer at all: a `.mender` artifact here, inside its window, not a downgrade. */
+  const takeable = (o: Offer, installed: string): boolean => {
+    const artifact = o.release.artifact;
+    // Only artifacts this server holds can be linked (protocol §12: only `.mender` files are offered).
+    if (!artifact || artifact.url !== undefined || o.release.version === undefined) return false;
+    // protocol §7 maintenance windows: a Mender client cannot be told to wait, so nothing is offered until the window opens.
+    if (o.installAfter !== undefined) return false;
+    // protocol §4 device-side anti-rollback, done here for a client that has none.
+    return !(isVersion(installed) && below(`${o.release.version} ${installed}`) && !o.release.downgrade);
+  };
+
+  /**
+   * The first offer the client can take whose artifact header is known and whose deployment is
+   * not closed for the device. Synchronous while both are in memory (every poll after a device's
+   * first); a read continues from the offer that needed it.
+   */
+  const choose = (device: Device, offers: readonly Offer[], installed: string, from = 0): Offer | undefined | Promise<Offer | undefined> => {
+    for (let i = from; i < offers.length; i++) {
+      const o = offers[i] as Offer;
+      if (!takeable(o, installed)) continue;
+      const rest = (): Offer | undefined | Promise<Offer | undefined> => choose(device, offers, installed, i + 1);
+      const open = (closed: boolean): Offer | undefined | Promise<Offer | undefined> => (closed ? rest() : o);
+      const sha256 = (o.release.artifact as { sha256: string }).sha256;
+      const header = deps.headers.peek(sha256);
+      if (header === undefined) {
+        return deps.headers.get(sha256).then((h) => {
+          if (!h) return rest();
+          const closed = deps.deployments.isClosed(o.rolloutId, device.id);
+          return closed instanceof Promise ? closed.then(open) : open(closed);
+        });
+      }
       const closed = deps.deployments.isClosed(o.rolloutId, device.id);
-      if (closed === true || (closed !== false && (await closed))) continue;
-      return o;
+      if (closed instanceof Promise) return closed.then(open);
+      if (!closed) return o;
     }
     return undefined;
   };
 
-  /** The deployment to take now, as Mender's JSON body; undefined: nothing (204). */
-  const next = async (device: Device, req: IncomingMessage, provides: Provides): Promise<string | undefined> => {
+  /**
+   * The deployment to take now, as Mender's JSON body; undefined: nothing (204). No promise while
+   * the device's offers, the artifact header and the deployment's state are in memory.
+   */
+  const next = (device: Device, req: IncomingMessage, provides: Provides): string | undefined | Promise<string | undefined> => {
     const now = deps.now().getTime();
     // The client states its device type with every poll: a device not yet seen in inventory gets its model here.
     const { model } = factsOf(provides.deviceType === undefined ? {} : { device_type: provides.deviceType }, device);
-    if (model !== device.model) {
-      await deps.setAttributes({ id: device.id, model, version: device.version, attributes: { ...device.attributes, device_type: model } });
-      device = { ...device, model };
-    }
-    const installed = provides.artifactName !== undefined ? (semver.valid(provides.artifactName) ?? device.version) : device.version;
+    if (model === device.model) return nextFor(device, req, provides, now);
+    const typed = { ...device, model };
+    return deps.setAttributes({ id: device.id, model, version: device.version, attributes: { ...device.attributes, device_type: model } })
+      .then(() => nextFor(typed, req, provides, now));
+  };
+
+  const nextFor = (device: Device, req: IncomingMessage, provides: Provides, now: number): string | undefined | Promise<string | undefined> => {
+    const installed = provides.artifactName !== undefined ? (versionOf(provides.artifactName) ?? device.version) : device.version;
     if (installed !== device.version || now - device.lastSeen >= SEEN_RESOLUTION_MS) deps.seen(device, installed, now);
-    const offers = await deps.offersFor(device, installed, now);
-    const offer = offers.length ? await choose(device, offers, installed) : undefined;
+    const offers = deps.offersFor(device, installed, now);
+    const chosen = (list: Offer[]): string | undefined | Promise<string | undefined> => {
+      const offer = list.length ? choose(device, list, installed) : undefined;
+      return offer instanceof Promise ? offer.then((o) => bodyOf(device, req, o, now)) : bodyOf(device, req, offer, now);
+    };
+    return offers instanceof Promise ? offers.then(chosen) : chosen(offers);
+  };
+
+  /** The offer made, as `next`'s body (cached per deployment, artifact, origin and link expiry). */
+  const bodyOf = (device: Device, req: IncomingMessage, offer: Offer | undefined, now: number): string | undefined => {
     if (!offer) return undefined;
     deps.offered(device.id, [offer], now);
     const artifact = offer.release.artifact as { sha256: string };
@@ -201,9 +265,10 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
   };
 
   /** A path with a deployment id: a malformed id is 400 before the credential is looked at. */
-  const inDeployment = (req: IncomingMessage, raw: string): Promise<InDeployment> => {
+  const inDeployment = (req: IncomingMessage, raw: string): InDeployment | Promise<InDeployment> => {
     const rolloutId = decodeSegment(raw, SLUG_RE, 'deployment id');
-    return deviceOf(req).then((device) => ({ device, rolloutId }));
+    const device = deviceOf(req);
+    return device instanceof Promise ? device.then((d) => ({ device: d, rolloutId })) : { device, rolloutId };
   };
 
   const nextReply = (body: string | undefined): EdgeReply =>
