@@ -47,6 +47,28 @@ export function rowSetParam(rows: readonly Readonly<Record<string, SqlValue | un
 export const fromHex = (sql: Pick<Sql, 'engine'>, column: string): string => (sql.engine === 'postgres' ? `decode(${column}, 'hex')` : `unhex(${column})`);
 
 /**
+ * Plain INSERT of many rows into `table` (its `columns`, each row's values
+ * by column name): on PostgreSQL ONE statement over a row set, a round trip
+ * per group instead of per row; on SQLite, in the same process, one prepared
+ * single-row INSERT per row, which costs less than unpacking a JSON array
+ * (measured in better-sqlite3: 19–25 µs per row against 28–39 µs through
+ * `json_each` in groups of 4–16, JSON and hex included). Either way a
+ * failing row fails the whole call, so the group commit's failure path
+ * (server/db/group-commit.ts) is the same on both engines.
+ */
+export async function insertRows(sql: Sql, table: string, columns: RowSetColumns, rows: readonly Readonly<Record<string, SqlValue>>[]): Promise<void> {
+  if (rows.length === 0) return;
+  const names = Object.keys(columns);
+  if (sql.engine === 'postgres') {
+    const values = names.map((n) => (columns[n] === 'bytes' ? fromHex(sql, `k.${n}`) : `k.${n}`));
+    await sql.run(`INSERT INTO ${table} (${names.join(', ')}) SELECT ${values.join(', ')} FROM ${rowSet(sql, 'k', columns)}`, [rowSetParam(rows)]);
+    return;
+  }
+  const text = `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
+  for (const r of rows) await sql.run(text, names.map((n) => r[n] ?? null));
+}
+
+/**
  * `INSERT … SELECT … ON CONFLICT`: SQLite needs a WHERE before ON CONFLICT
  * after a SELECT (its parser would otherwise read ON as a join
  * constraint); PostgreSQL accepts the same text.

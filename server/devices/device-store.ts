@@ -1,6 +1,6 @@
 import type { ChangeFeed } from '../cluster/change-feed.js';
 import { coalescedReads } from '../db/coalesced-reads.js';
-import { fromHex, rowSet, rowSetParam, SELECT_ALL_ROWS } from '../db/row-set.js';
+import { insertRows, rowSet, rowSetParam, type RowSetColumns } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
 import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
 import { createDeviceCache } from './device-cache.js';
@@ -42,6 +42,9 @@ export type DeviceStore = ReturnType<typeof createDeviceStore>;
  * or facts goes through this store, which drops the cached copy: a write
  * elsewhere must call `forget(id)`.
  */
+/** A new device's row (enrollment writes a group of them at once). */
+const NEW_DEVICE_COLUMNS: RowSetColumns = { id: 'text', token_hash: 'bytes', model: 'text', version: 'text', attributes: 'text', enrolled_at: 'int', last_seen: 'int', last_seq: 'int' };
+
 export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}) {
   const cache = createDeviceCache(opts.cacheEntries ?? 0);
   const COLUMNS = 'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices';
@@ -96,9 +99,10 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}
     async insertMany(ds: readonly { facts: DeviceFacts; tokenHash: Buffer; at: number }[]): Promise<void> {
       if (ds.length === 0) return;
       for (const d of ds) cache.forget(d.facts.id);
-      await sql.run(`INSERT INTO devices (id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq)
-        SELECT k.id, ${fromHex(sql, 'k.h')}, k.m, k.v, k.a, k.at, k.at, -1 FROM ${rowSet(sql, 'k', { id: 'text', h: 'bytes', m: 'text', v: 'text', a: 'text', at: 'int' })} ${SELECT_ALL_ROWS}`,
-      [rowSetParam(ds.map((d) => ({ id: d.facts.id, h: d.tokenHash, m: d.facts.model, v: d.facts.version, a: JSON.stringify(d.facts.attributes), at: d.at })))]);
+      // last_seq -1: a device's first report may carry seq 0 (protocol §7 only says "increasing").
+      await insertRows(sql, 'devices', NEW_DEVICE_COLUMNS, ds.map((d) => ({
+        id: d.facts.id, token_hash: d.tokenHash, model: d.facts.model, version: d.facts.version, attributes: JSON.stringify(d.facts.attributes), enrolled_at: d.at, last_seen: d.at, last_seq: -1,
+      })));
     },
     async reenroll(d: DeviceFacts, tokenHash: Buffer, at: number): Promise<void> {
       // protocol §7: the replaced token stops working at once, on this read path too.
