@@ -58,12 +58,20 @@ function remembered<T>(max: number, compute: (key: string) => T): (key: string) 
 }
 /** A fleet runs a handful of versions: each artifact name is parsed once, not per poll. */
 const versionOf = remembered(1024, (name: string): string | null => semver.valid(name));
-const isVersion = (v: string): boolean => versionOf(v) !== null;
-/** Whether the first version (a signed release's, valid) is below the second (valid): once per pair. */
-const below = remembered(1024, (pair: string): boolean => {
+/** Two versions in their clean form (semver.valid's, which holds no space), compared once per pair. */
+const belowClean = remembered(1024, (pair: string): boolean => {
   const [a, b] = pair.split(' ') as [string, string];
   return semver.lt(a, b);
 });
+/**
+ * Whether version `a` is below `b`; false when either is not a semantic version. Both are cleaned
+ * first: semver accepts " 2.0.0" and "2.0.0 " as 2.0.0, and a signed release's version may be written so.
+ */
+const below = (a: string, b: string): boolean => {
+  const x = versionOf(a);
+  const y = versionOf(b);
+  return x !== null && y !== null && belowClean(`${x} ${y}`);
+};
 
 /** What `deployments/next` was told about the device: its type and installed artifact (protocol §12). */
 interface Provides {
@@ -153,7 +161,7 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     // protocol §7 maintenance windows: a Mender client cannot be told to wait, so nothing is offered until the window opens.
     if (o.installAfter !== undefined) return false;
     // protocol §4 device-side anti-rollback, done here for a client that has none.
-    return !(isVersion(installed) && below(`${o.release.version} ${installed}`) && !o.release.downgrade);
+    return !(below(o.release.version, installed) && !o.release.downgrade);
   };
 
   /**

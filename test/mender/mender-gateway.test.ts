@@ -311,3 +311,20 @@ describe('Mender artifact links are shared within a minute', () => {
     expect(uris[0]).toBe(uris[1]);
   });
 });
+
+describe('Mender anti-rollback reads versions as semver does', () => {
+  it('a signed version written with a space around it (semver reads " 2.0.0 " as 2.0.0) is offered above 1.0.0 and held back below 3.0.0', async () => {
+    const f = await makeApp({ now: new Date('2026-11-24T12:00:00Z') });
+    const published = await publishMender(f, { id: 'acc-s', version: '2.0.0 ' });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    await startRollout(f, 's1', 'acc-s');
+    const c = client(f, '52:54:00:00:0s:01');
+    expect((await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem })).status).toBe(201);
+    expect((await c.auth()).status).toBe(200);
+    const offered = await c.next('1.0.0');
+    expect(offered.status).toBe(200);
+    expect(offered.body.id).toBe('s1');
+    // protocol §4 anti-rollback, done by the gateway: a device already on 3.0.0 is not offered 2.0.0.
+    expect((await c.next('3.0.0')).status).toBe(204);
+  });
+});
