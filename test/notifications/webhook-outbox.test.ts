@@ -38,55 +38,55 @@ afterEach(async () => {
   }
 });
 
-/** A receiver answering 200 on 127.0.0.1, on the given port (0: any). */
-async function receiver(port = 0) {
+/**
+ * A receiver on 127.0.0.1 answering 200; one made `down` answers 503 to everything until `up()`.
+ * A receiver that is down keeps its port: a port closed and listened on again later could be taken
+ * in between by any other test's server (EADDRINUSE, seen in CI).
+ */
+async function receiver(opts: { down?: boolean } = {}) {
   const got: Received[] = [];
+  let down = opts.down ?? false;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (down) {
+        res.writeHead(503).end();
+        return;
+      }
       got.push({ headers: req.headers, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as RolloutNotification });
       res.writeHead(200).end();
     });
-  }).listen(port, '127.0.0.1');
+  }).listen(0, '127.0.0.1');
   servers.push(server);
   await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, got };
-}
-
-/** A port nothing listens on (a receiver that is down), to bring a receiver up on later. */
-async function downPort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
+  return { port: (server.address() as AddressInfo).port, got, up: () => void (down = false) };
 }
 
 const soon = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> => waitFor(probe, 15_000, () => what);
 
 describe('the webhook outbox (issue 18)', () => {
   it('delivers a change queued while the receiver was down after the server restarts on the same data', { timeout: 60_000 }, async () => {
-    const port = await downPort();
+    const hook = await receiver({ down: true });
     const trust = makeTrust();
     const config = loadConfig({}, {
       dataDir: tempDir('ota-outbox-'), trustDir: trust.dir, port: 0, logLevel: 'silent', demo: false,
-      webhookUrls: [`http://127.0.0.1:${port}/hooks/ota`], webhookRetryBaseMs: 50, webhookMaxAttempts: 100,
+      webhookUrls: [`http://127.0.0.1:${hook.port}/hooks/ota`], webhookRetryBaseMs: 50, webhookMaxAttempts: 100,
       ...(await testDatabaseConfig()),
     });
     const first = await startServer(config, () => undefined);
     running.push(first);
     await first.ctx.publish(signWith(releaseBody(), trust.releaseKeys), ACTOR);
     const rollout = await first.ctx.rolloutService.create({ releaseId: RELEASE_ID, stages: [{ cohort: 'all', basisPoints: 1000 }], failurePolicy: POLICY }, ACTOR);
-    // Tried and refused (nothing listens on the port): the delivery waits in the outbox, its failure noted.
+    // Tried and refused (the receiver answers 503): the delivery waits in the outbox, its failure noted.
     const tried = await soon('a failed attempt', async () =>
       first.ctx.sql.one<{ attempts: number; error: string }>('SELECT attempts, last_error AS "error" FROM webhook_outbox WHERE last_error IS NOT NULL'));
     expect(tried.attempts).toBeGreaterThanOrEqual(1);
     await first.close();
 
+    hook.up();
     const second = await startServer(config, () => undefined);
     running.push(second);
-    const hook = await receiver(port);
     const got = await soon('the delivery after the restart', () => hook.got[0]);
     expect(got.json).toMatchObject({ type: 'rollout.transition', action: 'create', rollout: { id: rollout.id, releaseId: RELEASE_ID }, from: null });
     expect(got.headers['x-ota-delivery']).toBe(got.json.id);
