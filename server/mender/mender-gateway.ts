@@ -44,25 +44,17 @@ const pathOf = (url: string): string => {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
 };
-/** Remembered answers of one pure function of strings, forgotten whole when full (bounded: the strings come from devices). */
-function remembered<T>(max: number, compute: (key: string) => T): (key: string) => T {
-  const known = new Map<string, T>();
-  return (key) => {
-    const hit = known.get(key);
-    if (hit !== undefined || known.has(key)) return hit as T;
-    if (known.size >= max) known.clear();
-    const value = compute(key);
-    known.set(key, value);
-    return value;
-  };
-}
-/** A fleet runs a handful of versions: each artifact name is parsed once, not per poll. */
-const versionOf = remembered(1024, (name: string): string | null => semver.valid(name));
+/** A fleet runs a handful of versions: each artifact name is parsed once, not per poll (false: not a version). */
+const versions = new LRUCache<string, string | false>({ max: 1024, memoMethod: (name) => semver.valid(name) ?? false });
 /** Two versions in their clean form (semver.valid's, which holds no space), compared once per pair. */
-const belowClean = remembered(1024, (pair: string): boolean => {
-  const [a, b] = pair.split(' ') as [string, string];
-  return semver.lt(a, b);
+const comparisons = new LRUCache<string, boolean>({
+  max: 1024,
+  memoMethod: (pair) => {
+    const [a, b] = pair.split(' ') as [string, string];
+    return semver.lt(a, b);
+  },
 });
+const versionOf = (name: string): string | null => versions.memo(name) || null;
 /**
  * Whether version `a` is below `b`; false when either is not a semantic version. Both are cleaned
  * first: semver accepts " 2.0.0" and "2.0.0 " as 2.0.0, and a signed release's version may be written so.
@@ -70,7 +62,7 @@ const belowClean = remembered(1024, (pair: string): boolean => {
 const below = (a: string, b: string): boolean => {
   const x = versionOf(a);
   const y = versionOf(b);
-  return x !== null && y !== null && belowClean(`${x} ${y}`);
+  return x !== null && y !== null && comparisons.memo(`${x} ${y}`);
 };
 
 /** What `deployments/next` was told about the device: its type and installed artifact (protocol §12). */
