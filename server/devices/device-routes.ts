@@ -8,6 +8,7 @@ import type { Device, DeviceCore, EnrollResult, PollAnswer } from '../device-cor
 import { AppError } from '../errors.js';
 import { jsonReply, type EdgeReply, type EdgeRoute } from '../http/device-edge.js';
 import { decodeDeviceId } from '../http/params.js';
+import { validVersion } from '../protocol/versions.js';
 import { compileValidator } from '../schema/validator.js';
 import type { Enrollment } from './enrollment-service.js';
 
@@ -36,7 +37,7 @@ function parseTarget(match: RegExpExecArray): PollTarget {
   if (versions.length > 1) throw new AppError('bad_request', 'version must be given once');
   const raw = versions[0];
   if (raw === undefined) return { deviceId, version: undefined, device: undefined };
-  const version = semver.valid(raw);
+  const version = validVersion(raw);
   if (version === null) {
     throw new AppError('validation_failed', 'version is not a semantic version', { details: [{ path: 'version', message: `"${raw.slice(0, 64)}" is not a semantic version` }] });
   }

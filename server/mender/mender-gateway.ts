@@ -11,6 +11,7 @@ import { CANCELLED_STATE } from '../rollouts/cancel-update-service.js';
 import type { EdgeReply, EdgeRoute } from '../http/device-edge.js';
 import { decodeSegment, SLUG_RE } from '../http/params.js';
 import { refuseTransition } from '../protocol/report-rules.js';
+import { validVersion } from '../protocol/versions.js';
 import { CLOSED_STATES } from './deployment-states.js';
 import type { MenderDeps } from './mender-deps.js';
 import type { TokenOwner } from './mender-stores.js';
@@ -44,8 +45,6 @@ const pathOf = (url: string): string => {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
 };
-/** A fleet runs a handful of versions: each artifact name is parsed once, not per poll (false: not a version). */
-const versions = new LRUCache<string, string | false>({ max: 1024, memoMethod: (name) => semver.valid(name) ?? false });
 /** Two versions in their clean form (semver.valid's, which holds no space), compared once per pair. */
 const comparisons = new LRUCache<string, boolean>({
   max: 1024,
@@ -54,14 +53,13 @@ const comparisons = new LRUCache<string, boolean>({
     return semver.lt(a, b);
   },
 });
-const versionOf = (name: string): string | null => versions.memo(name) || null;
 /**
  * Whether version `a` is below `b`; false when either is not a semantic version. Both are cleaned
  * first: semver accepts " 2.0.0" and "2.0.0 " as 2.0.0, and a signed release's version may be written so.
  */
 const below = (a: string, b: string): boolean => {
-  const x = versionOf(a);
-  const y = versionOf(b);
+  const x = validVersion(a);
+  const y = validVersion(b);
   return x !== null && y !== null && comparisons.memo(`${x} ${y}`);
 };
 
@@ -198,7 +196,7 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
   };
 
   const nextFor = (device: Device, req: IncomingMessage, provides: Provides, now: number): string | undefined | Promise<string | undefined> => {
-    const installed = provides.artifactName !== undefined ? (versionOf(provides.artifactName) ?? device.version) : device.version;
+    const installed = provides.artifactName !== undefined ? (validVersion(provides.artifactName) ?? device.version) : device.version;
     if (installed !== device.version || now - device.lastSeen >= SEEN_RESOLUTION_MS) deps.seen(device, installed, now);
     const offers = deps.offersFor(device, installed, now);
     const chosen = (list: Offer[]): string | undefined | Promise<string | undefined> => {

@@ -1,5 +1,5 @@
-import type semver from 'semver';
 import type { DeviceFacts } from '../cohorts/cohort.js';
+import type { VersionRange } from '../protocol/versions.js';
 
 export interface EligibilityStage {
   cohort: string;
@@ -8,7 +8,7 @@ export interface EligibilityStage {
 
 export interface EligibilityInput {
   models: ReadonlySet<string>;
-  appliesTo: semver.Range;
+  appliesTo: VersionRange;
   /** Stages reached so far (0..currentStage). */
   stages: readonly EligibilityStage[];
 }

@@ -1,6 +1,6 @@
-import semver from 'semver';
 import { serialRefresh } from '../db/view-refresh.js';
 import type { ReleaseSigned } from '../protocol/release-manifest.js';
+import { rememberedRange } from '../protocol/versions.js';
 import { envelopeOf, type ReleaseStore } from '../releases/release-store.js';
 import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { EligibilityInput } from './eligibility.js';
@@ -69,7 +69,7 @@ export function createLiveRollouts(rollouts: RolloutStore, releases: ReleaseStor
         releaseId: r.releaseId,
         issuedAt: signed.issuedAt,
         models: new Set(signed.models),
-        appliesTo: new semver.Range(signed.appliesTo),
+        appliesTo: rememberedRange(signed.appliesTo),
         stages: r.stages.slice(0, statements.length).map((s) => ({ cohort: s.cohort, basisPoints: s.basisPoints })),
         release: signed,
         windows: r.stages.slice(0, statements.length).map((s) => s.window),
