@@ -1,21 +1,13 @@
 import request from 'supertest';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bearer, tempDir } from '../helpers/fixtures.js';
+import { unusedPort } from '../helpers/ports.js';
 import { modeOf, ota } from './cli-harness.js';
 import { listen, type Listening } from './cli-server.js';
 
-/** A port nothing listens on (taken, then released). */
-async function closedPort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => srv.once('listening', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-const BOGUS = `http://127.0.0.1:${await closedPort()}`;
+const BOGUS = `http://127.0.0.1:${await unusedPort()}`;
 /** The id `ota token list` shows for the fixture's token of that name. */
 const tokenId = async (s: Listening, name: string): Promise<number | undefined> => (await s.ctx.operatorTokens.page(0, 100)).find((t) => t.name === name)?.id;
 const BOGUS_RE = BOGUS.replace(/[.:/]/g, (c) => `\\${c}`);

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { demoImage } from '../../server/demo/demo-setup.js';
 import { startServer } from '../../server/serve.js';
 import { ota, type CliResult } from '../cli/cli-harness.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { unusedPort } from '../helpers/ports.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const README = readFileSync(join(repoRoot, 'README.md'), 'utf8');
@@ -43,14 +43,6 @@ function words(command: string, env: Record<string, string>): string[] {
   return out;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => srv.once('listening', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 /**
  * The README's examples, in order, on a fresh folder (issue 9 acceptance):
  * each step is a README line found verbatim, then run. Only what cannot
@@ -61,7 +53,7 @@ async function freePort(): Promise<number> {
 describe('README examples, in order, as written', () => {
   it('keygen → trust init → serve → sign → verify → publish → cohorts → rollout → halt → resume → clone', async () => {
     const base = tempDir('ota-readme-');
-    const port = await freePort();
+    const port = await unusedPort();
     const url = `http://127.0.0.1:${port}`;
     const env: Record<string, string> = { HOME: join(base, 'home') };
     const keys: { root: string[]; release: string[] } = { root: [], release: [] };
