@@ -26,6 +26,7 @@ export const errorStatus = {
   rate_limited: 429,
   headers_too_large: 431,
   request_timeout: 408,
+  expectation_failed: 417,
   internal: 500,
   unavailable: 503,
 } as const;

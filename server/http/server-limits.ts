@@ -57,6 +57,16 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
     metrics.httpRequests.inc({ route: 'unparsed', status: `${Math.floor(appErr.status / 100)}xx` });
     writeRawError(socket, appErr);
   });
+  // RFC 9110 §10.1.1: an expectation the server cannot meet is a 417. Node answers 100-continue itself
+  // and, for any other Expect, an empty 417 unless told: the §7 body instead, and the unread body is not
+  // parsed as the next request.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const expect = String(req.headers.expect ?? '').slice(0, 64);
+    logger.debug({ expect }, 'request refused: unsupported Expect');
+    metrics.httpRequests.inc({ route: 'unparsed', status: '4xx' });
+    res.setHeader('Connection', 'close');
+    writeError(res, new AppError('expectation_failed', `the expectation "${expect}" is not supported; only 100-continue is`));
+  });
 }
 
 /**

@@ -679,6 +679,7 @@ export interface ErrorBody {
       | "rate_limited"
       | "headers_too_large"
       | "request_timeout"
+      | "expectation_failed"
       | "internal"
       | "unavailable";
     message: string;
