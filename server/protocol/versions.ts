@@ -14,10 +14,10 @@ const LONGEST_VERSION = 256;
 const clean = new LRUCache<string, string | false>({ max: REMEMBERED, memoMethod: (raw) => semver.valid(raw) ?? false });
 
 /**
- * `semver.valid`, parsed once per distinct string: every poll of every
- * device protocol names the installed version (protocol §7 `?version`, §11
- * configData, §12 artifact_name), and parsing it cost more than the rest of
- * the eligibility walk.
+ * `semver.valid`, parsed once per distinct string: the native poll names
+ * the installed version on every request (protocol §7 `?version`), a Mender
+ * client on every `next` (§12 artifact_name), and parsing it cost more than
+ * the rest of the eligibility walk.
  */
 export const validVersion = (raw: string): string | null => (raw.length > LONGEST_VERSION ? null : clean.memo(raw) || null);
 
