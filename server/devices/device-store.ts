@@ -36,15 +36,15 @@ const toDevice = (r: DeviceRow): Device => ({
 
 export type DeviceStore = ReturnType<typeof createDeviceStore>;
 
+/** A new device's row (enrollment writes a group of them at once). */
+const NEW_DEVICE_COLUMNS: RowSetColumns = { id: 'text', token_hash: 'bytes', model: 'text', version: 'text', attributes: 'text', enrolled_at: 'int', last_seen: 'int', last_seq: 'int' };
+
 /**
  * Devices by id, with a bounded cache (device-cache.ts) in front of the
  * read every poll and report makes. Every write to a device's credential
  * or facts goes through this store, which drops the cached copy: a write
  * elsewhere must call `forget(id)`.
  */
-/** A new device's row (enrollment writes a group of them at once). */
-const NEW_DEVICE_COLUMNS: RowSetColumns = { id: 'text', token_hash: 'bytes', model: 'text', version: 'text', attributes: 'text', enrolled_at: 'int', last_seen: 'int', last_seq: 'int' };
-
 export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}) {
   const cache = createDeviceCache(opts.cacheEntries ?? 0);
   const COLUMNS = 'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices';
