@@ -19,22 +19,30 @@ export interface Membership {
  * only for a cohort too big to keep in memory.
  */
 export function membershipOf(cohorts: Pick<CohortStore, 'cached'>, device: DeviceFacts, explicit?: ReadonlySet<string>): Membership {
-  let needsStore = false;
-  return {
-    inCohort: (name) => {
-      if (name === ALL_COHORT) return true;
-      const c = cohorts.cached(name);
-      if (!c) return false;
-      if (c.rule && matchesRule(c.rule, device)) return true;
-      if (!c.hasMembers) return false;
-      if (c.members) return c.members.has(device.id);
-      if (explicit) return explicit.has(name);
-      needsStore = true;
-      return false;
-    },
-    get needsStore() {
-      return needsStore;
-    },
+  return new RequestMembership(cohorts, device, explicit);
+}
+
+// A class, not an object literal with a getter: every poll makes one, and V8 builds a literal with an
+// accessor through the runtime (about 20 times the cost of this constructor).
+class RequestMembership implements Membership {
+  needsStore = false;
+
+  constructor(
+    private readonly cohorts: Pick<CohortStore, 'cached'>,
+    private readonly device: DeviceFacts,
+    private readonly explicit: ReadonlySet<string> | undefined,
+  ) {}
+
+  readonly inCohort = (name: string): boolean => {
+    if (name === ALL_COHORT) return true;
+    const c = this.cohorts.cached(name);
+    if (!c) return false;
+    if (c.rule && matchesRule(c.rule, this.device)) return true;
+    if (!c.hasMembers) return false;
+    if (c.members) return c.members.has(this.device.id);
+    if (this.explicit) return this.explicit.has(name);
+    this.needsStore = true;
+    return false;
   };
 }
 
