@@ -28,29 +28,35 @@ export type DeploymentStates = ReturnType<typeof createDeploymentStates>;
  * read that races a close never overwrites the close it did not see.
  */
 export function createDeploymentStates(deps: DeploymentStatesDeps) {
-  const known = new LRUCache<string, 'open' | 'closed'>({ max: deps.max });
+  // By device, then by rollout: a poll looks up strings it already holds (the cached device's id, the
+  // live rollout's id), whose hashes are known, instead of hashing a key made for the lookup.
+  const known = new LRUCache<string, Map<string, 'open' | 'closed'>>({ max: deps.max });
+  const remember = (rolloutId: string, deviceId: string, state: 'open' | 'closed'): void => {
+    const states = known.get(deviceId);
+    if (states) states.set(rolloutId, state);
+    else known.set(deviceId, new Map([[rolloutId, state]]));
+  };
   return {
     /** True when the device's deployment closed: from memory when known, else one read. */
     isClosed(rolloutId: string, deviceId: string): boolean | Promise<boolean> {
-      const key = keyOf(rolloutId, deviceId);
-      const seen = known.get(key);
+      const seen = known.get(deviceId)?.get(rolloutId);
       if (seen !== undefined) return seen === 'closed';
       return deps.read(rolloutId, deviceId).then((state) => {
         const closed = state !== null && CLOSED_STATES.has(state);
         // A close heard while the read was in flight wins over what the read saw.
-        if (!known.has(key)) known.set(key, closed ? 'closed' : 'open');
-        return known.get(key) === 'closed';
+        if (known.get(deviceId)?.get(rolloutId) === undefined) remember(rolloutId, deviceId, closed ? 'closed' : 'open');
+        return known.get(deviceId)?.get(rolloutId) === 'closed';
       });
     },
     /** This node stored a closing state (durably): remember it and tell the other nodes. */
     async closed(rolloutId: string, deviceId: string): Promise<void> {
-      const key = keyOf(rolloutId, deviceId);
-      known.set(key, 'closed');
-      await deps.publish(key);
+      remember(rolloutId, deviceId, 'closed');
+      await deps.publish(keyOf(rolloutId, deviceId));
     },
     /** A close from the change feed (this node's own included). */
     heard(key: string): void {
-      if (key.includes(':')) known.set(key, 'closed');
+      const at = key.indexOf(':');
+      if (at > 0) remember(key.slice(0, at), key.slice(at + 1), 'closed');
     },
   };
 }

@@ -63,6 +63,14 @@ const below = (a: string, b: string): boolean => {
   return x !== null && y !== null && comparisons.memo(`${x} ${y}`);
 };
 
+/** One deployment's `next` body and what it was made for (see `bodyOf`). */
+interface NextBody {
+  sha256: string;
+  origin: string;
+  expires: number;
+  bytes: Buffer;
+}
+
 /** What `deployments/next` was told about the device: its type and installed artifact (protocol §12). */
 interface Provides {
   deviceType: string | undefined;
@@ -78,8 +86,12 @@ interface Provides {
  * download is mender-download-routes.ts.
  */
 export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unknown>[] {
-  /** `next` bodies by deployment, artifact, origin and link expiry: one per minute per deployment in practice. */
-  const bodies = new LRUCache<string, string>({ max: 1000 });
+  /**
+   * The latest `next` body of each deployment, encoded once, with what it was made for (artifact,
+   * origin, link expiry): every client polling a deployment in the same minute gets the same bytes.
+   * Keyed by the rollout id alone, so a poll looks up a string whose hash is already known.
+   */
+  const bodies = new LRUCache<string, NextBody>({ max: 1000 });
 
   /**
    * The device holding a Mender token: 401 for none, an unknown, expired or revoked one (the client
@@ -185,48 +197,48 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
    * The deployment to take now, as Mender's JSON body; undefined: nothing (204). No promise while
    * the device's offers, the artifact header and the deployment's state are in memory.
    */
-  const next = (device: Device, req: IncomingMessage, provides: Provides): string | undefined | Promise<string | undefined> => {
+  const next = (device: Device, req: IncomingMessage, provides: Provides): Buffer | undefined | Promise<Buffer | undefined> => {
     const now = deps.now().getTime();
     // The client states its device type with every poll: a device not yet seen in inventory gets its model here.
-    const { model } = factsOf(provides.deviceType === undefined ? {} : { device_type: provides.deviceType }, device);
+    if (provides.deviceType === undefined || provides.deviceType === device.model) return nextFor(device, req, provides, now);
+    const { model } = factsOf({ device_type: provides.deviceType }, device);
     if (model === device.model) return nextFor(device, req, provides, now);
     const typed = { ...device, model };
     return deps.setAttributes({ id: device.id, model, version: device.version, attributes: { ...device.attributes, device_type: model } })
       .then(() => nextFor(typed, req, provides, now));
   };
 
-  const nextFor = (device: Device, req: IncomingMessage, provides: Provides, now: number): string | undefined | Promise<string | undefined> => {
+  const nextFor = (device: Device, req: IncomingMessage, provides: Provides, now: number): Buffer | undefined | Promise<Buffer | undefined> => {
     const installed = provides.artifactName !== undefined ? (validVersion(provides.artifactName) ?? device.version) : device.version;
     if (installed !== device.version || now - device.lastSeen >= SEEN_RESOLUTION_MS) deps.seen(device, installed, now);
     const offers = deps.offersFor(device, installed, now);
-    const chosen = (list: Offer[]): string | undefined | Promise<string | undefined> => {
+    const chosen = (list: Offer[]): Buffer | undefined | Promise<Buffer | undefined> => {
       const offer = list.length ? choose(device, list, installed) : undefined;
       return offer instanceof Promise ? offer.then((o) => bodyOf(device, req, o, now)) : bodyOf(device, req, offer, now);
     };
     return offers instanceof Promise ? offers.then(chosen) : chosen(offers);
   };
 
-  /** The offer made, as `next`'s body (cached per deployment, artifact, origin and link expiry). */
-  const bodyOf = (device: Device, req: IncomingMessage, offer: Offer | undefined, now: number): string | undefined => {
+  /** The offer made, as `next`'s body (the deployment's latest, while its artifact, origin and link expiry are the same). */
+  const bodyOf = (device: Device, req: IncomingMessage, offer: Offer | undefined, now: number): Buffer | undefined => {
     if (!offer) return undefined;
     deps.offered(device.id, [offer], now);
-    const artifact = offer.release.artifact as { sha256: string };
+    const { sha256 } = offer.release.artifact as { sha256: string };
     // The link lives at least the configured time, to the next whole minute: every client polling in the
     // same minute gets the same link, so its HMAC and the body are made once per minute, not per poll.
     const expires = Math.ceil((Math.floor(now / 1000) + deps.linkTtlSeconds) / LINK_STEP_SECONDS) * LINK_STEP_SECONDS;
     const at = origin(req);
-    const key = `${offer.rolloutId}\n${artifact.sha256}\n${at}\n${expires}`;
-    const cached = bodies.get(key);
-    if (cached !== undefined) return cached;
-    const body = nextBody({
+    const cached = bodies.get(offer.rolloutId);
+    if (cached !== undefined && cached.expires === expires && cached.origin === at && cached.sha256 === sha256) return cached.bytes;
+    const bytes = Buffer.from(nextBody({
       id: offer.rolloutId,
       version: offer.release.version as string,
       models: offer.release.models,
-      uri: `${at}${deps.links.pathFor({ sha256: artifact.sha256, expires })}`,
+      uri: `${at}${deps.links.pathFor({ sha256, expires })}`,
       expires: new Date(expires * 1000),
-    });
-    bodies.set(key, body);
-    return body;
+    }));
+    bodies.set(offer.rolloutId, { sha256, origin: at, expires, bytes });
+    return bytes;
   };
 
   const status = async ({ device, rolloutId }: InDeployment, body: unknown): Promise<void> => {
@@ -269,8 +281,8 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     return device instanceof Promise ? device.then((d) => ({ device: d, rolloutId })) : { device, rolloutId };
   };
 
-  const nextReply = (body: string | undefined): EdgeReply =>
-    body === undefined ? NO_CONTENT() : { status: 200, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' }, body };
+  const nextReply = (body: Buffer | undefined): EdgeReply =>
+    body === undefined ? NO_CONTENT() : { status: 200, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store' }, body };
 
   const deploymentRoute = (kind: 'status' | 'log', handle: (d: InDeployment, body: unknown) => Promise<void>, maxBodyBytes?: number): EdgeRoute<string, InDeployment, void> => ({
     route: `/api/devices/v1/deployments/device/deployments/:id/${kind}`,
@@ -288,7 +300,7 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
 
   const routes: EdgeRoute<unknown, unknown, unknown>[] = [];
   const add = <M, A, R>(r: EdgeRoute<M, A, R>): void => void routes.push(r as EdgeRoute<unknown, unknown, unknown>);
-  add<true, Device, string | undefined>({
+  add<true, Device, Buffer | undefined>({
     route: NEXT_V2,
     methods: ['POST'],
     match: (url) => (pathOf(url) === NEXT_V2 ? true : undefined),
@@ -297,7 +309,7 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     core: (device, body, req) => next(device, req, parseProvides(body)),
     send: nextReply,
   });
-  add<string, Device, string | undefined>({
+  add<string, Device, Buffer | undefined>({
     route: NEXT_V1,
     methods: ['GET'],
     match: (url) => (pathOf(url) === NEXT_V1 ? url.slice(NEXT_V1.length + 1) : undefined),
