@@ -2,7 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Logger } from 'pino';
 import { isDiscarding } from './linger.js';
 import { failureOf, writeError } from './error-handler.js';
-import { readJsonBody, readJsonBytes } from './raw-json-body.js';
+import { readJsonBody, readJsonBodyThen, readJsonBytes } from './raw-json-body.js';
 import { newRequestId } from './request-id.js';
 import type { RequestObserver } from './request-observer.js';
 
@@ -122,66 +122,92 @@ export function createDeviceEdge(deps: DeviceEdgeDeps) {
     return true;
   };
 
-  /** The route's body as its `body` stage reads it: always a promise. */
+  /** The route's body as its `body` stage reads it, as a promise (after a credential that needed a store). */
   const bodyOf = (route: AnyRoute, req: IncomingMessage): Promise<unknown> => {
     const limit = route.maxBodyBytes ?? deps.maxJsonBytes;
     return route.body === 'json' ? readJsonBody(req, limit) : readJsonBytes(req, limit);
   };
 
   /**
-   * The stages after a credential that needed a store, or before a body. Chained with `then`, not
-   * written as an async function: each promise a request makes also runs the async-context hooks
-   * the engines' AsyncLocalStorage installs (server/db/), and a device POST is made of few.
+   * The stages after a credential that needed a store. Chained with `then`, not written as an async
+   * function: each promise a request makes also runs the async-context hooks the engines'
+   * AsyncLocalStorage installs (server/db/).
    */
-  const afterAuth = (route: AnyRoute, req: IncomingMessage, auth: unknown): Promise<unknown> => {
-    if (route.body === 'none') return (auth as Promise<unknown>).then((a) => route.core(a, undefined, req));
-    if (auth instanceof Promise) return auth.then((a) => bodyOf(route, req).then((body) => route.core(a, body, req)));
-    return bodyOf(route, req).then((body) => route.core(auth, body, req));
+  const afterAuth = (route: AnyRoute, req: IncomingMessage, auth: Promise<unknown>): Promise<unknown> =>
+    route.body === 'none'
+      ? auth.then((a) => route.core(a, undefined, req))
+      : auth.then((a) => bodyOf(route, req).then((body) => route.core(a, body, req)));
+
+  /** The one ending of every request the edge took: answered and observed, or counted as aborted. */
+  const finish = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, started: bigint, requestId: string, ok: boolean, value: unknown): void => {
+    if (ok) {
+      try {
+        send(route, req, res, value, requestId);
+      } catch (e) {
+        return finish(route, req, res, ip, started, requestId, false, e);
+      }
+      return observe(route, req, res, ip, started, requestId);
+    }
+    if (fail(route, req, res, ip, requestId, value)) observe(route, req, res, ip, started, requestId);
+    else observer.aborted({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: route.route, ip, started, requestId });
   };
 
-  const finishLater = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, started: bigint, requestId: string, answer: Promise<unknown>): void => {
-    const failed = (e: unknown): void => {
-      if (fail(route, req, res, ip, requestId, e)) observe(route, req, res, ip, started, requestId);
-      else observer.aborted({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: route.route, ip, started, requestId });
-    };
-    const settled = (run: () => void): void => {
+  /** `finish` from a callback or a promise's settling, where nothing may throw past it. */
+  const finishSafely = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, started: bigint, requestId: string, ok: boolean, value: unknown): void => {
+    try {
+      finish(route, req, res, ip, started, requestId, ok, value);
+    } catch (e) {
+      logger.error({ err: e, requestId }, 'the device edge failed to answer');
+    }
+  };
+
+  /** The core's answer, now or once its promise settles. */
+  const answer = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, started: bigint, requestId: string, value: unknown): void => {
+    if (value instanceof Promise) {
+      value.then(
+        (a: unknown) => finishSafely(route, req, res, ip, started, requestId, true, a),
+        (e: unknown) => finishSafely(route, req, res, ip, started, requestId, false, e),
+      );
+    } else {
+      finish(route, req, res, ip, started, requestId, true, value);
+    }
+  };
+
+  /**
+   * The body, then the core, for a credential known at once: the body's last bytes are answered in
+   * their own turn with no promise unless the core makes one (Mender's `next` from memory).
+   */
+  const readThen = (route: AnyRoute, req: IncomingMessage, res: ServerResponse, ip: string, started: bigint, requestId: string, auth: unknown): void => {
+    readJsonBodyThen(req, route.maxBodyBytes ?? deps.maxJsonBytes, route.body === 'json', (e, body) => {
+      if (e !== undefined) return finishSafely(route, req, res, ip, started, requestId, false, e);
+      let value: unknown;
       try {
-        run();
-      } catch (e) {
-        logger.error({ err: e, requestId }, 'the device edge failed to answer');
+        value = route.core(auth, body, req);
+      } catch (err) {
+        return finishSafely(route, req, res, ip, started, requestId, false, err);
       }
-    };
-    answer.then(
-      (a) => settled(() => {
-        try {
-          send(route, req, res, a, requestId);
-        } catch (e) {
-          failed(e);
-          return;
-        }
-        observe(route, req, res, ip, started, requestId);
-      }),
-      (e: unknown) => settled(() => failed(e)),
-    );
+      try {
+        answer(route, req, res, ip, started, requestId, value);
+      } catch (err) {
+        logger.error({ err, requestId }, 'the device edge failed to answer');
+      }
+    });
   };
 
   const serveRoute = (route: AnyRoute, m: unknown, req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
     const ip = req.socket?.remoteAddress ?? 'unknown';
     const requestId = newRequestId(req);
+    let value: unknown;
     try {
       const a: unknown = route.auth(req, m, res);
-      if (a instanceof Promise || route.body !== 'none') return finishLater(route, req, res, ip, started, requestId, afterAuth(route, req, a));
-      const answer: unknown = route.core(a, undefined, req);
-      if (answer instanceof Promise) return finishLater(route, req, res, ip, started, requestId, answer);
-      send(route, req, res, answer, requestId);
+      if (a instanceof Promise) return answer(route, req, res, ip, started, requestId, afterAuth(route, req, a));
+      if (route.body !== 'none') return readThen(route, req, res, ip, started, requestId, a);
+      value = route.core(a, undefined, req);
     } catch (e) {
-      if (!fail(route, req, res, ip, requestId, e)) {
-        observer.aborted({ method: req.method as string, path: (req.url ?? '').split('?')[0] as string, route: route.route, ip, started, requestId });
-        return;
-      }
+      return finish(route, req, res, ip, started, requestId, false, e);
     }
-    observe(route, req, res, ip, started, requestId);
+    answer(route, req, res, ip, started, requestId, value);
   };
 
   return {
