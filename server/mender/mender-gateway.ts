@@ -10,6 +10,7 @@ import { AppError } from '../errors.js';
 import { CANCELLED_STATE } from '../rollouts/cancel-update-service.js';
 import type { EdgeReply, EdgeRoute } from '../http/device-edge.js';
 import { decodeSegment, SLUG_RE } from '../http/params.js';
+import { parseJsonBytes } from '../http/raw-json-body.js';
 import { refuseTransition } from '../protocol/report-rules.js';
 import { validVersion } from '../protocol/versions.js';
 import { CLOSED_STATES } from './deployment-states.js';
@@ -76,6 +77,25 @@ interface Provides {
   deviceType: string | undefined;
   artifactName: string | undefined;
 }
+
+/** A `next` body longer than this is parsed every time (a client's is about 100 bytes). */
+const MAX_REMEMBERED_BODY = 512;
+/**
+ * `next` bodies already parsed, by their exact bytes: a fleet sends the same few (one per device type
+ * and installed artifact) every poll. Only a body that passed every check is remembered, and the same
+ * bytes give the same answer, so a remembered one skips the parse, not a rule.
+ */
+const provided = new LRUCache<string, Readonly<Provides>>({ max: 1000 });
+const providesOf = (raw: Buffer): Readonly<Provides> => {
+  if (raw.length > MAX_REMEMBERED_BODY) return parseProvides(parseJsonBytes(raw));
+  // latin1 maps each byte to one character: distinct bodies are distinct keys.
+  const key = raw.toString('latin1');
+  const known = provided.get(key);
+  if (known !== undefined) return known;
+  const p = Object.freeze(parseProvides(parseJsonBytes(raw)));
+  provided.set(key, p);
+  return p;
+};
 
 /**
  * The device side of Mender's API (protocol §12) as routes of the device edge
@@ -305,8 +325,9 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     methods: ['POST'],
     match: (url) => (pathOf(url) === NEXT_V2 ? true : undefined),
     auth: (req) => deviceOf(req),
-    body: 'json',
-    core: (device, body, req) => next(device, req, parseProvides(body)),
+    // The bytes, with the JSON body's checks (415, 413); parsed by `providesOf` (the §7 JSON rules).
+    body: 'bytes',
+    core: (device, raw, req) => next(device, req, providesOf(raw as Buffer)),
     send: nextReply,
   });
   add<string, Device, Buffer | undefined>({

@@ -328,3 +328,27 @@ describe('Mender anti-rollback reads versions as semver does', () => {
     expect((await c.next('3.0.0')).status).toBe(204);
   });
 });
+
+describe('Mender next bodies are remembered by their exact bytes, never a refusal', () => {
+  it('the same body twice gives the same answer; another artifact name another; a bad body is refused every time, the same bytes made valid are not', async () => {
+    const f = await makeApp({ now: new Date('2026-11-24T12:00:00Z') });
+    await publishMender(f, { id: 'acc-m', version: '2.0.0' });
+    await startRollout(f, 'm1', 'acc-m');
+    const c = client(f, '52:54:00:00:0m:01');
+    expect((await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem })).status).toBe(201);
+    expect((await c.auth()).status).toBe(200);
+    const send = (body: string) => request(f.app).post(NEXT).set(bearer(c.token())).set('Content-Type', 'application/json').send(body);
+    const offered = '{"device_provides":{"device_type":"acc-board","artifact_name":"1.0.0"},"update_control_map":true}';
+    const installed = '{"device_provides":{"device_type":"acc-board","artifact_name":"3.0.0"},"update_control_map":true}';
+    for (let i = 0; i < 2; i++) {
+      expect((await send(offered)).status).toBe(200);
+      expect((await send(installed)).status).toBe(204);
+    }
+    // Refused twice: a refusal is not remembered, and a body that differs by one byte is judged on its own.
+    const bad = '{"device_provides":{"device_type":7,"artifact_name":"1.0.0"},"update_control_map":true}';
+    for (let i = 0; i < 2; i++) expect((await send(bad)).status).toBe(400);
+    expect((await send('{"device_provides":"x"}')).status).toBe(400);
+    expect((await send(`${offered.slice(0, -1)}`)).status).toBe(400);
+    expect((await send(offered)).status).toBe(200);
+  });
+});
