@@ -30,6 +30,11 @@ export interface LoadSpec {
   durationSeconds: number;
   /** Called per request: path, headers and body of the i-th request. */
   request: (i: number) => { path: string; headers?: Record<string, string>; body?: string };
+  /**
+   * The status an idempotent scenario's answers must have (load generators count only non-2xx): a few
+   * of its requests are sent once before the load, and a different status stops the bench.
+   */
+  expectStatus?: number;
 }
 
 /** One autocannon run; each request is built by `spec.request` so ids, tokens and seqs vary. */

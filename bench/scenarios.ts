@@ -64,7 +64,7 @@ export function serverScenarios(s: ScenarioInput): Record<string, LoadSpec & { s
     },
     // protocol §12: the Mender client's poll, on a fleet every device of which is offered a .mender release.
     menderNext: {
-      ...base, name: `Mender deployments/next, update offered, ${Math.min(MENDER_POOL, s.seed.menderDevices)} devices`, method: 'POST',
+      ...base, name: `Mender deployments/next, update offered, ${Math.min(MENDER_POOL, s.seed.menderDevices)} devices`, method: 'POST', expectStatus: 200,
       request: (k) => ({
         path: '/api/devices/v2/deployments/device/deployments/next',
         headers: { ...auth(menderTokenOf((k * 7919) % Math.min(MENDER_POOL, s.seed.menderDevices))), 'content-type': 'application/json' },
