@@ -7,6 +7,8 @@ export const CLOSED_STATES: ReadonlySet<DeviceState> = new Set(['applied', 'fail
 /** The change-feed topic of a closed Mender deployment; its key is `<rolloutId>:<deviceId>` (a rollout id has no ':'). */
 export const MENDER_CLOSED_TOPIC = 'mender-closed';
 const keyOf = (rolloutId: string, deviceId: string): string => `${rolloutId}:${deviceId}`;
+/** Deployment states remembered per device (its most recent rollouts). */
+const ROLLOUTS_PER_DEVICE = 16;
 
 export interface DeploymentStatesDeps {
   /** The device's latest state in the rollout, from the store (null: offered, nothing reported; or never offered). */
@@ -33,8 +35,14 @@ export function createDeploymentStates(deps: DeploymentStatesDeps) {
   const known = new LRUCache<string, Map<string, 'open' | 'closed'>>({ max: deps.max });
   const remember = (rolloutId: string, deviceId: string, state: 'open' | 'closed'): void => {
     const states = known.get(deviceId);
-    if (states) states.set(rolloutId, state);
-    else known.set(deviceId, new Map([[rolloutId, state]]));
+    if (!states) {
+      known.set(deviceId, new Map([[rolloutId, state]]));
+      return;
+    }
+    // A device meets a new rollout now and then for as long as it polls: its oldest states go (a
+    // forgotten one costs one read again), so memory stays bounded by devices, not by history.
+    if (!states.has(rolloutId) && states.size >= ROLLOUTS_PER_DEVICE) states.delete(states.keys().next().value as string);
+    states.set(rolloutId, state);
   };
   return {
     /** True when the device's deployment closed: from memory when known, else one read. */

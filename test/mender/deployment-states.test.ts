@@ -51,4 +51,17 @@ describe('Mender deployment states', () => {
     expect(await pending).toBe(true);
     expect(t.states.isClosed('slow', 'd1')).toBe(true);
   });
+
+  it('remembers a bounded number of rollouts per device: the oldest is read again, the latest answer from memory', async () => {
+    const { states, reads } = make({ 'r0:d1': 'applied' });
+    for (let i = 0; i < 17; i++) await states.isClosed(`r${i}`, 'd1');
+    expect(reads).toHaveLength(17);
+    // r0 was the oldest of the device's 17: forgotten, so read again (and still closed); r16 is remembered.
+    expect(await states.isClosed('r0', 'd1')).toBe(true);
+    expect(states.isClosed('r16', 'd1')).toBe(false);
+    expect(reads).toHaveLength(18);
+    // A device id with a ':' in it is split at the first one (a rollout id has none).
+    states.heard('r5:d:2');
+    expect(states.isClosed('r5', 'd:2')).toBe(true);
+  });
 });
