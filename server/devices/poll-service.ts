@@ -211,9 +211,11 @@ export function createPollService(deps: PollDeps) {
   const eligible = (device: Device, installedVersion: string, now: number): Offer[] | Promise<Offer[]> => {
     const facts = { id: device.id, model: device.model, version: installedVersion, attributes: device.attributes };
     const membership = membershipOf(deps.cohorts, facts);
+    const found = candidates(device, facts, membership.inCohort, now);
+    // Known only once the walk asked about a cohort whose member list stays in the store: walk again with the device's memberships.
     if (membership.needsStore) return explicitMembershipsOf(deps.cohorts, device.id).then((explicit) =>
       settle(device, candidates(device, facts, membershipOf(deps.cohorts, facts, explicit).inCohort, now)));
-    return settle(device, candidates(device, facts, membership.inCohort, now));
+    return settle(device, found);
   };
 
   return {
