@@ -10,13 +10,12 @@ import { AppError } from '../errors.js';
 import { CANCELLED_STATE } from '../rollouts/cancel-update-service.js';
 import type { EdgeReply, EdgeRoute } from '../http/device-edge.js';
 import { decodeSegment, SLUG_RE } from '../http/params.js';
-import { parseJsonBytes } from '../http/raw-json-body.js';
 import { refuseTransition } from '../protocol/report-rules.js';
 import { validVersion } from '../protocol/versions.js';
 import { CLOSED_STATES } from './deployment-states.js';
 import type { MenderDeps } from './mender-deps.js';
 import type { TokenOwner } from './mender-stores.js';
-import { errorMessageOf, factsOf, inProgress, nextBody, parseInventory, parseProvides, parseStatus } from './mender-translate.js';
+import { errorMessageOf, factsOf, inProgress, nextBody, parseInventory, parseStatus, providesOf, type Provides } from './mender-translate.js';
 
 const AUTH = '/api/devices/v1/authentication/auth_requests';
 const INVENTORY = '/api/devices/v1/inventory/device/attributes';
@@ -64,38 +63,14 @@ const below = (a: string, b: string): boolean => {
   return x !== null && y !== null && comparisons.memo(`${x} ${y}`);
 };
 
-/** One deployment's `next` body and what it was made for (see `bodyOf`). */
+/** One deployment's `next` body for one origin, and the artifact and link expiry it was made for (see `bodyOf`). */
 interface NextBody {
   sha256: string;
-  origin: string;
   expires: number;
   bytes: Buffer;
 }
-
-/** What `deployments/next` was told about the device: its type and installed artifact (protocol §12). */
-interface Provides {
-  deviceType: string | undefined;
-  artifactName: string | undefined;
-}
-
-/** A `next` body longer than this is parsed every time (a client's is about 100 bytes). */
-const MAX_REMEMBERED_BODY = 512;
-/**
- * `next` bodies already parsed, by their exact bytes: a fleet sends the same few (one per device type
- * and installed artifact) every poll. Only a body that passed every check is remembered, and the same
- * bytes give the same answer, so a remembered one skips the parse, not a rule.
- */
-const provided = new LRUCache<string, Readonly<Provides>>({ max: 1000 });
-const providesOf = (raw: Buffer): Readonly<Provides> => {
-  if (raw.length > MAX_REMEMBERED_BODY) return parseProvides(parseJsonBytes(raw));
-  // latin1 maps each byte to one character: distinct bodies are distinct keys.
-  const key = raw.toString('latin1');
-  const known = provided.get(key);
-  if (known !== undefined) return known;
-  const p = Object.freeze(parseProvides(parseJsonBytes(raw)));
-  provided.set(key, p);
-  return p;
-};
+/** `next` bodies kept per deployment, one per origin. */
+const ORIGINS_PER_DEPLOYMENT = 8;
 
 /**
  * The device side of Mender's API (protocol §12) as routes of the device edge
@@ -107,11 +82,12 @@ const providesOf = (raw: Buffer): Readonly<Provides> => {
  */
 export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unknown>[] {
   /**
-   * The latest `next` body of each deployment, encoded once, with what it was made for (artifact,
-   * origin, link expiry): every client polling a deployment in the same minute gets the same bytes.
-   * Keyed by the rollout id alone, so a poll looks up a string whose hash is already known.
+   * The latest `next` body of each deployment per origin (the host the client used, when no public
+   * URL is set), encoded once, with the artifact and link expiry it was made for: every client polling
+   * a deployment in the same minute gets the same bytes. Keyed by the rollout id, a string whose hash
+   * is already known, then by origin.
    */
-  const bodies = new LRUCache<string, NextBody>({ max: 1000 });
+  const bodies = new LRUCache<string, Map<string, NextBody>>({ max: 1000 });
 
   /**
    * The device holding a Mender token: 401 for none, an unknown, expired or revoked one (the client
@@ -248,8 +224,9 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     // same minute gets the same link, so its HMAC and the body are made once per minute, not per poll.
     const expires = Math.ceil((Math.floor(now / 1000) + deps.linkTtlSeconds) / LINK_STEP_SECONDS) * LINK_STEP_SECONDS;
     const at = origin(req);
-    const cached = bodies.get(offer.rolloutId);
-    if (cached !== undefined && cached.expires === expires && cached.origin === at && cached.sha256 === sha256) return cached.bytes;
+    let byOrigin = bodies.get(offer.rolloutId);
+    const cached = byOrigin?.get(at);
+    if (cached !== undefined && cached.expires === expires && cached.sha256 === sha256) return cached.bytes;
     const bytes = Buffer.from(nextBody({
       id: offer.rolloutId,
       version: offer.release.version as string,
@@ -257,7 +234,10 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
       uri: `${at}${deps.links.pathFor({ sha256, expires })}`,
       expires: new Date(expires * 1000),
     }));
-    bodies.set(offer.rolloutId, { sha256, origin: at, expires, bytes });
+    if (byOrigin === undefined) bodies.set(offer.rolloutId, (byOrigin = new Map()));
+    // A few origins per deployment (an address and a name, say); any Host header beyond them replaces the oldest.
+    if (!byOrigin.has(at) && byOrigin.size >= ORIGINS_PER_DEPLOYMENT) byOrigin.delete(byOrigin.keys().next().value as string);
+    byOrigin.set(at, { sha256, expires, bytes });
     return bytes;
   };
 

@@ -1,6 +1,8 @@
+import { LRUCache } from 'lru-cache';
 import semver from 'semver';
 import type { AttributeValue } from '../cohorts/cohort.js';
 import { AppError } from '../errors.js';
+import { parseJsonBytes } from '../http/raw-json-body.js';
 import type { ReportState } from '../protocol/report-rules.js';
 
 /**
@@ -117,8 +119,14 @@ export function factsOf(attributes: Readonly<Record<string, AttributeValue>>, cu
   return { model, version };
 }
 
+/** What `deployments/next` was told about the device: its type and installed artifact (protocol §12). */
+export interface Provides {
+  deviceType: string | undefined;
+  artifactName: string | undefined;
+}
+
 /** `device_provides` of deployments/next (v2 body) or the v1 query. */
-export function parseProvides(body: unknown): { deviceType: string | undefined; artifactName: string | undefined } {
+export function parseProvides(body: unknown): Provides {
   const provides = (body as { device_provides?: unknown } | null)?.device_provides;
   if (typeof provides !== 'object' || provides === null || Array.isArray(provides)) throw invalid('/device_provides', 'device_provides is an object');
   const p = provides as Record<string, unknown>;
@@ -130,6 +138,25 @@ export function parseProvides(body: unknown): { deviceType: string | undefined; 
   };
   return { deviceType: str('device_type'), artifactName: str('artifact_name') };
 }
+
+/** A `next` body longer than this is parsed every time (a client's is about 100 bytes). */
+const MAX_REMEMBERED_BODY = 512;
+/**
+ * `next` bodies already parsed, by their exact bytes: a fleet sends the same few (one per device type
+ * and installed artifact) every poll. Only a body that passed every check is remembered, and the same
+ * bytes give the same answer, so a remembered one skips the parse, not a rule.
+ */
+const provided = new LRUCache<string, Readonly<Provides>>({ max: 1000 });
+export const providesOf = (raw: Buffer): Readonly<Provides> => {
+  if (raw.length > MAX_REMEMBERED_BODY) return parseProvides(parseJsonBytes(raw));
+  // latin1 maps each byte to one character: distinct bodies are distinct keys.
+  const key = raw.toString('latin1');
+  const known = provided.get(key);
+  if (known !== undefined) return known;
+  const p = Object.freeze(parseProvides(parseJsonBytes(raw)));
+  provided.set(key, p);
+  return p;
+};
 
 /** protocol §12 deployments/next 200 body. */
 export function nextBody(o: { id: string; version: string; models: readonly string[]; uri: string; expires: Date }): string {

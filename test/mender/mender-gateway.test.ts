@@ -350,5 +350,11 @@ describe('Mender next bodies are remembered by their exact bytes, never a refusa
     expect((await send('{"device_provides":"x"}')).status).toBe(400);
     expect((await send(`${offered.slice(0, -1)}`)).status).toBe(400);
     expect((await send(offered)).status).toBe(200);
+    // Each host the clients use gets its own link, in any order (bodies are kept per origin).
+    for (const host of ['ota.example', '10.0.0.7:8080', 'ota.example']) {
+      const res = await send(offered).set('Host', host);
+      expect(res.status).toBe(200);
+      expect(new URL(res.body.artifact.source.uri as string).host).toBe(host);
+    }
   });
 });
