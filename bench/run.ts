@@ -82,7 +82,6 @@ async function settle(child: Child): Promise<{ ms: number; statements: number }>
   return { ms: Date.now() - t0, statements: last - first };
 }
 
-/** One load run on `child`, with the child's CPU time and (for the server) SQLite statements per answered request. */
 /** Sends a scenario's first requests once and stops the bench unless each is answered `status` (a 204 is cheaper than the 200 it stands for). */
 async function expectAnswers(spec: LoadSpec, status: number): Promise<void> {
   for (let i = 0; i < 3; i++) {
@@ -93,6 +92,7 @@ async function expectAnswers(spec: LoadSpec, status: number): Promise<void> {
   }
 }
 
+/** One load run on `child`, with the child's CPU time and (for the server) SQLite statements per answered request. */
 async function measured(child: Child, spec: LoadSpec & { sequential?: number }, listLength: number, countStatements: boolean): Promise<LoadResult> {
   // --cpu-prof: one profile per server scenario, of that scenario alone.
   const profile = args['cpu-prof'] && countStatements ? join(resultsDir, `prof-${listLength}-${++profiles}-${spec.name.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`) : undefined;

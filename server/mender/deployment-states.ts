@@ -15,7 +15,7 @@ export interface DeploymentStatesDeps {
   read(rolloutId: string, deviceId: string): Promise<DeviceState | null>;
   /** Tells every node (protocol §9 change feed) that a deployment closed. */
   publish(key: string): Promise<void>;
-  /** Deployments remembered per node. */
+  /** Devices whose deployment states this node remembers (each with its latest few rollouts). */
   max: number;
 }
 

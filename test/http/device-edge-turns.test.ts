@@ -37,13 +37,14 @@ function responseOf() {
 
 function edgeWith(core: (a: unknown, body: unknown) => unknown) {
   const finished: number[] = [];
+  const aborted: string[] = [];
   const edge = createDeviceEdge({
-    observer: { refused: (_ip, err) => err, finish: (o) => void finished.push(o.status), aborted: () => undefined, databaseAway: () => false },
+    observer: { refused: (_ip, err) => err, finish: (o) => void finished.push(o.status), aborted: (o) => void aborted.push(o.route), databaseAway: () => false },
     logger: pino({ level: 'silent' }),
     maxJsonBytes: 1024,
   });
   edge.register({ route: '/t', methods: ['POST'], match: (url) => (url === '/t' ? true : undefined), auth: () => 'me', body: 'json', core, send: (answer) => jsonReply(200, answer) });
-  return { edge, finished };
+  return { edge, finished, aborted };
 }
 
 describe('device edge: a POST answered from memory waits for nothing but its body', () => {
@@ -92,5 +93,28 @@ describe('device edge: a POST answered from memory waits for nothing but its bod
     await new Promise((r) => setTimeout(r, 20));
     expect(r3.written.status).toBe(500);
     expect(throwing.finished).toEqual([500]);
+  });
+
+  it('a body over the limit while it streams is 413, once; a client gone before its body ended is counted aborted, once, and answered nothing', async () => {
+    const big = edgeWith(() => 'never');
+    const req = postOf();
+    const { res, written } = responseOf();
+    big.edge.serve(req, res);
+    req.push(Buffer.alloc(2000, 0x20));
+    req.push(null);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(written.status).toBe(413);
+    expect([big.finished, big.aborted]).toEqual([[413], []]);
+
+    const gone = edgeWith(() => 'never');
+    const req2 = postOf();
+    const r2 = responseOf();
+    gone.edge.serve(req2, r2.res);
+    req2.push(Buffer.from('{"half":'));
+    await new Promise((r) => setTimeout(r, 5));
+    req2.emit('close');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(r2.written.status).toBeUndefined();
+    expect([gone.finished, gone.aborted]).toEqual([[], ['/t']]);
   });
 });
