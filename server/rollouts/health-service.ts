@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../db/sql.js';
-import { figuresSince, type DeviceState } from '../protocol/report-rules.js';
+import { figuresSince, type DeviceState, type FailureFigures } from '../protocol/report-rules.js';
 import { shouldHalt } from './auto-halt.js';
 import { counterKey, figuresOf, type CounterStore } from './rollout-counters.js';
 import type { RolloutDeviceStore } from './rollout-device-store.js';
@@ -70,9 +70,9 @@ export function createHealthService(deps: HealthDeps) {
     }
   };
 
-  const haltIfFailing = async (r: Rollout): Promise<boolean> => {
+  const haltIfFailing = async (r: Rollout, figures?: FailureFigures): Promise<boolean> => {
     if (r.state !== 'running' && r.state !== 'paused') return false;
-    const f = await figuresOf(counters, r.id);
+    const f = figures ?? (await figuresOf(counters, r.id));
     const judged = figuresSince(f, r.overruledHalt);
     if (!shouldHalt(judged, r.failurePolicy)) return false;
     const rateBasisPoints = Math.floor((judged.failures * 10000) / judged.terminal);
@@ -100,8 +100,10 @@ export function createHealthService(deps: HealthDeps) {
     /** After ingest: only the halt rule, only for rollouts whose counters moved. */
     async checkHalts(ids: Iterable<string>): Promise<void> {
       for (const id of ids) {
-        const r = await rollouts.get(id);
-        if (r) await haltIfFailing(r);
+        // Both reads at once: this runs after every group commit, before the group is answered and the
+        // next group starts, so on PostgreSQL each read one after the other was a round trip per group.
+        const [r, f] = await Promise.all([rollouts.get(id), figuresOf(counters, id)]);
+        if (r) await haltIfFailing(r, f);
       }
     },
     /** The periodic pass. */
