@@ -45,7 +45,7 @@ import { toTimestamp } from './protocol/trust/time.js';
 import type { ChangeFeed } from './cluster/change-feed.js';
 import { createNodeChangeFeed } from './cluster/node-change-feed.js';
 import type { Leadership } from './cluster/leadership.js';
-import { ADVISORY_LOCK, holdUntilCommit } from './cluster/advisory-locks.js';
+import { ADVISORY_LOCK } from './cluster/advisory-locks.js';
 import type { TrustState } from './trust/trust-state.js';
 import { AppError, isAppError } from './errors.js';
 import { decommissionDevice } from './devices/decommission-service.js';
@@ -239,7 +239,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const health = createHealthService({ sql, rollouts, rolloutDevices, counters, timeline, service: rolloutService, now, logger });
   const commits = createGroupCommit(sql, {
     // The fleet's hot rows, one group at a time across nodes (cluster/advisory-locks.ts).
-    begin: () => holdUntilCommit(sql, ADVISORY_LOCK.fleetWrites),
+    lock: ADVISORY_LOCK.fleetWrites,
     beforeEach: () => activity.flushInTransaction(),
     onHookError: (err, hook) =>
       jobFailed(hook === 'beforeEach' ? 'write-behind of poll activity failed inside a group commit' : 'the check after a group commit failed')(err),

@@ -56,8 +56,8 @@ export type GroupCommit = ReturnType<typeof createGroupCommit>;
 export function createGroupCommit(
   sql: Sql,
   hooks: {
-    /** First inside each group's transaction; its failure fails the group (e.g. a cluster-wide lock: protocol §9). */
-    begin?: () => Promise<void>;
+    /** A cluster-wide lock each group's transaction holds from its start (protocol §9); failing to take it fails the group. */
+    lock?: number;
     beforeEach?: () => Promise<void>;
     /** A failure of `beforeEach` or of an after-commit listener: logged, and the group goes on. */
     onHookError?: (e: unknown, hook: 'beforeEach' | 'afterCommit') => void;
@@ -80,7 +80,6 @@ export function createGroupCommit(
     const started = process.hrtime.bigint();
     try {
       await sql.transaction(async () => {
-        await hooks.begin?.();
         // e.g. the write-behind of poll activity, so reports always find their offers. Best effort:
         // a report whose offer is not written yet proves its eligibility itself.
         const before = hooks.beforeEach;
@@ -119,7 +118,7 @@ export function createGroupCommit(
           run.forEach((j, k) => (j.outcome = outcomes[k] ?? { ok: false, error: new Error('the writer gave no outcome for this request') }));
           i = end;
         }
-      });
+      }, hooks.lock === undefined ? {} : { lock: hooks.lock });
     } catch (e) {
       if (e instanceof Retry && !careful) {
         hooks.retried?.(e.cause);

@@ -91,6 +91,22 @@ export function numberPlaceholders(text: string): string {
  * used it (callers answer 503 `unavailable`) and is dropped from the pool;
  * it never takes the process down.
  */
+/**
+ * BEGIN and what a transaction must do first, in one round trip (a simple
+ * query: no parameters, so several statements may share it).
+ */
+function beginText(opts: TransactionOptions): string {
+  const parts = ['BEGIN'];
+  // durable:false — the commit returns before its WAL reaches the disk (poll write-behind only).
+  if (opts.durable === false) parts.push('SET LOCAL synchronous_commit = off');
+  if (opts.lock !== undefined) {
+    // Spelled into the text: only the integer keys of server/cluster/advisory-locks.ts come here.
+    if (!Number.isSafeInteger(opts.lock)) throw new TypeError(`an advisory lock key is an integer, not ${String(opts.lock)}`);
+    parts.push(`SELECT pg_advisory_xact_lock(${opts.lock})`);
+  }
+  return parts.join('; ');
+}
+
 export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: opts.url,
@@ -203,8 +219,14 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
       };
       client.on('error', onError);
       try {
-        // durable:false — the commit returns before its WAL reaches the disk (poll write-behind only).
-        await client.query(topts.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+        try {
+          await client.query(beginText(topts));
+        } catch (e) {
+          // BEGIN ran but what followed it in the same round trip failed (a lock wait cancelled):
+          // end that transaction before the connection goes back to the pool.
+          await client.query('ROLLBACK').catch(() => (frame.broken = true));
+          throw e;
+        }
         let result: T;
         try {
           result = await context.run(frame, work);

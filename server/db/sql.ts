@@ -28,6 +28,14 @@ export interface TransactionOptions {
    * durable commit carries it to disk with its own.
    */
   durable?: boolean;
+  /**
+   * A cluster-wide lock (server/cluster/advisory-locks.ts) held from the
+   * start of the transaction until it ends, as `lockUntilCommit` would take
+   * it first thing — but on PostgreSQL in the same round trip as BEGIN: the
+   * group commits and the write-behind take it once per group, and each
+   * round trip there is one the whole group waits for.
+   */
+  lock?: number;
 }
 
 /** The few spellings the two engines do not share, so a store writes one statement for both. */

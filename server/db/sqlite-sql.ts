@@ -93,6 +93,7 @@ export function sqliteSql(db: Database.Database): Sql {
       const frame: Frame = { depth: 0, open: true };
       let end!: () => void;
       open = { frame, ended: new Promise<void>((resolve) => (end = resolve)) };
+      // opts.lock: nothing to take (see lockUntilCommit below).
       const relaxed = opts.durable === false;
       try {
         if (relaxed) db.pragma('synchronous = NORMAL');

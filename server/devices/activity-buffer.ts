@@ -2,7 +2,7 @@ import type { Sql } from '../db/sql.js';
 import type { CounterStore } from '../rollouts/rollout-counters.js';
 import { counterKey } from '../rollouts/rollout-counters.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
-import { ADVISORY_LOCK, holdUntilCommit } from '../cluster/advisory-locks.js';
+import { ADVISORY_LOCK } from '../cluster/advisory-locks.js';
 import type { DeviceStore } from './device-store.js';
 
 const RECORDED_OFFERS = 200_000;
@@ -83,10 +83,7 @@ export function createActivityBuffer(sql: Sql, devices: DeviceStore, rolloutDevi
   let flushed: Promise<void> = Promise.resolve();
   const flushSlices = async (): Promise<void> => {
     try {
-      while ((await sql.transaction(async () => {
-        await holdUntilCommit(sql, ADVISORY_LOCK.fleetWrites);
-        return writeSome(FLUSH_SLICE);
-      }, { durable: false })) > 0) {
+      while ((await sql.transaction(() => writeSome(FLUSH_SLICE), { durable: false, lock: ADVISORY_LOCK.fleetWrites })) > 0) {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
@@ -127,10 +124,7 @@ export function createActivityBuffer(sql: Sql, devices: DeviceStore, rolloutDevi
     async flushAll(): Promise<void> {
       await flushed.catch(() => undefined);
       if (seen.size + offers.size > 0) {
-        await sql.transaction(async () => {
-          await holdUntilCommit(sql, ADVISORY_LOCK.fleetWrites);
-          await flushInTransaction();
-        });
+        await sql.transaction(flushInTransaction, { lock: ADVISORY_LOCK.fleetWrites });
       }
     },
     get size(): number {

@@ -98,6 +98,34 @@ describe.each<{ engine: Engine }>([{ engine: 'sqlite' }, { engine: 'postgres' }]
     if (engine === 'postgres') expect(await sql.value("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ?", [key])).toBe(0);
   });
 
+  it('takes a cluster lock as a transaction begins and holds it to the end (TransactionOptions.lock)', async () => {
+    const key = 0x7e57_0002;
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const first = sql.transaction(async () => {
+      if (engine === 'postgres') expect(await sql.value("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")).toBe(1);
+      entered();
+      await held;
+      order.push('first');
+    }, { lock: key });
+    await inside;
+    // PostgreSQL: another connection, so only the lock keeps it out; SQLite: one transaction at a time.
+    const second = sql.transaction(async () => void order.push('second'), { lock: key });
+    await new Promise((r) => setTimeout(r, 100));
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+    if (engine === 'postgres') {
+      expect(await sql.value("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ?", [key])).toBe(0);
+      // Only integer keys are spelled into the statement; anything else is refused before BEGIN is sent.
+      await expect(sql.transaction(async () => 1, { lock: 1.5 })).rejects.toThrow(/integer/);
+      expect(await sql.transaction(async () => sql.value<number>('SELECT 2'), { lock: key })).toBe(2);
+    }
+  });
+
   it('orders and compares ids bytewise', async () => {
     for (const k of ['a', 'é', 'B', 'z', 'Z', 'aa']) await sql.run('INSERT INTO t (k, v) VALUES (?, 0)', [k]);
     expect((await sql.all<{ k: string }>('SELECT k FROM t ORDER BY k')).map((r) => r.k)).toEqual(['B', 'Z', 'a', 'aa', 'z', 'é']);
