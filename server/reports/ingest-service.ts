@@ -218,7 +218,7 @@ export function createIngestService(deps: IngestDeps) {
     return { accepted, duplicates, lastSeq };
   };
 
-  // Rollouts whose counters moved since the last commit: auto-halt looks at them after it.
+  // Rollouts whose halt figures moved since the last commit: auto-halt looks at them after it.
   let touched = new Set<string>();
   deps.commits.onCommit(async () => {
     const ids = touched;
@@ -253,7 +253,7 @@ export function createIngestService(deps: IngestDeps) {
       await group.write();
       // Edges' own records of the accepted requests, in the same transaction (durable together).
       for (const [i, item] of items.entries()) if (outcomes[i]?.ok) await item.alongside?.();
-      for (const id of group.movedRollouts()) touched.add(id);
+      for (const id of group.haltFiguresMoved()) touched.add(id);
       return outcomes;
     },
     async one(item) {

@@ -94,7 +94,8 @@ export async function readGroup(stores: GroupStores, items: readonly IngestItem[
   const changedSeqs = new Map<string, number>();
   const counterMoves = new Map<string, { rolloutId: string; key: string; delta: number }>();
   const intervalMoves = new Map<string, { rolloutId: string; second: number; terminal: number; failures: number }>();
-  const moved = new Set<string>();
+  /** Rollouts whose terminal or failure totals the kept requests changed: all the §5 halt rule reads. */
+  const haltFiguresMoved = new Set<string>();
 
   const addCounter = (into: Map<string, { rolloutId: string; key: string; delta: number }>, rolloutId: string, key: string, delta: number): void => {
     const k = `${rolloutId}${SEP}${key}`;
@@ -154,11 +155,9 @@ export async function readGroup(stores: GroupStores, items: readonly IngestItem[
         for (const [k, v] of own.bodies) bodies.set(k, v);
         for (const [k, v] of own.rds) changedRds.set(k, v);
         for (const [k, v] of own.seqs) changedSeqs.set(k, v);
-        for (const m of own.counters.values()) {
-          addCounter(counterMoves, m.rolloutId, m.key, m.delta);
-          moved.add(m.rolloutId);
-        }
+        for (const m of own.counters.values()) addCounter(counterMoves, m.rolloutId, m.key, m.delta);
         for (const m of own.intervals) {
+          haltFiguresMoved.add(m.rolloutId);
           const k = `${m.rolloutId}${SEP}${m.second}`;
           const sum = intervalMoves.get(k);
           if (sum) {
@@ -166,7 +165,6 @@ export async function readGroup(stores: GroupStores, items: readonly IngestItem[
             sum.failures += m.failures;
           } else intervalMoves.set(k, { ...m });
         }
-        for (const d of own.rds.values()) moved.add(d.rolloutId);
       },
     };
   };
@@ -181,7 +179,12 @@ export async function readGroup(stores: GroupStores, items: readonly IngestItem[
       await stores.counters.addMany([...counterMoves.values()]);
       await stores.timeline.addMany([...intervalMoves.values()].filter((m) => m.terminal !== 0 || m.failures !== 0));
     },
-    /** Rollouts whose devices or counters the kept requests moved (auto-halt looks at them after the commit). */
-    movedRollouts: (): ReadonlySet<string> => moved,
+    /**
+     * Rollouts whose terminal or failure totals moved (an interval move: rollout-timeline.ts), the only
+     * figures the halt rule judges (report-rules.ts failureFigures): auto-halt looks at these after the
+     * commit. A group of progress reports (received, downloading, …) cannot cross a threshold, so it
+     * costs no reads after its commit.
+     */
+    haltFiguresMoved: (): ReadonlySet<string> => haltFiguresMoved,
   };
 }

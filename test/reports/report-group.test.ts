@@ -71,6 +71,27 @@ describe('set-based group commit of reports (issue 20)', () => {
     expect(large1).toBeLessThan(30);
   });
 
+  it('after a commit, auto-halt looks only at rollouts whose terminal or failure totals moved', async () => {
+    const { s, devices } = await fleet(3);
+    const checked: string[][] = [];
+    const health = s.f.ctx.health;
+    const original = health.checkHalts.bind(health);
+    health.checkHalts = async (ids) => {
+      checked.push([...ids]);
+      return original(ids);
+    };
+    try {
+      // Progress reports cannot cross a §5 threshold: no check, no read after their commit.
+      expect((await submitAll(s, devices, 1, 'downloading')).every((o) => o.status === 'fulfilled')).toBe(true);
+      expect(checked).toEqual([]);
+      // A terminal report moves the totals the rule judges: the rollout is checked before the group is answered.
+      expect((await submitAll(s, devices.slice(0, 1), 2, 'failed')).every((o) => o.status === 'fulfilled')).toBe(true);
+      expect(checked).toEqual([[s.rolloutId]]);
+    } finally {
+      health.checkHalts = original;
+    }
+  });
+
   it('requests of one device in one group see each other: a duplicate is a duplicate, a conflicting seq refuses its own request only', async () => {
     const { s, devices } = await fleet(2);
     const [a, b] = devices as [Device, Device];
