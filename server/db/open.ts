@@ -24,11 +24,6 @@ export function openDatabase(file: string): Db {
   db.pragma('busy_timeout = 5000');
   // 64 MiB of page cache (default 2 MiB): device rows and their token index stay hot at fleet scale.
   db.pragma('cache_size = -65536');
-  // Reads of pages outside that cache come from the OS page cache through a 1 GiB map instead of a
-  // pread and a copy each: a fleet's first polls after a start read a device row each, and at 1 M
-  // devices that was two page reads per poll (docs/benchmarks.md, "1 M devices"). Writes still go
-  // through the WAL as before; mapped pages count in RSS but are the kernel's to drop.
-  db.pragma('mmap_size = 1073741824');
   migrate(db);
   return db;
 }
