@@ -82,16 +82,6 @@ export function numberPlaceholders(text: string): string {
 }
 
 /**
- * The shared engine behind the async Sql interface, over a node-postgres
- * pool. Outside a transaction each call takes any pooled connection; a
- * transaction holds one connection for its whole life and every call made
- * in its async context (AsyncLocalStorage) runs on it, so stores compose
- * into one atomic change without passing a handle around. A nested
- * transaction is a savepoint. A lost connection rejects the calls that
- * used it (callers answer 503 `unavailable`) and is dropped from the pool;
- * it never takes the process down.
- */
-/**
  * BEGIN and what a transaction must do first, in one round trip (a simple
  * query: no parameters, so several statements may share it).
  */
@@ -107,6 +97,16 @@ function beginText(opts: TransactionOptions): string {
   return parts.join('; ');
 }
 
+/**
+ * The shared engine behind the async Sql interface, over a node-postgres
+ * pool. Outside a transaction each call takes any pooled connection; a
+ * transaction holds one connection for its whole life and every call made
+ * in its async context (AsyncLocalStorage) runs on it, so stores compose
+ * into one atomic change without passing a handle around. A nested
+ * transaction is a savepoint. A lost connection rejects the calls that
+ * used it (callers answer 503 `unavailable`) and is dropped from the pool;
+ * it never takes the process down.
+ */
 export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: opts.url,
