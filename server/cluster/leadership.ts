@@ -145,15 +145,10 @@ function postgresLeadership(opts: LeadershipOptions & { databaseUrl: string }): 
     },
     async runIfLeader(job) {
       if (!leader || !session) return undefined;
-      const client = session;
-      try {
-        await client.query('SELECT 1');
-      } catch (err) {
-        onError(err);
-        lose(client);
-        return undefined;
-      }
-      return leader ? job() : undefined;
+      // The session is checked by the interval's own try (or the one in flight): one query at a time on
+      // it, however many jobs ask at once (node-postgres deprecates a query on a client that runs one).
+      await tick();
+      return leader && session ? job() : undefined;
     },
   };
 }

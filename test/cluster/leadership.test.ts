@@ -61,6 +61,32 @@ describe('leadership on PostgreSQL', () => {
     expect(b.changes).toEqual([]);
   });
 
+  it('checks its session with one query at a time, however many jobs ask at once', async () => {
+    const a = await contender('q1');
+    await until(() => a.leadership.isLeader(), GENEROUS);
+    type Query = (this: pg.Client, ...args: unknown[]) => unknown;
+    const proto = pg.Client.prototype as unknown as { query: Query };
+    const original = proto.query;
+    let inFlight = 0;
+    let most = 0;
+    proto.query = function (this: pg.Client, ...args: unknown[]) {
+      const mine = (this as unknown as { connectionParameters?: { application_name?: string } }).connectionParameters?.application_name === 'ota-leader:q1';
+      const result = original.apply(this, args);
+      if (mine && result instanceof Promise) {
+        most = Math.max(most, ++inFlight);
+        void result.finally(() => inFlight--).catch(() => {});
+      }
+      return result;
+    };
+    try {
+      const ran = await Promise.all(Array.from({ length: 20 }, (_, i) => a.leadership.runIfLeader(() => i)));
+      expect(ran).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    } finally {
+      proto.query = original;
+    }
+    expect(most).toBe(1);
+  });
+
   it('when the leader’s session dies it steps down at once, and exactly one contender leads again', async () => {
     const a = await contender('a2');
     const b = await contender('b2');
