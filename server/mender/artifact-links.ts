@@ -29,8 +29,10 @@ export function createLinkSigner(secret: Buffer) {
     check(sha256: string, expiresRaw: unknown, signatureRaw: unknown, nowSeconds: number): 'ok' | 'altered' | 'expired' {
       if (typeof expiresRaw !== 'string' || !/^[0-9]{1,12}$/.test(expiresRaw) || typeof signatureRaw !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(signatureRaw)) return 'altered';
       const expires = Number(expiresRaw);
-      const given = Buffer.from(signatureRaw, 'base64url');
-      const want = mac(sha256, expires);
+      // Compared as text: base64url's 43rd character carries two unused bits, so decoding would let
+      // four spellings of one signature pass; only the one the server wrote is its link.
+      const given = Buffer.from(signatureRaw);
+      const want = Buffer.from(mac(sha256, expires).toString('base64url'));
       if (given.length !== want.length || !timingSafeEqual(given, want)) return 'altered';
       return nowSeconds > expires ? 'expired' : 'ok';
     },
