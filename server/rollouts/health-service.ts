@@ -97,11 +97,11 @@ export function createHealthService(deps: HealthDeps) {
   };
 
   return {
-    /** After ingest: only the halt rule, only for rollouts whose counters moved. */
+    /** After ingest: only the halt rule, only for rollouts whose terminal or failure totals moved (report-group.ts). */
     async checkHalts(ids: Iterable<string>): Promise<void> {
       for (const id of ids) {
-        // Both reads at once: this runs after every group commit, before the group is answered and the
-        // next group starts, so on PostgreSQL each read one after the other was a round trip per group.
+        // Both reads at once: this runs after a group commit that moved halt figures, before the group is
+        // answered and the next group starts, so on PostgreSQL one read after the other was a round trip more.
         const [r, f] = await Promise.all([rollouts.get(id), figuresOf(counters, id)]);
         if (r) await haltIfFailing(r, f);
       }
