@@ -55,9 +55,20 @@ export async function completeMembershipOf(cohorts: Pick<CohortStore, 'cached' |
   return membershipOf(cohorts, device, await explicitMembershipsOf(cohorts, device.id)).inCohort;
 }
 
-/** One cohort test: from memory when it can be, else with the device's explicit memberships from the store. */
-export async function isMemberOf(cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>, device: DeviceFacts, cohort: string): Promise<boolean> {
+/**
+ * `decide` with the device's cohort test, from memory when it can be: only
+ * when it asked about a cohort whose member list stays in the store is that
+ * device's membership read (one indexed read) and `decide` run again with
+ * it. A device in rule cohorts and small lists costs no read (issue 20: a
+ * group of reports without offers read each device's memberships one after
+ * another).
+ */
+export async function decidedByMembership<T>(cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>, device: DeviceFacts, decide: (inCohort: (cohort: string) => boolean) => T): Promise<T> {
   const m = membershipOf(cohorts, device);
-  const inMemory = m.inCohort(cohort);
-  return m.needsStore ? (await completeMembershipOf(cohorts, device))(cohort) : inMemory;
+  const inMemory = decide(m.inCohort);
+  return m.needsStore ? decide(await completeMembershipOf(cohorts, device)) : inMemory;
 }
+
+/** One cohort test: from memory when it can be, else with the device's explicit memberships from the store. */
+export const isMemberOf = (cohorts: Pick<CohortStore, 'cached' | 'cohortsOf'>, device: DeviceFacts, cohort: string): Promise<boolean> =>
+  decidedByMembership(cohorts, device, (inCohort) => inCohort(cohort));

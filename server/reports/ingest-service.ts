@@ -1,7 +1,7 @@
 import { canonicalJson } from '../protocol/crypto/canonical.js';
 import type { BatchWriter, GroupCommit, Outcome } from '../db/group-commit.js';
 import semver from 'semver';
-import { completeMembershipOf } from '../cohorts/membership.js';
+import { decidedByMembership } from '../cohorts/membership.js';
 import type { CohortStore } from '../cohorts/cohort-store.js';
 import { nativeSha256 } from '../protocol/crypto/native-hash.js';
 import type { Device, DeviceStore } from '../devices/device-store.js';
@@ -112,8 +112,8 @@ export function createIngestService(deps: IngestDeps) {
   const provenStage = async (rolloutId: string, device: Device): Promise<number> => {
     const live = deps.live.current().find((l) => l.id === rolloutId);
     if (!live) return -1;
-    const inCohort = await completeMembershipOf(deps.cohorts, device);
-    return eligibleStage({ ...live, appliesTo: ANY_VERSION }, device, bucketOf(live.salt, device.id, nativeSha256), inCohort);
+    const bucket = bucketOf(live.salt, device.id, nativeSha256);
+    return decidedByMembership(deps.cohorts, device, (inCohort) => eligibleStage({ ...live, appliesTo: ANY_VERSION }, device, bucket, inCohort));
   };
 
   /**

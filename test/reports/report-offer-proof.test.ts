@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bearer } from '../helpers/fixtures.js';
 import { act, poll, report } from '../helpers/fleet.js';
 import { advanceClock, enrollAll, idsWhere, reportOf, scenario } from '../rollouts/scenario.js';
@@ -27,6 +27,19 @@ describe('a report must be backed by an offer', () => {
     const status = await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/status`).set(bearer(s.f.tokens.qa));
     expect(status.body.counts.applied).toBe(1);
     expect(status.body.stages[0].offered).toBe(1);
+  });
+
+  it('proves the offer from memory when the stage cohort needs no member list, reading no memberships', async () => {
+    const s = await scenario({ stages: [{ cohort: 'all', basisPoints: 1000 }] });
+    const inside = idsWhere(s.salt, 'inside', 3, (b) => b < 1000);
+    const tokens = await enrollAll(s.f, inside, 'redmi-1s', '1.4.3');
+    const reads = vi.spyOn(s.f.ctx.cohorts, 'cohortsOf');
+    // Never polled, all three in one group: each proves its offer (protocol §5) without a read of its own.
+    const answers = await Promise.all(inside.map((id) => report(s.f.app, id, tokens.get(id) as string, reportOf(s, 1, 'applied'))));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(reads).not.toHaveBeenCalled();
+    const status = await request(s.f.app).get(`/v1/rollouts/${s.rolloutId}/status`).set(bearer(s.f.tokens.qa));
+    expect(status.body.stages[0].offered).toBe(3);
   });
 });
 
