@@ -119,6 +119,9 @@ export function postgresSql(opts: PostgresOptions): Sql & { readonly pool: pg.Po
     application_name: opts.applicationName ?? 'ota-server',
     keepAlive: true,
     types,
+    // A transaction's calls made together (sql.ts `together`) leave without waiting for each other's
+    // answers; calls awaited one by one behave as without it. Needs node-postgres 8.23 or later.
+    pipeline: true,
   });
   // An idle pooled connection that dies (server restart, network) is reported here; the pool drops it.
   const lost = (e: Error): void => {

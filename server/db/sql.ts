@@ -70,7 +70,10 @@ export interface Sql {
   /**
    * Runs `work` in one transaction and commits when it resolves, rolls
    * back when it throws. Called inside a transaction it is a savepoint:
-   * its own failure rolls back its own writes only.
+   * its own failure rolls back its own writes only. Calls that `work`
+   * makes without awaiting each other run in the order they were made; on
+   * PostgreSQL they are sent without waiting for each other's answers
+   * (node-postgres pipeline mode), so `together` costs one round trip.
    */
   transaction<T>(work: () => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** True when the caller runs inside one of this Sql's open transactions. */
@@ -91,4 +94,23 @@ export interface Sql {
 export function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/**
+ * Independent calls of one transaction, sent together: `together([a(), b()])`
+ * starts both at once, so on PostgreSQL their statements leave in one burst
+ * and the caller waits for one round trip instead of one each (issue 20: a
+ * group commit's cycle is its round trips, one after another). They run in
+ * the order given, as if awaited one by one, so only calls whose
+ * statements do not read each other's writes belong here. Resolves with
+ * every result once all are answered; if any failed, throws the first
+ * failure (in the order given) after the others have ended — the
+ * transaction is then aborted on PostgreSQL and the caller's rollback
+ * follows them on the same connection.
+ */
+export async function together<T extends readonly unknown[]>(calls: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+  const settled = await Promise.allSettled(calls);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }

@@ -1,3 +1,4 @@
+import { together } from '../db/sql.js';
 import type { Device, DeviceStore } from '../devices/device-store.js';
 import { settingCounterPrefix, type CounterStore } from '../rollouts/rollout-counters.js';
 import { rolloutDeviceKey, type RolloutDevice, type RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
@@ -61,9 +62,11 @@ const SEP = '\u0000';
 /**
  * The rows a group of report requests reads and writes, loaded with one
  * statement per table (issue 20: per request they were ~14 round trips on
- * PostgreSQL) and written back the same way. Reads happen inside the
- * group's transaction, under the fleet-writes lock on PostgreSQL, so no
- * other writer moves these rows between the read and the write.
+ * PostgreSQL) and written back the same way; the reads go together, and
+ * so do the writes, so a group costs two round trips besides its BEGIN
+ * and COMMIT. Reads happen inside the group's transaction, under the
+ * fleet-writes lock on PostgreSQL, so no other writer moves these rows
+ * between the read and the write.
  */
 export async function readGroup(stores: GroupStores, items: readonly IngestItem[]) {
   const deviceIds = new Set<string>();
@@ -80,13 +83,17 @@ export async function readGroup(stores: GroupStores, items: readonly IngestItem[
       if (r.settings && Object.keys(r.settings).length > 0) withSettings.add(r.rolloutId);
     }
   }
-  const lastSeqs = await stores.devices.lastSeqsOf([...deviceIds]);
-  const bodies = await stores.reports.bodiesOf([...reportKeys.values()]);
-  const rds = await stores.rolloutDevices.getMany([...pairs.values()]);
-  // A group's reports name a rollout or two: one small read each.
-  const summaries = new Map<string, RolloutSummary>();
-  for (const id of rolloutIds) summaries.set(id, await stores.rollouts.summary(id));
-  const settingKeys = await stores.counters.settingKeysOf([...withSettings]);
+  // Independent reads, sent together (one round trip on PostgreSQL). A group's reports name a
+  // rollout or two: one small read each.
+  const ids = [...rolloutIds];
+  const [lastSeqs, bodies, rds, settingKeys, ...summaryRows] = await together([
+    stores.devices.lastSeqsOf([...deviceIds]),
+    stores.reports.bodiesOf([...reportKeys.values()]),
+    stores.rolloutDevices.getMany([...pairs.values()]),
+    stores.counters.settingKeysOf([...withSettings]),
+    ...ids.map((id) => stores.rollouts.summary(id)),
+  ]);
+  const summaries = new Map<string, RolloutSummary>(ids.map((id, i) => [id, summaryRows[i]]));
 
   // What the kept requests changed; written by write().
   const reports: StoredReport[] = [];
@@ -171,13 +178,15 @@ export async function readGroup(stores: GroupStores, items: readonly IngestItem[
 
   return {
     draft,
-    /** Everything the kept requests changed: one statement per table. */
+    /** Everything the kept requests changed: one statement per table, each table's apart from the others', so sent together. */
     async write(): Promise<void> {
-      await stores.reports.insertMany(reports);
-      await stores.rolloutDevices.writeMany([...changedRds.values()]);
-      await stores.devices.setLastSeqs([...changedSeqs].map(([id, seq]) => ({ id, seq })));
-      await stores.counters.addMany([...counterMoves.values()]);
-      await stores.timeline.addMany([...intervalMoves.values()].filter((m) => m.terminal !== 0 || m.failures !== 0));
+      await together([
+        stores.reports.insertMany(reports),
+        stores.rolloutDevices.writeMany([...changedRds.values()]),
+        stores.devices.setLastSeqs([...changedSeqs].map(([id, seq]) => ({ id, seq }))),
+        stores.counters.addMany([...counterMoves.values()]),
+        stores.timeline.addMany([...intervalMoves.values()].filter((m) => m.terminal !== 0 || m.failures !== 0)),
+      ]);
     },
     /**
      * Rollouts whose terminal or failure totals moved (an interval move: rollout-timeline.ts), the only

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { numberPlaceholders, postgresSql, TransactionAbortedError } from '../../server/db/postgres-sql.js';
-import { isUniqueViolation, type Engine, type Sql } from '../../server/db/sql.js';
+import { isUniqueViolation, together, type Engine, type Sql } from '../../server/db/sql.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /**
@@ -124,6 +124,28 @@ describe.each<{ engine: Engine }>([{ engine: 'sqlite' }, { engine: 'postgres' }]
       await expect(sql.transaction(async () => 1, { lock: 1.5 })).rejects.toThrow(/integer/);
       expect(await sql.transaction(async () => sql.value<number>('SELECT 2'), { lock: key })).toBe(2);
     }
+  });
+
+  it('runs calls made together in a transaction in the order given; a failure among them ends them all and rolls back', async () => {
+    const answers = await sql.transaction(() => together([
+      sql.run('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 1]),
+      // Sees the insert made before it: the order given is the order run.
+      sql.value<number>('SELECT v FROM t WHERE k = ?', ['a']),
+      sql.run('UPDATE t SET v = v + 1 WHERE k = ?', ['a']),
+    ]));
+    expect(answers).toEqual([1, 1, 1]);
+    expect(await sql.value('SELECT v FROM t WHERE k = ?', ['a'])).toBe(2);
+
+    const ended: string[] = [];
+    const e = await sql.transaction(() => together([
+      sql.run('INSERT INTO t (k, v) VALUES (?, ?)', ['b', 1]).finally(() => ended.push('b')),
+      sql.run('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 9]).finally(() => ended.push('duplicate a')),
+      sql.run('INSERT INTO t (k, v) VALUES (?, ?)', ['c', 1]).finally(() => ended.push('c')),
+    ])).catch((err: unknown) => err);
+    // The first failure in the order given, thrown once every call has ended; nothing of the transaction stays.
+    expect(isUniqueViolation(e)).toBe(true);
+    expect([...ended].sort()).toEqual(['b', 'c', 'duplicate a']);
+    expect(await sql.all('SELECT k, v FROM t ORDER BY k')).toEqual([{ k: 'a', v: 2 }]);
   });
 
   it('orders and compares ids bytewise', async () => {
@@ -267,6 +289,16 @@ describe('PostgreSQL engine', () => {
   afterEach(async () => {
     await db?.drop();
     db = undefined;
+  });
+
+  it('keeps its connections in pipeline mode, so calls made together leave without waiting for answers', async () => {
+    db = await createTestDatabase('postgres');
+    const client = await (db.sql as ReturnType<typeof postgresSql>).pool.connect();
+    try {
+      expect(client.pipeline).toBe(true);
+    } finally {
+      client.release();
+    }
   });
 
   it('rewrites ? to $n outside literals, quoted names and comments', () => {
