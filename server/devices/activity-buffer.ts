@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql.js';
+import { together, type Sql } from '../db/sql.js';
 import type { CounterStore } from '../rollouts/rollout-counters.js';
 import { counterKey } from '../rollouts/rollout-counters.js';
 import type { RolloutDeviceStore } from '../rollouts/rollout-device-store.js';
@@ -43,7 +43,6 @@ export function createActivityBuffer(sql: Sql, devices: DeviceStore, rolloutDevi
       seen.delete(id);
       seenRows.push({ id, ...v });
     }
-    await devices.seenMany(seenRows);
     if (recorded.size + offers.size > RECORDED_OFFERS) recorded = new Set();
     const offerRows: Offer[] = [];
     for (const [key, offer] of offers) {
@@ -61,7 +60,9 @@ export function createActivityBuffer(sql: Sql, devices: DeviceStore, rolloutDevi
       if (m) m.delta++;
       else moves.set(k, { rolloutId, key, delta: 1 });
     };
-    for (const { rolloutId, stage } of await rolloutDevices.offerMany(offerRows)) {
+    // Devices and offers are apart, so both statements go together (one round trip on PostgreSQL).
+    const [, fresh] = await together([devices.seenMany(seenRows), rolloutDevices.offerMany(offerRows)]);
+    for (const { rolloutId, stage } of fresh) {
       count(rolloutId, counterKey.offered);
       count(rolloutId, counterKey.offeredAt(stage));
     }
