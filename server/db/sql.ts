@@ -100,16 +100,22 @@ export function isUniqueViolation(e: unknown): boolean {
  * Independent calls of one transaction, sent together: `together([a(), b()])`
  * starts both at once, so on PostgreSQL their statements leave in one burst
  * and the caller waits for one round trip instead of one each (issue 20: a
- * group commit's cycle is its round trips, one after another). They run in
- * the order given, as if awaited one by one, so only calls whose
- * statements do not read each other's writes belong here. Resolves with
+ * group commit's cycle is its round trips, one after another). Resolves with
  * every result once all are answered; if any failed, throws the first
  * failure (in the order given) after the others have ended — the
  * transaction is then aborted on PostgreSQL and the caller's rollback
  * follows them on the same connection.
+ *
+ * They run in the order given only because each is a store call that sends
+ * its one statement as it is called, so: only calls whose statements do not
+ * read each other's writes; no call that awaits anything before its
+ * statement or sends several (those would interleave with the others); no
+ * nested `transaction` (savepoints must not overlap); no call that catches
+ * its own error (COMMIT would then find the transaction aborted). Outside a
+ * transaction the calls take separate pooled connections, in no order.
  */
 export async function together<T extends readonly unknown[]>(calls: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
-  const settled = await Promise.allSettled(calls);
+  const settled = await Promise.allSettled(calls as readonly Promise<unknown>[]);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
