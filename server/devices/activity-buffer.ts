@@ -60,13 +60,25 @@ export function createActivityBuffer(sql: Sql, devices: DeviceStore, rolloutDevi
       if (m) m.delta++;
       else moves.set(k, { rolloutId, key, delta: 1 });
     };
-    // Devices and offers are apart, so both statements go together (one round trip on PostgreSQL).
-    const [, fresh] = await together([devices.seenMany(seenRows), rolloutDevices.offerMany(offerRows)]);
-    for (const { rolloutId, stage } of fresh) {
-      count(rolloutId, counterKey.offered);
-      count(rolloutId, counterKey.offeredAt(stage));
+    try {
+      // Devices and offers are apart, so both statements go together (one round trip on PostgreSQL).
+      const [, fresh] = await together([devices.seenMany(seenRows), rolloutDevices.offerMany(offerRows)]);
+      for (const { rolloutId, stage } of fresh) {
+        count(rolloutId, counterKey.offered);
+        count(rolloutId, counterKey.offeredAt(stage));
+      }
+      await counters.addMany([...moves.values()]);
+    } catch (e) {
+      // The slice's transaction rolls back: what it took is pending again, so the next flush (or the
+      // careful retry of a report group) writes it. A poll seen since keeps its newer values.
+      for (const { id, version, at } of seenRows) if (!seen.has(id)) seen.set(id, { version, at });
+      for (const offer of offerRows) {
+        const key = `${offer.rolloutId}\u0000${offer.deviceId}`;
+        recorded.delete(key);
+        if (!offers.has(key)) offers.set(key, offer);
+      }
+      throw e;
     }
-    await counters.addMany([...moves.values()]);
     return seen.size + offers.size;
   };
 
@@ -111,8 +123,9 @@ export function createActivityBuffer(sql: Sql, devices: DeviceStore, rolloutDevi
     flushInTransaction,
     /**
      * Starts a background flush (no-op while one runs) and returns it; a
-     * failed flush rejects (the caller logs it) and the next one retries
-     * what it had not taken yet. Call `flushAll` to write everything now.
+     * failed flush rejects (the caller logs it), what its failed slice took
+     * is pending again, and the next one retries it. Call `flushAll` to
+     * write everything now.
      */
     flush(): Promise<void> {
       if (flushing) return flushed;
