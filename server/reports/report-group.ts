@@ -63,8 +63,8 @@ const SEP = '\u0000';
  * The rows a group of report requests reads and writes, loaded with one
  * statement per table (issue 20: per request they were ~14 round trips on
  * PostgreSQL) and written back the same way; the reads go together, and
- * so do the writes, so a group costs two round trips besides its BEGIN
- * and COMMIT. Reads happen inside the group's transaction, under the
+ * so do the writes, so they cost a group two round trips (besides its
+ * BEGIN and COMMIT, and the write-behind flushed before it). Reads happen inside the group's transaction, under the
  * fleet-writes lock on PostgreSQL, so no other writer moves these rows
  * between the read and the write.
  */

@@ -34,7 +34,7 @@ describe('a report must be backed by an offer', () => {
     const inside = idsWhere(s.salt, 'inside', 3, (b) => b < 1000);
     const tokens = await enrollAll(s.f, inside, 'redmi-1s', '1.4.3');
     const reads = vi.spyOn(s.f.ctx.cohorts, 'cohortsOf');
-    // Never polled, all three in one group: each proves its offer (protocol §5) without a read of its own.
+    // Never polled, sent at once (in one group or several): each proves its offer (protocol §5) without a read.
     const answers = await Promise.all(inside.map((id) => report(s.f.app, id, tokens.get(id) as string, reportOf(s, 1, 'applied'))));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     expect(reads).not.toHaveBeenCalled();
