@@ -64,9 +64,10 @@ const SEP = '\u0000';
  * statement per table (issue 20: per request they were ~14 round trips on
  * PostgreSQL) and written back the same way; the reads go together, and
  * so do the writes, so they cost a group two round trips (besides its
- * BEGIN and COMMIT, and the write-behind flushed before it). Reads happen inside the group's transaction, under the
- * fleet-writes lock on PostgreSQL, so no other writer moves these rows
- * between the read and the write.
+ * BEGIN and COMMIT, and the write-behind flushed before it). Reads happen
+ * inside the group's transaction, under the fleet-writes lock on
+ * PostgreSQL, so no other writer moves these rows between the read and
+ * the write.
  */
 export async function readGroup(stores: GroupStores, items: readonly IngestItem[]) {
   const deviceIds = new Set<string>();
