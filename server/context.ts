@@ -178,7 +178,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const audit = createAuditStore(sql);
   const releases = createReleaseStore(sql);
   const cohorts = createCohortStore(sql);
-  const devices = createDeviceStore(sql, { cacheEntries: config.deviceCacheEntries });
+  // A full device cache keeps devices that polled within two poll cycles (device-cache.ts): a fleet
+  // larger than the cache then gets capacity/fleet of its polls from memory instead of none.
+  const devices = createDeviceStore(sql, { cacheEntries: config.deviceCacheEntries, cache: { idleMs: 2 * (config.pollIntervalSeconds + config.pollJitterSeconds) * 1000 } });
   const rollouts = createRolloutStore(sql);
   const rolloutDevices = createRolloutDeviceStore(sql);
   const cancelled = createCancelledOffers(sql);

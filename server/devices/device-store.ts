@@ -3,7 +3,7 @@ import { coalescedReads } from '../db/coalesced-reads.js';
 import { insertRows, rowSet, rowSetParam, type RowSetColumns } from '../db/row-set.js';
 import type { Sql } from '../db/sql.js';
 import type { AttributeValue, DeviceFacts } from '../cohorts/cohort.js';
-import { createDeviceCache } from './device-cache.js';
+import { createDeviceCache, type DeviceCacheOptions } from './device-cache.js';
 
 export interface Device extends DeviceFacts {
   tokenHash: Buffer;
@@ -45,8 +45,8 @@ const NEW_DEVICE_COLUMNS: RowSetColumns = { id: 'text', token_hash: 'bytes', mod
  * or facts goes through this store, which drops the cached copy: a write
  * elsewhere must call `forget(id)`.
  */
-export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number } = {}) {
-  const cache = createDeviceCache(opts.cacheEntries ?? 0);
+export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number; cache?: DeviceCacheOptions } = {}) {
+  const cache = createDeviceCache(opts.cacheEntries ?? 0, opts.cache);
   const COLUMNS = 'SELECT id, token_hash, model, version, attributes, enrolled_at, last_seen, last_seq FROM devices';
 
   const readRow = coalescedReads<DeviceRow>(sql, async (ids) => {

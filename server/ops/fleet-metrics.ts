@@ -145,6 +145,31 @@ export function registerFleetMetrics(registry: Registry, deps: FleetMetricDeps) 
     },
   });
 
+  // The device cache's own tallies, read at scrape: how much of the poll traffic it answers (size
+  // OTA_DEVICE_CACHE_ENTRIES from the hit share) and how many newcomers a full cache turned away.
+  new Gauge({ name: 'ota_device_cache_entries', help: 'Devices in the device cache', registers, collect() { this.set(deps.devices.cacheStats().entries); } });
+  new Counter({
+    name: 'ota_device_cache_lookups_total',
+    help: 'Device cache lookups outside a transaction since start, by result (hit: answered from memory)',
+    labelNames: ['result'] as const,
+    registers,
+    collect() {
+      const { hits, misses } = deps.devices.cacheStats();
+      this.reset();
+      this.inc({ result: 'hit' }, hits);
+      this.inc({ result: 'miss' }, misses);
+    },
+  });
+  new Counter({
+    name: 'ota_device_cache_refusals_total',
+    help: 'Devices read from the store but not cached since start: the cache was full of devices still polling',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(deps.devices.cacheStats().refusals);
+    },
+  });
+
   const commitSeconds = new Histogram({
     name: 'ota_group_commit_seconds',
     help: 'Wall time of one group-commit transaction, fsync included (reports and enrollments wait for it)',

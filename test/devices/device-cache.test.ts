@@ -20,11 +20,76 @@ describe('device cache in front of the device store', async () => {
     await devices.get('a');
     await devices.get('b');
     await devices.get('a');
-    await devices.get('c'); // evicts b, the least recently used
+    await devices.get('c'); // evicts b, the least recently used (no idle rule: plain LRU)
     expect(devices.cacheStats()).toMatchObject({ entries: 2, hits: 1, misses: 3 });
     await devices.get('a');
     await devices.get('b');
     expect(devices.cacheStats()).toMatchObject({ entries: 2, hits: 2, misses: 4 });
+  });
+
+  describe('a full cache under a fixed poll cycle', () => {
+    const device = (id: string) => ({ ...facts(id), attributes: { region: 'eu' }, tokenHash: Buffer.alloc(32), enrolledAt: 0, lastSeen: 0, lastSeq: -1 });
+    /** Every device of a fleet twice the cache's size polls once per cycle, in the same order, for `cycles` cycles. */
+    const pollCycles = (cache: ReturnType<typeof createDeviceCache>, clock: { t: number }, fleet: number, cycles: number, cycleMs: number) => {
+      for (let c = 0; c < cycles; c++) {
+        for (let i = 0; i < fleet; i++) {
+          clock.t += cycleMs / fleet;
+          const id = `d${i}`;
+          if (!cache.get(id)) cache.put(device(id), '{"region":"eu"}');
+        }
+      }
+      return cache.stats();
+    };
+
+    it('plain LRU evicts the device that polls next: no poll hits', () => {
+      const clock = { t: 0 };
+      const cache = createDeviceCache(100, { clock: () => clock.t });
+      expect(pollCycles(cache, clock, 200, 5, 900_000)).toMatchObject({ hits: 0, misses: 1000, entries: 100 });
+    });
+
+    it('with the idle rule keeps the devices it holds: capacity/fleet of the polls hit', () => {
+      const clock = { t: 0 };
+      const cache = createDeviceCache(100, { idleMs: 2 * 900_000, clock: () => clock.t });
+      const stats = pollCycles(cache, clock, 200, 5, 900_000);
+      // The first cycle fills the cache; in each of the four after it the 100 cached devices hit.
+      expect(stats).toMatchObject({ hits: 400, misses: 600, entries: 100 });
+      expect(stats.refusals).toBe(500);
+    });
+
+    it('gives the place of a device that stopped polling to a newcomer', () => {
+      const clock = { t: 0 };
+      const cache = createDeviceCache(2, { idleMs: 1000, clock: () => clock.t });
+      cache.put(device('a'), '{}');
+      cache.put(device('b'), '{}');
+      clock.t = 500;
+      cache.get('b');
+      expect(cache.put(device('c'), '{}').id).toBe('c');
+      expect(cache.stats()).toMatchObject({ entries: 2, refusals: 1 });
+      expect(cache.get('c')).toBeUndefined();
+      clock.t = 1000; // a has not been used for 1000 ms: it leaves, c comes in
+      cache.put(device('c'), '{}');
+      expect(cache.get('a')).toBeUndefined();
+      expect(cache.get('c')?.id).toBe('c');
+      expect(cache.get('b')?.id).toBe('b');
+    });
+
+    it('admits a refused newcomer that asks again within the second-sight window, not later', () => {
+      const clock = { t: 0 };
+      const cache = createDeviceCache(2, { idleMs: 3_600_000, secondSightMs: 60_000, clock: () => clock.t });
+      cache.put(device('a'), '{}');
+      cache.put(device('b'), '{}');
+      cache.put(device('c'), '{}');
+      expect(cache.get('c')).toBeUndefined();
+      clock.t = 30_000;
+      cache.put(device('c'), '{}'); // asked again within the minute: in, in place of a
+      expect(cache.get('c')?.id).toBe('c');
+      expect(cache.get('a')).toBeUndefined();
+      cache.put(device('d'), '{}');
+      clock.t = 200_000; // two windows later: d is a newcomer again
+      cache.put(device('d'), '{}');
+      expect(cache.get('d')).toBeUndefined();
+      expect(cache.stats()).toMatchObject({ entries: 2, refusals: 3 });
+    });
   });
 
   it('drops a device on re-enrollment: the replaced token stops working at once', async () => {

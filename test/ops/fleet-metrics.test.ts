@@ -40,6 +40,11 @@ describe('/metrics: what the fleet does (docs/operations.md)', () => {
     expect(sample(text, 'ota_rollout_stage', { rollout: id })).toBe(0);
     expect(sample(text, 'ota_devices_enrolled')).toBe(2);
     expect(sample(text, 'ota_device_enrollments_total', { kind: 'new' })).toBe(2);
+    // Each device's first poll read it from the store and cached it.
+    expect(sample(text, 'ota_device_cache_entries')).toBe(2);
+    expect(sample(text, 'ota_device_cache_lookups_total', { result: 'miss' })).toBe(2);
+    expect(sample(text, 'ota_device_cache_lookups_total', { result: 'hit' })).toBe(0);
+    expect(sample(text, 'ota_device_cache_refusals_total')).toBe(0);
     // Offers and last-seen wait in the write-behind buffer until it flushes.
     expect(sample(text, 'ota_write_behind_backlog')).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'ota_rollout_offered_devices', { rollout: id })).toBe(0);
