@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { ArtifactDetails } from '../artifacts/artifact-store.js';
 import type { Principal } from '../auth/principal.js';
 import type { AttributeValue } from '../cohorts/cohort.js';
@@ -68,14 +69,11 @@ export type DdiGateway = ReturnType<typeof createDdiGateway>;
 export function createDdiGateway(deps: DdiDeps) {
   // Controllers that polled before, in memory: the base poll reads no database for them (protocol §11,
   // "served from memory"). Bounded; a change on any node drops the entry (forget, via the change feed).
-  const controllers = new Map<string, DdiController>();
+  // lru-cache: constant-time eviction (a Map emptied from its front skips every slot deleted there).
+  const controllers = new LRUCache<string, DdiController>({ max: Math.max(1, deps.config.cacheEntries) });
   const sleep = sleepOf(deps.config.pollSeconds);
 
   const remember = (deviceId: string, c: DdiController): DdiController => {
-    if (controllers.size >= deps.config.cacheEntries && !controllers.has(deviceId)) {
-      const oldest = controllers.keys().next();
-      if (!oldest.done) controllers.delete(oldest.value);
-    }
     if (deps.config.cacheEntries > 0) controllers.set(deviceId, c);
     return c;
   };

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
 import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors.js';
@@ -75,26 +76,26 @@ export type MenderTokenStore = ReturnType<typeof createMenderTokenStore>;
  * through the change feed, on every other node.
  */
 export function createMenderTokenStore(sql: Sql, opts: { graceMs: number; maxCached: number }) {
-  const cache = new Map<string, TokenOwner>();
   // The cached tokens of each device, so a revocation drops them without walking the cache.
   const byDevice = new Map<string, Set<string>>();
-  const drop = (key: string): void => {
-    const owner = cache.get(key);
-    if (!owner) return;
-    cache.delete(key);
-    const keys = byDevice.get(owner.deviceId);
-    keys?.delete(key);
-    if (keys?.size === 0) byDevice.delete(owner.deviceId);
-  };
+  // lru-cache: constant-time eviction (a Map emptied from its front skips every slot deleted there).
+  const cache = new LRUCache<string, TokenOwner>({
+    max: Math.max(1, opts.maxCached),
+    // However a token leaves (evicted, revoked, replaced), its device's index follows.
+    dispose: (owner, key) => {
+      const keys = byDevice.get(owner.deviceId);
+      keys?.delete(key);
+      if (keys?.size === 0) byDevice.delete(owner.deviceId);
+    },
+  });
   const remember = (key: string, owner: TokenOwner): void => {
-    if (cache.size >= opts.maxCached) drop(cache.keys().next().value as string);
     cache.set(key, owner);
     let keys = byDevice.get(owner.deviceId);
     if (!keys) byDevice.set(owner.deviceId, (keys = new Set()));
     keys.add(key);
   };
   const forget = (deviceId: string): void => {
-    for (const key of [...(byDevice.get(deviceId) ?? [])]) drop(key);
+    for (const key of [...(byDevice.get(deviceId) ?? [])]) cache.delete(key);
   };
   return {
     /** Stores a new current token for the device; its earlier ones now expire after the grace period. */
