@@ -21,6 +21,7 @@ import { createDeviceCore, type DeviceCore } from './device-core/device-core.js'
 import { jsonBody } from './http/json-body.js';
 import { registerFleetMetrics, type FleetMetrics } from './ops/fleet-metrics.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { MAX_LOAD_FACTOR } from './ops/load-gauge.js';
 import { createDatabaseOutage, type DatabaseOutage } from './db/outage.js';
 import { createWebhookNotifier, type WebhookNotifier } from './notifications/webhook-notifier.js';
 import { createWebhookOutboxStore } from './notifications/webhook-outbox-store.js';
@@ -179,8 +180,11 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const releases = createReleaseStore(sql);
   const cohorts = createCohortStore(sql);
   // A full device cache keeps devices that polled within two poll cycles (device-cache.ts): a fleet
-  // larger than the cache then gets capacity/fleet of its polls from memory instead of none.
-  const devices = createDeviceStore(sql, { cacheEntries: config.deviceCacheEntries, cache: { idleMs: 2 * (config.pollIntervalSeconds + config.pollJitterSeconds) * 1000 } });
+  // larger than the cache then gets capacity/fleet of its polls from memory instead of none. The
+  // cycle is the longest a device is told to wait: the native or DDI interval (Mender clients choose
+  // their own, 30 minutes by default, inside this), stretched by the most the load gauge asks for.
+  const pollCycleSeconds = Math.max(config.pollIntervalSeconds + config.pollJitterSeconds, config.ddiPollSeconds) * MAX_LOAD_FACTOR;
+  const devices = createDeviceStore(sql, { cacheEntries: config.deviceCacheEntries, cache: { idleMs: 2 * pollCycleSeconds * 1000 } });
   const rollouts = createRolloutStore(sql);
   const rolloutDevices = createRolloutDeviceStore(sql);
   const cancelled = createCancelledOffers(sql);
@@ -352,7 +356,8 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
       // Admitted, not yet described: its inventory (or first poll) gives its model and version.
       await core.enroll({ deviceId, model: '', version: '0.0.0' }, menderEnroller);
     },
-    device: (id) => devices.peek(id) ?? devices.get(id),
+    // After the Mender token was checked: a use of the device's cache entry.
+    device: (id) => devices.recall(id) ?? devices.get(id),
     setAttributes: async ({ id, ...facts }) => void (await core.updateFacts(id, facts)),
     seen: (device, version, at) => activity.seen(device.id, version, at),
     offersFor: (device, version, at) => poll.offersFor(device, version, at),

@@ -21,15 +21,17 @@ export function deviceTokenResolver(devices: Pick<DeviceStore, 'idByTokenHash'>)
  * Synchronous when the device is cached and the token is its own (every
  * poll of a known device); otherwise it reads the store and returns a promise.
  */
-export function deviceForToken(devices: Pick<DeviceStore, 'peek' | 'get' | 'idByTokenHash'>, operators: Pick<OperatorTokenStore, 'authenticate'>, deviceId: string, authorization: string | undefined): Device | Promise<Device> {
+export function deviceForToken(devices: Pick<DeviceStore, 'peek' | 'recall' | 'get' | 'idByTokenHash'>, operators: Pick<OperatorTokenStore, 'authenticate'>, deviceId: string, authorization: string | undefined): Device | Promise<Device> {
   const token = bearerToken(authorization);
   if (token === undefined) throw new AppError('unauthorized', 'a device token is required');
   if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return refuseOperator(operators, token);
   const digest = deviceTokenHash(token);
+  // Only a request with the device's own token counts as a use of its cache entry, or puts it there
+  // (device-cache.ts): wrong tokens must not decide which devices the cache keeps.
   const cached = devices.peek(deviceId);
-  if (cached && sameDigest(cached.tokenHash, digest)) return cached;
+  if (cached && sameDigest(cached.tokenHash, digest)) return devices.recall(deviceId) ?? cached;
   return (async () => {
-    const device = cached ?? (await devices.get(deviceId));
+    const device = cached ?? (await devices.get(deviceId, (d) => sameDigest(d.tokenHash, digest)));
     if (device && sameDigest(device.tokenHash, digest)) return device;
     if ((await devices.idByTokenHash(digest)) !== undefined) throw new AppError('forbidden', 'a device may only act on its own resources');
     throw new AppError('unauthorized', 'the token is not valid');

@@ -11,13 +11,14 @@ export interface DeviceCacheOptions {
   /**
    * A cached device used within this long keeps its place when the cache is
    * full: a newcomer replaces only an entry idle longer (ms). Set above the
-   * longest poll cycle of the fleet (context.ts: twice the native poll
-   * interval with its jitter). Default: pure LRU (0).
+   * longest poll cycle of the fleet (context.ts: twice the longest interval
+   * the server hands out, stretched as far as the load gauge may). Default:
+   * pure LRU (0).
    */
   idleMs?: number;
   /** A newcomer refused a place is admitted if it asks again within this long (ms; a device busy installing). */
   secondSightMs?: number;
-  /** Epoch ms (tests move it). */
+  /** Milliseconds on a monotonic clock (default `performance.now`: a wall-clock step must not make every entry idle); tests move it. */
   clock?: () => number;
 }
 
@@ -40,9 +41,9 @@ interface Slot {
  *
  * Entries are kept in use order by lru-cache, whose eviction is constant
  * time: a `Map` kept in use order (delete and set again on each use) had to
- * skip every deleted slot at its front to find the oldest entry, 9–13 µs per
- * evicting insert at 20,000 entries and 71 µs at 200,000
- * (docs/benchmarks.md). A full cache admits a newcomer only in
+ * skip every deleted slot at its front to find the oldest entry: 9–13 µs per
+ * insert at 20,000 entries and 71 µs at 200,000, four in five of them
+ * evicting (docs/benchmarks.md). A full cache admits a newcomer only in
  * place of an entry idle longer than `idleMs`. A fleet larger than the
  * cache polls on a fixed cycle, and there plain LRU evicts exactly the
  * device that polls next: every poll misses. Keeping the devices already
@@ -58,7 +59,7 @@ export function createDeviceCache(capacity: number, opts: DeviceCacheOptions = {
   const attributeSets = new Map<string, Readonly<Record<string, AttributeValue>>>();
   const idleMs = opts.idleMs ?? 0;
   const secondSightMs = opts.secondSightMs ?? 60_000;
-  const clock = opts.clock ?? Date.now;
+  const clock = opts.clock ?? (() => performance.now());
   /** Newcomers refused a place: this window's and the one before (each bounded, so memory stays bounded too). */
   let refusedNow = new Set<string>();
   let refusedBefore = new Set<string>();
@@ -91,6 +92,12 @@ export function createDeviceCache(capacity: number, opts: DeviceCacheOptions = {
   };
 
   return {
+    /** The cached copy, with no effect on the order or the idle time: a look before a credential is checked. */
+    peek: (id: string): Device | undefined => entries.peek(id)?.device,
+    /**
+     * The cached copy, counted as a use (a hit): it moves up the order and is no longer idle. Only for a
+     * device whose credential was checked: a refused request must not keep an entry in the cache.
+     */
     get(id: string): Device | undefined {
       // A miss is counted where the row read from the store comes back (put): a poll looks twice.
       const slot = entries.get(id);

@@ -57,9 +57,10 @@ export async function listDevices(q: DeviceQuery, deps: Deps): Promise<{ devices
   // A rollout narrows the walk to the devices it offered (by its state index when a state is given).
   const source = async (after: string, n: number): Promise<{ id: string; device: Device | undefined }[]> => {
     if (rollout === undefined) return (await deps.devices.after(after, n)).map((d) => ({ id: d.id, device: d }));
-    const out: { id: string; device: Device | undefined }[] = [];
-    for (const rd of await deps.rolloutDevices.page(rollout, state, after, n)) out.push({ id: rd.deviceId, device: await deps.devices.get(rd.deviceId) });
-    return out;
+    // The page's devices in one read, never cached: an operator's listing keeps no device in the cache.
+    const page = await deps.rolloutDevices.page(rollout, state, after, n);
+    const found = await deps.devices.getMany(page.map((rd) => rd.deviceId));
+    return page.map((rd) => ({ id: rd.deviceId, device: found.get(rd.deviceId) }));
   };
   const anyState = rollout === undefined && state !== undefined ? (state === 'silent' ? null : state) : undefined;
   const matches = async (d: Device): Promise<boolean> =>
@@ -102,7 +103,7 @@ const reportOut = (r: ReportView) => ({
 
 /** GET /v1/devices/{deviceId}: the device, its cohorts, and per rollout that offered it its state and reports. */
 export async function deviceDetail(id: string, deps: Deps) {
-  const device = await deps.devices.get(id);
+  const device = await deps.devices.inspect(id);
   if (!device) throw new AppError('not_found', `no device ${id}`);
   const inCohort = await completeMembershipOf(deps.cohorts, device);
   const reports = await deps.reports.ofDevice(id, REPORTS_PER_DEVICE);

@@ -59,16 +59,24 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number; cache
 
   return {
     /**
-     * The cached copy, from memory only (the poll's fast path: no promise, no wait).
+     * The cached copy, from memory only (the poll's fast path: no promise, no wait), with no effect
+     * on the cache: for a look before the credential is checked (then `recall`).
      * Inside a transaction nothing is served from the cache: the row may be uncommitted there.
      */
-    peek: (id: string): Device | undefined => (sql.inTransaction() ? undefined : cache.get(id)),
-    async get(id: string): Promise<Device | undefined> {
+    peek: (id: string): Device | undefined => (sql.inTransaction() ? undefined : cache.peek(id)),
+    /** As `peek`, counted as a use of the entry (device-cache.ts `get`): the device's credential was checked. */
+    recall: (id: string): Device | undefined => (sql.inTransaction() ? undefined : cache.get(id)),
+    /**
+     * The device, from the cache or the store. Read from the store, it is cached only if `accept`
+     * (when given) takes it: the poll's authentication caches a device only for its own token, so
+     * requests with a wrong one neither fill the cache nor keep devices in it.
+     */
+    async get(id: string, accept?: (d: Device) => boolean): Promise<Device | undefined> {
       // Inside a transaction the row may be uncommitted: read it, but never cache it.
       const inTransaction = sql.inTransaction();
       if (!inTransaction) {
-        const cached = cache.get(id);
-        if (cached) return cached;
+        const cached = cache.peek(id);
+        if (cached) return accept === undefined || accept(cached) ? cache.get(id) : cached;
       }
       if (inTransaction) {
         const row = await sql.one<DeviceRow>(`${COLUMNS} WHERE id = ?`, [id]);
@@ -76,7 +84,20 @@ export function createDeviceStore(sql: Sql, opts: { cacheEntries?: number; cache
       }
       // A cache miss outside a transaction (a cold poll): misses of one turn share one read on PostgreSQL.
       const row = await readRow(id);
-      return row && cache.put(toDevice(row), row.attributes);
+      if (!row) return undefined;
+      const device = toDevice(row);
+      return accept === undefined || accept(device) ? cache.put(device, row.attributes) : device;
+    },
+    /**
+     * A device for an operator's view (listings, the device page): the cached copy if there is one,
+     * else read from the store and not cached. Operator reads neither fill the cache nor keep
+     * devices in it: its places are for the devices that poll.
+     */
+    async inspect(id: string): Promise<Device | undefined> {
+      const cached = sql.inTransaction() ? undefined : cache.peek(id);
+      if (cached) return cached;
+      const row = await sql.one<DeviceRow>(`${COLUMNS} WHERE id = ?`, [id]);
+      return row && toDevice(row);
     },
     idByTokenHash: (hash: Buffer): Promise<string | undefined> => sql.value<string>('SELECT id FROM devices WHERE token_hash = ?', [hash]),
     async insert(d: DeviceFacts, tokenHash: Buffer, at: number): Promise<void> {

@@ -1,5 +1,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
+/** The most a loaded server stretches `pollAfterSeconds` by (protocol §7). */
+export const MAX_LOAD_FACTOR = 8;
+
 /** 1 while the p99 event-loop delay stays under the threshold, else its multiple (2..max). */
 export const loadFactorOf = (p99: number, threshold: number, maxFactor: number): number =>
   p99 > threshold ? Math.min(maxFactor, Math.max(2, Math.ceil(p99 / threshold))) : 1;
@@ -12,7 +15,7 @@ export const loadFactorOf = (p99: number, threshold: number, maxFactor: number):
  */
 export function createLoadGauge(opts: { thresholdMs?: number; maxFactor?: number } = {}) {
   const threshold = (opts.thresholdMs ?? 100) * 1e6;
-  const maxFactor = opts.maxFactor ?? 8;
+  const maxFactor = opts.maxFactor ?? MAX_LOAD_FACTOR;
   const histogram = monitorEventLoopDelay({ resolution: 20 });
   histogram.enable();
   let factor = 1;

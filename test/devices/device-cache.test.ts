@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqlite } from '../../server/db/open.js';
+import { deviceForToken } from '../../server/devices/device-auth.js';
 import { createDeviceCache } from '../../server/devices/device-cache.js';
 import { createDeviceStore } from '../../server/devices/device-store.js';
 import { deviceTokenHash } from '../../server/devices/device-token.js';
@@ -122,6 +123,35 @@ describe('device cache in front of the device store', async () => {
     await devices.seen('a', '1.4.3', 90_000);
     expect(await devices.get('a')).toMatchObject({ lastSeen: 90_000, version: '1.4.3' });
     expect(await devices.lastSeen('a')).toBe(90_000);
+  });
+
+  it('caches a device, and counts a use of it, only for its own token', async () => {
+    const { devices } = store(10);
+    await devices.insert(facts('a'), deviceTokenHash('dev_a_own_token_0001'), 1);
+    const operators = { authenticate: async () => undefined };
+    const authenticate = (token: string) => deviceForToken(devices, operators, 'a', `Bearer ${token}`);
+
+    // A wrong token reads the device (to answer 403 or 401) but leaves nothing in the cache.
+    await expect(authenticate('dev_wrong_token_00001')).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(devices.cacheStats()).toMatchObject({ entries: 0, hits: 0 });
+    // Its own token caches it; the next request with it is answered from memory, counted as a hit.
+    expect((await authenticate('dev_a_own_token_0001')).id).toBe('a');
+    expect(devices.cacheStats()).toMatchObject({ entries: 1, hits: 0, misses: 1 });
+    expect(authenticate('dev_a_own_token_0001')).toMatchObject({ id: 'a' });
+    expect(devices.cacheStats()).toMatchObject({ hits: 1 });
+    // A wrong token for the cached device is no use of its entry.
+    await expect(authenticate('dev_wrong_token_00001')).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(devices.cacheStats()).toMatchObject({ entries: 1, hits: 1, misses: 1 });
+  });
+
+  it('an operator view reads through the cache without filling it', async () => {
+    const { devices } = store(10);
+    await devices.insert(facts('a'), deviceTokenHash('dev_a'), 1);
+    expect((await devices.inspect('a'))?.id).toBe('a');
+    expect(devices.cacheStats()).toMatchObject({ entries: 0, hits: 0, misses: 0 });
+    await devices.get('a');
+    expect((await devices.inspect('a'))?.id).toBe('a');
+    expect(devices.cacheStats()).toMatchObject({ entries: 1, hits: 0, misses: 1 });
   });
 
   it('with capacity 0 reads the store every time', async () => {
