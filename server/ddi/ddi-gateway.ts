@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import type { ArtifactDetails } from '../artifacts/artifact-store.js';
 import type { Principal } from '../auth/principal.js';
 import type { AttributeValue } from '../cohorts/cohort.js';
@@ -8,6 +7,7 @@ import { AppError } from '../errors.js';
 import { refuseTransition, type Report, type ReportState } from '../protocol/report-rules.js';
 import { toTimestamp } from '../protocol/trust/time.js';
 import type { DdiAction, DdiController, DdiStore } from './ddi-store.js';
+import { entryBoundedLru } from '../lib/entry-bounded-lru.js';
 import {
   CANCELLED, deploymentBaseOf, factsOf, meaningOf, reportOf, sleepOf,
   type Authorization, type DdiConfigData, type DdiFeedback,
@@ -70,7 +70,7 @@ export function createDdiGateway(deps: DdiDeps) {
   // Controllers that polled before, in memory: the base poll reads no database for them (protocol §11,
   // "served from memory"). Bounded; a change on any node drops the entry (forget, via the change feed).
   // lru-cache: constant-time eviction (a Map emptied from its front skips every slot deleted there).
-  const controllers = new LRUCache<string, DdiController>({ max: Math.max(1, deps.config.cacheEntries) });
+  const controllers = entryBoundedLru<string, DdiController>(deps.config.cacheEntries);
   const sleep = sleepOf(deps.config.pollSeconds);
 
   const remember = (deviceId: string, c: DdiController): DdiController => {

@@ -1,6 +1,6 @@
-import { LRUCache } from 'lru-cache';
 import type { AttributeValue } from '../cohorts/cohort.js';
 import type { Device } from './device-store.js';
+import { entryBoundedLru } from '../lib/entry-bounded-lru.js';
 
 /** Distinct attribute sets shared between cached devices; past this many, each device keeps its own. */
 const MAX_SHARED_ATTRIBUTE_SETS = 10_000;
@@ -53,8 +53,8 @@ interface Slot {
  * an install's progress, a test device polling often) is admitted at once.
  */
 export function createDeviceCache(capacity: number, opts: DeviceCacheOptions = {}) {
-  // lru-cache needs a bound of at least 1; with capacity 0 nothing is ever put in it.
-  const entries = new LRUCache<string, Slot>({ max: Math.max(1, capacity) });
+  // With capacity 0 nothing is ever put in it.
+  const entries = entryBoundedLru<string, Slot>(capacity);
   const strings = new Map<string, string>();
   const attributeSets = new Map<string, Readonly<Record<string, AttributeValue>>>();
   const idleMs = opts.idleMs ?? 0;

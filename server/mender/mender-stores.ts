@@ -1,8 +1,8 @@
-import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
 import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors.js';
 import { readMenderHeader, type MenderHeader } from './mender-artifact-header.js';
+import { entryBoundedLru } from '../lib/entry-bounded-lru.js';
 
 export type MenderArtifactStore = ReturnType<typeof createMenderArtifactStore>;
 
@@ -79,8 +79,7 @@ export function createMenderTokenStore(sql: Sql, opts: { graceMs: number; maxCac
   // The cached tokens of each device, so a revocation drops them without walking the cache.
   const byDevice = new Map<string, Set<string>>();
   // lru-cache: constant-time eviction (a Map emptied from its front skips every slot deleted there).
-  const cache = new LRUCache<string, TokenOwner>({
-    max: Math.max(1, opts.maxCached),
+  const cache = entryBoundedLru<string, TokenOwner>(opts.maxCached, {
     // However a token leaves (evicted, revoked, replaced), its device's index follows.
     dispose: (owner, key) => {
       const keys = byDevice.get(owner.deviceId);
