@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { entryBoundedLru } from '../lib/entry-bounded-lru.js';
 import type { DeviceState } from '../protocol/report-rules.js';
 
 /** protocol §12: these end a Mender deployment for the device; it is not offered again. */
@@ -32,7 +32,8 @@ export type DeploymentStates = ReturnType<typeof createDeploymentStates>;
 export function createDeploymentStates(deps: DeploymentStatesDeps) {
   // By device, then by rollout: a poll looks up strings it already holds (the cached device's id, the
   // live rollout's id), whose hashes are known, instead of hashing a key made for the lookup.
-  const known = new LRUCache<string, Map<string, 'open' | 'closed'>>({ max: deps.max });
+  // Sized like the device cache: grown as it fills, not reserved up front.
+  const known = entryBoundedLru<string, Map<string, 'open' | 'closed'>>(deps.max);
   const remember = (rolloutId: string, deviceId: string, state: 'open' | 'closed'): void => {
     const states = known.get(deviceId);
     if (!states) {
