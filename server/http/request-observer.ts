@@ -69,10 +69,14 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
   const debug = logger.isLevelEnabled('debug');
   const byRoute = new Map<string, { observe: (s: number) => void }>();
 
-  setInterval(() => {
-    const cutoff = now() - 60_000;
-    for (const [ip, w] of failures) if (w.start < cutoff) failures.delete(ip);
-  }, 60_000).unref();
+  // Windows over a minute old are swept when a refusal is counted, at most once a minute: no timer,
+  // so a stopped server's observer (and the metrics and outage it holds) can be collected.
+  let swept = now();
+  const sweep = (t: number): void => {
+    if (t - swept < 60_000) return;
+    swept = t;
+    for (const [ip, w] of failures) if (t - w.start >= 60_000) failures.delete(ip);
+  };
 
   return {
     /**
@@ -109,6 +113,7 @@ export function createRequestObserver(opts: { logger: Logger; metrics: Metrics; 
       metrics.httpRequests.inc({ route: f.route, status: `${Math.floor(f.status / 100)}xx` });
       if ((f.status === 401 || f.status === 403) && f.lockout !== false) {
         const t = now();
+        sweep(t);
         const cur = failures.get(f.ip);
         if (!cur || t - cur.start >= 60_000) failures.set(f.ip, { start: t, failures: 1 });
         else cur.failures++;

@@ -2,12 +2,37 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** One registry per app so tests and several apps in one process never share counters. */
+let processRegistry: Registry | undefined;
+
+/**
+ * The process's own families (`ota_process_*`, `ota_nodejs_*`), registered
+ * once per process: their collectors (a GC observer, an event-loop delay
+ * histogram) are global and never stop, so one set per app would keep every
+ * app ever built — its stores, its database — alive for the process's life.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'ota_' });
+  }
+  return processRegistry;
+}
+
+/**
+ * One registry per app so tests and several apps in one process never share
+ * counters; `exposition()` is the text of /metrics: the process's families,
+ * then the app's.
+ */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'ota_' });
+  const proc = processMetrics();
   return {
     registry,
+    contentType: registry.contentType,
+    exposition: async (): Promise<string> => {
+      const [a, b] = await Promise.all([proc.metrics(), registry.metrics()]);
+      return a + b;
+    },
     httpRequests: new Counter({
       name: 'ota_http_requests_total',
       help: 'HTTP requests by route and status class',

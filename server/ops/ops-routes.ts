@@ -15,10 +15,10 @@ export function healthRoutes(deps: { databaseHealth: HealthStore; trust: Pick<Tr
   return router;
 }
 
-export function metricsRoutes(deps: { metrics: Pick<Metrics, 'registry'> }): Router {
+export function metricsRoutes(deps: { metrics: Pick<Metrics, 'contentType' | 'exposition'> }): Router {
   const router = Router();
   router.get('/metrics', requireRole(...READERS), async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    res.type(deps.metrics.contentType).send(await deps.metrics.exposition());
   });
   return router;
 }
