@@ -4,7 +4,7 @@ import { TransportError } from '../agent/ports.js';
 import { VerifyCache } from '../agent/verify-cache.js';
 import type { SettingValue } from '../../protocol/trust/settings-policy.js';
 import { chance } from './fleet-random.js';
-import { cuttableFetch, GRACE_MS, messageOf, pause, runPool } from './run-control.js';
+import { cuttableFetch, GRACE_MS, manyListeners, messageOf, pause, runPool } from './run-control.js';
 import { tallyFleet, type FleetTally } from './fleet-tally.js';
 import { SimDevice } from './sim-device.js';
 import { SimDdiDevice } from './sim-ddi-device.js';
@@ -110,7 +110,17 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
   const stopped = (): boolean => performance.now() >= deadline || o.signal?.aborted === true;
   const net = cuttableFetch(o.fetch ?? globalThis.fetch);
   net.cutAt(deadline + GRACE_MS);
-  o.signal?.addEventListener('abort', () => net.cutAt(performance.now() + GRACE_MS), { once: true });
+  // The devices' pauses listen on the simulation's own signal, not the caller's (one listener each).
+  const wake = manyListeners(new AbortController());
+  if (o.signal?.aborted) wake.abort();
+  o.signal?.addEventListener(
+    'abort',
+    () => {
+      wake.abort();
+      net.cutAt(performance.now() + GRACE_MS);
+    },
+    { once: true },
+  );
   const cache = new VerifyCache();
   const checks: Record<CheckStatus, number> = { ok: 0, not_modified: 0, offline: 0, rate_limited: 0, error: 0, exception: 0 };
   const errors = new Map<string, number>();
@@ -182,7 +192,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
       } catch (e) {
         const retryable = (e instanceof EnrollmentError && (e.status === 429 || e.status >= 500)) || e instanceof TransportError;
         if (retryable && attempt < 8 && !stopped()) {
-          await pause(Math.min(backoffDelay(attempt, { firstMs: 250, maxMs: 10_000 }), deadline - performance.now()), o.signal);
+          await pause(Math.min(backoffDelay(attempt, { firstMs: 250, maxMs: 10_000 }), deadline - performance.now()), wake.signal);
           continue;
         }
         d.enrollError = e instanceof EnrollmentError ? `${e.status}${e.code ? ` ${e.code}` : ''}` : e instanceof TransportError ? 'network' : 'error';
@@ -217,7 +227,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
         if (figures !== undefined && figures === before) break;
         before = figures;
       }
-      await pause(Math.min(started + o.intervalSeconds * 1000, deadline) - performance.now(), o.signal);
+      await pause(Math.min(started + o.intervalSeconds * 1000, deadline) - performance.now(), wake.signal);
     }
 
     // The duration is over: every device comes back online to deliver its queued reports.

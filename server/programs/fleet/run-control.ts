@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Runs `work` over `items`, at most `concurrency` at once, starting nothing once `stop()` says so. */
@@ -24,7 +25,7 @@ export const GRACE_MS = 5000;
  * even against a server that stopped answering.
  */
 export function cuttableFetch(base: typeof fetch): { fetch: typeof fetch; cutAt(atMs: number): void; reset(): void } {
-  let cut = new AbortController();
+  let cut = manyListeners(new AbortController());
   let timer: NodeJS.Timeout | undefined;
   return {
     fetch: (input, init) => base(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, cut.signal]) : cut.signal }),
@@ -35,7 +36,19 @@ export function cuttableFetch(base: typeof fetch): { fetch: typeof fetch; cutAt(
     },
     reset() {
       clearTimeout(timer);
-      cut = new AbortController();
+      cut = manyListeners(new AbortController());
     },
   };
+}
+
+/**
+ * A controller whose signal every simulated device listens on: each pause
+ * adds a listener until it ends, and each request one that Node's fetch
+ * removes only once the request is garbage-collected. Thousands at once are
+ * expected, not a leak, so Node's leak warning (one log line per listener
+ * past the limit) is off for this signal.
+ */
+export function manyListeners(c: AbortController): AbortController {
+  setMaxListeners(0, c.signal);
+  return c;
 }
