@@ -8,6 +8,13 @@ import { createServer } from 'node:http';
  * this is our own code.
  */
 const body = Buffer.from(process.argv[2] ?? '{}');
+/**
+ * With a second argument, N µs of busy work per request before the answer:
+ * the calibration of the hot-path table. It shows what a given req/s ratio
+ * against raw node:http leaves for the poll's own work on this machine, where
+ * the load generator shares the cores (docs/benchmarks.md).
+ */
+const workMs = Number(process.argv[3] ?? 0) / 1000;
 const headers = {
   ETag: '"baseline"',
   'Cache-Control': 'private, no-cache',
@@ -15,6 +22,10 @@ const headers = {
   'Content-Length': body.length,
 };
 const server = createServer((_req, res) => {
+  if (workMs > 0) {
+    const until = performance.now() + workMs;
+    while (performance.now() < until);
+  }
   res.writeHead(200, headers);
   res.end(body);
 });

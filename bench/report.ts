@@ -6,6 +6,8 @@ export interface HotPath {
   warm: { raw: LoadResult; poll: LoadResult }[];
   /** How many distinct requests (about one per device) the warm rounds cycle through. */
   warmDevices: number;
+  /** Raw node:http with `workUs` of busy work per request, in each warm round beside the other two. */
+  calibration: { workUs: number; rounds: LoadResult[] };
 }
 
 export interface BenchReport {
@@ -79,6 +81,13 @@ export function formatReport(r: BenchReport): string {
       return `| ${fmt(c.devices)} | ${label} | ${fmt(h.rawRps)} | ${fmt(h.pollRps)} | ${ratio(h.pollRps, h.rawRps)} (${perRound}) | ${fmt(h.rawCpu)} (${fmt(h.rawSys)}) | ${fmt(h.pollCpu)} (${fmt(h.pollSys)}) | ${ratio(h.rawCpu, h.pollCpu)} | ${fmt(h.pollStatements, 2)} |`;
     }),
   );
+  const calibration = r.curve.map((c) => {
+    const h = hotFigures(c.hot.warm);
+    const k = c.hot.calibration;
+    const rps = sum(k.rounds, (x) => x.rps) / Math.max(1, k.rounds.length);
+    const cpu = sum(k.rounds, (x) => (x.cpuUsPerRequest ?? 0) * (x.ok + x.non2xx)) / Math.max(1, sum(k.rounds, (x) => x.ok + x.non2xx));
+    return `- ${fmt(c.devices)} devices, warm rounds: raw node:http with ${fmt(k.workUs)} µs of busy work per request answered ${fmt(rps)} req/s, **${ratio(rps, h.rawRps)} raw** at ${fmt(cpu)} µs CPU per request (the added work cost ${fmt(cpu - h.rawCpu)} µs); the poll spent ${fmt(h.pollCpu - h.rawCpu)} µs more than raw node:http`;
+  });
   const warmP50 = (c: BenchReport['curve'][number]) => sum(c.hot.warm.map((w) => w.poll), (x) => x.p50) / Math.max(1, c.hot.warm.length);
   const curve = r.curve.map((c) => `| ${fmt(c.devices)} | ${fmt(c.poll.rps)} | ${ms(c.poll.p50)} | ${ms(c.poll.p99)} | ${opt(c.poll.cpuUsPerRequest)} | ${opt(c.poll.statementsPerRequest, 2)} | ${ms(warmP50(c))} | ${ms(c.status.p50)} | ${ms(c.status.p99)} |`);
   const first = r.curve[0];
@@ -108,6 +117,8 @@ export function formatReport(r: BenchReport): string {
     '| devices | rounds | raw req/s | poll req/s | poll / raw req/s (per round) | raw CPU µs/req (kernel) | poll CPU µs/req (kernel) | raw / poll CPU | SQL statements/poll |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...hotRows,
+    '',
+    ...calibration,
     '',
     '### Scale curve',
     '',

@@ -40,6 +40,8 @@ const curveSizes = args.curve
   ? args.curve.split(',').map(Number)
   : args.db !== 'sqlite' ? [] : args.quick ? [1_000, 10_000] : args.full ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000];
 const rounds = Number(args.rounds);
+/** The busy work per request of the hot path's calibration server: about the poll's own code in a warm round. */
+const CALIBRATION_WORK_US = 20;
 // wrk where it is installed, GET and POST alike (it steals far less CPU from the server than autocannon); autocannon otherwise.
 const useWrk = !args.autocannon && wrkAvailable();
 /** Distinct requests of a POST scenario under wrk: more than a 10 s run sends at any rate this machine reaches. */
@@ -134,7 +136,7 @@ async function measured(child: Child, spec: LoadSpec & { sequential?: number }, 
  * round polled, so each has polled before, as in a fleet polling every 15
  * minutes against a server that has been up longer than that.
  */
-async function hotPath(server: Child, raw: Child, poll: LoadSpec, devicesInFleet: number): Promise<HotPath> {
+async function hotPath(server: Child, raw: Child, worked: Child, poll: LoadSpec, devicesInFleet: number): Promise<HotPath> {
   const round = async (label: string, listLength: number) => {
     log(`hot path ${label}: raw node:http`);
     const r = await measured(raw, { ...poll, name: 'raw node:http, cached bytes', url: raw.url }, listLength, false);
@@ -145,8 +147,13 @@ async function hotPath(server: Child, raw: Child, poll: LoadSpec, devicesInFleet
   const cold = await round('cold round', devicesInFleet);
   const polled = Math.min(devicesInFleet, cold.poll.requests);
   const warm = [];
-  for (let r = 0; r < rounds; r++) warm.push(await round(`warm round ${r + 1}/${rounds}`, polled));
-  return { cold, warm, warmDevices: polled };
+  const calibration: LoadResult[] = [];
+  for (let r = 0; r < rounds; r++) {
+    warm.push(await round(`warm round ${r + 1}/${rounds}`, polled));
+    log(`hot path warm round ${r + 1}/${rounds}: raw node:http with ${CALIBRATION_WORK_US} µs of work`);
+    calibration.push(await measured(worked, { ...poll, name: `raw node:http, ${CALIBRATION_WORK_US} µs of work`, url: worked.url }, polled, false));
+  }
+  return { cold, warm, warmDevices: polled, calibration: { workUs: CALIBRATION_WORK_US, rounds: calibration } };
 }
 
 async function collectEtags(url: string, s: SeedResult, count: number): Promise<{ etags: Map<number, string>; body: string }> {
@@ -221,11 +228,13 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
     await sleep(1500);
     const scenarios = serverScenarios({ seed: s, url: server.url, connections, durationSeconds: duration, etags, runTag: String(Date.now()) });
     const raw = await startChild(join(here, 'raw-baseline-server.js'), [body], {});
+    const worked = await startChild(join(here, 'raw-baseline-server.js'), [body, String(CALIBRATION_WORK_US)], {});
     let hot: HotPath;
     try {
-      hot = await hotPath(server, raw, scenarios.pollOffered!, size);
+      hot = await hotPath(server, raw, worked, scenarios.pollOffered!, size);
     } finally {
       await raw.stop();
+      await worked.stop();
     }
     if (withBaselines) {
       const baseline = await startChild(join(here, 'baseline-server.js'), [body], {});
