@@ -251,8 +251,13 @@ export function createIngestService(deps: IngestDeps) {
         }
       }
       await group.write();
-      // Edges' own records of the accepted requests, in the same transaction (durable together).
-      for (const [i, item] of items.entries()) if (outcomes[i]?.ok) await item.alongside?.();
+      // Edges' own records of the accepted requests (a DDI action's state), in the same transaction
+      // (durable together). Started together, so on PostgreSQL their statements are pipelined: one
+      // round trip per step for the group, not one per request. All settle before the transaction
+      // ends: none may send a statement after its rollback.
+      const records = await Promise.allSettled(items.flatMap((item, i) => (outcomes[i]?.ok && item.alongside ? [item.alongside()] : [])));
+      const failed = records.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       for (const id of group.haltFiguresMoved()) touched.add(id);
       return outcomes;
     },

@@ -131,6 +131,40 @@ describe('set-based group commit of reports (issue 20)', () => {
     expect(await sql.value<number>('SELECT last_seq FROM devices WHERE id = ?', [poisoned.id])).toBe(-1);
     expect(await storedCounters(sql, s.rolloutId)).toEqual(await recountCounters(sql, s.rolloutId));
   });
+
+  it("an edge's own records of a group (a DDI action's state) start together, and one that fails costs only its request", async () => {
+    const { s, devices } = await fleet(5);
+    const { sql } = s.f.ctx;
+    await sql.exec('CREATE TABLE edge_records (device_id TEXT NOT NULL)');
+    const events: string[] = [];
+    // One group: every record is started before any has finished (on PostgreSQL, one round trip for all).
+    const outcomes = await Promise.allSettled(devices.map((d, i) => s.f.ctx.ingest.submit(d, [reportOf(s, 1, 'received') as unknown as Report], {
+      alongside: async () => {
+        events.push(`start ${i}`);
+        await sql.run('INSERT INTO edge_records (device_id) VALUES (?)', [d.id]);
+        events.push(`end ${i}`);
+      },
+    })));
+    expect(outcomes.every((o) => o.status === 'fulfilled')).toBe(true);
+    expect(events.slice(0, devices.length).every((e) => e.startsWith('start'))).toBe(true);
+    expect(events.filter((e) => e.startsWith('end'))).toHaveLength(devices.length);
+    // A record that fails rolls its group back; the group is written again request by request,
+    // and only the failing request is refused, with nothing of it left behind.
+    const poisoned = devices[3] as Device;
+    events.length = 0;
+    const again = await Promise.allSettled(devices.map((d, i) => s.f.ctx.ingest.submit(d, [reportOf(s, 2, 'downloading') as unknown as Report], {
+      alongside: async () => {
+        events.push(`start ${i}`);
+        await sql.run('INSERT INTO edge_records (device_id) VALUES (?)', [d.id]);
+        if (d === poisoned) throw new Error('refused by the test');
+      },
+    })));
+    expect(again.map((o) => o.status)).toEqual(devices.map((d) => (d === poisoned ? 'rejected' : 'fulfilled')));
+    const records = await sql.all<{ device_id: string; n: number }>('SELECT device_id, COUNT(*) AS n FROM edge_records GROUP BY device_id ORDER BY device_id');
+    expect(records.map((r) => [r.device_id, Number(r.n)])).toEqual(devices.map((d) => [d.id, d === poisoned ? 1 : 2]).sort());
+    expect(await sql.value<number>('SELECT last_seq FROM devices WHERE id = ?', [poisoned.id])).toBe(1);
+    expect(await storedCounters(sql, s.rolloutId)).toEqual(await recountCounters(sql, s.rolloutId));
+  });
 });
 
 describe('operators read a rollout without a statement per device (issue 20)', () => {
