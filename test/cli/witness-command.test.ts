@@ -108,4 +108,15 @@ describe('ota witness (C2SP tlog-cosignature/v1 over protocol §8 checkpoints)',
     expect(res.err).toBe(`ota: unprocessable: ${NAME} is not a witness this log accepts (OTA_LOG_WITNESSES)\n`
       + `ota witness: checkpoint 2 is cosigned and kept in ${state}, but the server did not take the cosignature\n`);
   });
+
+  it('finds the server as every command does: --server, else OTA_SERVER, else the ota login profile', async () => {
+    const trust = makeTrust();
+    const r = await serve(tempDir('ota-witness-'), trust);
+    const w = witnessKey();
+    const args = ['witness', '--root', join(trust.dir, 'root.json'), '--key', w.file, '--name', NAME, '--state', join(tempDir(), 'witness-state.json')];
+    const viaEnv = await ota(args, { env: { OTA_SERVER: r.url }, now: NOW });
+    expect(viaEnv).toMatchObject({ code: 0, err: '' });
+    expect(cosignedAt(parseCheckpoint(viaEnv.out), { name: NAME, publicHex: w.publicHex })).toBe(NOW.getTime() / 1000);
+    expect(await ota(args, { env: { HOME: tempDir() } })).toMatchObject({ code: 1, err: 'ota: no server: pass --server URL, set OTA_SERVER, or run ota login --server URL once\n' });
+  });
 });

@@ -44,12 +44,16 @@ export function registerWitness(program: Command, io: CliIo, exit: (code: number
   program
     .command('witness')
     .description('witness the transparency log (protocol §8): verify the checkpoint, prove it extends the one kept, cosign it (C2SP tlog-cosignature/v1)')
-    .requiredOption('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080')
+    .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080 (default: $OTA_SERVER, then ota login)')
     .requiredOption('--root <path>', 'the trusted root: a root.json or a trust folder')
     .requiredOption('--key <file>', "the witness's Ed25519 private key file (ota keygen)")
     .requiredOption('--name <name>', 'the witness name in its cosignature lines, e.g. witness.example.org')
     .requiredOption('--state <file>', 'the checkpoint this witness kept; created on the first run')
     .option('--submit', 'also send the cosignature to the server (POST /v1/log/cosignatures), which serves it with the checkpoint')
     .option('--json', 'print the result as JSON')
-    .action(async (flags: WitnessFlags) => exit(await (await import('./witness-command.js')).witnessCheckpoint(flags, io)));
+    .action(async (flags: Omit<WitnessFlags, 'server'> & { server?: string }) => {
+      // The server as every command finds it; no token: the witness reads public log routes (protocol §8).
+      const server = (await import('./profile.js')).resolveServer(flags.server, io);
+      exit(await (await import('./witness-command.js')).witnessCheckpoint({ ...flags, server }, io));
+    });
 }
