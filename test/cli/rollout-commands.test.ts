@@ -166,4 +166,18 @@ describe('ota rollout halt --reason, and reasons the server would refuse (issue 
     expect(await state()).toBe('halted');
     expect(await ota(['rollout', 'resume', 'why', '--acknowledge-halt', '--reason', 'lab fixed', ...at])).toMatchObject({ code: 0, out: `rollout why (release ${RELEASE}): running, stage 1 of 1 (qa 100.00%)\n` });
   });
+
+  it('pause, advance and cancel take a --reason too, kept in their audit entries', async () => {
+    const { s, at } = await fleet();
+    expect((await ota(['rollout', 'create', '--release', RELEASE, '--id', 'told', '--stage', 'qa:100', 'all:100', ...POLICY_FLAGS, ...at])).code).toBe(0);
+    expect((await ota(['rollout', 'start', 'told', '--reason', 'qa signed off', ...at])).code).toBe(0);
+    expect((await ota(['rollout', 'pause', 'told', '--reason', 'weekend freeze', ...at])).code).toBe(0);
+    expect((await ota(['rollout', 'resume', 'told', ...at])).code).toBe(0);
+    expect((await ota(['rollout', 'advance', 'told', '--reason', 'lab ring is clean', ...at])).code).toBe(0);
+    expect(await ota(['rollout', 'cancel', 'told', '--reason', 'no', ...at])).toMatchObject({ code: 1, err: 'ota: --reason must be 3 to 500 characters, got 2\n' });
+    expect((await ota(['rollout', 'cancel', 'told', '--reason', 'superseded by 1.4.3', ...at])).code).toBe(0);
+    const audit = (await request(s.app).get('/v1/audit?subject=told').set(bearer(s.tokens.viewer))).body as { entries: { action: string; details: Record<string, unknown> }[] };
+    const reasons = Object.fromEntries(audit.entries.filter((e) => e.details.reason !== undefined).map((e) => [e.action, e.details.reason]));
+    expect(reasons).toEqual({ 'rollout.start': 'qa signed off', 'rollout.pause': 'weekend freeze', 'rollout.advance': 'lab ring is clean', 'rollout.cancel': 'superseded by 1.4.3' });
+  });
 });

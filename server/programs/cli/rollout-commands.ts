@@ -230,7 +230,8 @@ export function registerRollout(program: Command, io: CliIo, exit: (code: number
       cmd.option('--acknowledge-halt', 'overrule a halt (protocol §5): the rollout resumes with its counts kept, on the record')
         .option('--reason <text>', `why it is safe to go on (with --acknowledge-halt; kept in the audit log, ${RESUME_REASON.minLength} to ${RESUME_REASON.maxLength} characters)`);
     }
-    if (action === 'halt') cmd.option('--reason <text>', `why (kept in the audit log and shown with the halt, ${ACTION_REASON.minLength} to ${ACTION_REASON.maxLength} characters)`);
+    // The server takes a reason with every action (its audit entry; a halt's also shows it on lastHalt).
+    else cmd.option('--reason <text>', `why (kept in the audit log${action === 'halt' ? ' and shown with the halt' : ''}, ${ACTION_REASON.minLength} to ${ACTION_REASON.maxLength} characters)`);
     cmd.action(async (id: string, opts: ServerOptions & JsonOption & ResumeOptions) => exit(await actOnRollout(id, action, opts, io)));
   }
   jsonOption(serverOptions(rollout.command('clone').description('a fresh draft with this rollout\'s release, stages and failure policy, and a new salt (POST /v1/rollouts/{id}/clone)').argument('<id>', 'rollout id to copy')))
