@@ -113,14 +113,11 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
   // The devices' pauses listen on the simulation's own signal, not the caller's (one listener each).
   const wake = manyListeners(new AbortController());
   if (o.signal?.aborted) wake.abort();
-  o.signal?.addEventListener(
-    'abort',
-    () => {
-      wake.abort();
-      net.cutAt(performance.now() + GRACE_MS);
-    },
-    { once: true },
-  );
+  const onAbort = (): void => {
+    wake.abort();
+    net.cutAt(performance.now() + GRACE_MS);
+  };
+  o.signal?.addEventListener('abort', onAbort, { once: true });
   const cache = new VerifyCache();
   const checks: Record<CheckStatus, number> = { ok: 0, not_modified: 0, offline: 0, rate_limited: 0, error: 0, exception: 0 };
   const errors = new Map<string, number>();
@@ -251,6 +248,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetResult> {
   } finally {
     if (timer) clearInterval(timer);
     net.cutAt(performance.now());
+    o.signal?.removeEventListener('abort', onAbort);
   }
   phase = 'done';
   emit();

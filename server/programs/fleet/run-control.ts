@@ -25,10 +25,13 @@ export const GRACE_MS = 5000;
  * even against a server that stopped answering.
  */
 export function cuttableFetch(base: typeof fetch): { fetch: typeof fetch; cutAt(atMs: number): void; reset(): void } {
-  let cut = manyListeners(new AbortController());
+  let cut = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   return {
-    fetch: (input, init) => base(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, cut.signal]) : cut.signal }),
+    // Each request gets a signal of its own that follows the cut: Node's fetch adds a listener to the
+    // signal it is given and removes it only once the request is collected, so a shared signal
+    // would collect one listener per request (AbortSignal.any follows its sources without one).
+    fetch: (input, init) => base(input, { ...init, signal: AbortSignal.any(init?.signal ? [init.signal, cut.signal] : [cut.signal]) }),
     cutAt(atMs) {
       clearTimeout(timer);
       timer = setTimeout(() => cut.abort(new Error('the simulation is over')), Math.max(0, atMs - performance.now()));
@@ -36,17 +39,15 @@ export function cuttableFetch(base: typeof fetch): { fetch: typeof fetch; cutAt(
     },
     reset() {
       clearTimeout(timer);
-      cut = manyListeners(new AbortController());
+      cut = new AbortController();
     },
   };
 }
 
 /**
- * A controller whose signal every simulated device listens on: each pause
- * adds a listener until it ends, and each request one that Node's fetch
- * removes only once the request is garbage-collected. Thousands at once are
- * expected, not a leak, so Node's leak warning (one log line per listener
- * past the limit) is off for this signal.
+ * A controller whose signal every simulated device waits on at once (a
+ * pause adds a listener until it ends): one listener per device is the
+ * design, not a leak, so Node's leak warning is off for this signal.
  */
 export function manyListeners(c: AbortController): AbortController {
   setMaxListeners(0, c.signal);
