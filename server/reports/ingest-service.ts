@@ -227,6 +227,31 @@ export function createIngestService(deps: IngestDeps) {
   });
 
   /**
+   * Edges' own records of a group's accepted requests (a DDI action's state), in its transaction
+   * (durable together). Different devices' start together, so on PostgreSQL their statements are
+   * pipelined instead of a few round trips per request; one device's run in its requests' order
+   * (two feedbacks on one action land as sent). All settle before the transaction ends: none may
+   * send a statement after its rollback. The error thrown is a cause, not PostgreSQL's "current
+   * transaction is aborted" that the others' statements get after it.
+   */
+  const alongsideAll = async (accepted: readonly IngestItem[]): Promise<void> => {
+    const last = new Map<string, Promise<void>>();
+    const records: Promise<void>[] = [];
+    for (const item of accepted) {
+      const record = item.alongside;
+      if (!record) continue;
+      const before = last.get(item.device.id);
+      // Each promise settles with its own record's outcome (after the device's one before it, whatever that did).
+      const started = before ? before.then(record, record) : Promise.resolve().then(record);
+      last.set(item.device.id, started);
+      records.push(started);
+    }
+    const settled = await Promise.allSettled(records);
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length) throw failures.find((e) => (e as { code?: unknown } | null)?.code !== '25P02') ?? failures[0];
+  };
+
+  /**
    * A group's reports, set-based (issue 20): what every request of the
    * group needs is read with one statement per table, each request is
    * judged in memory on those rows (seeing what earlier requests of the
@@ -251,13 +276,7 @@ export function createIngestService(deps: IngestDeps) {
         }
       }
       await group.write();
-      // Edges' own records of the accepted requests (a DDI action's state), in the same transaction
-      // (durable together). Started together, so on PostgreSQL their statements are pipelined: one
-      // round trip per step for the group, not one per request. All settle before the transaction
-      // ends: none may send a statement after its rollback.
-      const records = await Promise.allSettled(items.flatMap((item, i) => (outcomes[i]?.ok && item.alongside ? [item.alongside()] : [])));
-      const failed = records.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      await alongsideAll(items.filter((item, i) => outcomes[i]?.ok));
       for (const id of group.haltFiguresMoved()) touched.add(id);
       return outcomes;
     },

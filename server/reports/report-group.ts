@@ -24,7 +24,12 @@ export interface IngestItem {
    * device's last seq + 1 as the group sees it, so concurrent feedback never collides.
    */
   assignSeq?: boolean;
-  /** Runs in the group's transaction once its writes are made (an edge's own record commits with it). */
+  /**
+   * Runs in the group's transaction once its writes are made (an edge's own record commits with it).
+   * The group starts the records of different devices together (pipelined on PostgreSQL) and one
+   * device's in the order of its requests; each plain statements only: no transaction or savepoint
+   * of its own, which would interleave with another device's on the one connection.
+   */
   alongside?: () => Promise<void>;
 }
 

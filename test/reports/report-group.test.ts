@@ -165,6 +165,31 @@ describe('set-based group commit of reports (issue 20)', () => {
     expect(await sql.value<number>('SELECT last_seq FROM devices WHERE id = ?', [poisoned.id])).toBe(1);
     expect(await storedCounters(sql, s.rolloutId)).toEqual(await recountCounters(sql, s.rolloutId));
   });
+  it("one device's own records in a group run in its requests' order, each settling with its own outcome", async () => {
+    const { s, devices } = await fleet(2);
+    const [a, b] = devices as [Device, Device];
+    const events: string[] = [];
+    const submit = (d: Device, seq: number, state: string, fails = false) => s.f.ctx.ingest.submit(d, [reportOf(s, seq, state) as unknown as Report], {
+      alongside: async () => {
+        events.push(`start ${d.id}#${seq}`);
+        await s.f.ctx.sql.value('SELECT 1');
+        events.push(`end ${d.id}#${seq}`);
+        if (fails) throw new Error('refused by the test');
+      },
+    });
+    // One group: a's two requests and b's one.
+    const outcomes = await Promise.allSettled([submit(a, 1, 'received'), submit(b, 1, 'received'), submit(a, 2, 'downloading')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(events.indexOf(`start ${a.id}#2`)).toBeGreaterThan(events.indexOf(`end ${a.id}#1`));
+    expect(events.indexOf(`start ${b.id}#1`)).toBeLessThan(events.indexOf(`end ${a.id}#1`));
+    // The first of a's records fails and the second succeeds: the group still fails (a later record's
+    // success must not hide it), is written again request by request, and only the failed one is refused.
+    events.length = 0;
+    const again = await Promise.allSettled([submit(a, 3, 'installing', true), submit(a, 4, 'installing')]);
+    expect(again.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+    const seqs = await s.f.ctx.sql.all<{ seq: number }>('SELECT seq FROM reports WHERE device_id = ? ORDER BY seq', [a.id]);
+    expect(seqs.map((r) => Number(r.seq))).toEqual([1, 2, 4]);
+  });
 });
 
 describe('operators read a rollout without a statement per device (issue 20)', () => {
