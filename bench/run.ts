@@ -40,7 +40,7 @@ const curveSizes = args.curve
   ? args.curve.split(',').map(Number)
   : args.db !== 'sqlite' ? [] : args.quick ? [1_000, 10_000] : args.full ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000];
 const rounds = Number(args.rounds);
-/** The busy work per request of the hot path's calibration server: about the poll's own code in a warm round. */
+/** The busy work per request of the hot path's calibration server (docs/benchmarks.md: what a req/s ratio leaves for the poll). */
 const CALIBRATION_WORK_US = 20;
 // wrk where it is installed, GET and POST alike (it steals far less CPU from the server than autocannon); autocannon otherwise.
 const useWrk = !args.autocannon && wrkAvailable();
@@ -227,14 +227,16 @@ async function measureFleet(size: number, scenarioNames: string[], withBaselines
     // Let the first offers' write-behind land before measuring.
     await sleep(1500);
     const scenarios = serverScenarios({ seed: s, url: server.url, connections, durationSeconds: duration, etags, runTag: String(Date.now()) });
-    const raw = await startChild(join(here, 'raw-baseline-server.js'), [body], {});
-    const worked = await startChild(join(here, 'raw-baseline-server.js'), [body, String(CALIBRATION_WORK_US)], {});
+    const started: Child[] = [];
     let hot: HotPath;
     try {
+      const raw = await startChild(join(here, 'raw-baseline-server.js'), [body], {});
+      started.push(raw);
+      const worked = await startChild(join(here, 'raw-baseline-server.js'), [body, String(CALIBRATION_WORK_US)], {});
+      started.push(worked);
       hot = await hotPath(server, raw, worked, scenarios.pollOffered!, size);
     } finally {
-      await raw.stop();
-      await worked.stop();
+      await Promise.allSettled(started.map((c) => c.stop()));
     }
     if (withBaselines) {
       const baseline = await startChild(join(here, 'baseline-server.js'), [body], {});
