@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../errors.js';
-import { bearerToken } from './tokens.js';
+import { bearerToken, noBearerToken } from './tokens.js';
 import type { OperatorRole, Principal } from './principal.js';
 
 /** Turns a bearer token into a principal, or undefined when no credential matches. */
@@ -17,7 +17,7 @@ export function authenticate(resolvers: TokenResolver[]) {
     if (token !== undefined) for (const resolve of resolvers) if ((principal = await resolve(token))) break;
     if (!principal) {
       res.setHeader('WWW-Authenticate', 'Bearer');
-      throw new AppError('unauthorized', token === undefined ? 'a bearer token is required' : 'the token is not valid');
+      throw new AppError('unauthorized', token === undefined ? noBearerToken(req.headers.authorization, 'a bearer token is required') : 'the token is not valid');
     }
     res.locals.principal = principal;
     next();

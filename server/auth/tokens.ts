@@ -35,6 +35,16 @@ export function sameHash(a: string, b: string): boolean {
 // RFC 9110 §11.1: the scheme is case-insensitive.
 const BEARER_RE = /^Bearer +([A-Za-z0-9_-]{16,200})$/i;
 
+/**
+ * Why a request has no usable bearer token: none was sent (`required`, the
+ * route's own words), or the header is there but not a bearer token of a
+ * token's shape, which a client must be told is not valid rather than missing.
+ */
+export const noBearerToken = (header: string | undefined, required: string): string =>
+  header === undefined || header === ''
+    ? required
+    : 'the token is not valid: expected "Authorization: Bearer <token>" with 16 to 200 letters, digits, "-" or "_"';
+
 /** The token in an Authorization header, or undefined when it is absent or not a bearer token. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;

@@ -1,7 +1,7 @@
 import type { OperatorTokenStore } from '../auth/operator-token-store.js';
 import type { Principal } from '../auth/principal.js';
 import type { TokenUsage } from '../auth/token-usage.js';
-import { bearerToken } from '../auth/tokens.js';
+import { bearerToken, noBearerToken } from '../auth/tokens.js';
 import type { AttributeValue } from '../cohorts/cohort.js';
 import type { ChangeFeed } from '../cluster/change-feed.js';
 import type { GroupCommit } from '../db/group-commit.js';
@@ -95,7 +95,7 @@ export function createDeviceCore(deps: DeviceCoreDeps) {
     async credential(authorization: string | undefined): Promise<Principal> {
       const token = bearerToken(authorization);
       const by = token === undefined ? undefined : ((await deps.operatorTokens.authenticate(token)) ?? (await resolveDevice(token)));
-      if (!by) throw new AppError('unauthorized', token === undefined ? 'a bearer token is required' : 'the token is not valid');
+      if (!by) throw new AppError('unauthorized', token === undefined ? noBearerToken(authorization, 'a bearer token is required') : 'the token is not valid');
       if (by.kind === 'operator') deps.tokenUsage.touch(by.tokenId);
       return by;
     },

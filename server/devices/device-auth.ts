@@ -1,4 +1,4 @@
-import { bearerToken } from '../auth/tokens.js';
+import { bearerToken, noBearerToken } from '../auth/tokens.js';
 import type { OperatorTokenStore } from '../auth/operator-token-store.js';
 import type { Principal } from '../auth/principal.js';
 import { AppError } from '../errors.js';
@@ -23,7 +23,7 @@ export function deviceTokenResolver(devices: Pick<DeviceStore, 'idByTokenHash'>)
  */
 export function deviceForToken(devices: Pick<DeviceStore, 'peek' | 'recall' | 'get' | 'idByTokenHash'>, operators: Pick<OperatorTokenStore, 'authenticate'>, deviceId: string, authorization: string | undefined): Device | Promise<Device> {
   const token = bearerToken(authorization);
-  if (token === undefined) throw new AppError('unauthorized', 'a device token is required');
+  if (token === undefined) throw new AppError('unauthorized', noBearerToken(authorization, 'a device token is required'));
   if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return refuseOperator(operators, token);
   const digest = deviceTokenHash(token);
   // Only a request with the device's own token counts as a use of its cache entry, or puts it there

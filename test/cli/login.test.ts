@@ -80,7 +80,7 @@ describe('the server address once: ota login, OTA_SERVER, flag > env > profile',
     // As the issue typed it (not even a token's shape), and a well-formed token the server does not know.
     const r = await ota(['login', '--server', s.url, '--token', 'bogus'], { env });
     expect(r).toMatchObject({ code: 1, out: '' });
-    expect(r.err).toBe(`ota: unauthorized: a bearer token is required\nota: ${s.url} refused the token: nothing saved (${path} is unchanged)\n`);
+    expect(r.err).toBe(`ota: unauthorized: the token is not valid: expected "Authorization: Bearer <token>" with 16 to 200 letters, digits, "-" or "_"\nota: ${s.url} refused the token: nothing saved (${path} is unchanged)\n`);
     const unknown = await ota(['login', '--server', s.url, '--token', 'ota_notavalidtokenatallnotavalidtokenatall00'], { env });
     expect(unknown).toMatchObject({ code: 1, err: `ota: unauthorized: the token is not valid\nota: ${s.url} refused the token: nothing saved (${path} is unchanged)\n` });
     expect(readFileSync(path, 'utf8')).toBe(good);

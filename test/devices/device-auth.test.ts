@@ -45,16 +45,21 @@ async function untouched(s: Scenario) {
 }
 
 describe.each(DEVICE_ROUTES)('$name: 401 / 403 (protocol §7)', ({ call }) => {
+  // A header that is there but not a bearer token is a token that is not valid, not a missing one.
+  const MISSING = /^a device token is required$/;
+  const MALFORMED = /^the token is not valid: expected "Authorization: Bearer <token>"/;
   it.each([
-    ['no Authorization header', undefined],
-    ['an empty bearer', 'Bearer '],
-    ['a garbage token', 'Bearer not-a-token'],
-    ['an unknown device token', 'Bearer dev_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
-    ['an unknown operator token', 'Bearer ota_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
-    ['Basic credentials', 'Basic YWxpY2U6c2VjcmV0'],
-  ])('%s → 401', async (_what, header) => {
+    ['no Authorization header', undefined, MISSING],
+    ['an empty bearer', 'Bearer ', MALFORMED],
+    ['a garbage token', 'Bearer not-a-token', MALFORMED],
+    ['an unknown device token', 'Bearer dev_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', /^the token is not valid$/],
+    ['an unknown operator token', 'Bearer ota_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', /^the token is not valid$/],
+    ['Basic credentials', 'Basic YWxpY2U6c2VjcmV0', MALFORMED],
+  ])('%s → 401', async (_what, header, message) => {
     const { s } = await setup();
-    expectError(await call(s, 'alice', header), 401, 'unauthorized');
+    const res = await call(s, 'alice', header);
+    expectError(res, 401, 'unauthorized');
+    expect((res.body as { error: { message: string } }).error.message).toMatch(message);
     await untouched(s);
   });
 
@@ -108,10 +113,14 @@ describe('enrollment (protocol §7: POST /v1/devices)', () => {
     expect((await s.f.ctx.devices.get('new-1'))).toBeUndefined();
   });
 
-  it('no token → 401; a garbage token → 401', async () => {
+  it('no token → 401; a garbage token → 401, told it is not valid rather than missing', async () => {
     const { s } = await setup();
-    expectError(await enrollWith(s, undefined), 401, 'unauthorized');
-    expectError(await enrollWith(s, 'garbage'), 401, 'unauthorized');
+    const none = await enrollWith(s, undefined);
+    expectError(none, 401, 'unauthorized');
+    expect((none.body as { error: { message: string } }).error.message).toBe('a bearer token is required');
+    const garbage = await enrollWith(s, 'garbage');
+    expectError(garbage, 401, 'unauthorized');
+    expect((garbage.body as { error: { message: string } }).error.message).toMatch(/^the token is not valid: expected "Authorization: Bearer <token>"/);
   });
 
   it('re-enrolling an existing id with the enroller token → 409, and the device keeps its token', async () => {
