@@ -21,7 +21,12 @@ const sqliteDialect: Dialect = {
   indexedBy: (index) => `INDEXED BY ${index} `,
 };
 
-export function sqliteSql(db: Database.Database): Sql {
+export interface SqliteOptions {
+  /** Runs before the connection closes (the WAL checkpoint thread stops first: db/wal-checkpointer.ts). */
+  beforeClose?: () => Promise<void>;
+}
+
+export function sqliteSql(db: Database.Database, opts: SqliteOptions = {}): Sql {
   const prepared = new Map<string, Database.Statement>();
   const statement = (text: string): Database.Statement => {
     let s = prepared.get(text);
@@ -120,6 +125,7 @@ export function sqliteSql(db: Database.Database): Sql {
       return whenFree(() => void db.exec(text));
     },
     async close(): Promise<void> {
+      await opts.beforeClose?.();
       return whenFree(() => void db.close());
     },
   };
