@@ -278,6 +278,12 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
   const publish = (envelope: ReleaseEnvelope, actor: string): Promise<PublishOutcome> =>
     publishRelease(envelope, actor, { sql, releases, artifacts, audit, log, trust, now, changes, menderHeaders });
   const artifacts = createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts'));
+  /**
+   * Whether a rollout still offers its release to a device: one rule for every gateway's work in
+   * progress (protocol §5, §7): not once it halted, was cancelled, its release withdrawn (the live
+   * view drops it), or the update cancelled for this device alone.
+   */
+  const serving = (rolloutId: string, deviceId: string): boolean => live.current().some((l) => l.id === rolloutId) && !cancelled.has(rolloutId, deviceId);
   // protocol §11: the DDI gateway, wired to the services the native routes call (enrollment, the poll's
   // offers, durable report ingestion); its own store holds only its actions and controllers.
   const gateway = createDdiGateway({
@@ -291,8 +297,12 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
       }
     },
     authenticateOperator: (token) => core.credential(`Bearer ${token}`).then((p) => (p.kind === 'operator' ? p : undefined), refusedOnly),
-    // protocol §7: a decommissioned controller is no device of the fleet to a gateway token either.
-    device: async (id) => ((await devices.decommissionedAt(id)) ? undefined : devices.get(id)),
+    // protocol §7: a decommissioned controller is no device of the fleet to a gateway token either:
+    // 401 on every DDI route, as its own TargetToken gets (docs/protocol-notes.md, decommission).
+    device: async (id) => {
+      if (await devices.decommissionedAt(id)) throw new AppError('unauthorized', `device ${id} was decommissioned; an enroller must enroll it again`);
+      return devices.get(id);
+    },
     enroll: async (deviceId, by) => {
       // protocol §7: only an enrollment credential brings a decommissioned id back, never a gateway's poll.
       if (await devices.decommissionedAt(deviceId)) throw new AppError('unauthorized', `device ${deviceId} was decommissioned; an enroller must enroll it again`);
@@ -304,9 +314,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     },
     offers: (device, at) => core.eligibleOffers(device, device.version, at),
     installAfter: (offer, at) => core.installAfter(offer, at),
+    installAfterOffered: async (rolloutId, deviceId, at) => core.installAfterIn(rolloutId, (await rolloutDevices.get(rolloutId, deviceId))?.stage, at),
     made: (deviceId, offer, at) => core.offerMade(deviceId, offer, at),
-    // protocol §7 cancel-update: one device's withdrawn offer turns its open action into cancelAction too.
-    serving: (rolloutId, deviceId) => live.current().some((l) => l.id === rolloutId) && !cancelled.has(rolloutId, deviceId),
+    serving,
     report: async (device, report, alongside) => void (await core.report(device, [report], { assignSeq: true, alongside })),
     setAttributes: async (deviceId, facts) => void (await core.updateFacts(deviceId, facts)),
     seen: (deviceId, version, at) => activity.seen(deviceId, version, at),
@@ -363,6 +373,7 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     offersFor: (device, version, at) => poll.offersFor(device, version, at),
     offered: (deviceId, offers, at) => poll.offered(deviceId, offers, at),
     deployments: menderDeployments,
+    serving,
     async progress(rolloutId, deviceId) {
       const rollout = await rollouts.summary(rolloutId);
       const rd = rollout ? await rolloutDevices.get(rolloutId, deviceId) : undefined;

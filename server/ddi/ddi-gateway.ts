@@ -33,6 +33,8 @@ export interface DdiDeps {
   made(deviceId: string, offer: Offer, now: number): void;
   /** protocol §7: outside the offer's maintenance window, when it next opens; undefined when it may install now. */
   installAfter(offer: Offer, now: number): string | undefined;
+  /** The same for an open action the device is no longer eligible for: the window of the stage it was offered through. */
+  installAfterOffered(rolloutId: string, deviceId: string, now: number): Promise<string | undefined>;
   /** Whether the rollout still serves its release (false once halted or cancelled). */
   /** Whether the rollout still offers its release to this device (not halted, cancelled, or cancelled for this device alone). */
   serving(rolloutId: string, deviceId: string): boolean;
@@ -190,8 +192,11 @@ export function createDdiGateway(deps: DdiDeps) {
       const filename = artifact.name ?? `${action.releaseId}.swu`;
       // protocol §7: outside the stage's maintenance window the client may download but must not install yet.
       const now = deps.now().getTime();
+      // An action stays linked when the device is no longer eligible (§11: a cohort or version change);
+      // its window still holds then: the one of the stage it was offered through.
       const offer = (await deps.offers(device, now)).find((o) => o.release.id === action.rolloutId);
-      const outsideWindow = offer !== undefined && deps.installAfter(offer, now) !== undefined;
+      const installAfter = offer !== undefined ? deps.installAfter(offer, now) : await deps.installAfterOffered(action.rolloutId, device.id, now);
+      const outsideWindow = installAfter !== undefined;
       return deploymentBaseOf({
         actionId, releaseId: action.releaseId, version: release.version, mandatory: release.mandatory, outsideWindow,
         artifact: { sha256: artifact.sha256, size: artifact.size, sha1: artifact.sha1, md5: artifact.md5, filename, href: links.artifact(artifact.sha256, filename) },

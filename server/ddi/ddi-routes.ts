@@ -79,7 +79,9 @@ export function ddiPollRoute(deps: DdiRouteDeps): EdgeRoute<RegExpExecArray, { a
       const deviceId = decodeDeviceId(m[2] as string);
       const links = (a: Authorized) => ({ a, links: linksOf(req, deps, a.device.id) });
       const withLimit = (a: Authorized) => (a.by ? limit(req, res, a.by).then(() => links(a)) : links(a));
-      const authorized = deps.gateway.authorize(deviceId, auth, { enrollUnknown: true });
+      // hawkBit registers an unknown controller on its first base poll: a GET. A HEAD only asks
+      // what a GET would answer, so it changes no state (RFC 9110 §9.2.1) and registers nothing.
+      const authorized = deps.gateway.authorize(deviceId, auth, { enrollUnknown: req.method === 'GET' });
       return authorized instanceof Promise ? authorized.then(withLimit) : withLimit(authorized);
     },
     body: 'none',

@@ -43,7 +43,7 @@ export interface DeviceCoreDeps {
   operatorTokens: Pick<OperatorTokenStore, 'authenticate'>;
   /** Last use of operator tokens, noted in memory and written behind (auth/token-usage.ts). */
   tokenUsage: Pick<TokenUsage, 'touch'>;
-  poll: Pick<PollService, 'poll' | 'offers' | 'eligible' | 'made' | 'installAfter'>;
+  poll: Pick<PollService, 'poll' | 'offers' | 'eligible' | 'made' | 'installAfter' | 'installAfterIn'>;
   activity: Pick<ActivityBuffer, 'seen'>;
   ingest: Pick<IngestService, 'submit'>;
   commits: GroupCommit;
@@ -153,6 +153,11 @@ export function createDeviceCore(deps: DeviceCoreDeps) {
     /** protocol §7 maintenance windows: outside the offer's stage window, when it next opens (RFC 3339); undefined when it may install now. */
     installAfter(offer: Offer, now: number): string | undefined {
       return deps.poll.installAfter(offer, now);
+    },
+
+    /** The same for an offer made earlier through `stage` that stays open (poll-service.ts `installAfterIn`). */
+    installAfterIn(rolloutId: string, stage: number | undefined, now: number): string | undefined {
+      return deps.poll.installAfterIn(rolloutId, stage, now);
     },
 
     /**

@@ -146,7 +146,7 @@ export function createPollService(deps: PollDeps) {
    * stage until the window next opens or closes, so a poll formats no dates.
    */
   const windowed = new Map<string, { installAfter: string | undefined; until: number }>();
-  const installAfterOf = (c: Candidate, now: number): string | undefined => {
+  const installAfterOf = (c: Pick<Candidate, 'release' | 'stage'>, now: number): string | undefined => {
     const window = c.release.windows[c.stage];
     if (window === undefined) return undefined;
     const key = `${c.release.id}:${c.stage}`;
@@ -240,6 +240,17 @@ export function createPollService(deps: PollDeps) {
     made,
     /** protocol §7: outside the offer's maintenance window, when it next opens (RFC 3339); undefined inside it or without one. */
     installAfter: (offer: Offer, now: number): string | undefined => installAfterOf(offer, now),
+    /**
+     * The same for work offered earlier that stays open whether or not the device is eligible now
+     * (a DDI action stays linked, §11): the window of the stage it was offered through, or, when that
+     * is not known yet (its first offer still being written behind), of the latest stage reached.
+     * Undefined when the rollout is not live.
+     */
+    installAfterIn(rolloutId: string, stage: number | undefined, now: number): string | undefined {
+      const live = deps.live.current().find((l) => l.id === rolloutId);
+      if (!live || live.windows.length === 0) return undefined;
+      return installAfterOf({ release: live, stage: stage !== undefined && stage < live.windows.length ? stage : live.windows.length - 1 }, now);
+    },
     /**
      * The offers `poll` would make, as the Mender gateway translates them
      * (protocol §12); nothing is recorded: the caller says which it made

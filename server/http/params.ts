@@ -27,5 +27,21 @@ export function decodeSegment(raw: string, pattern: RegExp, what: string): strin
   return id;
 }
 
+/**
+ * A raw query string's parameters: 400 for a malformed percent-encoding, which
+ * URLSearchParams would otherwise read as U+FFFD without a word (a device
+ * type that silently became another value).
+ */
+export function queryParams(raw: string): URLSearchParams {
+  for (const part of raw.split('&')) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      throw new AppError('bad_request', 'the query string has a malformed percent-encoding');
+    }
+  }
+  return new URLSearchParams(raw);
+}
+
 /** A device id from a raw (percent-encoded) path segment: 400 unless it decodes to a valid id. */
 export const decodeDeviceId = (raw: string): string => decodeSegment(raw, DEVICE_ID_RE, 'device id');

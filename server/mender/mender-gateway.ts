@@ -9,7 +9,7 @@ import type { GatewayOffer as Offer } from '../devices/poll-service.js';
 import { AppError } from '../errors.js';
 import { CANCELLED_STATE } from '../rollouts/cancel-update-service.js';
 import type { EdgeReply, EdgeRoute } from '../http/device-edge.js';
-import { decodeSegment, SLUG_RE } from '../http/params.js';
+import { decodeSegment, queryParams, SLUG_RE } from '../http/params.js';
 import { refuseTransition } from '../protocol/report-rules.js';
 import { validVersion } from '../protocol/versions.js';
 import { CLOSED_STATES } from './deployment-states.js';
@@ -247,16 +247,18 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     if (!rollout) throw new AppError('not_found', `no deployment ${rolloutId}`);
     const at = deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const base = { rolloutId, releaseId: rollout.releaseId, at };
-    // protocol §12: after a halt or cancel, work in progress is told to stop (409) and counted declined.
-    if ((rollout.state === 'halted' || rollout.state === 'cancelled') && inProgress(state)) {
-      if (current !== 'declined' && !refuseTransition(current, 'declined')) {
-        await deps.report(device, { ...base, state: 'declined', error: { code: 'cancelled', message: `the rollout was ${rollout.state}; the client was told to abort` } });
-        await deps.deployments.closed(rolloutId, device.id);
-      }
-      throw new AppError('conflict', `deployment ${rolloutId} was aborted: the rollout is ${rollout.state}`);
-    }
     // protocol §7 cancel-update: this device's update was withdrawn by an operator; work in progress stops.
     if ((current as string | null) === CANCELLED_STATE && inProgress(state)) throw new AppError('conflict', `deployment ${rolloutId} was cancelled for this device`);
+    // protocol §12 (and §7 withdraw: a device that has not installed it does not start): once the rollout
+    // no longer offers its release, work in progress is told to stop (409) and counted declined.
+    if (inProgress(state) && !deps.serving(rolloutId, device.id)) {
+      const why = rollout.state === 'halted' || rollout.state === 'cancelled' ? `the rollout is ${rollout.state}` : `release ${rollout.releaseId} was withdrawn`;
+      if (current !== 'declined' && !refuseTransition(current, 'declined')) {
+        await deps.report(device, { ...base, state: 'declined', error: { code: 'cancelled', message: `${why}; the client was told to abort` } });
+        await deps.deployments.closed(rolloutId, device.id);
+      }
+      throw new AppError('conflict', `deployment ${rolloutId} was aborted: ${why}`);
+    }
     // A repeated status, or one that would go back, is answered 204 and stores nothing (the client
     // retries anything else and may roll the install back).
     if (current === state || refuseTransition(current, state)) return;
@@ -317,7 +319,7 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     auth: (req) => deviceOf(req),
     body: 'none',
     core: (device, _body, req) => {
-      const params = new URLSearchParams((req.url ?? '').slice(NEXT_V1.length + 1));
+      const params = queryParams((req.url ?? '').slice(NEXT_V1.length + 1));
       const one = (k: string): string | undefined => {
         const all = params.getAll(k);
         if (all.length > 1 || (all[0] !== undefined && all[0].length > 1024)) throw new AppError('bad_request', `${k} must be given at most once`);

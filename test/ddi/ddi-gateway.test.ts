@@ -138,9 +138,28 @@ describe('hawkBit DDI gateway (protocol §11)', () => {
     const again = await pollAs(f, 'ctl-gone');
     expect(again.status).toBe(401);
     expect(again.body.error.code).toBe('unauthorized');
-    expect((await request(f.app).put(`${base('ctl-gone')}/configData`).set(gw(f.tokens.gateway)).send({ id: '', data: { model: MODEL, version: '1.0.0' }, mode: 'replace' })).status).not.toBe(200);
+    // Every DDI route: 401, as for its own TargetToken (not a 404 "no controller").
+    const config = await request(f.app).put(`${base('ctl-gone')}/configData`).set(gw(f.tokens.gateway)).send({ id: '', data: { model: MODEL, version: '1.0.0' }, mode: 'replace' });
+    const action = await request(f.app).get(`${base('ctl-gone')}/deploymentBase/1`).set(gw(f.tokens.gateway));
+    for (const res of [config, action]) {
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('unauthorized');
+    }
     const dev = await request(f.app).get('/v1/devices/ctl-gone').set(bearer(f.tokens.viewer));
     expect(dev.body.decommissionedAt).toEqual(expect.any(String));
+  });
+
+  it('a HEAD of the base poll answers as a GET would for a known controller, and registers no unknown one', async () => {
+    const f = await makeApp();
+    await ddiRollout(f, { bytes: randomBytes(300) });
+    const head = await request(f.app).head(base('ctl-head')).set(gw(f.tokens.gateway));
+    expect(head.status).toBe(404);
+    expect((await request(f.app).get('/v1/devices/ctl-head').set(bearer(f.tokens.viewer))).status).toBe(404);
+    expect(JSON.stringify((await request(f.app).get('/v1/audit').set(bearer(f.tokens.viewer))).body)).not.toContain('"action":"ddi.register"');
+    expect((await pollAs(f, 'ctl-head')).status).toBe(200);
+    const known = await request(f.app).head(base('ctl-head')).set(gw(f.tokens.gateway));
+    expect(known.status).toBe(200);
+    expect(Number(known.headers['content-length'])).toBeGreaterThan(0);
   });
 
   it('an operator cancelling one device\'s update turns its open action into cancelAction', async () => {
@@ -262,6 +281,12 @@ describe('hawkBit DDI gateway and maintenance windows (protocol §7, §11)', () 
     const closed = await request(f.app).get(`${base('ctl-w')}/deploymentBase/${actionId}`).set(gw(f.tokens.gateway));
     expect(closed.status).toBe(200);
     expect(closed.body.deployment).toMatchObject({ download: 'attempt', update: 'skip', maintenanceWindow: 'unavailable' });
+    // The device leaves the release's appliesTo (a version seen in configData): the action stays linked
+    // (§11), and so does its window.
+    expect((await request(f.app).put(`${base('ctl-w')}/configData`).set(gw(f.tokens.gateway)).send({ data: { model: MODEL, version: '2.5.0' } })).status).toBe(200);
+    expect(linkedAction((await pollAs(f, 'ctl-w')).body, 'deploymentBase')).toBe(actionId);
+    const stillClosed = await request(f.app).get(`${base('ctl-w')}/deploymentBase/${actionId}`).set(gw(f.tokens.gateway));
+    expect(stillClosed.body.deployment).toMatchObject({ download: 'attempt', update: 'skip', maintenanceWindow: 'unavailable' });
     f.clock.now = new Date('2026-11-25T01:30:00Z');
     const open = await request(f.app).get(`${base('ctl-w')}/deploymentBase/${actionId}`).set(gw(f.tokens.gateway));
     expect(open.body.deployment).toMatchObject({ download: 'attempt', update: 'attempt' });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -139,6 +139,27 @@ describe('Mender device API (protocol §12)', () => {
     expect(junk.body.error.code).toBe('validation_failed');
   });
 
+  it('identity text that is not storable Unicode, and RSA keys with a huge exponent, are 400 before any signature is checked; nothing is stored', async () => {
+    const f = await makeApp();
+    const pem = deviceKey('ec').pem;
+    // The id_data string is JSON inside JSON: its escapes reach JSON.parse as a lone surrogate and a NUL.
+    for (const idData of ['{"mac":"\\ud800"}', '{"\\udfff":"x"}', '{"mac":["a","\\ud83d"]}', '{"mac":"a\\u0000b"}']) {
+      const res = await request(f.app).post(AUTH).set('Content-Type', 'application/json').send({ id_data: idData, pubkey: pem });
+      expect(res.status, idData).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      const pre = await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData, pubkey: pem });
+      expect(pre.status, idData).toBe(400);
+      expect(pre.body.error.code).toBe('validation_failed');
+    }
+    // A pair of surrogates is one character: accepted.
+    expect((await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify({ mac: 'device-\u{1f600}' }), pubkey: pem })).status).toBe(201);
+    const huge = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x8000_0001 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const refused = await request(f.app).post(AUTH).set('Content-Type', 'application/json').send({ id_data: JSON.stringify({ mac: '52:54:00:00:09:01' }), pubkey: huge });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details[0].message).toMatch(/exponent/);
+    expect((await request(f.app).get('/v1/devices?admission=pending').set(bearer(f.tokens.viewer))).body.devices).toEqual([]);
+  });
+
   it('a changed key for an accepted identity is pending again (audited); the old key keeps working until the new one is accepted', async () => {
     const f = await makeApp();
     const old = client(f, '52:54:00:00:02:01');
@@ -247,6 +268,49 @@ describe('Mender device API (protocol §12)', () => {
     // success and failure are always recorded.
     expect((await d.status('acc-rollout', 'failure')).status).toBe(204);
     expect((await reports(d.deviceId)).rollouts[0]).toMatchObject({ state: 'failed' });
+  });
+
+  it('a withdrawn release stops Mender clients as a halt does: next 204, work in progress 409 and counted declined; success still recorded', async () => {
+    const f = await makeApp();
+    expect((await publishMender(f, { id: 'acc-3-0-0', version: '3.0.0' })).status).toBe(201);
+    await startRollout(f, 'acc-withdrawn', 'acc-3-0-0');
+    const [d, e] = [client(f, '52:54:00:00:07:01'), client(f, '52:54:00:00:07:02')];
+    for (const c of [d, e]) {
+      await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem });
+      expect((await c.auth()).status).toBe(200);
+      await c.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }]);
+      expect((await c.next('1.0.0')).status).toBe(200);
+      expect((await c.status('acc-withdrawn', 'downloading')).status).toBe(204);
+    }
+    expect((await request(f.app).post('/v1/releases/acc-3-0-0/withdraw').set(rm(f)).send({ reason: 'bricks the bootloader' })).status).toBe(200);
+    expect((await d.next('1.0.0')).status).toBe(204);
+    const aborted = await d.status('acc-withdrawn', 'installing');
+    expect(aborted.status).toBe(409);
+    expect(aborted.body.error.message).toBe('deployment acc-withdrawn was aborted: release acc-3-0-0 was withdrawn');
+    const reportsOf = async (id: string) => (await request(f.app).get(`/v1/devices/${id}`).set(bearer(f.tokens.viewer))).body.rollouts[0];
+    expect(await reportsOf(d.deviceId)).toMatchObject({ state: 'declined', error: { code: 'cancelled', message: 'release acc-3-0-0 was withdrawn; the client was told to abort' } });
+    // A second in-progress status is refused again and records nothing more.
+    expect((await d.status('acc-withdrawn', 'installing')).status).toBe(409);
+    expect(await reportsOf(d.deviceId)).toMatchObject({ state: 'declined' });
+    // A client that finished anyway says so, and that is recorded.
+    expect((await e.status('acc-withdrawn', 'success')).status).toBe(204);
+    expect(await reportsOf(e.deviceId)).toMatchObject({ state: 'applied' });
+  });
+
+  it('the v1 next (query) refuses a malformed percent-encoding with 400 and keeps the device\'s model', async () => {
+    const f = await makeApp();
+    const d = client(f, '52:54:00:00:08:01');
+    await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(d.idData), pubkey: d.key.pem });
+    expect((await d.auth()).status).toBe(200);
+    await d.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }]);
+    const v1 = '/api/devices/v1/deployments/device/deployments/next';
+    expect((await request(f.app).get(`${v1}?device_type=acc-board&artifact_name=1.0.0`).set(bearer(d.token()))).status).toBe(204);
+    for (const q of ['device_type=%E0%A4%A', 'device_type=acc-board&artifact_name=%ZZ', 'device_type=%']) {
+      const res = await request(f.app).get(`${v1}?${q}`).set(bearer(d.token()));
+      expect(res.status, q).toBe(400);
+      expect(res.body.error.code).toBe('bad_request');
+    }
+    expect((await request(f.app).get(`/v1/devices/${d.deviceId}`).set(bearer(f.tokens.viewer))).body.model).toBe('acc-board');
   });
 
   it('refuses at publish a release its .mender header contradicts (name, device types); a non-.mender artifact is never offered', async () => {

@@ -7,6 +7,12 @@ export const MAX_ID_DATA_CHARS = 4096;
 export const MAX_PUBKEY_CHARS = 8192;
 const MAX_ID_ATTRIBUTES = 32;
 const MAX_SIGNATURE_CHARS = 1024;
+/**
+ * An RSA key's public exponent, at most 2^31 − 1 as Go's crypto/rsa (the
+ * Mender client's) requires: a huge exponent makes every verification of a
+ * forged request up to ~90× dearer, work an outsider could ask for at will.
+ */
+const MAX_RSA_EXPONENT = 0x7fff_ffffn;
 
 export type IdData = Record<string, string | string[]>;
 
@@ -23,6 +29,14 @@ export interface DeviceIdentity {
 }
 
 const invalid = (path: string, message: string) => new AppError('validation_failed', 'the admission request is not valid', { details: [{ path, message }] });
+
+/**
+ * Text every engine stores and RFC 8785 can write: no NUL (PostgreSQL's text
+ * refuses it) and no lone surrogate (JSON.parse lets `"\ud800"` through; it
+ * is not Unicode, and canonical JSON has no form for it).
+ */
+const LONE_SURROGATE_RE = /\p{Cs}/u;
+const storable = (s: string): boolean => !s.includes('\u0000') && !LONE_SURROGATE_RE.test(s);
 
 /**
  * id_data is a JSON object of identity attributes (Mender: `{"mac": "…"}`),
@@ -42,6 +56,9 @@ export function parseIdData(raw: unknown): IdData {
   for (const [k, v] of entries) {
     const ok = typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'));
     if (!ok) throw invalid(`/id_data/${k}`, 'each identity attribute is a string or a non-empty list of strings');
+    if (!storable(k) || !(typeof v === 'string' ? storable(v) : v.every(storable))) {
+      throw invalid(`/id_data/${storable(k) ? k : '…'}`, 'identity attributes are Unicode text without NUL or unpaired surrogates (\u0000, \ud800–\udfff)');
+    }
   }
   return value as IdData;
 }
@@ -68,10 +85,10 @@ export function parsePublicKey(raw: unknown): { key: KeyObject; pubkey: string; 
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   const accepted =
-    (type === 'rsa' && (details.modulusLength ?? 0) >= 2048 && (details.modulusLength ?? 0) <= 8192) ||
+    (type === 'rsa' && (details.modulusLength ?? 0) >= 2048 && (details.modulusLength ?? 0) <= 8192 && (details.publicExponent ?? 0n) <= MAX_RSA_EXPONENT) ||
     (type === 'ec' && details.namedCurve === 'prime256v1') ||
     type === 'ed25519';
-  if (!accepted) throw invalid('/pubkey', 'the key must be RSA (2048 to 8192 bits), ECDSA P-256 or Ed25519');
+  if (!accepted) throw invalid('/pubkey', 'the key must be RSA (2048 to 8192 bits, public exponent below 2^31), ECDSA P-256 or Ed25519');
   const der = key.export({ type: 'spki', format: 'der' });
   return { key, pubkey: key.export({ type: 'spki', format: 'pem' }).toString(), keySha256: createHash('sha256').update(der).digest('hex') };
 }
