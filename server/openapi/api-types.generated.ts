@@ -1346,6 +1346,13 @@ export interface HaltRecord {
       [k: string]: number;
     };
     rateBasisPoints: number;
+    /**
+     * Only on an automatic halt of a rollout whose earlier halt was overruled: the reports since that overrule, which are what this halt judged (rateBasisPoints is their rate).
+     */
+    sinceOverruled?: {
+      terminal: number;
+      failures: number;
+    };
   };
 }
 /**

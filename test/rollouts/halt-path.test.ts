@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Rollout } from '../../server/rollouts/rollout.js';
 import { ota } from '../cli/cli-harness.js';
 import { api, publishOptinRelease, startLiveServer, startRollout, type LiveServer } from '../fleet/live-server.js';
+import { apiContract } from '../helpers/api-contract.js';
 import { bearer } from '../helpers/fixtures.js';
 import { scenario } from './scenario.js';
 
@@ -111,6 +112,11 @@ describe('after a halt: say it, overrule it on the record, or start over', () =>
     expect(again.state).toBe('halted');
     expect(again.lastHalt.reason).toMatch(/since the halt was overruled at /);
     expect(again.lastHalt.figures.sinceOverruled.terminal).toBeGreaterThanOrEqual(10);
+    // The halt record, figures since the overrule included, is what the contract says: qa verify reads it.
+    apiContract().check('GET', `/v1/rollouts/${ID}`, 200, 'application/json', again);
+    const qa = await ota(['qa', 'verify', '--server', s.url, '--token', s.tokens.qa, '--root', s.rootFile, '--rollout', ID, '--sample', '10']);
+    expect(qa.err).not.toContain('is not what protocol');
+    expect(qa.out).toContain(`HALTED: rollout ${ID} was halted automatically`);
   }, 60_000);
 
   it('clone: a fresh draft with the same release, stages and failure policy, and a new salt', async () => {
