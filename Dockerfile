@@ -8,9 +8,11 @@ WORKDIR /src
 # better-sqlite3 builds from source when no prebuilt binary matches.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci
+# Dependencies in their own layer. --ignore-scripts: the root's `prepare` builds, and the sources
+# are not here yet; better-sqlite3 is the only dependency with an install script: rebuilt below.
+RUN npm ci --ignore-scripts
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm rebuild better-sqlite3 && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

@@ -40,6 +40,18 @@ describe('deployment files', () => {
     expect(docker).toMatch(/^CMD \["node", "dist\/server\/main\.js"\]$/m);
   });
 
+  it('the Dockerfile installs dependencies before the sources without the root prepare (it builds), then rebuilds every package with an install script', () => {
+    const docker = read('Dockerfile');
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    const beforeSources = docker.slice(0, docker.indexOf('COPY . .'));
+    expect(beforeSources).toMatch(/^RUN npm ci/m);
+    if (pkg.scripts.prepare !== undefined) expect(beforeSources).toMatch(/^RUN npm ci --ignore-scripts/m);
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { hasInstallScript?: boolean; dev?: boolean }> };
+    const scripted = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript === true && p.dev !== true).map(([path]) => path.replace(/^.*node_modules\//, ''));
+    expect(scripted).toContain('better-sqlite3');
+    for (const name of scripted) expect(docker.slice(docker.indexOf('COPY . .'))).toMatch(new RegExp(`npm rebuild[^\\n]* ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`));
+  });
+
   it('the systemd unit runs the server as its own user, sandboxed, with secrets from a file', () => {
     const unit = read('deploy/ota.service');
     expect(unit).toMatch(/^User=ota$/m);
