@@ -92,9 +92,14 @@ describe('a mixed fleet: native agents, DDI controllers and Mender clients in on
     const r = await ota(['fleet', 'simulate', '--protocol', 'ddi', '--server', s.url, '--gateway-token', s.tokens.gateway, '--token', s.tokens.viewer,
       '--model', MODEL, '--version', '1.0.0', '--devices', '5', '--duration', '60', '--until-settled', '--offline-rate', '0', '--seed', 'cli', '--id-prefix', 'ddi-cli', '--progress', 'none', '--json']);
     expect(r.code, r.err).toBe(0);
-    const out = JSON.parse(r.out) as { enrolled: number; applied: number; failed: number };
+    const out = JSON.parse(r.out) as { enrolled: number; applied: number; failed: number; rollouts: Record<string, { releaseId: string }>; rolloutStates: Record<string, { state: string }> };
     expect(out.enrolled).toBe(5);
     expect(out.applied + out.failed).toBe(5);
+    // DDI names the release, not the rollout: the tally is keyed by the rollout that offered it all the same.
+    expect(Object.keys(out.rollouts)).toEqual([rolloutId]);
+    expect(out.rollouts[rolloutId]?.releaseId).toBe('acc-mixed');
+    expect(out.rolloutStates[rolloutId]?.state).toEqual(expect.any(String));
+    expect(r.err).not.toContain('not_found');
     const missing = await ota(['fleet', 'simulate', '--protocol', 'ddi', '--server', s.url, '--devices', '1', '--progress', 'none'], { env: {} });
     expect(missing.code).not.toBe(0);
     expect(missing.err).toContain('--gateway-token');

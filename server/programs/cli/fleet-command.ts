@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { simulateFleet, type FleetOptions, type FleetProgress } from '../fleet/fleet-simulator.js';
+import type { FleetTally } from '../fleet/fleet-tally.js';
 import { progressLine, summaryLines } from '../fleet/fleet-summary.js';
 import { parseRoot } from '../../protocol/trust/root.js';
 import type { SettingValue } from '../../protocol/trust/settings-policy.js';
@@ -94,6 +95,26 @@ async function rolloutsAfter(ids: string[], server: string, flags: SimulateFlags
 }
 
 /**
+ * A DDI deploymentBase names the release, not the rollout (protocol §11), so a DDI run's tally
+ * is keyed by release. With a reader's token, each release is re-keyed by the rollout that
+ * offered it: the one not in draft, preferring one still serving (a release is served by one
+ * rollout at a time, §5); a release no rollout names keeps its key.
+ */
+async function keyedByRollout(tally: FleetTally['rollouts'], server: string, flags: SimulateFlags, io: CliIo): Promise<FleetTally['rollouts']> {
+  const token = resolveToken(flags.token, io);
+  if (!token || Object.keys(tally).length === 0) return tally;
+  const rollouts = await fetchAll<RolloutView>({ server, token }, io, '/v1/rollouts', 'rollouts', 1000);
+  if (!rollouts) return tally;
+  const rank = (r: RolloutView): number => (['running', 'paused', 'completed'].includes(r.state) ? 2 : r.state === 'draft' ? 0 : 1);
+  const out: FleetTally['rollouts'] = {};
+  for (const [releaseId, t] of Object.entries(tally)) {
+    const best = rollouts.filter((r) => r.releaseId === releaseId && rank(r) > 0).sort((a, b) => rank(b) - rank(a))[0];
+    out[best?.id ?? releaseId] = { ...t, releaseId };
+  }
+  return out;
+}
+
+/**
  * A run in which no device was offered anything does not say why by itself
  * (issue 18: the demo rollout sits at its `qa` stage, which offers only the
  * members of cohort qa). Say which rollouts serve and whom their reached
@@ -171,6 +192,7 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
     progress.end();
     process.removeListener('SIGINT', onSignal);
   }
+  if (ddi) result = { ...result, rollouts: await keyedByRollout(result.rollouts, server, flags, io) };
   const watched = await rolloutsAfter(Object.keys(result.rollouts), server, flags, io);
   const states = watched && Object.fromEntries(watched.map((r) => [r.id, { state: r.state, lastHalt: r.lastHalt ?? null }]));
   if (flags.json) println(io.out, JSON.stringify(states ? { ...result, rolloutStates: states } : result, null, 2));
