@@ -10,14 +10,14 @@ import { createLoadGauge } from './ops/load-gauge.js';
 import { connectDatabase } from './db/connect.js';
 import { redactDatabaseUrl } from './db/database-url.js';
 import { ensureDevTrust } from './trust/dev-trust.js';
-import { loadTrustFolder, type TrustFolder } from './trust/trust-folder.js';
+import { loadTrustFolder, trustPaths, type TrustFolder } from './trust/trust-folder.js';
 import { createAuditStore } from './audit/audit-store.js';
 import { createTrustState } from './trust/trust-state.js';
 import { toTimestamp } from './protocol/trust/time.js';
 import type { OperatorRole } from './auth/principal.js';
 import { DEMO_ROLLOUT_ID, demoCommands, prepareDemo } from './demo/demo-setup.js';
 import { lockDataFolder, type DataLock } from './data-folder/data-lock.js';
-import { bindingOf, checkTrustBinding } from './data-folder/trust-binding.js';
+import { bindingOf, checkTrustBinding, TrustMismatchError } from './data-folder/trust-binding.js';
 import { createTrustBindingStore } from './data-folder/trust-binding-store.js';
 import { createLeadership, type Leadership } from './cluster/leadership.js';
 import type { Sql } from './db/sql.js';
@@ -95,6 +95,21 @@ async function bindTrust(sql: Sql, folder: TrustFolder, config: Readonly<Config>
 }
 
 /**
+ * Without --trust a dev trust folder is made, but only for a data folder that is new or already
+ * has one. A database without it was made under a trust folder given with --trust: say that
+ * before anything is written into the folder (a dev root and keys the binding check would then
+ * refuse, left behind). --switch-trust makes a dev trust folder anyway, on purpose.
+ */
+function refuseDevTrustForUsedFolder(config: Readonly<Config>): void {
+  if (config.trustDir !== undefined || config.databaseUrl !== undefined || config.switchTrust) return;
+  if (existsSync(trustPaths(join(config.dataDir, 'trust')).root) || !existsSync(join(config.dataDir, 'ota.db'))) return;
+  throw new TrustMismatchError(
+    `data folder ${config.dataDir} has a database but no dev trust folder: it was started with --trust (OTA_TRUST_DIR) before. ` +
+      'Pass the trust folder it was created under; a dev trust folder is made only for a new data folder (or with --switch-trust, OTA_SWITCH_TRUST=1).',
+  );
+}
+
+/**
  * The composition root: config → data folder (locked) → trust → database →
  * app → listen. The human banner goes to `out`, stderr by default: stdout
  * carries only the JSON log lines, so `npm start | jq` works.
@@ -115,6 +130,7 @@ export async function startServer(config: Readonly<Config>, out: (line: string) 
 }
 
 async function startLocked(config: Readonly<Config>, out: (line: string) => void, lock: DataLock | undefined): Promise<Running> {
+  refuseDevTrustForUsedFolder(config);
   const dev = config.trustDir === undefined ? ensureDevTrust(config.dataDir) : undefined;
   const trustDir = config.trustDir ?? (dev as { trustDir: string }).trustDir;
   const folder = loadTrustFolder(trustDir);

@@ -90,6 +90,19 @@ describe('a data folder remembers its trust root (issue 9)', () => {
     await stop(await start(data, b.dir));
   });
 
+  it('a data folder made under --trust, started without it, is refused before a dev trust folder is written into it', async () => {
+    const data = tempDir();
+    const a = makeTrust();
+    await stop(await start(data, a.dir));
+    const cli = await ota(['serve', '--data', data, '--port', '0']);
+    expect(cli).toMatchObject({ code: 1, out: '' });
+    expect(cli.err).toContain(`ota: data folder ${data} has a database but no dev trust folder: it was started with --trust (OTA_TRUST_DIR) before. Pass the trust folder it was created under`);
+    expect(existsSync(join(data, 'trust'))).toBe(false);
+    expect(existsSync(join(data, 'dev-keys'))).toBe(false);
+    // The folder still starts with its own trust folder.
+    await stop(await start(data, a.dir));
+  });
+
   it('follows a rotation of its own chain, and refuses an older copy of it', async () => {
     const data = tempDir();
     const t = await initTrust(tempDir());
