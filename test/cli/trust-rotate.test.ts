@@ -83,6 +83,19 @@ describe('ota trust rotate', () => {
     expect(folder.root.roles.root.keyids).toEqual([t.rootKeys[0]!.keyid]);
   });
 
+  it('fewer new keys than the threshold is refused in the flags\' words, and nothing is written', async () => {
+    const t = await initTrust(tempDir(), { rootKeys: 2, rootThreshold: 2 });
+    const b = await keygen('root', join(t.base, 'keys'));
+    const before = snapshot(t.dir);
+    const r = await ota(['trust', 'rotate', '--trust', t.dir, '--sign-key', t.rootKeys[0]!.priv, t.rootKeys[1]!.priv, '--root-key', b.priv]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('ota: --root-key names 1 key(s) but the root threshold is 2 (kept from root v1; pass --root-threshold to change it): name at least 2; nothing written\n');
+    expect(snapshot(t.dir)).toEqual(before);
+    const lowered = await ota(['trust', 'rotate', '--trust', t.dir, '--sign-key', t.rootKeys[0]!.priv, t.rootKeys[1]!.priv, '--root-key', b.priv, '--root-threshold', '1']);
+    expect(lowered.err).toBe('');
+    expect(lowered.code).toBe(0);
+  });
+
   it('refuses a signing key that belongs to neither root', async () => {
     const t = await initTrust(tempDir());
     const r = await ota(['trust', 'rotate', '--trust', t.dir, '--sign-key', t.releaseKeys[0]!.priv]);

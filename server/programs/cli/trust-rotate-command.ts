@@ -42,6 +42,14 @@ export function trustRotate(opts: RotateOptions, io: CliIo): void {
 
   const rootKeys = opts.rootKey?.map((f) => loadKey(f, io));
   const releaseKeys = opts.releaseKey?.map((f) => loadKey(f, io));
+  // Said in the flags' words before the root's own check says "threshold exceeds the number of keys".
+  for (const [role, keys, given, flag] of [['root', rootKeys, opts.rootThreshold, '--root'], ['release', releaseKeys, opts.releaseThreshold, '--release']] as const) {
+    const threshold = given ?? current.roles[role].threshold;
+    if (keys !== undefined && keys.length < threshold) {
+      const kept = given === undefined ? ` (kept from root v${current.version}; pass ${flag}-threshold to change it)` : '';
+      throw new CliError(`${flag}-key names ${keys.length} key(s) but the ${role} threshold is ${threshold}${kept}: name at least ${threshold}; nothing written`);
+    }
+  }
   const online = opts.onlineKey !== undefined ? loadKey(opts.onlineKey, io) : undefined;
   const next = checkedRoot(buildRoot({
     version: current.version + 1,
