@@ -3,6 +3,7 @@ import configDataSchema from '../../manifests/schema/api/ddi-config-data.schema.
 import feedbackSchema from '../../manifests/schema/api/ddi-feedback.schema.json' with { type: 'json' };
 import type { AttributeValue } from '../cohorts/cohort.js';
 import { AppError } from '../errors.js';
+import { MODEL_RE } from '../http/params.js';
 import type { Report, ReportState } from '../protocol/report-rules.js';
 import { compileValidator } from '../schema/validator.js';
 
@@ -106,8 +107,10 @@ export function factsOf(
     }
     version = v;
   }
-  // protocol §11: a device with no model is offered nothing (no release names the empty model).
-  return { model: rawModel === undefined ? '' : String(rawModel), version, attributes };
+  // protocol §11: a device with no model is offered nothing (no release names the empty model). A
+  // model outside the model grammar is no model either, as over Mender (§12): no release can name it.
+  const model = rawModel !== undefined && MODEL_RE.test(String(rawModel)) ? String(rawModel) : '';
+  return { model, version, attributes };
 }
 
 /** `HH:MM:SS` for the base poll's sleep (protocol §11: at least 1 s; SWUpdate reads 00:00:00 as 45 s). */

@@ -4,6 +4,8 @@ import { AppError } from '../errors.js';
 export const SLUG_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export const SHA256_RE = /^[0-9a-f]{64}$/;
+/** A device model (common.schema.json#/$defs/model): what releases name in `models`. */
+export const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** A path parameter checked against its identifier pattern (protocol §5: anything else is 400). */
 export function pathParam(req: Request, name: string, pattern: RegExp, what: string): string {

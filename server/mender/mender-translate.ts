@@ -3,6 +3,7 @@ import semver from 'semver';
 import type { AttributeValue } from '../cohorts/cohort.js';
 import { AppError } from '../errors.js';
 import { parseJsonBytes } from '../http/raw-json-body.js';
+import { MODEL_RE } from '../http/params.js';
 import type { ReportState } from '../protocol/report-rules.js';
 
 /**
@@ -102,7 +103,6 @@ export function parseInventory(body: unknown): Record<string, AttributeValue> {
   return out;
 }
 
-const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * protocol §12: `device_type` gives the device's model, `artifact_name` its

@@ -149,6 +149,17 @@ describe('hawkBit DDI gateway (protocol §11)', () => {
     expect(dev.body.decommissionedAt).toEqual(expect.any(String));
   });
 
+  it('a configData model outside the model grammar is no model (offered nothing), as over Mender; the attribute is kept as sent', async () => {
+    const f = await makeApp();
+    await ddiRollout(f, { bytes: randomBytes(300) });
+    expect((await pollAs(f, 'ctl-odd')).status).toBe(200);
+    const odd = `${MODEL}\u202e`;
+    expect((await request(f.app).put(`${base('ctl-odd')}/configData`).set(gw(f.tokens.gateway)).send({ data: { model: odd, version: '1.0.0' } })).status).toBe(200);
+    const dev = (await request(f.app).get('/v1/devices/ctl-odd').set(bearer(f.tokens.viewer))).body;
+    expect(dev).toMatchObject({ model: '', attributes: { model: odd } });
+    expect(linkedAction((await pollAs(f, 'ctl-odd')).body, 'deploymentBase')).toBeUndefined();
+  });
+
   it('a HEAD of the base poll answers as a GET would for a known controller, and registers no unknown one', async () => {
     const f = await makeApp();
     await ddiRollout(f, { bytes: randomBytes(300) });
