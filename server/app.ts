@@ -17,7 +17,7 @@ import { timelineRoutes } from './rollouts/timeline-routes.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { limitPrincipal } from './http/rate-limit.js';
-import { refuseNul, refuseTransferCoding } from './http/server-limits.js';
+import { refuseMissingHost, refuseNul, refuseTransferCoding } from './http/server-limits.js';
 import { createRequestObserver, observeRequests, type RequestObserver } from './http/request-observer.js';
 import { healthRoutes, metricsRoutes } from './ops/ops-routes.js';
 import { API_ROUTES } from './openapi/api-routes.js';
@@ -65,7 +65,7 @@ export function createApp(ctx: AppContext): RequestListener {
   const edge = createDeviceEdgeOf(ctx, observer, limiter);
   const app = createExpressApp(ctx, observer, limiter);
   return (req, res) => {
-    if (!refuseTransferCoding(req, res) && !refuseNul(req, res) && !edge.serve(req, res)) app(req, res);
+    if (!refuseMissingHost(req, res) && !refuseTransferCoding(req, res) && !refuseNul(req, res) && !edge.serve(req, res)) app(req, res);
   };
 }
 

@@ -170,7 +170,9 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
   const server = await new Promise<Server>((resolve, reject) => {
     // Node checks header and request timeouts on this interval (30 s by default, which would let a
     // slow client hold a socket ~30 s past OTA_HEADERS_TIMEOUT_SECONDS).
-    const s = createServer({ connectionsCheckingInterval: 1000 }, app);
+    // requireHostHeader: false: Node would answer a missing Host with an empty 400; the app answers it
+    // with the §7 body instead (http/server-limits.ts refuseMissingHost).
+    const s = createServer({ connectionsCheckingInterval: 1000, requireHostHeader: false }, app);
     applyConnectionLimits(s, config, ctx.logger, ctx.metrics);
     s.once('error', reject);
     s.listen(config.port, config.host, () => resolve(s));

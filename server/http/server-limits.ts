@@ -83,6 +83,19 @@ export function refuseTransferCoding(req: IncomingMessage, res: ServerResponse):
   return true;
 }
 
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request without a Host header is a 400. Node
+ * answers it with an empty body before any handler runs unless the server
+ * is made with `requireHostHeader: false` (serve.ts): here it gets the §7
+ * body instead. Returns true when it answered.
+ */
+export function refuseMissingHost(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.host !== undefined || req.httpVersion !== '1.1') return false;
+  res.setHeader('Connection', 'close');
+  writeError(res, new AppError('bad_request', 'an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)'));
+  return true;
+}
+
 /** A percent-encoded U+0000 anywhere in the request target (`%2500` is a literal "%00", not matched). */
 const ENCODED_NUL = /%00/i;
 

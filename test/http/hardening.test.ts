@@ -349,6 +349,7 @@ describe('HTTP edges: ranges, parser errors, aborted bodies, file modes', () => 
     ['an obs-fold header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\r\n  folded\r\n\r\n', 400, 'bad_request'],
     ['a NUL in a header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', 400, 'bad_request'],
     ['an Expect other than 100-continue', 'POST /v1/cohorts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}', 417, 'expectation_failed'],
+    ['an HTTP/1.1 request without Host', 'GET /healthz HTTP/1.1\r\n\r\n', 400, 'bad_request'],
     ['a transfer coding other than chunked', 'POST /v1/cohorts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n', 400, 'bad_request'],
   ])('%s → %s with the protocol §7 body', async (_name, bytes, status, code) => {
     const { url } = await start();
