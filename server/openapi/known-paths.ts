@@ -6,11 +6,15 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 
 /**
  * An OpenAPI path template as a matcher of request paths: a `{name}` is one
- * segment; a trailing slash and letter case are ignored, as Express's
- * default (non-strict, case-insensitive) routing ignores them.
+ * segment; nothing else varies. Express's default routing would also take a
+ * trailing slash or another letter case, but the device edge (the native,
+ * DDI and Mender hot routes) matches exactly: such a variant of an edge
+ * route got past this check, was asked for a token (401, counted as a
+ * refused credential), then answered 404. A path is the path the table
+ * names, for every route alike.
  */
 const matcherOf = (template: string): RegExp =>
-  new RegExp(`^${template.split(/\{[^}]+\}/).map(escapeRegExp).join('[^/]+')}/?$`, 'i');
+  new RegExp(`^${template.split(/\{[^}]+\}/).map(escapeRegExp).join('[^/]+')}$`);
 
 /**
  * protocol §7: unknown paths are 404 with or without a token. Placed before

@@ -117,7 +117,15 @@ describe('the spec, to the letter', () => {
     expect((await request(f.app).post('/').send({})).status).toBe(404);
     // A known route still asks for its token first; with one, a missing resource is 404.
     expect((await request(f.app).get('/v1/rollouts')).status).toBe(401);
-    expect((await request(f.app).get('/V1/Rollouts/')).status).toBe(401);
+    // A path is the one the table names: another letter case or a trailing slash is no route, with or
+    // without a token, whether Express or the device edge serves the route (the edge matches exactly).
+    for (const path of ['/V1/Rollouts', '/v1/rollouts/', '/api/devices/v1/deployments/device/deployments/next/', '/API/devices/v2/deployments/device/deployments/next',
+      '/v1/devices/d1/update/']) {
+      for (const token of [undefined, f.tokens.admin]) {
+        const req = request(f.app).get(path);
+        expect({ path, status: (await (token ? req.set(bearer(token)) : req)).status }).toEqual({ path, status: 404 });
+      }
+    }
     expect((await request(f.app).get('/v1/rollouts/nope').set(bearer(f.tokens.viewer))).status).toBe(404);
   });
 
