@@ -144,7 +144,6 @@ async function startLocked(config: Readonly<Config>, out: (line: string) => void
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     statementTimeoutMs: config.databaseStatementTimeoutMs,
     onConnectionError: (err) => logger.warn({ err }, 'a database connection was lost; calls on it fail and the pool reconnects'),
-    checkpointThread: { onError: (err) => logger.warn({ err }, 'the SQLite checkpoint thread failed; checkpoints run in commits again') },
   });
   const load = createLoadGauge();
   let ctx: AppContext;

@@ -1,17 +1,15 @@
 import { checkDatabaseUrl } from './database-url.js';
-import { openSqlite } from './open.js';
+import { openDatabase } from './open.js';
 import { migratePostgres } from './postgres/migrate.js';
 import { postgresSql, type PostgresOptions } from './postgres-sql.js';
 import type { Sql } from './sql.js';
-import type { CheckpointerOptions } from './wal-checkpointer.js';
+import { sqliteSql } from './sqlite-sql.js';
 
 export interface ConnectOptions extends Omit<PostgresOptions, 'url'> {
   /** OTA_DATABASE_URL: postgres:// or postgresql:// selects PostgreSQL; unset or empty selects SQLite. */
   url?: string | undefined;
   /** The SQLite file (the data folder's ota.db) used when there is no URL. */
   file: string;
-  /** SQLite: WAL checkpoints on a thread of their own (a server); unset leaves them in commits (a command). */
-  checkpointThread?: CheckpointerOptions;
 }
 
 /**
@@ -21,8 +19,8 @@ export interface ConnectOptions extends Omit<PostgresOptions, 'url'> {
  * file, opened and migrated as always.
  */
 export async function connectDatabase(opts: ConnectOptions): Promise<Sql> {
-  const { url, file, checkpointThread, ...pool } = opts;
-  if (url === undefined || url.trim() === '') return openSqlite(file, checkpointThread ? { checkpointThread } : {});
+  const { url, file, ...pool } = opts;
+  if (url === undefined || url.trim() === '') return sqliteSql(openDatabase(file));
   checkDatabaseUrl(url);
   const sql = postgresSql({ ...pool, url });
   try {

@@ -3,7 +3,6 @@ import Database from 'better-sqlite3';
 import { migrate } from './migrations/index.js';
 import type { Sql } from './sql.js';
 import { sqliteSql } from './sqlite-sql.js';
-import { startWalCheckpointer, type CheckpointerOptions } from './wal-checkpointer.js';
 
 export type Db = Database.Database;
 
@@ -29,21 +28,10 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
-export interface OpenSqliteOptions {
-  /**
-   * A server's connection: WAL checkpoints on a thread of their own, off the
-   * event loop (db/wal-checkpointer.ts). Short-lived commands leave them in commits.
-   */
-  checkpointThread?: CheckpointerOptions;
-}
-
 /**
  * The SQLite engine behind the async Sql interface, on a migrated database
  * file (or ':memory:' for tests): what every store takes.
  */
-export function openSqlite(file: string, opts: OpenSqliteOptions = {}): Sql {
-  const db = openDatabase(file);
-  if (opts.checkpointThread === undefined) return sqliteSql(db);
-  const checkpointer = startWalCheckpointer(db, file, opts.checkpointThread);
-  return sqliteSql(db, { beforeClose: () => checkpointer.stop() });
+export function openSqlite(file: string): Sql {
+  return sqliteSql(openDatabase(file));
 }

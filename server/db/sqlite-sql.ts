@@ -21,12 +21,7 @@ const sqliteDialect: Dialect = {
   indexedBy: (index) => `INDEXED BY ${index} `,
 };
 
-export interface SqliteOptions {
-  /** Runs before the connection closes (the WAL checkpoint thread stops first: db/wal-checkpointer.ts). */
-  beforeClose?: () => Promise<void>;
-}
-
-export function sqliteSql(db: Database.Database, opts: SqliteOptions = {}): Sql {
+export function sqliteSql(db: Database.Database): Sql {
   const prepared = new Map<string, Database.Statement>();
   const statement = (text: string): Database.Statement => {
     let s = prepared.get(text);
@@ -125,7 +120,6 @@ export function sqliteSql(db: Database.Database, opts: SqliteOptions = {}): Sql 
       return whenFree(() => void db.exec(text));
     },
     async close(): Promise<void> {
-      await opts.beforeClose?.();
       return whenFree(() => void db.close());
     },
   };
