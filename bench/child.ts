@@ -9,6 +9,8 @@ export interface Child {
   cpuMicros(): { user: number; system: number };
   /** SQLite statements the child has executed so far (only with the bench's server probe loaded). */
   statements(): Promise<number | undefined>;
+  /** The child's event-loop delay (p99, max; ms) since the last call (only with the server probe loaded). */
+  loopDelay(): Promise<{ p99: number; max: number } | undefined>;
   /** Asks the server probe to start or stop (and write) a CPU profile. */
   profile(m: { profile: 'start' } | { profile: 'stop'; file: string }): Promise<void>;
   stop(): Promise<void>;
@@ -25,6 +27,24 @@ export function cpuMicrosOf(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: (Number(fields[11]) * 1e6) / clockTicks, system: (Number(fields[12]) * 1e6) / clockTicks };
+}
+
+/** One question to the server probe over IPC: the answer's field of that name, or undefined after 2 s. */
+function ask<T>(proc: ChildProcess, what: 'statements' | 'loop'): Promise<T | undefined> {
+  return new Promise((done) => {
+    const onMessage = (m: unknown) => {
+      if (typeof m !== 'object' || m === null || !(what in m)) return;
+      clearTimeout(timer);
+      proc.off('message', onMessage);
+      done((m as Record<string, T>)[what]);
+    };
+    const timer = setTimeout(() => {
+      proc.off('message', onMessage);
+      done(undefined);
+    }, 2000);
+    proc.on('message', onMessage);
+    proc.send(what);
+  });
 }
 
 /** Starts a Node child (with an IPC channel) and waits for its "listening on URL" line. */
@@ -46,20 +66,8 @@ export function startChild(script: string, args: string[], env: NodeJS.ProcessEn
           return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
         },
         cpuMicros: () => cpuMicrosOf(proc.pid as number),
-        statements: () =>
-          new Promise((done) => {
-            const timer = setTimeout(() => {
-              proc.off('message', onMessage);
-              done(undefined);
-            }, 2000);
-            const onMessage = (m: unknown) => {
-              clearTimeout(timer);
-              proc.off('message', onMessage);
-              done((m as { statements?: number }).statements);
-            };
-            proc.on('message', onMessage);
-            proc.send('statements');
-          }),
+        statements: () => ask<number>(proc, 'statements'),
+        loopDelay: () => ask<{ p99: number; max: number }>(proc, 'loop'),
         profile: (m) =>
           new Promise((done, fail) => {
             const onMessage = (r: unknown) => {

@@ -18,6 +18,8 @@ export interface LoadResult {
   cpuSystemUsPerRequest?: number;
   /** SQLite statements the server executed per answered request. */
   statementsPerRequest?: number;
+  /** The server's event-loop delay during the load and its drain (ms): how long anything held the loop. */
+  loopDelayMs?: { p99: number; max: number };
   /** After the load ended: how long the server took to drain its write-behind, and the statements that took (included above). */
   drainedAfter?: { ms: number; statements: number };
 }

@@ -40,6 +40,8 @@ const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDig
 const ms = (n: number) => fmt(n, n < 10 ? 2 : 1);
 const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '–');
 const opt = (n: number | undefined, d = 0) => (n === undefined ? '–' : fmt(n, d));
+/** The server's event-loop delay over a load: p99 / max, ms (the server probe's histogram). */
+const loopOf = (x: LoadResult | undefined) => (x?.loopDelayMs ? `${ms(x.loopDelayMs.p99)} / ${ms(x.loopDelayMs.max)}` : '–');
 const sum = (xs: LoadResult[], f: (x: LoadResult) => number) => xs.reduce((n, x) => n + f(x), 0);
 
 interface HotFigures { rawRps: number; pollRps: number; rawCpu: number; pollCpu: number; rawSys: number; pollSys: number; pollStatements: number }
@@ -69,7 +71,7 @@ export function formatReport(r: BenchReport): string {
   };
   const rows = Object.entries(b).map(([key, x]) => {
     const base = baselineOf[key];
-    return `| ${x.name} | ${x.generator ?? '–'} | ${fmt(x.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ratio(x.rps, base?.rps)} | ${base ? ratio(x.p99, base.p99) : '–'} | ${opt(x.cpuUsPerRequest)} (${opt(x.cpuSystemUsPerRequest)}) | ${opt(x.statementsPerRequest, 2)} | ${fmt(x.ok)} | ${fmt(x.non2xx + x.errors)} |`;
+    return `| ${x.name} | ${x.generator ?? '–'} | ${fmt(x.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ratio(x.rps, base?.rps)} | ${base ? ratio(x.p99, base.p99) : '–'} | ${opt(x.cpuUsPerRequest)} (${opt(x.cpuSystemUsPerRequest)}) | ${opt(x.statementsPerRequest, 2)} | ${loopOf(x)} | ${fmt(x.ok)} | ${fmt(x.non2xx + x.errors)} |`;
   });
   const hotRows = r.curve.flatMap((c) =>
     [
@@ -78,7 +80,7 @@ export function formatReport(r: BenchReport): string {
     ].map(([label, rounds]) => {
       const h = hotFigures([...rounds]);
       const perRound = rounds.map((x) => ratio(x.poll.rps, x.raw.rps)).join(' ');
-      return `| ${fmt(c.devices)} | ${label} | ${fmt(h.rawRps)} | ${fmt(h.pollRps)} | ${ratio(h.pollRps, h.rawRps)} (${perRound}) | ${fmt(h.rawCpu)} (${fmt(h.rawSys)}) | ${fmt(h.pollCpu)} (${fmt(h.pollSys)}) | ${ratio(h.rawCpu, h.pollCpu)} | ${fmt(h.pollStatements, 2)} |`;
+      return `| ${fmt(c.devices)} | ${label} | ${fmt(h.rawRps)} | ${fmt(h.pollRps)} | ${ratio(h.pollRps, h.rawRps)} (${perRound}) | ${fmt(h.rawCpu)} (${fmt(h.rawSys)}) | ${fmt(h.pollCpu)} (${fmt(h.pollSys)}) | ${ratio(h.rawCpu, h.pollCpu)} | ${fmt(h.pollStatements, 2)} | ${rounds.map((x) => loopOf(x.poll)).join(' · ')} |`;
     }),
   );
   const calibration = r.curve.map((c) => {
@@ -95,8 +97,8 @@ export function formatReport(r: BenchReport): string {
   return [
     `## ${r.engine === 'postgres' ? 'PostgreSQL' : 'SQLite'}: ${fmt(r.devices)} devices, ${r.connections} connections, ${r.durationSeconds} s per scenario (${r.node}; load: ${r.generator})`,
     '',
-    '| scenario | load | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline | server CPU µs/req (kernel) | SQL statements/req | 2xx/3xx | errors |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | load | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline | server CPU µs/req (kernel) | SQL statements/req | server loop delay p99 / max ms | 2xx/3xx | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
     ...[...Object.values(b), r.hot.cold.poll, ...r.hot.warm.map((w) => w.poll)].filter((x) => (x.drainedAfter?.ms ?? 0) > 1000).map((x) => `- after "${x.name}"${x === r.hot.cold.poll ? ' (cold round)' : ''}: its write-behind took ${fmt((x.drainedAfter as { ms: number }).ms / 1000, 1)} s more and ${fmt((x.drainedAfter as { statements: number }).statements)} statements to drain (counted in its CPU and statements)`),
@@ -114,8 +116,8 @@ export function formatReport(r: BenchReport): string {
     '',
     '### Poll against raw node:http writing the same bytes (alternating rounds, each request another device)',
     '',
-    '| devices | rounds | raw req/s | poll req/s | poll / raw req/s (per round) | raw CPU µs/req (kernel) | poll CPU µs/req (kernel) | raw / poll CPU | SQL statements/poll |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| devices | rounds | raw req/s | poll req/s | poll / raw req/s (per round) | raw CPU µs/req (kernel) | poll CPU µs/req (kernel) | raw / poll CPU | SQL statements/poll | poll server loop delay p99 / max ms (per round) |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...hotRows,
     '',
     ...calibration,

@@ -101,6 +101,7 @@ async function measured(child: Child, spec: LoadSpec & { sequential?: number }, 
   if (spec.expectStatus !== undefined) await expectAnswers(spec, spec.expectStatus);
   if (profile) await child.profile({ profile: 'start' });
   const s0 = countStatements ? await child.statements() : undefined;
+  if (countStatements) await child.loopDelay();
   const c0 = child.cpuMicros();
   const r = spec.sequential
     ? await runSequential({ ...spec, count: spec.sequential })
@@ -115,6 +116,7 @@ async function measured(child: Child, spec: LoadSpec & { sequential?: number }, 
   if (settled && settled.ms > 1000) log(`  (its write-behind took ${(settled.ms / 1000).toFixed(1)} s more and ${settled.statements} statements to drain)`);
   const c1 = child.cpuMicros();
   const s1 = countStatements ? await child.statements() : undefined;
+  const loopDelayMs = countStatements ? await child.loopDelay() : undefined;
   if (profile) await child.profile({ profile: 'stop', file: profile });
   const answered = r.ok + r.non2xx;
   return {
@@ -124,6 +126,7 @@ async function measured(child: Child, spec: LoadSpec & { sequential?: number }, 
       : {}),
     ...(answered && s0 !== undefined && s1 !== undefined ? { statementsPerRequest: (s1 - s0) / answered } : {}),
     ...(settled ? { drainedAfter: settled } : {}),
+    ...(loopDelayMs ? { loopDelayMs } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 
@@ -13,7 +14,9 @@ import pg from 'pg';
  *   go through it too), which includes BEGIN/COMMIT/SAVEPOINT, LISTEN and
  *   advisory-lock calls. The wrappers cost one extra JS call per statement;
  * - { profile: 'start' } / { profile: 'stop', file }: a CPU profile of one
- *   scenario alone (`--cpu-prof`), written where the bench says.
+ *   scenario alone (`--cpu-prof`), written where the bench says;
+ * - "loop": the server's event-loop delay since the last ask (p99 and max,
+ *   ms; a 1 ms resolution), then starts over: how long the loop was held.
  * The server's own code is unchanged.
  */
 let statements = 0;
@@ -54,8 +57,16 @@ async function profile(m: { profile: 'start' | 'stop'; file?: string }): Promise
   if (m.file) writeFileSync(m.file, JSON.stringify(result));
 }
 
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+
 process.on('message', (m: unknown) => {
   if (m === 'statements') return void process.send?.({ statements });
+  if (m === 'loop') {
+    const delay = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+    loop.reset();
+    return void process.send?.({ loop: delay });
+  }
   if (typeof m === 'object' && m !== null && 'profile' in m) {
     void profile(m as { profile: 'start' | 'stop'; file?: string }).then(
       () => process.send?.({ profiled: true }),
