@@ -9,10 +9,10 @@ WORKDIR /src
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # Dependencies in their own layer. --ignore-scripts: the root's `prepare` builds, and the sources
-# are not here yet; better-sqlite3 is the only dependency with an install script: rebuilt below.
-RUN npm ci --ignore-scripts
+# are not here yet; better-sqlite3 is the only dependency with an install script, rebuilt here.
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY . .
-RUN npm rebuild better-sqlite3 && npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

@@ -279,9 +279,9 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     publishRelease(envelope, actor, { sql, releases, artifacts, audit, log, trust, now, changes, menderHeaders });
   const artifacts = createArtifactStore(sql, config.artifactDir ?? join(config.dataDir, 'artifacts'));
   /**
-   * Whether a rollout still offers its release to a device: one rule for every gateway's work in
-   * progress (protocol §5, §7): not once it halted, was cancelled, its release withdrawn (the live
-   * view drops it), or the update cancelled for this device alone.
+   * Whether a rollout still offers its release to a device, from this node's live view (protocol
+   * §5, §7): not once it halted, was cancelled, its release withdrawn (the live view drops it), or
+   * the update cancelled for this device alone. What DDI links (deploymentBase or cancelAction).
    */
   const serving = (rolloutId: string, deviceId: string): boolean => live.current().some((l) => l.id === rolloutId) && !cancelled.has(rolloutId, deviceId);
   // protocol §11: the DDI gateway, wired to the services the native routes call (enrollment, the poll's
@@ -300,7 +300,8 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     // protocol §7: a decommissioned controller is no device of the fleet to a gateway token either:
     // 401 on every DDI route, as its own TargetToken gets (docs/protocol-notes.md, decommission).
     device: async (id) => {
-      if (await devices.decommissionedAt(id)) throw new AppError('unauthorized', `device ${id} was decommissioned; an enroller must enroll it again`);
+      // A valid gateway token asked: not a refused credential of its address (no lockout count).
+      if (await devices.decommissionedAt(id)) throw new AppError('unauthorized', `device ${id} was decommissioned; an enroller must enroll it again`, { lockout: false });
       return devices.get(id);
     },
     enroll: async (deviceId, by) => {
@@ -373,11 +374,13 @@ export async function createContext(input: ContextInput): Promise<AppContext> {
     offersFor: (device, version, at) => poll.offersFor(device, version, at),
     offered: (deviceId, offers, at) => poll.offered(deviceId, offers, at),
     deployments: menderDeployments,
-    serving,
+    // From the database, not this node's live view (which may lag a change on another node by up to
+    // a second): what a status request decides is written durably (protocol §7 withdraw, §12 halt).
     async progress(rolloutId, deviceId) {
       const rollout = await rollouts.summary(rolloutId);
-      const rd = rollout ? await rolloutDevices.get(rolloutId, deviceId) : undefined;
-      return { rollout: rollout && { releaseId: rollout.releaseId, state: rollout.state }, state: (rd?.state ?? null) as DeviceState | null };
+      const [rd, release] = rollout ? await Promise.all([rolloutDevices.get(rolloutId, deviceId), releases.get(rollout.releaseId)]) : [undefined, undefined];
+      const summary = rollout && { releaseId: rollout.releaseId, state: rollout.state, withdrawn: Boolean(release?.withdrawalJson) };
+      return { rollout: summary, state: (rd?.state ?? null) as DeviceState | null };
     },
     // The server numbers a Mender status (it has no seq of its own), inside the group commit.
     report: async (device, report) => void (await core.report(device, [{ ...report, seq: 0 }], { assignSeq: true })),

@@ -104,8 +104,9 @@ function refuseDevTrustForUsedFolder(config: Readonly<Config>): void {
   if (config.trustDir !== undefined || config.databaseUrl !== undefined || config.switchTrust) return;
   if (existsSync(trustPaths(join(config.dataDir, 'trust')).root) || !existsSync(join(config.dataDir, 'ota.db'))) return;
   throw new TrustMismatchError(
-    `data folder ${config.dataDir} has a database but no dev trust folder: it was started with --trust (OTA_TRUST_DIR) before. ` +
-      'Pass the trust folder it was created under; a dev trust folder is made only for a new data folder (or with --switch-trust, OTA_SWITCH_TRUST=1).',
+    `data folder ${config.dataDir} has a database but no dev trust folder: it was started with --trust (OTA_TRUST_DIR) before, ` +
+      'or its trust/ and dev-keys/ were lost (restore them with the database). Pass the trust folder it was created under; ' +
+      'a dev trust folder is made only for a new data folder (or with --switch-trust, OTA_SWITCH_TRUST=1).',
   );
 }
 

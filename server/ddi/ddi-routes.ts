@@ -80,7 +80,7 @@ export function ddiPollRoute(deps: DdiRouteDeps): EdgeRoute<RegExpExecArray, { a
       const links = (a: Authorized) => ({ a, links: linksOf(req, deps, a.device.id) });
       const withLimit = (a: Authorized) => (a.by ? limit(req, res, a.by).then(() => links(a)) : links(a));
       // hawkBit registers an unknown controller on its first base poll: a GET. A HEAD only asks
-      // what a GET would answer, so it changes no state (RFC 9110 §9.2.1) and registers nothing.
+      // what a GET would answer (RFC 9110 §9.3.2): it creates no device and no audit entry.
       const authorized = deps.gateway.authorize(deviceId, auth, { enrollUnknown: req.method === 'GET' });
       return authorized instanceof Promise ? authorized.then(withLimit) : withLimit(authorized);
     },

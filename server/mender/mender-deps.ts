@@ -32,10 +32,8 @@ export interface MenderDeps {
   offered(deviceId: string, offers: readonly Offer[], now: number): void;
   /** Which deployments closed for which device (protocol §12: a closed one is not offered again), from memory when known. */
   deployments: Pick<DeploymentStates, 'isClosed' | 'closed'>;
-  /** Whether the rollout still offers its release to this device (not halted, cancelled, withdrawn, or cancelled for it alone). */
-  serving(rolloutId: string, deviceId: string): boolean;
-  /** The device's latest state in a rollout, and the rollout's own state. */
-  progress(rolloutId: string, deviceId: string): Promise<{ rollout: { releaseId: string; state: RolloutState } | undefined; state: DeviceState | null }>;
+  /** The device's latest state in a rollout, the rollout's own state and whether its release was withdrawn (from the database). */
+  progress(rolloutId: string, deviceId: string): Promise<{ rollout: { releaseId: string; state: RolloutState; withdrawn: boolean } | undefined; state: DeviceState | null }>;
   /** One report (the core assigns its seq); durable before it resolves. */
   report(device: Device, report: Omit<Report, 'seq'>): Promise<void>;
   /** Tells every node that the device's tokens changed (revoked, or a new one issued). */

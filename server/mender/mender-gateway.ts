@@ -249,10 +249,11 @@ export function menderRoutes(deps: MenderDeps): EdgeRoute<unknown, unknown, unkn
     const base = { rolloutId, releaseId: rollout.releaseId, at };
     // protocol §7 cancel-update: this device's update was withdrawn by an operator; work in progress stops.
     if ((current as string | null) === CANCELLED_STATE && inProgress(state)) throw new AppError('conflict', `deployment ${rolloutId} was cancelled for this device`);
-    // protocol §12 (and §7 withdraw: a device that has not installed it does not start): once the rollout
-    // no longer offers its release, work in progress is told to stop (409) and counted declined.
-    if (inProgress(state) && !deps.serving(rolloutId, device.id)) {
-      const why = rollout.state === 'halted' || rollout.state === 'cancelled' ? `the rollout is ${rollout.state}` : `release ${rollout.releaseId} was withdrawn`;
+    // protocol §12 (and §7 withdraw: a device that has not installed it does not start): after a halt,
+    // a cancel or a withdrawal of the release, work in progress is told to stop (409) and counted declined.
+    const stopped = rollout.state === 'halted' || rollout.state === 'cancelled' || rollout.withdrawn;
+    if (inProgress(state) && stopped) {
+      const why = rollout.withdrawn ? `release ${rollout.releaseId} was withdrawn` : `the rollout is ${rollout.state}`;
       if (current !== 'declined' && !refuseTransition(current, 'declined')) {
         await deps.report(device, { ...base, state: 'declined', error: { code: 'cancelled', message: `${why}; the client was told to abort` } });
         await deps.deployments.closed(rolloutId, device.id);

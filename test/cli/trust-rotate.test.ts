@@ -89,7 +89,11 @@ describe('ota trust rotate', () => {
     const before = snapshot(t.dir);
     const r = await ota(['trust', 'rotate', '--trust', t.dir, '--sign-key', t.rootKeys[0]!.priv, t.rootKeys[1]!.priv, '--root-key', b.priv]);
     expect(r.code).toBe(1);
-    expect(r.err).toBe('ota: --root-key names 1 key(s) but the root threshold is 2 (kept from root v1; pass --root-threshold to change it): name at least 2; nothing written\n');
+    expect(r.err).toBe('ota: --root-key names 1 distinct key(s) but the root threshold is 2 (kept from root v1; pass --root-threshold to change it): name at least 2; nothing written\n');
+    expect(snapshot(t.dir)).toEqual(before);
+    // A key's private and public files are one key.
+    const twice = await ota(['trust', 'rotate', '--trust', t.dir, '--sign-key', t.rootKeys[0]!.priv, t.rootKeys[1]!.priv, '--root-key', b.priv, b.pub]);
+    expect(twice.err).toContain('--root-key names 1 distinct key(s)');
     expect(snapshot(t.dir)).toEqual(before);
     const lowered = await ota(['trust', 'rotate', '--trust', t.dir, '--sign-key', t.rootKeys[0]!.priv, t.rootKeys[1]!.priv, '--root-key', b.priv, '--root-threshold', '1']);
     expect(lowered.err).toBe('');

@@ -96,7 +96,7 @@ describe('a data folder remembers its trust root (issue 9)', () => {
     await stop(await start(data, a.dir));
     const cli = await ota(['serve', '--data', data, '--port', '0']);
     expect(cli).toMatchObject({ code: 1, out: '' });
-    expect(cli.err).toContain(`ota: data folder ${data} has a database but no dev trust folder: it was started with --trust (OTA_TRUST_DIR) before. Pass the trust folder it was created under`);
+    expect(cli.err).toContain(`ota: data folder ${data} has a database but no dev trust folder: it was started with --trust (OTA_TRUST_DIR) before, or its trust/ and dev-keys/ were lost`);
     expect(existsSync(join(data, 'trust'))).toBe(false);
     expect(existsSync(join(data, 'dev-keys'))).toBe(false);
     // The folder still starts with its own trust folder.

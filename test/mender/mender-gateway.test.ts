@@ -147,6 +147,8 @@ describe('Mender device API (protocol §12)', () => {
       const res = await request(f.app).post(AUTH).set('Content-Type', 'application/json').send({ id_data: idData, pubkey: pem });
       expect(res.status, idData).toBe(400);
       expect(res.body.error.code).toBe('validation_failed');
+      // The refusal itself holds neither: it is storable, writable JSON for any client.
+      expect(res.text).not.toMatch(/\\u0000|\\ud[89ab]/i);
       const pre = await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData, pubkey: pem });
       expect(pre.status, idData).toBe(400);
       expect(pre.body.error.code).toBe('validation_failed');

@@ -55,9 +55,11 @@ export function parseIdData(raw: unknown): IdData {
   if (entries.length === 0 || entries.length > MAX_ID_ATTRIBUTES) throw invalid('/id_data', `must have 1 to ${MAX_ID_ATTRIBUTES} attributes`);
   for (const [k, v] of entries) {
     const ok = typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'));
-    if (!ok) throw invalid(`/id_data/${k}`, 'each identity attribute is a string or a non-empty list of strings');
+    // The path names the attribute only when its name can be written back (the answer is JSON too).
+    const at = `/id_data/${storable(k) ? k : '…'}`;
+    if (!ok) throw invalid(at, 'each identity attribute is a string or a non-empty list of strings');
     if (!storable(k) || !(typeof v === 'string' ? storable(v) : v.every(storable))) {
-      throw invalid(`/id_data/${storable(k) ? k : '…'}`, 'identity attributes are Unicode text without NUL or unpaired surrogates (\u0000, \ud800–\udfff)');
+      throw invalid(at, 'identity attributes are Unicode text without NUL or unpaired surrogates (U+0000, U+D800 to U+DFFF)');
     }
   }
   return value as IdData;

@@ -100,18 +100,24 @@ async function rolloutsAfter(ids: string[], server: string, flags: SimulateFlags
  * offered it: the one not in draft, preferring one still serving (a release is served by one
  * rollout at a time, §5); a release no rollout names keeps its key.
  */
-async function keyedByRollout(tally: FleetTally['rollouts'], server: string, flags: SimulateFlags, io: CliIo): Promise<FleetTally['rollouts']> {
+async function keyedByRollout(tally: FleetTally['rollouts'], server: string, flags: SimulateFlags, io: CliIo): Promise<{ tally: FleetTally['rollouts']; rolloutIds: string[] }> {
   const token = resolveToken(flags.token, io);
-  if (!token || Object.keys(tally).length === 0) return tally;
+  const unchanged = { tally, rolloutIds: Object.keys(tally) };
+  if (!token || Object.keys(tally).length === 0) return unchanged;
   const rollouts = await fetchAll<RolloutView>({ server, token }, io, '/v1/rollouts', 'rollouts', 1000);
-  if (!rollouts) return tally;
+  if (!rollouts) return unchanged;
   const rank = (r: RolloutView): number => (['running', 'paused', 'completed'].includes(r.state) ? 2 : r.state === 'draft' ? 0 : 1);
+  // Serving first, then the most recently changed (a release halted, cloned and halted again).
+  const order = (a: RolloutView, b: RolloutView): number => rank(b) - rank(a) || b.updatedAt.localeCompare(a.updatedAt);
   const out: FleetTally['rollouts'] = {};
+  const rolloutIds: string[] = [];
   for (const [releaseId, t] of Object.entries(tally)) {
-    const best = rollouts.filter((r) => r.releaseId === releaseId && rank(r) > 0).sort((a, b) => rank(b) - rank(a))[0];
+    const best = rollouts.filter((r) => r.releaseId === releaseId && rank(r) > 0).sort(order)[0];
     out[best?.id ?? releaseId] = { ...t, releaseId };
+    // A release no rollout names is no rollout to look up after the run.
+    if (best) rolloutIds.push(best.id);
   }
-  return out;
+  return { tally: out, rolloutIds };
 }
 
 /**
@@ -192,8 +198,13 @@ export async function fleetSimulate(flags: SimulateFlags, io: CliIo): Promise<nu
     progress.end();
     process.removeListener('SIGINT', onSignal);
   }
-  if (ddi) result = { ...result, rollouts: await keyedByRollout(result.rollouts, server, flags, io) };
-  const watched = await rolloutsAfter(Object.keys(result.rollouts), server, flags, io);
+  let watch = Object.keys(result.rollouts);
+  if (ddi) {
+    const keyed = await keyedByRollout(result.rollouts, server, flags, io);
+    result = { ...result, rollouts: keyed.tally };
+    watch = keyed.rolloutIds;
+  }
+  const watched = await rolloutsAfter(watch, server, flags, io);
   const states = watched && Object.fromEntries(watched.map((r) => [r.id, { state: r.state, lastHalt: r.lastHalt ?? null }]));
   if (flags.json) println(io.out, JSON.stringify(states ? { ...result, rolloutStates: states } : result, null, 2));
   else {

@@ -45,9 +45,11 @@ export function trustRotate(opts: RotateOptions, io: CliIo): void {
   // Said in the flags' words before the root's own check says "threshold exceeds the number of keys".
   for (const [role, keys, given, flag] of [['root', rootKeys, opts.rootThreshold, '--root'], ['release', releaseKeys, opts.releaseThreshold, '--release']] as const) {
     const threshold = given ?? current.roles[role].threshold;
-    if (keys !== undefined && keys.length < threshold) {
+    // Distinct keys: a key's private and public files are one key.
+    const distinct = keys === undefined ? undefined : new Set(keys.map((k) => k.keyid)).size;
+    if (distinct !== undefined && distinct < threshold) {
       const kept = given === undefined ? ` (kept from root v${current.version}; pass ${flag}-threshold to change it)` : '';
-      throw new CliError(`${flag}-key names ${keys.length} key(s) but the ${role} threshold is ${threshold}${kept}: name at least ${threshold}; nothing written`);
+      throw new CliError(`${flag}-key names ${distinct} distinct key(s) but the ${role} threshold is ${threshold}${kept}: name at least ${threshold}; nothing written`);
     }
   }
   const online = opts.onlineKey !== undefined ? loadKey(opts.onlineKey, io) : undefined;
