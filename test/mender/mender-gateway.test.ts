@@ -48,6 +48,12 @@ function client(f: AppFixture, mac: string, kind: KeyKind = 'ec') {
       return res;
     },
     inventory: (attrs: { name: string; value: string }[]) => request(f.app).put(INVENTORY).set(bearer(token)).send(attrs),
+    /** Preauthorized, admitted and described (an acc-board with artifact 1.0.0): ready to ask for next. */
+    async admit(): Promise<void> {
+      await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(idData), pubkey: key.pem });
+      expect((await this.auth()).status).toBe(200);
+      expect((await this.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }])).status).toBe(200);
+    },
     next: (artifactName: string) => request(f.app).post(NEXT).set(bearer(token)).send({ device_provides: { device_type: 'acc-board', artifact_name: artifactName }, update_control_map: true }),
     status: (id: string, status: string) => request(f.app).put(deployment(id, 'status')).set(bearer(token)).send({ status }),
     log: (id: string, messages: { level: string; message: string; timestamp: string }[]) => request(f.app).put(deployment(id, 'log')).set(bearer(token)).send({ messages }),
@@ -187,11 +193,7 @@ describe('Mender device API (protocol §12)', () => {
     expect(good.status).toBe(201);
     await startRollout(f, 'acc-rollout', 'acc-2-0-0');
     const devices = [client(f, '52:54:00:00:03:01'), client(f, '52:54:00:00:03:02'), client(f, '52:54:00:00:03:03')];
-    for (const c of devices) {
-      await request(f.app).post(`/v1/preauthorizations`).set(rm(f)).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem });
-      expect((await c.auth()).status).toBe(200);
-      expect((await c.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }])).status).toBe(200);
-    }
+    for (const c of devices) await c.admit();
     const [a, b, c] = devices as [ReturnType<typeof client>, ReturnType<typeof client>, ReturnType<typeof client>];
     const next = await a.next('1.0.0');
     expect(next.status).toBe(200);
@@ -257,9 +259,7 @@ describe('Mender device API (protocol §12)', () => {
 
     // Halt: next is 204 for everyone; work in progress is told to abort (409) and counted declined.
     const d = client(f, '52:54:00:00:03:04');
-    await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(d.idData), pubkey: d.key.pem });
-    await d.auth();
-    await d.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }]);
+    await d.admit();
     expect((await d.next('1.0.0')).status).toBe(200);
     expect((await d.status('acc-rollout', 'downloading')).status).toBe(204);
     expect((await request(f.app).post('/v1/rollouts/acc-rollout/halt').set(rm(f)).send({ reason: 'test halt' })).status).toBe(200);
@@ -278,9 +278,7 @@ describe('Mender device API (protocol §12)', () => {
     await startRollout(f, 'acc-withdrawn', 'acc-3-0-0');
     const [d, e] = [client(f, '52:54:00:00:07:01'), client(f, '52:54:00:00:07:02')];
     for (const c of [d, e]) {
-      await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(c.idData), pubkey: c.key.pem });
-      expect((await c.auth()).status).toBe(200);
-      await c.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }]);
+      await c.admit();
       expect((await c.next('1.0.0')).status).toBe(200);
       expect((await c.status('acc-withdrawn', 'downloading')).status).toBe(204);
     }
@@ -302,9 +300,7 @@ describe('Mender device API (protocol §12)', () => {
   it('the v1 next (query) refuses a malformed percent-encoding with 400 and keeps the device\'s model', async () => {
     const f = await makeApp();
     const d = client(f, '52:54:00:00:08:01');
-    await request(f.app).post('/v1/preauthorizations').set(rm(f)).send({ idData: JSON.stringify(d.idData), pubkey: d.key.pem });
-    expect((await d.auth()).status).toBe(200);
-    await d.inventory([{ name: 'device_type', value: 'acc-board' }, { name: 'artifact_name', value: '1.0.0' }]);
+    await d.admit();
     const v1 = '/api/devices/v1/deployments/device/deployments/next';
     expect((await request(f.app).get(`${v1}?device_type=acc-board&artifact_name=1.0.0`).set(bearer(d.token()))).status).toBe(204);
     for (const q of ['device_type=%E0%A4%A', 'device_type=acc-board&artifact_name=%ZZ', 'device_type=%']) {
